@@ -1,0 +1,1 @@
+"""Configuration: TOML loading, ${VAR} substitution, validation into frozen dataclasses."""

@@ -1,0 +1,182 @@
+"""Typed, frozen configuration. Built only by :func:`relay.config.loader.load_config`.
+
+Every field's TOML key is the field's name; sections are named in each class's
+docstring. Durations end in ``_s`` (seconds, float), sizes say their unit.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from relay.domain.model import DataType
+
+
+class SerializationFormat(enum.Enum):
+    """``[serialization] format``."""
+
+    JSON = "json"
+    PROTOBUF = "protobuf"
+
+
+class StorageType(enum.Enum):
+    """``[[nats.streams]] storage``."""
+
+    FILE = "file"
+    MEMORY = "memory"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConfig:
+    """``[[nats.streams]]``: a JetStream stream created or updated at start.
+
+    Attributes:
+        name: stream name (``"MARKET"``).
+        subjects: subjects it captures (``["market.>"]``).
+        storage: file or memory.
+        max_age_s: drop messages older than this; 0 = unlimited.
+        max_bytes: size limit in bytes; -1 = unlimited.
+        duplicate_window_s: JetStream's ``Nats-Msg-Id`` duplicate window.
+        replicas: stream replicas (1 on a single server).
+    """
+
+    name: str
+    subjects: tuple[str, ...]
+    storage: StorageType = StorageType.FILE
+    max_age_s: float = 0.0
+    max_bytes: int = -1
+    duplicate_window_s: float = 120.0
+    replicas: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class NatsConfig:
+    """``[nats]``.
+
+    Attributes:
+        urls: server URLs (``["nats://127.0.0.1:4222"]``).
+        embedded: start the bundled nats-server with JetStream (listening on
+            the first URL's host and port) instead of connecting to one.
+        embedded_store_dir: JetStream store of the embedded server; empty = a
+            temporary directory removed at exit.
+        streams: streams ensured at start.
+        subject_prefix: first subject token (``"market"``).
+        ack_timeout_s: how long one publish waits for its JetStream ack.
+        max_in_flight: publishes awaiting acks at once.
+        connect_timeout_s: one connection attempt's limit.
+    """
+
+    urls: tuple[str, ...] = ("nats://127.0.0.1:4222",)
+    embedded: bool = False
+    embedded_store_dir: str = ""
+    streams: tuple[StreamConfig, ...] = ()
+    subject_prefix: str = "market"
+    ack_timeout_s: float = 5.0
+    max_in_flight: int = 256
+    connect_timeout_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class SerializationConfig:
+    """``[serialization]``: ``format`` is ``"json"`` (default) or ``"protobuf"``."""
+
+    format: SerializationFormat = SerializationFormat.JSON
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    """``[http]``: ``listen`` is ``"host:port"`` for /health and /metrics; ``enabled`` switches it off."""
+
+    listen: str = "127.0.0.1:8080"
+    enabled: bool = True
+
+    @property
+    def host(self) -> str:
+        """The host part of ``listen``."""
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        """The port part of ``listen``."""
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """``[pipeline]``.
+
+    Attributes:
+        max_queue_events: bound of the queue between venue readers and the
+            publisher; a full queue blocks the reader (backpressure).
+        publish_retry_delays_s: waits between publish attempts before an
+            event is dropped (the retry-then-drop rule).
+        shutdown_timeout_s: how long a stop may take to drain.
+    """
+
+    max_queue_events: int = 10_000
+    publish_retry_delays_s: tuple[float, ...] = (0.1, 0.5, 2.0)
+    shutdown_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionConfig:
+    """``[[venues.subscriptions]]``: one instrument of a venue.
+
+    Attributes:
+        instrument: the venue's id (``"SUSHIUSDT"``).
+        canonical_symbol: relay-wide name (``"SUSHI/USDT"``); no ``.``, ``*``,
+            ``>`` or spaces.
+        data_types: what to publish for it.
+        depth: order book depth hint, where the venue offers several (0 = venue default).
+        candle_interval: kline interval (``"1m"``).
+    """
+
+    instrument: str
+    canonical_symbol: str
+    data_types: tuple[DataType, ...]
+    depth: int = 0
+    candle_interval: str = "1m"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueConfig:
+    """``[[venues]]``.
+
+    Attributes:
+        id: a registered venue id (``"binance-usdm"``).
+        ws_url: WebSocket URL override; empty = the venue's public URL.
+        rest_url: REST base URL override; empty = the venue's public URL.
+        subscriptions: instruments and data types.
+        enabled: false keeps the section but opens no connection.
+        reconnect_base_s, reconnect_cap_s: reconnect backoff (full jitter).
+        snapshot_timeout_s: limit of one REST snapshot request.
+    """
+
+    id: str
+    subscriptions: tuple[SubscriptionConfig, ...]
+    ws_url: str = ""
+    rest_url: str = ""
+    enabled: bool = True
+    reconnect_base_s: float = 0.5
+    reconnect_cap_s: float = 30.0
+    snapshot_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    """``[logging]``: ``level`` (DEBUG/INFO/WARNING/ERROR) and ``format`` (``json`` or ``text``)."""
+
+    level: str = "INFO"
+    format: str = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """The whole configuration file."""
+
+    nats: NatsConfig
+    venues: tuple[VenueConfig, ...]
+    serialization: SerializationConfig = field(default_factory=SerializationConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)

@@ -1,0 +1,1 @@
+"""Adapters: venues, NATS, HTTP, metrics, simulator. The only layer that does I/O."""

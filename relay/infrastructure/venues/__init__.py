@@ -1,0 +1,1 @@
+"""Venue adapters, one module per venue family, each registering itself."""

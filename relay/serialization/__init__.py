@@ -1,0 +1,1 @@
+"""Pure encoding and decoding of event envelopes (JSON and protobuf). No I/O."""
