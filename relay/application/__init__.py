@@ -1,1 +1,1 @@
-"""Application layer: subscription manager, sequence tracker, order books, pipeline, health; and the ports it needs."""
+"""Application layer: subscriptions, sequences, order books, pipeline, health; its ports."""

@@ -107,7 +107,7 @@ class Instrument:
         object.__setattr__(self, "symbol_token", subject_token(self.canonical_symbol))
 
     def subject(self, data_type: DataType, prefix: str = "market") -> str:
-        """``market.<venue>.<symbol>.<data_type>``, e.g. ``market.binance-usdm.sushi-usdt.trade``."""
+        """The subject, e.g. ``market.binance-usdm.sushi-usdt.trade``."""
         return f"{prefix}.{self.venue}.{self.symbol_token}.{data_type.value}"
 
 

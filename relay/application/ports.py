@@ -1,0 +1,126 @@
+"""Ports: what the application layer needs from the outside, as Protocols.
+
+Infrastructure implements them (venue modules, the NATS publisher, the
+Prometheus metrics); the composition root wires them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from relay.domain.model import Instrument, MarketEvent
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRequest:
+    """A REST order book snapshot the venue adapter needs before it can publish a book.
+
+    Attributes:
+        instrument: whose book.
+        path: URL path and query below the venue's REST base
+            (``"/fapi/v1/depth?symbol=SUSHIUSDT&limit=1000"``).
+        reason: ``"initial"`` at start or reconnect, ``"gap"`` after a
+            continuity break, ``"stale_snapshot"`` when the snapshot was older
+            than the buffered diffs.
+        weight: the venue's request weight, for rate limiting.
+    """
+
+    instrument: Instrument
+    path: str
+    reason: str
+    weight: int = 1
+
+
+@dataclass(slots=True)
+class FrameOutcome:
+    """What one frame (or one snapshot response) produced.
+
+    Attributes:
+        events: events to publish, in order.
+        snapshot_requests: REST snapshots to fetch and hand back through
+            :meth:`VenueProtocol.on_snapshot`.
+        replies: text frames to send back on the WebSocket (pongs).
+    """
+
+    events: list[MarketEvent]
+    snapshot_requests: list[SnapshotRequest]
+    replies: list[str]
+
+
+class VenueProtocol(Protocol):
+    """One venue connection's sans-IO protocol: text in, events out, no sockets.
+
+    A new instance is made for every connection attempt, so its state (book
+    sync, buffers) starts clean after a reconnect.
+
+    Methods raise :class:`relay.application.errors.FrameError` for a frame they
+    cannot use; the caller counts it by its ``reason`` and goes on.
+    """
+
+    def ws_url(self) -> str:
+        """The URL to connect to, with any stream list in its query."""
+        ...
+
+    def subscribe_frames(self) -> Sequence[str]:
+        """Text frames to send once connected (may be empty)."""
+        ...
+
+    def on_open(self) -> FrameOutcome:
+        """Called once the connection is open: initial snapshot requests, if any."""
+        ...
+
+    def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
+        """Parse one received frame.
+
+        Raises:
+            FrameError: the frame is malformed or of an unknown kind.
+        """
+        ...
+
+    def on_snapshot(
+        self, request: SnapshotRequest, body: bytes, received_at_ms: int
+    ) -> FrameOutcome:
+        """Hand back a fetched REST snapshot.
+
+        Raises:
+            FrameError: the body is not a usable snapshot.
+        """
+        ...
+
+
+class MetricsSink(Protocol):
+    """Counters and gauges the application reports; Prometheus implements it."""
+
+    def event_received(self, venue: str, data_type: str) -> None:
+        """An event was normalized from a venue frame."""
+        ...
+
+    def frame_rejected(self, venue: str, reason: str) -> None:
+        """A frame was counted and skipped."""
+        ...
+
+    def book_resync(self, venue: str, instrument: str, reason: str) -> None:
+        """An order book was re-synchronized from a new snapshot."""
+        ...
+
+    def event_published(self, venue: str, data_type: str) -> None:
+        """JetStream acknowledged an event."""
+        ...
+
+    def event_dropped(self, venue: str, data_type: str, reason: str) -> None:
+        """An event was given up on."""
+        ...
+
+    def queue_depth(self, depth: int) -> None:
+        """Events waiting between the venue readers and the publisher."""
+        ...
+
+    def venue_connected(self, venue: str, connected: bool) -> None:
+        """A venue connection opened or closed."""
+        ...
+
+    def reconnect(self, venue: str) -> None:
+        """A venue connection is being re-opened."""
+        ...

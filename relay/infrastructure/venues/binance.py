@@ -1,0 +1,592 @@
+"""Binance spot, USD-M and COIN-M futures: combined-stream WebSocket + REST depth snapshots.
+
+Sources (the formats parsed here follow these pages and the recorded sessions
+``binance-spot.jsonl``, ``binance-usdm.jsonl``, ``binance-coinm.jsonl`` in
+``shared/captures``):
+
+- Spot streams and the spot book procedure:
+  https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams
+- USD-M streams: https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams
+  (Aggregate-Trade-Streams, Diff-Book-Depth-Streams, Individual-Symbol-Book-Ticker-Streams,
+  Kline-Candlestick-Streams, Mark-Price-Stream, Liquidation-Order-Streams,
+  How-to-manage-a-local-order-book-correctly)
+- COIN-M streams: https://developers.binance.com/docs/derivatives/coin-margined-futures/websocket-market-streams
+
+Every frame of a combined stream is ``{"stream": "<symbol>@<kind>", "data": {...}}``.
+
+Book procedure (one :class:`BookSync` per instrument): buffer diffs, fetch the
+REST snapshot, drop diffs older than ``lastUpdateId``, require the first kept
+diff to straddle it, then require continuity: ``U == previous u + 1`` on spot,
+``pu == previous u`` on futures. A break publishes nothing more for that book
+until a new snapshot is in, and is reported as a ``gap`` resync.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from relay.application.errors import FrameError
+from relay.application.order_book import OrderBook
+from relay.application.ports import FrameOutcome, SnapshotRequest, VenueProtocol
+from relay.config.model import VenueConfig
+from relay.domain.errors import InvalidValueError
+from relay.domain.model import (
+    Candle,
+    DataType,
+    FundingRate,
+    Instrument,
+    L2Update,
+    Liquidation,
+    MarketEvent,
+    PriceLevel,
+    Side,
+    Ticker,
+    Trade,
+    parse_decimal,
+)
+from relay.infrastructure.venues.registry import VenueSpec, register
+
+MAX_BUFFERED_DIFFS = 2_000
+"""Diffs kept per book while its snapshot is awaited; older ones are dropped first."""
+
+SNAPSHOT_LIMIT = 1000
+"""Levels asked for in a REST depth snapshot (request weight 10 on spot, 20 on futures)."""
+
+
+class Continuity(enum.Enum):
+    """How consecutive depth diffs chain."""
+
+    SPOT = "spot"
+    """``U == previous u + 1``; the first diff kept has ``U <= lastUpdateId + 1 <= u``."""
+    FUTURES = "futures"
+    """``pu == previous u``; the first diff kept has ``U <= lastUpdateId <= u``."""
+
+
+@dataclass(frozen=True, slots=True)
+class BinanceMarket:
+    """The differences between Binance's three market data APIs."""
+
+    continuity: Continuity
+    depth_path: str
+    snapshot_weight: int
+
+
+SPOT = BinanceMarket(Continuity.SPOT, "/api/v3/depth", 10)
+USDM = BinanceMarket(Continuity.FUTURES, "/fapi/v1/depth", 20)
+COINM = BinanceMarket(Continuity.FUTURES, "/dapi/v1/depth", 20)
+
+
+@dataclass(frozen=True, slots=True)
+class DepthDiff:
+    """One ``depthUpdate``: update ids ``U``..``u`` (and ``pu`` on futures), levels, times."""
+
+    first_update_id: int
+    last_update_id: int
+    previous_update_id: int | None
+    bids: tuple[PriceLevel, ...]
+    asks: tuple[PriceLevel, ...]
+    event_time_ms: int | None
+    received_at_ms: int
+
+
+_PendingSnapshot = tuple[int, tuple[PriceLevel, ...], tuple[PriceLevel, ...], int | None, int]
+"""(lastUpdateId, bids, asks, event time ms, received at ms) of a snapshot not yet aligned."""
+
+
+class SyncState(enum.Enum):
+    """Where a book is in Binance's procedure."""
+
+    AWAITING_SNAPSHOT = "awaiting_snapshot"
+    SYNCED = "synced"
+
+
+class BookSync:
+    """Binance's local order book procedure for one instrument (sans-IO).
+
+    Feed it diffs with :meth:`on_diff` and the REST snapshot with
+    :meth:`on_snapshot`; both return the ``l2_orderbook`` events to publish
+    (one snapshot event, then deltas) and say when a new snapshot is needed.
+    """
+
+    def __init__(self, instrument: Instrument, continuity: Continuity) -> None:
+        self.instrument = instrument
+        self.continuity = continuity
+        self.state = SyncState.AWAITING_SNAPSHOT
+        self.book = OrderBook()
+        self.last_update_id = 0
+        self._buffer: deque[DepthDiff] = deque(maxlen=MAX_BUFFERED_DIFFS)
+        self._snapshot: _PendingSnapshot | None = None
+
+    def on_diff(self, diff: DepthDiff, events: list[MarketEvent]) -> str | None:
+        """Take one diff; append what it publishes to ``events``.
+
+        Returns:
+            None, or the reason a new snapshot is needed (``"gap"``).
+        """
+        if self.state is SyncState.SYNCED:
+            if self._continues(diff):
+                self._publish_delta(diff, events)
+                return None
+            if diff.last_update_id <= self.last_update_id:
+                return None
+            self._restart(diff)
+            return "gap"
+        self._buffer.append(diff)
+        if self._snapshot is not None:
+            return self._align(events)
+        return None
+
+    def on_snapshot(
+        self,
+        last_update_id: int,
+        bids: tuple[PriceLevel, ...],
+        asks: tuple[PriceLevel, ...],
+        event_time_ms: int | None,
+        received_at_ms: int,
+        events: list[MarketEvent],
+    ) -> str | None:
+        """Take the REST snapshot; append the snapshot event and buffered deltas to ``events``.
+
+        Returns:
+            None, or ``"stale_snapshot"`` when the snapshot is older than every
+            buffered diff and a newer one must be fetched.
+        """
+        if self.state is SyncState.SYNCED:
+            return None
+        self._snapshot = (last_update_id, bids, asks, event_time_ms, received_at_ms)
+        return self._align(events)
+
+    def _align(self, events: list[MarketEvent]) -> str | None:
+        assert self._snapshot is not None
+        snapshot_id = self._snapshot[0]
+        spot = self.continuity is Continuity.SPOT
+        buffer = self._buffer
+        while buffer and (
+            buffer[0].last_update_id <= snapshot_id
+            if spot
+            else buffer[0].last_update_id < snapshot_id
+        ):
+            buffer.popleft()
+        if not buffer:
+            return None
+        first = buffer[0]
+        if first.first_update_id > (snapshot_id + 1 if spot else snapshot_id):
+            self._snapshot = None
+            return "stale_snapshot"
+        _, bids, asks, event_time_ms, received_at_ms = self._snapshot
+        self._snapshot = None
+        self.book.reset(bids, asks)
+        book_bids, book_asks = self.book.levels()
+        events.append(
+            MarketEvent(
+                instrument=self.instrument,
+                data_type=DataType.L2_ORDERBOOK,
+                received_at_ms=received_at_ms,
+                exchange_timestamp_ms=event_time_ms,
+                payload=L2Update(book_bids, book_asks, True, snapshot_id, snapshot_id),
+                dedup_key=f"snapshot:{snapshot_id}",
+            )
+        )
+        self.state = SyncState.SYNCED
+        self.last_update_id = snapshot_id
+        self._publish_delta(buffer.popleft(), events)
+        while buffer:
+            diff = buffer.popleft()
+            if not self._continues(diff):
+                self._restart(diff)
+                return "gap"
+            self._publish_delta(diff, events)
+        return None
+
+    def _continues(self, diff: DepthDiff) -> bool:
+        if self.continuity is Continuity.SPOT:
+            return diff.first_update_id == self.last_update_id + 1
+        return diff.previous_update_id == self.last_update_id
+
+    def _publish_delta(self, diff: DepthDiff, events: list[MarketEvent]) -> None:
+        self.book.apply(diff.bids, diff.asks)
+        self.last_update_id = diff.last_update_id
+        events.append(
+            MarketEvent(
+                instrument=self.instrument,
+                data_type=DataType.L2_ORDERBOOK,
+                received_at_ms=diff.received_at_ms,
+                exchange_timestamp_ms=diff.event_time_ms,
+                payload=L2Update(
+                    diff.bids, diff.asks, False, diff.first_update_id, diff.last_update_id
+                ),
+                dedup_key=str(diff.last_update_id),
+            )
+        )
+
+    def _restart(self, diff: DepthDiff) -> None:
+        self.state = SyncState.AWAITING_SNAPSHOT
+        self.book = OrderBook()
+        self._snapshot = None
+        self._buffer.clear()
+        self._buffer.append(diff)
+
+
+def _levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
+    if not isinstance(raw, list):
+        raise InvalidValueError(field, raw, "expected a list of [price, quantity]")
+    return tuple((parse_decimal("price", p), parse_decimal("quantity", q)) for p, q in raw)
+
+
+def _side_from_buyer_is_maker(buyer_is_maker: Any) -> Side:
+    if not isinstance(buyer_is_maker, bool):
+        raise InvalidValueError("m", buyer_is_maker, "expected a boolean")
+    return Side.SELL if buyer_is_maker else Side.BUY
+
+
+class BinanceProtocol(VenueProtocol):
+    """One Binance combined-stream connection (sans-IO).
+
+    Args:
+        config: the venue's config (subscriptions, URL overrides).
+        market: spot, USD-M or COIN-M rules.
+        default_ws_url: the venue's public combined-stream URL.
+    """
+
+    def __init__(self, config: VenueConfig, market: BinanceMarket, default_ws_url: str) -> None:
+        self._config = config
+        self._market = market
+        self._ws_base = config.ws_url or default_ws_url
+        self._instruments: dict[str, Instrument] = {}
+        self._wanted: dict[str, frozenset[DataType]] = {}
+        self._intervals: dict[str, str] = {}
+        self._books: dict[str, BookSync] = {}
+        for sub in config.subscriptions:
+            key = sub.instrument.upper()
+            instrument = Instrument(config.id, sub.instrument, sub.canonical_symbol)
+            self._instruments[key] = instrument
+            self._wanted[key] = frozenset(sub.data_types)
+            self._intervals[key] = sub.candle_interval
+            if DataType.L2_ORDERBOOK in sub.data_types:
+                self._books[key] = BookSync(instrument, market.continuity)
+        self._handlers: dict[str, Callable[[dict[str, Any], int], MarketEvent | None]] = {
+            "aggTrade": self._agg_trade,
+            "trade": self._trade,
+            "bookTicker": self._book_ticker,
+            "kline": self._kline,
+            "markPriceUpdate": self._mark_price,
+            "forceOrder": self._force_order,
+        }
+
+    def stream_names(self) -> list[str]:
+        """The combined-stream names for every subscription (``sushiusdt@aggTrade``, ...)."""
+        names: list[str] = []
+        stream_for = {
+            DataType.TRADE: "aggTrade",
+            DataType.TICKER: "bookTicker",
+            DataType.L2_ORDERBOOK: "depth@100ms",
+            DataType.FUNDING_RATE: "markPrice@1s",
+            DataType.LIQUIDATION: "forceOrder",
+        }
+        for sub in self._config.subscriptions:
+            symbol = sub.instrument.lower()
+            for data_type in sub.data_types:
+                if data_type is DataType.CANDLE:
+                    names.append(f"{symbol}@kline_{sub.candle_interval}")
+                else:
+                    names.append(f"{symbol}@{stream_for[data_type]}")
+        return names
+
+    def ws_url(self) -> str:
+        """``<base>?streams=a/b/c``: Binance's combined stream, subscribed in the URL."""
+        separator = "&" if "?" in self._ws_base else "?"
+        return f"{self._ws_base}{separator}streams={'/'.join(self.stream_names())}"
+
+    def subscribe_frames(self) -> Sequence[str]:
+        """None: the streams are named in the URL."""
+        return ()
+
+    def on_open(self) -> FrameOutcome:
+        """Ask for a REST snapshot of every subscribed book."""
+        return FrameOutcome(
+            [], [self._snapshot_request(key, "initial") for key in self._books], []
+        )
+
+    def _snapshot_request(self, key: str, reason: str) -> SnapshotRequest:
+        return SnapshotRequest(
+            self._books[key].instrument,
+            f"{self._market.depth_path}?symbol={key}&limit={SNAPSHOT_LIMIT}",
+            reason,
+            self._market.snapshot_weight,
+        )
+
+    def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
+        """Parse one combined-stream frame.
+
+        Shapes (trimmed from ``binance-usdm.jsonl``)::
+
+            {"stream":"ctkusdt@aggTrade","data":{"e":"aggTrade","E":1626992741575,"a":16599292,
+             "s":"CTKUSDT","p":"1.01100","q":"10","f":23961322,"l":23961322,"T":1626992741421,"m":false}}
+            {"stream":"sushiusdt@depth@100ms","data":{"e":"depthUpdate","E":1626992741037,
+             "T":1626992741024,"s":"SUSHIUSDT","U":600859599090,"u":600859600917,"pu":600859598061,
+             "b":[["7.5040","813"]],"a":[["7.6150","1563"]]}}
+
+        Raises:
+            FrameError: ``not_json``, ``unknown_event``, ``missing_field``,
+                ``invalid_value`` or ``unsubscribed``.
+        """
+        try:
+            message = orjson.loads(frame)
+        except orjson.JSONDecodeError as exc:
+            raise FrameError("not_json", str(exc)) from None
+        if not isinstance(message, dict):
+            raise FrameError("unknown_event", f"not an object: {str(frame)[:80]}")
+        data = message.get("data")
+        if not isinstance(data, dict):
+            if "result" in message and "id" in message:
+                return FrameOutcome([], [], [])
+            raise FrameError("unknown_event", f"no data object: {str(frame)[:80]}")
+        kind = data.get("e")
+        if kind is None:
+            stream = message.get("stream")
+            if isinstance(stream, str) and stream.endswith("@bookTicker"):
+                kind = "bookTicker"
+        try:
+            if kind == "depthUpdate":
+                return self._depth(data, received_at_ms)
+            handler = self._handlers.get(kind) if isinstance(kind, str) else None
+            if handler is None:
+                raise FrameError("unknown_event", f"event type {kind!r}")
+            event = handler(data, received_at_ms)
+        except KeyError as exc:
+            raise FrameError("missing_field", f"{kind}: {exc.args[0]!r}") from None
+        except (InvalidValueError, TypeError, ValueError) as exc:
+            raise FrameError("invalid_value", f"{kind}: {exc}") from None
+        return FrameOutcome([event] if event is not None else [], [], [])
+
+    def on_snapshot(
+        self, request: SnapshotRequest, body: bytes, received_at_ms: int
+    ) -> FrameOutcome:
+        """Take a REST depth snapshot.
+
+        Shape (``binance-usdm.jsonl``, ``GET /fapi/v1/depth?symbol=SUSHIUSDT&limit=1000``)::
+
+            {"lastUpdateId":600859605926,"E":1626992741264,"T":1626992741261,
+             "bids":[["7.6110","6"],...],"asks":[["7.6120","297"],...]}
+
+        Spot snapshots have no ``E``/``T``.
+
+        Raises:
+            FrameError: ``bad_snapshot``.
+        """
+        key = request.instrument.instrument.upper()
+        sync = self._books[key]
+        try:
+            snapshot = orjson.loads(body)
+            last_update_id = int(snapshot["lastUpdateId"])
+            bids = _levels("bids", snapshot["bids"])
+            asks = _levels("asks", snapshot["asks"])
+            event_time = snapshot.get("E")
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, InvalidValueError) as exc:
+            raise FrameError("bad_snapshot", f"{key}: {exc}") from None
+        events: list[MarketEvent] = []
+        reason = sync.on_snapshot(
+            last_update_id,
+            bids,
+            asks,
+            event_time if isinstance(event_time, int) else None,
+            received_at_ms,
+            events,
+        )
+        requests = [self._snapshot_request(key, reason)] if reason else []
+        return FrameOutcome(events, requests, [])
+
+    def _instrument(self, data: dict[str, Any], data_type: DataType) -> Instrument:
+        symbol = data["s"]
+        instrument = self._instruments.get(symbol)
+        if instrument is None or data_type not in self._wanted[symbol]:
+            raise FrameError("unsubscribed", f"{symbol} {data_type.value}")
+        return instrument
+
+    def _depth(self, data: dict[str, Any], received_at_ms: int) -> FrameOutcome:
+        self._instrument(data, DataType.L2_ORDERBOOK)
+        key = data["s"]
+        diff = DepthDiff(
+            first_update_id=int(data["U"]),
+            last_update_id=int(data["u"]),
+            previous_update_id=int(data["pu"]) if "pu" in data else None,
+            bids=_levels("b", data["b"]),
+            asks=_levels("a", data["a"]),
+            event_time_ms=data.get("E"),
+            received_at_ms=received_at_ms,
+        )
+        events: list[MarketEvent] = []
+        reason = self._books[key].on_diff(diff, events)
+        requests = [self._snapshot_request(key, reason)] if reason else []
+        return FrameOutcome(events, requests, [])
+
+    def _agg_trade(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
+        instrument = self._instrument(data, DataType.TRADE)
+        trade_id = str(data["a"])
+        return MarketEvent(
+            instrument,
+            DataType.TRADE,
+            received_at_ms,
+            data["T"],
+            Trade(
+                trade_id,
+                parse_decimal("price", data["p"]),
+                parse_decimal("quantity", data["q"]),
+                _side_from_buyer_is_maker(data["m"]),
+            ),
+            trade_id,
+        )
+
+    def _trade(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
+        instrument = self._instrument(data, DataType.TRADE)
+        trade_id = str(data["t"])
+        return MarketEvent(
+            instrument,
+            DataType.TRADE,
+            received_at_ms,
+            data["T"],
+            Trade(
+                trade_id,
+                parse_decimal("price", data["p"]),
+                parse_decimal("quantity", data["q"]),
+                _side_from_buyer_is_maker(data["m"]),
+            ),
+            trade_id,
+        )
+
+    def _book_ticker(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
+        instrument = self._instrument(data, DataType.TICKER)
+        update_id = int(data["u"])
+        return MarketEvent(
+            instrument,
+            DataType.TICKER,
+            received_at_ms,
+            data.get("E"),
+            Ticker(
+                parse_decimal("bid_price", data["b"]),
+                parse_decimal("bid_quantity", data["B"]),
+                parse_decimal("ask_price", data["a"]),
+                parse_decimal("ask_quantity", data["A"]),
+                update_id,
+            ),
+            str(update_id),
+        )
+
+    def _kline(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
+        instrument = self._instrument(data, DataType.CANDLE)
+        k = data["k"]
+        open_time = int(k["t"])
+        return MarketEvent(
+            instrument,
+            DataType.CANDLE,
+            received_at_ms,
+            data["E"],
+            Candle(
+                interval=k["i"],
+                open_time_ms=open_time,
+                close_time_ms=int(k["T"]),
+                open=parse_decimal("open", k["o"]),
+                high=parse_decimal("high", k["h"]),
+                low=parse_decimal("low", k["l"]),
+                close=parse_decimal("close", k["c"]),
+                volume=parse_decimal("volume", k["v"]),
+                is_closed=bool(k["x"]),
+                quote_volume=parse_decimal("quote_volume", k["q"]) if "q" in k else None,
+                trade_count=int(k["n"]) if "n" in k else None,
+            ),
+            f"{open_time}:{data['E']}",
+        )
+
+    def _mark_price(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent | None:
+        """``markPriceUpdate``; delivery contracts send ``"r": ""`` and give no event."""
+        instrument = self._instrument(data, DataType.FUNDING_RATE)
+        if data["r"] == "":
+            return None
+        next_funding = int(data["T"])
+        return MarketEvent(
+            instrument,
+            DataType.FUNDING_RATE,
+            received_at_ms,
+            data["E"],
+            FundingRate(
+                rate=parse_decimal("rate", data["r"]),
+                mark_price=parse_decimal("mark_price", data["p"]),
+                index_price=parse_decimal("index_price", data["i"]) if "i" in data else None,
+                next_funding_time_ms=next_funding or None,
+            ),
+            str(data["E"]),
+        )
+
+    def _force_order(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
+        """``forceOrder``: the price is the average fill price ``ap`` when non-zero, else ``p``."""
+        order = data["o"]
+        instrument = self._instrument(order, DataType.LIQUIDATION)
+        average = parse_decimal("average_price", order["ap"]) if "ap" in order else Decimal(0)
+        price = average if average else parse_decimal("price", order["p"])
+        try:
+            side = Side(order["S"])
+        except ValueError:
+            raise InvalidValueError("S", order["S"], "expected BUY or SELL") from None
+        return MarketEvent(
+            instrument,
+            DataType.LIQUIDATION,
+            received_at_ms,
+            order["T"],
+            Liquidation(side, price, parse_decimal("quantity", order["q"]), order.get("X")),
+            f"{order['T']}:{order['S']}:{order['q']}",
+        )
+
+
+def _factory(
+    market: BinanceMarket, default_ws_url: str
+) -> Callable[[VenueConfig], VenueProtocol]:
+    def build(config: VenueConfig) -> VenueProtocol:
+        return BinanceProtocol(config, market, default_ws_url)
+
+    return build
+
+
+_SPOT_TYPES = frozenset({DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK, DataType.CANDLE})
+_FUTURES_TYPES = _SPOT_TYPES | {DataType.FUNDING_RATE, DataType.LIQUIDATION}
+
+register(
+    VenueSpec(
+        id="binance-spot",
+        data_types=_SPOT_TYPES,
+        default_ws_url="wss://stream.binance.com:9443/stream",
+        default_rest_url="https://api.binance.com",
+        protocol_factory=_factory(SPOT, "wss://stream.binance.com:9443/stream"),
+        docs=("https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams",),
+    )
+)
+register(
+    VenueSpec(
+        id="binance-usdm",
+        data_types=_FUTURES_TYPES,
+        default_ws_url="wss://fstream.binance.com/stream",
+        default_rest_url="https://fapi.binance.com",
+        protocol_factory=_factory(USDM, "wss://fstream.binance.com/stream"),
+        docs=(
+            "https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams",
+        ),
+    )
+)
+register(
+    VenueSpec(
+        id="binance-coinm",
+        data_types=_FUTURES_TYPES,
+        default_ws_url="wss://dstream.binance.com/stream",
+        default_rest_url="https://dapi.binance.com",
+        protocol_factory=_factory(COINM, "wss://dstream.binance.com/stream"),
+        docs=(
+            "https://developers.binance.com/docs/derivatives/coin-margined-futures/websocket-market-streams",
+        ),
+    )
+)
