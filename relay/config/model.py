@@ -85,7 +85,10 @@ class SerializationConfig:
 
 @dataclass(frozen=True, slots=True)
 class HttpConfig:
-    """``[http]``: ``listen`` is ``"host:port"`` for /health and /metrics; ``enabled`` switches it off."""
+    """``[http]``: ``listen`` is ``"host:port"`` for /health and /metrics.
+
+    ``enabled`` false switches the HTTP server off.
+    """
 
     listen: str = "127.0.0.1:8080"
     enabled: bool = True
