@@ -124,3 +124,46 @@ class MetricsSink(Protocol):
     def reconnect(self, venue: str) -> None:
         """A venue connection is being re-opened."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """An encoded event ready for JetStream.
+
+    Attributes:
+        subject: ``market.<venue>.<symbol>.<data_type>``.
+        payload: the encoded envelope.
+        msg_id: the ``Nats-Msg-Id`` header.
+        venue, data_type: labels for metrics and logs.
+    """
+
+    subject: str
+    payload: bytes
+    msg_id: str
+    venue: str
+    data_type: str
+
+
+class EventEncoder(Protocol):
+    """Encodes an envelope; the serialization layer implements it."""
+
+    @property
+    def content_type(self) -> str:
+        """The ``Content-Type`` header value (``application/json``)."""
+        ...
+
+    def encode(self, event: MarketEvent, sequence: int) -> bytes:
+        """The envelope's bytes."""
+        ...
+
+
+class MessageSink(Protocol):
+    """Where encoded events go: JetStream, with acks, retries and drops inside."""
+
+    async def submit(self, message: OutboundMessage) -> None:
+        """Hand over one message; waits while too many are awaiting acks."""
+        ...
+
+    async def drain(self, timeout_s: float) -> int:
+        """Wait until every message is acknowledged or dropped; returns how many are left."""
+        ...

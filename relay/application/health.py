@@ -1,0 +1,115 @@
+"""What ``/health`` reports: NATS state, each venue connection, last message age."""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass
+
+
+class HealthStatus(enum.Enum):
+    """Overall state. ``unhealthy`` answers 503 on ``/health``."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    UNHEALTHY = "unhealthy"
+
+
+class ConnectionState(enum.Enum):
+    """A venue connection's state."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+
+
+@dataclass(slots=True)
+class VenueHealth:
+    """One venue's connection state, last message time (epoch ms) and reconnect count."""
+
+    state: ConnectionState = ConnectionState.CONNECTING
+    last_message_ms: int | None = None
+    reconnects: int = 0
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class HealthMonitor:
+    """Collects the states ``/health`` reports.
+
+    Rules: NATS down -> unhealthy; every venue down -> unhealthy; some venue
+    down, or silent for longer than ``stale_after_s`` -> degraded; else healthy.
+
+    Args:
+        venues: the enabled venue ids.
+        stale_after_s: message age after which a connected venue counts as stale.
+    """
+
+    def __init__(self, venues: list[str], stale_after_s: float = 60.0) -> None:
+        self.nats_connected = False
+        self.venues = {venue: VenueHealth() for venue in venues}
+        self.stale_after_ms = int(stale_after_s * 1000)
+        self.started_at_ms = _now_ms()
+
+    def venue_state(self, venue: str, state: ConnectionState) -> None:
+        """Record a connection state change."""
+        health = self.venues[venue]
+        if state is ConnectionState.CONNECTING and health.state is not ConnectionState.CONNECTING:
+            health.reconnects += 1
+        health.state = state
+
+    def venue_message(self, venue: str, received_at_ms: int) -> None:
+        """Record that a frame arrived."""
+        self.venues[venue].last_message_ms = received_at_ms
+
+    def status(self, now_ms: int | None = None) -> HealthStatus:
+        """The overall status now."""
+        return self._evaluate(now_ms if now_ms is not None else _now_ms())[0]
+
+    def report(self, now_ms: int | None = None) -> dict[str, object]:
+        """The ``/health`` JSON document.
+
+        Shape::
+
+            {"status": "healthy", "nats": {"connected": true},
+             "uptime_s": 12.3,
+             "venues": {"binance-usdm": {"state": "connected", "last_message_age_s": 0.2,
+                                         "stale": false, "reconnects": 0}}}
+        """
+        now = now_ms if now_ms is not None else _now_ms()
+        status, venues = self._evaluate(now)
+        return {
+            "status": status.value,
+            "nats": {"connected": self.nats_connected},
+            "uptime_s": round((now - self.started_at_ms) / 1000, 3),
+            "venues": venues,
+        }
+
+    def _evaluate(self, now_ms: int) -> tuple[HealthStatus, dict[str, dict[str, object]]]:
+        venues: dict[str, dict[str, object]] = {}
+        down = 0
+        stale_any = False
+        for venue, health in self.venues.items():
+            age_ms = None if health.last_message_ms is None else now_ms - health.last_message_ms
+            stale = health.state is ConnectionState.CONNECTED and (
+                (age_ms if age_ms is not None else now_ms - self.started_at_ms)
+                > self.stale_after_ms
+            )
+            if health.state is not ConnectionState.CONNECTED:
+                down += 1
+            stale_any = stale_any or stale
+            venues[venue] = {
+                "state": health.state.value,
+                "last_message_age_s": None if age_ms is None else round(age_ms / 1000, 3),
+                "stale": stale,
+                "reconnects": health.reconnects,
+            }
+        if not self.nats_connected or (self.venues and down == len(self.venues)):
+            status = HealthStatus.UNHEALTHY
+        elif down or stale_any:
+            status = HealthStatus.DEGRADED
+        else:
+            status = HealthStatus.HEALTHY
+        return status, venues

@@ -1,0 +1,84 @@
+"""The pipeline between venue readers and the publisher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from relay.application.ports import EventEncoder, MessageSink, MetricsSink, OutboundMessage
+from relay.application.sequence import SequenceTracker
+from relay.domain.model import MarketEvent
+
+MAX_BATCH_EVENTS = 512
+"""Events taken from the queue at once by the publisher loop."""
+
+
+class Pipeline:
+    """A bounded queue of events, and the loop that numbers, encodes and submits them.
+
+    Full policy: when ``max_queue_events`` are waiting, :meth:`put` blocks the
+    venue reader that called it (backpressure reaches its socket); nothing is
+    dropped here.
+
+    Args:
+        max_queue_events: the queue bound.
+        encoder: JSON or protobuf envelope encoder.
+        sink: JetStream publisher.
+        metrics: counters.
+    """
+
+    def __init__(
+        self,
+        max_queue_events: int,
+        encoder: EventEncoder,
+        sink: MessageSink,
+        metrics: MetricsSink,
+    ) -> None:
+        self._queue: asyncio.Queue[MarketEvent] = asyncio.Queue(max_queue_events)
+        self._encoder = encoder
+        self._sink = sink
+        self._metrics = metrics
+        self.sequences = SequenceTracker()
+
+    async def put(self, event: MarketEvent) -> None:
+        """Queue one event; waits while the queue is full."""
+        await self._queue.put(event)
+
+    @property
+    def depth(self) -> int:
+        """Events waiting."""
+        return self._queue.qsize()
+
+    async def run(self) -> None:
+        """Number, encode and submit events until cancelled."""
+        queue = self._queue
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < MAX_BATCH_EVENTS and not queue.empty():
+                batch.append(queue.get_nowait())
+            self._metrics.queue_depth(queue.qsize())
+            for event in batch:
+                await self._submit(event)
+                queue.task_done()
+
+    async def _submit(self, event: MarketEvent) -> None:
+        sequence = self.sequences.next(event.instrument, event.data_type)
+        await self._sink.submit(
+            OutboundMessage(
+                event.subject,
+                self._encoder.encode(event, sequence),
+                event.msg_id,
+                event.instrument.venue,
+                event.data_type.value,
+            )
+        )
+
+    async def drain(self, timeout_s: float) -> int:
+        """Wait until the queue is empty (the :meth:`run` loop must still be running).
+
+        Returns:
+            events still queued when the timeout ran out.
+        """
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), timeout_s)
+        return self._queue.qsize()

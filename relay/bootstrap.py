@@ -1,0 +1,128 @@
+"""The composition root: builds the relay's object graph from a config, and runs it.
+
+Nothing connects at import time; :meth:`Relay.run` opens every connection and
+closes them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from relay.application.health import HealthMonitor
+from relay.application.pipeline import Pipeline
+from relay.application.subscription_manager import SubscriptionManager
+from relay.config.loader import load_config
+from relay.config.model import RelayConfig
+from relay.infrastructure.embedded_nats import EmbeddedNats
+from relay.infrastructure.http_app import HttpServer, build_app
+from relay.infrastructure.metrics import PrometheusMetrics
+from relay.infrastructure.nats_publisher import JetStreamPublisher
+from relay.infrastructure.venue_connection import VenueConnection
+from relay.infrastructure.venues.registry import supported_data_types, venue_spec
+from relay.serialization.codec import codec_for
+
+log = logging.getLogger("relay")
+
+
+def load(path: Path) -> RelayConfig:
+    """Load and validate a config file against the registered venues.
+
+    Raises:
+        relay.config.errors.ConfigError: every problem found, listed.
+    """
+    return load_config(path, venues=supported_data_types())
+
+
+class Relay:
+    """The relay built from one config: venues -> pipeline -> JetStream; /health, /metrics."""
+
+    def __init__(self, config: RelayConfig) -> None:
+        self.config = config
+        self.metrics = PrometheusMetrics()
+        venues = [v for v in config.venues if v.enabled]
+        self.health = HealthMonitor([v.id for v in venues])
+        codec = codec_for(config.serialization.format.value)
+        self.publisher = JetStreamPublisher(
+            config.nats,
+            codec.content_type,
+            self.metrics,
+            config.pipeline.publish_retry_delays_s,
+            on_connection_change=self._nats_state,
+        )
+        self.pipeline = Pipeline(
+            config.pipeline.max_queue_events, codec, self.publisher, self.metrics
+        )
+        self._http_client = httpx.AsyncClient()
+        self.connections = {
+            v.id: VenueConnection(
+                venue_spec(v.id), v, self.pipeline.put, self.metrics, self.health,
+                self._http_client,
+            )
+            for v in venues
+        }
+        self.subscriptions = SubscriptionManager(self.connections)
+        self.http = (
+            HttpServer(build_app(self.health, self.metrics), config.http.host, config.http.port)
+            if config.http.enabled
+            else None
+        )
+
+    def _nats_state(self, connected: bool) -> None:
+        self.health.nats_connected = connected
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """Run until ``stop`` is set, then drain within ``shutdown_timeout_s``.
+
+        Returns:
+            the process exit code (0).
+        """
+        embedded: EmbeddedNats | None = None
+        if self.config.nats.embedded:
+            first = urlsplit(self.config.nats.urls[0])
+            store = self.config.nats.embedded_store_dir
+            embedded = EmbeddedNats(
+                first.hostname or "127.0.0.1", first.port or 4222, Path(store) if store else None
+            )
+            await embedded.start()
+            log.info("embedded nats-server started", extra={"url": embedded.url})
+        try:
+            return await self._run(stop)
+        finally:
+            await self._http_client.aclose()
+            if embedded is not None:
+                await embedded.stop()
+
+    async def _run(self, stop: asyncio.Event) -> int:
+        async with asyncio.TaskGroup() as group:
+            http_task = group.create_task(self.http.run()) if self.http else None
+            await self.publisher.connect()
+            publisher_task = group.create_task(self.publisher.run(), name="publisher")
+            pipeline_task = group.create_task(self.pipeline.run(), name="pipeline")
+            venues_task = group.create_task(self.subscriptions.run(), name="venues")
+            log.info("relay running", extra={"venues": list(self.connections)})
+            await stop.wait()
+            log.info("stopping: venue reads stopped, draining")
+            started = time.monotonic()
+            venues_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await venues_task
+            timeout_s = self.config.pipeline.shutdown_timeout_s
+            queued = await self.pipeline.drain(timeout_s)
+            unacked = await self.publisher.drain(max(0.0, timeout_s - (time.monotonic() - started)))
+            for task in (pipeline_task, publisher_task, http_task):
+                if task is not None:
+                    task.cancel()
+            log.info(
+                "stopped",
+                extra={"published": self.publisher.published, "dropped": self.publisher.dropped,
+                       "not_published": queued + unacked},
+            )
+        await self.publisher.close()
+        return 0

@@ -1,0 +1,100 @@
+"""Prometheus metrics (prometheus-client), one registry per relay.
+
+Every metric is named ``relay_*``; see docs/operations.md for the alert rules
+built on them.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
+
+from relay.application.ports import MetricsSink
+
+
+class PrometheusMetrics(MetricsSink):
+    """The relay's counters and gauges.
+
+    Label children are cached: ``labels()`` is looked up once per label set,
+    not once per event.
+    """
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.received = Counter(
+            "relay_events_received", "Events normalized from venue frames",
+            ["venue", "data_type"], registry=r)
+        self.published = Counter(
+            "relay_events_published", "Events acknowledged by JetStream",
+            ["venue", "data_type"], registry=r)
+        self.dropped = Counter(
+            "relay_events_dropped", "Events given up on after retries",
+            ["venue", "data_type", "reason"], registry=r)
+        self.rejected = Counter(
+            "relay_frames_rejected", "Venue frames counted and skipped",
+            ["venue", "reason"], registry=r)
+        self.resyncs = Counter(
+            "relay_book_resyncs", "Order books re-synchronized from a new snapshot",
+            ["venue", "instrument", "reason"], registry=r)
+        self.reconnects = Counter(
+            "relay_venue_reconnects", "Venue connections re-opened", ["venue"], registry=r)
+        self.connected = Gauge(
+            "relay_venue_connected", "1 while the venue connection is open", ["venue"],
+            registry=r)
+        self.depth = Gauge(
+            "relay_queue_depth_events", "Events waiting for the publisher", registry=r)
+        self.nats_connected = Gauge(
+            "relay_nats_connected", "1 while connected to NATS", registry=r)
+        self.publish_retries = Counter(
+            "relay_publish_retries", "JetStream publishes sent again", ["venue"], registry=r)
+        self.in_flight = Gauge(
+            "relay_publish_in_flight", "Publishes awaiting a JetStream ack", registry=r)
+        self._children: dict[tuple[object, ...], MetricWrapperBase] = {}
+
+    def _child(self, metric: MetricWrapperBase, *labels: str) -> MetricWrapperBase:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def event_received(self, venue: str, data_type: str) -> None:
+        """Count a normalized event."""
+        self._child(self.received, venue, data_type).inc()  # type: ignore[attr-defined]
+
+    def frame_rejected(self, venue: str, reason: str) -> None:
+        """Count a skipped frame."""
+        self._child(self.rejected, venue, reason).inc()  # type: ignore[attr-defined]
+
+    def book_resync(self, venue: str, instrument: str, reason: str) -> None:
+        """Count a resync."""
+        self._child(self.resyncs, venue, instrument, reason).inc()  # type: ignore[attr-defined]
+
+    def event_published(self, venue: str, data_type: str) -> None:
+        """Count an acknowledged event."""
+        self._child(self.published, venue, data_type).inc()  # type: ignore[attr-defined]
+
+    def event_dropped(self, venue: str, data_type: str, reason: str) -> None:
+        """Count a dropped event."""
+        self._child(self.dropped, venue, data_type, reason).inc()  # type: ignore[attr-defined]
+
+    def queue_depth(self, depth: int) -> None:
+        """Set the queue depth gauge."""
+        self.depth.set(depth)
+
+    def venue_connected(self, venue: str, connected: bool) -> None:
+        """Set a venue's connection gauge."""
+        self._child(self.connected, venue).set(1 if connected else 0)  # type: ignore[attr-defined]
+
+    def reconnect(self, venue: str) -> None:
+        """Count a reconnect."""
+        self._child(self.reconnects, venue).inc()  # type: ignore[attr-defined]
+
+    def publish_retry(self, venue: str) -> None:
+        """Count a publish sent again."""
+        self._child(self.publish_retries, venue).inc()  # type: ignore[attr-defined]
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of every metric."""
+        return generate_latest(self.registry)
