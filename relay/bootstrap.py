@@ -57,7 +57,8 @@ class Relay:
             on_connection_change=self._nats_state,
         )
         self.pipeline = Pipeline(
-            config.pipeline.max_queue_events, codec, self.publisher, self.metrics
+            config.pipeline.max_queue_events, codec, self.publisher, self.metrics,
+            config.nats.subject_prefix,
         )
         self._http_client = httpx.AsyncClient()
         self.connections = {

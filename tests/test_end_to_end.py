@@ -187,8 +187,8 @@ async def test_recorded_binance_sessions_arrive_in_jetstream_exactly(
     envelopes = [(subject, decode(data, fmt)) for subject, _, data in messages]
     by_stream: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for subject, env in envelopes:
-        assert subject == (f"market.{env['venue']}."
-                           f"{env['canonical_symbol'].lower().replace('/', '-')}.{env['data_type']}")
+        token = env["canonical_symbol"].lower().replace("/", "-")
+        assert subject == f"market.{env['venue']}.{token}.{env['data_type']}"
         by_stream[(env["venue"], env["instrument"], env["data_type"])].append(env)
     for stream, envs in by_stream.items():
         assert [e["sequence"] for e in envs] == list(range(1, len(envs) + 1)), stream

@@ -25,6 +25,7 @@ class Pipeline:
         encoder: JSON or protobuf envelope encoder.
         sink: JetStream publisher.
         metrics: counters.
+        subject_prefix: the subjects' first token (``market``).
     """
 
     def __init__(
@@ -33,7 +34,9 @@ class Pipeline:
         encoder: EventEncoder,
         sink: MessageSink,
         metrics: MetricsSink,
+        subject_prefix: str = "market",
     ) -> None:
+        self._subject_prefix = subject_prefix
         self._queue: asyncio.Queue[MarketEvent] = asyncio.Queue(max_queue_events)
         self._encoder = encoder
         self._sink = sink
@@ -65,7 +68,7 @@ class Pipeline:
         sequence = self.sequences.next(event.instrument, event.data_type)
         await self._sink.submit(
             OutboundMessage(
-                event.subject,
+                event.instrument.subject(event.data_type, self._subject_prefix),
                 self._encoder.encode(event, sequence),
                 event.msg_id,
                 event.instrument.venue,

@@ -1,0 +1,47 @@
+"""The layers' import arrows point inward only (shared/STYLE.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "relay"
+
+FORBIDDEN = {
+    "domain": ("relay.", "asyncio", "websockets", "nats", "httpx", "starlette", "uvicorn",
+               "prometheus_client", "orjson", "betterproto", "tomlkit", "tenacity"),
+    "application": ("relay.infrastructure", "relay.bootstrap", "relay.cli", "relay.serialization",
+                    "websockets", "nats", "httpx", "starlette", "uvicorn", "prometheus_client"),
+    "serialization": ("relay.infrastructure", "relay.application", "relay.config",
+                      "relay.bootstrap", "websockets", "nats", "httpx", "starlette"),
+    "config": ("relay.infrastructure", "relay.application", "relay.serialization",
+               "relay.bootstrap", "websockets", "nats", "httpx", "starlette"),
+}
+ALLOWED_IN_DOMAIN = ("relay.domain",)
+
+
+def imports_of(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layer_imports_nothing_from_outer_layers(layer: str) -> None:
+    offending = []
+    for path in sorted((PACKAGE / layer).rglob("*.py")):
+        if "generated" in path.parts:
+            continue
+        for name in imports_of(path):
+            if name.startswith(ALLOWED_IN_DOMAIN) and layer == "domain":
+                continue
+            if any(name == f or name.startswith(f if f.endswith(".") else f + ".")
+                   or name == f.rstrip(".") for f in FORBIDDEN[layer]):
+                offending.append(f"{path.relative_to(PACKAGE)}: {name}")
+    assert offending == []
