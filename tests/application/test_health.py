@@ -1,0 +1,48 @@
+"""Health rules."""
+
+from __future__ import annotations
+
+from relay.application.health import ConnectionState, HealthMonitor, HealthStatus
+
+
+def test_nats_down_is_unhealthy_even_with_venues_up() -> None:
+    health = HealthMonitor(["binance-usdm"])
+    health.venue_state("binance-usdm", ConnectionState.CONNECTED)
+    health.venue_message("binance-usdm", health.started_at_ms)
+    assert health.status(health.started_at_ms) is HealthStatus.UNHEALTHY
+
+
+def test_one_venue_down_of_two_is_degraded() -> None:
+    health = HealthMonitor(["binance-usdm", "binance-spot"])
+    health.nats_connected = True
+    health.venue_state("binance-usdm", ConnectionState.CONNECTED)
+    health.venue_message("binance-usdm", health.started_at_ms)
+    health.venue_state("binance-spot", ConnectionState.DISCONNECTED)
+    report = health.report(health.started_at_ms + 1500)
+    assert report["status"] == "degraded"
+    assert report["venues"] == {
+        "binance-usdm": {"state": "connected", "last_message_age_s": 1.5, "stale": False,
+                         "reconnects": 0},
+        "binance-spot": {"state": "disconnected", "last_message_age_s": None, "stale": False,
+                         "reconnects": 0},
+    }
+
+
+def test_a_silent_connected_venue_is_stale_and_degraded() -> None:
+    health = HealthMonitor(["binance-usdm"], stale_after_s=60)
+    health.nats_connected = True
+    health.venue_state("binance-usdm", ConnectionState.CONNECTED)
+    health.venue_message("binance-usdm", health.started_at_ms)
+    assert health.status(health.started_at_ms + 60_000) is HealthStatus.HEALTHY
+    assert health.status(health.started_at_ms + 60_001) is HealthStatus.DEGRADED
+
+
+def test_every_venue_down_is_unhealthy_and_reconnects_are_counted() -> None:
+    health = HealthMonitor(["binance-usdm"])
+    health.nats_connected = True
+    health.venue_state("binance-usdm", ConnectionState.CONNECTED)
+    health.venue_state("binance-usdm", ConnectionState.DISCONNECTED)
+    health.venue_state("binance-usdm", ConnectionState.CONNECTING)
+    report = health.report()
+    assert report["status"] == "unhealthy"
+    assert report["venues"]["binance-usdm"]["reconnects"] == 1  # type: ignore[index]

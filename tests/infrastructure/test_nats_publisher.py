@@ -1,0 +1,83 @@
+"""The JetStream publisher against a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import nats
+import pytest
+
+from relay.application.ports import OutboundMessage
+from relay.config.model import NatsConfig, StorageType, StreamConfig
+from relay.infrastructure.embedded_nats import EmbeddedNats
+from relay.infrastructure.metrics import PrometheusMetrics
+from relay.infrastructure.nats_publisher import JetStreamPublisher
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[EmbeddedNats]:
+    async with EmbeddedNats() as s:
+        yield s
+
+
+def message(subject: str, msg_id: str) -> OutboundMessage:
+    return OutboundMessage(subject, b'{"x":1}', msg_id, "binance-usdm", "trade")
+
+
+async def started(server: EmbeddedNats, metrics: PrometheusMetrics,
+                  delays: tuple[float, ...] = (0.01, 0.02, 0.03)) -> JetStreamPublisher:
+    config = NatsConfig(
+        urls=(server.url,),
+        streams=(StreamConfig("MARKET", ("market.>",), StorageType.MEMORY),),
+        ack_timeout_s=1.0,
+        max_in_flight=8,
+    )
+    publisher = JetStreamPublisher(config, "application/json", metrics, delays)
+    await publisher.connect()
+    return publisher
+
+
+def sample(metrics: PrometheusMetrics, name: str, **labels: str) -> float:
+    value = metrics.registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+async def test_acknowledged_messages_are_stored_once_per_message_id(server: EmbeddedNats) -> None:
+    metrics = PrometheusMetrics()
+    publisher = await started(server, metrics)
+    runner = asyncio.create_task(publisher.run())
+    for i in range(20):
+        await publisher.submit(message("market.binance-usdm.btc-usdt.trade", f"id-{i % 10}"))
+    assert await publisher.drain(5.0) == 0
+    runner.cancel()
+    await publisher.close()
+    nc = await nats.connect(server.url)
+    info = await nc.jetstream().stream_info("MARKET")
+    await nc.close()
+    assert info.state.messages == 10
+    assert publisher.published == 20
+    assert sample(metrics, "relay_events_published_total", venue="binance-usdm",
+                  data_type="trade") == 20
+
+
+async def test_a_rejected_publish_is_retried_then_dropped_and_counted(
+    server: EmbeddedNats, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics = PrometheusMetrics()
+    publisher = await started(server, metrics)
+    runner = asyncio.create_task(publisher.run())
+    await publisher.submit(message("nostream.binance-usdm.btc-usdt.trade", "lost-1"))
+    assert await publisher.drain(5.0) == 0
+    runner.cancel()
+    await publisher.close()
+    assert (publisher.published, publisher.dropped) == (0, 1)
+    assert sample(metrics, "relay_publish_retries_total", venue="binance-usdm") == 3
+    assert sample(metrics, "relay_events_dropped_total", venue="binance-usdm",
+                  data_type="trade", reason="publish_failed") == 1
+    [record] = [r for r in caplog.records if r.getMessage() == "event dropped after retries"]
+    assert record.__dict__["subject"] == "nostream.binance-usdm.btc-usdt.trade"
+    assert record.__dict__["msg_id"] == "lost-1"
+    assert record.__dict__["attempts"] == 4
