@@ -9,7 +9,6 @@ and a summary at the end.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import time
 from collections import Counter
@@ -104,15 +103,20 @@ async def run_demo(seconds: float, speed: str = "realtime") -> int:
         stop = asyncio.Event()
         started = time.monotonic()
         relay_task = asyncio.create_task(relay.run(stop))
+        health: dict[str, object] = {}
         try:
             while time.monotonic() - started < seconds and not relay_task.done():
                 await asyncio.sleep(1.0)
                 _print_live(counts, time.monotonic() - started)
+            health = relay.health.report()
         finally:
             stop.set()
             code = await relay_task
+            stored = (await nc.jetstream().stream_info("MARKET")).state.messages
             await nc.drain()
         _print_summary(counts, relay, time.monotonic() - started)
+        print(f"stored in JetStream stream MARKET: {stored}; "
+              f"/health before stopping: {health.get('status')}", flush=True)
         return code
 
 
@@ -133,7 +137,4 @@ def _print_summary(counts: Counter[str], relay: Relay, elapsed_s: float) -> None
         out.write(f"  {subject:<{width}}  {counts[subject]:6d}\n")
     out.write(f"published (acked by JetStream): {relay.publisher.published}, "
               f"dropped: {relay.publisher.dropped}\n")
-    with contextlib.suppress(KeyError):
-        health = relay.health.report()
-        out.write(f"health at the end: {health['status']}\n")
     out.flush()
