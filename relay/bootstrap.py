@@ -53,7 +53,7 @@ class Relay:
             config.nats,
             codec.content_type,
             self.metrics,
-            config.pipeline.publish_retry_delays_s,
+            config.pipeline,
             on_connection_change=self._nats_state,
         )
         self.pipeline = Pipeline(

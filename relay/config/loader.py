@@ -29,6 +29,7 @@ from relay.config.model import (
     HttpConfig,
     LoggingConfig,
     NatsConfig,
+    OutagePolicy,
     PipelineConfig,
     RelayConfig,
     SerializationConfig,
@@ -83,7 +84,7 @@ _STREAM: Final = StreamConfig(name="", subjects=())
 _VENUE: Final = VenueConfig(id="", subscriptions=())
 _SUBSCRIPTION: Final = SubscriptionConfig(instrument="", canonical_symbol="", data_types=())
 
-_E = TypeVar("_E", SerializationFormat, StorageType)
+_E = TypeVar("_E", SerializationFormat, StorageType, OutagePolicy)
 
 StringCheck = Callable[[str], str | None]
 """Checks one string value: returns a problem message, or None when it is fine."""
@@ -458,6 +459,15 @@ def _relay_config(root: _Table, venues: Mapping[str, frozenset[DataType]]) -> Re
             ),
             shutdown_timeout_s=pipeline.seconds(
                 "shutdown_timeout_s", _PIPELINE.shutdown_timeout_s, positive=True
+            ),
+            outage_buffer_max_events=pipeline.integer(
+                "outage_buffer_max_events", _PIPELINE.outage_buffer_max_events, minimum=1
+            ),
+            outage_buffer_max_bytes=pipeline.integer(
+                "outage_buffer_max_bytes", _PIPELINE.outage_buffer_max_bytes, minimum=1024
+            ),
+            outage_full_policy=pipeline.choice(
+                "outage_full_policy", _PIPELINE.outage_full_policy
             ),
         ),
         logging=LoggingConfig(

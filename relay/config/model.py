@@ -104,6 +104,17 @@ class HttpConfig:
         return int(self.listen.rsplit(":", 1)[1])
 
 
+class OutagePolicy(enum.Enum):
+    """``[pipeline] outage_full_policy``: what a full NATS outage buffer does with a new event."""
+
+    BLOCK = "block"
+    """The publisher stops taking events; the queue fills and venue readers wait (default)."""
+    DROP_NEWEST = "drop_newest"
+    """The new event is dropped and counted."""
+    DROP_OLDEST = "drop_oldest"
+    """The oldest buffered event is dropped and counted."""
+
+
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
     """``[pipeline]``.
@@ -114,11 +125,17 @@ class PipelineConfig:
         publish_retry_delays_s: waits between publish attempts before an
             event is dropped (the retry-then-drop rule).
         shutdown_timeout_s: how long a stop may take to drain.
+        outage_buffer_max_events, outage_buffer_max_bytes: bounds of the buffer
+            that holds events while NATS is unreachable.
+        outage_full_policy: what happens when that buffer is full.
     """
 
     max_queue_events: int = 10_000
     publish_retry_delays_s: tuple[float, ...] = (0.1, 0.5, 2.0)
     shutdown_timeout_s: float = 10.0
+    outage_buffer_max_events: int = 100_000
+    outage_buffer_max_bytes: int = 256 * 1024 * 1024
+    outage_full_policy: OutagePolicy = OutagePolicy.BLOCK
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,19 +36,32 @@ class Side(enum.Enum):
 FORBIDDEN_SYMBOL_CHARACTERS = frozenset(".*> \t")
 
 
+MAX_DECIMAL_EXPONENT = 40
+"""Bound on a parsed decimal's exponent and adjusted exponent, either sign.
+
+At most 40 digits after the point and a magnitude below 10**41: every real
+price, quantity and rate fits, and no encoder ever formats a value like
+``1e999999`` as a million-digit string.
+"""
+
+
 def parse_decimal(field: str, text: object) -> Decimal:
-    """Build a finite Decimal from a venue's decimal string.
+    """Build a finite Decimal of bounded size from a venue's decimal string.
 
     Args:
         field: name used in the error (``"price"``).
-        text: the venue's string, e.g. ``"7.6110"``; ints are accepted too.
+        text: the venue's string, e.g. ``"7.6110"``; ints are accepted too
+            (bools are not).
 
     Returns:
         ``Decimal("7.6110")``: the venue's digits are kept.
 
     Raises:
         InvalidValueError: ``text`` is not a string or int, is not a decimal,
-            or is NaN or infinite.
+            is NaN or infinite, or its exponent or adjusted exponent lies
+            outside ``-MAX_DECIMAL_EXPONENT..MAX_DECIMAL_EXPONENT`` (40): more
+            than 40 digits after the point (``"1e-41"``, ``"0E-50"``) or a
+            magnitude of 10**41 or more (``"1e999999"``, a 50-digit integer).
     """
     if isinstance(text, str):
         try:
@@ -61,6 +74,15 @@ def parse_decimal(field: str, text: object) -> Decimal:
         raise InvalidValueError(field, text, "expected a decimal string")
     if not value.is_finite():
         raise InvalidValueError(field, text, "not finite")
+    exponent = value.as_tuple().exponent
+    if (
+        not isinstance(exponent, int)
+        or not -MAX_DECIMAL_EXPONENT <= exponent <= MAX_DECIMAL_EXPONENT
+        or not -MAX_DECIMAL_EXPONENT <= value.adjusted() <= MAX_DECIMAL_EXPONENT
+    ):
+        raise InvalidValueError(
+            field, text, f"exponent beyond +-{MAX_DECIMAL_EXPONENT} (too many digits)"
+        )
     return value
 
 

@@ -103,6 +103,13 @@ class EmbeddedNats:
         await self.stop()
         raise EmbeddedNatsError(f"nats-server did not listen on {self.url} in time")
 
+    async def kill(self) -> None:
+        """SIGKILL the server (a crash); the store is kept, so :meth:`start` brings it back."""
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
+
     async def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after 5 s) and remove a temp store."""
         process, self._process = self._process, None

@@ -7,6 +7,15 @@ messages await acks at once. A message that is rejected, or not acked within
 500 ms, 2 s by default) and then dropped, counted and logged with its subject
 and message id. Every message carries ``Nats-Msg-Id``, so a re-send that the
 server already stored is removed by the stream's duplicate window.
+
+A NATS outage is not a rejection: while the connection is down, events wait in
+a bounded outage buffer (``outage_buffer_max_events`` / ``_max_bytes``), and
+messages that were awaiting acks or re-sends go back to its front; all are sent
+again, in order, once NATS is back. A full buffer applies ``outage_full_policy``
+(``block`` by default: the publisher stops taking events, the pipeline queue
+fills and the venue readers wait). Right after a (re)connect, JetStream may not
+answer yet ("no responders"); such publishes wait and are sent again without
+using up their retries for ``JETSTREAM_READY_GRACE_S``.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,10 +39,15 @@ from nats.js.errors import BadRequestError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
 from relay.application.ports import MessageSink, OutboundMessage
-from relay.config.model import NatsConfig, StreamConfig
+from relay.config.model import NatsConfig, OutagePolicy, PipelineConfig, StreamConfig
 from relay.infrastructure.metrics import PrometheusMetrics
 
 log = logging.getLogger("relay.nats")
+
+JETSTREAM_READY_GRACE_S = 30.0
+"""After a reconnect, "no responders" answers are waited out this long before they count."""
+
+NO_RESPONDERS_RETRY_S = 0.25
 
 
 @dataclass(slots=True)
@@ -43,13 +58,13 @@ class _Pending:
 
 
 class JetStreamPublisher(MessageSink):
-    """Publishes :class:`OutboundMessage` to JetStream (see module doc for the rules).
+    """Publishes :class:`OutboundMessage` to JetStream (see the module doc for the rules).
 
     Args:
         config: ``[nats]``.
         content_type: ``Content-Type`` header value of every message.
         metrics: counters for published, dropped, retried, in flight.
-        retry_delays_s: waits before each re-send; after the last, the message is dropped.
+        pipeline: ``[pipeline]``: retry delays and the outage buffer's bounds and policy.
         on_connection_change: called with True/False as the NATS connection comes and goes.
     """
 
@@ -58,25 +73,34 @@ class JetStreamPublisher(MessageSink):
         config: NatsConfig,
         content_type: str,
         metrics: PrometheusMetrics,
-        retry_delays_s: tuple[float, ...],
+        pipeline: PipelineConfig,
         on_connection_change: Callable[[bool], None] = lambda connected: None,
     ) -> None:
         self._config = config
         self._content_type = content_type
         self._metrics = metrics
-        self._retry_delays_s = retry_delays_s
+        self._retry_delays_s = pipeline.publish_retry_delays_s
+        self._buffer_max_events = pipeline.outage_buffer_max_events
+        self._buffer_max_bytes = pipeline.outage_buffer_max_bytes
+        self._policy = pipeline.outage_full_policy
         self._on_connection_change = on_connection_change
         self._nc: Client | None = None
         self._inbox = ""
         self._tokens = itertools.count(1)
+        self._connected = False
+        self._connected_at = 0.0
+        self._closing = False
         self._pending: dict[str, _Pending] = {}
         self._retries: list[tuple[float, int, _Pending]] = []
-        self._retry_wakeup = asyncio.Event()
+        self._timer_wakeup = asyncio.Event()
+        self._buffer: deque[_Pending] = deque()
+        self._buffer_bytes = 0
+        self._buffer_space = asyncio.Event()
+        self._flush_wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(config.max_in_flight)
         self._outstanding = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._closing = False
         self.published = 0
         self.dropped = 0
 
@@ -101,11 +125,12 @@ class JetStreamPublisher(MessageSink):
                     error_cb=self._error,
                 )
         assert self._nc is not None
-        self._set_connected(True)
         self._inbox = self._nc.new_inbox() + "."
         await self._nc.subscribe(self._inbox + "*", cb=self._on_ack)
         for stream in self._config.streams:
             await self.ensure_stream(stream)
+        self._set_connected(True)
+        self._connected_at = float("-inf")
 
     async def ensure_stream(self, stream: StreamConfig) -> None:
         """Create the stream, or update it when it exists with another configuration."""
@@ -126,34 +151,92 @@ class JetStreamPublisher(MessageSink):
             await js.update_stream(config)
         log.info("stream ready", extra={"stream": stream.name, "subjects": list(stream.subjects)})
 
+    @property
+    def connected(self) -> bool:
+        """True while NATS is connected."""
+        return self._connected
+
     def _set_connected(self, connected: bool) -> None:
+        self._connected = connected
         self._metrics.nats_connected.set(1 if connected else 0)
         self._on_connection_change(connected)
+        if connected:
+            self._connected_at = asyncio.get_running_loop().time()
+            self._flush_wakeup.set()
+        else:
+            self._hold_unacknowledged()
 
     async def _disconnected(self) -> None:
         if not self._closing:
-            log.warning("NATS disconnected")
+            log.warning("NATS disconnected; buffering", extra={"in_flight": len(self._pending)})
             self._set_connected(False)
 
     async def _reconnected(self) -> None:
-        log.info("NATS reconnected")
+        log.info("NATS reconnected", extra={"buffered": len(self._buffer)})
         self._set_connected(True)
 
     async def _error(self, exc: Exception) -> None:
         log.warning("NATS error", extra={"error": repr(exc)})
 
+    def _hold_unacknowledged(self) -> None:
+        """Put every message awaiting an ack or a re-send back at the buffer's front, in order."""
+        held = [entry[2] for entry in sorted(self._retries)] + list(self._pending.values())
+        self._retries.clear()
+        self._pending.clear()
+        for pending in reversed(held):
+            self._slots.release()
+            pending.attempt = 0
+            self._buffer.appendleft(pending)
+            self._buffer_bytes += len(pending.message.payload)
+        self._metrics.in_flight.set(0)
+
     async def submit(self, message: OutboundMessage) -> None:
-        """Send one message; waits while ``max_in_flight`` messages await acks."""
-        await self._slots.acquire()
+        """Hand over one message.
+
+        Waits while ``max_in_flight`` messages await acks, and, during a NATS
+        outage with a full buffer under the ``block`` policy, until there is room.
+        """
         self._outstanding += 1
         self._idle.clear()
-        await self._send(_Pending(message, 0, 0.0))
+        pending = _Pending(message, 0, 0.0)
+        if not self._connected or self._buffer:
+            await self._hold(pending)
+            return
+        await self._slots.acquire()
+        if not self._connected:
+            self._slots.release()
+            await self._hold(pending)
+            return
+        await self._send(pending)
+
+    async def _hold(self, pending: _Pending) -> None:
+        size = len(pending.message.payload)
+        while self._buffer and (
+            len(self._buffer) >= self._buffer_max_events
+            or self._buffer_bytes + size > self._buffer_max_bytes
+        ):
+            if self._policy is OutagePolicy.BLOCK:
+                self._buffer_space.clear()
+                await self._buffer_space.wait()
+            elif self._policy is OutagePolicy.DROP_NEWEST:
+                self._drop(pending, "outage_buffer_full", "outage buffer full")
+                return
+            else:
+                oldest = self._buffer.popleft()
+                self._buffer_bytes -= len(oldest.message.payload)
+                self._drop(oldest, "outage_buffer_full", "outage buffer full")
+        self._buffer.append(pending)
+        self._buffer_bytes += size
+        if self._connected:
+            self._flush_wakeup.set()
 
     async def _send(self, pending: _Pending) -> None:
+        """Publish a message that holds an in-flight slot."""
         assert self._nc is not None
         token = str(next(self._tokens))
         pending.deadline = asyncio.get_running_loop().time() + self._config.ack_timeout_s
         self._pending[token] = pending
+        self._metrics.in_flight.set(len(self._pending))
         message = pending.message
         try:
             await self._nc.publish(
@@ -163,57 +246,99 @@ class JetStreamPublisher(MessageSink):
                 headers={"Nats-Msg-Id": message.msg_id, "Content-Type": self._content_type},
             )
         except Exception as exc:
-            self._pending.pop(token, None)
-            self._failed(pending, f"publish error: {exc!r}")
+            if self._pending.pop(token, None) is not None:
+                self._failed(pending, f"publish error: {exc!r}")
 
     async def _on_ack(self, msg: Msg) -> None:
         token = msg.subject[len(self._inbox):]
         pending = self._pending.pop(token, None)
         if pending is None:
             return
-        error: str | None = None
+        self._metrics.in_flight.set(len(self._pending))
         if not msg.data:
-            error = f"no ack body (status {msg.header.get('Status') if msg.header else None})"
-        else:
-            try:
-                reply = orjson.loads(msg.data)
-            except orjson.JSONDecodeError:
-                reply = {"error": {"description": msg.data[:200].decode(errors="replace")}}
-            if "error" in reply:
-                error = str(reply["error"])
-        if error is None:
-            self._done(pending)
-            self.published += 1
-            self._metrics.event_published(pending.message.venue, pending.message.data_type)
-        else:
-            self._failed(pending, error)
+            status = msg.header.get("Status") if msg.header else None
+            if status == "503" and self._within_ready_grace():
+                self._schedule(pending, NO_RESPONDERS_RETRY_S)
+                return
+            self._failed(pending, f"no ack body (status {status})")
+            return
+        try:
+            reply = orjson.loads(msg.data)
+        except orjson.JSONDecodeError:
+            reply = {"error": {"description": msg.data[:200].decode(errors="replace")}}
+        if "error" in reply:
+            self._failed(pending, str(reply["error"]))
+            return
+        self._finish(pending)
+        self.published += 1
+        self._metrics.event_published(pending.message.venue, pending.message.data_type)
+
+    def _within_ready_grace(self) -> bool:
+        elapsed = asyncio.get_running_loop().time() - self._connected_at
+        return elapsed < JETSTREAM_READY_GRACE_S
+
+    def _schedule(self, pending: _Pending, delay_s: float) -> None:
+        due = asyncio.get_running_loop().time() + delay_s
+        heapq.heappush(self._retries, (due, next(self._tokens), pending))
+        self._timer_wakeup.set()
 
     def _failed(self, pending: _Pending, error: str) -> None:
-        message = pending.message
-        if pending.attempt < len(self._retry_delays_s):
-            due = asyncio.get_running_loop().time() + self._retry_delays_s[pending.attempt]
-            pending.attempt += 1
-            heapq.heappush(self._retries, (due, next(self._tokens), pending))
-            self._retry_wakeup.set()
-            self._metrics.publish_retry(message.venue)
+        """A message holding a slot was rejected or not acked: re-send later, or drop."""
+        if not self._connected:
+            self._slots.release()
+            self._buffer.appendleft(pending)
+            self._buffer_bytes += len(pending.message.payload)
             return
-        self._done(pending)
-        self.dropped += 1
-        self._metrics.event_dropped(message.venue, message.data_type, "publish_failed")
-        log.error(
-            "event dropped after retries",
-            extra={"subject": message.subject, "msg_id": message.msg_id, "error": error,
-                   "attempts": pending.attempt + 1},
-        )
-
-    def _done(self, pending: _Pending) -> None:
+        if pending.attempt < len(self._retry_delays_s):
+            delay_s = self._retry_delays_s[pending.attempt]
+            pending.attempt += 1
+            self._schedule(pending, delay_s)
+            self._metrics.publish_retry(pending.message.venue)
+            return
         self._slots.release()
+        self._drop(pending, "publish_failed", error)
+
+    def _drop(self, pending: _Pending, reason: str, error: str) -> None:
+        message = pending.message
+        self.dropped += 1
+        self._metrics.event_dropped(message.venue, message.data_type, reason)
+        log.error(
+            "event dropped",
+            extra={"subject": message.subject, "msg_id": message.msg_id, "reason": reason,
+                   "error": error, "attempts": pending.attempt + 1},
+        )
+        self._settle()
+
+    def _finish(self, pending: _Pending) -> None:
+        self._slots.release()
+        self._settle()
+
+    def _settle(self) -> None:
         self._outstanding -= 1
         if self._outstanding == 0:
             self._idle.set()
 
     async def run(self) -> None:
-        """Re-send failed messages when due and time out missing acks; runs until cancelled."""
+        """Flush the outage buffer, re-send when due, time out missing acks; until cancelled."""
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._timer_loop())
+            tasks.create_task(self._flush_loop())
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._flush_wakeup.wait()
+            self._flush_wakeup.clear()
+            while self._connected and self._buffer:
+                await self._slots.acquire()
+                if not self._connected or not self._buffer:
+                    self._slots.release()
+                    break
+                pending = self._buffer.popleft()
+                self._buffer_bytes -= len(pending.message.payload)
+                self._buffer_space.set()
+                await self._send(pending)
+
+    async def _timer_loop(self) -> None:
         loop = asyncio.get_running_loop()
         sweep_s = min(0.25, self._config.ack_timeout_s / 4)
         next_sweep = loop.time() + sweep_s
@@ -222,13 +347,13 @@ class JetStreamPublisher(MessageSink):
             if now >= next_sweep:
                 self._sweep(now)
                 next_sweep = now + sweep_s
-            while self._retries and self._retries[0][0] <= now:
+            while self._connected and self._retries and self._retries[0][0] <= now:
                 _, _, pending = heapq.heappop(self._retries)
                 await self._send(pending)
             wake_at = min(next_sweep, self._retries[0][0]) if self._retries else next_sweep
-            self._retry_wakeup.clear()
+            self._timer_wakeup.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._retry_wakeup.wait(), max(0.0, wake_at - loop.time()))
+                await asyncio.wait_for(self._timer_wakeup.wait(), max(0.0, wake_at - loop.time()))
 
     def _sweep(self, now: float) -> None:
         expired = []
@@ -241,8 +366,13 @@ class JetStreamPublisher(MessageSink):
 
     @property
     def in_flight(self) -> int:
-        """Messages awaiting an ack or a re-send."""
+        """Messages not yet acknowledged or dropped (buffered ones included)."""
         return self._outstanding
+
+    @property
+    def buffered(self) -> int:
+        """Messages waiting in the outage buffer."""
+        return len(self._buffer)
 
     async def drain(self, timeout_s: float) -> int:
         """Wait until every message is acked or dropped; returns how many are left."""

@@ -9,7 +9,7 @@ import nats
 import pytest
 
 from relay.application.ports import OutboundMessage
-from relay.config.model import NatsConfig, StorageType, StreamConfig
+from relay.config.model import NatsConfig, PipelineConfig, StorageType, StreamConfig
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats_publisher import JetStreamPublisher
@@ -35,7 +35,8 @@ async def started(server: EmbeddedNats, metrics: PrometheusMetrics,
         ack_timeout_s=1.0,
         max_in_flight=8,
     )
-    publisher = JetStreamPublisher(config, "application/json", metrics, delays)
+    publisher = JetStreamPublisher(config, "application/json", metrics,
+                                   PipelineConfig(publish_retry_delays_s=delays))
     await publisher.connect()
     return publisher
 
@@ -77,7 +78,7 @@ async def test_a_rejected_publish_is_retried_then_dropped_and_counted(
     assert sample(metrics, "relay_publish_retries_total", venue="binance-usdm") == 3
     assert sample(metrics, "relay_events_dropped_total", venue="binance-usdm",
                   data_type="trade", reason="publish_failed") == 1
-    [record] = [r for r in caplog.records if r.getMessage() == "event dropped after retries"]
+    [record] = [r for r in caplog.records if r.getMessage() == "event dropped"]
     assert record.__dict__["subject"] == "nostream.binance-usdm.btc-usdt.trade"
     assert record.__dict__["msg_id"] == "lost-1"
     assert record.__dict__["attempts"] == 4
