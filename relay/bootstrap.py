@@ -111,10 +111,10 @@ class Relay:
             await stop.wait()
             log.info("stopping: venue reads stopped, draining")
             started = time.monotonic()
-            venues_task.cancel()
+            timeout_s = self.config.pipeline.shutdown_timeout_s
+            await self.subscriptions.stop(timeout_s / 2)
             with contextlib.suppress(asyncio.CancelledError):
                 await venues_task
-            timeout_s = self.config.pipeline.shutdown_timeout_s
             queued = await self.pipeline.drain(timeout_s)
             unacked = await self.publisher.drain(max(0.0, timeout_s - (time.monotonic() - started)))
             for task in (pipeline_task, publisher_task, http_task):

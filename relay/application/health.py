@@ -25,11 +25,12 @@ class ConnectionState(enum.Enum):
 
 @dataclass(slots=True)
 class VenueHealth:
-    """One venue's connection state, last message time (epoch ms) and reconnect count."""
+    """One venue's connection state, last message time (epoch ms), reconnects, breaker state."""
 
     state: ConnectionState = ConnectionState.CONNECTING
     last_message_ms: int | None = None
     reconnects: int = 0
+    circuit: str = "closed"
 
 
 def _now_ms() -> int:
@@ -60,6 +61,10 @@ class HealthMonitor:
             health.reconnects += 1
         health.state = state
 
+    def venue_circuit(self, venue: str, state: str) -> None:
+        """Record the venue's circuit breaker state (closed, half_open, open)."""
+        self.venues[venue].circuit = state
+
     def venue_message(self, venue: str, received_at_ms: int) -> None:
         """Record that a frame arrived."""
         self.venues[venue].last_message_ms = received_at_ms
@@ -76,7 +81,8 @@ class HealthMonitor:
             {"status": "healthy", "nats": {"connected": true},
              "uptime_s": 12.3,
              "venues": {"binance-usdm": {"state": "connected", "last_message_age_s": 0.2,
-                                         "stale": false, "reconnects": 0}}}
+                                         "stale": false, "reconnects": 0,
+                                         "circuit": "closed"}}}
         """
         now = now_ms if now_ms is not None else _now_ms()
         status, venues = self._evaluate(now)
@@ -105,6 +111,7 @@ class HealthMonitor:
                 "last_message_age_s": None if age_ms is None else round(age_ms / 1000, 3),
                 "stale": stale,
                 "reconnects": health.reconnects,
+                "circuit": health.circuit,
             }
         if not self.nats_connected or (self.venues and down == len(self.venues)):
             status = HealthStatus.UNHEALTHY

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 
 from relay.application.ports import EventEncoder, MessageSink, MetricsSink, OutboundMessage
 from relay.application.sequence import SequenceTracker
@@ -12,6 +13,30 @@ from relay.domain.model import MarketEvent
 MAX_BATCH_EVENTS = 512
 """Events taken from the queue at once by the publisher loop."""
 
+RECENT_IDS_PER_VENUE = 100_000
+"""How many message ids per venue the pipeline remembers to suppress re-published events."""
+
+
+class RecentIds:
+    """The last ``capacity`` message ids seen, for one venue (a bounded set, oldest forgotten)."""
+
+    __slots__ = ("_capacity", "_ids", "_order")
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._ids: set[str] = set()
+        self._order: deque[str] = deque()
+
+    def add(self, msg_id: str) -> bool:
+        """Remember ``msg_id``; False if it was already remembered."""
+        if msg_id in self._ids:
+            return False
+        self._ids.add(msg_id)
+        self._order.append(msg_id)
+        if len(self._order) > self._capacity:
+            self._ids.discard(self._order.popleft())
+        return True
+
 
 class Pipeline:
     """A bounded queue of events, and the loop that numbers, encodes and submits them.
@@ -19,6 +44,11 @@ class Pipeline:
     Full policy: when ``max_queue_events`` are waiting, :meth:`put` blocks the
     venue reader that called it (backpressure reaches its socket); nothing is
     dropped here.
+
+    An event whose message id the pipeline has already published (the last
+    ``RECENT_IDS_PER_VENUE`` per venue) is counted and not published again:
+    after a reconnect that replays, or during a connection rotation, consumers
+    see each event once and ``sequence`` stays without holes.
 
     Args:
         max_queue_events: the queue bound.
@@ -42,6 +72,7 @@ class Pipeline:
         self._sink = sink
         self._metrics = metrics
         self.sequences = SequenceTracker()
+        self._recent: dict[str, RecentIds] = {}
 
     async def put(self, event: MarketEvent) -> None:
         """Queue one event; waits while the queue is full."""
@@ -65,6 +96,13 @@ class Pipeline:
                 queue.task_done()
 
     async def _submit(self, event: MarketEvent) -> None:
+        venue = event.instrument.venue
+        recent = self._recent.get(venue)
+        if recent is None:
+            recent = self._recent[venue] = RecentIds(RECENT_IDS_PER_VENUE)
+        if not recent.add(event.msg_id):
+            self._metrics.event_duplicate(venue, event.data_type.value)
+            return
         sequence = self.sequences.next(event.instrument, event.data_type)
         await self._sink.submit(
             OutboundMessage(

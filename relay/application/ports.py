@@ -125,6 +125,26 @@ class MetricsSink(Protocol):
         """A venue connection is being re-opened."""
         ...
 
+    def stale_reconnect(self, venue: str, data_type: str) -> None:
+        """A connection was replaced because a subscription went silent."""
+        ...
+
+    def circuit_state(self, venue: str, state: str) -> None:
+        """The venue's circuit breaker changed state (closed, half_open, open)."""
+        ...
+
+    def rotation(self, venue: str) -> None:
+        """A connection was rotated before the venue's age limit."""
+        ...
+
+    def rest_request(self, venue: str, status: str) -> None:
+        """A REST request was answered with ``status``."""
+        ...
+
+    def event_duplicate(self, venue: str, data_type: str) -> None:
+        """An event already published (same message id) was not published again."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:

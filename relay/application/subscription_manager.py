@@ -11,12 +11,19 @@ class ConnectionRunner(Protocol):
     """Something that keeps one venue connection alive until cancelled."""
 
     async def run(self) -> None:
-        """Run until cancelled."""
+        """Run until cancelled, or until :meth:`stop_reading` has taken effect."""
+        ...
+
+    async def stop_reading(self) -> None:
+        """Stop reading after the frame being handled; ``run`` then returns."""
         ...
 
 
 class SubscriptionManager:
     """Runs one task per venue connection and stops them together.
+
+    Stopping is orderly: each connection finishes the frame it is handling (its
+    events reach the pipeline) before it closes.
 
     Args:
         runners: venue id -> its connection runner.
@@ -32,7 +39,11 @@ class SubscriptionManager:
             for venue, runner in self.runners.items():
                 self._tasks[venue] = group.create_task(runner.run(), name=f"venue:{venue}")
 
-    def stop(self) -> None:
-        """Cancel every venue task (their sockets close, reading stops)."""
-        for task in self._tasks.values():
-            task.cancel()
+    async def stop(self, timeout_s: float) -> None:
+        """Stop reading on every connection, wait up to ``timeout_s`` for them, then cancel."""
+        await asyncio.gather(*(runner.stop_reading() for runner in self.runners.values()))
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+            for task in pending:
+                task.cancel()

@@ -34,6 +34,7 @@ from relay.config.model import (
     RelayConfig,
     SerializationConfig,
     SerializationFormat,
+    StaleAfterConfig,
     StorageType,
     StreamConfig,
     SubscriptionConfig,
@@ -568,9 +569,52 @@ def _venues(
                 snapshot_timeout_s=table.seconds(
                     "snapshot_timeout_s", _VENUE.snapshot_timeout_s, positive=True
                 ),
+                connect_timeout_s=table.seconds(
+                    "connect_timeout_s", _VENUE.connect_timeout_s, positive=True
+                ),
+                stable_after_s=table.seconds(
+                    "stable_after_s", _VENUE.stable_after_s, positive=True
+                ),
+                ping_interval_s=table.seconds(
+                    "ping_interval_s", _VENUE.ping_interval_s, positive=True
+                ),
+                pong_timeout_s=table.seconds(
+                    "pong_timeout_s", _VENUE.pong_timeout_s, positive=True
+                ),
+                max_frame_bytes=table.integer(
+                    "max_frame_bytes", _VENUE.max_frame_bytes, minimum=1024
+                ),
+                stale_after_s=_stale_after(table.table("stale_after_s", StaleAfterConfig)),
+                breaker_failure_threshold=table.integer(
+                    "breaker_failure_threshold", _VENUE.breaker_failure_threshold, minimum=1
+                ),
+                breaker_reset_timeout_s=table.seconds(
+                    "breaker_reset_timeout_s", _VENUE.breaker_reset_timeout_s, positive=True
+                ),
+                breaker_success_threshold=table.integer(
+                    "breaker_success_threshold", _VENUE.breaker_success_threshold, minimum=1
+                ),
+                rest_weight_per_minute=table.integer(
+                    "rest_weight_per_minute", _VENUE.rest_weight_per_minute, minimum=0
+                ),
+                rotate_after_s=table.seconds(
+                    "rotate_after_s", _VENUE.rotate_after_s, positive=False
+                ),
             )
         )
     return tuple(result)
+
+
+def _stale_after(table: _Table) -> StaleAfterConfig:
+    default = StaleAfterConfig()
+    return StaleAfterConfig(
+        **{
+            data_type.value: table.seconds(
+                data_type.value, default.for_type(data_type), positive=False
+            )
+            for data_type in DataType
+        }
+    )
 
 
 def _subscriptions(

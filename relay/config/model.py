@@ -159,6 +159,29 @@ class SubscriptionConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StaleAfterConfig:
+    """``[venues.stale_after_s]``: seconds without data, per data type, after which the
+    connection is replaced; 0 switches the watchdog off for that data type.
+
+    Pings, pongs and heartbeats are not data. Trades and liquidations are off by
+    default: a quiet market is not a dead feed.
+    """
+
+    trade: float = 0.0
+    ticker: float = 60.0
+    l2_orderbook: float = 60.0
+    funding_rate: float = 120.0
+    liquidation: float = 0.0
+    open_interest: float = 300.0
+    candle: float = 180.0
+
+    def for_type(self, data_type: DataType) -> float:
+        """The threshold of one data type, seconds (0 = off)."""
+        value: float = getattr(self, data_type.value)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
 class VenueConfig:
     """``[[venues]]``.
 
@@ -170,6 +193,19 @@ class VenueConfig:
         enabled: false keeps the section but opens no connection.
         reconnect_base_s, reconnect_cap_s: reconnect backoff (full jitter).
         snapshot_timeout_s: limit of one REST snapshot request.
+        connect_timeout_s: limit of one WebSocket opening handshake.
+        stable_after_s: a connection up this long resets the backoff and
+            counts as a circuit breaker success.
+        ping_interval_s, pong_timeout_s: WebSocket keepalive; a missing pong
+            replaces the connection.
+        max_frame_bytes: larger frames are counted (``oversized``) and skipped.
+        stale_after_s: the per-data-type staleness watchdog.
+        breaker_failure_threshold, breaker_reset_timeout_s,
+        breaker_success_threshold: the venue's circuit breaker.
+        rest_weight_per_minute: REST request weight allowed per minute; 0 = the
+            venue's documented limit.
+        rotate_after_s: planned connection rotation age; 0 = the venue's own
+            (Binance closes connections after 24 h).
     """
 
     id: str
@@ -180,6 +216,17 @@ class VenueConfig:
     reconnect_base_s: float = 0.5
     reconnect_cap_s: float = 30.0
     snapshot_timeout_s: float = 10.0
+    connect_timeout_s: float = 10.0
+    stable_after_s: float = 30.0
+    ping_interval_s: float = 20.0
+    pong_timeout_s: float = 20.0
+    max_frame_bytes: int = 8 * 1024 * 1024
+    stale_after_s: StaleAfterConfig = field(default_factory=StaleAfterConfig)
+    breaker_failure_threshold: int = 5
+    breaker_reset_timeout_s: float = 30.0
+    breaker_success_threshold: int = 2
+    rest_weight_per_minute: int = 0
+    rotate_after_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

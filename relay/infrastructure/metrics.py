@@ -50,6 +50,20 @@ class PrometheusMetrics(MetricsSink):
             "relay_publish_retries", "JetStream publishes sent again", ["venue"], registry=r)
         self.in_flight = Gauge(
             "relay_publish_in_flight", "Publishes awaiting a JetStream ack", registry=r)
+        self.stale = Counter(
+            "relay_stale_reconnects", "Connections replaced because a subscription went silent",
+            ["venue", "data_type"], registry=r)
+        self.circuit = Gauge(
+            "relay_circuit_breaker_state", "Venue circuit breaker: 0 closed, 1 half-open, 2 open",
+            ["venue"], registry=r)
+        self.rotations = Counter(
+            "relay_connection_rotations", "Planned connection rotations", ["venue"], registry=r)
+        self.rest_requests = Counter(
+            "relay_rest_requests", "REST requests by answer status", ["venue", "status"],
+            registry=r)
+        self.duplicates = Counter(
+            "relay_events_duplicate", "Events not published again (message id already published)",
+            ["venue", "data_type"], registry=r)
         self._children: dict[tuple[object, ...], MetricWrapperBase] = {}
 
     def _child(self, metric: MetricWrapperBase, *labels: str) -> MetricWrapperBase:
@@ -90,6 +104,27 @@ class PrometheusMetrics(MetricsSink):
     def reconnect(self, venue: str) -> None:
         """Count a reconnect."""
         self._child(self.reconnects, venue).inc()  # type: ignore[attr-defined]
+
+    def stale_reconnect(self, venue: str, data_type: str) -> None:
+        """Count a stale-subscription reconnect."""
+        self._child(self.stale, venue, data_type).inc()  # type: ignore[attr-defined]
+
+    def circuit_state(self, venue: str, state: str) -> None:
+        """Set the breaker gauge."""
+        value = {"closed": 0, "half_open": 1, "open": 2}[state]
+        self._child(self.circuit, venue).set(value)  # type: ignore[attr-defined]
+
+    def rotation(self, venue: str) -> None:
+        """Count a planned rotation."""
+        self._child(self.rotations, venue).inc()  # type: ignore[attr-defined]
+
+    def rest_request(self, venue: str, status: str) -> None:
+        """Count a REST answer."""
+        self._child(self.rest_requests, venue, status).inc()  # type: ignore[attr-defined]
+
+    def event_duplicate(self, venue: str, data_type: str) -> None:
+        """Count a suppressed duplicate."""
+        self._child(self.duplicates, venue, data_type).inc()  # type: ignore[attr-defined]
 
     def publish_retry(self, venue: str) -> None:
         """Count a publish sent again."""

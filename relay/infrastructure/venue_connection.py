@@ -3,8 +3,30 @@
 The venue-specific work (URL, subscribe frames, parsing, book rules) is the
 sans-IO :class:`relay.application.ports.VenueProtocol`; this module only moves
 bytes: WebSocket frames in, REST snapshots fetched with httpx, events out to
-the pipeline. A fresh protocol instance is made for every connection attempt,
-so every book is re-synchronized after a reconnect.
+the pipeline. A fresh protocol instance is made for every connection, so every
+order book is re-synchronized (new snapshot) before deltas flow again.
+
+What keeps a connection honest:
+
+- Reconnect with full-jitter exponential backoff (tenacity's
+  ``wait_random_exponential``: ``reconnect_base_s`` doubling up to
+  ``reconnect_cap_s``), reset once a connection has stayed up ``stable_after_s``.
+- A per-venue circuit breaker: after ``breaker_failure_threshold`` failed or
+  short-lived connections it opens and no attempt is made for
+  ``breaker_reset_timeout_s``; then half-open, closed again after
+  ``breaker_success_threshold`` stable connections.
+- WebSocket ping frames every ``ping_interval_s``; no pong within
+  ``pong_timeout_s`` replaces the connection. Venue-level pings are the
+  protocol's ``replies``.
+- A staleness watchdog per (instrument, data type): no data for
+  ``stale_after_s`` replaces the connection.
+- Planned rotation before the venue's own connection age limit (Binance: 24 h):
+  the new connection is opened and its events held until the old one has been
+  closed; held events the old one already published are suppressed by the
+  pipeline, so nothing is missed and nothing is published twice.
+- REST snapshots: a token bucket with the venue's request weights; 429, 418,
+  5xx and timeouts are retried with backoff, honouring ``Retry-After``.
+- Frames larger than ``max_frame_bytes`` are counted (``oversized``) and skipped.
 """
 
 from __future__ import annotations
@@ -12,38 +34,217 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 
 import httpx
 import websockets
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 from websockets.asyncio.client import ClientConnection
 
+from relay.application.circuit_breaker import BreakerConfig, BreakerState, CircuitBreaker
 from relay.application.errors import FrameError
 from relay.application.health import ConnectionState, HealthMonitor
-from relay.application.ports import FrameOutcome, MetricsSink, SnapshotRequest, VenueProtocol
+from relay.application.ports import FrameOutcome, MetricsSink, SnapshotRequest
+from relay.application.rate_limit import TokenBucket, parse_retry_after
 from relay.config.model import VenueConfig
-from relay.domain.model import MarketEvent
+from relay.domain.model import DataType, MarketEvent
 from relay.infrastructure.venues.registry import VenueSpec
 
 log = logging.getLogger("relay.venue")
 
-MAX_FRAME_BYTES = 16 * 1024 * 1024
-"""Largest WebSocket frame accepted (a 1000-level snapshot is well below)."""
+ROTATION_MARGIN_S = 600.0
+"""A connection is rotated this long before the venue's own age limit."""
+
+HANDOVER_TIMEOUT_S = 30.0
+"""How long a rotation waits for the new connection's first frame before it gives up."""
+
+WATCHDOG_INTERVAL_S = 0.5
+
+_RETRY_STATUS = frozenset({418, 429}) | frozenset(range(500, 600))
 
 
 class SnapshotFetchError(Exception):
-    """A REST snapshot answer that should be retried (429, 5xx)."""
+    """A REST snapshot answer to retry (429, 418, 5xx), with the venue's Retry-After if sent."""
+
+    def __init__(self, message: str, retry_after_s: float | None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class StaleConnectionError(ConnectionError):
+    """A subscription went without data for longer than its ``stale_after_s``."""
+
+
+class _StableConnectionLost(Exception):
+    """A connection that had been up longer than ``stable_after_s`` was lost."""
+
+
+_CONNECTION_ERRORS = (OSError, TimeoutError, websockets.exceptions.WebSocketException)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class _Session:
+    """One WebSocket connection and its protocol instance."""
+
+    def __init__(self, owner: VenueConnection, hold: bool) -> None:
+        self.owner = owner
+        self.protocol = owner.spec.protocol_factory(owner.config)
+        self.hold = hold
+        self.held: list[MarketEvent] = []
+        self.ws: ClientConnection | None = None
+        self.opened = asyncio.Event()
+        self.first_frame = asyncio.Event()
+        self.closing = False
+        self.opened_at = 0.0
+        self.lock = asyncio.Lock()
+        self.snapshot_tasks: set[asyncio.Task[None]] = set()
+        self.last_data: dict[tuple[str, DataType], float] = {}
+
+    async def run(self) -> None:
+        """Connect and read until the connection ends (normally only through :meth:`close`)."""
+        owner = self.owner
+        config = owner.config
+        venue = config.id
+        url = self.protocol.ws_url()
+        async with websockets.connect(
+            url,
+            max_size=config.max_frame_bytes * 8,
+            open_timeout=config.connect_timeout_s,
+            ping_interval=config.ping_interval_s,
+            ping_timeout=config.pong_timeout_s,
+            close_timeout=2,
+        ) as ws, asyncio.TaskGroup() as tasks:
+            self.ws = ws
+            self.opened_at = time.monotonic()
+            for key in owner.watched:
+                self.last_data[key] = self.opened_at
+            self.opened.set()
+            log.info("venue connected", extra={"venue": venue, "url": url.split("?")[0]})
+            owner.metrics.venue_connected(venue, True)
+            owner.health.venue_state(venue, ConnectionState.CONNECTED)
+            watchdog = tasks.create_task(self._watchdog())
+            try:
+                for request_frame in self.protocol.subscribe_frames():
+                    await ws.send(request_frame)
+                async with self.lock:
+                    await self._handle(self.protocol.on_open())
+                await self._read(ws)
+            finally:
+                watchdog.cancel()
+                for task in self.snapshot_tasks:
+                    task.cancel()
+        if not self.closing:
+            raise ConnectionError("venue closed the connection")
+
+    async def _read(self, ws: ClientConnection) -> None:
+        owner = self.owner
+        venue = owner.config.id
+        limit = owner.config.max_frame_bytes
+        protocol = self.protocol
+        async for frame in ws:
+            received_at_ms = _now_ms()
+            owner.frames += 1
+            self.first_frame.set()
+            owner.health.venue_message(venue, received_at_ms)
+            if len(frame) > limit:
+                owner.reject("oversized", f"{len(frame)} bytes > {limit}")
+                continue
+            async with self.lock:
+                try:
+                    outcome = protocol.on_frame(frame, received_at_ms)
+                except FrameError as exc:
+                    owner.reject(exc.reason, exc.detail)
+                    continue
+                await self._handle(outcome)
+            if self.closing:
+                break
+
+    async def _handle(self, outcome: FrameOutcome) -> None:
+        owner = self.owner
+        venue = owner.config.id
+        now = time.monotonic()
+        for event in outcome.events:
+            owner.metrics.event_received(venue, event.data_type.value)
+            self.last_data[(event.instrument.instrument, event.data_type)] = now
+            if self.hold:
+                self.held.append(event)
+            else:
+                await owner.publish(event)
+        for request in outcome.snapshot_requests:
+            if request.reason != "initial":
+                owner.metrics.book_resync(venue, request.instrument.instrument, request.reason)
+                log.warning(
+                    "order book resync",
+                    extra={"venue": venue, "instrument": request.instrument.instrument,
+                           "reason": request.reason},
+                )
+            task = asyncio.get_running_loop().create_task(self._fetch_snapshot(request))
+            self.snapshot_tasks.add(task)
+            task.add_done_callback(self._snapshot_done)
+        if outcome.replies and self.ws is not None:
+            for reply in outcome.replies:
+                await self.ws.send(reply)
+
+    def _snapshot_done(self, task: asyncio.Task[None]) -> None:
+        self.snapshot_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("snapshot task failed", exc_info=task.exception(),
+                      extra={"venue": self.owner.config.id})
+
+    async def _fetch_snapshot(self, request: SnapshotRequest) -> None:
+        owner = self.owner
+        body = await owner.fetch(request)
+        async with self.lock:
+            if self.closing:
+                return
+            try:
+                outcome = self.protocol.on_snapshot(request, body, _now_ms())
+            except FrameError as exc:
+                owner.reject(exc.reason, exc.detail)
+                outcome = FrameOutcome(
+                    [], [SnapshotRequest(request.instrument, request.path, exc.reason,
+                                         request.weight)], []
+                )
+            await self._handle(outcome)
+
+    async def _watchdog(self) -> None:
+        thresholds = self.owner.watched
+        while True:
+            await asyncio.sleep(WATCHDOG_INTERVAL_S)
+            now = time.monotonic()
+            for key, threshold_s in thresholds.items():
+                silent_s = now - self.last_data.get(key, self.opened_at)
+                if silent_s > threshold_s:
+                    instrument, data_type = key
+                    self.owner.metrics.stale_reconnect(self.owner.config.id, data_type.value)
+                    log.warning(
+                        "subscription stale, replacing the connection",
+                        extra={"venue": self.owner.config.id, "instrument": instrument,
+                               "data_type": data_type.value, "silent_s": round(silent_s, 3)},
+                    )
+                    if self.ws is not None:
+                        await self.ws.close(code=1000, reason="stale")
+                    raise StaleConnectionError(f"{instrument} {data_type.value} stale")
+
+    async def release(self) -> None:
+        """Stop holding: publish the held events (the pipeline drops ones already published)."""
+        async with self.lock:
+            held, self.held, self.hold = self.held, [], False
+            for event in held:
+                await self.owner.publish(event)
+
+    async def close(self) -> None:
+        """Stop reading after the frame being handled; the session's ``run`` then returns."""
+        self.closing = True
+        if self.ws is not None:
+            await self.ws.close()
 
 
 class VenueConnection:
-    """Keeps one venue connected and its events flowing into ``publish``.
+    """Keeps one venue connected and its events flowing into ``publish`` (see module doc).
 
     Args:
         spec: the registered venue.
@@ -62,29 +263,58 @@ class VenueConnection:
         health: HealthMonitor,
         http: httpx.AsyncClient,
     ) -> None:
-        self._spec = spec
-        self._config = config
-        self._publish = publish
-        self._metrics = metrics
-        self._health = health
+        self.spec = spec
+        self.config = config
+        self.publish = publish
+        self.metrics = metrics
+        self.health = health
         self._http = http
         self._rest_base = (config.rest_url or spec.default_rest_url).rstrip("/")
-        self._lock = asyncio.Lock()
+        self.breaker = CircuitBreaker(
+            config.id,
+            BreakerConfig(config.breaker_failure_threshold, config.breaker_reset_timeout_s,
+                          config.breaker_success_threshold),
+            on_change=self._breaker_changed,
+        )
+        per_minute = config.rest_weight_per_minute or spec.rest_weight_per_minute
+        self.rest_bucket = TokenBucket(per_minute / 6, per_minute / 60, time.monotonic())
+        age_limit = spec.max_connection_age_s
+        self.rotate_after_s = config.rotate_after_s or (
+            max(age_limit - ROTATION_MARGIN_S, age_limit / 2) if age_limit else 0.0
+        )
+        self.watched = {
+            (sub.instrument, data_type): config.stale_after_s.for_type(data_type)
+            for sub in config.subscriptions
+            for data_type in sub.data_types
+            if config.stale_after_s.for_type(data_type) > 0
+        }
         self.frames = 0
+        self.rest_requests = 0
+        self._stopping = False
+        self._current: _Session | None = None
+        self._current_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _breaker_changed(self, name: str, old: BreakerState, new: BreakerState) -> None:
+        log.warning("circuit breaker " + new.value,
+                    extra={"venue": name, "from": old.value, "to": new.value})
+        self.metrics.circuit_state(name, new.value)
+        self.health.venue_circuit(name, new.value)
+
+    def reject(self, reason: str, detail: str) -> None:
+        """Count a skipped frame (and log it, except for unsubscribed instruments)."""
+        self.metrics.frame_rejected(self.config.id, reason)
+        if reason != "unsubscribed":
+            log.debug("frame skipped", extra={"venue": self.config.id, "reason": reason,
+                                              "detail": detail[:200]})
 
     async def run(self) -> None:
-        """Connect and read until cancelled.
-
-        A lost connection is re-opened after a full-jitter exponential wait
-        (``reconnect_base_s`` doubling up to ``reconnect_cap_s``, tenacity's
-        ``wait_random_exponential``); a connection that stayed up longer than
-        ``reconnect_cap_s`` resets the backoff, so its loss reconnects at once.
-        """
-        while True:
+        """Connect and read until cancelled or :meth:`stop_reading` is called."""
+        while not self._stopping:
             try:
                 async for attempt in AsyncRetrying(
                     wait=wait_random_exponential(
-                        multiplier=self._config.reconnect_base_s, max=self._config.reconnect_cap_s
+                        multiplier=self.config.reconnect_base_s, max=self.config.reconnect_cap_s
                     ),
                     retry=retry_if_exception_type(_CONNECTION_ERRORS),
                     before_sleep=self._before_reconnect,
@@ -92,118 +322,161 @@ class VenueConnection:
                     with attempt:
                         await self._connect_once()
             except _StableConnectionLost:
-                self._metrics.reconnect(self._config.id)
+                self.metrics.reconnect(self.config.id)
 
     def _before_reconnect(self, state: RetryCallState) -> None:
-        self._metrics.reconnect(self._config.id)
+        self.metrics.reconnect(self.config.id)
         error = state.outcome.exception() if state.outcome else None
         log.warning(
             "venue connection lost, reconnecting",
-            extra={"venue": self._config.id, "error": repr(error),
+            extra={"venue": self.config.id, "error": repr(error),
                    "attempt": state.attempt_number,
                    "wait_s": round(state.upcoming_sleep, 3)},
         )
 
     async def _connect_once(self) -> None:
-        venue = self._config.id
-        self._health.venue_state(venue, ConnectionState.CONNECTING)
-        started = time.monotonic()
+        venue = self.config.id
+        wait_s = self.breaker.seconds_until_allowed(time.monotonic())
+        if wait_s > 0:
+            log.warning("circuit breaker open, waiting",
+                        extra={"venue": venue, "wait_s": round(wait_s, 3)})
+            await asyncio.sleep(wait_s)
+        self.health.venue_state(venue, ConnectionState.CONNECTING)
+        session = self._current = _Session(self, hold=False)
+        task = self._current_task = self._spawn(self._run_session(session))
         try:
-            await self._session()
-        except _CONNECTION_ERRORS as exc:
-            if time.monotonic() - started > self._config.reconnect_cap_s:
-                log.warning("venue connection lost", extra={"venue": venue, "error": repr(exc)})
-                raise _StableConnectionLost from exc
-            raise
+            while True:
+                try:
+                    await asyncio.shield(task)
+                except _CONNECTION_ERRORS as exc:
+                    if self._stopping:
+                        return
+                    lived_s = time.monotonic() - (session.opened_at or time.monotonic())
+                    if not session.opened_at or lived_s < self.config.stable_after_s:
+                        self.breaker.record_failure(time.monotonic())
+                        raise
+                    log.warning("venue connection lost",
+                                extra={"venue": venue, "error": repr(exc)})
+                    raise _StableConnectionLost from exc
+                if self._stopping:
+                    return
+                if self._current_task is task:
+                    raise ConnectionError("venue connection ended")
+                task, session = self._current_task, self._current
         finally:
-            self._metrics.venue_connected(venue, False)
-            self._health.venue_state(venue, ConnectionState.DISCONNECTED)
+            for pending in list(self._tasks):
+                pending.cancel()
+            self.metrics.venue_connected(venue, False)
+            self.health.venue_state(venue, ConnectionState.DISCONNECTED)
 
-    async def _session(self) -> None:
-        protocol = self._spec.protocol_factory(self._config)
-        url = protocol.ws_url()
-        venue = self._config.id
-        async with websockets.connect(
-            url, max_size=MAX_FRAME_BYTES, open_timeout=10, ping_interval=20, ping_timeout=20
-        ) as ws, asyncio.TaskGroup() as tasks:
-            log.info("venue connected", extra={"venue": venue, "url": url.split("?")[0]})
-            self._metrics.venue_connected(venue, True)
-            self._health.venue_state(venue, ConnectionState.CONNECTED)
-            for request_frame in protocol.subscribe_frames():
-                await ws.send(request_frame)
-            await self._handle(protocol.on_open(), ws, tasks, protocol)
-            async for frame in ws:
-                received_at_ms = time.time_ns() // 1_000_000
-                self.frames += 1
-                self._health.venue_message(venue, received_at_ms)
-                async with self._lock:
-                    try:
-                        outcome = protocol.on_frame(frame, received_at_ms)
-                    except FrameError as exc:
-                        self._metrics.frame_rejected(venue, exc.reason)
-                        if exc.reason != "unsubscribed":
-                            log.debug("frame skipped", extra={"venue": venue, "error": str(exc)})
-                        continue
-                    await self._handle(outcome, ws, tasks, protocol)
-            raise ConnectionError("venue closed the connection")  # ConnectionError is an OSError
+    def _spawn(self, coroutine: Coroutine[object, object, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
-    async def _handle(
-        self,
-        outcome: FrameOutcome,
-        ws: ClientConnection,
-        tasks: asyncio.TaskGroup,
-        protocol: VenueProtocol,
-    ) -> None:
-        venue = self._config.id
-        for event in outcome.events:
-            self._metrics.event_received(venue, event.data_type.value)
-            await self._publish(event)
-        for request in outcome.snapshot_requests:
-            if request.reason != "initial":
-                self._metrics.book_resync(venue, request.instrument.instrument, request.reason)
-                log.warning(
-                    "order book resync",
-                    extra={"venue": venue, "instrument": request.instrument.instrument,
-                           "reason": request.reason},
-                )
-            tasks.create_task(self._fetch_snapshot(request, ws, tasks, protocol))
-        for reply in outcome.replies:
-            await ws.send(reply)
+    async def _run_session(self, session: _Session) -> None:
+        """Run one session, with its stable-success timer and rotation timer."""
+        async with asyncio.TaskGroup() as tasks:
+            timers = [tasks.create_task(self._stable_timer(session))]
+            if self.rotate_after_s > 0:
+                timers.append(tasks.create_task(self._rotation_timer(session)))
+            try:
+                await session.run()
+            finally:
+                for timer in timers:
+                    timer.cancel()
+                self.metrics.venue_connected(self.config.id, False)
 
-    async def _fetch_snapshot(
-        self,
-        request: SnapshotRequest,
-        ws: ClientConnection,
-        tasks: asyncio.TaskGroup,
-        protocol: VenueProtocol,
-    ) -> None:
-        venue = self._config.id
+    async def _stable_timer(self, session: _Session) -> None:
+        await session.opened.wait()
+        await asyncio.sleep(self.config.stable_after_s)
+        self.breaker.record_success(time.monotonic())
+
+    async def _rotation_timer(self, old: _Session) -> None:
+        await old.opened.wait()
+        await asyncio.sleep(self.rotate_after_s)
+        await self.rotate(old)
+
+    async def rotate(self, old: _Session | None = None) -> bool:
+        """Replace the current connection without a gap; returns False if the new one failed.
+
+        The new connection is opened and read while the old one still publishes;
+        its events are held. Once it has received its first frame, the old one
+        is closed after the frame it is handling, and the held events go to the
+        pipeline, which drops those the old connection had already published.
+        """
+        old = old or self._current
+        if old is None:
+            return False
+        venue = self.config.id
+        new = _Session(self, hold=True)
+        task = self._spawn(self._run_session(new))
+        try:
+            await asyncio.wait_for(new.first_frame.wait(), HANDOVER_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("rotation: new connection gave no frame; keeping the old one",
+                        extra={"venue": venue})
+            await new.close()
+            task.cancel()
+            return False
+        log.info("rotating venue connection", extra={"venue": venue})
+        self.metrics.rotation(venue)
+        self._current, self._current_task = new, task
+        await old.close()
+        await new.release()
+        return True
+
+    async def fetch(self, request: SnapshotRequest) -> bytes:
+        """GET a REST snapshot, rate-limited and retried until it succeeds or is cancelled."""
         url = self._rest_base + request.path
+        venue = self.config.id
         async for attempt in AsyncRetrying(
-            wait=wait_random_exponential(multiplier=0.5, max=10.0),
-            stop=stop_after_attempt(8),
+            wait=_retry_after_or(wait_random_exponential(multiplier=0.5, max=30.0)),
             retry=retry_if_exception_type((httpx.HTTPError, SnapshotFetchError)),
-            reraise=True,
+            before_sleep=lambda state: log.warning(
+                "snapshot request failed, retrying",
+                extra={"venue": venue, "url": url,
+                       "error": repr(state.outcome.exception() if state.outcome else None),
+                       "wait_s": round(state.upcoming_sleep, 3)},
+            ),
         ):
             with attempt:
-                response = await self._http.get(url, timeout=self._config.snapshot_timeout_s)
-                if response.status_code == 429 or response.status_code >= 500:
-                    raise SnapshotFetchError(f"{url}: HTTP {response.status_code}")
+                await self._acquire_rest(request.weight)
+                self.rest_requests += 1
+                response = await self._http.get(url, timeout=self.config.snapshot_timeout_s)
+                self.metrics.rest_request(venue, str(response.status_code))
+                if response.status_code in _RETRY_STATUS:
+                    retry_after = parse_retry_after(
+                        response.headers.get("Retry-After"), time.time()
+                    )
+                    if retry_after is not None:
+                        self.rest_bucket.block_until(time.monotonic() + retry_after)
+                    raise SnapshotFetchError(f"{url}: HTTP {response.status_code}", retry_after)
                 response.raise_for_status()
-        received_at_ms = time.time_ns() // 1_000_000
-        async with self._lock:
-            try:
-                outcome = protocol.on_snapshot(request, response.content, received_at_ms)
-            except FrameError as exc:
-                self._metrics.frame_rejected(venue, exc.reason)
-                log.warning("snapshot unusable", extra={"venue": venue, "error": str(exc)})
-                outcome = FrameOutcome([], [SnapshotRequest(
-                    request.instrument, request.path, exc.reason, request.weight)], [])
-            await self._handle(outcome, ws, tasks, protocol)
+        return response.content
+
+    async def _acquire_rest(self, weight: float) -> None:
+        """Wait until the token bucket grants ``weight`` (time-based: there is no event)."""
+        while (wait_s := self.rest_bucket.try_acquire(weight, time.monotonic())) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait_s)
+
+    async def stop_reading(self) -> None:
+        """Stop reading: the connection finishes the frame it is handling, then closes."""
+        self._stopping = True
+        if self._current is not None:
+            await self._current.close()
 
 
-class _StableConnectionLost(Exception):
-    """A connection that had been up longer than the backoff cap was lost."""
+def _retry_after_or(
+    fallback: Callable[[RetryCallState], float],
+) -> Callable[[RetryCallState], float]:
+    """A tenacity wait: the venue's Retry-After when it sent one, else ``fallback``."""
 
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, SnapshotFetchError) and error.retry_after_s is not None:
+            return error.retry_after_s
+        return fallback(state)
 
-_CONNECTION_ERRORS = (OSError, TimeoutError, websockets.exceptions.WebSocketException)
+    return wait

@@ -22,9 +22,9 @@ def test_one_venue_down_of_two_is_degraded() -> None:
     assert report["status"] == "degraded"
     assert report["venues"] == {
         "binance-usdm": {"state": "connected", "last_message_age_s": 1.5, "stale": False,
-                         "reconnects": 0},
+                         "reconnects": 0, "circuit": "closed"},
         "binance-spot": {"state": "disconnected", "last_message_age_s": None, "stale": False,
-                         "reconnects": 0},
+                         "reconnects": 0, "circuit": "closed"},
     }
 
 

@@ -121,6 +121,7 @@ class BookSync:
         self.state = SyncState.AWAITING_SNAPSHOT
         self.book = OrderBook()
         self.last_update_id = 0
+        self.snapshot_id = 0
         self._buffer: deque[DepthDiff] = deque(maxlen=MAX_BUFFERED_DIFFS)
         self._snapshot: _PendingSnapshot | None = None
 
@@ -195,6 +196,7 @@ class BookSync:
             )
         )
         self.state = SyncState.SYNCED
+        self.snapshot_id = snapshot_id
         self.last_update_id = snapshot_id
         self._publish_delta(buffer.popleft(), events)
         while buffer:
@@ -222,7 +224,7 @@ class BookSync:
                 payload=L2Update(
                     diff.bids, diff.asks, False, diff.first_update_id, diff.last_update_id
                 ),
-                dedup_key=str(diff.last_update_id),
+                dedup_key=f"{self.snapshot_id}:{diff.last_update_id}",
             )
         )
 
@@ -564,6 +566,8 @@ register(
         default_rest_url="https://api.binance.com",
         protocol_factory=_factory(SPOT, "wss://stream.binance.com:9443/stream"),
         docs=("https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams",),
+        rest_weight_per_minute=6000,
+        max_connection_age_s=24 * 3600,
     )
 )
 register(
@@ -576,6 +580,8 @@ register(
         docs=(
             "https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams",
         ),
+        rest_weight_per_minute=2400,
+        max_connection_age_s=24 * 3600,
     )
 )
 register(
@@ -588,5 +594,7 @@ register(
         docs=(
             "https://developers.binance.com/docs/derivatives/coin-margined-futures/websocket-market-streams",
         ),
+        rest_weight_per_minute=2400,
+        max_connection_age_s=24 * 3600,
     )
 )

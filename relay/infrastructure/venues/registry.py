@@ -30,6 +30,9 @@ class VenueSpec:
         protocol_factory: builds a fresh sans-IO protocol for one connection
             attempt from the venue's config.
         docs: the venue documents the module follows.
+        rest_weight_per_minute: the venue's documented REST request weight limit.
+        max_connection_age_s: the venue closes connections older than this (0 = never);
+            the relay rotates them a little earlier.
     """
 
     id: str
@@ -38,6 +41,8 @@ class VenueSpec:
     default_rest_url: str
     protocol_factory: Callable[[VenueConfig], VenueProtocol]
     docs: tuple[str, ...] = ()
+    rest_weight_per_minute: int = 1200
+    max_connection_age_s: float = 0.0
 
 
 _REGISTRY: dict[str, VenueSpec] = {}

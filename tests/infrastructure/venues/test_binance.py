@@ -309,7 +309,8 @@ def test_resync_after_gap_publishes_a_fresh_snapshot_then_deltas() -> None:
     resynced = proto.on_snapshot(resync, fresh, 4)
     # Futures keep the diff whose u equals lastUpdateId (it straddles it), then chain on pu.
     assert [e.dedup_key for e in resynced.events] == [
-        f"snapshot:{diffs[51][1]['u']}", str(diffs[51][1]["u"]), str(diffs[52][1]["u"])]
+        f"snapshot:{diffs[51][1]['u']}", f"{diffs[51][1]['u']}:{diffs[51][1]['u']}",
+        f"{diffs[51][1]['u']}:{diffs[52][1]['u']}"]
     assert resynced.snapshot_requests == []
 
 
