@@ -103,27 +103,43 @@ class Relay:
     async def _run(self, stop: asyncio.Event) -> int:
         async with asyncio.TaskGroup() as group:
             http_task = group.create_task(self.http.run()) if self.http else None
-            await self.publisher.connect()
+            connecting = group.create_task(self.publisher.connect(), name="nats-connect")
+            stopping = group.create_task(stop.wait(), name="stop")
+            await asyncio.wait([connecting, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if not connecting.done():
+                connecting.cancel()
+                if http_task is not None:
+                    http_task.cancel()
+                log.info("stopped before NATS was reachable; nothing was read")
+                return 0
+            stopping.cancel()
             publisher_task = group.create_task(self.publisher.run(), name="publisher")
             pipeline_task = group.create_task(self.pipeline.run(), name="pipeline")
             venues_task = group.create_task(self.subscriptions.run(), name="venues")
             log.info("relay running", extra={"venues": list(self.connections)})
             await stop.wait()
-            log.info("stopping: venue reads stopped, draining")
+            log.info("stopping: closing venue connections, then draining")
             started = time.monotonic()
             timeout_s = self.config.pipeline.shutdown_timeout_s
+
+            def left_s() -> float:
+                return max(0.0, timeout_s - (time.monotonic() - started))
+
             await self.subscriptions.stop(timeout_s / 2)
             with contextlib.suppress(asyncio.CancelledError):
                 await venues_task
-            queued = await self.pipeline.drain(timeout_s)
-            unacked = await self.publisher.drain(max(0.0, timeout_s - (time.monotonic() - started)))
+            queued = await self.pipeline.drain(left_s())
+            unacked = await self.publisher.drain(left_s())
             for task in (pipeline_task, publisher_task, http_task):
                 if task is not None:
                     task.cancel()
             log.info(
                 "stopped",
-                extra={"published": self.publisher.published, "dropped": self.publisher.dropped,
-                       "not_published": queued + unacked},
+                extra={"events_read": self.pipeline.accepted,
+                       "duplicates_suppressed": self.pipeline.duplicates,
+                       "published": self.publisher.published, "dropped": self.publisher.dropped,
+                       "not_published": queued + unacked,
+                       "shutdown_s": round(time.monotonic() - started, 3)},
             )
         await self.publisher.close()
         return 0

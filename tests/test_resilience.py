@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
 from e2e_support import (
     config_text,
@@ -74,3 +77,42 @@ async def test_nats_killed_twice_during_a_realtime_replay_loses_and_duplicates_n
     assert "NATS disconnected; buffering" in stderr
     seen = verify_jetstream(messages, "json", ("binance-usdm",))
     assert dict(seen) == {"trade": 91, "ticker": 613, "candle": 67, "l2_orderbook": 756}
+
+
+async def test_sigterm_under_load_publishes_every_event_read_and_exits_0(tmp_path: Path) -> None:
+    async with EmbeddedNats() as server, simulator_process(
+        "binance-usdm.jsonl", "binance-spot.jsonl"
+    ) as address:
+        config = tmp_path / "relay.toml"
+        text = config_text(server.url, address, free_port(), "json")
+        # Few publishes in flight, so a backlog is queued when the signal comes.
+        config.write_text(text.replace('urls = [', 'max_in_flight = 2\nurls = [', 1))
+        relay = await start_relay(config)
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        try:
+            for _ in range(300):
+                try:
+                    if (await js.stream_info("MARKET")).state.messages >= 100:
+                        break
+                except nats.js.errors.NotFoundError:
+                    pass
+                await asyncio.sleep(0.02)
+            stored_at_signal = (await js.stream_info("MARKET")).state.messages
+            signalled = time.monotonic()
+            stderr = await stop_relay(relay)
+            exit_s = time.monotonic() - signalled
+            stored = (await js.stream_info("MARKET")).state.messages
+        finally:
+            await nc.close()
+    assert relay.returncode == 0, stderr[-2000:]
+    stopped = next(json.loads(line) for line in stderr.splitlines()
+                   if '"msg":"stopped"' in line)
+    print(f"\nstored at SIGTERM {stored_at_signal}, after exit {stored}, "
+          f"exit took {exit_s:.2f} s, relay: {stopped}")
+    assert stored_at_signal < stopped["events_read"]
+    assert stopped["not_published"] == 0
+    assert stopped["dropped"] == 0
+    assert stored == stopped["events_read"] - stopped["duplicates_suppressed"]
+    assert stored == stopped["published"]
+    assert exit_s < 10.0

@@ -73,10 +73,13 @@ class Pipeline:
         self._metrics = metrics
         self.sequences = SequenceTracker()
         self._recent: dict[str, RecentIds] = {}
+        self.accepted = 0
+        self.duplicates = 0
 
     async def put(self, event: MarketEvent) -> None:
         """Queue one event; waits while the queue is full."""
         await self._queue.put(event)
+        self.accepted += 1
 
     @property
     def depth(self) -> int:
@@ -101,6 +104,7 @@ class Pipeline:
         if recent is None:
             recent = self._recent[venue] = RecentIds(RECENT_IDS_PER_VENUE)
         if not recent.add(event.msg_id):
+            self.duplicates += 1
             self._metrics.event_duplicate(venue, event.data_type.value)
             return
         sequence = self.sequences.next(event.instrument, event.data_type)
