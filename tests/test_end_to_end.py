@@ -65,4 +65,5 @@ async def test_recorded_binance_sessions_arrive_in_jetstream_exactly(
     assert sum(v for k, v in samples.items() if k[0] == "relay_events_published_total") == len(
         messages)
     seen = verify_jetstream(messages, fmt)
-    assert dict(seen) == {"trade": 93, "ticker": 697, "candle": 69, "l2_orderbook": 932}
+    assert dict(seen) == {"trade": 93, "ticker": 697, "candle": 69, "l2_orderbook": 932,
+                          "l2_snapshot": 8}

@@ -76,7 +76,8 @@ async def test_nats_killed_twice_during_a_realtime_replay_loses_and_duplicates_n
     ]
     assert "NATS disconnected; buffering" in stderr
     seen = verify_jetstream(messages, "json", ("binance-usdm",))
-    assert dict(seen) == {"trade": 91, "ticker": 613, "candle": 67, "l2_orderbook": 756}
+    assert dict(seen) == {"trade": 91, "ticker": 613, "candle": 67, "l2_orderbook": 756,
+                          "l2_snapshot": 4}
 
 
 async def test_sigterm_under_load_publishes_every_event_read_and_exits_0(tmp_path: Path) -> None:
