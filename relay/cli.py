@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -57,11 +58,52 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from relay.infrastructure.simulator import run_simulator
+    from relay.infrastructure.simulator import Faults, SimulatorError, run_simulator
 
+    try:
+        faults = Faults(
+            drop_after_frames=args.drop_after,
+            drop_times=args.drop_times,
+            stall_after_frames=args.stall_after,
+            stall_times=args.stall_times,
+            skip_after_frames=args.skip_after,
+            skip_frames=args.skip_frames,
+            garbage_every=args.garbage_every,
+            refuse_for_s=args.refuse_for,
+            rest_error_status=args.rest_error,
+            rest_error_for_s=args.rest_error_for,
+            reconnect=args.reconnect,
+        )
+    except SimulatorError as exc:
+        print(f"relay simulate: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_simulator(args.captures, args.host, args.port, args.speed))
+        asyncio.run(run_simulator(args.captures, args.host, args.port, args.speed, faults))
     return 0
+
+
+def _count(text: str) -> int:
+    """A non-negative integer flag value (``argparse`` reports a ``ValueError``)."""
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def _positive_count(text: str) -> int:
+    """An integer flag value of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A non-negative, finite number of seconds."""
+    value = float(text)
+    if not math.isfinite(value) or value < 0.0:
+        raise ValueError(text)
+    return value
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -85,11 +127,97 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--config", help="config file")
     validate.set_defaults(func=_cmd_validate)
 
-    simulate = sub.add_parser("simulate", help="serve recorded sessions as a live venue")
+    simulate = sub.add_parser(
+        "simulate",
+        help="serve recorded sessions as a live venue",
+        description=(
+            "Serve recorded sessions over WebSocket and HTTP on one port, optionally with"
+            " faults. Frames are counted per served connection (garbage frames do not"
+            " count); --drop-times/--stall-times count connections over the simulator's"
+            " life (the first K served). After a skip, and in resume mode, REST depth"
+            " snapshots are the book as of the last frame passed (Binance captures)."
+        ),
+    )
     simulate.add_argument("captures", nargs="+", type=Path, help="capture files (*.jsonl)")
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=9000, help="0 picks a free port")
     simulate.add_argument("--speed", default="realtime", help="realtime, max or a factor")
+    faults = simulate.add_argument_group("faults")
+    faults.add_argument(
+        "--drop-after",
+        type=_count,
+        metavar="N",
+        help="close the TCP connection without a close frame (client sees 1006) after N frames",
+    )
+    faults.add_argument(
+        "--drop-times",
+        type=_positive_count,
+        default=1,
+        metavar="K",
+        help="how many connections --drop-after drops (default 1)",
+    )
+    faults.add_argument(
+        "--stall-after",
+        type=_count,
+        metavar="N",
+        help="after N frames stay open but send nothing more",
+    )
+    faults.add_argument(
+        "--stall-times",
+        type=_positive_count,
+        default=1,
+        metavar="K",
+        help="how many connections --stall-after stalls (default 1)",
+    )
+    faults.add_argument(
+        "--skip-after",
+        type=_count,
+        metavar="N",
+        help="once, after N frames, silently skip --skip-frames frames (a sequence gap)",
+    )
+    faults.add_argument(
+        "--skip-frames",
+        type=_count,
+        default=0,
+        metavar="M",
+        help="how many recorded frames --skip-after leaves out (default 0)",
+    )
+    faults.add_argument(
+        "--garbage-every",
+        type=_positive_count,
+        metavar="N",
+        help="after every N frames send a garbage frame (in turn: not JSON, unknown"
+        " event, truncated previous frame, random binary)",
+    )
+    faults.add_argument(
+        "--refuse-for",
+        type=_seconds,
+        default=0.0,
+        metavar="T",
+        help="refuse WebSocket handshakes with HTTP 503 for T seconds from start",
+    )
+    faults.add_argument(
+        "--rest-error",
+        type=int,
+        choices=(429, 500),
+        metavar="429|500",
+        help="answer REST requests with this status during --rest-error-for"
+        " (429 with Retry-After: 1)",
+    )
+    faults.add_argument(
+        "--rest-error-for",
+        type=_seconds,
+        default=0.0,
+        metavar="T",
+        help="seconds from start during which REST requests get --rest-error",
+    )
+    faults.add_argument(
+        "--reconnect",
+        choices=("restart", "resume"),
+        default="restart",
+        help="a reconnecting client gets the recording from its first frame (restart,"
+        " default) or where real time would be, frames meanwhile lost (resume)",
+    )
     simulate.set_defaults(func=_cmd_simulate)
 
     demo = sub.add_parser("demo", help="embedded NATS + simulator + relay on shipped recordings")

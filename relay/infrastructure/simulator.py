@@ -7,7 +7,7 @@ One port answers both WebSocket upgrades and plain HTTP ``GET`` requests:
   starting when the client connects or, when the recording begins with client
   ``send`` frames, when the client sends its first frame. After the last frame
   the connection stays open and idle. Every client gets its own replay from the
-  first frame.
+  first frame (unless faults say otherwise, below).
 - A plain HTTP request is answered from the recorded ``http`` records with the
   same path and the same query parameters, size limits (``limit``, ``depth``,
   ``size``) excepted. Several matches are served in recorded order, one per
@@ -21,16 +21,60 @@ URL has that path.
 
 The captures come from :mod:`relay.infrastructure.captures` (format in
 ``shared/captures/FORMAT.md``).
+
+Faults (:class:`Faults`; ``relay simulate`` flags in brackets), for
+fault-injection tests. Frames are counted per served connection (the Nth
+recorded frame sent on it; garbage frames do not count); ``*_times`` limits
+count connections over the simulator's lifetime, so dropping 3 times drops
+served connections 1, 2 and 3 and the 4th runs clean:
+
+- ``drop_after_frames`` / ``drop_times`` [``--drop-after N --drop-times K``]:
+  after N frames the TCP connection is closed without a WebSocket close frame
+  (the client sees an abnormal closure, code 1006).
+- ``stall_after_frames`` / ``stall_times`` [``--stall-after N --stall-times K``]:
+  after N frames the connection stays open and sends nothing more.
+- ``skip_after_frames`` / ``skip_frames`` [``--skip-after N --skip-frames M``]:
+  once in the simulator's lifetime, after N frames the next M recorded frames
+  are silently not sent (a sequence gap).
+- ``garbage_every`` [``--garbage-every N``]: after every N frames one garbage
+  frame, in turn: text that is not JSON, a JSON object of an unknown event type
+  (:data:`GARBAGE_UNKNOWN_EVENT`), the previous frame cut in half, 16 random
+  bytes as a binary frame.
+- ``refuse_for_s`` [``--refuse-for T``]: WebSocket handshakes get HTTP 503 for
+  T seconds from the start.
+- ``rest_error_status`` / ``rest_error_for_s`` [``--rest-error 429|500
+  --rest-error-for T``]: REST requests get that status (429 with
+  ``Retry-After: 1``) for T seconds from the start.
+- ``reconnect`` [``--reconnect restart|resume``]: ``restart`` (default) serves
+  every client the recorded connection from its first frame; ``resume`` keeps
+  one clock per recorded connection from the first time it was served, and a
+  reconnecting client continues at the frame whose recorded offset (divided by
+  the speed) matches the elapsed time, the frames in between lost; at ``max``
+  speed it continues after the last frame passed.
+
+After a skip, and always in ``resume`` mode, REST book snapshots are answered
+as the venue would: the book as of the last frame the replay has passed (sent
+or skipped), built by :mod:`relay.infrastructure.simulated_books` for the
+venues it knows (Binance); until the replay passes the recorded snapshot, and
+for other venues, the recorded snapshot is served.
+
+For tests, :attr:`Simulator.rest_log` lists every REST request answered
+(monotonic time, path with query, status) and
+:attr:`Simulator.connections_served` counts WebSocket connections served.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import email.utils
+import enum
 import http
 import json
 import math
-from collections.abc import Mapping, Sequence
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -44,6 +88,7 @@ from websockets.http11 import Request, Response
 
 from relay.domain.errors import RelayError
 from relay.infrastructure.captures import Capture, CaptureError, RecordKind, read_capture
+from relay.infrastructure.simulated_books import SnapshotBuilder, snapshot_builder_for
 
 SIZE_LIMIT_QUERY_PARAMS = frozenset({"limit", "depth", "size"})
 """Query parameters ignored when matching a REST request to a recorded one."""
@@ -78,6 +123,151 @@ class InvalidSpeedError(SimulatorError, ValueError):
             " (2 = twice as fast)"
         )
         self.text = text
+
+
+class ReconnectMode(enum.StrEnum):
+    """What a client reconnecting to a recorded connection is served."""
+
+    RESTART = "restart"
+    """The recorded connection again from its first frame."""
+    RESUME = "resume"
+    """Where real time would be: the frames sent while it was away are lost."""
+
+
+REST_ERROR_RETRY_AFTER_S = 1
+"""``Retry-After`` seconds sent with a simulated 429."""
+
+GARBAGE_NOT_JSON = "relay-simulator: garbage frame, not JSON {"
+"""The text garbage frame that is not JSON."""
+
+GARBAGE_UNKNOWN_EVENT = (
+    '{"stream":"simulator@garbage","data":{"e":"simulatorGarbage","E":0},'
+    '"event":"simulatorGarbage","type":"simulatorGarbage"}'
+)
+"""The garbage frame that is JSON of an event type no venue sends."""
+
+GARBAGE_BINARY_BYTES = 16
+"""Length of the random binary garbage frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """Faults the simulator injects (all off by default); see the module docstring.
+
+    Attributes:
+        drop_after_frames: close the TCP connection (no close frame, the client
+            sees 1006) after this many frames on a connection; ``None`` never.
+        drop_times: how many served connections are dropped (the first ones).
+        stall_after_frames: send nothing more, staying open, after this many
+            frames on a connection; ``None`` never.
+        stall_times: how many served connections stall (the first ones).
+        skip_after_frames: after this many frames on a connection, silently
+            skip ``skip_frames`` recorded frames, once in the simulator's life.
+        skip_frames: how many recorded frames the skip leaves out.
+        garbage_every: send one garbage frame after every this many frames;
+            ``None`` never.
+        refuse_for_s: seconds from start during which WebSocket handshakes get 503.
+        rest_error_status: HTTP status REST requests get during
+            ``rest_error_for_s`` (e.g. 429, 500); ``None`` never.
+        rest_error_for_s: seconds from start during which REST requests fail.
+        reconnect: ``restart`` or ``resume`` (a plain string is accepted and
+            converted).
+
+    Raises:
+        SimulatorError: a negative count, a zero ``drop_times`` /
+            ``stall_times`` / ``garbage_every``, a negative or non-finite
+            duration, a status outside 400-599, a ``rest_error_for_s`` without
+            a status, or an unknown ``reconnect``.
+    """
+
+    drop_after_frames: int | None = None
+    drop_times: int = 1
+    stall_after_frames: int | None = None
+    stall_times: int = 1
+    skip_after_frames: int | None = None
+    skip_frames: int = 0
+    garbage_every: int | None = None
+    refuse_for_s: float = 0.0
+    rest_error_status: int | None = None
+    rest_error_for_s: float = 0.0
+    reconnect: ReconnectMode = ReconnectMode.RESTART
+
+    def __post_init__(self) -> None:
+        for name in ("drop_after_frames", "stall_after_frames", "skip_after_frames"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise SimulatorError(f"{name}={value} must not be negative")
+        for name in ("drop_times", "stall_times"):
+            if getattr(self, name) < 1:
+                raise SimulatorError(f"{name}={getattr(self, name)} must be at least 1")
+        if self.skip_frames < 0:
+            raise SimulatorError(f"skip_frames={self.skip_frames} must not be negative")
+        if self.garbage_every is not None and self.garbage_every < 1:
+            raise SimulatorError(f"garbage_every={self.garbage_every} must be at least 1")
+        for name in ("refuse_for_s", "rest_error_for_s"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0.0:
+                raise SimulatorError(f"{name}={value} must be a non-negative number of seconds")
+        if self.rest_error_status is not None and not 400 <= self.rest_error_status <= 599:
+            raise SimulatorError(
+                f"rest_error_status={self.rest_error_status} must be an HTTP error (400-599)"
+            )
+        if self.rest_error_for_s > 0.0 and self.rest_error_status is None:
+            raise SimulatorError("rest_error_for_s needs a rest_error_status")
+        try:
+            mode = ReconnectMode(self.reconnect)
+        except ValueError:
+            raise SimulatorError(
+                f"reconnect={self.reconnect!r} must be 'restart' or 'resume'"
+            ) from None
+        object.__setattr__(self, "reconnect", mode)
+
+    def describe(self) -> str:
+        """The active faults in one line, ``""`` when none, e.g.
+        ``"drop after 10 frames (3 connections), reconnect resume"``.
+        """
+        parts = []
+        if self.drop_after_frames is not None:
+            parts.append(
+                f"drop after {self.drop_after_frames} frames ({self.drop_times} connections)"
+            )
+        if self.stall_after_frames is not None:
+            parts.append(
+                f"stall after {self.stall_after_frames} frames ({self.stall_times} connections)"
+            )
+        if self.skip_after_frames is not None and self.skip_frames > 0:
+            parts.append(f"skip {self.skip_frames} frames after {self.skip_after_frames}")
+        if self.garbage_every is not None:
+            parts.append(f"garbage every {self.garbage_every} frames")
+        if self.refuse_for_s > 0.0:
+            parts.append(f"refuse connections for {self.refuse_for_s:g} s")
+        if self.rest_error_status is not None and self.rest_error_for_s > 0.0:
+            parts.append(f"REST {self.rest_error_status} for {self.rest_error_for_s:g} s")
+        if self.reconnect is not ReconnectMode.RESTART:
+            parts.append(f"reconnect {self.reconnect}")
+        return ", ".join(parts)
+
+
+def garbage_frame(turn: int, previous: str | None) -> str | bytes:
+    """The garbage frame sent in a given turn of the rotation.
+
+    Args:
+        turn: 0-based count of garbage frames already sent on the connection.
+        previous: the last recorded frame sent, or ``None``.
+
+    Returns:
+        By ``turn % 4``: :data:`GARBAGE_NOT_JSON`; :data:`GARBAGE_UNKNOWN_EVENT`;
+        the first half of ``previous`` (:data:`GARBAGE_NOT_JSON` without one);
+        :data:`GARBAGE_BINARY_BYTES` random bytes.
+    """
+    kind = turn % 4
+    if kind == 0:
+        return GARBAGE_NOT_JSON
+    if kind == 1:
+        return GARBAGE_UNKNOWN_EVENT
+    if kind == 2:
+        return previous[: len(previous) // 2] if previous else GARBAGE_NOT_JSON
+    return os.urandom(GARBAGE_BINARY_BYTES)
 
 
 def parse_speed(text: str) -> float | None:
@@ -292,18 +482,65 @@ def build_venue_script(capture: Capture) -> VenueScript:
     )
 
 
+class ReplayClock:
+    """Progress of one recorded connection, shared by every client it serves.
+
+    Attributes:
+        started_s: ``time.monotonic()`` when the recorded connection was first
+            served (its first frame was due), ``None`` before; the ``resume``
+            clock.
+        position: how many of its frames the latest replay has passed, sent
+            or skipped; what book-accurate snapshots are built from.
+    """
+
+    def __init__(self) -> None:
+        """A clock of a connection never served."""
+        self.started_s: float | None = None
+        self.position = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionFaults:
+    """The faults one served connection gets, decided when it is accepted.
+
+    Attributes:
+        drop_after_frames: drop after this many frames, ``None`` never.
+        stall_after_frames: stall after this many frames, ``None`` never.
+        skip_after_frames: try the simulator's one skip after this many
+            frames, ``None`` never.
+        skip_frames: recorded frames the skip leaves out.
+        garbage_every: a garbage frame after every this many frames, ``None`` never.
+        resume: continue the recorded connection's clock instead of restarting.
+    """
+
+    drop_after_frames: int | None = None
+    stall_after_frames: int | None = None
+    skip_after_frames: int | None = None
+    skip_frames: int = 0
+    garbage_every: int | None = None
+    resume: bool = False
+
+
 class ConnectionReplay:
     """Serves one recorded connection to one connected client.
 
     Two tasks, both owned by :meth:`run`: a reader that consumes whatever the
     client sends (and marks its first frame) until the client goes away, and a
     sender that waits for its start, then sends each frame at its scheduled
-    offset through :meth:`_send_frame`. Once the frames are sent the
-    connection stays open until the client or the server closes it.
+    offset through :meth:`_send_frame`, applying the connection's faults. Once
+    the frames are sent (or the connection stalls) the connection stays open
+    until the client or the server closes it.
     """
 
     def __init__(
-        self, connection: ServerConnection, script: ConnectionScript, speed: float | None
+        self,
+        connection: ServerConnection,
+        script: ConnectionScript,
+        speed: float | None,
+        *,
+        faults: ConnectionFaults | None = None,
+        clock: ReplayClock | None = None,
+        claim_skip: Callable[[], bool] | None = None,
     ) -> None:
         """Prepare a replay.
 
@@ -311,17 +548,28 @@ class ConnectionReplay:
             connection: the client's open WebSocket connection.
             script: the recorded connection to serve.
             speed: factor dividing recorded gaps, ``None`` for as fast as possible.
+            faults: what to inject on this connection; none by default.
+            clock: the recorded connection's shared clock; a private one by default.
+            claim_skip: called when the skip point is reached; the skip happens
+                only if it returns ``True`` (the simulator skips once). Default:
+                always ``True``.
         """
         self._connection = connection
         self._script = script
         self._speed = speed
+        self._faults = faults or ConnectionFaults()
+        self._clock = clock or ReplayClock()
+        self._claim_skip = claim_skip or (lambda: True)
         self._client_spoke = asyncio.Event()
+        self._previous: str | None = None
+        self._garbage_sent = 0
 
     async def run(self) -> None:
         """Serve the recording until the connection closes.
 
         Returns:
-            When the client closed the connection or the server is closing.
+            When the client closed the connection, the server is closing, or
+            the connection was dropped.
         """
         async with asyncio.TaskGroup() as tasks:
             sender = tasks.create_task(self._send_frames())
@@ -335,22 +583,103 @@ class ConnectionReplay:
         except ConnectionClosed:
             return
 
+    def _start(self, offsets_s: Sequence[float]) -> tuple[float, int]:
+        """``(monotonic time offsets count from, index of the first frame)``."""
+        now_s = time.monotonic()
+        clock = self._clock
+        if clock.started_s is None:
+            clock.started_s = now_s
+        elif self._faults.resume:
+            start = clock.position
+            if self._speed is not None:
+                start = max(start, bisect.bisect_left(offsets_s, now_s - clock.started_s))
+            return clock.started_s, start
+        return now_s, 0
+
     async def _send_frames(self) -> None:
         if self._script.waits_for_client_frame:
             await self._client_spoke.wait()
+        faults = self._faults
         frames = self._script.frames
         offsets_s = replay_schedule([frame.t for frame in frames], self._speed)
-        loop = asyncio.get_running_loop()
-        started_s = loop.time()
+        base_s, start = self._start(offsets_s)
+        self._clock.position = start
+        sent = 0
+        skipping = 0
         try:
-            for frame, offset_s in zip(frames, offsets_s, strict=True):
-                await asyncio.sleep(max(0.0, started_s + offset_s - loop.time()))
-                await self._send_frame(frame)
+            for index in range(start, len(frames)):
+                if sent == faults.drop_after_frames:
+                    self._drop()
+                    return
+                if sent == faults.stall_after_frames:
+                    return
+                if sent == faults.skip_after_frames and self._claim_skip():
+                    skipping = faults.skip_frames
+                await asyncio.sleep(max(0.0, base_s + offsets_s[index] - time.monotonic()))
+                self._clock.position = index + 1
+                if skipping:
+                    skipping -= 1
+                    continue
+                await self._send_frame(frames[index])
+                sent += 1
+                if faults.garbage_every is not None and sent % faults.garbage_every == 0:
+                    await self._send_garbage()
+            if sent == faults.drop_after_frames:
+                self._drop()
         except ConnectionClosed:
             return
 
     async def _send_frame(self, frame: ReplayFrame) -> None:
         await self._connection.send(frame.data)
+        self._previous = frame.data
+
+    async def _send_garbage(self) -> None:
+        await self._connection.send(garbage_frame(self._garbage_sent, self._previous))
+        self._garbage_sent += 1
+
+    def _drop(self) -> None:
+        """Close the TCP connection without a close frame, after what is buffered."""
+        self._connection.transport.close()
+
+
+class _FaultLedger:
+    """Which lifetime-limited faults the simulator has handed out."""
+
+    def __init__(self, faults: Faults) -> None:
+        self._faults = faults
+        self.connections_served = 0
+        self.drops_assigned = 0
+        self.stalls_assigned = 0
+        self.skip_taken = False
+
+    def next_connection(self) -> ConnectionFaults:
+        """Count a served connection and decide its faults."""
+        faults = self._faults
+        self.connections_served += 1
+        drop_after = None
+        if faults.drop_after_frames is not None and self.drops_assigned < faults.drop_times:
+            self.drops_assigned += 1
+            drop_after = faults.drop_after_frames
+        stall_after = None
+        if faults.stall_after_frames is not None and self.stalls_assigned < faults.stall_times:
+            self.stalls_assigned += 1
+            stall_after = faults.stall_after_frames
+        skip_after = None if self.skip_taken or not faults.skip_frames else faults.skip_after_frames
+        return ConnectionFaults(
+            drop_after_frames=drop_after,
+            stall_after_frames=stall_after,
+            skip_after_frames=skip_after,
+            skip_frames=faults.skip_frames,
+            garbage_every=faults.garbage_every,
+            resume=faults.reconnect is ReconnectMode.RESUME,
+        )
+
+    def claim_skip(self) -> bool:
+        """``True`` the first time only: the one skip of the simulator's life."""
+        if self.skip_taken:
+            return False
+        self.skip_taken = True
+        return True
 
 
 class Simulator:
@@ -360,6 +689,11 @@ class Simulator:
     and :meth:`close`. URLs: ``sim.ws_url_for("binance-usdm", "/stream")`` ->
     ``"ws://127.0.0.1:PORT/binance-usdm/stream"``; REST at
     ``sim.http_url_for("binance-usdm", "/fapi/v1/depth?symbol=SUSHIUSDT")``.
+
+    Attributes:
+        rest_log: every plain HTTP request answered, in order, as
+            ``(time.monotonic() seconds, path with query, status)``, e.g.
+            ``(5012.3, "/fapi/v1/depth?symbol=SUSHIUSDT&limit=1000", 429)``.
     """
 
     def __init__(
@@ -369,6 +703,7 @@ class Simulator:
         host: str = "127.0.0.1",
         port: int = 0,
         speed: float | None = 1.0,
+        faults: Faults | None = None,
     ) -> None:
         """Prepare a simulator; nothing is bound until :meth:`start`.
 
@@ -377,6 +712,7 @@ class Simulator:
             host: interface to bind, e.g. ``"127.0.0.1"``.
             port: TCP port; ``0`` picks a free one (see :attr:`port`).
             speed: factor dividing recorded gaps (``1.0`` realtime), ``None`` for max.
+            faults: faults to inject (see :class:`Faults`); none by default.
 
         Raises:
             SimulatorError: no captures, duplicate venue names, or a speed that
@@ -399,6 +735,22 @@ class Simulator:
         self._speed = speed
         self._server: Server | None = None
         self._rest_cursors: dict[tuple[str, RestKey], int] = {}
+        self._faults = faults or Faults()
+        self._ledger = _FaultLedger(self._faults)
+        self._started_s = 0.0
+        self._clocks: dict[tuple[str, str], ReplayClock] = {
+            (venue, connection.conn): ReplayClock()
+            for venue, script in venues.items()
+            for connection in script.connections
+        }
+        self._books: dict[str, SnapshotBuilder] = {}
+        for venue, script in venues.items():
+            builder = snapshot_builder_for(
+                venue, [[frame.data for frame in c.frames] for c in script.connections]
+            )
+            if builder is not None:
+                self._books[venue] = builder
+        self.rest_log: list[tuple[float, str, int]] = []
 
     async def start(self) -> None:
         """Bind the port and start answering.
@@ -409,6 +761,7 @@ class Simulator:
         """
         if self._server is not None:
             raise SimulatorError("simulator already started")
+        self._started_s = time.monotonic()
         self._server = await serve(
             self._handle_connection,
             self._host,
@@ -436,6 +789,16 @@ class Simulator:
     ) -> None:
         """Close the simulator."""
         await self.close()
+
+    @property
+    def faults(self) -> Faults:
+        """The faults injected (all off unless given)."""
+        return self._faults
+
+    @property
+    def connections_served(self) -> int:
+        """WebSocket connections accepted and served a recording so far."""
+        return self._ledger.connections_served
 
     @property
     def venues(self) -> tuple[str, ...]:
@@ -525,15 +888,15 @@ class Simulator:
             found.append((next(iter(self._venues.values())), path or "/"))
         return found
 
-    def _route_connection(self, target: str) -> ConnectionScript | None:
+    def _route_connection(self, target: str) -> tuple[str, ConnectionScript] | None:
         parts = urlsplit(target)
         for script, path in self._candidates(parts.path):
             connection = script.connection_for(path, parts.query)
             if connection is not None:
-                return connection
+                return script.venue, connection
         return None
 
-    def _next_response(self, target: str) -> RecordedResponse | None:
+    def _next_response(self, target: str) -> tuple[VenueScript, str, RecordedResponse] | None:
         parts = urlsplit(target)
         for script, path in self._candidates(parts.path):
             key = rest_key(path, parts.query)
@@ -542,30 +905,70 @@ class Simulator:
                 cursor_key = (script.venue, key)
                 index = self._rest_cursors.get(cursor_key, 0)
                 self._rest_cursors[cursor_key] = index + 1
-                return found[min(index, len(found) - 1)]
+                return script, path, found[min(index, len(found) - 1)]
         return None
 
+    def _books_accurate(self) -> bool:
+        return self._ledger.skip_taken or self._faults.reconnect is ReconnectMode.RESUME
+
+    def _answer_rest(self, target: str, now_s: float) -> Response:
+        faults = self._faults
+        if (
+            faults.rest_error_status is not None
+            and now_s < self._started_s + faults.rest_error_for_s
+        ):
+            return _fault_response(faults.rest_error_status, target)
+        found = self._next_response(target)
+        if found is None:
+            return _not_found(target, "no recorded response for this path and query")
+        script, path, response = found
+        body = response.body
+        builder = self._books.get(script.venue)
+        if builder is not None and response.status == http.HTTPStatus.OK and self._books_accurate():
+            positions = [self._clocks[(script.venue, c.conn)].position for c in script.connections]
+            body = builder.snapshot(path, urlsplit(target).query, body, positions) or body
+        return _http_response(response.status, body, response.headers)
+
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        now_s = time.monotonic()
         if "websocket" in request.headers.get("Upgrade", "").lower():
-            if self._route_connection(request.path) is not None:
-                return None
-            return _not_found(request.path, "no recorded WebSocket connection at this path")
-        response = self._next_response(request.path)
-        if response is None:
-            return _not_found(request.path, "no recorded response for this path and query")
-        return _http_response(response.status, response.body, response.headers)
+            if self._route_connection(request.path) is None:
+                return _not_found(request.path, "no recorded WebSocket connection at this path")
+            if now_s < self._started_s + self._faults.refuse_for_s:
+                return _fault_response(http.HTTPStatus.SERVICE_UNAVAILABLE, request.path)
+            return None
+        response = self._answer_rest(request.path, now_s)
+        self.rest_log.append((now_s, request.path, response.status_code))
+        return response
 
     async def _handle_connection(self, connection: ServerConnection) -> None:
         request = connection.request
-        script = None if request is None else self._route_connection(request.path)
-        if script is None:
+        routed = None if request is None else self._route_connection(request.path)
+        if routed is None:
             return
-        await ConnectionReplay(connection, script, self._speed).run()
+        venue, script = routed
+        replay = ConnectionReplay(
+            connection,
+            script,
+            self._speed,
+            faults=self._ledger.next_connection(),
+            clock=self._clocks[(venue, script.conn)],
+            claim_skip=self._ledger.claim_skip,
+        )
+        await replay.run()
 
 
 def _not_found(target: str, reason: str) -> Response:
     body = json.dumps({"error": reason, "status": 404, "path": target})
     return _http_response(http.HTTPStatus.NOT_FOUND, body, ())
+
+
+def _fault_response(status: int, target: str) -> Response:
+    body = json.dumps({"error": "simulated fault", "status": status, "path": target})
+    headers: tuple[tuple[str, str], ...] = ()
+    if status == http.HTTPStatus.TOO_MANY_REQUESTS:
+        headers = (("Retry-After", str(REST_ERROR_RETRY_AFTER_S)),)
+    return _http_response(status, body, headers)
 
 
 def _http_response(status: int, body: str, headers: tuple[tuple[str, str], ...]) -> Response:
@@ -588,18 +991,23 @@ def _http_response(status: int, body: str, headers: tuple[tuple[str, str], ...])
     return Response(status, reason, response_headers, body_bytes)
 
 
-async def run_simulator(paths: list[Path], host: str, port: int, speed: str) -> None:
+async def run_simulator(
+    paths: list[Path], host: str, port: int, speed: str, faults: Faults | None = None
+) -> None:
     """Serve capture files until cancelled: the body of ``relay simulate``.
 
     Once the port is bound, prints one line to stdout and flushes it, e.g.
     ``relay simulate: listening on ws://127.0.0.1:9000 (binance-usdm:
-    /binance-usdm/stream [4 REST], binance-spot: /binance-spot/stream [4 REST])``.
+    /binance-usdm/stream [4 REST], binance-spot: /binance-spot/stream [4 REST])``;
+    with faults, a second line names them, e.g. ``relay simulate: faults: drop
+    after 10 frames (3 connections)``.
 
     Args:
         paths: capture files (``*.jsonl``), one per venue.
         host: interface to bind, e.g. ``"127.0.0.1"``.
         port: TCP port, ``0`` for a free one (the printed line names it).
         speed: ``"realtime"``, ``"max"`` or a factor such as ``"2"``.
+        faults: faults to inject; none by default.
 
     Raises:
         InvalidSpeedError: bad ``speed``.
@@ -609,9 +1017,12 @@ async def run_simulator(paths: list[Path], host: str, port: int, speed: str) -> 
     """
     factor = parse_speed(speed)
     captures = [read_capture(path) for path in paths]
-    async with Simulator(captures, host=host, port=port, speed=factor) as simulator:
+    async with Simulator(captures, host=host, port=port, speed=factor, faults=faults) as simulator:
         print(
             f"relay simulate: listening on {simulator.ws_base_url} ({simulator.describe_routes()})",
             flush=True,
         )
+        described = simulator.faults.describe()
+        if described:
+            print(f"relay simulate: faults: {described}", flush=True)
         await asyncio.Event().wait()

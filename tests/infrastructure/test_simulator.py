@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidStatus
 
+from relay.cli import build_parser
 from relay.domain.errors import RelayError
 from relay.infrastructure.captures import (
     Capture,
@@ -23,7 +26,11 @@ from relay.infrastructure.captures import (
     read_capture,
 )
 from relay.infrastructure.simulator import (
+    GARBAGE_NOT_JSON,
+    GARBAGE_UNKNOWN_EVENT,
+    Faults,
     InvalidSpeedError,
+    ReconnectMode,
     Simulator,
     SimulatorError,
     parse_speed,
@@ -487,3 +494,357 @@ async def test_run_simulator_prints_its_address_once_bound_and_serves_until_canc
 async def test_run_simulator_refuses_a_bad_speed_before_binding(captures_dir: Path) -> None:
     with pytest.raises(InvalidSpeedError):
         await run_simulator([captures_dir / "okx.jsonl"], "127.0.0.1", 0, "warp")
+
+
+async def receive_until_closed(
+    client: ClientConnection,
+) -> tuple[list[str | bytes], ConnectionClosed]:
+    """Receive frames until the connection closes; the frames and how it closed."""
+    frames: list[str | bytes] = []
+    while True:
+        try:
+            frames.append(await client.recv())
+        except ConnectionClosed as closed:
+            return frames, closed
+
+
+def depth_frames(recorded: Sequence[str], symbol: str) -> list[tuple[int, dict[str, object]]]:
+    """``(index, data)`` of the recorded Binance depthUpdate frames of ``symbol``."""
+    found = []
+    for index, text in enumerate(recorded):
+        data = json.loads(text)["data"]
+        if data["e"] == "depthUpdate" and data["s"] == symbol:
+            found.append((index, data))
+    return found
+
+
+def book_as_of(
+    snapshot: dict[str, object], updates: Sequence[dict[str, object]]
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Bids (best first) and asks of ``snapshot`` after the updates with a higher ``u``."""
+    sides: dict[str, dict[Decimal, list[str]]] = {}
+    for name in ("bids", "asks"):
+        levels = snapshot[name]
+        assert isinstance(levels, list)
+        sides[name] = {Decimal(p): [p, q] for p, q in levels}
+    last_update_id = snapshot["lastUpdateId"]
+    assert isinstance(last_update_id, int)
+    for update in updates:
+        u = update["u"]
+        assert isinstance(u, int)
+        if u <= last_update_id:
+            continue
+        for side, key in (("bids", "b"), ("asks", "a")):
+            changes = update[key]
+            assert isinstance(changes, list)
+            for price, quantity in changes:
+                if Decimal(quantity) == 0:
+                    sides[side].pop(Decimal(price), None)
+                else:
+                    sides[side][Decimal(price)] = [price, quantity]
+    bids = [sides["bids"][p] for p in sorted(sides["bids"], reverse=True)]
+    asks = [sides["asks"][p] for p in sorted(sides["asks"])]
+    return bids, asks
+
+
+async def test_dropping_after_10_frames_3_times_leaves_the_4th_connection_every_frame(
+    usdm: Capture,
+) -> None:
+    recorded = recv_frames(usdm)
+    faults = Faults(drop_after_frames=10, drop_times=3)
+    async with Simulator([usdm], speed=None, faults=faults) as simulator:
+        url = simulator.ws_url_for("binance-usdm", "/stream")
+        for attempt in range(3):
+            async with connect(url) as client:
+                frames, closed = await receive_until_closed(client)
+            assert frames == recorded[:10], attempt
+            assert isinstance(closed, ConnectionClosedError)
+            assert closed.rcvd is None
+            assert closed.sent is None
+        async with connect(url) as client:
+            assert await receive_n(client, 1535) == recorded
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.recv(), IDLE_WAIT_S)
+        assert simulator.connections_served == 4
+
+
+async def test_stalling_after_5_frames_keeps_the_socket_open_and_silent(
+    usdm: Capture,
+) -> None:
+    recorded = recv_frames(usdm)
+    async with (
+        Simulator([usdm], speed=None, faults=Faults(stall_after_frames=5)) as simulator,
+        connect(simulator.ws_url_for("binance-usdm", "/stream")) as client,
+    ):
+        assert await receive_n(client, 5) == recorded[:5]
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.recv(), IDLE_WAIT_S)
+        await client.ping()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.recv(), IDLE_WAIT_S)
+        async with connect(simulator.ws_url_for("binance-usdm", "/stream")) as second:
+            assert await receive_n(second, 1535) == recorded
+
+
+async def test_skipping_frames_leaves_exactly_that_range_out_once(usdm: Capture) -> None:
+    recorded = recv_frames(usdm)
+    faults = Faults(skip_after_frames=20, skip_frames=100)
+    async with Simulator([usdm], speed=None, faults=faults) as simulator:
+        url = simulator.ws_url_for("binance-usdm", "/stream")
+        async with connect(url) as client:
+            received = await receive_n(client, 1435)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.recv(), IDLE_WAIT_S)
+        async with connect(url) as again:
+            assert await receive_n(again, 1535) == recorded
+    assert received == recorded[:20] + recorded[120:]
+
+
+async def test_garbage_every_100_frames_interleaves_15_garbage_frames_in_turn(
+    usdm: Capture,
+) -> None:
+    recorded = recv_frames(usdm)
+    async with (
+        Simulator([usdm], speed=None, faults=Faults(garbage_every=100)) as simulator,
+        connect(simulator.ws_url_for("binance-usdm", "/stream")) as client,
+    ):
+        received = [await client.recv() for _ in range(1535 + 15)]
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.recv(), IDLE_WAIT_S)
+    garbage_positions = [101 * n - 1 for n in range(1, 16)]
+    garbage = [received[i] for i in garbage_positions]
+    real = [frame for i, frame in enumerate(received) if i not in garbage_positions]
+    assert real == recorded
+    assert garbage[0] == GARBAGE_NOT_JSON
+    assert garbage[1] == GARBAGE_UNKNOWN_EVENT
+    assert json.loads(GARBAGE_UNKNOWN_EVENT)["data"]["e"] == "simulatorGarbage"
+    assert garbage[2] == recorded[299][: len(recorded[299]) // 2]
+    assert isinstance(garbage[3], bytes)
+    assert len(garbage[3]) == 16
+    assert [type(g) for g in garbage] == [str, str, str, bytes] * 3 + [str, str, str]
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(garbage[0])
+
+
+async def test_refusing_connections_answers_503_until_the_time_is_up(usdm: Capture) -> None:
+    refuse_for_s = 0.5
+    async with Simulator([usdm], speed=1.0, faults=Faults(refuse_for_s=refuse_for_s)) as sim:
+        started_s = time.monotonic()
+        url = sim.ws_url_for("binance-usdm", "/stream")
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(url)
+        assert time.monotonic() - started_s < refuse_for_s
+        assert sim.connections_served == 0
+        await asyncio.sleep(refuse_for_s + 0.1)
+        async with connect(url) as client:
+            assert await client.recv() == recv_frames(usdm)[0]
+        assert sim.connections_served == 1
+    assert refused.value.response.status_code == 503
+    assert json.loads(refused.value.response.body)["status"] == 503
+
+
+@pytest.mark.parametrize("status", [429, 500])
+async def test_rest_errors_are_answered_until_the_time_is_up_then_the_recorded_body(
+    usdm: Capture, status: int
+) -> None:
+    faults = Faults(rest_error_status=status, rest_error_for_s=0.5)
+    target = "/fapi/v1/depth?symbol=SUSHIUSDT&limit=1000"
+    async with (
+        Simulator([usdm], speed=None, faults=faults) as simulator,
+        httpx.AsyncClient(base_url=simulator.base_url) as http_client,
+    ):
+        failed = await http_client.get(target)
+        await asyncio.sleep(0.6)
+        served = await http_client.get(target)
+        log = list(simulator.rest_log)
+    assert failed.status_code == status
+    assert failed.json() == {"error": "simulated fault", "status": status, "path": target}
+    assert failed.headers.get("retry-after") == ("1" if status == 429 else None)
+    assert served.status_code == 200
+    assert served.text == usdm.records[3].data
+    assert [(path, answered) for _, path, answered in log] == [(target, status), (target, 200)]
+    assert log[1][0] - log[0][0] >= 0.6
+
+
+async def test_resume_at_max_speed_continues_after_the_last_frame_sent(usdm: Capture) -> None:
+    recorded = recv_frames(usdm)
+    faults = Faults(drop_after_frames=10, reconnect="resume")  # type: ignore[arg-type]
+    assert faults.reconnect is ReconnectMode.RESUME
+    async with Simulator([usdm], speed=None, faults=faults) as simulator:
+        url = simulator.ws_url_for("binance-usdm", "/stream")
+        async with connect(url) as client:
+            frames, _ = await receive_until_closed(client)
+        async with connect(url) as client:
+            resumed = await receive_n(client, 1535 - 10)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.recv(), IDLE_WAIT_S)
+    assert frames == recorded[:10]
+    assert resumed == recorded[10:]
+
+
+async def test_resume_at_realtime_continues_where_real_time_is_and_loses_the_rest(
+    usdm: Capture,
+) -> None:
+    recorded = recv_frames(usdm)
+    offsets_s = replay_schedule([r.t for r in usdm.records if r.kind is RecordKind.RECV], 1.0)
+    faults = Faults(reconnect=ReconnectMode.RESUME)
+    async with Simulator([usdm], speed=1.0, faults=faults) as simulator:
+        url = simulator.ws_url_for("binance-usdm", "/stream")
+        async with connect(url) as client:
+            assert await client.recv() == recorded[0]
+            first_frame_s = time.monotonic()
+        await asyncio.sleep(1.5)
+        reconnect_s = time.monotonic()
+        async with connect(url) as client:
+            resumed = await receive_n(client, 5)
+    elapsed_s = reconnect_s - first_frame_s
+    lower_bound = bisect.bisect_left(offsets_s, elapsed_s - 0.05)
+    index = recorded.index(resumed[0])
+    assert index > 0
+    assert index >= lower_bound
+    assert offsets_s[index] >= 1.5 - 0.05
+    assert resumed == recorded[index : index + 5]
+
+
+async def test_after_a_skip_the_rest_snapshot_is_the_book_as_of_the_replay_position(
+    usdm: Capture,
+) -> None:
+    recorded = recv_frames(usdm)
+    faults = Faults(skip_after_frames=10, skip_frames=200, stall_after_frames=50)
+    async with (
+        Simulator([usdm], speed=None, faults=faults) as simulator,
+        connect(simulator.ws_url_for("binance-usdm", "/stream")) as client,
+        httpx.AsyncClient(base_url=simulator.base_url) as http_client,
+    ):
+        received = await receive_n(client, 50)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.recv(), IDLE_WAIT_S)
+        response = await http_client.get("/fapi/v1/depth?symbol=SUSHIUSDT&limit=1000")
+    assert received == recorded[:10] + recorded[210:250]
+    passed = [data for index, data in depth_frames(recorded, "SUSHIUSDT") if index < 250]
+    assert passed[-1]["u"] == 600859748638
+    snapshot = json.loads(usdm.records[3].data or "")
+    bids, asks = book_as_of(snapshot, passed)
+    body = response.json()
+    assert response.status_code == 200
+    assert list(body) == ["lastUpdateId", "E", "T", "bids", "asks"]
+    assert body["lastUpdateId"] == 600859748638
+    assert body["E"] == passed[-1]["E"]
+    assert body["T"] == passed[-1]["T"]
+    assert body["bids"] == bids
+    assert body["asks"] == asks
+    assert body["bids"] != snapshot["bids"]
+    # the same best levels as the recording's last SUSHIUSDT bookTicker before frame 250
+    assert (body["bids"][0], body["asks"][0]) == (["7.6120", "38"], ["7.6130", "1"])
+
+
+async def test_a_snapshot_not_yet_passed_by_the_replay_is_served_as_recorded(
+    usdm: Capture,
+) -> None:
+    faults = Faults(skip_after_frames=0, skip_frames=5, stall_after_frames=2)
+    async with (
+        Simulator([usdm], speed=None, faults=faults) as simulator,
+        connect(simulator.ws_url_for("binance-usdm", "/stream")) as client,
+        httpx.AsyncClient(base_url=simulator.base_url) as http_client,
+    ):
+        assert await receive_n(client, 2) == recv_frames(usdm)[5:7]
+        response = await http_client.get("/fapi/v1/depth?symbol=SUSHIUSDT&limit=1000")
+    assert response.text == usdm.records[3].data
+    assert response.json()["lastUpdateId"] == SUSHI_LAST_UPDATE_ID
+
+
+async def test_in_resume_mode_a_snapshot_after_a_reconnect_follows_the_frames_lost(
+    usdm: Capture,
+) -> None:
+    recorded = recv_frames(usdm)
+    faults = Faults(
+        drop_after_frames=30,
+        stall_after_frames=60,
+        stall_times=2,
+        reconnect=ReconnectMode.RESUME,
+    )
+    async with Simulator([usdm], speed=None, faults=faults) as simulator:
+        url = simulator.ws_url_for("binance-usdm", "/stream")
+        async with connect(url) as client:
+            dropped, _ = await receive_until_closed(client)
+        async with (
+            connect(url) as client,
+            httpx.AsyncClient(base_url=simulator.base_url) as http_client,
+        ):
+            resumed = await receive_n(client, 60)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.recv(), IDLE_WAIT_S)
+            akro = await http_client.get("/fapi/v1/depth?symbol=AKROUSDT&limit=1000")
+    assert dropped == recorded[:30]
+    assert resumed == recorded[30:90]
+    passed = [data for index, data in depth_frames(recorded, "AKROUSDT") if index < 90]
+    snapshot = json.loads(usdm.records[5].data or "")
+    bids, asks = book_as_of(snapshot, passed)
+    body = akro.json()
+    assert body["lastUpdateId"] == passed[-1]["u"]
+    assert body["bids"] == bids
+    assert body["asks"] == asks
+
+
+def test_faults_validate_their_values() -> None:
+    assert Faults().describe() == ""
+    assert Faults(
+        drop_after_frames=10, drop_times=3, reconnect=ReconnectMode.RESUME
+    ).describe() == ("drop after 10 frames (3 connections), reconnect resume")
+    with pytest.raises(SimulatorError):
+        Faults(drop_times=0)
+    with pytest.raises(SimulatorError):
+        Faults(garbage_every=0)
+    with pytest.raises(SimulatorError):
+        Faults(refuse_for_s=-1.0)
+    with pytest.raises(SimulatorError):
+        Faults(rest_error_for_s=1.0)
+    with pytest.raises(SimulatorError):
+        Faults(rest_error_status=200, rest_error_for_s=1.0)
+    with pytest.raises(SimulatorError) as raised:
+        Faults(reconnect="sometimes")  # type: ignore[arg-type]
+    assert str(raised.value) == "reconnect='sometimes' must be 'restart' or 'resume'"
+
+
+def test_the_simulate_command_reads_every_fault_flag() -> None:
+    args = build_parser().parse_args(
+        [
+            "simulate",
+            "x.jsonl",
+            "--drop-after=10",
+            "--drop-times=3",
+            "--stall-after=5",
+            "--stall-times=2",
+            "--skip-after=7",
+            "--skip-frames=4",
+            "--garbage-every=100",
+            "--refuse-for=1.5",
+            "--rest-error=429",
+            "--rest-error-for=2",
+            "--reconnect=resume",
+        ]
+    )
+    assert (args.drop_after, args.drop_times, args.stall_after, args.stall_times) == (10, 3, 5, 2)
+    assert (args.skip_after, args.skip_frames, args.garbage_every) == (7, 4, 100)
+    assert (args.refuse_for, args.rest_error, args.rest_error_for) == (1.5, 429, 2.0)
+    assert args.reconnect == "resume"
+
+
+async def test_run_simulator_prints_the_faults_after_the_listening_line(
+    captures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    faults = Faults(stall_after_frames=5, rest_error_status=429, rest_error_for_s=2.0)
+    task = asyncio.create_task(
+        run_simulator([captures_dir / "binance-usdm.jsonl"], "127.0.0.1", 0, "max", faults)
+    )
+    try:
+        output = await wait_for_output(lambda: capsys.readouterr().out, timeout_s=10.0)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    lines = output.splitlines()
+    assert lines[0].startswith("relay simulate: listening on ws://127.0.0.1:")
+    assert (
+        lines[1] == "relay simulate: faults: stall after 5 frames (1 connections), REST 429 for 2 s"
+    )
