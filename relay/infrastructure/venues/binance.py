@@ -18,7 +18,15 @@ Book procedure (one :class:`BookSync` per instrument): buffer diffs, fetch the
 REST snapshot, drop diffs older than ``lastUpdateId``, require the first kept
 diff to straddle it, then require continuity: ``U == previous u + 1`` on spot,
 ``pu == previous u`` on futures. A break publishes nothing more for that book
-until a new snapshot is in, and is reported as a ``gap`` resync.
+until a new snapshot is in, and is reported as a ``gap`` resync. A diff of a
+synced book whose ``u`` is not newer than the book (a duplicate or out-of-order
+update) is skipped as ``stale_update``. A diff that leaves the relay's book
+crossed (best bid >= best ask) means the book is wrong: the sync restarts as
+for a gap, with a ``crossed_book`` resync.
+
+FrameError reasons raised here: ``not_json``, ``unknown_event``, ``missing_field``,
+``invalid_value``, ``unsubscribed``, ``stale_update`` (from :meth:`BinanceProtocol.on_frame`)
+and ``bad_snapshot`` (from :meth:`BinanceProtocol.on_snapshot`).
 """
 
 from __future__ import annotations
@@ -58,6 +66,12 @@ MAX_BUFFERED_DIFFS = 2_000
 
 SNAPSHOT_LIMIT = 1000
 """Levels asked for in a REST depth snapshot (request weight 10 on spot, 20 on futures)."""
+
+MAX_ID = 2**63 - 1
+"""Largest update id, trade id or epoch ms accepted (the wire's int64); larger ones are refused."""
+
+DETAIL_CHARS = 200
+"""FrameError details are cut to this many characters (a frame may be megabytes long)."""
 
 
 class Continuity(enum.Enum):
@@ -124,21 +138,32 @@ class BookSync:
         self.snapshot_id = 0
         self._buffer: deque[DepthDiff] = deque(maxlen=MAX_BUFFERED_DIFFS)
         self._snapshot: _PendingSnapshot | None = None
+        self._best_bid: Decimal | None = None
+        self._best_ask: Decimal | None = None
 
     def on_diff(self, diff: DepthDiff, events: list[MarketEvent]) -> str | None:
         """Take one diff; append what it publishes to ``events``.
 
         Returns:
-            None, or the reason a new snapshot is needed (``"gap"``).
+            None, or the reason a new snapshot is needed: ``"gap"`` (continuity
+            broken) or ``"crossed_book"`` (the diff left the book crossed).
+
+        Raises:
+            FrameError: ``stale_update`` when the book is synced and the diff's
+                ``u`` is not newer than the book's (a duplicate or out-of-order
+                update); the book is left untouched and no resync is asked for.
         """
         if self.state is SyncState.SYNCED:
-            if self._continues(diff):
-                self._publish_delta(diff, events)
-                return None
             if diff.last_update_id <= self.last_update_id:
-                return None
-            self._restart(diff)
-            return "gap"
+                raise FrameError(
+                    "stale_update",
+                    f"{self.instrument.instrument}: u={diff.last_update_id} "
+                    f"<= book's {self.last_update_id}",
+                )
+            if not self._continues(diff):
+                self._restart(diff)
+                return "gap"
+            return self._publish_delta(diff, events)
         self._buffer.append(diff)
         if self._snapshot is not None:
             return self._align(events)
@@ -184,6 +209,8 @@ class BookSync:
         _, bids, asks, event_time_ms, received_at_ms = self._snapshot
         self._snapshot = None
         self.book.reset(bids, asks)
+        self._best_bid = max(self.book.bids, default=None)
+        self._best_ask = min(self.book.asks, default=None)
         book_bids, book_asks = self.book.levels()
         events.append(
             MarketEvent(
@@ -198,22 +225,28 @@ class BookSync:
         self.state = SyncState.SYNCED
         self.snapshot_id = snapshot_id
         self.last_update_id = snapshot_id
-        self._publish_delta(buffer.popleft(), events)
-        while buffer:
+        reason = self._publish_delta(buffer.popleft(), events)
+        while buffer and reason is None:
             diff = buffer.popleft()
+            if diff.last_update_id <= self.last_update_id:
+                continue  # a duplicate or out-of-order diff buffered while unsynced
             if not self._continues(diff):
                 self._restart(diff)
                 return "gap"
-            self._publish_delta(diff, events)
-        return None
+            reason = self._publish_delta(diff, events)
+        return reason
 
     def _continues(self, diff: DepthDiff) -> bool:
         if self.continuity is Continuity.SPOT:
             return diff.first_update_id == self.last_update_id + 1
         return diff.previous_update_id == self.last_update_id
 
-    def _publish_delta(self, diff: DepthDiff, events: list[MarketEvent]) -> None:
+    def _publish_delta(self, diff: DepthDiff, events: list[MarketEvent]) -> str | None:
+        """Apply and publish ``diff``; ``"crossed_book"`` (and a restart) if it crosses the book."""
         self.book.apply(diff.bids, diff.asks)
+        if self._crossed(diff):
+            self._restart(diff)
+            return "crossed_book"
         self.last_update_id = diff.last_update_id
         events.append(
             MarketEvent(
@@ -227,19 +260,107 @@ class BookSync:
                 dedup_key=f"{self.snapshot_id}:{diff.last_update_id}",
             )
         )
+        return None
+
+    def _crossed(self, applied: DepthDiff) -> bool:
+        """Move the tracked best bid and ask past ``applied``; True when they cross.
+
+        Costs O(levels in the diff): a side is rescanned (O(levels in the book))
+        only when the diff removed its best level and added no better one.
+        """
+        self._best_bid = _new_best(self.book.bids, self._best_bid, applied.bids, highest=True)
+        self._best_ask = _new_best(self.book.asks, self._best_ask, applied.asks, highest=False)
+        return (
+            self._best_bid is not None
+            and self._best_ask is not None
+            and self._best_bid >= self._best_ask
+        )
 
     def _restart(self, diff: DepthDiff) -> None:
         self.state = SyncState.AWAITING_SNAPSHOT
         self.book = OrderBook()
+        self._best_bid = self._best_ask = None
         self._snapshot = None
         self._buffer.clear()
         self._buffer.append(diff)
 
 
+def _new_best(
+    side: dict[Decimal, Decimal],
+    best: Decimal | None,
+    levels: tuple[PriceLevel, ...],
+    highest: bool,
+) -> Decimal | None:
+    """The best price of ``side`` after ``levels`` were applied to it, given the best before.
+
+    ``best`` is None only when the side was empty, so every level now in it came
+    from ``levels``.
+    """
+    present = [price for price, _ in levels if price in side]
+    if best is not None and best in side:
+        present.append(best)
+    candidate = (max(present) if highest else min(present)) if present else None
+    if best is None or best in side:
+        return candidate
+    if candidate is not None and (candidate > best if highest else candidate < best):
+        return candidate
+    if not side:
+        return None
+    return max(side) if highest else min(side)
+
+
+def _object(field: str, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise InvalidValueError(field, raw, "expected an object")
+    return raw
+
+
+def _int(field: str, raw: Any) -> int:
+    """An id or epoch-ms time: a JSON integer in 0..MAX_ID; bools, floats, strings refused."""
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_ID:
+        raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
+    return raw
+
+
+def _optional_int(data: dict[str, Any], field: str) -> int | None:
+    raw = data.get(field)
+    return None if raw is None else _int(field, raw)
+
+
+def _text(field: str, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise InvalidValueError(field, raw, "expected a string")
+    return raw
+
+
+def _price(field: str, raw: Any) -> Decimal:
+    value = parse_decimal(field, raw)
+    if value <= 0:
+        raise InvalidValueError(field, raw, "expected a price > 0")
+    return value
+
+
+def _quantity(field: str, raw: Any) -> Decimal:
+    value = parse_decimal(field, raw)
+    if value < 0:
+        raise InvalidValueError(field, raw, "expected a quantity >= 0")
+    return value
+
+
 def _levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
+    """``[["7.6110", "2"], ...]`` -> ((price > 0, quantity >= 0), ...)."""
     if not isinstance(raw, list):
         raise InvalidValueError(field, raw, "expected a list of [price, quantity]")
-    return tuple((parse_decimal("price", p), parse_decimal("quantity", q)) for p, q in raw)
+    levels: list[PriceLevel] = []
+    for level in raw:
+        if not isinstance(level, list) or len(level) != 2:
+            raise InvalidValueError(field, level, "expected [price, quantity]")
+        levels.append((_price("price", level[0]), _quantity("quantity", level[1])))
+    return tuple(levels)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
 
 
 def _side_from_buyer_is_maker(buyer_is_maker: Any) -> Side:
@@ -336,13 +457,16 @@ class BinanceProtocol(VenueProtocol):
              "b":[["7.5040","813"]],"a":[["7.6150","1563"]]}}
 
         Raises:
-            FrameError: ``not_json``, ``unknown_event``, ``missing_field``,
-                ``invalid_value`` or ``unsubscribed``.
+            FrameError: ``not_json`` (not JSON text or bytes), ``unknown_event``,
+                ``missing_field``, ``invalid_value`` (wrong type, ids or times
+                outside 0..2**63-1, decimals refused by
+                :func:`~relay.domain.model.parse_decimal`, prices <= 0,
+                quantities < 0, ``U > u``), ``unsubscribed`` or ``stale_update``.
         """
         try:
             message = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", str(exc)) from None
+            raise FrameError("not_json", _clip(str(exc))) from None
         if not isinstance(message, dict):
             raise FrameError("unknown_event", f"not an object: {str(frame)[:80]}")
         data = message.get("data")
@@ -360,12 +484,12 @@ class BinanceProtocol(VenueProtocol):
                 return self._depth(data, received_at_ms)
             handler = self._handlers.get(kind) if isinstance(kind, str) else None
             if handler is None:
-                raise FrameError("unknown_event", f"event type {kind!r}")
+                raise FrameError("unknown_event", _clip(f"event type {kind!r}"))
             event = handler(data, received_at_ms)
         except KeyError as exc:
-            raise FrameError("missing_field", f"{kind}: {exc.args[0]!r}") from None
+            raise FrameError("missing_field", _clip(f"{kind}: {exc.args[0]!r}")) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", f"{kind}: {exc}") from None
+            raise FrameError("invalid_value", _clip(f"{kind}: {exc}")) from None
         return FrameOutcome([event] if event is not None else [], [], [])
 
     def on_snapshot(
@@ -381,32 +505,27 @@ class BinanceProtocol(VenueProtocol):
         Spot snapshots have no ``E``/``T``.
 
         Raises:
-            FrameError: ``bad_snapshot``.
+            FrameError: ``bad_snapshot``: not JSON, not an object, a missing or
+                malformed ``lastUpdateId``, ``bids``, ``asks`` or ``E`` (same
+                rules as for frames).
         """
         key = request.instrument.instrument.upper()
         sync = self._books[key]
         try:
-            snapshot = orjson.loads(body)
-            last_update_id = int(snapshot["lastUpdateId"])
+            snapshot = _object("snapshot", orjson.loads(body))
+            last_update_id = _int("lastUpdateId", snapshot["lastUpdateId"])
             bids = _levels("bids", snapshot["bids"])
             asks = _levels("asks", snapshot["asks"])
-            event_time = snapshot.get("E")
+            event_time = _optional_int(snapshot, "E")
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, InvalidValueError) as exc:
-            raise FrameError("bad_snapshot", f"{key}: {exc}") from None
+            raise FrameError("bad_snapshot", _clip(f"{key}: {exc}")) from None
         events: list[MarketEvent] = []
-        reason = sync.on_snapshot(
-            last_update_id,
-            bids,
-            asks,
-            event_time if isinstance(event_time, int) else None,
-            received_at_ms,
-            events,
-        )
+        reason = sync.on_snapshot(last_update_id, bids, asks, event_time, received_at_ms, events)
         requests = [self._snapshot_request(key, reason)] if reason else []
         return FrameOutcome(events, requests, [])
 
     def _instrument(self, data: dict[str, Any], data_type: DataType) -> Instrument:
-        symbol = data["s"]
+        symbol = _text("s", data["s"])
         instrument = self._instruments.get(symbol)
         if instrument is None or data_type not in self._wanted[symbol]:
             raise FrameError("unsubscribed", f"{symbol} {data_type.value}")
@@ -415,13 +534,18 @@ class BinanceProtocol(VenueProtocol):
     def _depth(self, data: dict[str, Any], received_at_ms: int) -> FrameOutcome:
         self._instrument(data, DataType.L2_ORDERBOOK)
         key = data["s"]
+        first_update_id = _int("U", data["U"])
+        last_update_id = _int("u", data["u"])
+        if first_update_id > last_update_id:
+            raise InvalidValueError("U", first_update_id, f"after u={last_update_id}")
+        futures = self._market.continuity is Continuity.FUTURES
         diff = DepthDiff(
-            first_update_id=int(data["U"]),
-            last_update_id=int(data["u"]),
-            previous_update_id=int(data["pu"]) if "pu" in data else None,
+            first_update_id=first_update_id,
+            last_update_id=last_update_id,
+            previous_update_id=_int("pu", data["pu"]) if futures else None,
             bids=_levels("b", data["b"]),
             asks=_levels("a", data["a"]),
-            event_time_ms=data.get("E"),
+            event_time_ms=_optional_int(data, "E"),
             received_at_ms=received_at_ms,
         )
         events: list[MarketEvent] = []
@@ -431,16 +555,16 @@ class BinanceProtocol(VenueProtocol):
 
     def _agg_trade(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
         instrument = self._instrument(data, DataType.TRADE)
-        trade_id = str(data["a"])
+        trade_id = str(_int("a", data["a"]))
         return MarketEvent(
             instrument,
             DataType.TRADE,
             received_at_ms,
-            data["T"],
+            _int("T", data["T"]),
             Trade(
                 trade_id,
-                parse_decimal("price", data["p"]),
-                parse_decimal("quantity", data["q"]),
+                _price("price", data["p"]),
+                _quantity("quantity", data["q"]),
                 _side_from_buyer_is_maker(data["m"]),
             ),
             trade_id,
@@ -448,16 +572,16 @@ class BinanceProtocol(VenueProtocol):
 
     def _trade(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
         instrument = self._instrument(data, DataType.TRADE)
-        trade_id = str(data["t"])
+        trade_id = str(_int("t", data["t"]))
         return MarketEvent(
             instrument,
             DataType.TRADE,
             received_at_ms,
-            data["T"],
+            _int("T", data["T"]),
             Trade(
                 trade_id,
-                parse_decimal("price", data["p"]),
-                parse_decimal("quantity", data["q"]),
+                _price("price", data["p"]),
+                _quantity("quantity", data["q"]),
                 _side_from_buyer_is_maker(data["m"]),
             ),
             trade_id,
@@ -465,17 +589,17 @@ class BinanceProtocol(VenueProtocol):
 
     def _book_ticker(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
         instrument = self._instrument(data, DataType.TICKER)
-        update_id = int(data["u"])
+        update_id = _int("u", data["u"])
         return MarketEvent(
             instrument,
             DataType.TICKER,
             received_at_ms,
-            data.get("E"),
+            _optional_int(data, "E"),
             Ticker(
-                parse_decimal("bid_price", data["b"]),
-                parse_decimal("bid_quantity", data["B"]),
-                parse_decimal("ask_price", data["a"]),
-                parse_decimal("ask_quantity", data["A"]),
+                _price("bid_price", data["b"]),
+                _quantity("bid_quantity", data["B"]),
+                _price("ask_price", data["a"]),
+                _quantity("ask_quantity", data["A"]),
                 update_id,
             ),
             str(update_id),
@@ -483,27 +607,31 @@ class BinanceProtocol(VenueProtocol):
 
     def _kline(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
         instrument = self._instrument(data, DataType.CANDLE)
-        k = data["k"]
-        open_time = int(k["t"])
+        k = _object("k", data["k"])
+        open_time = _int("t", k["t"])
+        event_time = _int("E", data["E"])
+        is_closed = k["x"]
+        if not isinstance(is_closed, bool):
+            raise InvalidValueError("x", is_closed, "expected a boolean")
         return MarketEvent(
             instrument,
             DataType.CANDLE,
             received_at_ms,
-            data["E"],
+            event_time,
             Candle(
-                interval=k["i"],
+                interval=_text("i", k["i"]),
                 open_time_ms=open_time,
-                close_time_ms=int(k["T"]),
-                open=parse_decimal("open", k["o"]),
-                high=parse_decimal("high", k["h"]),
-                low=parse_decimal("low", k["l"]),
-                close=parse_decimal("close", k["c"]),
-                volume=parse_decimal("volume", k["v"]),
-                is_closed=bool(k["x"]),
-                quote_volume=parse_decimal("quote_volume", k["q"]) if "q" in k else None,
-                trade_count=int(k["n"]) if "n" in k else None,
+                close_time_ms=_int("T", k["T"]),
+                open=_price("open", k["o"]),
+                high=_price("high", k["h"]),
+                low=_price("low", k["l"]),
+                close=_price("close", k["c"]),
+                volume=_quantity("volume", k["v"]),
+                is_closed=is_closed,
+                quote_volume=_quantity("quote_volume", k["q"]) if "q" in k else None,
+                trade_count=_int("n", k["n"]) if "n" in k else None,
             ),
-            f"{open_time}:{data['E']}",
+            f"{open_time}:{event_time}",
         )
 
     def _mark_price(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent | None:
@@ -511,38 +639,42 @@ class BinanceProtocol(VenueProtocol):
         instrument = self._instrument(data, DataType.FUNDING_RATE)
         if data["r"] == "":
             return None
-        next_funding = int(data["T"])
+        next_funding = _int("T", data["T"])
+        event_time = _int("E", data["E"])
         return MarketEvent(
             instrument,
             DataType.FUNDING_RATE,
             received_at_ms,
-            data["E"],
+            event_time,
             FundingRate(
                 rate=parse_decimal("rate", data["r"]),
-                mark_price=parse_decimal("mark_price", data["p"]),
-                index_price=parse_decimal("index_price", data["i"]) if "i" in data else None,
+                mark_price=_price("mark_price", data["p"]),
+                index_price=_price("index_price", data["i"]) if "i" in data else None,
                 next_funding_time_ms=next_funding or None,
             ),
-            str(data["E"]),
+            str(event_time),
         )
 
     def _force_order(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
         """``forceOrder``: the price is the average fill price ``ap`` when non-zero, else ``p``."""
-        order = data["o"]
+        order = _object("o", data["o"])
         instrument = self._instrument(order, DataType.LIQUIDATION)
-        average = parse_decimal("average_price", order["ap"]) if "ap" in order else Decimal(0)
-        price = average if average else parse_decimal("price", order["p"])
+        average = _quantity("average_price", order["ap"]) if "ap" in order else Decimal(0)
+        price = average if average else _price("price", order["p"])
         try:
-            side = Side(order["S"])
+            side = Side(_text("S", order["S"]))
         except ValueError:
             raise InvalidValueError("S", order["S"], "expected BUY or SELL") from None
+        trade_time = _int("T", order["T"])
+        quantity = _quantity("quantity", order["q"])
+        status = order.get("X")
         return MarketEvent(
             instrument,
             DataType.LIQUIDATION,
             received_at_ms,
-            order["T"],
-            Liquidation(side, price, parse_decimal("quantity", order["q"]), order.get("X")),
-            f"{order['T']}:{order['S']}:{order['q']}",
+            trade_time,
+            Liquidation(side, price, quantity, None if status is None else _text("X", status)),
+            f"{trade_time}:{side.value}:{order['q']}",
         )
 
 

@@ -323,3 +323,54 @@ def test_snapshot_older_than_buffered_diffs_is_refetched() -> None:
     outcome = proto.on_snapshot(initial, b'{"lastUpdateId":650,"bids":[],"asks":[]}', 2)
     assert outcome.events == []
     assert [r.reason for r in outcome.snapshot_requests] == ["stale_snapshot"]
+
+
+def _synced_sushi() -> tuple[VenueProtocol, list[str]]:
+    """A USD-M protocol whose SUSHIUSDT book is synced, and the recorded diffs not yet fed."""
+    recs = records("binance-usdm.jsonl")
+    snapshot = next(r for r in recs if r["kind"] == "http" and "SUSHIUSDT" in r["url"])
+    last_update_id = json.loads(snapshot["data"])["lastUpdateId"]
+    frames = [r["data"] for r in recs if r["kind"] == "recv"
+              and json.loads(r["data"])["data"].get("e") == "depthUpdate"
+              and json.loads(r["data"])["data"]["s"] == "SUSHIUSDT"
+              and json.loads(r["data"])["data"]["u"] >= last_update_id]
+    proto = protocol("binance-usdm", {"SUSHIUSDT": "SUSHI/USDT"}, (DataType.L2_ORDERBOOK,))
+    [initial] = proto.on_open().snapshot_requests
+    proto.on_frame(frames[0], 1)
+    synced = proto.on_snapshot(initial, snapshot["data"].encode(), 2)
+    assert [e.payload.is_snapshot for e in synced.events] == [True, False]  # type: ignore[union-attr]
+    return proto, frames[1:]
+
+
+def test_depth_update_fed_twice_after_sync_is_a_stale_update_and_publishes_nothing() -> None:
+    proto, frames = _synced_sushi()
+    first = proto.on_frame(frames[0], 3)
+    assert [e.payload.last_update_id for e in first.events] == [  # type: ignore[union-attr]
+        json.loads(frames[0])["data"]["u"]]
+    with pytest.raises(FrameError) as info:
+        proto.on_frame(frames[0], 4)
+    assert info.value.reason == "stale_update"
+    following = proto.on_frame(frames[1], 5)
+    assert [e.payload.last_update_id for e in following.events] == [  # type: ignore[union-attr]
+        json.loads(frames[1])["data"]["u"]]
+    assert following.snapshot_requests == []
+
+
+def test_depth_update_that_crosses_the_book_restarts_the_sync() -> None:
+    proto, frames = _synced_sushi()
+    data = json.loads(frames[0])["data"]
+    data["b"] = [["1000.0000", "5"]]  # a bid far above every ask of the recorded book
+    outcome = proto.on_frame(json.dumps({"stream": "sushiusdt@depth@100ms", "data": data}), 3)
+    assert outcome.events == []
+    assert [r.reason for r in outcome.snapshot_requests] == ["crossed_book"]
+    assert proto.on_frame(frames[1], 4).events == []
+
+
+def test_depth_level_with_a_negative_quantity_or_extra_element_is_an_invalid_value() -> None:
+    proto, frames = _synced_sushi()
+    for levels in ([["7.6110", "-1"]], [["7.6110", "2", "3"]], [{"7.6110": "2"}], [["0", "2"]]):
+        data = dict(json.loads(frames[0])["data"], b=levels)
+        with pytest.raises(FrameError) as info:
+            proto.on_frame(json.dumps({"stream": "sushiusdt@depth@100ms", "data": data}), 3)
+        assert info.value.reason == "invalid_value"
+    assert len(proto.on_frame(frames[0], 4).events) == 1
