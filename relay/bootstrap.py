@@ -108,8 +108,7 @@ class Relay:
             await asyncio.wait([connecting, stopping], return_when=asyncio.FIRST_COMPLETED)
             if not connecting.done():
                 connecting.cancel()
-                if http_task is not None:
-                    http_task.cancel()
+                await self._stop_http(http_task)
                 log.info("stopped before NATS was reachable; nothing was read")
                 return 0
             stopping.cancel()
@@ -130,9 +129,9 @@ class Relay:
                 await venues_task
             queued = await self.pipeline.drain(left_s())
             unacked = await self.publisher.drain(left_s())
-            for task in (pipeline_task, publisher_task, http_task):
-                if task is not None:
-                    task.cancel()
+            pipeline_task.cancel()
+            publisher_task.cancel()
+            await self._stop_http(http_task)
             log.info(
                 "stopped",
                 extra={"events_read": self.pipeline.accepted,
@@ -143,3 +142,13 @@ class Relay:
             )
         await self.publisher.close()
         return 0
+
+    async def _stop_http(self, task: asyncio.Task[None] | None) -> None:
+        """Let uvicorn shut down on its own (closing its socket); cancel it after 5 s."""
+        if self.http is None or task is None:
+            return
+        self.http.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), 5.0)
+        except TimeoutError:
+            task.cancel()

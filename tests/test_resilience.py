@@ -1,4 +1,4 @@
-"""Fault injection against real parts: nats-server killed with SIGKILL mid-session."""
+"""Fault injection against real parts: a real nats-server, killed; the simulator's fault knobs."""
 
 from __future__ import annotations
 
@@ -13,14 +13,22 @@ import pytest
 from e2e_support import (
     config_text,
     expected_counts,
+    relay_in_process,
+    sample,
     simulator_process,
     start_relay,
     stop_relay,
     stored_messages,
     verify_jetstream,
 )
+from reference_books import CAPTURES
 
+from relay.infrastructure.captures import read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
+from relay.infrastructure.simulator import Faults, Simulator
+
+USDM_ONLY = ("binance-usdm",)
+USDM_EXPECTED = {"trade": 91, "ticker": 613, "candle": 67, "l2_orderbook": 756, "l2_snapshot": 4}
 
 pytestmark = pytest.mark.integration
 
@@ -117,3 +125,125 @@ async def test_sigterm_under_load_publishes_every_event_read_and_exits_0(tmp_pat
     assert stored == stopped["events_read"] - stopped["duplicates_suppressed"]
     assert stored == stopped["published"]
     assert exit_s < 10.0
+
+
+def usdm_simulator(faults: Faults, speed: float | None = None) -> Simulator:
+    return Simulator([read_capture(CAPTURES / "binance-usdm.jsonl")], speed=speed, faults=faults)
+
+
+async def test_venue_dropped_three_times_reconnects_and_books_match(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    faults = Faults(drop_after_frames=300, drop_times=3)
+    async with EmbeddedNats() as server, usdm_simulator(faults) as simulator:
+        async with relay_in_process(server.url, f"127.0.0.1:{simulator.port}", USDM_ONLY,
+                                    "reconnect_base_s = 0.2") as relay:
+            messages = await stored_messages(server.url, expected_counts(USDM_ONLY))
+    waits = [r.__dict__["wait_s"] for r in caplog.records
+             if r.getMessage() == "venue connection lost, reconnecting"]
+    print(f"\nreconnect waits (s): {waits}; connections served: {simulator.connections_served};"
+          f" depth snapshots fetched: {len(simulator.rest_log)};"
+          f" duplicates suppressed: {relay.pipeline.duplicates}")
+    assert simulator.connections_served == 4
+    assert len(waits) == 3
+    assert all(0 <= w <= 0.2 * 2 ** (n + 1) for n, w in enumerate(waits))
+    assert len(set(waits)) == 3
+    assert len(simulator.rest_log) == 16
+    assert sample(relay, "relay_venue_reconnects_total", venue="binance-usdm") == 3
+    assert dict(verify_jetstream(messages, "json", USDM_ONLY)) == USDM_EXPECTED
+
+
+async def test_skipped_frames_cause_a_counted_resync_and_a_correct_book() -> None:
+    faults = Faults(skip_after_frames=200, skip_frames=5)
+    async with EmbeddedNats() as server, usdm_simulator(faults) as simulator:
+        async with relay_in_process(server.url, f"127.0.0.1:{simulator.port}",
+                                    USDM_ONLY) as relay:
+            messages = await stored_messages(server.url, expected_counts(USDM_ONLY) - 3)
+    resyncs = {instrument: sample(relay, "relay_book_resyncs_total", venue="binance-usdm",
+                                  instrument=instrument, reason="gap")
+               for instrument in ("CTKUSDT", "AKROUSDT", "SUSHIUSDT", "KEEPUSDT")}
+    print(f"\nresyncs after skipping recorded frames 200-204: {resyncs}")
+    assert resyncs == {"CTKUSDT": 1.0, "AKROUSDT": 1.0, "SUSHIUSDT": 0.0, "KEEPUSDT": 0.0}
+    seen = verify_jetstream(messages, "json", USDM_ONLY, skipped=range(200, 205))
+    assert seen["l2_snapshot"] == 6
+    assert (seen["trade"], seen["ticker"], seen["candle"]) == (90, 612, 66)
+
+
+async def test_stalled_connection_is_replaced_within_stale_after_plus_one_second() -> None:
+    faults = Faults(stall_after_frames=100)
+    settings = """
+[venues.stale_after_s]
+ticker = 2.0
+l2_orderbook = 2.0
+candle = 0
+"""
+    async with EmbeddedNats() as server, usdm_simulator(faults) as simulator:
+        async with relay_in_process(server.url, f"127.0.0.1:{simulator.port}", USDM_ONLY,
+                                    _stale_table(settings)) as relay:
+            connection = relay.connections["binance-usdm"]
+            stalled_at = replaced_at = None
+            for _ in range(1000):
+                await asyncio.sleep(0.01)
+                if stalled_at is None and connection.frames >= 100:
+                    stalled_at = time.monotonic()
+                if simulator.connections_served >= 2:
+                    replaced_at = time.monotonic()
+                    break
+            messages = await stored_messages(server.url, expected_counts(USDM_ONLY))
+    assert stalled_at is not None and replaced_at is not None
+    print(f"\nstall detected and connection replaced {replaced_at - stalled_at:.2f} s after "
+          f"the last frame (stale_after_s = 2.0)")
+    assert replaced_at - stalled_at <= 3.0
+    assert sample(relay, "relay_stale_reconnects_total", venue="binance-usdm",
+                  data_type="ticker") + sample(
+        relay, "relay_stale_reconnects_total", venue="binance-usdm",
+        data_type="l2_orderbook") == 1
+    assert dict(verify_jetstream(messages, "json", USDM_ONLY)) == USDM_EXPECTED
+
+
+def _stale_table(settings: str) -> str:
+    """Inline-table form of a ``[venues.stale_after_s]`` section, usable among venue keys."""
+    pairs = [line.strip() for line in settings.strip().splitlines()[1:]]
+    return "stale_after_s = { " + ", ".join(pairs) + " }"
+
+
+@pytest.mark.parametrize("status", [429, 500])
+async def test_rest_errors_delay_the_book_but_never_corrupt_it(status: int) -> None:
+    faults = Faults(rest_error_status=status, rest_error_for_s=3.0)
+    async with EmbeddedNats() as server, usdm_simulator(faults) as simulator:
+        async with relay_in_process(server.url, f"127.0.0.1:{simulator.port}", USDM_ONLY,
+                                    "rest_weight_per_minute = 1200"):
+            messages = await stored_messages(
+                server.url, expected_counts(USDM_ONLY) + USDM_EXPECTED["l2_orderbook"])
+    log = simulator.rest_log
+    statuses = [s for _, _, s in log]
+    assert statuses.count(200) == 4
+    assert statuses[:4] == [status] * 4
+    assert set(statuses) == {status, 200}
+    weight = 20
+    for i, (start, _, _) in enumerate(log):
+        in_minute = [t for t, _, _ in log[i:] if t - start < 60]
+        assert weight * len(in_minute) <= 1200
+        for end_index in range(i, len(log)):
+            # Times are taken at the simulator: allow 50 ms of network and scheduling jitter.
+            window_s = log[end_index][0] - start + 0.05
+            granted = weight * (end_index - i + 1)
+            assert granted <= 200 + 1200 * 5 / 6 / 60 * window_s
+    print(f"\n{status}: {len(log)} REST requests over {log[-1][0] - log[0][0]:.2f} s: "
+          f"{statuses}; bucket capacity 200, refill 16.7 weight/s, request weight 20")
+    assert dict(verify_jetstream(messages, "json", USDM_ONLY)) == USDM_EXPECTED
+
+
+async def test_garbage_frames_are_counted_and_skipped() -> None:
+    faults = Faults(garbage_every=10)
+    async with EmbeddedNats() as server, usdm_simulator(faults) as simulator:
+        async with relay_in_process(server.url, f"127.0.0.1:{simulator.port}",
+                                    USDM_ONLY) as relay:
+            messages = await stored_messages(server.url, expected_counts(USDM_ONLY))
+    rejected = {reason: sample(relay, "relay_frames_rejected_total", venue="binance-usdm",
+                               reason=reason)
+                for reason in ("not_json", "unknown_event")}
+    print(f"\ngarbage frames rejected: {rejected}")
+    assert sum(rejected.values()) == 1535 // 10
+    assert simulator.connections_served == 1
+    assert dict(verify_jetstream(messages, "json", USDM_ONLY)) == USDM_EXPECTED

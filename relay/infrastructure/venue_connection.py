@@ -102,6 +102,7 @@ class _Session:
         self.lock = asyncio.Lock()
         self.snapshot_tasks: set[asyncio.Task[None]] = set()
         self.last_data: dict[tuple[str, DataType], float] = {}
+        self.stale: str | None = None
 
     async def run(self) -> None:
         """Connect and read until the connection ends (normally only through :meth:`close`)."""
@@ -116,7 +117,7 @@ class _Session:
             ping_interval=config.ping_interval_s,
             ping_timeout=config.pong_timeout_s,
             close_timeout=2,
-        ) as ws, asyncio.TaskGroup() as tasks:
+        ) as ws:
             self.ws = ws
             self.opened_at = time.monotonic()
             for key in owner.watched:
@@ -125,7 +126,7 @@ class _Session:
             log.info("venue connected", extra={"venue": venue, "url": url.split("?")[0]})
             owner.metrics.venue_connected(venue, True)
             owner.health.venue_state(venue, ConnectionState.CONNECTED)
-            watchdog = tasks.create_task(self._watchdog())
+            watchdog = asyncio.get_running_loop().create_task(self._watchdog())
             try:
                 for request_frame in self.protocol.subscribe_frames():
                     await ws.send(request_frame)
@@ -134,8 +135,11 @@ class _Session:
                 await self._read(ws)
             finally:
                 watchdog.cancel()
-                for task in self.snapshot_tasks:
+                for task in (watchdog, *self.snapshot_tasks):
                     task.cancel()
+                await asyncio.gather(watchdog, *self.snapshot_tasks, return_exceptions=True)
+        if self.stale is not None:
+            raise StaleConnectionError(self.stale)
         if not self.closing:
             raise ConnectionError("venue closed the connection")
 
@@ -225,9 +229,10 @@ class _Session:
                         extra={"venue": self.owner.config.id, "instrument": instrument,
                                "data_type": data_type.value, "silent_s": round(silent_s, 3)},
                     )
+                    self.stale = f"{instrument} {data_type.value} silent for {silent_s:.1f} s"
                     if self.ws is not None:
                         await self.ws.close(code=1000, reason="stale")
-                    raise StaleConnectionError(f"{instrument} {data_type.value} stale")
+                    return
 
     async def release(self) -> None:
         """Stop holding: publish the held events (the pipeline drops ones already published)."""
@@ -277,7 +282,9 @@ class VenueConnection:
             on_change=self._breaker_changed,
         )
         per_minute = config.rest_weight_per_minute or spec.rest_weight_per_minute
-        self.rest_bucket = TokenBucket(per_minute / 6, per_minute / 60, time.monotonic())
+        # Burst of a sixth of the limit, refill of the other five sixths over a minute:
+        # no 60 s window can carry more than ``per_minute``.
+        self.rest_bucket = TokenBucket(per_minute / 6, per_minute * 5 / 6 / 60, time.monotonic())
         age_limit = spec.max_connection_age_s
         self.rotate_after_s = config.rotate_after_s or (
             max(age_limit - ROTATION_MARGIN_S, age_limit / 2) if age_limit else 0.0
@@ -292,8 +299,8 @@ class VenueConnection:
         self.rest_requests = 0
         self._stopping = False
         self._current: _Session | None = None
-        self._current_task: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._current_task: asyncio.Task[object] | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
 
     def _breaker_changed(self, name: str, old: BreakerState, new: BreakerState) -> None:
         log.warning("circuit breaker " + new.value,
@@ -369,7 +376,7 @@ class VenueConnection:
             self.metrics.venue_connected(venue, False)
             self.health.venue_state(venue, ConnectionState.DISCONNECTED)
 
-    def _spawn(self, coroutine: Coroutine[object, object, None]) -> asyncio.Task[None]:
+    def _spawn(self, coroutine: Coroutine[object, object, object]) -> asyncio.Task[object]:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -377,16 +384,17 @@ class VenueConnection:
 
     async def _run_session(self, session: _Session) -> None:
         """Run one session, with its stable-success timer and rotation timer."""
-        async with asyncio.TaskGroup() as tasks:
-            timers = [tasks.create_task(self._stable_timer(session))]
-            if self.rotate_after_s > 0:
-                timers.append(tasks.create_task(self._rotation_timer(session)))
-            try:
-                await session.run()
-            finally:
-                for timer in timers:
-                    timer.cancel()
-                self.metrics.venue_connected(self.config.id, False)
+        loop = asyncio.get_running_loop()
+        timers = [loop.create_task(self._stable_timer(session))]
+        if self.rotate_after_s > 0:
+            timers.append(loop.create_task(self._rotation_timer(session)))
+        try:
+            await session.run()
+        finally:
+            for timer in timers:
+                timer.cancel()
+            await asyncio.gather(*timers, return_exceptions=True)
+            self.metrics.venue_connected(self.config.id, False)
 
     async def _stable_timer(self, session: _Session) -> None:
         await session.opened.wait()
@@ -396,7 +404,8 @@ class VenueConnection:
     async def _rotation_timer(self, old: _Session) -> None:
         await old.opened.wait()
         await asyncio.sleep(self.rotate_after_s)
-        await self.rotate(old)
+        # Its own task: closing ``old`` cancels this timer, not the handover.
+        self._spawn(self.rotate(old))
 
     async def rotate(self, old: _Session | None = None) -> bool:
         """Replace the current connection without a gap; returns False if the new one failed.
