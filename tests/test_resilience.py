@@ -21,7 +21,7 @@ from e2e_support import (
     stored_messages,
     verify_jetstream,
 )
-from reference_books import CAPTURES
+from reference_books import CAPTURES, records
 
 from relay.infrastructure.captures import read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
@@ -246,4 +246,39 @@ async def test_garbage_frames_are_counted_and_skipped() -> None:
     print(f"\ngarbage frames rejected: {rejected}")
     assert sum(rejected.values()) == 1535 // 10
     assert simulator.connections_served == 1
+    assert dict(verify_jetstream(messages, "json", USDM_ONLY)) == USDM_EXPECTED
+
+
+async def test_oversized_frames_are_counted_and_skipped_without_closing() -> None:
+    sizes = [len(r["data"].encode()) for r in records("binance-usdm.jsonl")
+             if r["kind"] == "recv"]
+    oversized = sum(1 for size in sizes if size > 1024)
+    assert oversized == 7
+    async with EmbeddedNats() as server, usdm_simulator(Faults()) as simulator:
+        async with relay_in_process(server.url, f"127.0.0.1:{simulator.port}", USDM_ONLY,
+                                    "max_frame_bytes = 1024") as relay:
+            await stored_messages(server.url, 771 - 7)
+            frames = relay.connections["binance-usdm"].frames
+    assert sample(relay, "relay_frames_rejected_total", venue="binance-usdm",
+                  reason="oversized") == oversized
+    assert frames == len(sizes)
+    assert simulator.connections_served == 1
+
+
+async def test_nats_unreachable_at_start_is_retried_until_it_comes_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    port = free_port()
+    async with usdm_simulator(Faults()) as simulator:
+        async with relay_in_process(f"nats://127.0.0.1:{port}", f"127.0.0.1:{simulator.port}",
+                                    USDM_ONLY) as relay:
+            await asyncio.sleep(2.0)
+            assert relay.health.status().value == "unhealthy"
+            async with EmbeddedNats(port=port) as server:
+                messages = await stored_messages(server.url, expected_counts(USDM_ONLY))
+                assert relay.health.nats_connected
+    # nats-py retries the first connection itself; each failed try reaches error_cb.
+    failures = [r for r in caplog.records if r.getMessage() in
+                ("NATS error", "NATS not reachable, retrying")]
+    assert len(failures) >= 1
     assert dict(verify_jetstream(messages, "json", USDM_ONLY)) == USDM_EXPECTED

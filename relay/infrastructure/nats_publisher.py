@@ -381,8 +381,12 @@ class JetStreamPublisher(MessageSink):
         return self._outstanding
 
     async def close(self) -> None:
-        """Flush and close the connection."""
+        """Flush and close the connection (just close it while NATS is unreachable)."""
         nc, self._nc = self._nc, None
         self._closing = True
-        if nc is not None and not nc.is_closed:
+        if nc is None or nc.is_closed:
+            return
+        if nc.is_connected:
             await nc.drain()
+        else:
+            await nc.close()
