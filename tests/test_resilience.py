@@ -282,3 +282,35 @@ async def test_nats_unreachable_at_start_is_retried_until_it_comes_up(
                 ("NATS error", "NATS not reachable, retrying")]
     assert len(failures) >= 1
     assert dict(verify_jetstream(messages, "json", USDM_ONLY)) == USDM_EXPECTED
+
+
+async def test_refused_connections_open_the_circuit_breaker_until_the_venue_is_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = """reconnect_base_s = 0.05
+reconnect_cap_s = 0.2
+breaker_failure_threshold = 2
+breaker_reset_timeout_s = 1.0
+breaker_success_threshold = 1
+stable_after_s = 0.5"""
+    async with EmbeddedNats() as server, usdm_simulator(Faults(refuse_for_s=3.0)) as simulator:
+        async with relay_in_process(server.url, f"127.0.0.1:{simulator.port}", USDM_ONLY,
+                                    settings) as relay:
+            states: list[str] = []
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                state = relay.health.report()["venues"]["binance-usdm"]["circuit"]  # type: ignore[index]
+                if not states or states[-1] != state:
+                    states.append(state)
+                if state == "closed" and "open" in states:
+                    break
+            messages = await stored_messages(server.url, expected_counts(USDM_ONLY))
+            gauge = sample(relay, "relay_circuit_breaker_state", venue="binance-usdm")
+    transitions = [(r.__dict__["from"], r.__dict__["to"]) for r in caplog.records
+                   if r.getMessage().startswith("circuit breaker ") and "from" in r.__dict__]
+    print(f"\n/health circuit states seen: {states}; transitions: {transitions}")
+    assert "open" in states and states[-1] == "closed"
+    assert transitions[0] == ("closed", "open")
+    assert transitions[-1] == ("half_open", "closed")
+    assert gauge == 0
+    assert dict(verify_jetstream(messages, "json", USDM_ONLY)) == USDM_EXPECTED
