@@ -52,7 +52,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        return await Relay(config).run(stop)
+        return await Relay(config).run(stop, args.stats_file)
 
     return asyncio.run(main())
 
@@ -121,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the relay (live venues by default)")
     run.add_argument("--config", help=f"config file (default $RELAY_CONFIG or {DEFAULT_CONFIG})")
+    run.add_argument(
+        "--stats-file", type=Path, default=None,
+        help="benchmarks: record frame-to-ack latencies; write counts, CPU and RSS here at exit",
+    )
     run.set_defaults(func=_cmd_run)
 
     validate = sub.add_parser("validate", help="check a config file; exit 2 listing every problem")

@@ -67,7 +67,7 @@ class Pipeline:
         subject_prefix: str = "market",
     ) -> None:
         self._subject_prefix = subject_prefix
-        self._queue: asyncio.Queue[MarketEvent] = asyncio.Queue(max_queue_events)
+        self._queue: asyncio.Queue[tuple[MarketEvent, int]] = asyncio.Queue(max_queue_events)
         self._encoder = encoder
         self._sink = sink
         self._metrics = metrics
@@ -76,9 +76,12 @@ class Pipeline:
         self.accepted = 0
         self.duplicates = 0
 
-    async def put(self, event: MarketEvent) -> None:
-        """Queue one event; waits while the queue is full."""
-        await self._queue.put(event)
+    async def put(self, event: MarketEvent, read_ns: int = 0) -> None:
+        """Queue one event; waits while the queue is full.
+
+        ``read_ns``: ``time.monotonic_ns()`` when its frame was read (for latency).
+        """
+        await self._queue.put((event, read_ns))
         self.accepted += 1
 
     @property
@@ -94,11 +97,11 @@ class Pipeline:
             while len(batch) < MAX_BATCH_EVENTS and not queue.empty():
                 batch.append(queue.get_nowait())
             self._metrics.queue_depth(queue.qsize())
-            for event in batch:
-                await self._submit(event)
+            for event, read_ns in batch:
+                await self._submit(event, read_ns)
                 queue.task_done()
 
-    async def _submit(self, event: MarketEvent) -> None:
+    async def _submit(self, event: MarketEvent, read_ns: int) -> None:
         venue = event.instrument.venue
         recent = self._recent.get(venue)
         if recent is None:
@@ -115,6 +118,7 @@ class Pipeline:
                 event.msg_id,
                 event.instrument.venue,
                 event.data_type.value,
+                read_ns,
             )
         )
 

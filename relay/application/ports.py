@@ -155,6 +155,7 @@ class OutboundMessage:
         payload: the encoded envelope.
         msg_id: the ``Nats-Msg-Id`` header.
         venue, data_type: labels for metrics and logs.
+        read_ns: ``time.monotonic_ns()`` when the venue frame was read (0 = unknown).
     """
 
     subject: str
@@ -162,6 +163,7 @@ class OutboundMessage:
     msg_id: str
     venue: str
     data_type: str
+    read_ns: int = 0
 
 
 class EventEncoder(Protocol):

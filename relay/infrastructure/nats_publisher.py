@@ -25,6 +25,8 @@ import contextlib
 import heapq
 import itertools
 import logging
+import time
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,6 +105,8 @@ class JetStreamPublisher(MessageSink):
         self._idle.set()
         self.published = 0
         self.dropped = 0
+        self.latencies_ns: array[int] | None = None
+        """Frame-read-to-ack latency of every acked event, when switched on (benchmarks)."""
 
     async def connect(self) -> None:
         """Connect (retrying with jittered backoff until it works) and ensure the streams."""
@@ -271,7 +275,10 @@ class JetStreamPublisher(MessageSink):
             return
         self._finish(pending)
         self.published += 1
-        self._metrics.event_published(pending.message.venue, pending.message.data_type)
+        message = pending.message
+        self._metrics.event_published(message.venue, message.data_type)
+        if self.latencies_ns is not None and message.read_ns:
+            self.latencies_ns.append(time.monotonic_ns() - message.read_ns)
 
     def _within_ready_grace(self) -> bool:
         elapsed = asyncio.get_running_loop().time() - self._connected_at

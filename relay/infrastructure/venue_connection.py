@@ -93,7 +93,7 @@ class _Session:
         self.owner = owner
         self.protocol = owner.spec.protocol_factory(owner.config)
         self.hold = hold
-        self.held: list[MarketEvent] = []
+        self.held: list[tuple[MarketEvent, int]] = []
         self.ws: ClientConnection | None = None
         self.opened = asyncio.Event()
         self.first_frame = asyncio.Event()
@@ -131,7 +131,7 @@ class _Session:
                 for request_frame in self.protocol.subscribe_frames():
                     await ws.send(request_frame)
                 async with self.lock:
-                    await self._handle(self.protocol.on_open())
+                    await self._handle(self.protocol.on_open(), time.monotonic_ns())
                 await self._read(ws)
             finally:
                 watchdog.cancel()
@@ -149,6 +149,7 @@ class _Session:
         limit = owner.config.max_frame_bytes
         protocol = self.protocol
         async for frame in ws:
+            read_ns = time.monotonic_ns()
             received_at_ms = _now_ms()
             owner.frames += 1
             self.first_frame.set()
@@ -162,11 +163,11 @@ class _Session:
                 except FrameError as exc:
                     owner.reject(exc.reason, exc.detail)
                     continue
-                await self._handle(outcome)
+                await self._handle(outcome, read_ns)
             if self.closing:
                 break
 
-    async def _handle(self, outcome: FrameOutcome) -> None:
+    async def _handle(self, outcome: FrameOutcome, read_ns: int) -> None:
         owner = self.owner
         venue = owner.config.id
         now = time.monotonic()
@@ -174,9 +175,9 @@ class _Session:
             owner.metrics.event_received(venue, event.data_type.value)
             self.last_data[(event.instrument.instrument, event.data_type)] = now
             if self.hold:
-                self.held.append(event)
+                self.held.append((event, read_ns))
             else:
-                await owner.publish(event)
+                await owner.publish(event, read_ns)
         for request in outcome.snapshot_requests:
             if request.reason != "initial":
                 owner.metrics.book_resync(venue, request.instrument.instrument, request.reason)
@@ -201,6 +202,7 @@ class _Session:
     async def _fetch_snapshot(self, request: SnapshotRequest) -> None:
         owner = self.owner
         body = await owner.fetch(request)
+        read_ns = time.monotonic_ns()
         async with self.lock:
             if self.closing:
                 return
@@ -212,7 +214,7 @@ class _Session:
                     [], [SnapshotRequest(request.instrument, request.path, exc.reason,
                                          request.weight)], []
                 )
-            await self._handle(outcome)
+            await self._handle(outcome, read_ns)
 
     async def _watchdog(self) -> None:
         thresholds = self.owner.watched
@@ -238,8 +240,8 @@ class _Session:
         """Stop holding: publish the held events (the pipeline drops ones already published)."""
         async with self.lock:
             held, self.held, self.hold = self.held, [], False
-            for event in held:
-                await self.owner.publish(event)
+            for event, read_ns in held:
+                await self.owner.publish(event, read_ns)
 
     async def close(self) -> None:
         """Stop reading after the frame being handled; the session's ``run`` then returns."""
@@ -254,7 +256,8 @@ class VenueConnection:
     Args:
         spec: the registered venue.
         config: its ``[[venues]]`` section.
-        publish: the pipeline's ``put`` (awaits while the queue is full).
+        publish: the pipeline's ``put(event, read_ns)`` (awaits while the queue is full);
+            ``read_ns`` is ``time.monotonic_ns()`` when the frame was read.
         metrics, health: where states and counts go.
         http: the shared httpx client for REST snapshots.
     """
@@ -263,7 +266,7 @@ class VenueConnection:
         self,
         spec: VenueSpec,
         config: VenueConfig,
-        publish: Callable[[MarketEvent], Awaitable[None]],
+        publish: Callable[[MarketEvent, int], Awaitable[None]],
         metrics: MetricsSink,
         health: HealthMonitor,
         http: httpx.AsyncClient,
