@@ -8,6 +8,7 @@ Times are integer epoch milliseconds and their names end in ``_ms``.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -45,6 +46,11 @@ price, quantity and rate fits, and no encoder ever formats a value like
 """
 
 
+plain_decimal_match = re.compile(r"[0-9]{1,41}(?:\.[0-9]{1,40})?").fullmatch
+"""Matches unsigned plain decimals (``"7.6110"``) that :func:`parse_decimal` accepts
+as they are: the hot path's shortcut for most venue strings."""
+
+
 def parse_decimal(field: str, text: object) -> Decimal:
     """Build a finite Decimal of bounded size from a venue's decimal string.
 
@@ -63,6 +69,8 @@ def parse_decimal(field: str, text: object) -> Decimal:
             than 40 digits after the point (``"1e-41"``, ``"0E-50"``) or a
             magnitude of 10**41 or more (``"1e999999"``, a 50-digit integer).
     """
+    if type(text) is str and plain_decimal_match(text) is not None:
+        return Decimal(text)
     if isinstance(text, str):
         try:
             value = Decimal(text)

@@ -58,6 +58,7 @@ from relay.domain.model import (
     Ticker,
     Trade,
     parse_decimal,
+    plain_decimal_match,
 )
 from relay.infrastructure.venues.registry import VenueSpec, register
 
@@ -352,10 +353,23 @@ def _levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
     if not isinstance(raw, list):
         raise InvalidValueError(field, raw, "expected a list of [price, quantity]")
     levels: list[PriceLevel] = []
+    append = levels.append
     for level in raw:
-        if not isinstance(level, list) or len(level) != 2:
+        if type(level) is not list or len(level) != 2:
             raise InvalidValueError(field, level, "expected [price, quantity]")
-        levels.append((_price("price", level[0]), _quantity("quantity", level[1])))
+        price, quantity = level
+        if (
+            type(price) is str
+            and type(quantity) is str
+            and plain_decimal_match(price) is not None
+            and plain_decimal_match(quantity) is not None
+        ):
+            value = Decimal(price)
+            if not value:
+                raise InvalidValueError("price", price, "expected a price > 0")
+            append((value, Decimal(quantity)))
+        else:
+            append((_price("price", price), _quantity("quantity", quantity)))
     return tuple(levels)
 
 
