@@ -100,6 +100,8 @@ class Pipeline:
             for event, read_ns in batch:
                 await self._submit(event, read_ns)
                 queue.task_done()
+            if queue.empty():
+                await self._sink.flush()
 
     async def _submit(self, event: MarketEvent, read_ns: int) -> None:
         venue = event.instrument.venue

@@ -186,6 +186,10 @@ class MessageSink(Protocol):
         """Hand over one message; waits while too many are awaiting acks."""
         ...
 
+    async def flush(self) -> None:
+        """The queue ran dry: send what is held back for batching now."""
+        ...
+
     async def drain(self, timeout_s: float) -> int:
         """Wait until every message is acknowledged or dropped; returns how many are left."""
         ...

@@ -503,6 +503,8 @@ def _nats(table: _Table) -> NatsConfig:
         connect_timeout_s=table.seconds(
             "connect_timeout_s", defaults.connect_timeout_s, positive=True
         ),
+        ack_mode=table.one_of("ack_mode", defaults.ack_mode, ("batch", "each")),
+        ack_batch_max=table.integer("ack_batch_max", defaults.ack_batch_max, minimum=1),
     )
 
 

@@ -64,6 +64,11 @@ class NatsConfig:
         ack_timeout_s: how long one publish waits for its JetStream ack.
         max_in_flight: publishes awaiting acks at once.
         connect_timeout_s: one connection attempt's limit.
+        ack_mode: ``batch`` (default): messages are confirmed in batches by the
+            stream sequence of each batch's last ack, falling back to one ack per
+            message when the arithmetic does not add up; only with exactly one
+            configured stream. ``each``: one ack per message.
+        ack_batch_max: largest batch in ``batch`` mode.
     """
 
     urls: tuple[str, ...] = ("nats://127.0.0.1:4222",)
@@ -74,6 +79,8 @@ class NatsConfig:
     ack_timeout_s: float = 5.0
     max_in_flight: int = 256
     connect_timeout_s: float = 5.0
+    ack_mode: str = "batch"
+    ack_batch_max: int = 256
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,15 @@ class _Pending:
     message: OutboundMessage
     attempt: int
     deadline: float
+    order: int = 0
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Messages published without a reply, confirmed together by the last one's ack."""
+
+    items: list[_Pending]
+    deadline: float
 
 
 class JetStreamPublisher(MessageSink):
@@ -100,6 +109,14 @@ class JetStreamPublisher(MessageSink):
         self._buffer_space = asyncio.Event()
         self._flush_wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(config.max_in_flight)
+        self._submitted = itertools.count(1)
+        self._batch_mode = config.ack_mode == "batch" and len(config.streams) == 1
+        self._batch_max = max(1, min(config.ack_batch_max, config.max_in_flight))
+        self._open: list[_Pending] = []
+        self._tail: _Pending | None = None
+        self._batches: dict[str, _Batch] = {}
+        self._stream_last_seq: int | None = None
+        self.batch_fallbacks = 0
         self._outstanding = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -133,6 +150,9 @@ class JetStreamPublisher(MessageSink):
         await self._nc.subscribe(self._inbox + "*", cb=self._on_ack)
         for stream in self._config.streams:
             await self.ensure_stream(stream)
+        if self._batch_mode:
+            info = await self._nc.jetstream().stream_info(self._config.streams[0].name)
+            self._stream_last_seq = info.state.last_seq
         self._set_connected(True)
         self._connected_at = float("-inf")
 
@@ -184,9 +204,19 @@ class JetStreamPublisher(MessageSink):
 
     def _hold_unacknowledged(self) -> None:
         """Put every message awaiting an ack or a re-send back at the buffer's front, in order."""
-        held = [entry[2] for entry in sorted(self._retries)] + list(self._pending.values())
+        held = [entry[2] for entry in self._retries] + list(self._pending.values())
+        for batch in self._batches.values():
+            held.extend(batch.items)
+        held.extend(self._open)
+        if self._tail is not None:
+            held.append(self._tail)
+        held.sort(key=lambda pending: pending.order)
         self._retries.clear()
         self._pending.clear()
+        self._batches.clear()
+        self._open = []
+        self._tail = None
+        self._stream_last_seq = None
         for pending in reversed(held):
             self._slots.release()
             pending.attempt = 0
@@ -202,7 +232,7 @@ class JetStreamPublisher(MessageSink):
         """
         self._outstanding += 1
         self._idle.clear()
-        pending = _Pending(message, 0, 0.0)
+        pending = _Pending(message, 0, 0.0, next(self._submitted))
         if not self._connected or self._buffer:
             await self._hold(pending)
             return
@@ -211,7 +241,107 @@ class JetStreamPublisher(MessageSink):
             self._slots.release()
             await self._hold(pending)
             return
-        await self._send(pending)
+        if self._batch_mode:
+            await self._send_batched(pending)
+        else:
+            await self._send(pending)
+
+    async def _send_batched(self, pending: _Pending) -> None:
+        """Batch acks: publish the previous message without a reply; keep this one as the tail.
+
+        The tail goes out with a reply when the batch is full or at :meth:`flush`;
+        its ack confirms the whole batch (see :meth:`_on_batch_ack`).
+        """
+        assert self._nc is not None
+        tail, self._tail = self._tail, pending
+        if tail is not None:
+            message = tail.message
+            self._open.append(tail)
+            try:
+                await self._nc.publish(
+                    message.subject, message.payload,
+                    headers={"Nats-Msg-Id": message.msg_id, "Content-Type": self._content_type},
+                )
+            except Exception as exc:
+                log.warning("batched publish failed", extra={"error": repr(exc)})
+        if len(self._open) + 1 >= self._batch_max:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Close the open batch: send its tail with a reply. Called when the queue runs dry."""
+        tail = self._tail
+        if tail is None or self._nc is None or not self._connected:
+            return
+        self._tail = None
+        items, self._open = [*self._open, tail], []
+        token = str(next(self._tokens))
+        deadline = asyncio.get_running_loop().time() + self._config.ack_timeout_s
+        self._batches[token] = _Batch(items, deadline)
+        self._metrics.in_flight.set(len(self._pending) + sum(len(b.items) for b in
+                                                              self._batches.values()))
+        message = tail.message
+        try:
+            await self._nc.publish(
+                message.subject, message.payload, reply=self._inbox + token,
+                headers={"Nats-Msg-Id": message.msg_id, "Content-Type": self._content_type},
+            )
+        except Exception as exc:
+            batch = self._batches.pop(token, None)
+            if batch is not None:
+                self._fall_back(batch, f"publish error: {exc!r}")
+
+    def _on_batch_ack(self, batch: _Batch, msg: Msg) -> None:
+        """The batch's last message was acked: confirm all by stream sequence arithmetic.
+
+        Messages on one connection reach the stream in order, so when the ack of
+        the last message says sequence S, the stream has processed the whole
+        batch. If S moved by exactly the batch's size since the previous batch,
+        every message was stored once; otherwise (a rejection, a duplicate, another
+        publisher on the stream, an unknown starting point) each message is sent
+        again with its own ack: ``Nats-Msg-Id`` makes that safe.
+        """
+        reply: dict[str, object] = {}
+        if msg.data:
+            with contextlib.suppress(orjson.JSONDecodeError):
+                reply = orjson.loads(msg.data)
+        seq = reply.get("seq")
+        if "error" in reply or not isinstance(seq, int):
+            self._stream_last_seq = None
+            self._fall_back(batch, str(reply.get("error") or "no ack"))
+            return
+        previous = self._stream_last_seq
+        if reply.get("duplicate"):
+            self._stream_last_seq = None
+            self._fall_back(batch, "duplicate in batch")
+            return
+        self._stream_last_seq = seq
+        if previous is None or seq - previous != len(batch.items):
+            self._fall_back(batch, f"stream sequence moved {seq - (previous or 0)}, "
+                                   f"batch of {len(batch.items)}")
+            return
+        now_ns = time.monotonic_ns()
+        latencies = self.latencies_ns
+        published = self._metrics.event_published
+        for pending in batch.items:
+            message = pending.message
+            published(message.venue, message.data_type)
+            if latencies is not None and message.read_ns:
+                latencies.append(now_ns - message.read_ns)
+        count = len(batch.items)
+        self.published += count
+        for _ in range(count):
+            self._slots.release()
+        self._outstanding -= count
+        if self._outstanding == 0:
+            self._idle.set()
+
+    def _fall_back(self, batch: _Batch, reason: str) -> None:
+        """Confirm each message of an unconfirmed batch with its own ack."""
+        self.batch_fallbacks += 1
+        log.info("batch not confirmed by sequence; confirming each message",
+                 extra={"messages": len(batch.items), "reason": reason})
+        for pending in batch.items:
+            self._schedule(pending, 0.0)
 
     async def _hold(self, pending: _Pending) -> None:
         size = len(pending.message.payload)
@@ -255,6 +385,10 @@ class JetStreamPublisher(MessageSink):
 
     async def _on_ack(self, msg: Msg) -> None:
         token = msg.subject[len(self._inbox):]
+        batch = self._batches.pop(token, None)
+        if batch is not None:
+            self._on_batch_ack(batch, msg)
+            return
         pending = self._pending.pop(token, None)
         if pending is None:
             return
@@ -363,6 +497,10 @@ class JetStreamPublisher(MessageSink):
                 await asyncio.wait_for(self._timer_wakeup.wait(), max(0.0, wake_at - loop.time()))
 
     def _sweep(self, now: float) -> None:
+        late = [token for token, batch in self._batches.items() if batch.deadline <= now]
+        for token in late:
+            self._stream_last_seq = None
+            self._fall_back(self._batches.pop(token), "batch ack timeout")
         expired = []
         for token, pending in self._pending.items():
             if pending.deadline > now:
@@ -383,6 +521,7 @@ class JetStreamPublisher(MessageSink):
 
     async def drain(self, timeout_s: float) -> int:
         """Wait until every message is acked or dropped; returns how many are left."""
+        await self.flush()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout_s)
         return self._outstanding

@@ -82,3 +82,64 @@ async def test_a_rejected_publish_is_retried_then_dropped_and_counted(
     assert record.__dict__["subject"] == "nostream.binance-usdm.btc-usdt.trade"
     assert record.__dict__["msg_id"] == "lost-1"
     assert record.__dict__["attempts"] == 4
+
+
+async def stream_count(server: EmbeddedNats) -> int:
+    nc = await nats.connect(server.url)
+    info = await nc.jetstream().stream_info("MARKET")
+    await nc.close()
+    return int(info.state.messages)
+
+
+async def test_batch_acks_confirm_every_message_by_stream_sequence(server: EmbeddedNats) -> None:
+    metrics = PrometheusMetrics()
+    publisher = await started(server, metrics)
+    runner = asyncio.create_task(publisher.run())
+    for i in range(2000):
+        await publisher.submit(message("market.binance-usdm.btc-usdt.trade", f"b-{i}"))
+        if i % 300 == 299:
+            await publisher.flush()
+    assert await publisher.drain(5.0) == 0
+    runner.cancel()
+    await publisher.close()
+    assert (publisher.published, publisher.dropped, publisher.batch_fallbacks) == (2000, 0, 0)
+    assert await stream_count(server) == 2000
+
+
+async def test_a_rejected_message_in_a_batch_falls_back_to_one_ack_each(
+    server: EmbeddedNats,
+) -> None:
+    metrics = PrometheusMetrics()
+    publisher = await started(server, metrics)
+    runner = asyncio.create_task(publisher.run())
+    for i in range(6):
+        subject = "nostream.x.y.trade" if i == 2 else "market.binance-usdm.btc-usdt.trade"
+        await publisher.submit(message(subject, f"r-{i}"))
+    assert await publisher.drain(5.0) == 0
+    runner.cancel()
+    await publisher.close()
+    assert (publisher.published, publisher.dropped) == (5, 1)
+    assert publisher.batch_fallbacks == 1
+    assert await stream_count(server) == 5
+
+
+async def test_another_publisher_on_the_stream_costs_fallbacks_not_data(
+    server: EmbeddedNats,
+) -> None:
+    metrics = PrometheusMetrics()
+    publisher = await started(server, metrics)
+    runner = asyncio.create_task(publisher.run())
+    other = await nats.connect(server.url)
+    js = other.jetstream()
+    for i in range(50):
+        await publisher.submit(message("market.binance-usdm.btc-usdt.trade", f"o-{i}"))
+        if i % 10 == 9:
+            await js.publish("market.other.x.trade", b"{}")
+            await publisher.flush()
+    assert await publisher.drain(5.0) == 0
+    runner.cancel()
+    await publisher.close()
+    await other.close()
+    assert (publisher.published, publisher.dropped) == (50, 0)
+    assert publisher.batch_fallbacks >= 1
+    assert await stream_count(server) == 55
