@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import math
 import os
 import signal
@@ -110,6 +111,31 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from relay.demo import run_demo
 
     return asyncio.run(run_demo(args.seconds, args.speed))
+
+
+def _rate(text: str) -> float:
+    """A positive, finite events-per-second value."""
+    value = float(text)
+    if not math.isfinite(value) or value <= 0.0:
+        raise ValueError(text)
+    return value
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from relay.bench import DEFAULT_RATES_PER_S, BenchOptions, run_bench
+
+    options = BenchOptions(
+        events=args.events,
+        wire_format=args.format,
+        rates_per_s=tuple(args.rate) if args.rate else DEFAULT_RATES_PER_S,
+        load_s=args.load_seconds,
+        subscriptions=args.subscriptions,
+        out_dir=args.out,
+        as_json=args.json,
+    )
+    if args.capture is not None:
+        options = dataclasses.replace(options, source=args.capture)
+    return asyncio.run(run_bench(options))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,6 +254,34 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=20.0)
     demo.add_argument("--speed", default="realtime", help="simulator speed")
     demo.set_defaults(func=_cmd_demo)
+
+    bench = sub.add_parser(
+        "bench",
+        help="throughput, latency and RSS on this machine: simulate -> relay -> nats-server",
+        description=(
+            "Replay a recorded Binance session, repeated with ids and times shifted, through"
+            " relay simulate, relay run and a local nats-server (JetStream, file storage):"
+            " fixed offered loads, then maximum load, then nats-py publish_async and core"
+            " publish of the same payloads, then many subscriptions for RSS."
+            " Method: docs/performance.md."
+        ),
+    )
+    bench.add_argument("--events", type=_positive_count, default=1_000_000,
+                       help="events at maximum load and in the baselines (default 1000000)")
+    bench.add_argument("--format", choices=("json", "protobuf"), default="json")
+    bench.add_argument("--rate", type=_rate, action="append", metavar="EVENTS_PER_S",
+                       help="run this fixed offered load instead of 5000 and 20000 (repeatable)")
+    bench.add_argument("--load-seconds", type=_seconds, default=15.0, metavar="S",
+                       help="seconds of events at each fixed load, at most --events (default 15)")
+    bench.add_argument("--subscriptions", type=_count, default=200, metavar="N",
+                       help="instruments subscribed in the RSS run (default 200; 0 skips it)")
+    bench.add_argument("--capture", type=Path, default=None,
+                       help="recorded Binance session (default ../shared/captures/"
+                       "binance-usdm.jsonl, else the copy in relay/demo)")
+    bench.add_argument("--out", type=Path, default=Path(), metavar="DIR",
+                       help="where bench-<format>.png is written (default .)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object, no plot")
+    bench.set_defaults(func=_cmd_bench)
     return parser
 
 
