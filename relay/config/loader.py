@@ -602,6 +602,7 @@ def _venues(
                 rotate_after_s=table.seconds(
                     "rotate_after_s", _VENUE.rotate_after_s, positive=False
                 ),
+                ws_compression=table.boolean("ws_compression", _VENUE.ws_compression),
             )
         )
     return tuple(result)

@@ -213,6 +213,7 @@ class VenueConfig:
             venue's documented limit.
         rotate_after_s: planned connection rotation age; 0 = the venue's own
             (Binance closes connections after 24 h).
+        ws_compression: offer permessage-deflate (less bandwidth, more CPU and latency).
     """
 
     id: str
@@ -234,6 +235,7 @@ class VenueConfig:
     breaker_success_threshold: int = 2
     rest_weight_per_minute: int = 0
     rotate_after_s: float = 0.0
+    ws_compression: bool = False
 
 
 @dataclass(frozen=True, slots=True)

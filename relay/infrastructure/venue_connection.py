@@ -117,6 +117,7 @@ class _Session:
             ping_interval=config.ping_interval_s,
             ping_timeout=config.pong_timeout_s,
             close_timeout=2,
+            compression="deflate" if config.ws_compression else None,
         ) as ws:
             self.ws = ws
             self.opened_at = time.monotonic()
