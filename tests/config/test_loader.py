@@ -748,7 +748,8 @@ def test_quoted_unknown_key_is_named_in_toml_syntax() -> None:
         ConfigProblem(
             'nats."odd key"',
             "unknown key (known keys: urls, embedded, embedded_store_dir, streams,"
-            " subject_prefix, ack_timeout_s, max_in_flight, connect_timeout_s, ack_mode, ack_batch_max)",
+            " subject_prefix, ack_timeout_s, max_in_flight, connect_timeout_s, ack_mode,"
+            " ack_batch_max)",
         ),
     )
 
