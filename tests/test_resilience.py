@@ -225,8 +225,9 @@ async def test_rest_errors_delay_the_book_but_never_corrupt_it(status: int) -> N
         in_minute = [t for t, _, _ in log[i:] if t - start < 60]
         assert weight * len(in_minute) <= 1200
         for end_index in range(i, len(log)):
-            # Times are taken at the simulator: allow 50 ms of network and scheduling jitter.
-            window_s = log[end_index][0] - start + 0.05
+            # Times are taken at the simulator, not where the bucket granted them: allow
+            # 250 ms of network and scheduling jitter (a busy 2-core VM).
+            window_s = log[end_index][0] - start + 0.25
             granted = weight * (end_index - i + 1)
             assert granted <= 200 + 1200 * 5 / 6 / 60 * window_s
     print(f"\n{status}: {len(log)} REST requests over {log[-1][0] - log[0][0]:.2f} s: "
