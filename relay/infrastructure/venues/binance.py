@@ -568,25 +568,16 @@ class BinanceProtocol(VenueProtocol):
         return FrameOutcome(events, requests, [])
 
     def _agg_trade(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
-        instrument = self._instrument(data, DataType.TRADE)
-        trade_id = str(_int("a", data["a"]))
-        return MarketEvent(
-            instrument,
-            DataType.TRADE,
-            received_at_ms,
-            _int("T", data["T"]),
-            Trade(
-                trade_id,
-                _price("price", data["p"]),
-                _quantity("quantity", data["q"]),
-                _side_from_buyer_is_maker(data["m"]),
-            ),
-            trade_id,
-        )
+        """``aggTrade``: the trade id is the aggregate trade id ``a``."""
+        return self._trade_event(data, received_at_ms, "a")
 
     def _trade(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
+        """``trade``: the trade id is ``t``."""
+        return self._trade_event(data, received_at_ms, "t")
+
+    def _trade_event(self, data: dict[str, Any], received_at_ms: int, id_field: str) -> MarketEvent:
         instrument = self._instrument(data, DataType.TRADE)
-        trade_id = str(_int("t", data["t"]))
+        trade_id = str(_int(id_field, data[id_field]))
         return MarketEvent(
             instrument,
             DataType.TRADE,
