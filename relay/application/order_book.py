@@ -37,25 +37,6 @@ class OrderBook:
                 else:
                     side[price] = quantity
 
-    def best_bid(self) -> PriceLevel | None:
-        """Highest bid, or None when the side is empty."""
-        if not self.bids:
-            return None
-        price = max(self.bids)
-        return price, self.bids[price]
-
-    def best_ask(self) -> PriceLevel | None:
-        """Lowest ask, or None when the side is empty."""
-        if not self.asks:
-            return None
-        price = min(self.asks)
-        return price, self.asks[price]
-
-    def is_crossed(self) -> bool:
-        """True when the best bid is at or above the best ask."""
-        bid, ask = self.best_bid(), self.best_ask()
-        return bid is not None and ask is not None and bid[0] >= ask[0]
-
     def levels(self) -> tuple[tuple[PriceLevel, ...], tuple[PriceLevel, ...]]:
         """(bids best first, asks best first)."""
         bids = tuple(sorted(self.bids.items(), key=lambda level: level[0], reverse=True))

@@ -23,7 +23,3 @@ class SequenceTracker:
         value = self._last.get(key, 0) + 1
         self._last[key] = value
         return value
-
-    def last(self, instrument: Instrument, data_type: DataType) -> int:
-        """The last number given for this stream, 0 if none yet."""
-        return self._last.get((instrument, data_type), 0)

@@ -275,7 +275,7 @@ class JetStreamPublisher(MessageSink):
             try:
                 await self._nc.publish(
                     message.subject, message.payload,
-                    headers={"Nats-Msg-Id": message.msg_id, "Content-Type": self._content_type},
+                    headers=self._headers(message),
                 )
             except Exception as exc:
                 log.warning("batched publish failed", extra={"error": repr(exc)})
@@ -298,7 +298,7 @@ class JetStreamPublisher(MessageSink):
         try:
             await self._nc.publish(
                 message.subject, message.payload, reply=self._inbox + token,
-                headers={"Nats-Msg-Id": message.msg_id, "Content-Type": self._content_type},
+                headers=self._headers(message),
             )
         except Exception as exc:
             batch = self._batches.pop(token, None)
@@ -334,20 +334,22 @@ class JetStreamPublisher(MessageSink):
             self._fall_back(batch, f"stream sequence moved {seq - (previous or 0)}, "
                                    f"batch of {len(batch.items)}")
             return
+        self._confirmed(batch.items)
+
+    def _confirmed(self, items: list[_Pending]) -> None:
+        """Messages holding slots are stored: count them, record latency, free their slots."""
         now_ns = time.monotonic_ns()
         latencies = self.latencies_ns
         published = self._metrics.event_published
-        for pending in batch.items:
+        for pending in items:
             message = pending.message
             published(message.venue, message.data_type)
             if latencies is not None and message.read_ns:
                 latencies.append(now_ns - message.read_ns)
-        count = len(batch.items)
+        count = len(items)
         self.published += count
         self._release(count)
-        self._outstanding -= count
-        if self._outstanding == 0:
-            self._idle.set()
+        self._settle(count)
 
     def _fall_back(self, batch: _Batch, reason: str) -> None:
         """Confirm each message of an unconfirmed batch with its own ack."""
@@ -378,6 +380,9 @@ class JetStreamPublisher(MessageSink):
         if self._connected:
             self._flush_wakeup.set()
 
+    def _headers(self, message: OutboundMessage) -> dict[str, str]:
+        return {"Nats-Msg-Id": message.msg_id, "Content-Type": self._content_type}
+
     async def _send(self, pending: _Pending) -> None:
         """Publish a message that holds an in-flight slot."""
         assert self._nc is not None
@@ -391,7 +396,7 @@ class JetStreamPublisher(MessageSink):
                 message.subject,
                 message.payload,
                 reply=self._inbox + token,
-                headers={"Nats-Msg-Id": message.msg_id, "Content-Type": self._content_type},
+                headers=self._headers(message),
             )
         except Exception as exc:
             if self._pending.pop(token, None) is not None:
@@ -421,12 +426,7 @@ class JetStreamPublisher(MessageSink):
         if "error" in reply:
             self._failed(pending, str(reply["error"]))
             return
-        self._finish(pending)
-        self.published += 1
-        message = pending.message
-        self._metrics.event_published(message.venue, message.data_type)
-        if self.latencies_ns is not None and message.read_ns:
-            self.latencies_ns.append(time.monotonic_ns() - message.read_ns)
+        self._confirmed([pending])
 
     def _within_ready_grace(self) -> bool:
         elapsed = asyncio.get_running_loop().time() - self._connected_at
@@ -464,12 +464,8 @@ class JetStreamPublisher(MessageSink):
         )
         self._settle()
 
-    def _finish(self, pending: _Pending) -> None:
-        self._release()
-        self._settle()
-
-    def _settle(self) -> None:
-        self._outstanding -= 1
+    def _settle(self, count: int = 1) -> None:
+        self._outstanding -= count
         if self._outstanding == 0:
             self._idle.set()
 
@@ -527,11 +523,6 @@ class JetStreamPublisher(MessageSink):
     def in_flight(self) -> int:
         """Messages not yet acknowledged or dropped (buffered ones included)."""
         return self._outstanding
-
-    @property
-    def buffered(self) -> int:
-        """Messages waiting in the outage buffer."""
-        return len(self._buffer)
 
     async def drain(self, timeout_s: float) -> int:
         """Wait until every message is acked or dropped; returns how many are left."""

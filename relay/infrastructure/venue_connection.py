@@ -300,7 +300,6 @@ class VenueConnection:
             if config.stale_after_s.for_type(data_type) > 0
         }
         self.frames = 0
-        self.rest_requests = 0
         self._stopping = False
         self._current: _Session | None = None
         self._current_task: asyncio.Task[object] | None = None
@@ -456,7 +455,6 @@ class VenueConnection:
         ):
             with attempt:
                 await self._acquire_rest(request.weight)
-                self.rest_requests += 1
                 response = await self._http.get(url, timeout=self.config.snapshot_timeout_s)
                 self.metrics.rest_request(venue, str(response.status_code))
                 if response.status_code in _RETRY_STATUS:

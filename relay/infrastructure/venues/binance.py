@@ -695,43 +695,37 @@ def _factory(
 _SPOT_TYPES = frozenset({DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK, DataType.CANDLE})
 _FUTURES_TYPES = _SPOT_TYPES | {DataType.FUNDING_RATE, DataType.LIQUIDATION}
 
-register(
-    VenueSpec(
-        id="binance-spot",
-        data_types=_SPOT_TYPES,
-        default_ws_url="wss://stream.binance.com:9443/stream",
-        default_rest_url="https://api.binance.com",
-        protocol_factory=_factory(SPOT, "wss://stream.binance.com:9443/stream"),
-        docs=("https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams",),
-        rest_weight_per_minute=6000,
-        max_connection_age_s=24 * 3600,
+
+
+def _register(
+    venue_id: str,
+    market: BinanceMarket,
+    data_types: frozenset[DataType],
+    ws_url: str,
+    rest_url: str,
+    doc: str,
+    rest_weight_per_minute: int,
+) -> None:
+    register(
+        VenueSpec(
+            id=venue_id,
+            data_types=data_types,
+            default_ws_url=ws_url,
+            default_rest_url=rest_url,
+            protocol_factory=_factory(market, ws_url),
+            docs=(doc,),
+            rest_weight_per_minute=rest_weight_per_minute,
+            max_connection_age_s=24 * 3600,
+        )
     )
-)
-register(
-    VenueSpec(
-        id="binance-usdm",
-        data_types=_FUTURES_TYPES,
-        default_ws_url="wss://fstream.binance.com/stream",
-        default_rest_url="https://fapi.binance.com",
-        protocol_factory=_factory(USDM, "wss://fstream.binance.com/stream"),
-        docs=(
-            "https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams",
-        ),
-        rest_weight_per_minute=2400,
-        max_connection_age_s=24 * 3600,
-    )
-)
-register(
-    VenueSpec(
-        id="binance-coinm",
-        data_types=_FUTURES_TYPES,
-        default_ws_url="wss://dstream.binance.com/stream",
-        default_rest_url="https://dapi.binance.com",
-        protocol_factory=_factory(COINM, "wss://dstream.binance.com/stream"),
-        docs=(
-            "https://developers.binance.com/docs/derivatives/coin-margined-futures/websocket-market-streams",
-        ),
-        rest_weight_per_minute=2400,
-        max_connection_age_s=24 * 3600,
-    )
-)
+
+
+_DOCS = "https://developers.binance.com/docs/"
+_register("binance-spot", SPOT, _SPOT_TYPES, "wss://stream.binance.com:9443/stream",
+          "https://api.binance.com", _DOCS + "binance-spot-api-docs/web-socket-streams", 6000)
+_register("binance-usdm", USDM, _FUTURES_TYPES, "wss://fstream.binance.com/stream",
+          "https://fapi.binance.com",
+          _DOCS + "derivatives/usds-margined-futures/websocket-market-streams", 2400)
+_register("binance-coinm", COINM, _FUTURES_TYPES, "wss://dstream.binance.com/stream",
+          "https://dapi.binance.com",
+          _DOCS + "derivatives/coin-margined-futures/websocket-market-streams", 2400)
