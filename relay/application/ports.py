@@ -7,7 +7,7 @@ Prometheus metrics); the composition root wires them together.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from relay.domain.model import Instrument, MarketEvent
@@ -33,6 +33,40 @@ class SnapshotRequest:
     weight: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class BookResync:
+    """An order book the adapter threw away and re-synchronizes over the WebSocket.
+
+    Venues that send book snapshots on the WebSocket (OKX, Bybit, Kraken,
+    Deribit, Coinbase) resync one book by unsubscribing and subscribing its
+    channel again: those frames go in :attr:`FrameOutcome.replies`, and this
+    record makes the connection count and log the resync. (Venues with REST
+    snapshots report a resync as a :class:`SnapshotRequest` instead.)
+
+    Attributes:
+        instrument: whose book.
+        reason: why, a short word counted in ``relay_book_resyncs_total``:
+            ``"gap"`` (update id continuity broken), ``"checksum"`` (the book's
+            checksum disagrees with the venue's), ``"crossed_book"``...
+    """
+
+    instrument: Instrument
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Keepalive:
+    """A venue-level ping the connection sends on a timer.
+
+    Attributes:
+        interval_s: seconds between two pings.
+        frame: the text frame to send (OKX: ``"ping"``; Bybit: ``'{"op":"ping"}'``).
+    """
+
+    interval_s: float
+    frame: str
+
+
 @dataclass(slots=True)
 class FrameOutcome:
     """What one frame (or one snapshot response) produced.
@@ -41,12 +75,15 @@ class FrameOutcome:
         events: events to publish, in order.
         snapshot_requests: REST snapshots to fetch and hand back through
             :meth:`VenueProtocol.on_snapshot`.
-        replies: text frames to send back on the WebSocket (pongs).
+        replies: text frames to send back on the WebSocket, in order (pongs,
+            the unsubscribe + subscribe frames of a book resync).
+        resyncs: books re-synchronized over the WebSocket (see :class:`BookResync`).
     """
 
     events: list[MarketEvent]
     snapshot_requests: list[SnapshotRequest]
     replies: list[str]
+    resyncs: list[BookResync] = field(default_factory=list)
 
 
 class VenueProtocol(Protocol):
@@ -64,8 +101,21 @@ class VenueProtocol(Protocol):
         ...
 
     def subscribe_frames(self) -> Sequence[str]:
-        """Text frames to send once connected (may be empty)."""
+        """Text frames to send once connected (may be empty).
+
+        The connection sends them in order, at most one per the venue's
+        ``subscribe_interval_s`` (:class:`~relay.infrastructure.venues.registry.VenueSpec`).
+        """
         ...
+
+    def keepalive(self) -> Keepalive | None:
+        """The venue-level ping to send on a timer; None (the default) when the venue needs none.
+
+        Pongs come back through :meth:`on_frame`, which answers them with an
+        empty outcome. Venues whose server pings the client (Deribit's
+        ``test_request``) answer in :attr:`FrameOutcome.replies` instead.
+        """
+        return None
 
     def on_open(self) -> FrameOutcome:
         """Called once the connection is open: initial snapshot requests, if any."""

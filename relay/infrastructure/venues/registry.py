@@ -5,8 +5,10 @@ Generic code looks venues up here by id and never tests a venue name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from relay.application.ports import VenueProtocol
 from relay.config.model import VenueConfig
@@ -16,6 +18,71 @@ from relay.domain.model import DataType
 
 class UnknownVenueError(RelayError):
     """No venue module registered this id."""
+
+
+VENUE_MODULES = ("binance",)
+"""Modules under ``relay.infrastructure.venues`` that register venues when imported."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListedInstrument:
+    """One instrument from a venue's public listing, as ``relay instruments`` prints it.
+
+    Attributes:
+        instrument: the venue's own id, as configured (``"BTC-USDT-SWAP"``).
+        canonical_symbol: a suggested relay-wide name (``"BTC/USDT:PERP"``).
+        kind: ``"spot"``, ``"perpetual"``, ``"future"`` or ``"option"``.
+    """
+
+    instrument: str
+    canonical_symbol: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListingRequest:
+    """One REST request of a venue's instrument listing.
+
+    Attributes:
+        path: path and query below the venue's REST base
+            (``"/api/v5/public/instruments?instType=SPOT"``).
+        json_body: a JSON body to POST (Hyperliquid's ``{"type":"meta"}``), or
+            None for a GET.
+    """
+
+    path: str
+    json_body: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentListing:
+    """How to list a venue's instruments from its public REST API.
+
+    Attributes:
+        requests: the requests to make; their answers are parsed one by one.
+        parse: ``(request, response body) -> instruments``; raises
+            ``ValueError`` (or a subclass) for a body it cannot read.
+    """
+
+    requests: tuple[ListingRequest, ...]
+    parse: Callable[[ListingRequest, bytes], list[ListedInstrument]]
+
+
+class SimulatedVenue(Protocol):
+    """The venue's side of one connection served by ``relay simulate``.
+
+    The simulator replays recorded frames; this object answers what the client
+    sends the way the venue would (pongs, subscribe acknowledgements, a fresh
+    book snapshot when a book channel is subscribed again).
+    """
+
+    def on_frame_passed(self, frame: str) -> None:
+        """A recorded venue frame the replay passed (sent, or skipped by a fault)."""
+        ...
+
+    def on_client_frame(self, frame: str) -> Sequence[str]:
+        """Text frames to send back for a frame the client sent (may be empty)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +100,15 @@ class VenueSpec:
         rest_weight_per_minute: the venue's documented REST request weight limit.
         max_connection_age_s: the venue closes connections older than this (0 = never);
             the relay rotates them a little earlier.
+        subscribe_interval_s: least time between two subscribe frames on one
+            connection (the venue's subscribe rate limit; 0 = none).
+        max_subscriptions_per_connection: most ``[[venues.subscriptions]]``
+            entries one connection carries, from the venue's streams-per-connection
+            limit (0 = no limit); more are spread over several connections.
+        simulated_venue: builds the venue side of one simulated connection for
+            ``relay simulate`` (None: recorded frames only, client frames ignored).
+        instrument_listing: how ``relay instruments`` lists the venue's
+            instruments (None: the venue has no public listing).
     """
 
     id: str
@@ -43,6 +119,10 @@ class VenueSpec:
     docs: tuple[str, ...] = ()
     rest_weight_per_minute: int = 1200
     max_connection_age_s: float = 0.0
+    subscribe_interval_s: float = 0.0
+    max_subscriptions_per_connection: int = 0
+    simulated_venue: Callable[[], SimulatedVenue] | None = None
+    instrument_listing: InstrumentListing | None = None
 
 
 _REGISTRY: dict[str, VenueSpec] = {}
@@ -55,7 +135,8 @@ def register(spec: VenueSpec) -> VenueSpec:
 
 
 def _load_venue_modules() -> None:
-    from relay.infrastructure.venues import binance  # noqa: F401  (registers itself)
+    for name in VENUE_MODULES:
+        importlib.import_module(f"relay.infrastructure.venues.{name}")
 
 
 def venue_spec(venue_id: str) -> VenueSpec:
@@ -71,6 +152,12 @@ def venue_spec(venue_id: str) -> VenueSpec:
         raise UnknownVenueError(
             f"unknown venue {venue_id!r}; known: {', '.join(sorted(_REGISTRY))}"
         ) from None
+
+
+def registered_venues() -> tuple[str, ...]:
+    """Every registered venue id, sorted."""
+    _load_venue_modules()
+    return tuple(sorted(_REGISTRY))
 
 
 def supported_data_types() -> Mapping[str, frozenset[DataType]]:
