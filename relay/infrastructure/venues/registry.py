@@ -105,6 +105,11 @@ class VenueSpec:
         max_subscriptions_per_connection: most ``[[venues.subscriptions]]``
             entries one connection carries, from the venue's streams-per-connection
             limit (0 = no limit); more are spread over several connections.
+        split_connections: splits the venue's config into the configs of the
+            connections it needs, each served by its own protocol instance (OKX:
+            candle subscriptions go to the business endpoint, with ``ws_url``
+            set to it); None: one connection. Sharding by
+            ``max_subscriptions_per_connection`` applies to each part afterwards.
         simulated_venue: builds the venue side of one simulated connection for
             ``relay simulate`` (None: recorded frames only, client frames ignored).
         instrument_listing: how ``relay instruments`` lists the venue's
@@ -121,6 +126,7 @@ class VenueSpec:
     max_connection_age_s: float = 0.0
     subscribe_interval_s: float = 0.0
     max_subscriptions_per_connection: int = 0
+    split_connections: Callable[[VenueConfig], Sequence[VenueConfig]] | None = None
     simulated_venue: Callable[[], SimulatedVenue] | None = None
     instrument_listing: InstrumentListing | None = None
 
