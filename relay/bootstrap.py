@@ -28,7 +28,11 @@ from relay.infrastructure.http_app import HttpServer, build_app
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats_publisher import JetStreamPublisher
 from relay.infrastructure.venue_connection import VenueConnection
-from relay.infrastructure.venues.registry import supported_data_types, venue_spec
+from relay.infrastructure.venues.registry import (
+    plan_connections,
+    supported_data_types,
+    venue_spec,
+)
 from relay.serialization.codec import codec_for
 
 log = logging.getLogger("relay")
@@ -50,7 +54,13 @@ class Relay:
         self.config = config
         self.metrics = PrometheusMetrics()
         venues = [v for v in config.venues if v.enabled]
-        self.health = HealthMonitor([v.id for v in venues])
+        plans = [
+            (spec, name, part)
+            for venue in venues
+            for spec in (venue_spec(venue.id),)
+            for name, part in plan_connections(spec, venue)
+        ]
+        self.health = HealthMonitor([name for _, name, _ in plans])
         codec = codec_for(config.serialization.format.value)
         self.publisher = JetStreamPublisher(
             config.nats,
@@ -65,11 +75,11 @@ class Relay:
         )
         self._http_client = httpx.AsyncClient()
         self.connections = {
-            v.id: VenueConnection(
-                venue_spec(v.id), v, self.pipeline.put, self.metrics, self.health,
-                self._http_client,
+            name: VenueConnection(
+                spec, part, self.pipeline.put, self.metrics, self.health, self._http_client,
+                name=name,
             )
-            for v in venues
+            for spec, name, part in plans
         }
         self.subscriptions = SubscriptionManager(self.connections)
         self.http = (

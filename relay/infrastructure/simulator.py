@@ -58,6 +58,15 @@ or skipped), built by :mod:`relay.infrastructure.simulated_books` for the
 venues it knows (Binance); until the replay passes the recorded snapshot, and
 for other venues, the recorded snapshot is served.
 
+The venue side of the protocol: when a capture's venue is registered with a
+``simulated_venue`` (:class:`relay.infrastructure.venues.registry.SimulatedVenue`),
+every served connection gets one. It is shown every recorded frame the replay
+passes (sent or skipped, and in ``resume`` mode the frames before the resume
+point) and every frame the client sends, and what it answers (pongs, subscribe
+acknowledgements, a fresh book snapshot for a channel subscribed again) is sent
+to the client at once, between recorded frames. Other captures ignore what
+the client sends.
+
 For tests, :attr:`Simulator.rest_log` lists every REST request answered
 (monotonic time, path with query, status) and
 :attr:`Simulator.connections_served` counts WebSocket connections served.
@@ -89,6 +98,12 @@ from websockets.http11 import Request, Response
 from relay.domain.errors import RelayError
 from relay.infrastructure.captures import Capture, CaptureError, RecordKind, read_capture
 from relay.infrastructure.simulated_books import SnapshotBuilder, snapshot_builder_for
+from relay.infrastructure.venues.registry import (
+    SimulatedVenue,
+    UnknownVenueError,
+    VenueSpec,
+    venue_spec,
+)
 
 SIZE_LIMIT_QUERY_PARAMS = frozenset({"limit", "depth", "size"})
 """Query parameters ignored when matching a REST request to a recorded one."""
@@ -541,6 +556,7 @@ class ConnectionReplay:
         faults: ConnectionFaults | None = None,
         clock: ReplayClock | None = None,
         claim_skip: Callable[[], bool] | None = None,
+        venue_side: SimulatedVenue | None = None,
     ) -> None:
         """Prepare a replay.
 
@@ -553,6 +569,8 @@ class ConnectionReplay:
             claim_skip: called when the skip point is reached; the skip happens
                 only if it returns ``True`` (the simulator skips once). Default:
                 always ``True``.
+            venue_side: answers the client's frames as the venue would, and is
+                shown every recorded frame passed; None ignores client frames.
         """
         self._connection = connection
         self._script = script
@@ -560,6 +578,7 @@ class ConnectionReplay:
         self._faults = faults or ConnectionFaults()
         self._clock = clock or ReplayClock()
         self._claim_skip = claim_skip or (lambda: True)
+        self._venue_side = venue_side
         self._client_spoke = asyncio.Event()
         self._previous: str | None = None
         self._garbage_sent = 0
@@ -578,8 +597,12 @@ class ConnectionReplay:
 
     async def _read_until_closed(self) -> None:
         try:
-            async for _ in self._connection:
+            async for message in self._connection:
                 self._client_spoke.set()
+                if self._venue_side is not None:
+                    text = message if isinstance(message, str) else message.decode(errors="replace")
+                    for reply in self._venue_side.on_client_frame(text):
+                        await self._connection.send(reply)
         except ConnectionClosed:
             return
 
@@ -604,6 +627,10 @@ class ConnectionReplay:
         offsets_s = replay_schedule([frame.t for frame in frames], self._speed)
         base_s, start = self._start(offsets_s)
         self._clock.position = start
+        venue_side = self._venue_side
+        if venue_side is not None:
+            for frame in frames[:start]:
+                venue_side.on_frame_passed(frame.data)
         sent = 0
         skipping = 0
         try:
@@ -617,6 +644,8 @@ class ConnectionReplay:
                     skipping = faults.skip_frames
                 await asyncio.sleep(max(0.0, base_s + offsets_s[index] - time.monotonic()))
                 self._clock.position = index + 1
+                if venue_side is not None:
+                    venue_side.on_frame_passed(frames[index].data)
                 if skipping:
                     skipping -= 1
                     continue
@@ -954,8 +983,20 @@ class Simulator:
             faults=self._ledger.next_connection(),
             clock=self._clocks[(venue, script.conn)],
             claim_skip=self._ledger.claim_skip,
+            venue_side=self._venue_side(venue),
         )
         await replay.run()
+
+    def _venue_side(self, venue: str) -> SimulatedVenue | None:
+        """A fresh venue side for one connection of ``venue``, if its module offers one."""
+        spec: VenueSpec | None
+        try:
+            spec = venue_spec(venue)
+        except UnknownVenueError:
+            spec = None
+        if spec is None or spec.simulated_venue is None:
+            return None
+        return spec.simulated_venue()
 
 
 def _not_found(target: str, reason: str) -> Response:

@@ -16,8 +16,15 @@ What keeps a connection honest:
   ``breaker_reset_timeout_s``; then half-open, closed again after
   ``breaker_success_threshold`` stable connections.
 - WebSocket ping frames every ``ping_interval_s``; no pong within
-  ``pong_timeout_s`` replaces the connection. Venue-level pings are the
-  protocol's ``replies``.
+  ``pong_timeout_s`` replaces the connection. Venue-level pings: the protocol's
+  :meth:`~relay.application.ports.VenueProtocol.keepalive` frame on its timer,
+  and its ``replies`` to the venue's own pings.
+- Frames to the venue (subscribe frames, replies, book resyncs) go through one
+  bounded outbox (:data:`OUTBOX_MAX_FRAMES`) whose writer keeps the venue's
+  ``subscribe_interval_s`` between two frames; reading never waits for it. A
+  full outbox means the venue stopped reading: the connection is replaced.
+- Books resynchronized over the WebSocket (:class:`~relay.application.ports.BookResync`)
+  are counted per venue, instrument and reason, like REST snapshot resyncs.
 - A staleness watchdog per (instrument, data type): no data for
   ``stale_after_s`` replaces the connection.
 - Planned rotation before the venue's own connection age limit (Binance: 24 h):
@@ -44,7 +51,7 @@ from websockets.asyncio.client import ClientConnection
 from relay.application.circuit_breaker import BreakerConfig, BreakerState, CircuitBreaker
 from relay.application.errors import FrameError
 from relay.application.health import ConnectionState, HealthMonitor
-from relay.application.ports import FrameOutcome, MetricsSink, SnapshotRequest
+from relay.application.ports import FrameOutcome, Keepalive, MetricsSink, SnapshotRequest
 from relay.application.rate_limit import TokenBucket, parse_retry_after
 from relay.config.model import VenueConfig
 from relay.domain.model import DataType, MarketEvent
@@ -60,6 +67,10 @@ HANDOVER_TIMEOUT_S = 30.0
 
 WATCHDOG_INTERVAL_S = 0.5
 
+OUTBOX_MAX_FRAMES = 10_000
+"""Frames waiting to be sent to the venue on one connection; when full, the connection is
+replaced."""
+
 _RETRY_STATUS = frozenset({418, 429}) | frozenset(range(500, 600))
 
 
@@ -73,6 +84,10 @@ class SnapshotFetchError(Exception):
 
 class StaleConnectionError(ConnectionError):
     """A subscription went without data for longer than its ``stale_after_s``."""
+
+
+class OutboxFullError(ConnectionError):
+    """More than :data:`OUTBOX_MAX_FRAMES` frames waited to be sent: the venue stopped reading."""
 
 
 class _StableConnectionLost(Exception):
@@ -103,12 +118,14 @@ class _Session:
         self.snapshot_tasks: set[asyncio.Task[None]] = set()
         self.last_data: dict[tuple[str, DataType], float] = {}
         self.stale: str | None = None
+        self.outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_MAX_FRAMES)
+        self.outbox_full = False
 
     async def run(self) -> None:
         """Connect and read until the connection ends (normally only through :meth:`close`)."""
         owner = self.owner
         config = owner.config
-        venue = config.id
+        name = owner.name
         url = self.protocol.ws_url()
         async with websockets.connect(
             url,
@@ -124,29 +141,61 @@ class _Session:
             for key in owner.watched:
                 self.last_data[key] = self.opened_at
             self.opened.set()
-            log.info("venue connected", extra={"venue": venue, "url": url.split("?")[0]})
-            owner.metrics.venue_connected(venue, True)
-            owner.health.venue_state(venue, ConnectionState.CONNECTED)
-            watchdog = asyncio.get_running_loop().create_task(self._watchdog())
+            log.info("venue connected", extra={"venue": name, "url": url.split("?")[0]})
+            owner.metrics.venue_connected(name, True)
+            owner.health.venue_state(name, ConnectionState.CONNECTED)
+            loop = asyncio.get_running_loop()
+            helpers = [loop.create_task(self._watchdog()), loop.create_task(self._writer(ws))]
+            keepalive = self.protocol.keepalive()
+            if keepalive is not None:
+                helpers.append(loop.create_task(self._keepalive(ws, keepalive)))
             try:
                 for request_frame in self.protocol.subscribe_frames():
-                    await ws.send(request_frame)
+                    self._send(request_frame)
                 async with self.lock:
                     await self._handle(self.protocol.on_open(), time.monotonic_ns())
                 await self._read(ws)
             finally:
-                watchdog.cancel()
-                for task in (watchdog, *self.snapshot_tasks):
+                for task in (*helpers, *self.snapshot_tasks):
                     task.cancel()
-                await asyncio.gather(watchdog, *self.snapshot_tasks, return_exceptions=True)
+                await asyncio.gather(*helpers, *self.snapshot_tasks, return_exceptions=True)
+        if self.outbox_full:
+            raise OutboxFullError(f"more than {OUTBOX_MAX_FRAMES} frames waited to be sent")
         if self.stale is not None:
             raise StaleConnectionError(self.stale)
         if not self.closing:
             raise ConnectionError("venue closed the connection")
 
+    def _send(self, frame: str) -> None:
+        """Queue a frame for the writer; a full outbox closes the connection."""
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            if not self.outbox_full and self.ws is not None:
+                self.outbox_full = True
+                asyncio.get_running_loop().create_task(self.ws.close(1011, "outbox full"))
+
+    async def _writer(self, ws: ClientConnection) -> None:
+        """Send the outbox in order, at most one frame per ``subscribe_interval_s``."""
+        interval_s = self.owner.spec.subscribe_interval_s
+        last_sent = -interval_s
+        while True:
+            frame = await self.outbox.get()
+            wait_s = last_sent + interval_s - time.monotonic()
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            await ws.send(frame)
+            last_sent = time.monotonic()
+
+    async def _keepalive(self, ws: ClientConnection, keepalive: Keepalive) -> None:
+        """Send the venue's ping frame every ``keepalive.interval_s``."""
+        while True:
+            await asyncio.sleep(keepalive.interval_s)
+            await ws.send(keepalive.frame)
+
     async def _read(self, ws: ClientConnection) -> None:
         owner = self.owner
-        venue = owner.config.id
+        venue = owner.name
         limit = owner.config.max_frame_bytes
         protocol = self.protocol
         async for frame in ws:
@@ -181,18 +230,20 @@ class _Session:
                 await owner.publish(event, read_ns)
         for request in outcome.snapshot_requests:
             if request.reason != "initial":
-                owner.metrics.book_resync(venue, request.instrument.instrument, request.reason)
-                log.warning(
-                    "order book resync",
-                    extra={"venue": venue, "instrument": request.instrument.instrument,
-                           "reason": request.reason},
-                )
+                self._count_resync(request.instrument.instrument, request.reason)
             task = asyncio.get_running_loop().create_task(self._fetch_snapshot(request))
             self.snapshot_tasks.add(task)
             task.add_done_callback(self._snapshot_done)
-        if outcome.replies and self.ws is not None:
-            for reply in outcome.replies:
-                await self.ws.send(reply)
+        for resync in outcome.resyncs:
+            self._count_resync(resync.instrument.instrument, resync.reason)
+        for reply in outcome.replies:
+            self._send(reply)
+
+    def _count_resync(self, instrument: str, reason: str) -> None:
+        venue = self.owner.config.id
+        self.owner.metrics.book_resync(venue, instrument, reason)
+        log.warning("order book resync",
+                    extra={"venue": venue, "instrument": instrument, "reason": reason})
 
     def _snapshot_done(self, task: asyncio.Task[None]) -> None:
         self.snapshot_tasks.discard(task)
@@ -261,6 +312,9 @@ class VenueConnection:
             ``read_ns`` is ``time.monotonic_ns()`` when the frame was read.
         metrics, health: where states and counts go.
         http: the shared httpx client for REST snapshots.
+        name: the connection's name in ``/health``, the connected and circuit
+            gauges and logs: the venue id, or ``<venue id>#<n>`` for the n-th
+            connection of a venue served by several. Counters use the venue id.
     """
 
     def __init__(
@@ -271,16 +325,18 @@ class VenueConnection:
         metrics: MetricsSink,
         health: HealthMonitor,
         http: httpx.AsyncClient,
+        name: str = "",
     ) -> None:
         self.spec = spec
         self.config = config
+        self.name = name or config.id
         self.publish = publish
         self.metrics = metrics
         self.health = health
         self._http = http
         self._rest_base = (config.rest_url or spec.default_rest_url).rstrip("/")
         self.breaker = CircuitBreaker(
-            config.id,
+            self.name,
             BreakerConfig(config.breaker_failure_threshold, config.breaker_reset_timeout_s,
                           config.breaker_success_threshold),
             on_change=self._breaker_changed,
@@ -345,7 +401,7 @@ class VenueConnection:
         )
 
     async def _connect_once(self) -> None:
-        venue = self.config.id
+        venue = self.name
         wait_s = self.breaker.seconds_until_allowed(time.monotonic())
         if wait_s > 0:
             log.warning("circuit breaker open, waiting",
@@ -397,7 +453,7 @@ class VenueConnection:
             for timer in timers:
                 timer.cancel()
             await asyncio.gather(*timers, return_exceptions=True)
-            self.metrics.venue_connected(self.config.id, False)
+            self.metrics.venue_connected(self.name, False)
 
     async def _stable_timer(self, session: _Session) -> None:
         await session.opened.wait()

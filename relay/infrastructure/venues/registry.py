@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from relay.application.ports import VenueProtocol
@@ -170,3 +170,30 @@ def supported_data_types() -> Mapping[str, frozenset[DataType]]:
     """venue id -> data types it supports, for config validation."""
     _load_venue_modules()
     return {venue_id: spec.data_types for venue_id, spec in _REGISTRY.items()}
+
+
+def plan_connections(spec: VenueSpec, config: VenueConfig) -> list[tuple[str, VenueConfig]]:
+    """The connections one ``[[venues]]`` section needs: ``[(name, config), ...]``.
+
+    The config is split by ``spec.split_connections`` (if any), then each part
+    cut into shards of at most ``spec.max_subscriptions_per_connection``
+    subscriptions, in configured order. The first connection is named after the
+    venue id, the next ones ``<venue id>#2``, ``#3``...; a part without
+    subscriptions gets no connection.
+    """
+    parts = list(spec.split_connections(config)) if spec.split_connections else [config]
+    size = spec.max_subscriptions_per_connection
+    shards: list[VenueConfig] = []
+    for part in parts:
+        subscriptions = part.subscriptions
+        if not subscriptions:
+            continue
+        if not size or len(subscriptions) <= size:
+            shards.append(part)
+            continue
+        for start in range(0, len(subscriptions), size):
+            shards.append(replace(part, subscriptions=subscriptions[start : start + size]))
+    return [
+        (config.id if index == 0 else f"{config.id}#{index + 1}", shard)
+        for index, shard in enumerate(shards)
+    ]
