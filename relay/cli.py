@@ -1,4 +1,4 @@
-"""The ``relay`` command: run, validate, simulate, demo."""
+"""The ``relay`` command: run, validate, simulate, demo, bench, instruments."""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from relay.config.errors import ConfigError
+
+if TYPE_CHECKING:
+    from relay.infrastructure.venues.registry import ListedInstrument
 
 DEFAULT_CONFIG = "config/relay.toml"
 EXIT_CONFIG_ERROR = 2
@@ -136,6 +140,48 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.capture is not None:
         options = dataclasses.replace(options, source=args.capture)
     return asyncio.run(run_bench(options))
+
+
+EXIT_LISTING_ERROR = 1
+
+
+def _cmd_instruments(args: argparse.Namespace) -> int:
+    import httpx
+
+    from relay.infrastructure.instruments import (
+        InstrumentListingError,
+        list_instruments,
+        render_table,
+        render_toml,
+    )
+    from relay.infrastructure.venues.registry import UnknownVenueError, venue_spec
+
+    try:
+        spec = venue_spec(args.venue)
+    except UnknownVenueError as exc:
+        print(f"relay instruments: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+
+    async def fetch() -> list[ListedInstrument]:
+        async with httpx.AsyncClient() as http:
+            return await list_instruments(spec, args.rest_url or spec.default_rest_url, http)
+
+    try:
+        instruments = asyncio.run(fetch())
+    except InstrumentListingError as exc:
+        print(f"relay instruments: {exc}", file=sys.stderr)
+        return EXIT_LISTING_ERROR
+    if args.match:
+        needle = args.match.upper()
+        instruments = [i for i in instruments
+                       if needle in i.instrument.upper() or needle in i.canonical_symbol.upper()]
+    if args.toml:
+        types = sorted(t.value for t in spec.data_types)
+        print(render_toml(instruments, types), end="")
+    else:
+        print(render_table(instruments))
+        print(f"{len(instruments)} instruments", file=sys.stderr)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -282,6 +328,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where bench-<format>.png is written (default .)")
     bench.add_argument("--json", action="store_true", help="print one JSON object, no plot")
     bench.set_defaults(func=_cmd_bench)
+
+    instruments = sub.add_parser(
+        "instruments",
+        help="list a venue's instruments from its public REST listing (ids for the config)",
+    )
+    instruments.add_argument("venue", help="venue id, e.g. binance-usdm")
+    instruments.add_argument("--match", default="",
+                             help="keep instruments whose id or symbol contains this text")
+    instruments.add_argument("--toml", action="store_true",
+                             help="print [[venues.subscriptions]] tables to paste into a config")
+    instruments.add_argument("--rest-url", default="",
+                             help="REST base URL instead of the venue's public one")
+    instruments.set_defaults(func=_cmd_instruments)
     return parser
 
 

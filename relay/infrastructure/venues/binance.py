@@ -60,7 +60,13 @@ from relay.domain.model import (
     parse_decimal,
     plain_decimal_match,
 )
-from relay.infrastructure.venues.registry import VenueSpec, register
+from relay.infrastructure.venues.registry import (
+    InstrumentListing,
+    ListedInstrument,
+    ListingRequest,
+    VenueSpec,
+    register,
+)
 
 MAX_BUFFERED_DIFFS = 2_000
 """Diffs kept per book while its snapshot is awaited; older ones are dropped first."""
@@ -70,6 +76,13 @@ SNAPSHOT_LIMIT = 1000
 
 MAX_ID = 2**63 - 1
 """Largest update id, trade id or epoch ms accepted (the wire's int64); larger ones are refused."""
+
+STREAMS_PER_SUBSCRIPTION = 6
+"""Streams one subscription can open: trade, ticker, book, candle, mark price, liquidation.
+A connection carries at most its streams limit (spot 1024, futures 200) divided by this."""
+
+SUBSCRIBE_INTERVAL_S = 0.2
+"""Binance accepts 5 incoming messages per second per connection (spot: 5, futures: 10)."""
 
 DETAIL_CHARS = 200
 """FrameError details are cut to this many characters (a frame may be megabytes long)."""
@@ -692,6 +705,50 @@ def _factory(
     return build
 
 
+def _exchange_info(request: ListingRequest, body: bytes) -> list[ListedInstrument]:
+    """Instruments of an ``exchangeInfo`` answer that are trading now.
+
+    Shapes (``GET /api/v3/exchangeInfo``, ``/fapi/v1/exchangeInfo``,
+    ``/dapi/v1/exchangeInfo``; https://developers.binance.com/docs/binance-spot-api-docs/rest-api/general-endpoints
+    and the futures "Exchange Information" pages)::
+
+        {"symbols":[{"symbol":"BNBBTC","status":"TRADING","baseAsset":"BNB","quoteAsset":"BTC",...}]}
+        {"symbols":[{"symbol":"BTCUSDT","pair":"BTCUSDT","contractType":"PERPETUAL",
+                     "status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT",...}]}
+
+    COIN-M says ``contractStatus`` instead of ``status``. Canonical symbols:
+    ``BNB/BTC`` (spot), ``BTC/USDT:PERP`` (perpetual), ``BTC/USD:230331``
+    (delivery, the date from the symbol's ``_`` suffix).
+
+    Raises:
+        ValueError: not JSON, or no ``symbols`` list of objects with those fields.
+    """
+    try:
+        symbols = orjson.loads(body)["symbols"]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"no symbols list: {exc}") from None
+    listed: list[ListedInstrument] = []
+    for entry in symbols:
+        try:
+            status = entry.get("status") or entry.get("contractStatus")
+            if status != "TRADING":
+                continue
+            symbol = _text("symbol", entry["symbol"])
+            base = _text("baseAsset", entry["baseAsset"])
+            pair = f"{base}/{_text('quoteAsset', entry['quoteAsset'])}"
+        except (AttributeError, KeyError, InvalidValueError) as exc:
+            raise ValueError(f"bad symbol entry: {exc}") from None
+        contract = entry.get("contractType")
+        if contract is None:
+            listed.append(ListedInstrument(symbol, pair, "spot"))
+        elif contract == "PERPETUAL":
+            listed.append(ListedInstrument(symbol, f"{pair}:PERP", "perpetual"))
+        else:
+            delivery = symbol.rpartition("_")[2]
+            listed.append(ListedInstrument(symbol, f"{pair}:{delivery}", "future"))
+    return listed
+
+
 _SPOT_TYPES = frozenset({DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK, DataType.CANDLE})
 _FUTURES_TYPES = _SPOT_TYPES | {DataType.FUNDING_RATE, DataType.LIQUIDATION}
 
@@ -705,6 +762,8 @@ def _register(
     rest_url: str,
     doc: str,
     rest_weight_per_minute: int,
+    listing_path: str,
+    max_streams: int,
 ) -> None:
     register(
         VenueSpec(
@@ -716,16 +775,22 @@ def _register(
             docs=(doc,),
             rest_weight_per_minute=rest_weight_per_minute,
             max_connection_age_s=24 * 3600,
+            subscribe_interval_s=SUBSCRIBE_INTERVAL_S,
+            max_subscriptions_per_connection=max_streams // STREAMS_PER_SUBSCRIPTION,
+            instrument_listing=InstrumentListing((ListingRequest(listing_path),), _exchange_info),
         )
     )
 
 
 _DOCS = "https://developers.binance.com/docs/"
 _register("binance-spot", SPOT, _SPOT_TYPES, "wss://stream.binance.com:9443/stream",
-          "https://api.binance.com", _DOCS + "binance-spot-api-docs/web-socket-streams", 6000)
+          "https://api.binance.com", _DOCS + "binance-spot-api-docs/web-socket-streams", 6000,
+          "/api/v3/exchangeInfo", 1024)
 _register("binance-usdm", USDM, _FUTURES_TYPES, "wss://fstream.binance.com/stream",
           "https://fapi.binance.com",
-          _DOCS + "derivatives/usds-margined-futures/websocket-market-streams", 2400)
+          _DOCS + "derivatives/usds-margined-futures/websocket-market-streams", 2400,
+          "/fapi/v1/exchangeInfo", 200)
 _register("binance-coinm", COINM, _FUTURES_TYPES, "wss://dstream.binance.com/stream",
           "https://dapi.binance.com",
-          _DOCS + "derivatives/coin-margined-futures/websocket-market-streams", 2400)
+          _DOCS + "derivatives/coin-margined-futures/websocket-market-streams", 2400,
+          "/dapi/v1/exchangeInfo", 200)
