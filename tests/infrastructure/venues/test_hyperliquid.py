@@ -132,7 +132,12 @@ def book_frame(time_ms: int, bids: list[tuple[str, str]], asks: list[tuple[str, 
 
 
 def test_trades_message_gives_one_trade_per_element_with_the_taker_side() -> None:
-    """SUBSCRIPTIONS, ``WsTrade``: side "B" is a buy, "A" a sell; dedup key (time, tid)."""
+    """SUBSCRIPTIONS, ``WsTrade``: side "B" is a buy, "A" a sell; dedup key (time, tid).
+
+    The official pages give the WsTrade type but no trade message; the first
+    element's values are a live frame quoted in a third-party exchange reference
+    (found with the code search: "BTC Price Stream - Exchange WebSocket Reference").
+    """
     trades = [
         {"coin": "BTC", "side": "B", "px": "64411.0", "sz": "0.31377", "time": 1781416943647,
          "hash": "0x7f58708caf49d86c80d2043dae4bfc00009388724a4cf73e23211bdf6e4db257",
