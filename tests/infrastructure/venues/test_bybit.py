@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from relay.application.errors import FrameError
 from relay.application.ports import BookResync, FrameOutcome, Keepalive, VenueProtocol
+from relay.bootstrap import load
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import (
@@ -658,3 +660,12 @@ def test_first_subscribe_of_a_book_gets_only_the_ack() -> None:
     venue.on_frame_passed(frame(snapshot_before_delta()))
     replies = venue.on_client_frame('{"op":"subscribe","args":["orderbook.50.BTCUSDT"]}')
     assert len(replies) == 1
+
+
+@pytest.mark.parametrize("venue", ["bybit-spot", "bybit-linear", "bybit-inverse"])
+def test_config_example_loads_and_builds_its_protocol(venue: str) -> None:
+    path = Path(__file__).resolve().parents[3] / "config" / "examples" / f"{venue}.toml"
+    [config] = load(path).venues
+    assert config.id == venue
+    proto = venue_spec(venue).protocol_factory(config)
+    assert proto.subscribe_frames()
