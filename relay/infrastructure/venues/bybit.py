@@ -238,7 +238,11 @@ def _int(field: str, raw: Any) -> int:
 
 
 def _time_ms(field: str, raw: Any) -> int:
-    """Epoch ms sent as a JSON integer or as a string of digits (``nextFundingTime``)."""
+    """Epoch ms sent as a JSON integer or as a string of digits.
+
+    ``nextFundingTime`` is documented as a string; ``ts`` as a number, though the
+    orderbook page's field-order reminder shows it quoted, so both are taken.
+    """
     if isinstance(raw, str) and raw.isdigit() and len(raw) <= 19:
         return _int(field, int(raw))
     return _int(field, raw)
