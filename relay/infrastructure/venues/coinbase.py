@@ -741,7 +741,8 @@ class CoinbaseSimulatedVenue:
             if event.get("type") == "snapshot" or event["product_id"] not in self._books:
                 self._books[event["product_id"]] = ({}, {})
             bids, asks = self._books[event["product_id"]]
-            for update in event.get("updates") or ():
+            updates = event.get("updates")
+            for update in updates if isinstance(updates, list) else ():
                 if not isinstance(update, dict):
                     continue
                 side = bids if update.get("side") == "bid" else asks
@@ -766,7 +767,10 @@ class CoinbaseSimulatedVenue:
         channel = message.get("channel")
         if not isinstance(channel, str):
             return ()
-        products = [p for p in message.get("product_ids") or () if isinstance(p, str)]
+        raw_products = message.get("product_ids")
+        if not isinstance(raw_products, list):
+            raw_products = []
+        products = [p for p in raw_products if isinstance(p, str)]
         current = self._subscriptions.setdefault(channel, [])
         if message["type"] == "subscribe":
             current.extend(p for p in products if p not in current)

@@ -9,11 +9,14 @@ published, or built from them by changing only ``type``, ``sequence_num`` and th
 
 from __future__ import annotations
 
+import contextlib
 import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relay.application.errors import FrameError
 from relay.application.ports import BookResync, FrameOutcome
@@ -604,3 +607,79 @@ def test_simulated_venue_answers_a_resubscribed_book_with_its_current_snapshot()
     ]
     [event] = proto.on_frame(l2(4, "update", "BTC-USD", ("bid", "21920", "0")), T_MS).events
     assert event.payload == L2Update(((Decimal("21920"), Decimal("0")),), (), False)
+
+
+_JSON_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False),
+    st.text(max_size=12), st.sampled_from(["0", "-1", "1e999999", "NaN", "", "bid", "offer",
+                                           "snapshot", "update", "BTC-USD"]),
+    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(),
+                                                          max_size=2),
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [prefix] + [p for k, v in value.items() for p in _paths(v, (*prefix, k))]
+    if isinstance(value, list):
+        return [prefix] + [p for i, v in enumerate(value) for p in _paths(v, (*prefix, i))]
+    return [prefix]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    base=st.sampled_from([HEARTBEAT, CANDLES, MARKET_TRADES, TICKER, LEVEL2]),
+    choice=st.integers(min_value=0),
+    value=_JSON_VALUES,
+)
+def test_any_field_replaced_by_any_json_value_raises_only_frame_error(
+    base: str, choice: int, value: Any
+) -> None:
+    """The CHANNELS examples (numbered 1 after a level2 snapshot numbered 0; level2 as an
+    update) with one field, or the whole message, replaced."""
+    message = json.loads(base)
+    message["sequence_num"] = 1
+    if message["channel"] == "l2_data":
+        message["events"][0]["type"] = "update"
+    paths = _paths(message)
+    path = paths[choice % len(paths)]
+    if path:
+        target = message
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    else:
+        message = value
+    proto = protocol()
+    proto.on_frame(with_sequence(LEVEL2, 0), T_MS)
+    with contextlib.suppress(FrameError):
+        proto.on_frame(json.dumps(message), T_MS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.sampled_from([
+        LEVEL2, '{"type":"subscribe","product_ids":["BTC-USD"],"channel":"level2"}'
+    ]),
+    choice=st.integers(min_value=0),
+    value=_JSON_VALUES,
+)
+def test_simulated_venue_takes_any_mangled_frame_without_raising(
+    base: str, choice: int, value: Any
+) -> None:
+    """The CHANNELS level2 example and a subscribe message with one field replaced, fed
+    to the simulated venue both as a passed frame and as a client frame."""
+    message = json.loads(base)
+    paths = _paths(message)
+    path = paths[choice % len(paths)]
+    if path:
+        target = message
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    else:
+        message = value
+    venue = CoinbaseSimulatedVenue()
+    venue.on_frame_passed(json.dumps(message))
+    replies = venue.on_client_frame(json.dumps(message))
+    assert all(isinstance(json.loads(reply), dict) for reply in replies)
