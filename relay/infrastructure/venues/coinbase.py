@@ -1,0 +1,828 @@
+"""Coinbase Advanced Trade: the public market data WebSocket (``wss://advanced-trade-ws.coinbase.com``).
+
+No recorded session of this feed exists; every format parsed here follows the
+documented example messages of these pages (found with the documentation
+search, copied in the code corpus with their ``source_url``):
+
+- Channels (heartbeats, candles, market_trades, ticker, level2 examples):
+  https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-channels
+- Overview (subscribe within 5 s, one channel per subscribe message,
+  ``sequence_num`` rules):
+  https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-overview
+- Rate limits (unauthenticated messages: 8 per second per IP):
+  https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-rate-limits
+- Public products (instrument listing):
+  https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/public/list-public-products
+
+Two shapes are not in those pages' examples and follow other sources: the
+``subscriptions`` acknowledgement (``{"channel":"subscriptions",...,"events":
+[{"subscriptions":{"level2":["BTC-USD"]}}]}``, as in nautilus_trader's Coinbase
+test data) and the error message (``{"type":"error","message":...}``, as ccxt's
+coinbase WebSocket handler reads it).
+
+Every message of one connection carries ``sequence_num``, one more than the
+message before it on that connection, whatever its channel. The overview says
+a number more than one above the previous means messages were dropped, and a
+number not above it is an out-of-order message that can be ignored. A drop may
+have hit any channel, so a gap resyncs every book of the connection: each one
+is thrown away (nothing more is published for it), reported as a ``gap``
+:class:`~relay.application.ports.BookResync`, and ``level2`` is unsubscribed and
+subscribed again for all of them; the fresh ``snapshot`` event restores
+publishing. An update that crosses a book that was not crossed before it
+(best bid >= best ask) resyncs that one book with reason ``crossed_book``
+(a book already crossed in its snapshot, as in an auction, is left alone).
+An ``l2_data`` message that cannot be read (a missing field, a bad value, an
+unknown event type) may have held updates the books now lack: every book is
+resynced with reason ``bad_update`` (the frames go out with the next outcome,
+as the malformed message itself raises).
+
+``sequence_num`` may be missing only on messages that cannot break a book:
+``heartbeats``, ``subscriptions`` and ``l2_data`` messages holding only
+snapshots (the simulated venue's answers carry none, so that the recorded
+numbering stays continuous). Every other message without it is refused.
+
+Depth: ``level2`` is the only book channel and always carries the full book, so
+every ``depth`` (0 or N) maps to it. Candles: the ``candles`` channel has one
+granularity, five minutes; ``candle_interval`` is not used and candles are
+published with interval ``"5m"``. Trades: the channels page says a market
+trade's ``side`` "refers to the makers side", so the aggressor is the other
+side (``"BUY"`` -> SELL).
+
+Dedup keys (no venue update ids exist except the trade id; ``sequence_num``
+is per connection and never used): trade: ``trade_id``; ticker: its price,
+24 h volume and best bid/ask with quantities; candle: start and OHLCV;
+l2 update: the latest ``event_time`` (ms) and a digest of its updates; l2
+snapshot: ``snapshot:`` and a digest of its levels.
+
+FrameError reasons raised here: ``not_json``, ``unknown_event``,
+``missing_field``, ``invalid_value``, ``unsubscribed``, ``stale_update``
+(a ``sequence_num`` not above the last one) and ``subscribe_error``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from relay.application.errors import FrameError
+from relay.application.order_book import OrderBook
+from relay.application.ports import (
+    BookResync,
+    FrameOutcome,
+    Keepalive,
+    SnapshotRequest,
+    VenueProtocol,
+)
+from relay.config.model import VenueConfig
+from relay.domain.errors import InvalidValueError
+from relay.domain.model import (
+    Candle,
+    DataType,
+    Instrument,
+    L2Update,
+    MarketEvent,
+    PriceLevel,
+    Side,
+    Ticker,
+    Trade,
+    parse_decimal,
+    plain_decimal_match,
+)
+from relay.infrastructure.venues.registry import (
+    InstrumentListing,
+    ListedInstrument,
+    ListingRequest,
+    VenueSpec,
+    register,
+)
+
+VENUE_ID = "coinbase"
+WS_URL = "wss://advanced-trade-ws.coinbase.com"
+REST_URL = "https://api.coinbase.com"
+
+CHANNELS_DOC = (
+    "https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-channels"
+)
+OVERVIEW_DOC = (
+    "https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-overview"
+)
+RATE_LIMITS_DOC = (
+    "https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/"
+    "websocket-rate-limits"
+)
+PRODUCTS_DOC = (
+    "https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/public/"
+    "list-public-products"
+)
+
+PRODUCTS_PATH = "/api/v3/brokerage/market/products?product_type=SPOT"
+"""The public products listing, spot products only."""
+
+CANDLE_INTERVAL = "5m"
+CANDLE_MS = 5 * 60 * 1000
+"""The ``candles`` channel's only granularity: five minutes."""
+
+SUBSCRIBE_INTERVAL_S = 0.25
+"""Unauthenticated messages are limited to 8 per second per IP; one connection
+sends at most 4 per second, so two connections subscribing at once stay within it."""
+
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+"""No per-connection product limit is documented (one subscribe message per
+channel carries every product). A ``sequence_num`` gap resyncs every book of
+the connection, so this bounds what one gap costs."""
+
+REST_REQUESTS_PER_MINUTE = 600
+"""Public REST requests: 10 per second (the Advanced Trade REST rate-limit page is
+not in the searchable documents; ccxt's coinbase module states this figure). Only
+the instrument listing uses REST."""
+
+MAX_ID = 2**63 - 1
+DETAIL_CHARS = 200
+
+_BOOK_CHANNEL = "level2"
+_CHANNEL_FOR: dict[DataType, str] = {
+    DataType.TRADE: "market_trades",
+    DataType.TICKER: "ticker",
+    DataType.L2_ORDERBOOK: _BOOK_CHANNEL,
+    DataType.CANDLE: "candles",
+}
+"""Subscribe channel of each data type (``l2_data`` is what ``level2`` messages are named)."""
+
+_AGGRESSOR = {"BUY": Side.SELL, "SELL": Side.BUY}
+"""The documented ``side`` is the maker's; the published side is the taker's."""
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|\+00:00)"
+).fullmatch
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
+
+
+def _object(field: str, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise InvalidValueError(field, raw, "expected an object")
+    return raw
+
+
+def _list(field: str, raw: Any) -> list[Any]:
+    if not isinstance(raw, list):
+        raise InvalidValueError(field, raw, "expected a list")
+    return raw
+
+
+def _text(field: str, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise InvalidValueError(field, raw, "expected a string")
+    return raw
+
+
+def _int(field: str, raw: Any) -> int:
+    """A JSON integer in 0..2**63-1; bools, floats and strings are refused."""
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_ID:
+        raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
+    return raw
+
+
+def _price(field: str, raw: Any) -> Decimal:
+    value = parse_decimal(field, raw)
+    if value <= 0:
+        raise InvalidValueError(field, raw, "expected a price > 0")
+    return value
+
+
+def _quantity(field: str, raw: Any) -> Decimal:
+    value = parse_decimal(field, raw)
+    if value < 0:
+        raise InvalidValueError(field, raw, "expected a quantity >= 0")
+    return value
+
+
+def parse_time_ms(field: str, raw: Any) -> int:
+    """Epoch ms of an RFC 3339 UTC time, up to nanoseconds (``"2023-02-09T20:32:50.714964855Z"``).
+
+    Raises:
+        InvalidValueError: not a string of that form.
+    """
+    match = _RFC3339(raw) if isinstance(raw, str) else None
+    if match is None:
+        raise InvalidValueError(field, raw, "expected an RFC 3339 UTC time")
+    year, month, day, hour, minute, second, fraction = match.groups()
+    try:
+        seconds = calendar.timegm(
+            (int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0)
+        )
+    except (OverflowError, ValueError):
+        raise InvalidValueError(field, raw, "not a valid time") from None
+    millis = int((fraction or "0")[:3].ljust(3, "0"))
+    return seconds * 1000 + millis
+
+
+def _digest(parts: Iterable[str]) -> str:
+    """A short content digest (16 hex characters) for dedup keys."""
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
+
+
+def _new_best(
+    side: dict[Decimal, Decimal], best: Decimal | None, changed: Sequence[Decimal], highest: bool
+) -> Decimal | None:
+    """The best price of ``side`` after the levels at ``changed`` prices were applied.
+
+    ``best`` is the best before (None only for an empty side). A full scan of the
+    side happens only when the old best was removed and no changed price beats it.
+    """
+    present = [price for price in changed if price in side]
+    if best is not None and best in side:
+        present.append(best)
+    candidate = (max(present) if highest else min(present)) if present else None
+    if best is None or best in side:
+        return candidate
+    if candidate is not None and (candidate > best if highest else candidate < best):
+        return candidate
+    if not side:
+        return None
+    return max(side) if highest else min(side)
+
+
+class CoinbaseBook:
+    """The relay's copy of one ``level2`` book and whether it may be published."""
+
+    __slots__ = ("best_ask", "best_bid", "book", "instrument", "synced")
+
+    def __init__(self, instrument: Instrument) -> None:
+        self.instrument = instrument
+        self.book = OrderBook()
+        self.synced = False
+        self.best_bid: Decimal | None = None
+        self.best_ask: Decimal | None = None
+
+    def reset(self, bids: Sequence[PriceLevel], asks: Sequence[PriceLevel]) -> None:
+        """Replace the book with a snapshot; it may be published from now on."""
+        self.book.reset(bids, asks)
+        self.best_bid = max(self.book.bids, default=None)
+        self.best_ask = min(self.book.asks, default=None)
+        self.synced = True
+
+    def drop(self) -> None:
+        """Throw the book away; nothing is published for it until the next snapshot."""
+        self.book = OrderBook()
+        self.best_bid = self.best_ask = None
+        self.synced = False
+
+    def crossed(self) -> bool:
+        """True when the best bid is at or above the best ask."""
+        return (
+            self.best_bid is not None
+            and self.best_ask is not None
+            and self.best_bid >= self.best_ask
+        )
+
+    def apply(self, bids: Sequence[PriceLevel], asks: Sequence[PriceLevel]) -> bool:
+        """Apply an update; True when it crossed a book that was not crossed before it."""
+        was_crossed = self.crossed()
+        self.book.apply(bids, asks)
+        self.best_bid = _new_best(
+            self.book.bids, self.best_bid, [price for price, _ in bids], highest=True
+        )
+        self.best_ask = _new_best(
+            self.book.asks, self.best_ask, [price for price, _ in asks], highest=False
+        )
+        return not was_crossed and self.crossed()
+
+
+def subscribe_frame(channel: str, product_ids: Sequence[str], action: str = "subscribe") -> str:
+    """One (un)subscribe message: one channel, its products (none for ``heartbeats``).
+
+    Shape (channels page, without the optional ``jwt``)::
+
+        {"type":"subscribe","product_ids":["ETH-USD","BTC-USD"],"channel":"level2"}
+    """
+    message: dict[str, Any] = {"type": action}
+    if product_ids:
+        message["product_ids"] = list(product_ids)
+    message["channel"] = channel
+    return orjson.dumps(message).decode()
+
+
+def _levels(updates: list[Any]) -> tuple[tuple[PriceLevel, ...], tuple[PriceLevel, ...], int, str]:
+    """``updates`` of an ``l2_data`` event -> (bids, asks, latest event time ms, digest).
+
+    Raises:
+        InvalidValueError, KeyError: a malformed update.
+    """
+    bids: list[PriceLevel] = []
+    asks: list[PriceLevel] = []
+    parts: list[str] = []
+    latest_ms = 0
+    for raw in updates:
+        update = _object("updates[]", raw)
+        side = update["side"]
+        price_text = update["price_level"]
+        quantity_text = update["new_quantity"]
+        if (
+            type(price_text) is str
+            and type(quantity_text) is str
+            and plain_decimal_match(price_text) is not None
+            and plain_decimal_match(quantity_text) is not None
+        ):
+            price = Decimal(price_text)
+            if not price:
+                raise InvalidValueError("price_level", price_text, "expected a price > 0")
+            quantity = Decimal(quantity_text)
+        else:
+            price = _price("price_level", price_text)
+            quantity = _quantity("new_quantity", quantity_text)
+        if side == "bid":
+            bids.append((price, quantity))
+        elif side == "offer":
+            asks.append((price, quantity))
+        else:
+            raise InvalidValueError("side", side, "expected bid or offer")
+        event_time = update["event_time"]
+        latest_ms = max(latest_ms, parse_time_ms("event_time", event_time))
+        parts.extend((side, price_text, quantity_text))
+    return tuple(bids), tuple(asks), latest_ms, _digest(parts)
+
+
+class CoinbaseProtocol(VenueProtocol):
+    """One Advanced Trade market data connection (sans-IO).
+
+    Args:
+        config: the venue's config (subscriptions, URL override).
+    """
+
+    def __init__(self, config: VenueConfig) -> None:
+        self._config = config
+        self._ws_url = config.ws_url or WS_URL
+        self._instruments: dict[str, Instrument] = {}
+        self._wanted: dict[str, frozenset[DataType]] = {}
+        self._books: dict[str, CoinbaseBook] = {}
+        for sub in config.subscriptions:
+            instrument = Instrument(config.id, sub.instrument, sub.canonical_symbol)
+            self._instruments[sub.instrument] = instrument
+            self._wanted[sub.instrument] = frozenset(sub.data_types)
+            if DataType.L2_ORDERBOOK in sub.data_types:
+                self._books[sub.instrument] = CoinbaseBook(instrument)
+        self._last_sequence: int | None = None
+        self._pending_resyncs: list[BookResync] = []
+        self._pending_replies: list[str] = []
+
+    def ws_url(self) -> str:
+        """The market data endpoint (or the configured override)."""
+        return self._ws_url
+
+    def subscribe_frames(self) -> Sequence[str]:
+        """``heartbeats`` first, then one message per channel with every product needing it.
+
+        One channel per subscribe message is the documented rule; the first message
+        goes out at once (the venue disconnects a connection not subscribed within 5 s).
+        """
+        frames = [subscribe_frame("heartbeats", ())]
+        for data_type, channel in _CHANNEL_FOR.items():
+            products = [
+                sub.instrument
+                for sub in self._config.subscriptions
+                if data_type in sub.data_types
+            ]
+            if products:
+                frames.append(subscribe_frame(channel, products))
+        return frames
+
+    def keepalive(self) -> Keepalive | None:
+        """None: the subscribed ``heartbeats`` channel keeps the connection open."""
+        return None
+
+    def on_open(self) -> FrameOutcome:
+        """Nothing: books arrive as ``snapshot`` events on the WebSocket."""
+        return FrameOutcome([], [], [])
+
+    def on_snapshot(
+        self, request: SnapshotRequest, body: bytes, received_at_ms: int
+    ) -> FrameOutcome:
+        """Never called: this venue asks for no REST snapshots.
+
+        Raises:
+            FrameError: ``bad_snapshot`` always.
+        """
+        raise FrameError("bad_snapshot", "coinbase books come from the WebSocket")
+
+    def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
+        """Parse one message.
+
+        Shapes (trimmed from the channels page)::
+
+            {"channel":"l2_data","client_id":"","timestamp":"2023-02-09T20:32:50.714964855Z",
+             "sequence_num":0,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[
+             {"side":"bid","event_time":"1970-01-01T00:00:00Z","price_level":"21921.73",
+              "new_quantity":"0.06317902"}]}]}
+            {"channel":"market_trades",...,"events":[{"type":"snapshot","trades":[{"trade_id":
+             "000000000","product_id":"ETH-USD","price":"1260.01","size":"0.3","side":"BUY",
+             "time":"2019-08-14T20:42:27.265Z"}]}]}
+            {"channel":"heartbeats",...,"events":[{"current_time":"2023-06-23 20:31:56...",
+             "heartbeat_counter":"3049"}]}
+
+        A ``sequence_num`` gap adds the resyncs and the ``level2`` unsubscribe +
+        subscribe frames of every book to this outcome (or to the next one, if
+        this message turns out malformed).
+
+        Raises:
+            FrameError: ``not_json``, ``unknown_event`` (unknown channel or event
+                type), ``missing_field``, ``invalid_value``, ``unsubscribed``,
+                ``stale_update`` (``sequence_num`` not above the last one) or
+                ``subscribe_error`` (the venue's ``error`` message).
+        """
+        try:
+            message = orjson.loads(frame)
+        except orjson.JSONDecodeError as exc:
+            raise FrameError("not_json", _clip(str(exc))) from None
+        if not isinstance(message, dict):
+            raise FrameError("unknown_event", _clip(f"not an object: {str(frame)[:80]}"))
+        if message.get("type") == "error":
+            raise FrameError("subscribe_error", _clip(str(message.get("message", message))))
+        channel = message.get("channel")
+        try:
+            self._check_sequence(channel, message)
+            events: list[MarketEvent] = []
+            if channel == "l2_data":
+                self._l2_data(message, received_at_ms, events)
+            elif channel == "market_trades":
+                self._market_trades(message, received_at_ms, events)
+            elif channel == "ticker":
+                self._ticker(message, received_at_ms, events)
+            elif channel == "candles":
+                self._candles(message, received_at_ms, events)
+            elif channel not in ("heartbeats", "subscriptions"):
+                raise FrameError("unknown_event", _clip(f"channel {channel!r}"))
+        except FrameError as exc:
+            if channel == "l2_data" and exc.reason == "unknown_event":
+                self._resync_all("bad_update")
+            raise
+        except KeyError as exc:
+            if channel == "l2_data":
+                self._resync_all("bad_update")
+            raise FrameError("missing_field", _clip(f"{channel}: {exc.args[0]!r}")) from None
+        except (InvalidValueError, TypeError, ValueError) as exc:
+            if channel == "l2_data":
+                self._resync_all("bad_update")
+            raise FrameError("invalid_value", _clip(f"{channel}: {exc}")) from None
+        outcome = FrameOutcome(events, [], self._pending_replies, self._pending_resyncs)
+        self._pending_replies = []
+        self._pending_resyncs = []
+        return outcome
+
+    def _check_sequence(self, channel: Any, message: dict[str, Any]) -> None:
+        raw = message.get("sequence_num")
+        if raw is None:
+            if channel in ("heartbeats", "subscriptions") or (
+                channel == "l2_data"
+                and all(
+                    isinstance(event, dict) and event.get("type") == "snapshot"
+                    for event in _list("events", message["events"])
+                )
+            ):
+                return
+            raise KeyError("sequence_num")
+        sequence = _int("sequence_num", raw)
+        last = self._last_sequence
+        if last is not None and sequence <= last:
+            raise FrameError("stale_update", f"sequence_num {sequence} <= last {last}")
+        self._last_sequence = sequence
+        if last is not None and sequence > last + 1:
+            self._resync_all("gap")
+
+    def _resync_all(self, reason: str) -> None:
+        """Drop every book; queue one resync each and one level2 unsubscribe + subscribe."""
+        if not self._books:
+            return
+        for book in self._books.values():
+            book.drop()
+            self._pending_resyncs.append(BookResync(book.instrument, reason))
+        products = list(self._books)
+        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, products, "unsubscribe"))
+        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, products))
+
+    def _resync_one(self, book: CoinbaseBook, reason: str) -> None:
+        book.drop()
+        product = [book.instrument.instrument]
+        self._pending_resyncs.append(BookResync(book.instrument, reason))
+        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, product, "unsubscribe"))
+        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, product))
+
+    def _instrument(self, product_id: Any, data_type: DataType) -> Instrument:
+        product = _text("product_id", product_id)
+        instrument = self._instruments.get(product)
+        if instrument is None or data_type not in self._wanted[product]:
+            raise FrameError("unsubscribed", _clip(f"{product} {data_type.value}"))
+        return instrument
+
+    def _l2_data(
+        self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
+    ) -> None:
+        """Validate every event of the message first, then apply them: a malformed
+        message leaves the books as they were (and :meth:`on_frame` resyncs them)."""
+        message_ms = parse_time_ms("timestamp", message["timestamp"])
+        parsed: list[
+            tuple[str, Instrument, tuple[PriceLevel, ...], tuple[PriceLevel, ...], int, str]
+        ] = []
+        for raw in _list("events", message["events"]):
+            event = _object("events[]", raw)
+            kind = event["type"]
+            if kind not in ("snapshot", "update"):
+                raise FrameError("unknown_event", _clip(f"l2_data event type {kind!r}"))
+            instrument = self._instrument(event["product_id"], DataType.L2_ORDERBOOK)
+            parsed.append((kind, instrument, *_levels(_list("updates", event["updates"]))))
+        for kind, instrument, bids, asks, latest_ms, digest in parsed:
+            book = self._books[instrument.instrument]
+            if kind == "snapshot":
+                book.reset(bids, asks)
+                book_bids, book_asks = book.book.levels()
+                events.append(
+                    MarketEvent(
+                        instrument,
+                        DataType.L2_ORDERBOOK,
+                        received_at_ms,
+                        message_ms,
+                        L2Update(book_bids, book_asks, True),
+                        f"snapshot:{digest}",
+                    )
+                )
+            else:
+                if not book.synced:
+                    continue  # thrown away: waits for the snapshot of its resubscription
+                if book.apply(bids, asks):
+                    self._resync_one(book, "crossed_book")
+                    continue
+                events.append(
+                    MarketEvent(
+                        instrument,
+                        DataType.L2_ORDERBOOK,
+                        received_at_ms,
+                        latest_ms or message_ms,
+                        L2Update(bids, asks, False),
+                        f"{latest_ms}:{digest}",
+                    )
+                )
+
+    def _market_trades(
+        self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
+    ) -> None:
+        for raw in _list("events", message["events"]):
+            for raw_trade in _list("trades", _object("events[]", raw)["trades"]):
+                trade = _object("trades[]", raw_trade)
+                instrument = self._instrument(trade["product_id"], DataType.TRADE)
+                trade_id = _text("trade_id", trade["trade_id"])
+                side = _AGGRESSOR.get(trade["side"])
+                if side is None:
+                    raise InvalidValueError("side", trade["side"], "expected BUY or SELL")
+                events.append(
+                    MarketEvent(
+                        instrument,
+                        DataType.TRADE,
+                        received_at_ms,
+                        parse_time_ms("time", trade["time"]),
+                        Trade(
+                            trade_id,
+                            _price("price", trade["price"]),
+                            _quantity("size", trade["size"]),
+                            side,
+                        ),
+                        trade_id,
+                    )
+                )
+
+    def _ticker(
+        self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
+    ) -> None:
+        message_ms = parse_time_ms("timestamp", message["timestamp"])
+        for raw in _list("events", message["events"]):
+            for raw_ticker in _list("tickers", _object("events[]", raw)["tickers"]):
+                ticker = _object("tickers[]", raw_ticker)
+                instrument = self._instrument(ticker["product_id"], DataType.TICKER)
+                fields = (
+                    "price", "volume_24_h", "best_bid", "best_bid_quantity", "best_ask",
+                    "best_ask_quantity",
+                )
+                texts = [_text(name, ticker[name]) for name in fields]
+                events.append(
+                    MarketEvent(
+                        instrument,
+                        DataType.TICKER,
+                        received_at_ms,
+                        message_ms,
+                        Ticker(
+                            _price("best_bid", texts[2]),
+                            _quantity("best_bid_quantity", texts[3]),
+                            _price("best_ask", texts[4]),
+                            _quantity("best_ask_quantity", texts[5]),
+                        ),
+                        ":".join(texts),
+                    )
+                )
+
+    def _candles(
+        self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
+    ) -> None:
+        message_ms = parse_time_ms("timestamp", message["timestamp"])
+        for raw in _list("events", message["events"]):
+            for raw_candle in _list("candles", _object("events[]", raw)["candles"]):
+                candle = _object("candles[]", raw_candle)
+                instrument = self._instrument(candle["product_id"], DataType.CANDLE)
+                start_text = _text("start", candle["start"])
+                if not start_text.isdigit():
+                    raise InvalidValueError("start", start_text, "expected epoch seconds")
+                open_time_ms = int(start_text) * 1000
+                if open_time_ms > MAX_ID:
+                    raise InvalidValueError("start", start_text, "out of range")
+                ohlcv = [_text(name, candle[name]) for name in
+                         ("open", "high", "low", "close", "volume")]
+                events.append(
+                    MarketEvent(
+                        instrument,
+                        DataType.CANDLE,
+                        received_at_ms,
+                        message_ms,
+                        Candle(
+                            interval=CANDLE_INTERVAL,
+                            open_time_ms=open_time_ms,
+                            close_time_ms=open_time_ms + CANDLE_MS - 1,
+                            open=_price("open", ohlcv[0]),
+                            high=_price("high", ohlcv[1]),
+                            low=_price("low", ohlcv[2]),
+                            close=_price("close", ohlcv[3]),
+                            volume=_quantity("volume", ohlcv[4]),
+                            is_closed=False,
+                        ),
+                        ":".join([start_text, *ohlcv]),
+                    )
+                )
+
+
+def parse_products(request: ListingRequest, body: bytes) -> list[ListedInstrument]:
+    """The public products listing -> spot instruments (``BTC-USD`` -> ``BTC/USD``).
+
+    Shape (trimmed from the List Public Products example response)::
+
+        {"products":[{"product_id":"BTC-USD","base_display_symbol":"BTC",
+          "quote_display_symbol":"USD","product_type":"SPOT","quote_currency_id":"USD",
+          "base_currency_id":"BTC","is_disabled":false,"alias":"BTC-USD",
+          "alias_to":["BTC-USDC"],...}],"num_products":100}
+
+    Left out: non-spot products, disabled ones, and aliases (a product whose
+    ``alias`` names another product, like ``BTC-USDC`` -> ``BTC-USD``: the
+    market data channels send the aliased product's data).
+
+    Raises:
+        ValueError: the body is not JSON or not of that shape.
+    """
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"products: not JSON: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("products"), list):
+        raise ValueError("products: expected an object with a products list")
+    listed: list[ListedInstrument] = []
+    for product in document["products"]:
+        if not isinstance(product, dict) or not isinstance(product.get("product_id"), str):
+            raise ValueError(f"products: malformed product {str(product)[:80]}")
+        product_id: str = product["product_id"]
+        if product.get("product_type") != "SPOT" or product.get("is_disabled") is True:
+            continue
+        alias = product.get("alias")
+        if isinstance(alias, str) and alias and alias != product_id:
+            continue
+        base = product.get("base_currency_id")
+        quote = product.get("quote_currency_id")
+        if not (isinstance(base, str) and base and isinstance(quote, str) and quote):
+            base, _, quote = product_id.partition("-")
+        listed.append(ListedInstrument(product_id, f"{base}/{quote}", "spot"))
+    return listed
+
+
+class CoinbaseSimulatedVenue:
+    """The venue's side of one simulated connection.
+
+    - Every ``subscribe``/``unsubscribe`` is answered with a ``subscriptions``
+      message listing the connection's subscriptions after it.
+    - A ``level2`` subscribe for a product whose book was seen in the passed
+      frames (so: a resubscription) is also answered with an ``l2_data``
+      snapshot of that book, built from every passed frame (sent or skipped).
+
+    The answers carry no ``sequence_num``: numbering them would collide with the
+    recorded frames that follow. The timestamp is the last passed frame's.
+    """
+
+    def __init__(self) -> None:
+        self._subscriptions: dict[str, list[str]] = {}
+        self._books: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        self._timestamp = "1970-01-01T00:00:00Z"
+
+    def on_frame_passed(self, frame: str) -> None:
+        """Track the books (venue strings kept) and the time of the recorded frames."""
+        try:
+            message = orjson.loads(frame)
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(message, dict):
+            return
+        if isinstance(message.get("timestamp"), str):
+            self._timestamp = message["timestamp"]
+        if message.get("channel") != "l2_data" or not isinstance(message.get("events"), list):
+            return
+        for event in message["events"]:
+            if not isinstance(event, dict) or not isinstance(event.get("product_id"), str):
+                continue
+            if event.get("type") == "snapshot" or event["product_id"] not in self._books:
+                self._books[event["product_id"]] = ({}, {})
+            bids, asks = self._books[event["product_id"]]
+            updates = event.get("updates")
+            for update in updates if isinstance(updates, list) else ():
+                if not isinstance(update, dict):
+                    continue
+                side = bids if update.get("side") == "bid" else asks
+                price, quantity = update.get("price_level"), update.get("new_quantity")
+                if not isinstance(price, str) or not isinstance(quantity, str):
+                    continue
+                if plain_decimal_match(quantity) is None:
+                    continue
+                if Decimal(quantity) == 0:
+                    side.pop(price, None)
+                else:
+                    side[price] = quantity
+
+    def on_client_frame(self, frame: str) -> Sequence[str]:
+        """The acknowledgement (and resubscribed books' snapshots) for a client message."""
+        try:
+            message = orjson.loads(frame)
+        except orjson.JSONDecodeError:
+            return ()
+        if not isinstance(message, dict) or message.get("type") not in ("subscribe", "unsubscribe"):
+            return ()
+        channel = message.get("channel")
+        if not isinstance(channel, str):
+            return ()
+        raw_products = message.get("product_ids")
+        if not isinstance(raw_products, list):
+            raw_products = []
+        products = [p for p in raw_products if isinstance(p, str)]
+        current = self._subscriptions.setdefault(channel, [])
+        if message["type"] == "subscribe":
+            current.extend(p for p in products if p not in current)
+        else:
+            remaining = [p for p in current if p not in products] if products else []
+            self._subscriptions[channel] = remaining
+        replies = [
+            orjson.dumps(
+                {
+                    "channel": "subscriptions",
+                    "client_id": "",
+                    "timestamp": self._timestamp,
+                    "events": [
+                        {"subscriptions": {c: p for c, p in self._subscriptions.items() if p}}
+                    ],
+                }
+            ).decode()
+        ]
+        if message["type"] == "subscribe" and channel == _BOOK_CHANNEL:
+            replies.extend(self._snapshot(p) for p in products if p in self._books)
+        return replies
+
+    def _snapshot(self, product_id: str) -> str:
+        bids, asks = self._books[product_id]
+        updates = [
+            {"side": side, "event_time": self._timestamp, "price_level": price,
+             "new_quantity": quantity}
+            for side, levels in (("bid", bids), ("offer", asks))
+            for price, quantity in levels.items()
+        ]
+        return orjson.dumps(
+            {
+                "channel": "l2_data",
+                "client_id": "",
+                "timestamp": self._timestamp,
+                "events": [{"type": "snapshot", "product_id": product_id, "updates": updates}],
+            }
+        ).decode()
+
+
+register(
+    VenueSpec(
+        id=VENUE_ID,
+        data_types=frozenset(_CHANNEL_FOR),
+        default_ws_url=WS_URL,
+        default_rest_url=REST_URL,
+        protocol_factory=CoinbaseProtocol,
+        docs=(CHANNELS_DOC, OVERVIEW_DOC, RATE_LIMITS_DOC, PRODUCTS_DOC),
+        rest_weight_per_minute=REST_REQUESTS_PER_MINUTE,
+        subscribe_interval_s=SUBSCRIBE_INTERVAL_S,
+        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        simulated_venue=CoinbaseSimulatedVenue,
+        instrument_listing=InstrumentListing((ListingRequest(PRODUCTS_PATH),), parse_products),
+    )
+)
