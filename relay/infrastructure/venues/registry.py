@@ -20,7 +20,7 @@ class UnknownVenueError(RelayError):
     """No venue module registered this id."""
 
 
-VENUE_MODULES = ("binance",)
+VENUE_MODULES = ("binance", "deribit")
 """Modules under ``relay.infrastructure.venues`` that register venues when imported."""
 
 
