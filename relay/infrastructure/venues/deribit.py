@@ -118,9 +118,9 @@ REST_URL = "https://www.deribit.com"
 HEARTBEAT_INTERVAL_S = 30
 """Asked for with ``public/set_heartbeat`` (the documented minimum is 10 s)."""
 
-SUBSCRIBE_INTERVAL_S = 0.3
+SUBSCRIBE_INTERVAL_S = 0.5
 """Least time between two subscribe frames: ``public/subscribe`` is documented at a
-sustained ~3.3 requests per second."""
+sustained ~3.3 requests per second; the relay stays well below (2 per second)."""
 
 CHANNELS_PER_SUBSCRIBE = 100
 """Channels in one ``public/subscribe`` frame. Deribit documents no cap; this bound
