@@ -135,6 +135,10 @@ MAX_ID = 2**63 - 1
 DETAIL_CHARS = 200
 """FrameError details are cut to this many characters."""
 
+MAX_PENDING_REQUESTS = 1_000
+"""Requests remembered while their answer is awaited; the oldest is forgotten first
+(its answer, if it ever comes, is then treated as one the relay did not ask for)."""
+
 RESOLUTIONS: dict[str, tuple[str, int]] = {
     "1m": ("1", 60_000),
     "3m": ("3", 180_000),
@@ -364,6 +368,8 @@ class DeribitProtocol(VenueProtocol):
         self._next_id += 1
         channels = params.get("channels", ())
         self._pending[request_id] = (method, tuple(channels))
+        if len(self._pending) > MAX_PENDING_REQUESTS:
+            del self._pending[next(iter(self._pending))]
         return _request(request_id, method, params)
 
     def subscribe_frames(self) -> Sequence[str]:

@@ -28,6 +28,7 @@ from relay.domain.model import (
 )
 from relay.infrastructure.venues.deribit import (
     CHANNELS_PER_SUBSCRIBE,
+    MAX_PENDING_REQUESTS,
     DeribitProtocol,
     DeribitSimulatedVenue,
     UnsupportedIntervalError,
@@ -351,6 +352,18 @@ def test_test_request_heartbeat_is_answered_with_public_test_and_plain_heartbeat
     ) == FrameOutcome([], [], [])
     assert proto.on_frame('{"jsonrpc":"2.0","id":3,"result":{"version":"1.2.26"}}', 1) == (
         FrameOutcome([], [], []))
+
+
+def test_unanswered_requests_are_forgotten_oldest_first_beyond_the_bound() -> None:
+    proto = protocol([PUT])
+    proto.subscribe_frames()  # ids 1 (set_heartbeat) and 2 (subscribe)
+    test_request = '{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}'
+    for _ in range(MAX_PENDING_REQUESTS):
+        proto.on_frame(test_request, 1)
+    assert len(proto._pending) == MAX_PENDING_REQUESTS
+    with pytest.raises(FrameError) as exc:
+        proto.on_frame('{"jsonrpc":"2.0","id":2,"error":{"code":1,"message":"x"}}', 1)
+    assert exc.value.reason == "request_error"  # id 2 was forgotten: no longer a subscribe
 
 
 def test_answers_to_set_heartbeat_and_subscribe_and_the_recorded_ack_are_empty_outcomes() -> None:
