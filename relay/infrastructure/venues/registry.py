@@ -20,7 +20,16 @@ class UnknownVenueError(RelayError):
     """No venue module registered this id."""
 
 
-VENUE_MODULES = ("binance", "bybit", "coinbase", "coinbase_exchange", "deribit", "hyperliquid", "kraken", "okx")
+VENUE_MODULES = (
+    "binance",
+    "bybit",
+    "coinbase",
+    "coinbase_exchange",
+    "deribit",
+    "hyperliquid",
+    "kraken",
+    "okx",
+)
 """Modules under ``relay.infrastructure.venues`` that register venues when imported."""
 
 
