@@ -768,9 +768,11 @@ class DeribitSimulatedVenue:
       request is answered, with its own id; the protocol ignores answers it did not
       ask for); any other method -> a JSON-RPC ``Method not found`` error.
     - After a ``public/subscribe`` answer, one fresh ``snapshot`` notification for
-      every book channel whose instrument's book the replay has already passed: the
+      every book channel subscribed again (unsubscribed earlier on this connection,
+      as a resync does) whose instrument's book the replay has already passed: the
       book as of the last recorded frame passed, with its ``change_id``, so recorded
-      changes that follow chain onto it.
+      changes that follow chain onto it. A first subscribe gets the recorded frames
+      only, as the recording answered it.
 
     Books are rebuilt from recorded ``book.<instrument>.<interval>`` frames passed
     (snapshot, then changes applied whatever their continuity).
@@ -778,6 +780,7 @@ class DeribitSimulatedVenue:
 
     def __init__(self) -> None:
         self._books: dict[str, tuple[OrderBook, int, int]] = {}
+        self._unsubscribed: set[str] = set()
 
     def on_frame_passed(self, frame: str) -> None:
         """Track the recorded books; frames that are not book notifications are ignored."""
@@ -824,7 +827,11 @@ class DeribitSimulatedVenue:
                 channels = []
             result = [c for c in channels if isinstance(c, str)]
             if method == "public/subscribe":
-                snapshots = [s for c in result if (s := self._snapshot(c)) is not None]
+                again = [c for c in result if c in self._unsubscribed]
+                self._unsubscribed.difference_update(again)
+                snapshots = [s for c in again if (s := self._snapshot(c)) is not None]
+            else:
+                self._unsubscribed.update(result)
         else:
             error = {"code": -32601, "message": "Method not found"}
             return [json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error})]

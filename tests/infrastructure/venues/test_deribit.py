@@ -159,14 +159,14 @@ def test_gap_in_change_ids_resyncs_that_one_book_with_unsubscribe_and_subscribe(
 
 
 def test_changes_after_a_gap_publish_nothing_until_the_fresh_snapshot_restores_the_book() -> None:
-    proto, frames, _ = _put_after_gap()
+    proto, frames, outcome = _put_after_gap()
     venue = DeribitSimulatedVenue()
     for frame, _ in frames[:4]:
         venue.on_frame_passed(frame)
     assert proto.on_frame(*frames[3]).events == []  # still awaiting the snapshot
-    answer, snapshot = venue.on_client_frame(
-        '{"jsonrpc":"2.0","id":4,"method":"public/subscribe",'
-        f'"params":{{"channels":["book.{PUT}.100ms"]}}}}')
+    unsubscribe, subscribe = outcome.replies
+    assert len(venue.on_client_frame(unsubscribe)) == 1
+    answer, snapshot = venue.on_client_frame(subscribe)
     assert proto.on_frame(answer, 1).events == []
     fresh = proto.on_frame(snapshot, 2).events
     ref = deribit_reference()
@@ -494,6 +494,8 @@ def test_simulated_venue_sends_a_fresh_snapshot_of_the_book_passed_on_resubscrib
     assert len(venue.on_client_frame(subscribe)) == 1  # nothing passed yet: the ack only
     for frame, _ in recv():
         venue.on_frame_passed(frame)
+    assert len(venue.on_client_frame(subscribe)) == 1  # not a resubscribe: the ack only
+    venue.on_client_frame(subscribe.replace("public/subscribe", "public/unsubscribe"))
     _, snapshot = venue.on_client_frame(subscribe)
     message = json.loads(snapshot, parse_float=str)
     data = message["params"]["data"]
