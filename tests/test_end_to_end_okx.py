@@ -11,6 +11,7 @@ frames, and every recorded checksum verified by the reference's own CRC32.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zlib
 from collections import Counter, defaultdict
@@ -21,9 +22,14 @@ from typing import Any
 
 import pytest
 from e2e_support import simulator_process, start_relay, stop_relay, stored_messages
-from reference_books import recv_payloads
+from reference_books import CAPTURES, recv_payloads
 
+from relay.bootstrap import Relay
+from relay.config.loader import parse_config
+from relay.infrastructure.captures import read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
+from relay.infrastructure.simulator import Faults, Simulator
+from relay.infrastructure.venues.registry import supported_data_types
 
 pytestmark = pytest.mark.integration
 
@@ -173,3 +179,61 @@ async def test_recorded_okx_session_arrives_in_jetstream_exactly(
     assert verified == counts["l2_orderbook"] == 290
     print(f"\nokx: {len(messages)} messages in JetStream: {dict(seen)}; "
           f"{verified} of {counts['l2_orderbook']} recorded checksums verified by the reference")
+
+
+async def test_skipped_book_updates_fail_the_checksum_and_resync_each_book_to_the_venue_book(
+    nats_server: EmbeddedNats,
+) -> None:
+    """Recorded frames 100-102 (one book update of each instrument) are never sent.
+
+    Each book's next update then disagrees with the venue's checksum: the relay
+    throws that book away, subscribes its channel again, and the simulated
+    venue answers with a fresh snapshot of its book (built from every frame
+    the replay passed). The final books equal the full recording's.
+    """
+    trades, counts, books, _ = reference()
+    faults = Faults(skip_after_frames=100, skip_frames=3)
+    async with Simulator([read_capture(CAPTURES / "okx.jsonl")], speed=None,
+                         faults=faults) as simulator:
+        text = okx_config(nats_server.url, f"127.0.0.1:{simulator.port}", free_port())
+        relay = Relay(parse_config(text, source="<test>", venues=supported_data_types()))
+        stop = asyncio.Event()
+        task = asyncio.create_task(relay.run(stop))
+        try:
+            expected = counts["trade"] + counts["ticker"] + 6
+            messages = await stored_messages(nats_server.url, expected)
+        finally:
+            stop.set()
+            assert await task == 0
+    resyncs = {instrument: relay.metrics.registry.get_sample_value(
+        "relay_book_resyncs_total", {"venue": "okx", "instrument": instrument,
+                                     "reason": "checksum"}) for instrument in SYMBOLS}
+    print(f"\nokx: resyncs after skipping recorded frames 100-102: {resyncs}")
+    assert resyncs == dict.fromkeys(SYMBOLS, 1.0)
+    kinds: Counter[str] = Counter()
+    final: dict[str, dict[str, dict[Decimal, Decimal]]] = {}
+    for _, _, data in messages:
+        envelope = json.loads(data)
+        instrument, payload = envelope["instrument"], envelope["payload"]
+        if envelope["data_type"] == "trade":
+            kinds["trade"] += 1
+            continue
+        if envelope["data_type"] != "l2_orderbook":
+            kinds[envelope["data_type"]] += 1
+            continue
+        if payload["is_snapshot"]:
+            kinds["l2_snapshot"] += 1
+            final[instrument] = {"bids": {}, "asks": {}}
+        for side in ("bids", "asks"):
+            for price, quantity in payload[side]:
+                if Decimal(quantity):
+                    final[instrument][side][Decimal(price)] = Decimal(quantity)
+                else:
+                    final[instrument][side].pop(Decimal(price), None)
+    print(f"okx: JetStream after the skip: {dict(kinds)}")
+    assert (kinds["trade"], kinds["ticker"], kinds["l2_snapshot"]) == (
+        counts["trade"], counts["ticker"], 6)
+    for instrument in SYMBOLS:
+        assert final[instrument] == {
+            side: {p: Decimal(s) for p, (_, s) in books[instrument][side].items()}
+            for side in ("bids", "asks")}, instrument
