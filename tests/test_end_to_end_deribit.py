@@ -20,10 +20,13 @@ from typing import Any
 import pytest
 from deribit_reference import deribit_reference, instruments
 from e2e_support import decode, simulator_process, stored_messages
+from reference_books import CAPTURES
 
 from relay.bootstrap import Relay
 from relay.config.loader import parse_config
+from relay.infrastructure.captures import read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
+from relay.infrastructure.simulator import Faults, Simulator
 from relay.infrastructure.venues.deribit import canonical_symbol
 from relay.infrastructure.venues.registry import supported_data_types
 
@@ -127,3 +130,57 @@ async def test_recorded_deribit_session_arrives_in_jetstream_exactly(
     assert dict(counts) == {"trade": 0, "ticker": 89, "l2_orderbook": 46, "l2_snapshot": 10}
     print(f"\nderibit: {len(messages)} messages in JetStream: {dict(counts)}; "
           f"{stream_count} streams; change_id breaks in the recording: {ref.breaks}")
+
+
+async def test_a_skipped_book_change_breaks_change_id_and_resyncs_that_book_only(
+    nats_server: EmbeddedNats,
+) -> None:
+    """Recorded frame 100 (a change of BTC-24SEP21-8000-P) is never sent.
+
+    The next change's ``prev_change_id`` does not chain: the relay drops that
+    book, subscribes its channel again, and the simulated venue's fresh
+    snapshot (built from every frame passed) restores it. The final books equal
+    the full recording's, and no other book is touched.
+    """
+    ref = deribit_reference()
+    faults = Faults(skip_after_frames=100, skip_frames=1)
+    capture = read_capture(CAPTURES / "deribit.jsonl")
+    async with Simulator([capture], speed=None, faults=faults) as simulator:
+        relay = Relay(parse_config(config_text(nats_server.url, f"127.0.0.1:{simulator.port}"),
+                                   source="<test>", venues=supported_data_types()))
+        stop = asyncio.Event()
+        task = asyncio.create_task(relay.run(stop))
+        try:
+            expected = sum(len(t) for t in ref.tickers.values()) + 10 + 1
+            # The resync's frames go out paced (0.5 s apart): wait for the fresh snapshot.
+            for _ in range(20):
+                messages = await stored_messages(nats_server.url, expected)
+                if sum(b'"is_snapshot":true' in data for _, _, data in messages) == 11:
+                    break
+        finally:
+            stop.set()
+            assert await task == 0
+    resyncs = {(s.labels["instrument"], s.labels["reason"]): s.value
+               for metric in relay.metrics.registry.collect() for s in metric.samples
+               if s.name == "relay_book_resyncs_total"}
+    print(f"\nderibit: resyncs after skipping recorded frame 100: {resyncs}")
+    assert resyncs == {("BTC-24SEP21-8000-P", "gap"): 1.0}
+    books: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
+    snapshots: Counter[str] = Counter()
+    for _, _, data in messages:
+        env = decode(data, "json")
+        if env["data_type"] != "l2_orderbook":
+            continue
+        payload = env["payload"]
+        if payload["is_snapshot"]:
+            books[env["instrument"]] = ({}, {})
+            snapshots[env["instrument"]] += 1
+        book = books[env["instrument"]]
+        for side, levels in zip(book, (payload["bids"], payload["asks"]), strict=True):
+            for price, quantity in levels:
+                if Decimal(quantity) == 0:
+                    side.pop(Decimal(price), None)
+                else:
+                    side[Decimal(price)] = Decimal(quantity)
+    assert snapshots == {name: 2 if name == "BTC-24SEP21-8000-P" else 1 for name in ref.books}
+    assert books == ref.books

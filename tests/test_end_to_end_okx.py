@@ -191,7 +191,7 @@ async def test_skipped_book_updates_fail_the_checksum_and_resync_each_book_to_th
     venue answers with a fresh snapshot of its book (built from every frame
     the replay passed). The final books equal the full recording's.
     """
-    trades, counts, books, _ = reference()
+    _, counts, books, _ = reference()
     faults = Faults(skip_after_frames=100, skip_frames=3)
     async with Simulator([read_capture(CAPTURES / "okx.jsonl")], speed=None,
                          faults=faults) as simulator:
