@@ -58,8 +58,8 @@ from relay.domain.model import (
     Ticker,
     Trade,
     parse_decimal,
-    plain_decimal_match,
 )
+from relay.infrastructure.venues import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -74,8 +74,6 @@ MAX_BUFFERED_DIFFS = 2_000
 SNAPSHOT_LIMIT = 1000
 """Levels asked for in a REST depth snapshot (request weight 10 on spot, 20 on futures)."""
 
-MAX_ID = 2**63 - 1
-"""Largest update id, trade id or epoch ms accepted (the wire's int64); larger ones are refused."""
 
 STREAMS_PER_SUBSCRIPTION = 6
 """Streams one subscription can open: trade, ticker, book, candle, mark price, liquidation.
@@ -83,9 +81,6 @@ A connection carries at most its streams limit (spot 1024, futures 200) divided 
 
 SUBSCRIBE_INTERVAL_S = 0.2
 """Binance accepts 5 incoming messages per second per connection (spot: 5, futures: 10)."""
-
-DETAIL_CHARS = 200
-"""FrameError details are cut to this many characters (a frame may be megabytes long)."""
 
 
 class Continuity(enum.Enum):
@@ -323,71 +318,11 @@ def _new_best(
     return max(side) if highest else min(side)
 
 
-def _object(field: str, raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise InvalidValueError(field, raw, "expected an object")
-    return raw
-
-
-def _int(field: str, raw: Any) -> int:
-    """An id or epoch-ms time: a JSON integer in 0..MAX_ID; bools, floats, strings refused."""
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_ID:
-        raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
-    return raw
-
 
 def _optional_int(data: dict[str, Any], field: str) -> int | None:
     raw = data.get(field)
-    return None if raw is None else _int(field, raw)
+    return None if raw is None else wire.integer(field, raw)
 
-
-def _text(field: str, raw: Any) -> str:
-    if not isinstance(raw, str):
-        raise InvalidValueError(field, raw, "expected a string")
-    return raw
-
-
-def _price(field: str, raw: Any) -> Decimal:
-    value = parse_decimal(field, raw)
-    if value <= 0:
-        raise InvalidValueError(field, raw, "expected a price > 0")
-    return value
-
-
-def _quantity(field: str, raw: Any) -> Decimal:
-    value = parse_decimal(field, raw)
-    if value < 0:
-        raise InvalidValueError(field, raw, "expected a quantity >= 0")
-    return value
-
-
-def _levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
-    """``[["7.6110", "2"], ...]`` -> ((price > 0, quantity >= 0), ...)."""
-    if not isinstance(raw, list):
-        raise InvalidValueError(field, raw, "expected a list of [price, quantity]")
-    levels: list[PriceLevel] = []
-    append = levels.append
-    for level in raw:
-        if type(level) is not list or len(level) != 2:
-            raise InvalidValueError(field, level, "expected [price, quantity]")
-        price, quantity = level
-        if (
-            type(price) is str
-            and type(quantity) is str
-            and plain_decimal_match(price) is not None
-            and plain_decimal_match(quantity) is not None
-        ):
-            value = Decimal(price)
-            if not value:
-                raise InvalidValueError("price", price, "expected a price > 0")
-            append((value, Decimal(quantity)))
-        else:
-            append((_price("price", price), _quantity("quantity", quantity)))
-    return tuple(levels)
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
 
 
 def _side_from_buyer_is_maker(buyer_is_maker: Any) -> Side:
@@ -493,7 +428,7 @@ class BinanceProtocol(VenueProtocol):
         try:
             message = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", _clip(str(exc))) from None
+            raise FrameError("not_json", wire.clip(str(exc))) from None
         if not isinstance(message, dict):
             raise FrameError("unknown_event", f"not an object: {str(frame)[:80]}")
         data = message.get("data")
@@ -511,12 +446,12 @@ class BinanceProtocol(VenueProtocol):
                 return self._depth(data, received_at_ms)
             handler = self._handlers.get(kind) if isinstance(kind, str) else None
             if handler is None:
-                raise FrameError("unknown_event", _clip(f"event type {kind!r}"))
+                raise FrameError("unknown_event", wire.clip(f"event type {kind!r}"))
             event = handler(data, received_at_ms)
         except KeyError as exc:
-            raise FrameError("missing_field", _clip(f"{kind}: {exc.args[0]!r}")) from None
+            raise FrameError("missing_field", wire.clip(f"{kind}: {exc.args[0]!r}")) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", _clip(f"{kind}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{kind}: {exc}")) from None
         return FrameOutcome([event] if event is not None else [], [], [])
 
     def on_snapshot(
@@ -539,20 +474,20 @@ class BinanceProtocol(VenueProtocol):
         key = request.instrument.instrument.upper()
         sync = self._books[key]
         try:
-            snapshot = _object("snapshot", orjson.loads(body))
-            last_update_id = _int("lastUpdateId", snapshot["lastUpdateId"])
-            bids = _levels("bids", snapshot["bids"])
-            asks = _levels("asks", snapshot["asks"])
+            snapshot = wire.json_object("snapshot", orjson.loads(body))
+            last_update_id = wire.integer("lastUpdateId", snapshot["lastUpdateId"])
+            bids = wire.levels("bids", snapshot["bids"])
+            asks = wire.levels("asks", snapshot["asks"])
             event_time = _optional_int(snapshot, "E")
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, InvalidValueError) as exc:
-            raise FrameError("bad_snapshot", _clip(f"{key}: {exc}")) from None
+            raise FrameError("bad_snapshot", wire.clip(f"{key}: {exc}")) from None
         events: list[MarketEvent] = []
         reason = sync.on_snapshot(last_update_id, bids, asks, event_time, received_at_ms, events)
         requests = [self._snapshot_request(key, reason)] if reason else []
         return FrameOutcome(events, requests, [])
 
     def _instrument(self, data: dict[str, Any], data_type: DataType) -> Instrument:
-        symbol = _text("s", data["s"])
+        symbol = wire.text("s", data["s"])
         instrument = self._instruments.get(symbol)
         if instrument is None or data_type not in self._wanted[symbol]:
             raise FrameError("unsubscribed", f"{symbol} {data_type.value}")
@@ -561,17 +496,17 @@ class BinanceProtocol(VenueProtocol):
     def _depth(self, data: dict[str, Any], received_at_ms: int) -> FrameOutcome:
         self._instrument(data, DataType.L2_ORDERBOOK)
         key = data["s"]
-        first_update_id = _int("U", data["U"])
-        last_update_id = _int("u", data["u"])
+        first_update_id = wire.integer("U", data["U"])
+        last_update_id = wire.integer("u", data["u"])
         if first_update_id > last_update_id:
             raise InvalidValueError("U", first_update_id, f"after u={last_update_id}")
         futures = self._market.continuity is Continuity.FUTURES
         diff = DepthDiff(
             first_update_id=first_update_id,
             last_update_id=last_update_id,
-            previous_update_id=_int("pu", data["pu"]) if futures else None,
-            bids=_levels("b", data["b"]),
-            asks=_levels("a", data["a"]),
+            previous_update_id=wire.integer("pu", data["pu"]) if futures else None,
+            bids=wire.levels("b", data["b"]),
+            asks=wire.levels("a", data["a"]),
             event_time_ms=_optional_int(data, "E"),
             received_at_ms=received_at_ms,
         )
@@ -590,16 +525,16 @@ class BinanceProtocol(VenueProtocol):
 
     def _trade_event(self, data: dict[str, Any], received_at_ms: int, id_field: str) -> MarketEvent:
         instrument = self._instrument(data, DataType.TRADE)
-        trade_id = str(_int(id_field, data[id_field]))
+        trade_id = str(wire.integer(id_field, data[id_field]))
         return MarketEvent(
             instrument,
             DataType.TRADE,
             received_at_ms,
-            _int("T", data["T"]),
+            wire.integer("T", data["T"]),
             Trade(
                 trade_id,
-                _price("price", data["p"]),
-                _quantity("quantity", data["q"]),
+                wire.price("price", data["p"]),
+                wire.quantity("quantity", data["q"]),
                 _side_from_buyer_is_maker(data["m"]),
             ),
             trade_id,
@@ -607,17 +542,17 @@ class BinanceProtocol(VenueProtocol):
 
     def _book_ticker(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
         instrument = self._instrument(data, DataType.TICKER)
-        update_id = _int("u", data["u"])
+        update_id = wire.integer("u", data["u"])
         return MarketEvent(
             instrument,
             DataType.TICKER,
             received_at_ms,
             _optional_int(data, "E"),
             Ticker(
-                _price("bid_price", data["b"]),
-                _quantity("bid_quantity", data["B"]),
-                _price("ask_price", data["a"]),
-                _quantity("ask_quantity", data["A"]),
+                wire.price("bid_price", data["b"]),
+                wire.quantity("bid_quantity", data["B"]),
+                wire.price("ask_price", data["a"]),
+                wire.quantity("ask_quantity", data["A"]),
                 update_id,
             ),
             str(update_id),
@@ -625,9 +560,9 @@ class BinanceProtocol(VenueProtocol):
 
     def _kline(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
         instrument = self._instrument(data, DataType.CANDLE)
-        k = _object("k", data["k"])
-        open_time = _int("t", k["t"])
-        event_time = _int("E", data["E"])
+        k = wire.json_object("k", data["k"])
+        open_time = wire.integer("t", k["t"])
+        event_time = wire.integer("E", data["E"])
         is_closed = k["x"]
         if not isinstance(is_closed, bool):
             raise InvalidValueError("x", is_closed, "expected a boolean")
@@ -637,17 +572,17 @@ class BinanceProtocol(VenueProtocol):
             received_at_ms,
             event_time,
             Candle(
-                interval=_text("i", k["i"]),
+                interval=wire.text("i", k["i"]),
                 open_time_ms=open_time,
-                close_time_ms=_int("T", k["T"]),
-                open=_price("open", k["o"]),
-                high=_price("high", k["h"]),
-                low=_price("low", k["l"]),
-                close=_price("close", k["c"]),
-                volume=_quantity("volume", k["v"]),
+                close_time_ms=wire.integer("T", k["T"]),
+                open=wire.price("open", k["o"]),
+                high=wire.price("high", k["h"]),
+                low=wire.price("low", k["l"]),
+                close=wire.price("close", k["c"]),
+                volume=wire.quantity("volume", k["v"]),
                 is_closed=is_closed,
-                quote_volume=_quantity("quote_volume", k["q"]) if "q" in k else None,
-                trade_count=_int("n", k["n"]) if "n" in k else None,
+                quote_volume=wire.quantity("quote_volume", k["q"]) if "q" in k else None,
+                trade_count=wire.integer("n", k["n"]) if "n" in k else None,
             ),
             f"{open_time}:{event_time}",
         )
@@ -657,8 +592,8 @@ class BinanceProtocol(VenueProtocol):
         instrument = self._instrument(data, DataType.FUNDING_RATE)
         if data["r"] == "":
             return None
-        next_funding = _int("T", data["T"])
-        event_time = _int("E", data["E"])
+        next_funding = wire.integer("T", data["T"])
+        event_time = wire.integer("E", data["E"])
         return MarketEvent(
             instrument,
             DataType.FUNDING_RATE,
@@ -666,8 +601,8 @@ class BinanceProtocol(VenueProtocol):
             event_time,
             FundingRate(
                 rate=parse_decimal("rate", data["r"]),
-                mark_price=_price("mark_price", data["p"]),
-                index_price=_price("index_price", data["i"]) if "i" in data else None,
+                mark_price=wire.price("mark_price", data["p"]),
+                index_price=wire.price("index_price", data["i"]) if "i" in data else None,
                 next_funding_time_ms=next_funding or None,
             ),
             str(event_time),
@@ -675,23 +610,23 @@ class BinanceProtocol(VenueProtocol):
 
     def _force_order(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
         """``forceOrder``: the price is the average fill price ``ap`` when non-zero, else ``p``."""
-        order = _object("o", data["o"])
+        order = wire.json_object("o", data["o"])
         instrument = self._instrument(order, DataType.LIQUIDATION)
-        average = _quantity("average_price", order["ap"]) if "ap" in order else Decimal(0)
-        price = average if average else _price("price", order["p"])
+        average = wire.quantity("average_price", order["ap"]) if "ap" in order else Decimal(0)
+        price = average if average else wire.price("price", order["p"])
         try:
-            side = Side(_text("S", order["S"]))
+            side = Side(wire.text("S", order["S"]))
         except ValueError:
             raise InvalidValueError("S", order["S"], "expected BUY or SELL") from None
-        trade_time = _int("T", order["T"])
-        quantity = _quantity("quantity", order["q"])
+        trade_time = wire.integer("T", order["T"])
+        quantity = wire.quantity("quantity", order["q"])
         status = order.get("X")
         return MarketEvent(
             instrument,
             DataType.LIQUIDATION,
             received_at_ms,
             trade_time,
-            Liquidation(side, price, quantity, None if status is None else _text("X", status)),
+            Liquidation(side, price, quantity, None if status is None else wire.text("X", status)),
             f"{trade_time}:{side.value}:{order['q']}",
         )
 
@@ -733,9 +668,9 @@ def _exchange_info(request: ListingRequest, body: bytes) -> list[ListedInstrumen
             status = entry.get("status") or entry.get("contractStatus")
             if status != "TRADING":
                 continue
-            symbol = _text("symbol", entry["symbol"])
-            base = _text("baseAsset", entry["baseAsset"])
-            pair = f"{base}/{_text('quoteAsset', entry['quoteAsset'])}"
+            symbol = wire.text("symbol", entry["symbol"])
+            base = wire.text("baseAsset", entry["baseAsset"])
+            pair = f"{base}/{wire.text('quoteAsset', entry['quoteAsset'])}"
         except (AttributeError, KeyError, InvalidValueError) as exc:
             raise ValueError(f"bad symbol entry: {exc}") from None
         contract = entry.get("contractType")

@@ -117,8 +117,8 @@ from relay.domain.model import (
     Ticker,
     Trade,
     parse_decimal,
-    plain_decimal_match,
 )
+from relay.infrastructure.venues import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -145,11 +145,6 @@ SUBSCRIBE_INTERVAL_S = 0.1
 DEFAULT_DEPTH = 50
 """Depth subscribed for ``depth = 0``: the orderbook page's example depth (20 ms pushes)."""
 
-MAX_ID = 2**63 - 1
-"""Largest update id, sequence or epoch ms accepted."""
-
-DETAIL_CHARS = 200
-"""FrameError details are cut to this many characters."""
 
 INTERVALS = {
     "1m": "1", "3m": "3", "5m": "5", "15m": "15", "30m": "30",
@@ -226,16 +221,6 @@ def kline_interval(interval: str) -> str:
         ) from None
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
-
-
-def _int(field: str, raw: Any) -> int:
-    """An id or epoch-ms time: a JSON integer in 0..MAX_ID; bools, floats refused."""
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_ID:
-        raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
-    return raw
-
 
 def _time_ms(field: str, raw: Any) -> int:
     """Epoch ms sent as a JSON integer or as a string of digits.
@@ -244,53 +229,9 @@ def _time_ms(field: str, raw: Any) -> int:
     orderbook page's field-order reminder shows it quoted, so both are taken.
     """
     if isinstance(raw, str) and raw.isdigit() and len(raw) <= 19:
-        return _int(field, int(raw))
-    return _int(field, raw)
+        return wire.integer(field, int(raw))
+    return wire.integer(field, raw)
 
-
-def _text(field: str, raw: Any) -> str:
-    if not isinstance(raw, str):
-        raise InvalidValueError(field, raw, "expected a string")
-    return raw
-
-
-def _price(field: str, raw: Any) -> Decimal:
-    value = parse_decimal(field, raw)
-    if value <= 0:
-        raise InvalidValueError(field, raw, "expected a price > 0")
-    return value
-
-
-def _quantity(field: str, raw: Any) -> Decimal:
-    value = parse_decimal(field, raw)
-    if value < 0:
-        raise InvalidValueError(field, raw, "expected a quantity >= 0")
-    return value
-
-
-def _levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
-    """``[["16493.50", "0.006"], ...]`` -> ((price > 0, quantity >= 0), ...)."""
-    if not isinstance(raw, list):
-        raise InvalidValueError(field, raw, "expected a list of [price, quantity]")
-    levels: list[PriceLevel] = []
-    append = levels.append
-    for level in raw:
-        if type(level) is not list or len(level) != 2:
-            raise InvalidValueError(field, level, "expected [price, quantity]")
-        price, quantity = level
-        if (
-            type(price) is str
-            and type(quantity) is str
-            and plain_decimal_match(price) is not None
-            and plain_decimal_match(quantity) is not None
-        ):
-            value = Decimal(price)
-            if not value:
-                raise InvalidValueError("price", price, "expected a price > 0")
-            append((value, Decimal(quantity)))
-        else:
-            append((_price("price", price), _quantity("quantity", quantity)))
-    return tuple(levels)
 
 
 def _side(field: str, raw: Any) -> Side:
@@ -369,11 +310,11 @@ class TopicBook:
                 is not newer than its own; the book is left untouched).
             KeyError, InvalidValueError: a missing or malformed field.
         """
-        update_id = _int("u", data["u"])
+        update_id = wire.integer("u", data["u"])
         seq = data.get("seq")
-        key = f"{update_id}:{'' if seq is None else _int('seq', seq)}"
-        bids = _levels("b", data["b"])
-        asks = _levels("a", data["a"])
+        key = f"{update_id}:{'' if seq is None else wire.integer('seq', seq)}"
+        bids = wire.levels("b", data["b"])
+        asks = wire.levels("a", data["a"])
         if is_snapshot:
             self.book.reset(bids, asks)
             self._best_bid = max(self.book.bids, default=None)
@@ -479,10 +420,10 @@ class TickerState:
             events.append(MarketEvent(
                 self.instrument, DataType.TICKER, received_at_ms, ts_ms,
                 Ticker(
-                    _price("bid1Price", fields["bid1Price"]),
-                    _quantity("bid1Size", fields["bid1Size"]),
-                    _price("ask1Price", fields["ask1Price"]),
-                    _quantity("ask1Size", fields["ask1Size"]),
+                    wire.price("bid1Price", fields["bid1Price"]),
+                    wire.quantity("bid1Size", fields["bid1Size"]),
+                    wire.price("ask1Price", fields["ask1Price"]),
+                    wire.quantity("ask1Size", fields["ask1Size"]),
                 ),
                 key,
             ))
@@ -496,11 +437,11 @@ class TickerState:
                 FundingRate(
                     rate=parse_decimal("fundingRate", fields["fundingRate"]),
                     mark_price=(
-                        _price("markPrice", fields["markPrice"]) if present("markPrice")
+                        wire.price("markPrice", fields["markPrice"]) if present("markPrice")
                         else None
                     ),
                     index_price=(
-                        _price("indexPrice", fields["indexPrice"]) if present("indexPrice")
+                        wire.price("indexPrice", fields["indexPrice"]) if present("indexPrice")
                         else None
                     ),
                     next_funding_time_ms=(
@@ -518,7 +459,7 @@ class TickerState:
         ):
             events.append(MarketEvent(
                 self.instrument, DataType.OPEN_INTEREST, received_at_ms, ts_ms,
-                OpenInterest(_quantity("openInterest", fields["openInterest"])),
+                OpenInterest(wire.quantity("openInterest", fields["openInterest"])),
                 key,
             ))
         return events
@@ -643,9 +584,9 @@ class BybitProtocol(VenueProtocol):
         try:
             message = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", _clip(str(exc))) from None
+            raise FrameError("not_json", wire.clip(str(exc))) from None
         if not isinstance(message, dict):
-            raise FrameError("unknown_event", _clip(f"not an object: {str(frame)[:80]}"))
+            raise FrameError("unknown_event", wire.clip(f"not an object: {str(frame)[:80]}"))
         topic = message.get("topic")
         if not isinstance(topic, str):
             return self._control(message)
@@ -662,11 +603,11 @@ class BybitProtocol(VenueProtocol):
             elif kind == "allLiquidation":
                 events = self._liquidation(topic, message, received_at_ms)
             else:
-                raise FrameError("unknown_event", _clip(f"topic {topic!r}"))
+                raise FrameError("unknown_event", wire.clip(f"topic {topic!r}"))
         except KeyError as exc:
-            raise FrameError("missing_field", _clip(f"{topic}: {exc.args[0]!r}")) from None
+            raise FrameError("missing_field", wire.clip(f"{topic}: {exc.args[0]!r}")) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", _clip(f"{topic}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{topic}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def _control(self, message: dict[str, Any]) -> FrameOutcome:
@@ -678,9 +619,9 @@ class BybitProtocol(VenueProtocol):
             if message.get("success") is True:
                 return FrameOutcome([], [], [])
             raise FrameError(
-                "subscribe_error", _clip(f"{op}: {message.get('ret_msg', message)!r}")
+                "subscribe_error", wire.clip(f"{op}: {message.get('ret_msg', message)!r}")
             )
-        raise FrameError("unknown_event", _clip(f"no topic, op {op!r}"))
+        raise FrameError("unknown_event", wire.clip(f"no topic, op {op!r}"))
 
     @staticmethod
     def _header(message: dict[str, Any]) -> tuple[bool, int]:
@@ -703,7 +644,7 @@ class BybitProtocol(VenueProtocol):
     ) -> FrameOutcome:
         book = self._books.get(topic)
         if book is None:
-            raise FrameError("unsubscribed", _clip(topic))
+            raise FrameError("unsubscribed", wire.clip(topic))
         events: list[MarketEvent] = []
         try:
             is_snapshot, ts_ms = self._header(message)
@@ -712,9 +653,9 @@ class BybitProtocol(VenueProtocol):
                 raise InvalidValueError("data", data, "expected an object")
             reason = book.on_message(is_snapshot, data, ts_ms, received_at_ms, events)
         except KeyError as exc:
-            raise FrameError("missing_field", _clip(f"{topic}: {exc.args[0]!r}")) from None
+            raise FrameError("missing_field", wire.clip(f"{topic}: {exc.args[0]!r}")) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", _clip(f"{topic}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{topic}: {exc}")) from None
         if reason is None:
             return FrameOutcome(events, [], [])
         return FrameOutcome(
@@ -728,13 +669,13 @@ class BybitProtocol(VenueProtocol):
         """``publicTrade``: one event per trade; ``S`` is the taker side, ``i`` the trade id."""
         instrument = self._trades.get(topic)
         if instrument is None:
-            raise FrameError("unsubscribed", _clip(topic))
+            raise FrameError("unsubscribed", wire.clip(topic))
         events: list[MarketEvent] = []
         for item in self._items(message):
-            trade_id = _text("i", item["i"])
+            trade_id = wire.text("i", item["i"])
             events.append(MarketEvent(
-                instrument, DataType.TRADE, received_at_ms, _int("T", item["T"]),
-                Trade(trade_id, _price("p", item["p"]), _quantity("v", item["v"]),
+                instrument, DataType.TRADE, received_at_ms, wire.integer("T", item["T"]),
+                Trade(trade_id, wire.price("p", item["p"]), wire.quantity("v", item["v"]),
                       _side("S", item["S"])),
                 trade_id,
             ))
@@ -745,7 +686,7 @@ class BybitProtocol(VenueProtocol):
     ) -> list[MarketEvent]:
         state = self._tickers.get(topic)
         if state is None:
-            raise FrameError("unsubscribed", _clip(topic))
+            raise FrameError("unsubscribed", wire.clip(topic))
         is_snapshot, ts_ms = self._header(message)
         data = message["data"]
         if not isinstance(data, dict):
@@ -758,29 +699,31 @@ class BybitProtocol(VenueProtocol):
         """``kline``: one candle per item; ``confirm`` true when closed, ``turnover`` in quote."""
         kline = self._klines.get(topic)
         if kline is None:
-            raise FrameError("unsubscribed", _clip(topic))
+            raise FrameError("unsubscribed", wire.clip(topic))
         _, ts_ms = self._header(message)
         events: list[MarketEvent] = []
         for item in self._items(message):
-            start = _int("start", item["start"])
+            start = wire.integer("start", item["start"])
             confirm = item["confirm"]
             if not isinstance(confirm, bool):
                 raise InvalidValueError("confirm", confirm, "expected a boolean")
-            last_match = _int("timestamp", item["timestamp"]) if "timestamp" in item else ts_ms
+            last_match = (
+                wire.integer("timestamp", item["timestamp"]) if "timestamp" in item else ts_ms
+            )
             events.append(MarketEvent(
                 kline.instrument, DataType.CANDLE, received_at_ms, ts_ms,
                 Candle(
                     interval=kline.interval,
                     open_time_ms=start,
-                    close_time_ms=_int("end", item["end"]),
-                    open=_price("open", item["open"]),
-                    high=_price("high", item["high"]),
-                    low=_price("low", item["low"]),
-                    close=_price("close", item["close"]),
-                    volume=_quantity("volume", item["volume"]),
+                    close_time_ms=wire.integer("end", item["end"]),
+                    open=wire.price("open", item["open"]),
+                    high=wire.price("high", item["high"]),
+                    low=wire.price("low", item["low"]),
+                    close=wire.price("close", item["close"]),
+                    volume=wire.quantity("volume", item["volume"]),
                     is_closed=confirm,
                     quote_volume=(
-                        _quantity("turnover", item["turnover"]) if "turnover" in item else None
+                        wire.quantity("turnover", item["turnover"]) if "turnover" in item else None
                     ),
                 ),
                 f"{start}:{last_match}:{'closed' if confirm else 'open'}",
@@ -794,14 +737,14 @@ class BybitProtocol(VenueProtocol):
         liquidated) is a SELL liquidation order; ``p`` is the bankruptcy price."""
         instrument = self._liquidations.get(topic)
         if instrument is None:
-            raise FrameError("unsubscribed", _clip(topic))
+            raise FrameError("unsubscribed", wire.clip(topic))
         events: list[MarketEvent] = []
         for item in self._items(message):
             position = _side("S", item["S"])
             side = Side.SELL if position is Side.BUY else Side.BUY
-            time_ms = _int("T", item["T"])
-            price = _price("p", item["p"])
-            quantity = _quantity("v", item["v"])
+            time_ms = wire.integer("T", item["T"])
+            price = wire.price("p", item["p"])
+            quantity = wire.quantity("v", item["v"])
             events.append(MarketEvent(
                 instrument, DataType.LIQUIDATION, received_at_ms, time_ms,
                 Liquidation(side, price, quantity),
@@ -927,8 +870,9 @@ def parse_instruments(request: ListingRequest, body: bytes) -> list[ListedInstru
         category = result["category"]
         listed: list[ListedInstrument] = []
         for item in result["list"]:
-            symbol = _text("symbol", item["symbol"])
-            pair = f"{_text('baseCoin', item['baseCoin'])}/{_text('quoteCoin', item['quoteCoin'])}"
+            symbol = wire.text("symbol", item["symbol"])
+            base = wire.text("baseCoin", item["baseCoin"])
+            pair = f"{base}/{wire.text('quoteCoin', item['quoteCoin'])}"
             if category == "spot":
                 listed.append(ListedInstrument(symbol, pair, "spot"))
                 continue

@@ -91,15 +91,18 @@ from relay.domain.model import (
     Side,
     Ticker,
     Trade,
-    parse_decimal,
     plain_decimal_match,
 )
+from relay.infrastructure.venues import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
     ListingRequest,
     VenueSpec,
     register,
+)
+from relay.infrastructure.venues.wire import (
+    MAX_ID,
 )
 
 VENUE_ID = "coinbase"
@@ -142,8 +145,6 @@ REST_REQUESTS_PER_MINUTE = 600
 not in the searchable documents; ccxt's coinbase module states this figure). Only
 the instrument listing uses REST."""
 
-MAX_ID = 2**63 - 1
-DETAIL_CHARS = 200
 
 _BOOK_CHANNEL = "level2"
 _CHANNEL_FOR: dict[DataType, str] = {
@@ -162,47 +163,12 @@ _RFC3339 = re.compile(
 ).fullmatch
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
-
-
-def _object(field: str, raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise InvalidValueError(field, raw, "expected an object")
-    return raw
-
 
 def _list(field: str, raw: Any) -> list[Any]:
     if not isinstance(raw, list):
         raise InvalidValueError(field, raw, "expected a list")
     return raw
 
-
-def _text(field: str, raw: Any) -> str:
-    if not isinstance(raw, str):
-        raise InvalidValueError(field, raw, "expected a string")
-    return raw
-
-
-def _int(field: str, raw: Any) -> int:
-    """A JSON integer in 0..2**63-1; bools, floats and strings are refused."""
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_ID:
-        raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
-    return raw
-
-
-def _price(field: str, raw: Any) -> Decimal:
-    value = parse_decimal(field, raw)
-    if value <= 0:
-        raise InvalidValueError(field, raw, "expected a price > 0")
-    return value
-
-
-def _quantity(field: str, raw: Any) -> Decimal:
-    value = parse_decimal(field, raw)
-    if value < 0:
-        raise InvalidValueError(field, raw, "expected a quantity >= 0")
-    return value
 
 
 def parse_time_ms(field: str, raw: Any) -> int:
@@ -322,7 +288,7 @@ def _levels(updates: list[Any]) -> tuple[tuple[PriceLevel, ...], tuple[PriceLeve
     parts: list[str] = []
     latest_ms = 0
     for raw in updates:
-        update = _object("updates[]", raw)
+        update = wire.json_object("updates[]", raw)
         side = update["side"]
         price_text = update["price_level"]
         quantity_text = update["new_quantity"]
@@ -337,8 +303,8 @@ def _levels(updates: list[Any]) -> tuple[tuple[PriceLevel, ...], tuple[PriceLeve
                 raise InvalidValueError("price_level", price_text, "expected a price > 0")
             quantity = Decimal(quantity_text)
         else:
-            price = _price("price_level", price_text)
-            quantity = _quantity("new_quantity", quantity_text)
+            price = wire.price("price_level", price_text)
+            quantity = wire.quantity("new_quantity", quantity_text)
         if side == "bid":
             bids.append((price, quantity))
         elif side == "offer":
@@ -441,11 +407,11 @@ class CoinbaseProtocol(VenueProtocol):
         try:
             message = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", _clip(str(exc))) from None
+            raise FrameError("not_json", wire.clip(str(exc))) from None
         if not isinstance(message, dict):
-            raise FrameError("unknown_event", _clip(f"not an object: {str(frame)[:80]}"))
+            raise FrameError("unknown_event", wire.clip(f"not an object: {str(frame)[:80]}"))
         if message.get("type") == "error":
-            raise FrameError("subscribe_error", _clip(str(message.get("message", message))))
+            raise FrameError("subscribe_error", wire.clip(str(message.get("message", message))))
         channel = message.get("channel")
         try:
             self._check_sequence(channel, message)
@@ -459,7 +425,7 @@ class CoinbaseProtocol(VenueProtocol):
             elif channel == "candles":
                 self._candles(message, received_at_ms, events)
             elif channel not in ("heartbeats", "subscriptions"):
-                raise FrameError("unknown_event", _clip(f"channel {channel!r}"))
+                raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
         except FrameError as exc:
             if channel == "l2_data" and exc.reason == "unknown_event":
                 self._resync_all("bad_update")
@@ -467,11 +433,11 @@ class CoinbaseProtocol(VenueProtocol):
         except KeyError as exc:
             if channel == "l2_data":
                 self._resync_all("bad_update")
-            raise FrameError("missing_field", _clip(f"{channel}: {exc.args[0]!r}")) from None
+            raise FrameError("missing_field", wire.clip(f"{channel}: {exc.args[0]!r}")) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
             if channel == "l2_data":
                 self._resync_all("bad_update")
-            raise FrameError("invalid_value", _clip(f"{channel}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{channel}: {exc}")) from None
         outcome = FrameOutcome(events, [], self._pending_replies, self._pending_resyncs)
         self._pending_replies = []
         self._pending_resyncs = []
@@ -489,7 +455,7 @@ class CoinbaseProtocol(VenueProtocol):
             ):
                 return
             raise KeyError("sequence_num")
-        sequence = _int("sequence_num", raw)
+        sequence = wire.integer("sequence_num", raw)
         last = self._last_sequence
         if last is not None and sequence <= last:
             raise FrameError("stale_update", f"sequence_num {sequence} <= last {last}")
@@ -516,10 +482,10 @@ class CoinbaseProtocol(VenueProtocol):
         self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, product))
 
     def _instrument(self, product_id: Any, data_type: DataType) -> Instrument:
-        product = _text("product_id", product_id)
+        product = wire.text("product_id", product_id)
         instrument = self._instruments.get(product)
         if instrument is None or data_type not in self._wanted[product]:
-            raise FrameError("unsubscribed", _clip(f"{product} {data_type.value}"))
+            raise FrameError("unsubscribed", wire.clip(f"{product} {data_type.value}"))
         return instrument
 
     def _l2_data(
@@ -532,10 +498,10 @@ class CoinbaseProtocol(VenueProtocol):
             tuple[str, Instrument, tuple[PriceLevel, ...], tuple[PriceLevel, ...], int, str]
         ] = []
         for raw in _list("events", message["events"]):
-            event = _object("events[]", raw)
+            event = wire.json_object("events[]", raw)
             kind = event["type"]
             if kind not in ("snapshot", "update"):
-                raise FrameError("unknown_event", _clip(f"l2_data event type {kind!r}"))
+                raise FrameError("unknown_event", wire.clip(f"l2_data event type {kind!r}"))
             instrument = self._instrument(event["product_id"], DataType.L2_ORDERBOOK)
             parsed.append((kind, instrument, *_levels(_list("updates", event["updates"]))))
         for kind, instrument, bids, asks, latest_ms, digest in parsed:
@@ -574,10 +540,10 @@ class CoinbaseProtocol(VenueProtocol):
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
     ) -> None:
         for raw in _list("events", message["events"]):
-            for raw_trade in _list("trades", _object("events[]", raw)["trades"]):
-                trade = _object("trades[]", raw_trade)
+            for raw_trade in _list("trades", wire.json_object("events[]", raw)["trades"]):
+                trade = wire.json_object("trades[]", raw_trade)
                 instrument = self._instrument(trade["product_id"], DataType.TRADE)
-                trade_id = _text("trade_id", trade["trade_id"])
+                trade_id = wire.text("trade_id", trade["trade_id"])
                 side = _AGGRESSOR.get(trade["side"])
                 if side is None:
                     raise InvalidValueError("side", trade["side"], "expected BUY or SELL")
@@ -589,8 +555,8 @@ class CoinbaseProtocol(VenueProtocol):
                         parse_time_ms("time", trade["time"]),
                         Trade(
                             trade_id,
-                            _price("price", trade["price"]),
-                            _quantity("size", trade["size"]),
+                            wire.price("price", trade["price"]),
+                            wire.quantity("size", trade["size"]),
                             side,
                         ),
                         trade_id,
@@ -602,14 +568,14 @@ class CoinbaseProtocol(VenueProtocol):
     ) -> None:
         message_ms = parse_time_ms("timestamp", message["timestamp"])
         for raw in _list("events", message["events"]):
-            for raw_ticker in _list("tickers", _object("events[]", raw)["tickers"]):
-                ticker = _object("tickers[]", raw_ticker)
+            for raw_ticker in _list("tickers", wire.json_object("events[]", raw)["tickers"]):
+                ticker = wire.json_object("tickers[]", raw_ticker)
                 instrument = self._instrument(ticker["product_id"], DataType.TICKER)
                 fields = (
                     "price", "volume_24_h", "best_bid", "best_bid_quantity", "best_ask",
                     "best_ask_quantity",
                 )
-                texts = [_text(name, ticker[name]) for name in fields]
+                texts = [wire.text(name, ticker[name]) for name in fields]
                 events.append(
                     MarketEvent(
                         instrument,
@@ -617,10 +583,10 @@ class CoinbaseProtocol(VenueProtocol):
                         received_at_ms,
                         message_ms,
                         Ticker(
-                            _price("best_bid", texts[2]),
-                            _quantity("best_bid_quantity", texts[3]),
-                            _price("best_ask", texts[4]),
-                            _quantity("best_ask_quantity", texts[5]),
+                            wire.price("best_bid", texts[2]),
+                            wire.quantity("best_bid_quantity", texts[3]),
+                            wire.price("best_ask", texts[4]),
+                            wire.quantity("best_ask_quantity", texts[5]),
                         ),
                         ":".join(texts),
                     )
@@ -631,16 +597,16 @@ class CoinbaseProtocol(VenueProtocol):
     ) -> None:
         message_ms = parse_time_ms("timestamp", message["timestamp"])
         for raw in _list("events", message["events"]):
-            for raw_candle in _list("candles", _object("events[]", raw)["candles"]):
-                candle = _object("candles[]", raw_candle)
+            for raw_candle in _list("candles", wire.json_object("events[]", raw)["candles"]):
+                candle = wire.json_object("candles[]", raw_candle)
                 instrument = self._instrument(candle["product_id"], DataType.CANDLE)
-                start_text = _text("start", candle["start"])
+                start_text = wire.text("start", candle["start"])
                 if not start_text.isdigit():
                     raise InvalidValueError("start", start_text, "expected epoch seconds")
                 open_time_ms = int(start_text) * 1000
                 if open_time_ms > MAX_ID:
                     raise InvalidValueError("start", start_text, "out of range")
-                ohlcv = [_text(name, candle[name]) for name in
+                ohlcv = [wire.text(name, candle[name]) for name in
                          ("open", "high", "low", "close", "volume")]
                 events.append(
                     MarketEvent(
@@ -652,11 +618,11 @@ class CoinbaseProtocol(VenueProtocol):
                             interval=CANDLE_INTERVAL,
                             open_time_ms=open_time_ms,
                             close_time_ms=open_time_ms + CANDLE_MS - 1,
-                            open=_price("open", ohlcv[0]),
-                            high=_price("high", ohlcv[1]),
-                            low=_price("low", ohlcv[2]),
-                            close=_price("close", ohlcv[3]),
-                            volume=_quantity("volume", ohlcv[4]),
+                            open=wire.price("open", ohlcv[0]),
+                            high=wire.price("high", ohlcv[1]),
+                            low=wire.price("low", ohlcv[2]),
+                            close=wire.price("close", ohlcv[3]),
+                            volume=wire.quantity("volume", ohlcv[4]),
                             is_closed=False,
                         ),
                         ":".join([start_text, *ohlcv]),

@@ -110,9 +110,9 @@ from relay.domain.model import (
     Side,
     Ticker,
     Trade,
-    parse_decimal,
     plain_decimal_match,
 )
+from relay.infrastructure.venues import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -135,11 +135,6 @@ HEARTBEAT_CHANNEL = "heartbeat"
 SUBSCRIBE_INTERVAL_S = 0.1
 """Least time between two frames sent: the documented 10 inbound messages per second."""
 
-MAX_ID = 2**63 - 1
-"""Largest sequence or trade id accepted (the wire's int64)."""
-
-DETAIL_CHARS = 200
-"""FrameError details are cut to this many characters."""
 
 HASH_BYTES = 8
 """BLAKE2b digest size of the content hashes in dedup keys (16 hex digits)."""
@@ -157,39 +152,10 @@ _DOCS = (
 )
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
-
 
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=HASH_BYTES).hexdigest()
 
-
-def _text(field: str, raw: Any) -> str:
-    if not isinstance(raw, str):
-        raise InvalidValueError(field, raw, "expected a string")
-    return raw
-
-
-def _int(field: str, raw: Any) -> int:
-    """A sequence or trade id: a JSON integer in 0..MAX_ID; bools, floats, strings refused."""
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_ID:
-        raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
-    return raw
-
-
-def _price(field: str, raw: Any) -> Decimal:
-    value = parse_decimal(field, raw)
-    if value <= 0:
-        raise InvalidValueError(field, raw, "expected a price > 0")
-    return value
-
-
-def _quantity(field: str, raw: Any) -> Decimal:
-    value = parse_decimal(field, raw)
-    if value < 0:
-        raise InvalidValueError(field, raw, "expected a quantity >= 0")
-    return value
 
 
 def parse_time_ms(raw: Any) -> int:
@@ -198,7 +164,7 @@ def parse_time_ms(raw: Any) -> int:
     Raises:
         InvalidValueError: not a string, not ISO 8601, or without a UTC offset.
     """
-    text = _text("time", raw)
+    text = wire.text("time", raw)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -220,7 +186,7 @@ def _level(field: str, price: Any, quantity: Any) -> PriceLevel:
         if not value:
             raise InvalidValueError(field, price, "expected a price > 0")
         return value, Decimal(quantity)
-    return _price(field, price), _quantity(field, quantity)
+    return wire.price(field, price), wire.quantity(field, quantity)
 
 
 def _levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
@@ -448,25 +414,25 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         try:
             message = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", _clip(str(exc))) from None
+            raise FrameError("not_json", wire.clip(str(exc))) from None
         if not isinstance(message, dict):
-            raise FrameError("unknown_event", _clip(f"not an object: {str(frame)[:80]}"))
+            raise FrameError("unknown_event", wire.clip(f"not an object: {str(frame)[:80]}"))
         kind = message.get("type")
         handler = self._handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
-            raise FrameError("unknown_event", _clip(f"message type {kind!r}"))
+            raise FrameError("unknown_event", wire.clip(f"message type {kind!r}"))
         try:
             return handler(message, frame, received_at_ms)
         except KeyError as exc:
-            raise FrameError("missing_field", _clip(f"{kind}: {exc.args[0]!r}")) from None
+            raise FrameError("missing_field", wire.clip(f"{kind}: {exc.args[0]!r}")) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", _clip(f"{kind}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{kind}: {exc}")) from None
 
     def _instrument(self, message: dict[str, Any], data_type: DataType) -> Instrument:
-        product = _text("product_id", message["product_id"])
+        product = wire.text("product_id", message["product_id"])
         wanted = self._wanted.get(product)
         if wanted is None or data_type not in wanted:
-            raise FrameError("unsubscribed", _clip(f"{product} {data_type.value}"))
+            raise FrameError("unsubscribed", wire.clip(f"{product} {data_type.value}"))
         return self._instruments[product]
 
     def _ignore(
@@ -479,7 +445,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
     ) -> FrameOutcome:
         """``{"type":"error","message":"Failed to subscribe","reason":"..."}``."""
         text = f"{message.get('message', '')}: {message.get('reason', '')}"
-        raise FrameError("subscribe_error", _clip(text))
+        raise FrameError("subscribe_error", wire.clip(text))
 
     def _snapshot(
         self, message: dict[str, Any], frame: str | bytes, received_at_ms: int
@@ -505,7 +471,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
     ) -> FrameOutcome:
         instrument = self._instrument(message, DataType.L2_ORDERBOOK)
         book = self._books[instrument.instrument]
-        time_text = _text("time", message["time"])
+        time_text = wire.text("time", message["time"])
         exchange_ms = parse_time_ms(time_text)
         changes = message["changes"]
         bids, asks = _changes(changes)
@@ -538,7 +504,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         Raises:
             FrameError: ``stale_update`` when it is not.
         """
-        sequence = _int("sequence", message["sequence"])
+        sequence = wire.integer("sequence", message["sequence"])
         key = (instrument.instrument, data_type)
         last = self._last_sequence.get(key)
         if last is not None and sequence <= last:
@@ -553,11 +519,11 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         self, message: dict[str, Any], frame: str | bytes, received_at_ms: int
     ) -> FrameOutcome:
         instrument = self._instrument(message, DataType.TRADE)
-        trade_id = str(_int("trade_id", message["trade_id"]))
+        trade_id = str(wire.integer("trade_id", message["trade_id"]))
         trade = Trade(
             trade_id,
-            _price("price", message["price"]),
-            _quantity("size", message["size"]),
+            wire.price("price", message["price"]),
+            wire.quantity("size", message["size"]),
             _taker_side(message["side"]),
         )
         exchange_ms = parse_time_ms(message["time"])
@@ -573,10 +539,10 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         instrument = self._instrument(message, DataType.TICKER)
         bid_size = message.get("best_bid_size")
         ask_size = message.get("best_ask_size")
-        bid_price = _price("best_bid", message["best_bid"])
-        ask_price = _price("best_ask", message["best_ask"])
-        bid_quantity = _ZERO if bid_size is None else _quantity("best_bid_size", bid_size)
-        ask_quantity = _ZERO if ask_size is None else _quantity("best_ask_size", ask_size)
+        bid_price = wire.price("best_bid", message["best_bid"])
+        ask_price = wire.price("best_ask", message["best_ask"])
+        bid_quantity = _ZERO if bid_size is None else wire.quantity("best_bid_size", bid_size)
+        ask_quantity = _ZERO if ask_size is None else wire.quantity("best_ask_size", ask_size)
         exchange_ms = parse_time_ms(message["time"])
         sequence = self._sequence(message, instrument, DataType.TICKER)
         event = MarketEvent(
@@ -721,9 +687,9 @@ def parse_products(request: ListingRequest, body: bytes) -> list[ListedInstrumen
             raise ValueError(f"expected a product object, got {product!r}")
         if product.get("status", "online") != "online":
             continue
-        product_id = _text("id", product["id"])
-        base = _text("base_currency", product["base_currency"])
-        quote = _text("quote_currency", product["quote_currency"])
+        product_id = wire.text("id", product["id"])
+        base = wire.text("base_currency", product["base_currency"])
+        quote = wire.text("quote_currency", product["quote_currency"])
         listed.append(ListedInstrument(product_id, f"{base}/{quote}", "spot"))
     return listed
 

@@ -104,12 +104,16 @@ from relay.domain.model import (
     Trade,
     parse_decimal,
 )
+from relay.infrastructure.venues import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
     ListingRequest,
     VenueSpec,
     register,
+)
+from relay.infrastructure.venues.wire import (
+    MAX_ID,
 )
 
 WS_URL = "wss://www.deribit.com/ws/api/v2"
@@ -129,11 +133,6 @@ is the relay's own, to keep frames and their answers small."""
 NOTIFICATION_INTERVAL = "100ms"
 """Interval of the book, trades and ticker channels (``raw`` needs an authorized connection)."""
 
-MAX_ID = 2**63 - 1
-"""Largest change id or epoch ms accepted."""
-
-DETAIL_CHARS = 200
-"""FrameError details are cut to this many characters."""
 
 MAX_PENDING_REQUESTS = 1_000
 """Requests remembered while their answer is awaited; the oldest is forgotten first
@@ -189,9 +188,6 @@ def decode(frame: str | bytes) -> Any:
     return json.loads(frame, parse_float=Decimal, parse_constant=_refuse_constant)
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
-
 
 def _number(field: str, raw: Any) -> Decimal:
     """A JSON number (decoded as Decimal or int) of bounded size; anything else refused."""
@@ -235,11 +231,6 @@ def _text(field: str, raw: Any) -> str:
         raise InvalidValueError(field, raw, "expected a non-empty string")
     return raw
 
-
-def _object(field: str, raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise InvalidValueError(field, raw, "expected an object")
-    return raw
 
 
 _ZERO = Decimal(0)
@@ -430,24 +421,24 @@ class DeribitProtocol(VenueProtocol):
         try:
             message = decode(frame)
         except ValueError as exc:
-            raise FrameError("not_json", _clip(str(exc))) from None
+            raise FrameError("not_json", wire.clip(str(exc))) from None
         if not isinstance(message, dict):
-            raise FrameError("unknown_event", _clip(f"not an object: {frame!r}"))
+            raise FrameError("unknown_event", wire.clip(f"not an object: {frame!r}"))
         method = message.get("method")
         try:
             if method == "subscription":
-                params = _object("params", message["params"])
+                params = wire.json_object("params", message["params"])
                 channel = _text("channel", params["channel"])
                 return self._notification(channel, params["data"], received_at_ms)
             if method == "heartbeat":
-                return self._heartbeat(_object("params", message["params"]))
+                return self._heartbeat(wire.json_object("params", message["params"]))
             if "result" in message or "error" in message:
                 return self._answer(message)
         except KeyError as exc:
-            raise FrameError("missing_field", _clip(f"{method}: {exc.args[0]!r}")) from None
+            raise FrameError("missing_field", wire.clip(f"{method}: {exc.args[0]!r}")) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", _clip(f"{method}: {exc}")) from None
-        raise FrameError("unknown_event", _clip(f"method {method!r}"))
+            raise FrameError("invalid_value", wire.clip(f"{method}: {exc}")) from None
+        raise FrameError("unknown_event", wire.clip(f"method {method!r}"))
 
     def _heartbeat(self, params: dict[str, Any]) -> FrameOutcome:
         kind = params["type"]
@@ -455,7 +446,7 @@ class DeribitProtocol(VenueProtocol):
             return FrameOutcome([], [], [self._call("public/test", {})])
         if kind == "heartbeat":
             return FrameOutcome([], [], [])
-        raise FrameError("unknown_event", _clip(f"heartbeat type {kind!r}"))
+        raise FrameError("unknown_event", wire.clip(f"heartbeat type {kind!r}"))
 
     def _answer(self, message: dict[str, Any]) -> FrameOutcome:
         """A request's answer: acks are empty outcomes; errors and dropped channels raise."""
@@ -464,13 +455,13 @@ class DeribitProtocol(VenueProtocol):
         method, channels = pending if pending is not None else ("", ())
         if "error" in message:
             reason = "subscribe_error" if method == "public/subscribe" else "request_error"
-            raise FrameError(reason, _clip(f"id {request_id!r} {method}: {message['error']}"))
+            raise FrameError(reason, wire.clip(f"id {request_id!r} {method}: {message['error']}"))
         if method == "public/subscribe":
             result = message["result"]
             granted = set(result) if isinstance(result, list) else set()
             missing = [c for c in channels if c not in granted]
             if missing:
-                raise FrameError("subscribe_error", _clip(f"not subscribed: {missing}"))
+                raise FrameError("subscribe_error", wire.clip(f"not subscribed: {missing}"))
         return FrameOutcome([], [], [])
 
     def _notification(self, channel: str, data: Any, received_at_ms: int) -> FrameOutcome:
@@ -479,15 +470,16 @@ class DeribitProtocol(VenueProtocol):
         if kind == "chart" and len(parts) == 4 and parts[1] == "trades":
             return FrameOutcome([self._candle(parts[2], parts[3], data, received_at_ms)], [], [])
         if len(parts) != 3:
-            raise FrameError("unknown_event", _clip(f"channel {channel!r}"))
+            raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
         name = parts[1]
         if kind == "book":
-            return self._book(name, _object("data", data), received_at_ms)
+            return self._book(name, wire.json_object("data", data), received_at_ms)
         if kind == "trades":
             return FrameOutcome(self._trades(name, data, received_at_ms), [], [])
         if kind == "ticker":
-            return FrameOutcome(self._ticker(name, _object("data", data), received_at_ms), [], [])
-        raise FrameError("unknown_event", _clip(f"channel {channel!r}"))
+            ticker = wire.json_object("data", data)
+            return FrameOutcome(self._ticker(name, ticker, received_at_ms), [], [])
+        raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
 
     def _instrument(self, name: str, data_types: frozenset[DataType]) -> Instrument:
         instrument = self._instruments.get(name)
@@ -568,7 +560,7 @@ class DeribitProtocol(VenueProtocol):
             raise InvalidValueError("data", data, "expected a list of trades")
         events: list[MarketEvent] = []
         for raw in data:
-            trade = _object("trade", raw)
+            trade = wire.json_object("trade", raw)
             trade_id = _text("trade_id", trade["trade_id"])
             timestamp = _int("timestamp", trade["timestamp"])
             price = _price("price", trade["price"])
@@ -683,7 +675,7 @@ class DeribitProtocol(VenueProtocol):
         if resolution not in _BY_RESOLUTION:
             raise InvalidValueError("resolution", resolution, "not a Deribit chart resolution")
         interval, length_ms = _BY_RESOLUTION[resolution]
-        candle = _object("data", data)
+        candle = wire.json_object("data", data)
         tick = _int("tick", candle["tick"])
         volume = _quantity("volume", candle["volume"])
         cost = _quantity("cost", candle["cost"])
@@ -744,7 +736,7 @@ def parse_instruments(request: ListingRequest, body: bytes) -> list[ListedInstru
         raise InvalidValueError("result", result, "expected a list")
     listed: list[ListedInstrument] = []
     for raw in result:
-        entry = _object("instrument", raw)
+        entry = wire.json_object("instrument", raw)
         try:
             name = _text("instrument_name", entry["instrument_name"])
             kind = _text("kind", entry["kind"])

@@ -98,6 +98,7 @@ from relay.domain.model import (
     parse_decimal,
     plain_decimal_match,
 )
+from relay.infrastructure.venues import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -136,37 +137,10 @@ CANDLE_INTERVALS = frozenset(
 )
 """The candle intervals the subscriptions page lists."""
 
-MAX_ID = 2**63 - 1
-"""Largest trade id or epoch ms accepted; larger ones are refused."""
-
-DETAIL_CHARS = 200
-"""FrameError details are cut to this many characters."""
 
 _DECIMAL_CHANNELS = frozenset({"candle", "activeAssetCtx"})
 """Channels whose numbers may be JSON numbers (see the module docstring)."""
 
-
-def _clip(text: str) -> str:
-    return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
-
-
-def _object(field: str, raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise InvalidValueError(field, raw, "expected an object")
-    return raw
-
-
-def _int(field: str, raw: Any) -> int:
-    """A trade id, count or epoch-ms time: a JSON integer in 0..MAX_ID."""
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_ID:
-        raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
-    return raw
-
-
-def _text(field: str, raw: Any) -> str:
-    if not isinstance(raw, str):
-        raise InvalidValueError(field, raw, "expected a string")
-    return raw
 
 
 def _decimal(field: str, raw: Any) -> Decimal:
@@ -350,31 +324,31 @@ class HyperliquidProtocol(VenueProtocol):
         try:
             message = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", _clip(str(exc))) from None
+            raise FrameError("not_json", wire.clip(str(exc))) from None
         if not isinstance(message, dict):
-            raise FrameError("unknown_event", _clip(f"not an object: {frame!s}"))
+            raise FrameError("unknown_event", wire.clip(f"not an object: {frame!s}"))
         channel = message.get("channel")
         if channel == "pong" or channel == "subscriptionResponse":
             return FrameOutcome([], [], [])
         if channel == "error":
-            raise FrameError("subscribe_error", _clip(str(message.get("data"))))
+            raise FrameError("subscribe_error", wire.clip(str(message.get("data"))))
         handler = self._handlers.get(channel) if isinstance(channel, str) else None
         if handler is None:
-            raise FrameError("unknown_event", _clip(f"channel {channel!r}"))
+            raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
         if channel in _DECIMAL_CHANNELS:
             message = json.loads(frame, parse_float=Decimal)
         try:
             events = handler(message["data"], received_at_ms)
         except KeyError as exc:
-            raise FrameError("missing_field", _clip(f"{channel}: {exc.args[0]!r}")) from None
+            raise FrameError("missing_field", wire.clip(f"{channel}: {exc.args[0]!r}")) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", _clip(f"{channel}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{channel}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def _wanted_for(self, coin: Any, data_type: DataType) -> _Wanted:
         wanted = self._wanted.get(coin) if isinstance(coin, str) else None
         if wanted is None or data_type not in wanted.data_types:
-            raise FrameError("unsubscribed", _clip(f"{coin} {data_type.value}"))
+            raise FrameError("unsubscribed", wire.clip(f"{coin} {data_type.value}"))
         return wanted
 
     def _newer(self, channel: str, coin: str, time_ms: int) -> None:
@@ -394,7 +368,7 @@ class HyperliquidProtocol(VenueProtocol):
             raise InvalidValueError("data", data, "expected a list of trades")
         events: list[MarketEvent] = []
         for raw in data:
-            trade = _object("trade", raw)
+            trade = wire.json_object("trade", raw)
             wanted = self._wanted_for(trade["coin"], DataType.TRADE)
             side_word = trade["side"]
             if side_word == "B":
@@ -403,8 +377,8 @@ class HyperliquidProtocol(VenueProtocol):
                 side = Side.SELL
             else:
                 raise InvalidValueError("side", side_word, "expected 'B' or 'A'")
-            time_ms = _int("time", trade["time"])
-            tid = _int("tid", trade["tid"])
+            time_ms = wire.integer("time", trade["time"])
+            tid = wire.integer("tid", trade["tid"])
             events.append(
                 MarketEvent(
                     wanted.instrument,
@@ -419,10 +393,10 @@ class HyperliquidProtocol(VenueProtocol):
 
     def _book(self, data: Any, received_at_ms: int) -> list[MarketEvent]:
         """``WsBook``: one full snapshot, published as it is; dedup key: its ``time``."""
-        book = _object("data", data)
+        book = wire.json_object("data", data)
         wanted = self._wanted_for(book["coin"], DataType.L2_ORDERBOOK)
         coin = wanted.instrument.instrument
-        time_ms = _int("time", book["time"])
+        time_ms = wire.integer("time", book["time"])
         self._newer("l2Book", coin, time_ms)
         levels = book["levels"]
         if type(levels) is not list or len(levels) != 2:
@@ -445,10 +419,10 @@ class HyperliquidProtocol(VenueProtocol):
 
     def _bbo(self, data: Any, received_at_ms: int) -> list[MarketEvent]:
         """``WsBbo``: ``bbo: [bid | null, ask | null]``; dedup key: its ``time``."""
-        bbo = _object("data", data)
+        bbo = wire.json_object("data", data)
         wanted = self._wanted_for(bbo["coin"], DataType.TICKER)
         coin = wanted.instrument.instrument
-        time_ms = _int("time", bbo["time"])
+        time_ms = wire.integer("time", bbo["time"])
         self._newer("bbo", coin, time_ms)
         sides = bbo["bbo"]
         if type(sides) is not list or len(sides) != 2:
@@ -479,15 +453,15 @@ class HyperliquidProtocol(VenueProtocol):
         unchanged context is therefore published once per JetStream duplicate
         window.
         """
-        body = _object("data", data)
+        body = wire.json_object("data", data)
         coin = body["coin"]
         wanted = self._wanted.get(coin) if isinstance(coin, str) else None
         if wanted is None or not wanted.data_types & {
             DataType.FUNDING_RATE,
             DataType.OPEN_INTEREST,
         }:
-            raise FrameError("unsubscribed", _clip(f"{coin} activeAssetCtx"))
-        ctx = _object("ctx", body["ctx"])
+            raise FrameError("unsubscribed", wire.clip(f"{coin} activeAssetCtx"))
+        ctx = wire.json_object("ctx", body["ctx"])
         events: list[MarketEvent] = []
         if DataType.FUNDING_RATE in wanted.data_types:
             rate = _decimal("funding", ctx["funding"])
@@ -527,27 +501,27 @@ class HyperliquidProtocol(VenueProtocol):
         dedup key of an open candle is ``<t>:<n>:<v>:<c>:<h>:<l>`` (no event time
         is sent).
         """
-        body = _object("data", data)
+        body = wire.json_object("data", data)
         wanted = self._wanted_for(body["s"], DataType.CANDLE)
         coin = wanted.instrument.instrument
-        interval = _text("i", body["i"])
+        interval = wire.text("i", body["i"])
         if interval != wanted.candle_interval:
             raise FrameError("unsubscribed", f"{coin} candle {interval}")
-        open_time = _int("t", body["t"])
+        open_time = wire.integer("t", body["t"])
         held = self._candles.get(coin)
         if held is not None and open_time < held.open_time_ms:
             raise FrameError("stale_update", f"candle {coin}: t {open_time} < {held.open_time_ms}")
         candle = Candle(
             interval=interval,
             open_time_ms=open_time,
-            close_time_ms=_int("T", body["T"]),
+            close_time_ms=wire.integer("T", body["T"]),
             open=_price("o", body["o"]),
             high=_price("h", body["h"]),
             low=_price("l", body["l"]),
             close=_price("c", body["c"]),
             volume=_quantity("v", body["v"]),
             is_closed=False,
-            trade_count=_int("n", body["n"]),
+            trade_count=wire.integer("n", body["n"]),
         )
         events: list[MarketEvent] = []
         if held is not None and open_time > held.open_time_ms:
@@ -666,29 +640,30 @@ def parse_listing(request: ListingRequest, body: bytes) -> list[ListedInstrument
         ValueError: not JSON, or a missing or malformed field.
     """
     try:
-        document = _object("response", orjson.loads(body))
+        document = wire.json_object("response", orjson.loads(body))
         universe = document["universe"]
         if not isinstance(universe, list):
             raise InvalidValueError("universe", universe, "expected a list")
         if request.json_body == PERP_LISTING.json_body:
             result: list[ListedInstrument] = []
             for raw in universe:
-                asset = _object("asset", raw)
+                asset = wire.json_object("asset", raw)
                 if asset.get("isDelisted") is True:
                     continue
-                name = _text("name", asset["name"])
+                name = wire.text("name", asset["name"])
                 result.append(ListedInstrument(name, perp_canonical(name), "perpetual"))
             return result
         tokens: dict[int, str] = {}
         for raw in document["tokens"]:
-            token = _object("token", raw)
-            tokens[_int("index", token["index"])] = _text("name", token["name"])
+            token = wire.json_object("token", raw)
+            tokens[wire.integer("index", token["index"])] = wire.text("name", token["name"])
         pairs: list[ListedInstrument] = []
         for raw in universe:
-            pair = _object("pair", raw)
+            pair = wire.json_object("pair", raw)
             base, quote = pair["tokens"]
-            canonical = f"{tokens[_int('base', base)]}/{tokens[_int('quote', quote)]}"
-            pairs.append(ListedInstrument(_text("name", pair["name"]), canonical, "spot"))
+            base_token = tokens[wire.integer("base", base)]
+            canonical = f"{base_token}/{tokens[wire.integer('quote', quote)]}"
+            pairs.append(ListedInstrument(wire.text("name", pair["name"]), canonical, "spot"))
         return pairs
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc}") from None

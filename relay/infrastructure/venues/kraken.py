@@ -117,6 +117,7 @@ from relay.domain.model import (
     Trade,
     parse_decimal,
 )
+from relay.infrastructure.venues import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -145,8 +146,6 @@ PING_INTERVAL_S = 30.0
 SUBSCRIBE_INTERVAL_S = 1.0
 """Least time between two subscribe frames (Kraken's subscribe rate limit is dynamic)."""
 
-DETAIL_CHARS = 200
-"""FrameError details are cut to this many characters."""
 
 _ZERO = Decimal(0)
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
@@ -236,26 +235,12 @@ def _int(field: str, raw: Any) -> int:
     return raw
 
 
-def _text(field: str, raw: Any) -> str:
-    if not isinstance(raw, str):
-        raise InvalidValueError(field, raw, "expected a string")
-    return raw
-
-
-def _object(field: str, raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise InvalidValueError(field, raw, "expected an object")
-    return raw
-
 
 def _list(field: str, raw: Any) -> list[Any]:
     if not isinstance(raw, list):
         raise InvalidValueError(field, raw, "expected a list")
     return raw
 
-
-def _clip(text: str) -> str:
-    return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
 
 
 def _decimals(value: Decimal) -> int:
@@ -299,7 +284,7 @@ def decode(frame: str | bytes) -> Any:
     try:
         return json.loads(frame, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise FrameError("not_json", _clip(str(exc))) from None
+        raise FrameError("not_json", wire.clip(str(exc))) from None
 
 
 def _plain(value: Decimal) -> str:
@@ -311,7 +296,7 @@ def _levels(field: str, raw: Any) -> list[PriceLevel]:
     """``[{"price": 0.5666, "qty": 4831.75496356}, ...]`` -> [(price > 0, qty >= 0), ...]."""
     levels: list[PriceLevel] = []
     for level in _list(field, raw):
-        entry = _object(field, level)
+        entry = wire.json_object(field, level)
         levels.append((_price("price", entry["price"]), _quantity("qty", entry["qty"])))
     return levels
 
@@ -515,7 +500,7 @@ class KrakenProtocol(VenueProtocol):
         """
         message = decode(frame)
         if not isinstance(message, dict):
-            raise FrameError("unknown_event", _clip(f"not an object: {frame!s}"))
+            raise FrameError("unknown_event", wire.clip(f"not an object: {frame!s}"))
         channel = message.get("channel")
         try:
             if channel is None:
@@ -524,25 +509,25 @@ class KrakenProtocol(VenueProtocol):
                 return FrameOutcome([], [], [])
             handler = self._handlers.get(channel) if isinstance(channel, str) else None
             if handler is None:
-                raise FrameError("unknown_event", _clip(f"channel {channel!r}"))
+                raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
             return handler(message, received_at_ms)
         except KeyError as exc:
-            raise FrameError("missing_field", _clip(f"{channel}: {exc.args[0]!r}")) from None
+            raise FrameError("missing_field", wire.clip(f"{channel}: {exc.args[0]!r}")) from None
         except (InvalidValueError, TypeError, ValueError, ArithmeticError) as exc:
-            raise FrameError("invalid_value", _clip(f"{channel}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{channel}: {exc}")) from None
 
     def _method(self, message: dict[str, Any]) -> FrameOutcome:
         method = message.get("method")
         if method in ("subscribe", "unsubscribe"):
             if message.get("success") is False:
-                raise FrameError("subscribe_error", _clip(f"{method}: {message.get('error')}"))
+                raise FrameError("subscribe_error", wire.clip(f"{method}: {message.get('error')}"))
             return FrameOutcome([], [], [])
         if method == "pong":
             return FrameOutcome([], [], [])
-        raise FrameError("unknown_event", _clip(f"method {method!r}"))
+        raise FrameError("unknown_event", wire.clip(f"method {method!r}"))
 
     def _instrument(self, entry: dict[str, Any], data_type: DataType) -> Instrument:
-        symbol = _text("symbol", entry["symbol"])
+        symbol = wire.text("symbol", entry["symbol"])
         instrument = self._instruments.get(symbol)
         if instrument is None or data_type not in self._wanted[symbol]:
             raise FrameError("unsubscribed", f"{symbol} {data_type.value}")
@@ -552,7 +537,7 @@ class KrakenProtocol(VenueProtocol):
         """``trade``: one event per trade; the id is ``trade_id`` (unique per book)."""
         events: list[MarketEvent] = []
         for raw in _list("data", message["data"]):
-            entry = _object("data", raw)
+            entry = wire.json_object("data", raw)
             instrument = self._instrument(entry, DataType.TRADE)
             side = entry["side"]
             if side not in ("buy", "sell"):
@@ -579,7 +564,7 @@ class KrakenProtocol(VenueProtocol):
         """``ticker``: best bid and ask with their quantities; the other fields are left out."""
         events: list[MarketEvent] = []
         for raw in _list("data", message["data"]):
-            entry = _object("data", raw)
+            entry = wire.json_object("data", raw)
             instrument = self._instrument(entry, DataType.TICKER)
             timestamp = entry.get("timestamp")
             ticker = Ticker(
@@ -605,7 +590,7 @@ class KrakenProtocol(VenueProtocol):
         """``ohlc``: one open candle per entry (Kraken never marks one final)."""
         events: list[MarketEvent] = []
         for raw in _list("data", message["data"]):
-            entry = _object("data", raw)
+            entry = wire.json_object("data", raw)
             instrument = self._instrument(entry, DataType.CANDLE)
             minutes = _int("interval", entry["interval"])
             begin = rfc3339_ms("interval_begin", entry["interval_begin"])
@@ -643,7 +628,7 @@ class KrakenProtocol(VenueProtocol):
         data = _list("data", message["data"])
         if len(data) != 1:
             raise InvalidValueError("data", len(data), "expected exactly one book")
-        entry = _object("data", data[0])
+        entry = wire.json_object("data", data[0])
         instrument = self._instrument(entry, DataType.L2_ORDERBOOK)
         symbol = instrument.instrument
         book = self._books[symbol]

@@ -112,12 +112,17 @@ from relay.domain.model import (
     parse_decimal,
     plain_decimal_match,
 )
+from relay.infrastructure.venues import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
     ListingRequest,
     VenueSpec,
     register,
+)
+from relay.infrastructure.venues.wire import (
+    DETAIL_CHARS,
+    MAX_ID,
 )
 
 VENUE_ID = "okx"
@@ -143,11 +148,6 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 29
 BOOKS5_MAX_DEPTH = 5
 """A ``depth`` of 1 to 5 maps to ``books5``; 0 and more than 5 to ``books`` (400 levels)."""
 
-MAX_ID = 2**63 - 1
-"""Largest sequence id or epoch ms accepted."""
-
-DETAIL_CHARS = 200
-"""FrameError details are cut to this many characters."""
 
 BOOK_CHANNELS = frozenset({"books", "books5", "books-l2-tbt", "books50-l2-tbt", "bbo-tbt"})
 """Order book channels this module reads (it subscribes to ``books`` and ``books5``)."""
@@ -385,15 +385,6 @@ class OkxBook:
 # --- field parsers ----------------------------------------------------------------------
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
-
-
-def _text(field: str, raw: Any) -> str:
-    if not isinstance(raw, str):
-        raise InvalidValueError(field, raw, "expected a string")
-    return raw
-
 
 def _ms(field: str, raw: Any) -> int:
     """An epoch-ms time sent as a decimal string (``"1652459225464"``)."""
@@ -408,19 +399,6 @@ def _seq(field: str, raw: Any) -> int:
         raise InvalidValueError(field, raw, "expected an integer in -1..2**63-1")
     return raw
 
-
-def _price(field: str, raw: Any) -> Decimal:
-    value = parse_decimal(field, raw)
-    if value <= 0:
-        raise InvalidValueError(field, raw, "expected a price > 0")
-    return value
-
-
-def _quantity(field: str, raw: Any) -> Decimal:
-    value = parse_decimal(field, raw)
-    if value < 0:
-        raise InvalidValueError(field, raw, "expected a quantity >= 0")
-    return value
 
 
 def _side(field: str, raw: Any) -> Side:
@@ -452,7 +430,7 @@ def _book_levels(field: str, raw: Any) -> tuple[BookLevel, ...]:
                 raise InvalidValueError("price", price, "expected a price > 0")
             append((value, Decimal(size), price, size))
         else:
-            append((_price("price", price), _quantity("size", size), price, size))
+            append((wire.price("price", price), wire.quantity("size", size), price, size))
     return tuple(levels)
 
 
@@ -588,9 +566,9 @@ class OkxProtocol(VenueProtocol):
         try:
             message = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", _clip(str(exc))) from None
+            raise FrameError("not_json", wire.clip(str(exc))) from None
         if not isinstance(message, dict):
-            raise FrameError("unknown_event", _clip(f"not an object: {str(frame)[:80]}"))
+            raise FrameError("unknown_event", wire.clip(f"not an object: {str(frame)[:80]}"))
         event = message.get("event")
         if event is not None:
             if event in _EMPTY_EVENTS:
@@ -598,16 +576,16 @@ class OkxProtocol(VenueProtocol):
             if event in _ERROR_EVENTS:
                 raise FrameError(
                     "subscribe_error",
-                    _clip(f"{event} {message.get('code')}: {message.get('msg', '')}"),
+                    wire.clip(f"{event} {message.get('code')}: {message.get('msg', '')}"),
                 )
-            raise FrameError("unknown_event", _clip(f"event {event!r}"))
+            raise FrameError("unknown_event", wire.clip(f"event {event!r}"))
         arg = message.get("arg")
         data = message.get("data")
         if not isinstance(arg, dict) or not isinstance(data, list):
-            raise FrameError("unknown_event", _clip(f"no arg/data: {str(frame)[:80]}"))
+            raise FrameError("unknown_event", wire.clip(f"no arg/data: {str(frame)[:80]}"))
         channel = arg.get("channel")
         if not isinstance(channel, str):
-            raise FrameError("unknown_event", _clip(f"no channel: {str(frame)[:80]}"))
+            raise FrameError("unknown_event", wire.clip(f"no channel: {str(frame)[:80]}"))
         try:
             if channel in BOOK_CHANNELS:
                 return self._book(arg, channel, message, data, received_at_ms)
@@ -617,18 +595,18 @@ class OkxProtocol(VenueProtocol):
                 return FrameOutcome(self._liquidations(data, received_at_ms), [], [])
             handler = self._handlers.get(channel)
             if handler is None:
-                raise FrameError("unknown_event", _clip(f"channel {channel!r}"))
+                raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
             events = [handler(entry, received_at_ms) for entry in _data_objects(data)]
         except KeyError as exc:
-            raise FrameError("missing_field", _clip(f"{channel}: {exc.args[0]!r}")) from None
+            raise FrameError("missing_field", wire.clip(f"{channel}: {exc.args[0]!r}")) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", _clip(f"{channel}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{channel}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def _instrument(self, inst_id: Any, data_type: DataType) -> Instrument:
         instrument = self._instruments.get(inst_id) if isinstance(inst_id, str) else None
         if instrument is None or data_type not in self._wanted[inst_id]:
-            raise FrameError("unsubscribed", _clip(f"{inst_id} {data_type.value}"))
+            raise FrameError("unsubscribed", wire.clip(f"{inst_id} {data_type.value}"))
         return instrument
 
     # books
@@ -751,7 +729,7 @@ class OkxProtocol(VenueProtocol):
     def _trade(self, entry: dict[str, Any], received_at_ms: int) -> MarketEvent:
         """``trades``: one event per entry; the dedup key is ``tradeId``."""
         instrument = self._instrument(entry["instId"], DataType.TRADE)
-        trade_id = _text("tradeId", entry["tradeId"])
+        trade_id = wire.text("tradeId", entry["tradeId"])
         if not trade_id:
             raise InvalidValueError("tradeId", trade_id, "empty")
         return MarketEvent(
@@ -761,8 +739,8 @@ class OkxProtocol(VenueProtocol):
             _ms("ts", entry["ts"]),
             Trade(
                 trade_id,
-                _price("px", entry["px"]),
-                _quantity("sz", entry["sz"]),
+                wire.price("px", entry["px"]),
+                wire.quantity("sz", entry["sz"]),
                 _side("side", entry["side"]),
             ),
             trade_id,
@@ -780,10 +758,10 @@ class OkxProtocol(VenueProtocol):
             received_at_ms,
             ts,
             Ticker(
-                _price("bidPx", bid_px),
-                _quantity("bidSz", bid_sz),
-                _price("askPx", ask_px),
-                _quantity("askSz", ask_sz),
+                wire.price("bidPx", bid_px),
+                wire.quantity("bidSz", bid_sz),
+                wire.price("askPx", ask_px),
+                wire.quantity("askSz", ask_sz),
             ),
             f"{ts}:{bid_px}:{bid_sz}:{ask_px}:{ask_sz}",
         )
@@ -815,7 +793,7 @@ class OkxProtocol(VenueProtocol):
             DataType.OPEN_INTEREST,
             received_at_ms,
             ts,
-            OpenInterest(_quantity("oi", entry["oi"])),
+            OpenInterest(wire.quantity("oi", entry["oi"])),
             str(ts),
         )
 
@@ -846,12 +824,12 @@ class OkxProtocol(VenueProtocol):
                         DataType.LIQUIDATION,
                         received_at_ms,
                         ts,
-                        Liquidation(side, _price("bkPx", price), _quantity("sz", size)),
+                        Liquidation(side, wire.price("bkPx", price), wire.quantity("sz", size)),
                         f"{ts}:{side.value}:{size}:{price}",
                     )
                 )
         if not events and skipped:
-            raise FrameError("unsubscribed", _clip(f"liquidation-orders {', '.join(skipped)}"))
+            raise FrameError("unsubscribed", wire.clip(f"liquidation-orders {', '.join(skipped)}"))
         return events
 
     def _candles(
@@ -878,13 +856,13 @@ class OkxProtocol(VenueProtocol):
                         interval=bar,
                         open_time_ms=open_ms,
                         close_time_ms=candle_close_ms(open_ms, bar),
-                        open=_price("o", row[1]),
-                        high=_price("h", row[2]),
-                        low=_price("l", row[3]),
-                        close=_price("c", row[4]),
-                        volume=_quantity("vol", row[5]),
+                        open=wire.price("o", row[1]),
+                        high=wire.price("h", row[2]),
+                        low=wire.price("l", row[3]),
+                        close=wire.price("c", row[4]),
+                        volume=wire.quantity("vol", row[5]),
                         is_closed=confirm == "1",
-                        quote_volume=_quantity("volCcyQuote", row[7]) if len(row) > 7 else None,
+                        quote_volume=wire.quantity("volCcyQuote", row[7]) if len(row) > 7 else None,
                     ),
                     f"{open_ms}:{confirm}:{row[5]}:{row[4]}",
                 )

@@ -1,0 +1,90 @@
+"""Readers of venue wire fields: JSON values in, checked domain values out.
+
+Each raises :class:`relay.domain.errors.InvalidValueError` naming the field;
+venue modules turn it into a ``FrameError("invalid_value", ...)``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from relay.domain.errors import InvalidValueError
+from relay.domain.model import PriceLevel, parse_decimal, plain_decimal_match
+
+MAX_ID = 2**63 - 1
+"""Largest update id, trade id or epoch ms accepted (the wire's int64); larger ones are refused."""
+
+DETAIL_CHARS = 200
+"""FrameError details are cut to this many characters (a frame may be megabytes long)."""
+
+
+def clip(text: str) -> str:
+    """``text`` cut to :data:`DETAIL_CHARS` characters (with ``...`` when cut)."""
+    return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
+
+
+def json_object(field: str, raw: Any) -> dict[str, Any]:
+    """``raw`` if it is a JSON object."""
+    if not isinstance(raw, dict):
+        raise InvalidValueError(field, raw, "expected an object")
+    return raw
+
+
+def integer(field: str, raw: Any) -> int:
+    """An id or epoch-ms time: a JSON integer in 0..MAX_ID; bools, floats, strings refused."""
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_ID:
+        raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
+    return raw
+
+
+def text(field: str, raw: Any) -> str:
+    """``raw`` if it is a JSON string."""
+    if not isinstance(raw, str):
+        raise InvalidValueError(field, raw, "expected a string")
+    return raw
+
+
+def price(field: str, raw: Any) -> Decimal:
+    """A decimal string (see :func:`~relay.domain.model.parse_decimal`) > 0."""
+    value = parse_decimal(field, raw)
+    if value <= 0:
+        raise InvalidValueError(field, raw, "expected a price > 0")
+    return value
+
+
+def quantity(field: str, raw: Any) -> Decimal:
+    """A decimal string (see :func:`~relay.domain.model.parse_decimal`) >= 0."""
+    value = parse_decimal(field, raw)
+    if value < 0:
+        raise InvalidValueError(field, raw, "expected a quantity >= 0")
+    return value
+
+
+def levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
+    """``[["7.6110", "2"], ...]`` -> ((price > 0, quantity >= 0), ...).
+
+    Plain decimal strings take a fast path; anything else goes through
+    :func:`price` and :func:`quantity`.
+    """
+    if not isinstance(raw, list):
+        raise InvalidValueError(field, raw, "expected a list of [price, quantity]")
+    result: list[PriceLevel] = []
+    append = result.append
+    for level in raw:
+        if type(level) is not list or len(level) != 2:
+            raise InvalidValueError(field, level, "expected [price, quantity]")
+        level_price, level_quantity = level
+        if (
+            type(level_price) is str
+            and type(level_quantity) is str
+            and plain_decimal_match(level_price) is not None
+            and plain_decimal_match(level_quantity) is not None
+        ):
+            value = Decimal(level_price)
+            if not value:
+                raise InvalidValueError("price", level_price, "expected a price > 0")
+            append((value, Decimal(level_quantity)))
+        else:
+            append((price("price", level_price), quantity("quantity", level_quantity)))
+    return tuple(result)
