@@ -201,7 +201,11 @@ async def test_skipped_book_updates_fail_the_checksum_and_resync_each_book_to_th
         task = asyncio.create_task(relay.run(stop))
         try:
             expected = counts["trade"] + counts["ticker"] + 6
-            messages = await stored_messages(nats_server.url, expected)
+            # The resync frames go out paced (0.4 s apart): wait for the 3 fresh snapshots.
+            for _ in range(20):
+                messages = await stored_messages(nats_server.url, expected)
+                if sum(b'"is_snapshot":true' in data for _, _, data in messages) == 6:
+                    break
         finally:
             stop.set()
             assert await task == 0

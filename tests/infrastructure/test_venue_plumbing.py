@@ -153,7 +153,8 @@ async def test_subscribe_frames_are_paced_pings_sent_and_a_book_resync_counted_a
                                      HealthMonitor([VENUE]), http)
         task = asyncio.create_task(connection.run())
         for _ in range(100):
-            if sum(frame == "ping" for _, frame in received) >= 2:
+            frames = [frame for _, frame in received]
+            if frames.count("ping") >= 2 and "sub BOOK-1" in frames:
                 break
             await asyncio.sleep(0.05)
         await connection.stop_reading()
