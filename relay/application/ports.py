@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from relay.application.errors import FrameError
 from relay.domain.model import Instrument, MarketEvent
 
 
@@ -118,8 +119,12 @@ class VenueProtocol(Protocol):
         return None
 
     def on_open(self) -> FrameOutcome:
-        """Called once the connection is open: initial snapshot requests, if any."""
-        ...
+        """Called once the connection is open: initial snapshot requests, if any.
+
+        The default asks for nothing: venues whose books arrive as WebSocket
+        snapshots after the subscribe frames need no REST snapshot.
+        """
+        return FrameOutcome([], [], [])
 
     def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
         """Parse one received frame.
@@ -134,10 +139,15 @@ class VenueProtocol(Protocol):
     ) -> FrameOutcome:
         """Hand back a fetched REST snapshot.
 
+        The default, for venues that never ask for one, refuses it.
+
         Raises:
-            FrameError: the body is not a usable snapshot.
+            FrameError: ``bad_snapshot``: the body is not a usable snapshot (by
+                default: always, the venue's books come from the WebSocket).
         """
-        ...
+        raise FrameError(
+            "bad_snapshot", f"{request.path}: this venue's books need no REST snapshot"
+        )
 
 
 class MetricsSink(Protocol):

@@ -98,7 +98,6 @@ from relay.application.ports import (
     BookResync,
     FrameOutcome,
     Keepalive,
-    SnapshotRequest,
     VenueProtocol,
 )
 from relay.config.model import SubscriptionConfig, VenueConfig
@@ -548,20 +547,6 @@ class BybitProtocol(VenueProtocol):
     def keepalive(self) -> Keepalive | None:
         """``{"op":"ping"}`` every 20 s."""
         return Keepalive(PING_INTERVAL_S, PING_FRAME)
-
-    def on_open(self) -> FrameOutcome:
-        """Nothing to do: books arrive as snapshots after the subscribe frames."""
-        return FrameOutcome([], [], [])
-
-    def on_snapshot(
-        self, request: SnapshotRequest, body: bytes, received_at_ms: int
-    ) -> FrameOutcome:
-        """Never called: Bybit books come as WebSocket snapshots.
-
-        Raises:
-            FrameError: ``bad_snapshot`` always.
-        """
-        raise FrameError("bad_snapshot", "Bybit books need no REST snapshot")
 
     def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
         """Parse one frame.

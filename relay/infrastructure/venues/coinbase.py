@@ -76,7 +76,6 @@ from relay.application.ports import (
     BookResync,
     FrameOutcome,
     Keepalive,
-    SnapshotRequest,
     VenueProtocol,
 )
 from relay.config.model import VenueConfig
@@ -364,20 +363,6 @@ class CoinbaseProtocol(VenueProtocol):
     def keepalive(self) -> Keepalive | None:
         """None: the subscribed ``heartbeats`` channel keeps the connection open."""
         return None
-
-    def on_open(self) -> FrameOutcome:
-        """Nothing: books arrive as ``snapshot`` events on the WebSocket."""
-        return FrameOutcome([], [], [])
-
-    def on_snapshot(
-        self, request: SnapshotRequest, body: bytes, received_at_ms: int
-    ) -> FrameOutcome:
-        """Never called: this venue asks for no REST snapshots.
-
-        Raises:
-            FrameError: ``bad_snapshot`` always.
-        """
-        raise FrameError("bad_snapshot", "coinbase books come from the WebSocket")
 
     def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
         """Parse one message.

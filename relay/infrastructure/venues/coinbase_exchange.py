@@ -98,7 +98,7 @@ import orjson
 
 from relay.application.errors import FrameError
 from relay.application.order_book import OrderBook
-from relay.application.ports import BookResync, FrameOutcome, SnapshotRequest, VenueProtocol
+from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
 from relay.config.model import VenueConfig
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import (
@@ -370,20 +370,6 @@ class CoinbaseExchangeProtocol(VenueProtocol):
     def keepalive(self) -> None:
         """None: the feed has no client ping message; WebSocket pings check the connection."""
         return None
-
-    def on_open(self) -> FrameOutcome:
-        """Nothing to fetch: book snapshots come on the WebSocket."""
-        return FrameOutcome([], [], [])
-
-    def on_snapshot(
-        self, request: SnapshotRequest, body: bytes, received_at_ms: int
-    ) -> FrameOutcome:
-        """Never called: this venue asks for no REST snapshots.
-
-        Raises:
-            FrameError: ``bad_snapshot``, always.
-        """
-        raise FrameError("bad_snapshot", f"{request.path}: no REST snapshots on this venue")
 
     def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
         """Parse one feed message.

@@ -85,7 +85,7 @@ from typing import Any
 
 from relay.application.errors import FrameError
 from relay.application.order_book import OrderBook
-from relay.application.ports import BookResync, FrameOutcome, SnapshotRequest, VenueProtocol
+from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
 from relay.config.model import VenueConfig
 from relay.domain.errors import InvalidValueError, RelayError
 from relay.domain.model import (
@@ -379,20 +379,6 @@ class DeribitProtocol(VenueProtocol):
             chunk = self._channels[start : start + CHANNELS_PER_SUBSCRIBE]
             frames.append(self._call("public/subscribe", {"channels": chunk}))
         return frames
-
-    def on_open(self) -> FrameOutcome:
-        """Nothing: books arrive as snapshots on their channels."""
-        return FrameOutcome([], [], [])
-
-    def on_snapshot(
-        self, request: SnapshotRequest, body: bytes, received_at_ms: int
-    ) -> FrameOutcome:
-        """Never called: Deribit books need no REST snapshot.
-
-        Raises:
-            FrameError: ``bad_snapshot`` always.
-        """
-        raise FrameError("bad_snapshot", "deribit asks for no REST snapshots")
 
     def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
         """Parse one frame: a notification, a request's answer or a heartbeat.

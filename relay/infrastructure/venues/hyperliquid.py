@@ -80,7 +80,7 @@ from typing import Any
 import orjson
 
 from relay.application.errors import FrameError
-from relay.application.ports import FrameOutcome, Keepalive, SnapshotRequest, VenueProtocol
+from relay.application.ports import FrameOutcome, Keepalive, VenueProtocol
 from relay.config.model import VenueConfig
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import (
@@ -281,20 +281,6 @@ class HyperliquidProtocol(VenueProtocol):
     def keepalive(self) -> Keepalive:
         """``{"method":"ping"}`` every 30 s (the server drops connections idle for 60 s)."""
         return Keepalive(PING_INTERVAL_S, PING_FRAME)
-
-    def on_open(self) -> FrameOutcome:
-        """Nothing to fetch: every book arrives as a WebSocket snapshot."""
-        return FrameOutcome([], [], [])
-
-    def on_snapshot(
-        self, request: SnapshotRequest, body: bytes, received_at_ms: int
-    ) -> FrameOutcome:
-        """Never called: this adapter asks for no REST snapshot.
-
-        Raises:
-            FrameError: ``bad_snapshot`` always.
-        """
-        raise FrameError("bad_snapshot", f"unexpected snapshot for {request.path}")
 
     def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
         """Parse one frame ``{"channel": <name>, "data": ...}``.

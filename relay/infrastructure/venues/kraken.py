@@ -100,7 +100,6 @@ from relay.application.ports import (
     BookResync,
     FrameOutcome,
     Keepalive,
-    SnapshotRequest,
     VenueProtocol,
 )
 from relay.config.model import VenueConfig
@@ -459,16 +458,6 @@ class KrakenProtocol(VenueProtocol):
     def keepalive(self) -> Keepalive | None:
         """``{"method":"ping"}`` every 30 s."""
         return Keepalive(PING_INTERVAL_S, '{"method":"ping"}')
-
-    def on_open(self) -> FrameOutcome:
-        """Nothing to fetch: book snapshots come on the WebSocket."""
-        return FrameOutcome([], [], [])
-
-    def on_snapshot(
-        self, request: SnapshotRequest, body: bytes, received_at_ms: int
-    ) -> FrameOutcome:
-        """Never called: Kraken asks for no REST snapshot."""
-        raise FrameError("bad_snapshot", "kraken books are synced on the WebSocket")
 
     def resync_frames(self, symbol: str) -> list[str]:
         """Unsubscribe and subscribe again one symbol's book channel (a fresh snapshot follows)."""

@@ -91,7 +91,6 @@ from relay.application.ports import (
     BookResync,
     FrameOutcome,
     Keepalive,
-    SnapshotRequest,
     VenueProtocol,
 )
 from relay.config.model import SubscriptionConfig, VenueConfig
@@ -532,16 +531,6 @@ class OkxProtocol(VenueProtocol):
     def keepalive(self) -> Keepalive | None:
         """The text ``ping`` every :data:`PING_INTERVAL_S` (OKX drops a connection silent 30 s)."""
         return Keepalive(PING_INTERVAL_S, "ping")
-
-    def on_open(self) -> FrameOutcome:
-        """Nothing to fetch: books come as snapshots on the WebSocket."""
-        return FrameOutcome([], [], [])
-
-    def on_snapshot(
-        self, request: SnapshotRequest, body: bytes, received_at_ms: int
-    ) -> FrameOutcome:
-        """Never called: OKX books need no REST snapshot."""
-        raise FrameError("bad_snapshot", "OKX books need no REST snapshot")
 
     def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
         """Parse one frame.
