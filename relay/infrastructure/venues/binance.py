@@ -147,8 +147,6 @@ class BookSync:
         self.snapshot_id = 0
         self._buffer: deque[DepthDiff] = deque(maxlen=MAX_BUFFERED_DIFFS)
         self._snapshot: _PendingSnapshot | None = None
-        self._best_bid: Decimal | None = None
-        self._best_ask: Decimal | None = None
 
     def on_diff(self, diff: DepthDiff, events: list[MarketEvent]) -> str | None:
         """Take one diff; append what it publishes to ``events``.
@@ -218,8 +216,6 @@ class BookSync:
         _, bids, asks, event_time_ms, received_at_ms = self._snapshot
         self._snapshot = None
         self.book.reset(bids, asks)
-        self._best_bid = max(self.book.bids, default=None)
-        self._best_ask = min(self.book.asks, default=None)
         book_bids, book_asks = self.book.levels()
         events.append(
             MarketEvent(
@@ -253,7 +249,7 @@ class BookSync:
     def _publish_delta(self, diff: DepthDiff, events: list[MarketEvent]) -> str | None:
         """Apply and publish ``diff``; ``"crossed_book"`` (and a restart) if it crosses the book."""
         self.book.apply(diff.bids, diff.asks)
-        if self._crossed(diff):
+        if self.book.crossed:
             self._restart(diff)
             return "crossed_book"
         self.last_update_id = diff.last_update_id
@@ -271,51 +267,12 @@ class BookSync:
         )
         return None
 
-    def _crossed(self, applied: DepthDiff) -> bool:
-        """Move the tracked best bid and ask past ``applied``; True when they cross.
-
-        Costs O(levels in the diff): a side is rescanned (O(levels in the book))
-        only when the diff removed its best level and added no better one.
-        """
-        self._best_bid = _new_best(self.book.bids, self._best_bid, applied.bids, highest=True)
-        self._best_ask = _new_best(self.book.asks, self._best_ask, applied.asks, highest=False)
-        return (
-            self._best_bid is not None
-            and self._best_ask is not None
-            and self._best_bid >= self._best_ask
-        )
-
     def _restart(self, diff: DepthDiff) -> None:
         self.state = SyncState.AWAITING_SNAPSHOT
         self.book = OrderBook()
-        self._best_bid = self._best_ask = None
         self._snapshot = None
         self._buffer.clear()
         self._buffer.append(diff)
-
-
-def _new_best(
-    side: dict[Decimal, Decimal],
-    best: Decimal | None,
-    levels: tuple[PriceLevel, ...],
-    highest: bool,
-) -> Decimal | None:
-    """The best price of ``side`` after ``levels`` were applied to it, given the best before.
-
-    ``best`` is None only when the side was empty, so every level now in it came
-    from ``levels``.
-    """
-    present = [price for price, _ in levels if price in side]
-    if best is not None and best in side:
-        present.append(best)
-    candidate = (max(present) if highest else min(present)) if present else None
-    if best is None or best in side:
-        return candidate
-    if candidate is not None and (candidate > best if highest else candidate < best):
-        return candidate
-    if not side:
-        return None
-    return max(side) if highest else min(side)
 
 
 

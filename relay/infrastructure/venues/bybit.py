@@ -111,7 +111,6 @@ from relay.domain.model import (
     Liquidation,
     MarketEvent,
     OpenInterest,
-    PriceLevel,
     Side,
     Ticker,
     Trade,
@@ -242,24 +241,6 @@ def _side(field: str, raw: Any) -> Side:
     raise InvalidValueError(field, raw, "expected Buy or Sell")
 
 
-def _best_after(
-    side: dict[Decimal, Decimal], best: Decimal | None, levels: tuple[PriceLevel, ...],
-    highest: bool,
-) -> Decimal | None:
-    """The best price of ``side`` after ``levels`` were applied, given the best before.
-
-    O(levels) unless the previous best was removed, when the side is rescanned.
-    """
-    if best is not None and best not in side:
-        if not side:
-            return None
-        return max(side) if highest else min(side)
-    for price, quantity in levels:
-        if quantity and (best is None or (price > best if highest else price < best)):
-            best = price
-    return best
-
-
 def subscribe_frame(topics: Sequence[str]) -> str:
     """``{"op":"subscribe","args":[...]}``."""
     return orjson.dumps({"op": "subscribe", "args": list(topics)}).decode()
@@ -288,8 +269,6 @@ class TopicBook:
         self.synced = False
         self.book = OrderBook()
         self.last_update_id = 0
-        self._best_bid: Decimal | None = None
-        self._best_ask: Decimal | None = None
 
     def on_message(
         self,
@@ -316,8 +295,6 @@ class TopicBook:
         asks = wire.levels("a", data["a"])
         if is_snapshot:
             self.book.reset(bids, asks)
-            self._best_bid = max(self.book.bids, default=None)
-            self._best_ask = min(self.book.asks, default=None)
             self.synced = True
             self.last_update_id = update_id
             if self.l2:
@@ -340,13 +317,7 @@ class TopicBook:
             self._restart()
             return "gap"
         self.book.apply(bids, asks)
-        self._best_bid = _best_after(self.book.bids, self._best_bid, bids, highest=True)
-        self._best_ask = _best_after(self.book.asks, self._best_ask, asks, highest=False)
-        if (
-            self._best_bid is not None
-            and self._best_ask is not None
-            and self._best_bid >= self._best_ask
-        ):
+        if self.book.crossed:
             self._restart()
             return "crossed_book"
         self.last_update_id = update_id
@@ -362,7 +333,7 @@ class TopicBook:
         self, update_id: int, key: str, ts_ms: int, received_at_ms: int,
         events: list[MarketEvent],
     ) -> None:
-        bid, ask = self._best_bid, self._best_ask
+        bid, ask = self.book.best_bid, self.book.best_ask
         if not self.ticker or bid is None or ask is None:
             return
         events.append(MarketEvent(
@@ -373,7 +344,6 @@ class TopicBook:
     def _restart(self) -> None:
         self.synced = False
         self.book = OrderBook()
-        self._best_bid = self._best_ask = None
 
 
 _TICKER_FIELDS = frozenset({"bid1Price", "bid1Size", "ask1Price", "ask1Size"})

@@ -195,71 +195,31 @@ def _digest(parts: Iterable[str]) -> str:
     return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
 
 
-def _new_best(
-    side: dict[Decimal, Decimal], best: Decimal | None, changed: Sequence[Decimal], highest: bool
-) -> Decimal | None:
-    """The best price of ``side`` after the levels at ``changed`` prices were applied.
-
-    ``best`` is the best before (None only for an empty side). A full scan of the
-    side happens only when the old best was removed and no changed price beats it.
-    """
-    present = [price for price in changed if price in side]
-    if best is not None and best in side:
-        present.append(best)
-    candidate = (max(present) if highest else min(present)) if present else None
-    if best is None or best in side:
-        return candidate
-    if candidate is not None and (candidate > best if highest else candidate < best):
-        return candidate
-    if not side:
-        return None
-    return max(side) if highest else min(side)
-
-
 class CoinbaseBook:
     """The relay's copy of one ``level2`` book and whether it may be published."""
 
-    __slots__ = ("best_ask", "best_bid", "book", "instrument", "synced")
+    __slots__ = ("book", "instrument", "synced")
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
         self.book = OrderBook()
         self.synced = False
-        self.best_bid: Decimal | None = None
-        self.best_ask: Decimal | None = None
 
     def reset(self, bids: Sequence[PriceLevel], asks: Sequence[PriceLevel]) -> None:
         """Replace the book with a snapshot; it may be published from now on."""
         self.book.reset(bids, asks)
-        self.best_bid = max(self.book.bids, default=None)
-        self.best_ask = min(self.book.asks, default=None)
         self.synced = True
 
     def drop(self) -> None:
         """Throw the book away; nothing is published for it until the next snapshot."""
         self.book = OrderBook()
-        self.best_bid = self.best_ask = None
         self.synced = False
-
-    def crossed(self) -> bool:
-        """True when the best bid is at or above the best ask."""
-        return (
-            self.best_bid is not None
-            and self.best_ask is not None
-            and self.best_bid >= self.best_ask
-        )
 
     def apply(self, bids: Sequence[PriceLevel], asks: Sequence[PriceLevel]) -> bool:
         """Apply an update; True when it crossed a book that was not crossed before it."""
-        was_crossed = self.crossed()
+        was_crossed = self.book.crossed
         self.book.apply(bids, asks)
-        self.best_bid = _new_best(
-            self.book.bids, self.best_bid, [price for price, _ in bids], highest=True
-        )
-        self.best_ask = _new_best(
-            self.book.asks, self.best_ask, [price for price, _ in asks], highest=False
-        )
-        return not was_crossed and self.crossed()
+        return not was_crossed and self.book.crossed
 
 
 def subscribe_frame(channel: str, product_ids: Sequence[str], action: str = "subscribe") -> str:

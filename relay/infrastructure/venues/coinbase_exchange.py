@@ -253,59 +253,32 @@ class BookState(enum.Enum):
 
 
 class _Book:
-    """One product's book, the hash of the snapshot it was built from, its best prices."""
+    """One product's book and the hash of the snapshot it was built from."""
 
-    __slots__ = ("best_ask", "best_bid", "book", "instrument", "snapshot_hash", "state")
+    __slots__ = ("book", "instrument", "snapshot_hash", "state")
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
         self.state = BookState.AWAITING_SNAPSHOT
         self.book = OrderBook()
         self.snapshot_hash = ""
-        self.best_bid: Decimal | None = None
-        self.best_ask: Decimal | None = None
 
     def reset(
         self, bids: tuple[PriceLevel, ...], asks: tuple[PriceLevel, ...], snapshot_hash: str
     ) -> None:
         self.book.reset(bids, asks)
-        self.best_bid = max(self.book.bids, default=None)
-        self.best_ask = min(self.book.asks, default=None)
         self.snapshot_hash = snapshot_hash
         self.state = BookState.SYNCED
 
     def apply(self, bids: tuple[PriceLevel, ...], asks: tuple[PriceLevel, ...]) -> bool:
         """Apply a delta; True when it leaves the book crossed (best bid >= best ask)."""
         self.book.apply(bids, asks)
-        self.best_bid = _best(self.book.bids, self.best_bid, bids, max)
-        self.best_ask = _best(self.book.asks, self.best_ask, asks, min)
-        return (
-            self.best_bid is not None
-            and self.best_ask is not None
-            and self.best_bid >= self.best_ask
-        )
+        return self.book.crossed
 
     def discard(self) -> None:
         self.state = BookState.AWAITING_SNAPSHOT
         self.book = OrderBook()
-        self.best_bid = self.best_ask = None
         self.snapshot_hash = ""
-
-
-def _best(
-    side: dict[Decimal, Decimal],
-    before: Decimal | None,
-    applied: tuple[PriceLevel, ...],
-    pick: Callable[[list[Decimal]], Decimal],
-) -> Decimal | None:
-    """The best price of ``side`` after ``applied``, given the best before it.
-
-    Only the applied levels changed: when the old best is still there, the new
-    best is the best of it and the levels added; otherwise the side is rescanned.
-    """
-    if before is not None and before in side:
-        return pick([before, *(price for price, quantity in applied if quantity != _ZERO)])
-    return pick(list(side)) if side else None
 
 
 class CoinbaseExchangeProtocol(VenueProtocol):
