@@ -167,13 +167,18 @@ class _Session:
             raise ConnectionError("venue closed the connection")
 
     def _send(self, frame: str) -> None:
-        """Queue a frame for the writer; a full outbox closes the connection."""
+        """Queue a frame for the writer; a full outbox drops the connection.
+
+        The venue stopped reading, so no closing handshake could complete: the
+        TCP connection is aborted (no task is left behind) and :meth:`run`
+        raises :class:`OutboxFullError`, which reconnects.
+        """
         try:
             self.outbox.put_nowait(frame)
         except asyncio.QueueFull:
             if not self.outbox_full and self.ws is not None:
                 self.outbox_full = True
-                asyncio.get_running_loop().create_task(self.ws.close(1011, "outbox full"))
+                self.ws.transport.abort()
 
     async def _writer(self, ws: ClientConnection) -> None:
         """Send the outbox in order, at most one frame per ``subscribe_interval_s``."""

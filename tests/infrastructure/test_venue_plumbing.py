@@ -35,7 +35,7 @@ from relay.domain.model import DataType, Instrument, MarketEvent
 from relay.infrastructure.captures import read_capture
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.simulator import Simulator
-from relay.infrastructure.venue_connection import VenueConnection
+from relay.infrastructure.venue_connection import OUTBOX_MAX_FRAMES, VenueConnection
 from relay.infrastructure.venues import registry
 from relay.infrastructure.venues.registry import VenueSpec, plan_connections
 
@@ -63,6 +63,8 @@ class PlumbingProtocol(VenueProtocol):
         return FrameOutcome([], [], [])
 
     def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
+        if frame == "flood":
+            return FrameOutcome([], [], [f"frame {n}" for n in range(OUTBOX_MAX_FRAMES + 10)])
         if frame == "break":
             return FrameOutcome([], [], ["unsub BOOK-1", "sub BOOK-1"],
                                 [BookResync(self.instrument, "checksum")])
@@ -175,6 +177,38 @@ async def test_subscribe_frames_are_paced_pings_sent_and_a_book_resync_counted_a
         "relay_book_resyncs_total",
         {"venue": VENUE, "instrument": "BOOK-1", "reason": "checksum"})
     assert resyncs == 1
+
+
+async def test_a_flood_of_frames_for_the_venue_drops_the_connection_and_reconnects(
+    plumbing_venue: VenueSpec,
+) -> None:
+    """More frames waiting to be sent than the outbox holds: the venue is not reading."""
+    connections: list[int] = []
+
+    async def handler(connection: ServerConnection) -> None:
+        connections.append(len(connections) + 1)
+        if len(connections) == 1:
+            await connection.send("flood")
+        async for _ in connection:
+            pass
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+        metrics = PrometheusMetrics()
+        config = replace(venue_config(url), reconnect_base_s=0.05, reconnect_cap_s=0.1)
+        async with httpx.AsyncClient() as http:
+            connection = VenueConnection(plumbing_venue, config, published, metrics,
+                                         HealthMonitor([VENUE]), http)
+            task = asyncio.create_task(connection.run())
+            for _ in range(100):
+                if len(connections) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            await connection.stop_reading()
+            await asyncio.wait_for(task, 5)
+    assert len(connections) >= 2
+    assert metrics.registry.get_sample_value(
+        "relay_venue_reconnects_total", {"venue": VENUE}) >= 1
 
 
 def test_plan_connections_shards_subscriptions_and_names_the_connections(
