@@ -28,9 +28,12 @@ What keeps a connection honest:
 - A staleness watchdog per (instrument, data type): no data for
   ``stale_after_s`` replaces the connection.
 - Planned rotation before the venue's own connection age limit (Binance: 24 h):
-  the new connection is opened and its events held until the old one has been
-  closed; held events the old one already published are suppressed by the
-  pipeline, so nothing is missed and nothing is published twice.
+  the new connection is opened and its events held; the old one keeps
+  publishing until it has caught up with the new one (it published an event the
+  new one holds, or :data:`CATCH_UP_TIMEOUT_S` passed), so frames it had not yet
+  read when the new one started are not lost. Then it is closed, and the held
+  events the old one already published are suppressed by the pipeline: nothing
+  is missed and nothing is published twice.
 - REST snapshots: a token bucket with the venue's request weights; 429, 418,
   5xx and timeouts are retried with backoff, honouring ``Retry-After``.
 - Frames larger than ``max_frame_bytes`` are counted (``oversized``) and skipped.
@@ -64,6 +67,13 @@ ROTATION_MARGIN_S = 600.0
 
 HANDOVER_TIMEOUT_S = 30.0
 """How long a rotation waits for the new connection's first frame before it gives up."""
+
+CATCH_UP_TIMEOUT_S = 10.0
+"""How long, after that first frame, the old connection may take to catch up with the new one.
+
+Past it the old connection is closed anyway (and a warning logged): what it had
+not read by then is lost, which is what a connection behind by that much risks.
+"""
 
 WATCHDOG_INTERVAL_S = 0.5
 
@@ -101,6 +111,38 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+async def _first_done(event: asyncio.Event, task: asyncio.Task[object], timeout_s: float) -> bool:
+    """Wait until ``event`` is set, ``task`` ends or ``timeout_s`` passes; True if it was set."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait((waiter, task), timeout=timeout_s,
+                           return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    return event.is_set()
+
+
+class _Handover:
+    """The overlap of a rotation: which events each side has seen, until they meet.
+
+    The old connection publishes, the new one holds. Once one side sees an event
+    (by ``Nats-Msg-Id``) the other already saw, the old connection has read up to
+    where the new one started: everything it had to deliver is published.
+    """
+
+    def __init__(self) -> None:
+        self.published: set[str] = set()
+        self.held: set[str] = set()
+        self.caught_up = asyncio.Event()
+
+    def saw(self, msg_id: str, held: bool) -> None:
+        mine, theirs = (self.held, self.published) if held else (self.published, self.held)
+        if msg_id in theirs:
+            self.caught_up.set()
+        else:
+            mine.add(msg_id)
+
+
 class _Session:
     """One WebSocket connection and its protocol instance."""
 
@@ -109,9 +151,14 @@ class _Session:
         self.protocol = owner.spec.protocol_factory(owner.config)
         self.hold = hold
         self.held: list[tuple[MarketEvent, int]] = []
+        self.handover: _Handover | None = None
         self.ws: ClientConnection | None = None
         self.opened = asyncio.Event()
         self.first_frame = asyncio.Event()
+        self.live = asyncio.Event()
+        """Set once the session publishes: at once, or when a rotation hands over to it."""
+        if not hold:
+            self.live.set()
         self.closing = False
         self.opened_at = 0.0
         self.lock = asyncio.Lock()
@@ -226,6 +273,7 @@ class _Session:
         owner = self.owner
         venue = owner.config.id
         now = time.monotonic()
+        handover = self.handover
         for event in outcome.events:
             owner.metrics.event_received(venue, event.data_type.value)
             self.last_data[(event.instrument.instrument, event.data_type)] = now
@@ -233,6 +281,8 @@ class _Session:
                 self.held.append((event, read_ns))
             else:
                 await owner.publish(event, read_ns)
+            if handover is not None:
+                handover.saw(event.msg_id, self.hold)
         for request in outcome.snapshot_requests:
             if request.reason != "initial":
                 self._count_resync(request.instrument.instrument, request.reason)
@@ -297,6 +347,8 @@ class _Session:
         """Stop holding: publish the held events (the pipeline drops ones already published)."""
         async with self.lock:
             held, self.held, self.hold = self.held, [], False
+            self.handover = None
+            self.live.set()
             for event, read_ns in held:
                 await self.owner.publish(event, read_ns)
 
@@ -468,6 +520,9 @@ class VenueConnection:
     async def _rotation_timer(self, old: _Session) -> None:
         await old.opened.wait()
         await asyncio.sleep(self.rotate_after_s)
+        # A held connection is rotated only once handed over to: one that never gets its
+        # first frame is closed by its own rotation, which cancels this timer.
+        await old.live.wait()
         # Its own task: closing ``old`` cancels this timer, not the handover.
         self._spawn(self.rotate(old))
 
@@ -475,23 +530,35 @@ class VenueConnection:
         """Replace the current connection without a gap; returns False if the new one failed.
 
         The new connection is opened and read while the old one still publishes;
-        its events are held. Once it has received its first frame, the old one
-        is closed after the frame it is handling, and the held events go to the
-        pipeline, which drops those the old connection had already published.
+        its events are held. Once it has received its first frame and the old
+        one has caught up with it (see :class:`_Handover`; at most
+        :data:`CATCH_UP_TIMEOUT_S`), the old one is closed after the frame it is
+        handling, and the held events go to the pipeline, which drops those the
+        old connection had already published.
         """
         old = old or self._current
         if old is None:
             return False
         venue = self.config.id
         new = _Session(self, hold=True)
+        handover = old.handover = new.handover = _Handover()
         task = self._spawn(self._run_session(new))
-        try:
-            await asyncio.wait_for(new.first_frame.wait(), HANDOVER_TIMEOUT_S)
-        except TimeoutError:
+        if not await _first_done(new.first_frame, task, HANDOVER_TIMEOUT_S):
             log.warning("rotation: new connection gave no frame; keeping the old one",
                         extra={"venue": venue})
+            old.handover = None
             await new.close()
             task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return False
+        if not await _first_done(handover.caught_up, task, CATCH_UP_TIMEOUT_S):
+            log.warning("rotation: old connection did not catch up with the new one; "
+                        "closing it anyway", extra={"venue": venue})
+        old.handover = None
+        if task.done():
+            log.warning("rotation: new connection ended during the handover; keeping the old one",
+                        extra={"venue": venue})
+            await asyncio.gather(task, return_exceptions=True)
             return False
         log.info("rotating venue connection", extra={"venue": venue})
         self.metrics.rotation(venue)

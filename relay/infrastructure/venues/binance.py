@@ -89,7 +89,10 @@ class Continuity(enum.Enum):
     SPOT = "spot"
     """``U == previous u + 1``; the first diff kept has ``U <= lastUpdateId + 1 <= u``."""
     FUTURES = "futures"
-    """``pu == previous u``; the first diff kept has ``U <= lastUpdateId <= u``."""
+    """``pu == previous u``; the first diff kept has ``U <= lastUpdateId <= u``.
+
+    A first diff with ``pu == lastUpdateId`` also continues the snapshot exactly.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +213,13 @@ class BookSync:
         if not buffer:
             return None
         first = buffer[0]
-        if first.first_update_id > (snapshot_id + 1 if spot else snapshot_id):
+        if spot:
+            continues = first.first_update_id <= snapshot_id + 1
+        else:
+            # U <= lastUpdateId <= u, or the diff chains straight on (pu == lastUpdateId).
+            continues = (first.first_update_id <= snapshot_id
+                         or first.previous_update_id == snapshot_id)
+        if not continues:
             self._snapshot = None
             return "stale_snapshot"
         _, bids, asks, event_time_ms, received_at_ms = self._snapshot

@@ -325,6 +325,44 @@ def test_snapshot_older_than_buffered_diffs_is_refetched() -> None:
     assert [r.reason for r in outcome.snapshot_requests] == ["stale_snapshot"]
 
 
+def test_futures_snapshot_ending_where_the_first_buffered_diff_chains_on_is_used() -> None:
+    """A snapshot whose lastUpdateId is the ``pu`` of the first buffered diff is not stale.
+
+    That diff's ``U`` is above lastUpdateId, yet it continues the snapshot exactly
+    (the futures chain is ``pu`` == previous ``u``); refetching would loop for nothing.
+    This is what a rotation's new connection sees when the snapshot is taken
+    between two updates (recorded SUSHIUSDT diffs, binance-usdm.jsonl).
+    """
+    recs = [r for r in records("binance-usdm.jsonl") if r["kind"] == "recv"]
+    diffs = [json.loads(r["data"])["data"] for r in recs
+             if json.loads(r["data"])["data"].get("e") == "depthUpdate"
+             and json.loads(r["data"])["data"]["s"] == "SUSHIUSDT"]
+    before, first, second = diffs[60], diffs[61], diffs[62]
+    assert first["pu"] == before["u"] and first["U"] > before["u"]
+    proto = protocol("binance-usdm", {"SUSHIUSDT": "SUSHI/USDT"}, (DataType.L2_ORDERBOOK,))
+    [initial] = proto.on_open().snapshot_requests
+    for diff in (first, second):
+        proto.on_frame(json.dumps({"stream": "sushiusdt@depth@100ms", "data": diff}), 1)
+    # The venue's book as of ``before``: the recorded snapshot with the diffs up to it.
+    snap = json.loads(next(r["data"] for r in records("binance-usdm.jsonl")
+                           if r["kind"] == "http" and "SUSHIUSDT" in r["url"]))
+    book = {"bids": {p: q for p, q in snap["bids"]}, "asks": {p: q for p, q in snap["asks"]}}
+    for diff in diffs[:61]:
+        if diff["u"] < snap["lastUpdateId"]:
+            continue
+        for side, key in ((book["bids"], "b"), (book["asks"], "a")):
+            for p, q in diff[key]:
+                side.pop(p, None) if Decimal(q) == 0 else side.__setitem__(p, q)
+    body = json.dumps({"lastUpdateId": before["u"],
+                       "bids": sorted(book["bids"].items(), key=lambda pq: -Decimal(pq[0])),
+                       "asks": sorted(book["asks"].items(), key=lambda pq: Decimal(pq[0]))}
+                      ).encode()
+    outcome = proto.on_snapshot(initial, body, 2)
+    assert outcome.snapshot_requests == []
+    assert [e.dedup_key for e in outcome.events] == [
+        f"snapshot:{before['u']}", f"{before['u']}:{first['u']}", f"{before['u']}:{second['u']}"]
+
+
 def _synced_sushi() -> tuple[VenueProtocol, list[str]]:
     """A USD-M protocol whose SUSHIUSDT book is synced, and the recorded diffs not yet fed."""
     recs = records("binance-usdm.jsonl")
