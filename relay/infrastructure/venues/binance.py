@@ -71,6 +71,18 @@ from relay.infrastructure.venues.registry import (
 MAX_BUFFERED_DIFFS = 2_000
 """Diffs kept per book while its snapshot is awaited; older ones are dropped first."""
 
+BUFFER_MARGIN_S = 5.0
+"""Diffs older than the snapshot request's time limit plus this margin are not kept.
+
+A snapshot answered within ``snapshot_timeout_s`` of being sent contains every
+diff received before it was sent (its ``lastUpdateId`` is at or past their
+``u``), so only the diffs of the last ``snapshot_timeout_s`` + this margin (for
+a REST answer served slightly behind the stream) can be needed. Without this
+window, books whose snapshots wait for the REST weight budget (200 USD-M books
+at weight 20 take 100 s of a 2,400/min budget) held up to
+:data:`MAX_BUFFERED_DIFFS` parsed diffs each.
+"""
+
 SNAPSHOT_LIMIT = 1000
 """Levels asked for in a REST depth snapshot (request weight 10 on spot, 20 on futures)."""
 
@@ -141,9 +153,13 @@ class BookSync:
     (one snapshot event, then deltas) and say when a new snapshot is needed.
     """
 
-    def __init__(self, instrument: Instrument, continuity: Continuity) -> None:
+    def __init__(self, instrument: Instrument, continuity: Continuity,
+                 window_ms: int = 15_000) -> None:
+        """``window_ms``: diffs received this long before the newest are not kept
+        while the snapshot is awaited (see :data:`BUFFER_MARGIN_S`)."""
         self.instrument = instrument
         self.continuity = continuity
+        self.window_ms = window_ms
         self.state = SyncState.AWAITING_SNAPSHOT
         self.book = OrderBook()
         self.last_update_id = 0
@@ -174,9 +190,13 @@ class BookSync:
                 self._restart(diff)
                 return "gap"
             return self._publish_delta(diff, events)
-        self._buffer.append(diff)
+        buffer = self._buffer
+        buffer.append(diff)
         if self._snapshot is not None:
             return self._align(events)
+        horizon = diff.received_at_ms - self.window_ms
+        while buffer[0].received_at_ms < horizon:
+            buffer.popleft()
         return None
 
     def on_snapshot(
@@ -321,7 +341,9 @@ class BinanceProtocol(VenueProtocol):
             self._wanted[key] = frozenset(sub.data_types)
             self._intervals[key] = sub.candle_interval
             if DataType.L2_ORDERBOOK in sub.data_types:
-                self._books[key] = BookSync(instrument, market.continuity)
+                self._books[key] = BookSync(
+                    instrument, market.continuity,
+                    round((config.snapshot_timeout_s + BUFFER_MARGIN_S) * 1000))
         self._handlers: dict[str, Callable[[dict[str, Any], int], MarketEvent | None]] = {
             "aggTrade": self._agg_trade,
             "trade": self._trade,

@@ -325,6 +325,34 @@ def test_snapshot_older_than_buffered_diffs_is_refetched() -> None:
     assert [r.reason for r in outcome.snapshot_requests] == ["stale_snapshot"]
 
 
+def _sushi_diffs() -> list[dict[str, Any]]:
+    """The recorded SUSHIUSDT depth diffs of binance-usdm.jsonl, in order."""
+    recs = [r for r in records("binance-usdm.jsonl") if r["kind"] == "recv"]
+    return [json.loads(r["data"])["data"] for r in recs
+            if json.loads(r["data"])["data"].get("e") == "depthUpdate"
+            and json.loads(r["data"])["data"]["s"] == "SUSHIUSDT"]
+
+
+def _sushi_snapshot_as_of(diffs: list[dict[str, Any]], index: int) -> bytes:
+    """The venue's REST snapshot right after ``diffs[index]``: the recorded one plus the diffs."""
+    snap = json.loads(next(r["data"] for r in records("binance-usdm.jsonl")
+                           if r["kind"] == "http" and "SUSHIUSDT" in r["url"]))
+    book = {"bids": dict(snap["bids"]), "asks": dict(snap["asks"])}
+    for diff in diffs[:index + 1]:
+        if diff["u"] < snap["lastUpdateId"]:
+            continue
+        for side, key in ((book["bids"], "b"), (book["asks"], "a")):
+            for p, q in diff[key]:
+                if Decimal(q) == 0:
+                    side.pop(p, None)
+                else:
+                    side[p] = q
+    return json.dumps({"lastUpdateId": diffs[index]["u"],
+                       "bids": sorted(book["bids"].items(), key=lambda pq: -Decimal(pq[0])),
+                       "asks": sorted(book["asks"].items(), key=lambda pq: Decimal(pq[0]))}
+                      ).encode()
+
+
 def test_futures_snapshot_ending_where_the_first_buffered_diff_chains_on_is_used() -> None:
     """A snapshot whose lastUpdateId is the ``pu`` of the first buffered diff is not stale.
 
@@ -333,34 +361,45 @@ def test_futures_snapshot_ending_where_the_first_buffered_diff_chains_on_is_used
     This is what a rotation's new connection sees when the snapshot is taken
     between two updates (recorded SUSHIUSDT diffs, binance-usdm.jsonl).
     """
-    recs = [r for r in records("binance-usdm.jsonl") if r["kind"] == "recv"]
-    diffs = [json.loads(r["data"])["data"] for r in recs
-             if json.loads(r["data"])["data"].get("e") == "depthUpdate"
-             and json.loads(r["data"])["data"]["s"] == "SUSHIUSDT"]
+    diffs = _sushi_diffs()
     before, first, second = diffs[60], diffs[61], diffs[62]
     assert first["pu"] == before["u"] and first["U"] > before["u"]
     proto = protocol("binance-usdm", {"SUSHIUSDT": "SUSHI/USDT"}, (DataType.L2_ORDERBOOK,))
     [initial] = proto.on_open().snapshot_requests
     for diff in (first, second):
         proto.on_frame(json.dumps({"stream": "sushiusdt@depth@100ms", "data": diff}), 1)
-    # The venue's book as of ``before``: the recorded snapshot with the diffs up to it.
-    snap = json.loads(next(r["data"] for r in records("binance-usdm.jsonl")
-                           if r["kind"] == "http" and "SUSHIUSDT" in r["url"]))
-    book = {"bids": {p: q for p, q in snap["bids"]}, "asks": {p: q for p, q in snap["asks"]}}
-    for diff in diffs[:61]:
-        if diff["u"] < snap["lastUpdateId"]:
-            continue
-        for side, key in ((book["bids"], "b"), (book["asks"], "a")):
-            for p, q in diff[key]:
-                side.pop(p, None) if Decimal(q) == 0 else side.__setitem__(p, q)
-    body = json.dumps({"lastUpdateId": before["u"],
-                       "bids": sorted(book["bids"].items(), key=lambda pq: -Decimal(pq[0])),
-                       "asks": sorted(book["asks"].items(), key=lambda pq: Decimal(pq[0]))}
-                      ).encode()
-    outcome = proto.on_snapshot(initial, body, 2)
+    outcome = proto.on_snapshot(initial, _sushi_snapshot_as_of(diffs, 60), 2)
     assert outcome.snapshot_requests == []
     assert [e.dedup_key for e in outcome.events] == [
         f"snapshot:{before['u']}", f"{before['u']}:{first['u']}", f"{before['u']}:{second['u']}"]
+
+
+def test_diffs_older_than_the_snapshot_time_limit_are_not_kept() -> None:
+    """While a snapshot is awaited, only the last ``snapshot_timeout_s`` + 5 s of diffs are kept.
+
+    Recorded SUSHIUSDT diffs 40-80 fed 1 s apart (default time limit 10 s, so a
+    15 s window): a snapshot as of diff 60, received 20 s before the newest,
+    finds the diffs after it gone and is refetched (``stale_snapshot``); one as
+    of diff 66, 14 s before the newest, is aligned and followed by 66-80.
+    """
+    diffs = _sushi_diffs()
+    fed = diffs[40:81]
+    for as_of, expected in ((60, "stale"), (66, "aligned")):
+        proto = protocol("binance-usdm", {"SUSHIUSDT": "SUSHI/USDT"}, (DataType.L2_ORDERBOOK,))
+        [initial] = proto.on_open().snapshot_requests
+        for i, diff in enumerate(fed):
+            proto.on_frame(json.dumps({"stream": "sushiusdt@depth@100ms", "data": diff}),
+                           1_000_000 + 1000 * i)
+        outcome = proto.on_snapshot(initial, _sushi_snapshot_as_of(diffs, as_of), 2_000_000)
+        if expected == "stale":
+            assert outcome.events == []
+            assert [r.reason for r in outcome.snapshot_requests] == ["stale_snapshot"]
+        else:
+            # Futures keep the diff whose u equals lastUpdateId, then the 14 newer ones.
+            snapshot_id = diffs[as_of]["u"]
+            assert outcome.snapshot_requests == []
+            assert [e.dedup_key for e in outcome.events] == [f"snapshot:{snapshot_id}"] + [
+                f"{snapshot_id}:{d['u']}" for d in diffs[as_of:81]]
 
 
 def _synced_sushi() -> tuple[VenueProtocol, list[str]]:
