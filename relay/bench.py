@@ -59,7 +59,7 @@ from nats.js.api import StreamConfig as JsStreamConfig
 from nats.js.errors import NotFoundError
 
 from relay.config.loader import parse_config
-from relay.config.model import StreamConfig
+from relay.config.model import PipelineConfig, StreamConfig
 from relay.domain.errors import RelayError
 from relay.infrastructure.captures import RecordKind, read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, nats_server_binary
@@ -83,8 +83,8 @@ SUBSCRIPTION_RUN_MAX_EVENTS = 100_000
 
 MAX_IN_FLIGHT = 1024
 """``[nats] max_in_flight`` of the relay, and ``publish_async_max_pending`` of the baseline."""
-MAX_QUEUE_EVENTS = 20_000
-"""``[pipeline] max_queue_events`` of the relay under test."""
+MAX_QUEUE_EVENTS = PipelineConfig().max_queue_events
+"""``[pipeline] max_queue_events`` of the relay under test: the shipped default."""
 
 WARMUP_S = 0.5
 """At maximum load, the first frames (at most :data:`WARMUP_FRAMES`) are spread over this

@@ -128,7 +128,10 @@ class PipelineConfig:
 
     Attributes:
         max_queue_events: bound of the queue between venue readers and the
-            publisher; a full queue blocks the reader (backpressure).
+            publisher; a full queue blocks the reader (backpressure). 2,048
+            events are about 0.1 s of the relay's maximum rate here: enough for
+            bursts, while a larger queue only adds latency and memory under
+            sustained overload (docs/performance.md).
         publish_retry_delays_s: waits between publish attempts before an
             event is dropped (the retry-then-drop rule).
         shutdown_timeout_s: how long a stop may take to drain.
@@ -137,7 +140,7 @@ class PipelineConfig:
         outage_full_policy: what happens when that buffer is full.
     """
 
-    max_queue_events: int = 10_000
+    max_queue_events: int = 2_048
     publish_retry_delays_s: tuple[float, ...] = (0.1, 0.5, 2.0)
     shutdown_timeout_s: float = 10.0
     outage_buffer_max_events: int = 100_000

@@ -142,7 +142,7 @@ def test_issue_example_parses_to_the_exact_dataclasses() -> None:
         serialization=SerializationConfig(format=SerializationFormat.JSON),
         http=HttpConfig(listen="127.0.0.1:8080", enabled=True),
         pipeline=PipelineConfig(
-            max_queue_events=10_000,
+            max_queue_events=2_048,
             publish_retry_delays_s=(0.1, 0.5, 2.0),
             shutdown_timeout_s=10.0,
         ),
