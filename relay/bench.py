@@ -618,6 +618,7 @@ class RelayRun:
         peak_rss_mb: the relay process's peak RSS.
         duplicates: events the relay suppressed as duplicates (0 expected).
         dropped: events the relay dropped (0 expected).
+        event_loop: the relay's event loop, ``"asyncio"`` or ``"uvloop"``.
         simulator_cpu_s: the simulator's CPU seconds while the relay ran (its start,
             reading the capture, left out), None where ``/proc`` is missing.
         machine_cpu_s: CPU seconds of every process on the machine while the relay ran,
@@ -635,6 +636,7 @@ class RelayRun:
     peak_rss_mb: float
     duplicates: int
     dropped: int
+    event_loop: str
     simulator_cpu_s: float | None
     machine_cpu_s: float | None
 
@@ -653,6 +655,7 @@ class RelayRun:
             "peak_rss_mb": self.peak_rss_mb,
             "duplicates_suppressed": self.duplicates,
             "dropped": self.dropped,
+            "event_loop": self.event_loop,
             "simulator_cpu_s": self.simulator_cpu_s,
             "machine_cpu_s": self.machine_cpu_s,
         }
@@ -777,7 +780,7 @@ class _Plan:
 
 async def _relay_run(
     plan: _Plan, source: Path, work: Path, server: EmbeddedNats, js: Any, wire_format: str,
-    progress: TextIO,
+    progress: TextIO, loop: str = "asyncio",
 ) -> tuple[RelayRun, str]:
     """Run simulator + relay for one plan; returns the run and the relay config text."""
     name = plan.label.replace("/", "_per_").replace(" ", "_")
@@ -798,7 +801,7 @@ async def _relay_run(
             started = time.monotonic()
             relay = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "relay.cli", "run", "--config", str(config_path),
-                "--stats-file", str(stats_path), stderr=log,
+                "--stats-file", str(stats_path), "--loop", loop, stderr=log,
             )
             try:
                 samples = await _await_stored(js, capture.events, relay, relay_log, progress,
@@ -831,6 +834,7 @@ async def _relay_run(
         peak_rss_mb=float(stats["peak_rss_mb"]),
         duplicates=int(stats["duplicates_suppressed"]),
         dropped=int(stats["dropped"]),
+        event_loop=str(stats["event_loop"]),
         simulator_cpu_s=None if simulator_cpu_s is None else round(simulator_cpu_s, 2),
         machine_cpu_s=machine_cpu_s,
     )
@@ -988,6 +992,7 @@ class BenchOptions:
         source: the recorded session events are built from.
         out_dir: where the PNG plot is written.
         as_json: print one JSON object instead of the table (no plot).
+        loop: ``relay run --loop`` of the relay under test (``asyncio``, ``uvloop``).
     """
 
     events: int = DEFAULT_EVENTS
@@ -1000,6 +1005,7 @@ class BenchOptions:
     )
     out_dir: Path = Path()
     as_json: bool = False
+    loop: str = "asyncio"
 
 
 def _plans(options: BenchOptions, instruments: int) -> list[_Plan]:
@@ -1074,7 +1080,8 @@ async def collect(options: BenchOptions, progress: TextIO | None = None) -> dict
                     print(f"relay bench: {plan.label}: {plan.events} events ...",
                           file=progress, flush=True)
                     run, config_text = await _relay_run(
-                        plan, options.source, work, server, js, options.wire_format, progress
+                        plan, options.source, work, server, js, options.wire_format, progress,
+                        options.loop,
                     )
                     runs.append(run)
                     if plan.label == "max":
@@ -1129,7 +1136,7 @@ def _report(
         "settings": {
             "source": options.source.name, "max_in_flight": MAX_IN_FLIGHT,
             "max_queue_events": MAX_QUEUE_EVENTS, "load_s": options.load_s,
-            "storage": "file",
+            "storage": "file", "loop": options.loop,
         },
         "machine": _machine(),
         "elapsed_s": round(elapsed_s, 1),
@@ -1140,6 +1147,7 @@ def format_table(report: dict[str, Any]) -> str:
     """The report as a readable text table."""
     lines = [
         f"relay bench: {report['events']} events, format {report['format']}, "
+        f"event loop {report['runs'][0]['event_loop'] if report['runs'] else '-'}, "
         f"{report['machine']['cpus']} CPUs ({report['machine']['cpu_model']}), "
         f"{report['machine']['nats_server']}",
         "",

@@ -99,7 +99,8 @@ class Relay:
             stats_path: when given (benchmarks), every acked event's frame-read-to-ack
                 latency is recorded, and at exit this file gets a JSON object
                 ``{"events_read", "duplicates_suppressed", "published", "dropped",
-                "cpu_s", "peak_rss_mb", "latency_file"}``; ``latency_file``
+                "cpu_s", "peak_rss_mb", "event_loop", "latency_file"}``
+                (``event_loop``: ``"asyncio"`` or ``"uvloop"``); ``latency_file``
                 (``<stats_path>.latency``) holds the latencies as native int64
                 nanoseconds, in ack order.
 
@@ -139,6 +140,7 @@ class Relay:
             "dropped": self.publisher.dropped,
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "event_loop": type(asyncio.get_running_loop()).__module__.partition(".")[0],
             "latency_file": str(latency_file),
         }))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relay.config.errors import ConfigError
+from relay.infrastructure.event_loop import LOOPS
 
 if TYPE_CHECKING:
     from relay.infrastructure.venues.registry import ListedInstrument
@@ -42,7 +43,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from relay.bootstrap import Relay, load
+    from relay.infrastructure.event_loop import EventLoopError, loop_factory
     from relay.infrastructure.logs import configure_logging
+
+    try:
+        factory = loop_factory(args.loop)
+    except EventLoopError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG_ERROR
 
     path = _config_path(args)
     try:
@@ -59,7 +67,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         return await Relay(config).run(stop, args.stats_file)
 
-    return asyncio.run(main())
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main())
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -136,6 +145,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         subscriptions=args.subscriptions,
         out_dir=args.out,
         as_json=args.json,
+        loop=args.loop,
     )
     if args.capture is not None:
         options = dataclasses.replace(options, source=args.capture)
@@ -196,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--stats-file", type=Path, default=None,
         help="benchmarks: record frame-to-ack latencies; write counts, CPU and RSS here at exit",
+    )
+    run.add_argument(
+        "--loop", choices=LOOPS, default="asyncio",
+        help="event loop: asyncio (default) or uvloop (when installed; see docs/performance.md)",
     )
     run.set_defaults(func=_cmd_run)
 
@@ -327,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", type=Path, default=Path(), metavar="DIR",
                        help="where bench-<format>.png is written (default .)")
     bench.add_argument("--json", action="store_true", help="print one JSON object, no plot")
+    bench.add_argument("--loop", choices=LOOPS, default="asyncio",
+                       help="event loop of the relay under test (relay run --loop)")
     bench.set_defaults(func=_cmd_bench)
 
     instruments = sub.add_parser(

@@ -99,7 +99,7 @@ def test_short_bench_run_prints_one_json_object_with_every_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["bench", "--events", "3000", "--json", "--load-seconds", "0.5",
-                 "--subscriptions", "200", "--out", str(tmp_path)])
+                 "--subscriptions", "200", "--out", str(tmp_path), "--loop", "asyncio"])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report) >= REPORT_KEYS
@@ -112,6 +112,8 @@ def test_short_bench_run_prints_one_json_object_with_every_key(
     ]
     assert all(run["dropped"] == 0 and run["duplicates_suppressed"] == 0
                for run in report["runs"])
+    assert {run["event_loop"] for run in report["runs"]} == {"asyncio"}
+    assert report["settings"]["loop"] == "asyncio"
     assert [(b["method"], b["stored"]) for b in report["baselines"]] == [
         ("publish_async", 3000), ("core_publish", 3000)
     ]
