@@ -9,6 +9,7 @@ measure it again, on machines where it is installed.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import importlib.util
 from collections.abc import Callable
 
@@ -37,6 +38,6 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
         return None
     if importlib.util.find_spec("uvloop") is None:
         raise EventLoopError("event loop 'uvloop' asked for, but uvloop is not installed")
-    import uvloop
-
-    return uvloop.new_event_loop
+    factory: Callable[[], asyncio.AbstractEventLoop] = importlib.import_module(
+        "uvloop").new_event_loop
+    return factory

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from e2e_support import config_text, expected_counts, stored_messages, verify_jetstream
+from e2e_support import (
+    Stored,
+    config_text,
+    expected_counts,
+    stored_messages,
+    verify_jetstream,
+)
 from reference_books import CAPTURES
 
 from relay.bootstrap import Relay
 from relay.config.loader import parse_config
-from relay.infrastructure.captures import RecordKind, read_capture
+from relay.infrastructure.captures import Capture, RecordKind, read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
 from relay.infrastructure.simulator import Faults, Simulator
 from relay.infrastructure.venues.registry import supported_data_types
@@ -25,21 +30,33 @@ from relay.infrastructure.venues.registry import supported_data_types
 pytestmark = pytest.mark.integration
 
 
-async def test_rotation_hands_over_without_gap_or_duplicate(tmp_path: Path) -> None:
-    capture = read_capture(CAPTURES / "binance-usdm.jsonl")
-    faults = Faults(reconnect="resume")
-    async with EmbeddedNats() as server, Simulator([capture], speed=4.0,
-                                                   faults=faults) as simulator:
+async def run_rotating(capture: Capture, speed: float | None, rotate_after_s: float,
+                       run_s: float, wait_stored: bool) -> tuple[Relay, Simulator, Stored]:
+    """Run the relay on ``capture`` (``resume`` mode) with rotations, for ``run_s``.
+
+    ``wait_stored``: then also wait until JetStream holds every recorded event,
+    and return the stored messages (else none).
+    """
+    messages: Stored = []
+    async with EmbeddedNats() as server, Simulator([capture], speed=speed,
+                                                   faults=Faults(reconnect="resume")) as simulator:
         text = config_text(server.url, f"127.0.0.1:{simulator.port}", free_port(), "json",
                            ("binance-usdm",))
-        text = text.replace('rest_url = ', 'rotate_after_s = 2.0\nrest_url = ', 1)
+        text = text.replace("rest_url = ", f"rotate_after_s = {rotate_after_s}\nrest_url = ", 1)
         relay = Relay(parse_config(text, source="<test>", venues=supported_data_types()))
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
-        await asyncio.sleep(6.0)
-        messages = await stored_messages(server.url, expected_counts(("binance-usdm",)))
+        await asyncio.sleep(run_s)
+        if wait_stored:
+            messages = await stored_messages(server.url, expected_counts(("binance-usdm",)))
         stop.set()
         assert await task == 0
+    return relay, simulator, messages
+
+
+async def test_rotation_hands_over_without_gap_or_duplicate() -> None:
+    capture = read_capture(CAPTURES / "binance-usdm.jsonl")
+    relay, simulator, messages = await run_rotating(capture, 4.0, 2.0, 6.0, wait_stored=True)
     rotations = relay.metrics.registry.get_sample_value(
         "relay_connection_rotations_total", {"venue": "binance-usdm"})
     assert rotations is not None and rotations >= 1
@@ -68,17 +85,7 @@ async def test_rotation_that_gets_no_frame_opens_no_further_connection() -> None
     recv = [r for r in capture.records if r.kind is RecordKind.RECV][:40]
     short = replace(capture, records=tuple(
         r for r in capture.records if r.kind is not RecordKind.RECV or r in recv))
-    async with EmbeddedNats() as server, Simulator([short], speed=None,
-                                                   faults=Faults(reconnect="resume")) as simulator:
-        text = config_text(server.url, f"127.0.0.1:{simulator.port}", free_port(), "json",
-                           ("binance-usdm",))
-        text = text.replace('rest_url = ', 'rotate_after_s = 1.0\nrest_url = ', 1)
-        relay = Relay(parse_config(text, source="<test>", venues=supported_data_types()))
-        stop = asyncio.Event()
-        task = asyncio.create_task(relay.run(stop))
-        await asyncio.sleep(3.5)
-        stop.set()
-        assert await task == 0
+    relay, simulator, _ = await run_rotating(short, None, 1.0, 3.5, wait_stored=False)
     rotations = relay.metrics.registry.get_sample_value(
         "relay_connection_rotations_total", {"venue": "binance-usdm"})
     assert rotations is None or rotations == 0
