@@ -112,9 +112,6 @@ from relay.infrastructure.venues.registry import (
     VenueSpec,
     register,
 )
-from relay.infrastructure.venues.wire import (
-    MAX_ID,
-)
 
 WS_URL = "wss://www.deribit.com/ws/api/v2"
 REST_URL = "https://www.deribit.com"
@@ -218,12 +215,6 @@ def _quantity(field: str, raw: Any) -> Decimal:
     if value < 0:
         raise InvalidValueError(field, raw, "expected a value >= 0")
     return value
-
-
-def _int(field: str, raw: Any) -> int:
-    if type(raw) is not int or not 0 <= raw <= MAX_ID:
-        raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
-    return raw
 
 
 def _text(field: str, raw: Any) -> str:
@@ -478,8 +469,8 @@ class DeribitProtocol(VenueProtocol):
         self._instrument(name, frozenset({DataType.L2_ORDERBOOK}))
         sync = self._books[name]
         kind = data.get("type")
-        change_id = _int("change_id", data["change_id"])
-        timestamp = _int("timestamp", data["timestamp"])
+        change_id = wire.integer("change_id", data["change_id"])
+        timestamp = wire.integer("timestamp", data["timestamp"])
         bids = _book_levels("bids", data["bids"])
         asks = _book_levels("asks", data["asks"])
         if kind == "snapshot" or (kind is None and "prev_change_id" not in data):
@@ -498,7 +489,7 @@ class DeribitProtocol(VenueProtocol):
             return FrameOutcome([event], [], [])
         if kind not in ("change", None):
             raise InvalidValueError("type", kind, "expected snapshot or change")
-        previous = _int("prev_change_id", data["prev_change_id"])
+        previous = wire.integer("prev_change_id", data["prev_change_id"])
         if sync.state is not BookState.SYNCED:
             return FrameOutcome([], [], [])
         if change_id <= sync.change_id:
@@ -548,7 +539,7 @@ class DeribitProtocol(VenueProtocol):
         for raw in data:
             trade = wire.json_object("trade", raw)
             trade_id = _text("trade_id", trade["trade_id"])
-            timestamp = _int("timestamp", trade["timestamp"])
+            timestamp = wire.integer("timestamp", trade["timestamp"])
             price = _price("price", trade["price"])
             amount = _quantity("amount", trade["amount"])
             side = _side("direction", trade["direction"])
@@ -597,7 +588,7 @@ class DeribitProtocol(VenueProtocol):
             name, frozenset({DataType.TICKER, DataType.FUNDING_RATE, DataType.OPEN_INTEREST})
         )
         wanted = self._wanted[name]
-        timestamp = _int("timestamp", data["timestamp"])
+        timestamp = wire.integer("timestamp", data["timestamp"])
         events: list[MarketEvent] = []
         if DataType.TICKER in wanted:
             bid = _quantity("best_bid_price", data["best_bid_price"])
@@ -662,7 +653,7 @@ class DeribitProtocol(VenueProtocol):
             raise InvalidValueError("resolution", resolution, "not a Deribit chart resolution")
         interval, length_ms = _BY_RESOLUTION[resolution]
         candle = wire.json_object("data", data)
-        tick = _int("tick", candle["tick"])
+        tick = wire.integer("tick", candle["tick"])
         volume = _quantity("volume", candle["volume"])
         cost = _quantity("cost", candle["cost"])
         high = _price("high", candle["high"])
@@ -771,8 +762,8 @@ class DeribitSimulatedVenue:
             data = params["data"]
             bids = _book_levels("bids", data["bids"])
             asks = _book_levels("asks", data["asks"])
-            change_id = _int("change_id", data["change_id"])
-            timestamp = _int("timestamp", data["timestamp"])
+            change_id = wire.integer("change_id", data["change_id"])
+            timestamp = wire.integer("timestamp", data["timestamp"])
         except (ValueError, KeyError, TypeError, AttributeError, InvalidValueError):
             return
         name = parts[1]

@@ -95,7 +95,6 @@ from relay.domain.model import (
     Side,
     Ticker,
     Trade,
-    parse_decimal,
     plain_decimal_match,
 )
 from relay.infrastructure.venues import wire
@@ -143,27 +142,6 @@ _DECIMAL_CHANNELS = frozenset({"candle", "activeAssetCtx"})
 
 
 
-def _decimal(field: str, raw: Any) -> Decimal:
-    """A decimal from the venue's string (or, on the decimal channels, its JSON number)."""
-    if isinstance(raw, Decimal):
-        raw = str(raw)
-    return parse_decimal(field, raw)
-
-
-def _price(field: str, raw: Any) -> Decimal:
-    value = _decimal(field, raw)
-    if value <= 0:
-        raise InvalidValueError(field, raw, "expected a price > 0")
-    return value
-
-
-def _quantity(field: str, raw: Any) -> Decimal:
-    value = _decimal(field, raw)
-    if value < 0:
-        raise InvalidValueError(field, raw, "expected a quantity >= 0")
-    return value
-
-
 def _level(field: str, raw: Any) -> PriceLevel:
     """``{"px": "113377.0", "sz": "7.6699", "n": 17}`` -> (price > 0, size > 0)."""
     if type(raw) is not dict:
@@ -180,7 +158,7 @@ def _level(field: str, raw: Any) -> PriceLevel:
         if not value:
             raise InvalidValueError("px", price, "expected a price > 0")
     else:
-        value, quantity = _price("px", price), _quantity("sz", size)
+        value, quantity = wire.price("px", price), wire.quantity("sz", size)
     if not quantity:
         raise InvalidValueError("sz", size, "expected a size > 0 in a snapshot level")
     return value, quantity
@@ -371,7 +349,8 @@ class HyperliquidProtocol(VenueProtocol):
                     DataType.TRADE,
                     received_at_ms,
                     time_ms,
-                    Trade(str(tid), _price("px", trade["px"]), _quantity("sz", trade["sz"]), side),
+                    Trade(str(tid), wire.price("px", trade["px"]),
+                          wire.quantity("sz", trade["sz"]), side),
                     f"{time_ms}:{tid}",
                 )
             )
@@ -450,9 +429,9 @@ class HyperliquidProtocol(VenueProtocol):
         ctx = wire.json_object("ctx", body["ctx"])
         events: list[MarketEvent] = []
         if DataType.FUNDING_RATE in wanted.data_types:
-            rate = _decimal("funding", ctx["funding"])
-            mark = _price("markPx", ctx["markPx"])
-            oracle = _price("oraclePx", ctx["oraclePx"])
+            rate = wire.decimal("funding", ctx["funding"])
+            mark = wire.price("markPx", ctx["markPx"])
+            oracle = wire.price("oraclePx", ctx["oraclePx"])
             events.append(
                 MarketEvent(
                     wanted.instrument,
@@ -464,7 +443,7 @@ class HyperliquidProtocol(VenueProtocol):
                 )
             )
         if DataType.OPEN_INTEREST in wanted.data_types:
-            open_interest = _quantity("openInterest", ctx["openInterest"])
+            open_interest = wire.quantity("openInterest", ctx["openInterest"])
             events.append(
                 MarketEvent(
                     wanted.instrument,
@@ -501,11 +480,11 @@ class HyperliquidProtocol(VenueProtocol):
             interval=interval,
             open_time_ms=open_time,
             close_time_ms=wire.integer("T", body["T"]),
-            open=_price("o", body["o"]),
-            high=_price("h", body["h"]),
-            low=_price("l", body["l"]),
-            close=_price("c", body["c"]),
-            volume=_quantity("v", body["v"]),
+            open=wire.price("o", body["o"]),
+            high=wire.price("h", body["h"]),
+            low=wire.price("l", body["l"]),
+            close=wire.price("c", body["c"]),
+            volume=wire.quantity("v", body["v"]),
             is_closed=False,
             trade_count=wire.integer("n", body["n"]),
         )

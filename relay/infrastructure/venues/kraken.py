@@ -114,7 +114,6 @@ from relay.domain.model import (
     Side,
     Ticker,
     Trade,
-    parse_decimal,
 )
 from relay.infrastructure.venues import wire
 from relay.infrastructure.venues.registry import (
@@ -202,39 +201,6 @@ def rfc3339_ms(field: str, raw: Any) -> int:
     return seconds * 1000 + millis
 
 
-def decimal_of(field: str, raw: Any) -> Decimal:
-    """A venue number (decoded as Decimal or int, or a decimal string) as a bounded Decimal.
-
-    Raises:
-        InvalidValueError: not a number, or refused by
-            :func:`~relay.domain.model.parse_decimal` (NaN, infinite, too many digits).
-    """
-    if isinstance(raw, Decimal):
-        return parse_decimal(field, str(raw))
-    return parse_decimal(field, raw)
-
-
-def _price(field: str, raw: Any) -> Decimal:
-    value = decimal_of(field, raw)
-    if value <= 0:
-        raise InvalidValueError(field, raw, "expected a price > 0")
-    return value
-
-
-def _quantity(field: str, raw: Any) -> Decimal:
-    value = decimal_of(field, raw)
-    if value < 0:
-        raise InvalidValueError(field, raw, "expected a quantity >= 0")
-    return value
-
-
-def _int(field: str, raw: Any) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw < 2**63:
-        raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
-    return raw
-
-
-
 def _list(field: str, raw: Any) -> list[Any]:
     if not isinstance(raw, list):
         raise InvalidValueError(field, raw, "expected a list")
@@ -296,7 +262,7 @@ def _levels(field: str, raw: Any) -> list[PriceLevel]:
     levels: list[PriceLevel] = []
     for level in _list(field, raw):
         entry = wire.json_object(field, level)
-        levels.append((_price("price", entry["price"]), _quantity("qty", entry["qty"])))
+        levels.append((wire.price("price", entry["price"]), wire.quantity("qty", entry["qty"])))
     return levels
 
 
@@ -531,7 +497,7 @@ class KrakenProtocol(VenueProtocol):
             side = entry["side"]
             if side not in ("buy", "sell"):
                 raise InvalidValueError("side", side, "expected buy or sell")
-            trade_id = str(_int("trade_id", entry["trade_id"]))
+            trade_id = str(wire.integer("trade_id", entry["trade_id"]))
             events.append(
                 MarketEvent(
                     instrument,
@@ -540,8 +506,8 @@ class KrakenProtocol(VenueProtocol):
                     rfc3339_ms("timestamp", entry["timestamp"]),
                     Trade(
                         trade_id,
-                        _price("price", entry["price"]),
-                        _quantity("qty", entry["qty"]),
+                        wire.price("price", entry["price"]),
+                        wire.quantity("qty", entry["qty"]),
                         Side.BUY if side == "buy" else Side.SELL,
                     ),
                     trade_id,
@@ -557,10 +523,10 @@ class KrakenProtocol(VenueProtocol):
             instrument = self._instrument(entry, DataType.TICKER)
             timestamp = entry.get("timestamp")
             ticker = Ticker(
-                _price("bid", entry["bid"]),
-                _quantity("bid_qty", entry["bid_qty"]),
-                _price("ask", entry["ask"]),
-                _quantity("ask_qty", entry["ask_qty"]),
+                wire.price("bid", entry["bid"]),
+                wire.quantity("bid_qty", entry["bid_qty"]),
+                wire.price("ask", entry["ask"]),
+                wire.quantity("ask_qty", entry["ask_qty"]),
             )
             events.append(
                 MarketEvent(
@@ -581,10 +547,10 @@ class KrakenProtocol(VenueProtocol):
         for raw in _list("data", message["data"]):
             entry = wire.json_object("data", raw)
             instrument = self._instrument(entry, DataType.CANDLE)
-            minutes = _int("interval", entry["interval"])
+            minutes = wire.integer("interval", entry["interval"])
             begin = rfc3339_ms("interval_begin", entry["interval_begin"])
-            trades = _int("trades", entry["trades"])
-            volume = _quantity("volume", entry["volume"])
+            trades = wire.integer("trades", entry["trades"])
+            volume = wire.quantity("volume", entry["volume"])
             events.append(
                 MarketEvent(
                     instrument,
@@ -595,10 +561,10 @@ class KrakenProtocol(VenueProtocol):
                         interval=self._intervals[instrument.instrument],
                         open_time_ms=begin,
                         close_time_ms=begin + minutes * 60_000,
-                        open=_price("open", entry["open"]),
-                        high=_price("high", entry["high"]),
-                        low=_price("low", entry["low"]),
-                        close=_price("close", entry["close"]),
+                        open=wire.price("open", entry["open"]),
+                        high=wire.price("high", entry["high"]),
+                        low=wire.price("low", entry["low"]),
+                        close=wire.price("close", entry["close"]),
                         volume=volume,
                         is_closed=False,
                         quote_volume=None,
@@ -623,7 +589,7 @@ class KrakenProtocol(VenueProtocol):
         book = self._books[symbol]
         bids = _levels("bids", entry["bids"])
         asks = _levels("asks", entry["asks"])
-        expected = _int("checksum", entry["checksum"])
+        expected = wire.integer("checksum", entry["checksum"])
         raw_timestamp = entry.get("timestamp")
         timestamp = None if raw_timestamp is None else rfc3339_ms("timestamp", raw_timestamp)
         snapshot = kind == "snapshot"

@@ -45,17 +45,28 @@ def text(field: str, raw: Any) -> str:
     return raw
 
 
+def decimal(field: str, raw: Any) -> Decimal:
+    """A venue number as a bounded Decimal: a decimal string, an int, or a Decimal
+    (a JSON number the venue module decoded with ``parse_float=Decimal``).
+
+    Raises:
+        InvalidValueError: not a number, or refused by
+            :func:`~relay.domain.model.parse_decimal` (NaN, infinite, too many digits).
+    """
+    return parse_decimal(field, str(raw) if isinstance(raw, Decimal) else raw)
+
+
 def price(field: str, raw: Any) -> Decimal:
-    """A decimal string (see :func:`~relay.domain.model.parse_decimal`) > 0."""
-    value = parse_decimal(field, raw)
+    """A venue number (see :func:`decimal`) > 0."""
+    value = decimal(field, raw)
     if value <= 0:
         raise InvalidValueError(field, raw, "expected a price > 0")
     return value
 
 
 def quantity(field: str, raw: Any) -> Decimal:
-    """A decimal string (see :func:`~relay.domain.model.parse_decimal`) >= 0."""
-    value = parse_decimal(field, raw)
+    """A venue number (see :func:`decimal`) >= 0."""
+    value = decimal(field, raw)
     if value < 0:
         raise InvalidValueError(field, raw, "expected a quantity >= 0")
     return value
