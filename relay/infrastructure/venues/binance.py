@@ -413,12 +413,7 @@ class BinanceProtocol(VenueProtocol):
                 :func:`~relay.domain.model.parse_decimal`, prices <= 0,
                 quantities < 0, ``U > u``), ``unsubscribed`` or ``stale_update``.
         """
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", wire.clip(str(exc))) from None
-        if not isinstance(message, dict):
-            raise FrameError("unknown_event", f"not an object: {str(frame)[:80]}")
+        message = wire.frame_object(frame)
         data = message.get("data")
         if not isinstance(data, dict):
             if "result" in message and "id" in message:

@@ -536,12 +536,7 @@ class BybitProtocol(VenueProtocol):
                 ``invalid_value``, ``unsubscribed``, ``stale_update`` or
                 ``subscribe_error``.
         """
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", wire.clip(str(exc))) from None
-        if not isinstance(message, dict):
-            raise FrameError("unknown_event", wire.clip(f"not an object: {str(frame)[:80]}"))
+        message = wire.frame_object(frame)
         topic = message.get("topic")
         if not isinstance(topic, str):
             return self._control(message)
@@ -727,11 +722,8 @@ class BybitSimulatedVenue:
 
     def on_frame_passed(self, frame: str) -> None:
         """Follow the recorded ``orderbook.*`` frames (snapshots reset, deltas apply)."""
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return
-        if not isinstance(message, dict):
+        message = wire.parse_object(frame)
+        if message is None:
             return
         topic = message.get("topic")
         data = message.get("data")
@@ -752,11 +744,8 @@ class BybitSimulatedVenue:
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
         """The venue's answers to one client frame (may be empty)."""
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return []
-        if not isinstance(message, dict):
+        message = wire.parse_object(frame)
+        if message is None:
             return []
         op = message.get("op")
         req_id = message.get("req_id", "")

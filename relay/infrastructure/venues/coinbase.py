@@ -349,12 +349,7 @@ class CoinbaseProtocol(VenueProtocol):
                 ``stale_update`` (``sequence_num`` not above the last one) or
                 ``subscribe_error`` (the venue's ``error`` message).
         """
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", wire.clip(str(exc))) from None
-        if not isinstance(message, dict):
-            raise FrameError("unknown_event", wire.clip(f"not an object: {str(frame)[:80]}"))
+        message = wire.frame_object(frame)
         if message.get("type") == "error":
             raise FrameError("subscribe_error", wire.clip(str(message.get("message", message))))
         channel = message.get("channel")
@@ -636,11 +631,8 @@ class CoinbaseSimulatedVenue:
 
     def on_frame_passed(self, frame: str) -> None:
         """Track the books (venue strings kept) and the time of the recorded frames."""
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return
-        if not isinstance(message, dict):
+        message = wire.parse_object(frame)
+        if message is None:
             return
         if isinstance(message.get("timestamp"), str):
             self._timestamp = message["timestamp"]
@@ -669,11 +661,8 @@ class CoinbaseSimulatedVenue:
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
         """The acknowledgement (and resubscribed books' snapshots) for a client message."""
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return ()
-        if not isinstance(message, dict) or message.get("type") not in ("subscribe", "unsubscribe"):
+        message = wire.parse_object(frame)
+        if message is None or message.get("type") not in ("subscribe", "unsubscribe"):
             return ()
         channel = message.get("channel")
         if not isinstance(channel, str):

@@ -370,12 +370,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
                 ``invalid_value``, ``unsubscribed``, ``unsynced``,
                 ``stale_update`` or ``subscribe_error`` (see the module docstring).
         """
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", wire.clip(str(exc))) from None
-        if not isinstance(message, dict):
-            raise FrameError("unknown_event", wire.clip(f"not an object: {str(frame)[:80]}"))
+        message = wire.frame_object(frame)
         kind = message.get("type")
         handler = self._handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
@@ -539,11 +534,8 @@ class SimulatedCoinbaseExchange:
 
     def on_frame_passed(self, frame: str) -> None:
         """Follow the recorded books (frames that are not book messages are ignored)."""
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return
-        if not isinstance(message, dict):
+        message = wire.parse_object(frame)
+        if message is None:
             return
         kind = message.get("type")
         product = message.get("product_id")
@@ -563,11 +555,8 @@ class SimulatedCoinbaseExchange:
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
         """Answer a client frame: ``subscriptions`` and fresh snapshots, as described above."""
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return []
-        if not isinstance(message, dict) or message.get("type") not in ("subscribe", "unsubscribe"):
+        message = wire.parse_object(frame)
+        if message is None or message.get("type") not in ("subscribe", "unsubscribe"):
             return []
         requested = self._requested(message)
         subscribe = message["type"] == "subscribe"

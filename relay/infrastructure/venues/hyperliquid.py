@@ -285,12 +285,7 @@ class HyperliquidProtocol(VenueProtocol):
                 ``invalid_value``, ``unsubscribed``, ``stale_update``,
                 ``subscribe_error`` or ``one_sided_book``.
         """
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", wire.clip(str(exc))) from None
-        if not isinstance(message, dict):
-            raise FrameError("unknown_event", wire.clip(f"not an object: {frame!s}"))
+        message = wire.frame_object(frame)
         channel = message.get("channel")
         if channel == "pong" or channel == "subscriptionResponse":
             return FrameOutcome([], [], [])
@@ -534,11 +529,8 @@ class HyperliquidSimulatedVenue:
 
     def on_frame_passed(self, frame: str) -> None:
         """Remember the latest ``l2Book`` and ``bbo`` frame of each coin."""
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return
-        if not isinstance(message, dict):
+        message = wire.parse_object(frame)
+        if message is None:
             return
         channel = message.get("channel")
         data = message.get("data")
@@ -549,11 +541,8 @@ class HyperliquidSimulatedVenue:
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
         """The venue's answer to one client frame (may be empty)."""
-        try:
-            request = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return []
-        if not isinstance(request, dict):
+        request = wire.parse_object(frame)
+        if request is None:
             return []
         method = request.get("method")
         if method == "ping":

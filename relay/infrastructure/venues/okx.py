@@ -552,12 +552,7 @@ class OkxProtocol(VenueProtocol):
         """
         if frame == "pong" or frame == b"pong":
             return FrameOutcome([], [], [])
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError as exc:
-            raise FrameError("not_json", wire.clip(str(exc))) from None
-        if not isinstance(message, dict):
-            raise FrameError("unknown_event", wire.clip(f"not an object: {str(frame)[:80]}"))
+        message = wire.frame_object(frame)
         event = message.get("event")
         if event is not None:
             if event in _EMPTY_EVENTS:
@@ -886,11 +881,8 @@ class OkxSimulatedVenue:
 
     def on_frame_passed(self, frame: str) -> None:
         """Follow the books of the recorded frames passed."""
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return
-        if not isinstance(message, dict) or "event" in message:
+        message = wire.parse_object(frame)
+        if message is None or "event" in message:
             return
         arg = message.get("arg")
         data = message.get("data")
@@ -919,11 +911,8 @@ class OkxSimulatedVenue:
         """Pong, acks, and a fresh snapshot for a book subscribed again (see class docstring)."""
         if frame == "ping":
             return ["pong"]
-        try:
-            request = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return []
-        if not isinstance(request, dict) or request.get("op") not in ("subscribe", "unsubscribe"):
+        request = wire.parse_object(frame)
+        if request is None or request.get("op") not in ("subscribe", "unsubscribe"):
             return []
         op = request["op"]
         replies: list[str] = []

@@ -9,6 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
+from relay.application.errors import FrameError
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import PriceLevel, parse_decimal, plain_decimal_match
 
@@ -22,6 +25,30 @@ DETAIL_CHARS = 200
 def clip(text: str) -> str:
     """``text`` cut to :data:`DETAIL_CHARS` characters (with ``...`` when cut)."""
     return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
+
+
+def frame_object(frame: str | bytes) -> dict[str, Any]:
+    """A frame of a venue whose messages are JSON objects, decoded with orjson.
+
+    Raises:
+        FrameError: ``not_json`` (not JSON) or ``unknown_event`` (JSON, but not an object).
+    """
+    try:
+        message = orjson.loads(frame)
+    except orjson.JSONDecodeError as exc:
+        raise FrameError("not_json", clip(str(exc))) from None
+    if not isinstance(message, dict):
+        raise FrameError("unknown_event", f"not an object: {str(frame)[:80]}")
+    return message
+
+
+def parse_object(frame: str | bytes) -> dict[str, Any] | None:
+    """A frame as a JSON object, or None when it is not one (simulated venues ignore those)."""
+    try:
+        message = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        return None
+    return message if isinstance(message, dict) else None
 
 
 def json_object(field: str, raw: Any) -> dict[str, Any]:
