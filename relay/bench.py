@@ -54,8 +54,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import nats
 import orjson
-from nats.js.api import AckPolicy, ConsumerConfig, StorageType
-from nats.js.api import StreamConfig as JsStreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
 from relay.config.loader import parse_config
@@ -63,6 +62,7 @@ from relay.config.model import PipelineConfig, StreamConfig
 from relay.domain.errors import RelayError
 from relay.infrastructure.captures import RecordKind, read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, nats_server_binary
+from relay.infrastructure.nats_publisher import js_stream_config
 from relay.infrastructure.venues.registry import supported_data_types
 from relay.serialization.codec import codec_for
 
@@ -555,19 +555,6 @@ def _stream_config(config_text: str) -> StreamConfig:
     return config.nats.streams[0]
 
 
-def _js_stream_config(stream: StreamConfig) -> Any:
-    """The nats-py stream config the relay would create for ``stream`` (same fields)."""
-    return JsStreamConfig(
-        name=stream.name,
-        subjects=list(stream.subjects),
-        storage=StorageType(stream.storage.value),
-        max_age=stream.max_age_s or None,
-        max_bytes=stream.max_bytes,
-        duplicate_window=stream.duplicate_window_s,
-        num_replicas=stream.replicas,
-    )
-
-
 # --------------------------------------------------------------------------- measurements
 
 
@@ -928,7 +915,7 @@ async def _baseline_publish_async(
 ) -> Baseline:
     js = nc.jetstream(publish_async_max_pending=MAX_IN_FLIGHT)
     await _delete_stream(js)
-    await js.add_stream(_js_stream_config(stream))
+    await js.add_stream(js_stream_config(stream))
     errors = 0
 
     def check(future: asyncio.Future[Any]) -> None:
@@ -953,7 +940,7 @@ async def _baseline_core_publish(
 ) -> Baseline:
     js = nc.jetstream()
     await _delete_stream(js)
-    await js.add_stream(_js_stream_config(stream))
+    await js.add_stream(js_stream_config(stream))
     started = time.monotonic()
     for subject, msg_id, payload in messages:
         await nc.publish(

@@ -52,6 +52,19 @@ JETSTREAM_READY_GRACE_S = 30.0
 NO_RESPONDERS_RETRY_S = 0.25
 
 
+def js_stream_config(stream: StreamConfig) -> JsStreamConfig:
+    """The nats-py stream configuration of a ``[[nats.streams]]`` entry."""
+    return JsStreamConfig(
+        name=stream.name,
+        subjects=list(stream.subjects),
+        storage=StorageType(stream.storage.value),
+        max_age=stream.max_age_s or None,
+        max_bytes=stream.max_bytes,
+        duplicate_window=stream.duplicate_window_s,
+        num_replicas=stream.replicas,
+    )
+
+
 @dataclass(slots=True)
 class _Pending:
     message: OutboundMessage
@@ -161,15 +174,7 @@ class JetStreamPublisher(MessageSink):
         """Create the stream, or update it when it exists with another configuration."""
         assert self._nc is not None
         js = self._nc.jetstream()
-        config = JsStreamConfig(
-            name=stream.name,
-            subjects=list(stream.subjects),
-            storage=StorageType(stream.storage.value),
-            max_age=stream.max_age_s or None,
-            max_bytes=stream.max_bytes,
-            duplicate_window=stream.duplicate_window_s,
-            num_replicas=stream.replicas,
-        )
+        config = js_stream_config(stream)
         try:
             await js.add_stream(config)
         except BadRequestError:
