@@ -153,8 +153,7 @@ class BookSync:
     (one snapshot event, then deltas) and say when a new snapshot is needed.
     """
 
-    def __init__(self, instrument: Instrument, continuity: Continuity,
-                 window_ms: int = 15_000) -> None:
+    def __init__(self, instrument: Instrument, continuity: Continuity, window_ms: int) -> None:
         """``window_ms``: diffs received this long before the newest are not kept
         while the snapshot is awaited (see :data:`BUFFER_MARGIN_S`)."""
         self.instrument = instrument
