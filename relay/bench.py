@@ -38,7 +38,6 @@ import importlib
 import math
 import os
 import platform
-import resource
 import signal
 import subprocess
 import sys
@@ -63,6 +62,7 @@ from relay.domain.errors import RelayError
 from relay.infrastructure.captures import RecordKind, read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, nats_server_binary
 from relay.infrastructure.nats_publisher import js_stream_config
+from relay.infrastructure.process_stats import cpu_seconds
 from relay.infrastructure.venues.registry import supported_data_types
 from relay.serialization.codec import codec_for
 
@@ -695,11 +695,6 @@ def _machine_busy_s() -> float | None:
     return (sum(ticks) - ticks[3] - ticks[4]) / _CLOCK_TICKS_PER_S
 
 
-def _self_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 # --------------------------------------------------------------------------- child processes
 
 
@@ -783,7 +778,7 @@ async def _relay_run(
             config_text = relay_config_text(server.url, address, capture, wire_format)
             config_path = work / f"{name}.toml"
             config_path.write_text(config_text)
-            busy_before, self_before = _machine_busy_s(), _self_cpu_s()
+            busy_before, self_before = _machine_busy_s(), cpu_seconds()
             simulator_before = _process_cpu_s(simulator_pid)
             started = time.monotonic()
             relay = await asyncio.create_subprocess_exec(
@@ -797,7 +792,7 @@ async def _relay_run(
                 code = await _stop(relay, signal.SIGTERM)
             wall_s = time.monotonic() - started
             simulator_after = _process_cpu_s(simulator_pid)
-            busy_after, self_after = _machine_busy_s(), _self_cpu_s()
+            busy_after, self_after = _machine_busy_s(), cpu_seconds()
     if code != 0 or not stats_path.exists():
         raise BenchError(f"relay run exited with {code}:\n{_tail(relay_log)}")
     stats, latencies = _read_stats(stats_path)

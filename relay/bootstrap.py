@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import resource
 import time
 from array import array
 from pathlib import Path
@@ -27,6 +26,7 @@ from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.http_app import HttpServer, build_app
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats_publisher import JetStreamPublisher
+from relay.infrastructure.process_stats import cpu_seconds, peak_rss_mb
 from relay.infrastructure.venue_connection import VenueConnection
 from relay.infrastructure.venues.registry import (
     plan_connections,
@@ -128,7 +128,6 @@ class Relay:
                 self._write_stats(stats_path)
 
     def _write_stats(self, path: Path) -> None:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
         latency_file = path.with_name(path.name + ".latency")
         latencies = self.publisher.latencies_ns or array("q")
         with latency_file.open("wb") as out:
@@ -138,8 +137,8 @@ class Relay:
             "duplicates_suppressed": self.pipeline.duplicates,
             "published": self.publisher.published,
             "dropped": self.publisher.dropped,
-            "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "cpu_s": round(cpu_seconds(), 3),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
             "event_loop": type(asyncio.get_running_loop()).__module__.partition(".")[0],
             "latency_file": str(latency_file),
         }))
