@@ -16,6 +16,12 @@ again, in order, once NATS is back. A full buffer applies ``outage_full_policy``
 fills and the venue readers wait). Right after a (re)connect, JetStream may not
 answer yet ("no responders"); such publishes wait and are sent again without
 using up their retries for ``JETSTREAM_READY_GRACE_S``.
+
+In ``batch`` ack mode (the default) the hot path does not call nats-py's
+``publish`` per message: each batch's ``HPUB`` commands (NATS client protocol,
+docs.nats.io/reference/reference-protocols/nats-protocol#hpub) are built here
+and handed to the client's write buffer in one piece (:func:`hpub_command`,
+:func:`write_commands`). Re-sends and ``each`` mode use ``publish``.
 """
 
 from __future__ import annotations
@@ -65,6 +71,54 @@ def js_stream_config(stream: StreamConfig) -> JsStreamConfig:
     )
 
 
+_HEADER_START = b"NATS/1.0\r\nNats-Msg-Id: "
+_HEADER_NEWLINES = str.maketrans({"\r": " ", "\n": " "})
+
+
+def header_tail(content_type: str) -> bytes:
+    """What follows the message id in every header block: the ``Content-Type`` line and the end."""
+    return b"\r\nContent-Type: " + content_type.encode() + b"\r\n\r\n"
+
+
+def hpub_command(subject: bytes, reply: bytes, msg_id: str, tail: bytes, payload: bytes) -> bytes:
+    """One ``HPUB`` command carrying ``Nats-Msg-Id`` and the headers in ``tail``.
+
+    ``HPUB <subject> [<reply>] <header bytes> <total bytes>\\r\\n<headers><payload>\\r\\n``
+    with the header block ``NATS/1.0\\r\\nNats-Msg-Id: <msg_id>`` + ``tail``
+    (:func:`header_tail`). The bytes equal what nats-py's ``publish`` sends for the
+    same message (``tests/infrastructure/test_nats_publisher.py``); like it, the
+    header value is stripped and CR and LF in it become spaces. ``reply`` may be
+    empty (no reply subject).
+    """
+    stripped = msg_id.strip()
+    if stripped is not msg_id or "\r" in msg_id or "\n" in msg_id:
+        msg_id = stripped.translate(_HEADER_NEWLINES)
+    header = _HEADER_START + msg_id.encode() + tail
+    size = len(header)
+    if reply:
+        return b"HPUB %b %b %d %d\r\n%b%b\r\n" % (
+            subject, reply, size, size + len(payload), header, payload)
+    return b"HPUB %b %d %d\r\n%b%b\r\n" % (subject, size, size + len(payload), header, payload)
+
+
+async def write_commands(nc: Client, data: bytes) -> None:
+    """Queue protocol bytes on ``nc``'s write buffer and wake its flusher, as ``publish`` does.
+
+    nats-py has no public call for pre-built commands; this uses the two methods its
+    ``publish`` ends with (``_send_command``, ``_flush_pending``; nats-py 2.x).
+    :meth:`JetStreamPublisher.connect` checks that they exist.
+
+    Raises:
+        nats.errors.ConnectionClosedError: the client is closed.
+    """
+    if nc.is_closed:
+        raise nats.errors.ConnectionClosedError
+    await nc._send_command(data)
+    flush_queue = nc._flush_queue
+    if flush_queue is not None and flush_queue.empty():
+        await nc._flush_pending()
+
+
 @dataclass(slots=True)
 class _Pending:
     message: OutboundMessage
@@ -102,6 +156,10 @@ class JetStreamPublisher(MessageSink):
     ) -> None:
         self._config = config
         self._content_type = content_type
+        self._header_tail = header_tail(content_type)
+        self._subjects: dict[str, bytes] = {}
+        self._commands: list[bytes] = []
+        self._max_payload = 0
         self._metrics = metrics
         self._retry_delays_s = pipeline.publish_retry_delays_s
         self._buffer_max_events = pipeline.outage_buffer_max_events
@@ -160,6 +218,11 @@ class JetStreamPublisher(MessageSink):
                     error_cb=self._error,
                 )
         assert self._nc is not None
+        if not all(hasattr(self._nc, name) for name in ("_send_command", "_flush_pending",
+                                                        "_flush_queue")):
+            raise RuntimeError("this nats-py has no _send_command/_flush_pending; "
+                               "relay needs nats-py 2.x")
+        self._max_payload = self._nc.max_payload
         self._inbox = self._nc.new_inbox() + "."
         await self._nc.subscribe(self._inbox + "*", cb=self._on_ack)
         for stream in self._config.streams:
@@ -214,6 +277,7 @@ class JetStreamPublisher(MessageSink):
         for batch in self._batches.values():
             held.extend(batch.items)
         held.extend(self._open)
+        self._commands = []
         if self._tail is not None:
             held.append(self._tail)
         held.sort(key=lambda pending: pending.order)
@@ -253,6 +317,10 @@ class JetStreamPublisher(MessageSink):
         self._outstanding += 1
         self._idle.clear()
         pending = _Pending(message, 0, 0.0, next(self._submitted))
+        if self._max_payload and len(message.payload) > self._max_payload:
+            self._drop(pending, "too_large",
+                       f"{len(message.payload)} bytes > server max_payload {self._max_payload}")
+            return
         if not self._connected or self._buffer:
             await self._hold(pending)
             return
@@ -267,28 +335,27 @@ class JetStreamPublisher(MessageSink):
             await self._send(pending)
 
     async def _send_batched(self, pending: _Pending) -> None:
-        """Batch acks: publish the previous message without a reply; keep this one as the tail.
+        """Batch acks: the previous message joins the batch without a reply; this one is the tail.
 
-        The tail goes out with a reply when the batch is full or at :meth:`flush`;
-        its ack confirms the whole batch (see :meth:`_on_batch_ack`).
+        The batch's commands are written together when it is full or at
+        :meth:`flush`, the tail with a reply; its ack confirms the whole batch
+        (see :meth:`_on_batch_ack`).
         """
-        assert self._nc is not None
         tail, self._tail = self._tail, pending
         if tail is not None:
-            message = tail.message
             self._open.append(tail)
-            try:
-                await self._nc.publish(
-                    message.subject, message.payload,
-                    headers=self._headers(message),
-                )
-            except Exception as exc:
-                log.warning("batched publish failed", extra={"error": repr(exc)})
+            self._commands.append(self._command(tail.message, b""))
         if len(self._open) + 1 >= self._batch_max:
             await self.flush()
 
+    def _command(self, message: OutboundMessage, reply: bytes) -> bytes:
+        subject = self._subjects.get(message.subject)
+        if subject is None:
+            subject = self._subjects[message.subject] = message.subject.encode()
+        return hpub_command(subject, reply, message.msg_id, self._header_tail, message.payload)
+
     async def flush(self) -> None:
-        """Close the open batch: send its tail with a reply. Called when the queue runs dry."""
+        """Close the open batch: write it, the tail with a reply. Called when the queue runs dry."""
         tail = self._tail
         if tail is None or self._nc is None or not self._connected:
             return
@@ -299,12 +366,10 @@ class JetStreamPublisher(MessageSink):
         self._batches[token] = _Batch(items, deadline)
         self._metrics.in_flight.set(len(self._pending) + sum(len(b.items) for b in
                                                               self._batches.values()))
-        message = tail.message
+        commands, self._commands = self._commands, []
+        commands.append(self._command(tail.message, (self._inbox + token).encode()))
         try:
-            await self._nc.publish(
-                message.subject, message.payload, reply=self._inbox + token,
-                headers=self._headers(message),
-            )
+            await write_commands(self._nc, b"".join(commands))
         except Exception as exc:
             batch = self._batches.pop(token, None)
             if batch is not None:
