@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Iterator
 
 from relay.application.ports import EventEncoder, MessageSink, MetricsSink, OutboundMessage
 from relay.application.sequence import SequenceTracker
-from relay.domain.model import MarketEvent
+from relay.domain.model import DataType, Instrument, MarketEvent
 
 MAX_BATCH_EVENTS = 512
 """Events taken from the queue at once by the publisher loop."""
@@ -36,6 +37,23 @@ class RecentIds:
         if len(self._order) > self._capacity:
             self._ids.discard(self._order.popleft())
         return True
+
+
+class _Stream:
+    """What every event of one (venue, instrument, data type) shares, worked out once."""
+
+    __slots__ = ("data_type", "msg_id_prefix", "numbers", "recent", "subject", "venue")
+
+    def __init__(self, event: MarketEvent, subject_prefix: str, numbers: Iterator[int],
+                 recent: RecentIds) -> None:
+        instrument = event.instrument
+        self.subject = instrument.subject(event.data_type, subject_prefix)
+        self.msg_id_prefix = event.msg_id.removesuffix(event.dedup_key)
+        """Every message id of the stream is this + the event's ``dedup_key``."""
+        self.venue = instrument.venue
+        self.data_type = event.data_type.value
+        self.numbers = numbers
+        self.recent = recent
 
 
 class Pipeline:
@@ -73,6 +91,7 @@ class Pipeline:
         self._metrics = metrics
         self.sequences = SequenceTracker()
         self._recent: dict[str, RecentIds] = {}
+        self._streams: dict[tuple[Instrument, DataType], _Stream] = {}
         self.accepted = 0
         self.duplicates = 0
 
@@ -81,7 +100,11 @@ class Pipeline:
 
         ``read_ns``: ``time.monotonic_ns()`` when its frame was read (for latency).
         """
-        await self._queue.put((event, read_ns))
+        queue = self._queue
+        if queue.full():
+            await queue.put((event, read_ns))
+        else:
+            queue.put_nowait((event, read_ns))
         self.accepted += 1
 
     @property
@@ -104,25 +127,33 @@ class Pipeline:
                 await self._sink.flush()
 
     async def _submit(self, event: MarketEvent, read_ns: int) -> None:
+        key = (event.instrument, event.data_type)
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = self._stream(event)
+        msg_id = stream.msg_id_prefix + event.dedup_key
+        if not stream.recent.add(msg_id):
+            self.duplicates += 1
+            self._metrics.event_duplicate(stream.venue, stream.data_type)
+            return
+        await self._sink.submit(
+            OutboundMessage(
+                stream.subject,
+                self._encoder.encode(event, next(stream.numbers)),
+                msg_id,
+                stream.venue,
+                stream.data_type,
+                read_ns,
+            )
+        )
+
+    def _stream(self, event: MarketEvent) -> _Stream:
         venue = event.instrument.venue
         recent = self._recent.get(venue)
         if recent is None:
             recent = self._recent[venue] = RecentIds(RECENT_IDS_PER_VENUE)
-        if not recent.add(event.msg_id):
-            self.duplicates += 1
-            self._metrics.event_duplicate(venue, event.data_type.value)
-            return
-        sequence = self.sequences.next(event.instrument, event.data_type)
-        await self._sink.submit(
-            OutboundMessage(
-                event.instrument.subject(event.data_type, self._subject_prefix),
-                self._encoder.encode(event, sequence),
-                event.msg_id,
-                event.instrument.venue,
-                event.data_type.value,
-                read_ns,
-            )
-        )
+        numbers = self.sequences.counter(event.instrument, event.data_type)
+        return _Stream(event, self._subject_prefix, numbers, recent)
 
     async def drain(self, timeout_s: float) -> int:
         """Wait until the queue is empty (the :meth:`run` loop must still be running).

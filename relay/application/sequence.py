@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 from relay.domain.model import DataType, Instrument
 
 
@@ -12,14 +15,23 @@ class SequenceTracker:
     dropped an event there. Numbers restart at 1 when the process starts.
     """
 
-    __slots__ = ("_last",)
+    __slots__ = ("_counters",)
 
     def __init__(self) -> None:
-        self._last: dict[tuple[Instrument, DataType], int] = {}
+        self._counters: dict[tuple[Instrument, DataType], Iterator[int]] = {}
+
+    def counter(self, instrument: Instrument, data_type: DataType) -> Iterator[int]:
+        """The stream's numbers: ``next()`` of it is the next sequence number.
+
+        The same iterator for the same stream, so a caller may keep it (the
+        pipeline does, per stream) instead of looking it up per event.
+        """
+        key = (instrument, data_type)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = itertools.count(1)
+        return counter
 
     def next(self, instrument: Instrument, data_type: DataType) -> int:
         """The next sequence number for this stream (the first is 1)."""
-        key = (instrument, data_type)
-        value = self._last.get(key, 0) + 1
-        self._last[key] = value
-        return value
+        return next(self.counter(instrument, data_type))
