@@ -15,7 +15,12 @@ import orjson
 
 from relay.application.errors import FrameError
 from relay.domain.errors import InvalidValueError
-from relay.domain.model import PLAIN_DECIMAL_PATTERN, PriceLevel, parse_decimal
+from relay.domain.model import (
+    PLAIN_DECIMAL_PATTERN,
+    PriceLevel,
+    parse_decimal,
+    plain_decimal_match,
+)
 
 MAX_ID = 2**63 - 1
 """Largest update id, trade id or epoch ms accepted (the wire's int64); larger ones are refused."""
@@ -73,7 +78,10 @@ def json_object(field: str, raw: Any) -> dict[str, Any]:
 
 def integer(field: str, raw: Any) -> int:
     """An id or epoch-ms time: a JSON integer in 0..MAX_ID; bools, floats, strings refused."""
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_ID:
+    if (
+        type(raw) is not int  # a JSON integer passes with this one check
+        and (isinstance(raw, bool) or not isinstance(raw, int))
+    ) or not 0 <= raw <= MAX_ID:
         raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
     return raw
 
@@ -97,16 +105,22 @@ def decimal(field: str, raw: Any) -> Decimal:
 
 
 def price(field: str, raw: Any) -> Decimal:
-    """A venue number (see :func:`decimal`) > 0."""
-    value = decimal(field, raw)
+    """A venue number (see :func:`decimal`) > 0; a plain decimal string takes a shortcut."""
+    if type(raw) is str and plain_decimal_match(raw) is not None:
+        value = Decimal(raw)
+    else:
+        value = decimal(field, raw)
     if value <= 0:
         raise InvalidValueError(field, raw, "expected a price > 0")
     return value
 
 
 def quantity(field: str, raw: Any) -> Decimal:
-    """A venue number (see :func:`decimal`) >= 0."""
-    value = decimal(field, raw)
+    """A venue number (see :func:`decimal`) >= 0; a plain decimal string takes a shortcut."""
+    if type(raw) is str and plain_decimal_match(raw) is not None:
+        value = Decimal(raw)
+    else:
+        value = decimal(field, raw)
     if value < 0:
         raise InvalidValueError(field, raw, "expected a quantity >= 0")
     return value

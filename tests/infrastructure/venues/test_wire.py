@@ -110,3 +110,51 @@ def test_tuple_level_is_refused_though_it_writes_the_same_json() -> None:
     with pytest.raises(InvalidValueError) as info:
         wire.levels("b", [["7.5", "1"], ("7.6", "1")])
     assert (info.value.field, info.value.value) == ("b", ("7.6", "1"))
+
+
+class Count(int):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("raw", "accepted"),
+    [(0, True), (2**63 - 1, True), (Count(5), True), (2**63, False), (-1, False),
+     (Count(-1), False), (True, False), (False, False), (1.0, False), ("1", False), (None, False)],
+)
+def test_integer_takes_ints_in_range_and_refuses_bools_floats_and_strings(
+    raw: Any, accepted: bool
+) -> None:
+    if accepted:
+        assert wire.integer("u", raw) == raw
+    else:
+        with pytest.raises(InvalidValueError, match=r": expected an integer in 0\.\.2\*\*63-1$"):
+            wire.integer("u", raw)
+
+
+def read(fn: Any, raw: Any) -> str:
+    try:
+        return str(fn("p", raw))
+    except InvalidValueError as exc:
+        return exc.reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "as_price", "as_quantity"),
+    [
+        ("7.6110", "7.6110", "7.6110"),
+        ("0.000", "expected a price > 0", "0.000"),
+        ("-1", "expected a price > 0", "expected a quantity >= 0"),
+        ("1e3", "1E+3", "1E+3"),
+        (" 1", "1", "1"),
+        ("NaN", "not finite", "not finite"),
+        ("9" * 42, "exponent beyond +-40 (too many digits)",
+         "exponent beyond +-40 (too many digits)"),
+        (Text("2.5"), "2.5", "2.5"),
+        (3, "3", "3"),
+        (True, "expected a decimal string", "expected a decimal string"),
+    ],
+)
+def test_price_and_quantity_read_plain_strings_and_the_rest_alike(
+    raw: Any, as_price: str, as_quantity: str
+) -> None:
+    assert (read(wire.price, raw), read(wire.quantity, raw)) == (as_price, as_quantity)
