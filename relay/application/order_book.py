@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -17,16 +18,19 @@ class OrderBook:
     as in every venue's delta format the relay speaks.
 
     Attributes:
-        bids, asks: price -> quantity.
+        bids, asks: price -> quantity; changed only by :meth:`reset` and :meth:`apply`,
+            which keep each side's prices in ascending order beside it.
         best_bid, best_ask: the highest bid and lowest ask, None for an empty side;
             kept up to date by :meth:`reset` and :meth:`apply`.
     """
 
-    __slots__ = ("asks", "best_ask", "best_bid", "bids")
+    __slots__ = ("_ask_prices", "_bid_prices", "asks", "best_ask", "best_bid", "bids")
 
     def __init__(self) -> None:
         self.bids: dict[Decimal, Decimal] = {}
         self.asks: dict[Decimal, Decimal] = {}
+        self._bid_prices: list[Decimal] = []
+        self._ask_prices: list[Decimal] = []
         self.best_bid: Decimal | None = None
         self.best_ask: Decimal | None = None
 
@@ -34,25 +38,24 @@ class OrderBook:
         """Replace the whole book (a snapshot); zero-quantity levels are left out."""
         self.bids = {p: q for p, q in bids if q != _ZERO}
         self.asks = {p: q for p, q in asks if q != _ZERO}
-        self.best_bid = max(self.bids, default=None)
-        self.best_ask = min(self.asks, default=None)
+        self._bid_prices = sorted(self.bids)
+        self._ask_prices = sorted(self.asks)
+        self.best_bid = self._bid_prices[-1] if self._bid_prices else None
+        self.best_ask = self._ask_prices[0] if self._ask_prices else None
 
     def apply(self, bids: Iterable[PriceLevel], asks: Iterable[PriceLevel]) -> None:
         """Apply a delta and move the best bid and ask past it.
 
-        Costs O(levels in the delta): a side is rescanned (O(levels in the
-        book)) only when the delta removed its best level.
+        Costs O(log(levels in the book)) comparisons per level of the delta
+        that adds or removes a price (a list insert or delete moves pointers),
+        a dict update for one that changes a quantity.
         """
-        bids = tuple(bids)
-        asks = tuple(asks)
-        for side, levels in ((self.bids, bids), (self.asks, asks)):
-            for price, quantity in levels:
-                if quantity == _ZERO:
-                    side.pop(price, None)
-                else:
-                    side[price] = quantity
-        self.best_bid = _best_after(self.bids, self.best_bid, bids, highest=True)
-        self.best_ask = _best_after(self.asks, self.best_ask, asks, highest=False)
+        prices = self._bid_prices
+        _apply_side(self.bids, prices, bids)
+        self.best_bid = prices[-1] if prices else None
+        prices = self._ask_prices
+        _apply_side(self.asks, prices, asks)
+        self.best_ask = prices[0] if prices else None
 
     @property
     def crossed(self) -> bool:
@@ -65,23 +68,22 @@ class OrderBook:
 
     def levels(self) -> tuple[tuple[PriceLevel, ...], tuple[PriceLevel, ...]]:
         """(bids best first, asks best first)."""
-        bids = tuple(sorted(self.bids.items(), key=lambda level: level[0], reverse=True))
-        asks = tuple(sorted(self.asks.items(), key=lambda level: level[0]))
-        return bids, asks
+        bids = self.bids
+        asks = self.asks
+        return (
+            tuple((price, bids[price]) for price in reversed(self._bid_prices)),
+            tuple((price, asks[price]) for price in self._ask_prices),
+        )
 
 
-def _best_after(
-    side: dict[Decimal, Decimal],
-    best: Decimal | None,
-    levels: tuple[PriceLevel, ...],
-    highest: bool,
-) -> Decimal | None:
-    """The best price of ``side`` after ``levels`` were applied to it, given the best before."""
-    if best is not None and best not in side:
-        if not side:
-            return None
-        return max(side) if highest else min(side)
+def _apply_side(
+    side: dict[Decimal, Decimal], prices: list[Decimal], levels: Iterable[PriceLevel]
+) -> None:
+    """Apply ``levels`` to ``side`` and keep ``prices`` (its keys, ascending) in step."""
     for price, quantity in levels:
-        if quantity != _ZERO and (best is None or (price > best if highest else price < best)):
-            best = price
-    return best
+        if quantity:
+            if price not in side:
+                insort(prices, price)
+            side[price] = quantity
+        elif side.pop(price, None) is not None:
+            del prices[bisect_left(prices, price)]

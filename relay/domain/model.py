@@ -46,9 +46,13 @@ price, quantity and rate fits, and no encoder ever formats a value like
 """
 
 
-plain_decimal_match = re.compile(r"[0-9]{1,41}(?:\.[0-9]{1,40})?").fullmatch
-"""Matches unsigned plain decimals (``"7.6110"``) that :func:`parse_decimal` accepts
-as they are: the hot path's shortcut for most venue strings."""
+PLAIN_DECIMAL_PATTERN = r"[0-9]{1,41}+(?:\.[0-9]{1,40}+)?+"
+"""Unsigned plain decimals (``"7.6110"``) that :func:`parse_decimal` accepts as
+they are. The quantifiers are possessive (no backtracking): what follows a run
+of digits is never a digit, so they accept the same strings, sooner."""
+
+plain_decimal_match = re.compile(PLAIN_DECIMAL_PATTERN).fullmatch
+"""Matches :data:`PLAIN_DECIMAL_PATTERN`: the hot path's shortcut for most venue strings."""
 
 
 def parse_decimal(field: str, text: object) -> Decimal:

@@ -121,9 +121,13 @@ USDM = BinanceMarket(Continuity.FUTURES, "/fapi/v1/depth", 20)
 COINM = BinanceMarket(Continuity.FUTURES, "/dapi/v1/depth", 20)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DepthDiff:
-    """One ``depthUpdate``: update ids ``U``..``u`` (and ``pu`` on futures), levels, times."""
+    """One ``depthUpdate``: update ids ``U``..``u`` (and ``pu`` on futures), levels, times.
+
+    Not frozen (this module's own record, never changed once made): a frozen
+    dataclass's ``__init__`` costs about four times as much, once per diff.
+    """
 
     first_update_id: int
     last_update_id: int
@@ -329,20 +333,25 @@ class BinanceProtocol(VenueProtocol):
         self._config = config
         self._market = market
         self._ws_base = config.ws_url or default_ws_url
-        self._instruments: dict[str, Instrument] = {}
-        self._wanted: dict[str, frozenset[DataType]] = {}
+        instruments: dict[str, Instrument] = {}
+        wanted: dict[str, frozenset[DataType]] = {}
         self._intervals: dict[str, str] = {}
         self._books: dict[str, BookSync] = {}
         for sub in config.subscriptions:
             key = sub.instrument.upper()
             instrument = Instrument(config.id, sub.instrument, sub.canonical_symbol)
-            self._instruments[key] = instrument
-            self._wanted[key] = frozenset(sub.data_types)
+            instruments[key] = instrument
+            wanted[key] = frozenset(sub.data_types)
             self._intervals[key] = sub.candle_interval
             if DataType.L2_ORDERBOOK in sub.data_types:
                 self._books[key] = BookSync(
                     instrument, market.continuity,
                     round((config.snapshot_timeout_s + BUFFER_MARGIN_S) * 1000))
+        # data type -> venue symbol (SUSHIUSDT) -> instrument, for the symbols subscribed to it
+        self._subscribed: dict[DataType, dict[str, Instrument]] = {
+            data_type: {key: i for key, i in instruments.items() if data_type in wanted[key]}
+            for data_type in DataType
+        }
         self._handlers: dict[str, Callable[[dict[str, Any], int], MarketEvent | None]] = {
             "aggTrade": self._agg_trade,
             "trade": self._trade,
@@ -470,14 +479,16 @@ class BinanceProtocol(VenueProtocol):
 
     def _instrument(self, data: dict[str, Any], data_type: DataType) -> Instrument:
         symbol = wire.text("s", data["s"])
-        instrument = self._instruments.get(symbol)
-        if instrument is None or data_type not in self._wanted[symbol]:
+        instrument = self._subscribed[data_type].get(symbol)
+        if instrument is None:
             raise FrameError("unsubscribed", f"{symbol} {data_type.value}")
         return instrument
 
     def _depth(self, data: dict[str, Any], received_at_ms: int) -> FrameOutcome:
-        self._instrument(data, DataType.L2_ORDERBOOK)
-        key = data["s"]
+        key = wire.text("s", data["s"])
+        sync = self._books.get(key)  # one per symbol subscribed to l2_orderbook
+        if sync is None:
+            raise FrameError("unsubscribed", f"{key} {DataType.L2_ORDERBOOK.value}")
         first_update_id = wire.integer("U", data["U"])
         last_update_id = wire.integer("u", data["u"])
         if first_update_id > last_update_id:
@@ -493,7 +504,7 @@ class BinanceProtocol(VenueProtocol):
             received_at_ms=received_at_ms,
         )
         events: list[MarketEvent] = []
-        reason = self._books[key].on_diff(diff, events)
+        reason = sync.on_diff(diff, events)
         requests = [self._snapshot_request(key, reason)] if reason else []
         return FrameOutcome(events, requests, [])
 

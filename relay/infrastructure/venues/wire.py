@@ -6,20 +6,38 @@ venue modules turn it into a ``FrameError("invalid_value", ...)``.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 import orjson
 
 from relay.application.errors import FrameError
 from relay.domain.errors import InvalidValueError
-from relay.domain.model import PriceLevel, parse_decimal, plain_decimal_match
+from relay.domain.model import (
+    PLAIN_DECIMAL_PATTERN,
+    PriceLevel,
+    parse_decimal,
+    plain_decimal_match,
+)
 
 MAX_ID = 2**63 - 1
 """Largest update id, trade id or epoch ms accepted (the wire's int64); larger ones are refused."""
 
 DETAIL_CHARS = 200
 """FrameError details are cut to this many characters (a frame may be megabytes long)."""
+
+_PLAIN = PLAIN_DECIMAL_PATTERN.encode()
+_PLAIN_LEVEL = rb'\["(?![0.]*+")' + _PLAIN + rb'","' + _PLAIN + rb'"\]'
+_plain_levels_json = re.compile(
+    rb"\[(?:" + _PLAIN_LEVEL + rb"(?:," + _PLAIN_LEVEL + rb")*+)?+\]"
+).fullmatch
+"""Matches the JSON text of a list of ``[price, quantity]`` lists of plain decimal
+strings whose prices are not zero (the lookahead refuses a price of only ``0`` and ``.``)."""
+
+_list_iter = list.__iter__
+"""Iterates a list; raises TypeError for anything else (a tuple writes the same JSON)."""
 
 
 def clip(text: str) -> str:
@@ -60,7 +78,10 @@ def json_object(field: str, raw: Any) -> dict[str, Any]:
 
 def integer(field: str, raw: Any) -> int:
     """An id or epoch-ms time: a JSON integer in 0..MAX_ID; bools, floats, strings refused."""
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_ID:
+    if (
+        type(raw) is not int  # a JSON integer passes with this one check
+        and (isinstance(raw, bool) or not isinstance(raw, int))
+    ) or not 0 <= raw <= MAX_ID:
         raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
     return raw
 
@@ -84,16 +105,22 @@ def decimal(field: str, raw: Any) -> Decimal:
 
 
 def price(field: str, raw: Any) -> Decimal:
-    """A venue number (see :func:`decimal`) > 0."""
-    value = decimal(field, raw)
+    """A venue number (see :func:`decimal`) > 0; a plain decimal string takes a shortcut."""
+    if type(raw) is str and plain_decimal_match(raw) is not None:
+        value = Decimal(raw)
+    else:
+        value = decimal(field, raw)
     if value <= 0:
         raise InvalidValueError(field, raw, "expected a price > 0")
     return value
 
 
 def quantity(field: str, raw: Any) -> Decimal:
-    """A venue number (see :func:`decimal`) >= 0."""
-    value = decimal(field, raw)
+    """A venue number (see :func:`decimal`) >= 0; a plain decimal string takes a shortcut."""
+    if type(raw) is str and plain_decimal_match(raw) is not None:
+        value = Decimal(raw)
+    else:
+        value = decimal(field, raw)
     if value < 0:
         raise InvalidValueError(field, raw, "expected a quantity >= 0")
     return value
@@ -102,27 +129,26 @@ def quantity(field: str, raw: Any) -> Decimal:
 def levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
     """``[["7.6110", "2"], ...]`` -> ((price > 0, quantity >= 0), ...).
 
-    Plain decimal strings take a fast path; anything else goes through
-    :func:`price` and :func:`quantity`.
+    A list of ``[str, str]`` lists of plain decimals (prices not zero) is
+    checked in one pass: orjson writes it back as JSON text and one match
+    reads every level. Anything else goes level by level through
+    :func:`price` and :func:`quantity`, which raise the errors.
     """
+    if type(raw) is list:
+        try:
+            if (
+                _plain_levels_json(orjson.dumps(raw, option=orjson.OPT_PASSTHROUGH_SUBCLASS))
+                is not None
+            ):
+                values = map(Decimal, chain.from_iterable(map(_list_iter, raw)))
+                return tuple(zip(values, values, strict=True))  # (price, quantity) pairs
+        except TypeError:
+            pass  # from dumps (a subclass, a non-JSON value), a tuple level, Decimal(an Enum)
     if not isinstance(raw, list):
         raise InvalidValueError(field, raw, "expected a list of [price, quantity]")
     result: list[PriceLevel] = []
-    append = result.append
     for level in raw:
         if type(level) is not list or len(level) != 2:
             raise InvalidValueError(field, level, "expected [price, quantity]")
-        level_price, level_quantity = level
-        if (
-            type(level_price) is str
-            and type(level_quantity) is str
-            and plain_decimal_match(level_price) is not None
-            and plain_decimal_match(level_quantity) is not None
-        ):
-            value = Decimal(level_price)
-            if not value:
-                raise InvalidValueError("price", level_price, "expected a price > 0")
-            append((value, Decimal(level_quantity)))
-        else:
-            append((price("price", level_price), quantity("quantity", level_quantity)))
+        result.append((price("price", level[0]), quantity("quantity", level[1])))
     return tuple(result)

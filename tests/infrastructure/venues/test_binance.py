@@ -451,3 +451,26 @@ def test_depth_level_with_a_negative_quantity_or_extra_element_is_an_invalid_val
             proto.on_frame(json.dumps({"stream": "sushiusdt@depth@100ms", "data": data}), 3)
         assert info.value.reason == "invalid_value"
     assert len(proto.on_frame(frames[0], 4).events) == 1
+
+
+@pytest.mark.parametrize(
+    ("frame", "detail"),
+    [
+        ('{"stream":"sushiusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"SUSHIUSDT",'
+         '"U":1,"u":2,"pu":0,"b":[],"a":[]}}', "SUSHIUSDT l2_orderbook"),
+        ('{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT",'
+         '"U":1,"u":2,"pu":0,"b":[],"a":[]}}', "BTCUSDT l2_orderbook"),
+        ('{"stream":"akrousdt@aggTrade","data":{"e":"aggTrade","s":"AKROUSDT","a":1,'
+         '"p":"1","q":"1","T":1,"m":true}}', "AKROUSDT trade"),
+    ],
+)
+def test_frames_of_a_data_type_the_symbol_is_not_subscribed_to_are_unsubscribed(
+    frame: str, detail: str
+) -> None:
+    subs = (SubscriptionConfig("SUSHIUSDT", "SUSHI/USDT", (DataType.TRADE,)),
+            SubscriptionConfig("AKROUSDT", "AKRO/USDT", (DataType.L2_ORDERBOOK,)))
+    proto = venue_spec("binance-usdm").protocol_factory(
+        VenueConfig(id="binance-usdm", subscriptions=subs))
+    with pytest.raises(FrameError) as info:
+        proto.on_frame(frame, 1)
+    assert (info.value.reason, info.value.detail) == ("unsubscribed", detail)
