@@ -79,7 +79,7 @@ def json_object(field: str, raw: Any) -> dict[str, Any]:
 def integer(field: str, raw: Any) -> int:
     """An id or epoch-ms time: a JSON integer in 0..MAX_ID; bools, floats, strings refused."""
     if (
-        type(raw) is not int  # a JSON integer passes with this one check
+        type(raw) is not int  # a JSON integer skips the two isinstance calls
         and (isinstance(raw, bool) or not isinstance(raw, int))
     ) or not 0 <= raw <= MAX_ID:
         raise InvalidValueError(field, raw, "expected an integer in 0..2**63-1")
