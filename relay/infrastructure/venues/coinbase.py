@@ -251,19 +251,8 @@ def _levels(updates: list[Any]) -> tuple[tuple[PriceLevel, ...], tuple[PriceLeve
         side = update["side"]
         price_text = update["price_level"]
         quantity_text = update["new_quantity"]
-        if (
-            type(price_text) is str
-            and type(quantity_text) is str
-            and plain_decimal_match(price_text) is not None
-            and plain_decimal_match(quantity_text) is not None
-        ):
-            price = Decimal(price_text)
-            if not price:
-                raise InvalidValueError("price_level", price_text, "expected a price > 0")
-            quantity = Decimal(quantity_text)
-        else:
-            price = wire.price("price_level", price_text)
-            quantity = wire.quantity("new_quantity", quantity_text)
+        price = wire.price("price_level", price_text)
+        quantity = wire.quantity("new_quantity", quantity_text)
         if side == "bid":
             bids.append((price, quantity))
         elif side == "offer":

@@ -110,7 +110,6 @@ from relay.domain.model import (
     Side,
     Ticker,
     Trade,
-    plain_decimal_match,
 )
 from relay.infrastructure.venues import wire
 from relay.infrastructure.venues.registry import (
@@ -175,17 +174,7 @@ def parse_time_ms(raw: Any) -> int:
 
 
 def _level(field: str, price: Any, quantity: Any) -> PriceLevel:
-    """One (price > 0, quantity >= 0) level from the venue's strings; fast path for plain ones."""
-    if (
-        type(price) is str
-        and type(quantity) is str
-        and plain_decimal_match(price) is not None
-        and plain_decimal_match(quantity) is not None
-    ):
-        value = Decimal(price)
-        if not value:
-            raise InvalidValueError(field, price, "expected a price > 0")
-        return value, Decimal(quantity)
+    """One (price > 0, quantity >= 0) level from the venue's strings."""
     return wire.price(field, price), wire.quantity(field, quantity)
 
 

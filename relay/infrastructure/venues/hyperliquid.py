@@ -95,7 +95,6 @@ from relay.domain.model import (
     Side,
     Ticker,
     Trade,
-    plain_decimal_match,
 )
 from relay.infrastructure.venues import wire
 from relay.infrastructure.venues.registry import (
@@ -148,17 +147,7 @@ def _level(field: str, raw: Any) -> PriceLevel:
         raise InvalidValueError(field, raw, "expected a {px, sz, n} level")
     price = raw["px"]
     size = raw["sz"]
-    if (
-        type(price) is str
-        and type(size) is str
-        and plain_decimal_match(price) is not None
-        and plain_decimal_match(size) is not None
-    ):
-        value, quantity = Decimal(price), Decimal(size)
-        if not value:
-            raise InvalidValueError("px", price, "expected a price > 0")
-    else:
-        value, quantity = wire.price("px", price), wire.quantity("sz", size)
+    value, quantity = wire.price("px", price), wire.quantity("sz", size)
     if not quantity:
         raise InvalidValueError("sz", size, "expected a size > 0 in a snapshot level")
     return value, quantity

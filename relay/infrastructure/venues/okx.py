@@ -109,7 +109,6 @@ from relay.domain.model import (
     Ticker,
     Trade,
     parse_decimal,
-    plain_decimal_match,
 )
 from relay.infrastructure.venues import wire
 from relay.infrastructure.venues.registry import (
@@ -418,18 +417,7 @@ def _book_levels(field: str, raw: Any) -> tuple[BookLevel, ...]:
         if type(level) is not list or len(level) < 2:
             raise InvalidValueError(field, level, "expected [price, size, ...]")
         price, size = level[0], level[1]
-        if (
-            type(price) is str
-            and type(size) is str
-            and plain_decimal_match(price) is not None
-            and plain_decimal_match(size) is not None
-        ):
-            value = Decimal(price)
-            if not value:
-                raise InvalidValueError("price", price, "expected a price > 0")
-            append((value, Decimal(size), price, size))
-        else:
-            append((wire.price("price", price), wire.quantity("size", size), price, size))
+        append((wire.price("price", price), wire.quantity("size", size), price, size))
     return tuple(levels)
 
 
