@@ -193,6 +193,16 @@ class L2Update:
         is_snapshot: True when the levels replace the whole book.
         first_update_id, last_update_id: the venue's update id range this
             message covers (for a snapshot both are the snapshot's id).
+        snapshot_part, snapshot_parts: a snapshot too large for one message
+            is published as parts ``1..snapshot_parts`` in order, each with a
+            slice of both sides (part 1 holds the best levels); part 1 replaces
+            the book, later parts add their levels, and the book is whole after
+            the last one. A snapshot in one message is part 1 of 1; deltas
+            carry 1 of 1 and encoders leave the fields out of them.
+
+    Raises:
+        InvalidValueError: ``snapshot_part`` outside ``1..snapshot_parts``, or
+            a delta with parts.
     """
 
     bids: tuple[PriceLevel, ...]
@@ -200,6 +210,16 @@ class L2Update:
     is_snapshot: bool
     first_update_id: int | None = None
     last_update_id: int | None = None
+    snapshot_part: int = 1
+    snapshot_parts: int = 1
+
+    def __post_init__(self) -> None:
+        if self.snapshot_parts != 1 or self.snapshot_part != 1:
+            if not self.is_snapshot:
+                raise InvalidValueError("snapshot_parts", self.snapshot_parts, "a delta has parts")
+            if not 1 <= self.snapshot_part <= self.snapshot_parts:
+                raise InvalidValueError("snapshot_part", self.snapshot_part,
+                                        f"expected 1..{self.snapshot_parts}")
 
 
 @dataclass(frozen=True, slots=True)

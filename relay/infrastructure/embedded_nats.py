@@ -48,6 +48,8 @@ class EmbeddedNats:
         host, port: where it listens (port 0 picks a free one).
         store_dir: JetStream store; None = a temporary directory removed on stop.
         startup_timeout_s: how long :meth:`start` waits for the port to accept.
+        max_payload_bytes: the server's ``max_payload`` (largest message, headers
+            included); 0 = the server's default (1 MiB).
     """
 
     def __init__(
@@ -56,7 +58,9 @@ class EmbeddedNats:
         port: int = 0,
         store_dir: Path | None = None,
         startup_timeout_s: float = 10.0,
+        max_payload_bytes: int = 0,
     ) -> None:
+        self.max_payload_bytes = max_payload_bytes
         self.host = host
         self.port = port or free_port(host)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -78,8 +82,15 @@ class EmbeddedNats:
         Raises:
             EmbeddedNatsError: it exited or did not listen within the timeout.
         """
+        options: list[str] = []
+        if self.max_payload_bytes:
+            # nats-server has no command-line flag for max_payload; a config file sets it.
+            config = self.store_dir / "relay-embedded.conf"
+            config.write_text(f"max_payload: {self.max_payload_bytes}\n")
+            options = ["-c", str(config)]
         self._process = await asyncio.create_subprocess_exec(
             str(nats_server_binary()),
+            *options,
             "-a", self.host,
             "-p", str(self.port),
             "-js",

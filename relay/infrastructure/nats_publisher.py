@@ -144,6 +144,8 @@ class JetStreamPublisher(MessageSink):
         metrics: counters for published, dropped, retried, in flight.
         pipeline: ``[pipeline]``: retry delays and the outage buffer's bounds and policy.
         on_connection_change: called with True/False as the NATS connection comes and goes.
+        on_drop: called with each message given up on and the reason (``too_large``,
+            ``publish_failed``, ``outage_buffer_full``).
     """
 
     def __init__(
@@ -153,7 +155,9 @@ class JetStreamPublisher(MessageSink):
         metrics: PrometheusMetrics,
         pipeline: PipelineConfig,
         on_connection_change: Callable[[bool], None] = lambda connected: None,
+        on_drop: Callable[[OutboundMessage, str], None] = lambda message, reason: None,
     ) -> None:
+        self._on_drop = on_drop
         self._config = config
         self._content_type = content_type
         self._header_tail = header_tail(content_type)
@@ -243,6 +247,11 @@ class JetStreamPublisher(MessageSink):
         except BadRequestError:
             await js.update_stream(config)
         log.info("stream ready", extra={"stream": stream.name, "subjects": list(stream.subjects)})
+
+    @property
+    def max_payload_bytes(self) -> int:
+        """The server's ``max_payload`` (bytes, headers included), read at connect; 0 before."""
+        return self._max_payload
 
     @property
     def connected(self) -> bool:
@@ -533,6 +542,7 @@ class JetStreamPublisher(MessageSink):
                    "error": error, "attempts": pending.attempt + 1},
         )
         self._settle()
+        self._on_drop(message, reason)
 
     def _settle(self, count: int = 1) -> None:
         self._outstanding -= count
