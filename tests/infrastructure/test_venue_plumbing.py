@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -69,6 +69,12 @@ class PlumbingProtocol(VenueProtocol):
             return FrameOutcome([], [], ["unsub BOOK-1", "sub BOOK-1"],
                                 [BookResync(self.instrument, "checksum")])
         return FrameOutcome([], [], [])
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        if instruments is not None and "BOOK-1" not in instruments:
+            return FrameOutcome([], [], [])
+        return FrameOutcome([], [], ["unsub BOOK-1", "sub BOOK-1"],
+                            [BookResync(self.instrument, reason)])
 
     def on_snapshot(
         self, request: SnapshotRequest, body: bytes, received_at_ms: int
