@@ -37,6 +37,15 @@ What keeps a connection honest:
 - REST snapshots: a token bucket with the venue's request weights; 429, 418,
   5xx and timeouts are retried with backoff, honouring ``Retry-After``.
 - Frames larger than ``max_frame_bytes`` are counted (``oversized``) and skipped.
+- Frame isolation: nothing a venue sends ends the venue task. An exception
+  other than :class:`~relay.application.errors.FrameError` raised by the
+  protocol while it handles a frame, a REST snapshot or the connection's
+  opening is counted (``relay_frames_rejected_total{reason="internal_error"}``),
+  logged at most once per :data:`INTERNAL_ERROR_LOG_INTERVAL_S` per venue and
+  exception type (with the count held back), and every book of the connection
+  is resynced (``resync_books(None, "internal_error")``): the frame may have
+  left any of them half-updated. If that resync itself raises, the protocol's
+  state cannot be trusted: the connection is replaced (:class:`ProtocolStateError`).
 """
 
 from __future__ import annotations
@@ -44,7 +53,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 
 import httpx
 import websockets
@@ -58,6 +67,7 @@ from relay.application.ports import FrameOutcome, Keepalive, MetricsSink, Snapsh
 from relay.application.rate_limit import TokenBucket, parse_retry_after
 from relay.config.model import VenueConfig
 from relay.domain.model import DataType, MarketEvent
+from relay.infrastructure.logs import LogRateLimit
 from relay.infrastructure.venues.registry import VenueSpec
 
 log = logging.getLogger("relay.venue")
@@ -83,6 +93,14 @@ replaced."""
 
 _RETRY_STATUS = frozenset({418, 429}) | frozenset(range(500, 600))
 
+INTERNAL_ERROR_LOG_INTERVAL_S = 10.0
+"""Least seconds between two "unexpected error" lines of one venue and exception type."""
+
+CLIP_CHARS = 200
+"""Characters of a frame (and of an exception's message) an error line carries."""
+
+INTERNAL_ERROR = "internal_error"
+
 
 class SnapshotFetchError(Exception):
     """A REST snapshot answer to retry (429, 418, 5xx), with the venue's Retry-After if sent."""
@@ -98,6 +116,31 @@ class StaleConnectionError(ConnectionError):
 
 class OutboxFullError(ConnectionError):
     """More than :data:`OUTBOX_MAX_FRAMES` frames waited to be sent: the venue stopped reading."""
+
+
+class ProtocolStateError(ConnectionError):
+    """The venue protocol raised while resyncing its books: its state cannot be trusted.
+
+    Raised out of the session so the connection is replaced (a fresh protocol
+    instance, every book synced again) through the reconnect path.
+    """
+
+
+def _clip(value: object) -> str:
+    """At most :data:`CLIP_CHARS` characters of ``str(value)`` (bytes: of their repr).
+
+    Never raises: an exception whose message cannot be built (a repr nested too
+    deep) gives ``"<unprintable ...>"``.
+    """
+    if isinstance(value, bytes):
+        return repr(value[:CLIP_CHARS])[:CLIP_CHARS]
+    if isinstance(value, str):
+        return value[:CLIP_CHARS]
+    try:
+        text = str(value)
+    except Exception as exc:
+        text = f"<unprintable: {type(exc).__name__}>"
+    return text[:CLIP_CHARS]
 
 
 class _StableConnectionLost(Exception):
@@ -167,6 +210,7 @@ class _Session:
         self.stale: str | None = None
         self.outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_MAX_FRAMES)
         self.outbox_full = False
+        self.broken: ProtocolStateError | None = None
 
     async def run(self) -> None:
         """Connect and read until the connection ends (normally only through :meth:`close`)."""
@@ -200,12 +244,18 @@ class _Session:
                 for request_frame in self.protocol.subscribe_frames():
                     self._send(request_frame)
                 async with self.lock:
-                    await self._handle(self.protocol.on_open(), time.monotonic_ns())
+                    try:
+                        opened = self.protocol.on_open()
+                    except Exception as exc:
+                        opened = self._internal_error(exc, "")
+                    await self._handle(opened, time.monotonic_ns())
                 await self._read(ws)
             finally:
                 for task in (*helpers, *self.snapshot_tasks):
                     task.cancel()
                 await asyncio.gather(*helpers, *self.snapshot_tasks, return_exceptions=True)
+        if self.broken is not None:
+            raise self.broken
         if self.outbox_full:
             raise OutboxFullError(f"more than {OUTBOX_MAX_FRAMES} frames waited to be sent")
         if self.stale is not None:
@@ -265,9 +315,64 @@ class _Session:
                 except FrameError as exc:
                     owner.reject(exc.reason, exc.detail)
                     continue
+                except Exception as exc:
+                    outcome = self._internal_error(exc, frame)
                 await self._handle(outcome, read_ns)
             if self.closing:
                 break
+
+    def _internal_error(self, exc: Exception, frame: str | bytes) -> FrameOutcome:
+        """Count and log an unexpected exception of the protocol; resync every book.
+
+        Returns:
+            the outcome of ``resync_books(None, "internal_error")``, to handle.
+
+        Raises:
+            ProtocolStateError: that resync raised too (the session ends).
+        """
+        owner = self.owner
+        venue = owner.config.id
+        owner.metrics.frame_rejected(venue, INTERNAL_ERROR)
+        suppressed = owner.error_log.allow((venue, type(exc).__name__))
+        if suppressed is not None:
+            log.error(
+                "unexpected error while handling a frame; resyncing every book",
+                extra={"venue": venue, "connection": owner.name,
+                       "error_type": type(exc).__name__, "error": _clip(exc),
+                       "frame": _clip(frame), "suppressed": suppressed},
+            )
+        return self._resync_books(None, INTERNAL_ERROR)
+
+    def _resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """``protocol.resync_books``; if it raises, the session is marked broken.
+
+        Raises:
+            ProtocolStateError: the protocol raised (also kept in :attr:`broken`).
+        """
+        try:
+            return self.protocol.resync_books(instruments, reason)
+        except Exception as exc:
+            log.error("book resync failed, replacing the connection",
+                      extra={"venue": self.owner.config.id, "connection": self.owner.name,
+                             "error_type": type(exc).__name__, "error": _clip(exc)})
+            self.broken = ProtocolStateError(
+                f"resync_books raised {type(exc).__name__}: {_clip(exc)}")
+            raise self.broken from exc
+
+    async def resync(self, instruments: Collection[str], reason: str) -> None:
+        """Resync these books now, as a frame's outcome would (see
+        :meth:`VenueConnection.resync_book`); if the protocol raises, close the connection."""
+        async with self.lock:
+            if self.closing or self.broken is not None:
+                return
+            try:
+                outcome = self._resync_books(instruments, reason)
+            except ProtocolStateError:
+                pass
+            else:
+                await self._handle(outcome, time.monotonic_ns())
+        if self.broken is not None and self.ws is not None:
+            await self.ws.close(code=1011, reason="internal error")
 
     async def _handle(self, outcome: FrameOutcome, read_ns: int) -> None:
         owner = self.owner
@@ -311,7 +416,7 @@ class _Session:
         body = await owner.fetch(request)
         read_ns = time.monotonic_ns()
         async with self.lock:
-            if self.closing:
+            if self.closing or self.broken is not None:
                 return
             try:
                 outcome = self.protocol.on_snapshot(request, body, _now_ms())
@@ -321,7 +426,14 @@ class _Session:
                     [], [SnapshotRequest(request.instrument, request.path, exc.reason,
                                          request.weight)], []
                 )
+            except Exception as exc:
+                try:
+                    outcome = self._internal_error(exc, body)
+                except ProtocolStateError:
+                    outcome = FrameOutcome([], [], [])
             await self._handle(outcome, read_ns)
+        if self.broken is not None and self.ws is not None:
+            await self.ws.close(code=1011, reason="internal error")
 
     async def _watchdog(self) -> None:
         thresholds = self.owner.watched
@@ -372,6 +484,8 @@ class VenueConnection:
         name: the connection's name in ``/health``, the connected and circuit
             gauges and logs: the venue id, or ``<venue id>#<n>`` for the n-th
             connection of a venue served by several. Counters use the venue id.
+        error_log: the rate limit of "unexpected error" lines (default: one per
+            venue and exception type every :data:`INTERNAL_ERROR_LOG_INTERVAL_S`).
     """
 
     def __init__(
@@ -383,6 +497,7 @@ class VenueConnection:
         health: HealthMonitor,
         http: httpx.AsyncClient,
         name: str = "",
+        error_log: LogRateLimit | None = None,
     ) -> None:
         self.spec = spec
         self.config = config
@@ -413,6 +528,7 @@ class VenueConnection:
             if config.stale_after_s.for_type(data_type) > 0
         }
         self.frames = 0
+        self.error_log = error_log or LogRateLimit(INTERNAL_ERROR_LOG_INTERVAL_S)
         self._stopping = False
         self._current: _Session | None = None
         self._current_task: asyncio.Task[object] | None = None
@@ -599,6 +715,26 @@ class VenueConnection:
         """Wait until the token bucket grants ``weight`` (time-based: there is no event)."""
         while (wait_s := self.rest_bucket.try_acquire(weight, time.monotonic())) > 0:  # noqa: ASYNC110
             await asyncio.sleep(wait_s)
+
+    async def resync_book(self, instrument: str, reason: str) -> None:
+        """Throw one book away and resync it on the live connection, counted under ``reason``.
+
+        For a book the relay cannot vouch for (its snapshot could not be
+        published completely): under the session's lock, as if a frame had
+        asked for it, ``protocol.resync_books([instrument], reason)`` and its
+        outcome is handled (REST snapshots fetched, unsubscribe + subscribe
+        frames sent, ``relay_book_resyncs_total{reason}`` counted and logged).
+        Nothing happens when no connection is open, or ``instrument`` has no
+        book on it. If the protocol raises, the connection is replaced.
+
+        Args:
+            instrument: the venue instrument id, as configured (``"BTC-USDT"``).
+            reason: a short word for the metric and log (``"incomplete_snapshot"``).
+        """
+        session = self._current
+        if session is None or not session.opened.is_set():
+            return
+        await session.resync([instrument], reason)
 
     async def stop_reading(self) -> None:
         """Stop reading: the connection finishes the frame it is handling, then closes."""
