@@ -109,8 +109,9 @@ class VenueConnection:
         name: the connection's name in ``/health``, the connected and circuit
             gauges and logs: the venue id, or ``<venue id>#<n>`` for the n-th
             connection of a venue served by several. Counters use the venue id.
-        error_log: the rate limit of "unexpected error" lines (default: one per
-            venue and exception type every
+        error_log: the rate limit of "unexpected error" lines (one per venue and
+            exception type) and "order book resync" lines (one per book and
+            reason); default: one every
             :data:`~relay.infrastructure.venue_session.INTERNAL_ERROR_LOG_INTERVAL_S`).
     """
 

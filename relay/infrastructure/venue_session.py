@@ -12,7 +12,9 @@ snapshots fetched, replies sent, resyncs counted.
   ``subscribe_interval_s`` between two frames; reading never waits for it. A
   full outbox means the venue stopped reading: the connection is replaced.
 - Books resynchronized over the WebSocket (:class:`~relay.application.ports.BookResync`)
-  are counted per venue, instrument and reason, like REST snapshot resyncs.
+  are counted per venue, instrument and reason, like REST snapshot resyncs; their
+  log line is written at most once per book and reason every
+  :data:`INTERNAL_ERROR_LOG_INTERVAL_S` (then with the count held back).
 - A staleness watchdog per (instrument, data type): no data for
   ``stale_after_s`` replaces the connection.
 - Frames larger than ``max_frame_bytes`` are counted (``oversized``) and skipped.
@@ -55,7 +57,8 @@ OUTBOX_MAX_FRAMES = 10_000
 replaced."""
 
 INTERNAL_ERROR_LOG_INTERVAL_S = 10.0
-"""Least seconds between two "unexpected error" lines of one venue and exception type."""
+"""Least seconds between two "unexpected error" lines of one venue and exception type,
+and between two "order book resync" lines of one book and reason."""
 
 CLIP_CHARS = 200
 """Characters of a frame (and of an exception's message) an error line carries."""
@@ -341,10 +344,14 @@ class Session:
             self._send(reply)
 
     def _count_resync(self, instrument: str, reason: str) -> None:
+        """Count every resync; log at most one line per book and reason per interval."""
         venue = self.owner.config.id
         self.owner.metrics.book_resync(venue, instrument, reason)
-        log.warning("order book resync",
-                    extra={"venue": venue, "instrument": instrument, "reason": reason})
+        suppressed = self.owner.error_log.allow(("resync", venue, instrument, reason))
+        if suppressed is not None:
+            log.warning("order book resync",
+                        extra={"venue": venue, "instrument": instrument, "reason": reason,
+                               "suppressed": suppressed})
 
     def _snapshot_done(self, task: asyncio.Task[None]) -> None:
         self.snapshot_tasks.discard(task)

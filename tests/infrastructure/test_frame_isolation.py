@@ -236,7 +236,10 @@ async def test_unexpected_exceptions_are_counted_logged_at_a_limited_rate_and_re
         ("ERROR", VENUE, VENUE, "RecursionError",
          "maximum recursion depth exceeded while getting the repr of an object", "deep", 1),
     ]
-    assert len(venue_log.named("order book resync")) == 9
+    resync_lines = venue_log.named("order book resync")
+    assert [(r.instrument, r.reason, r.suppressed)  # type: ignore[attr-defined]
+            for r in resync_lines] == [("BOOK-1", "internal_error", 0),
+                                       ("BOOK-1", "internal_error", 6)]
 
 
 async def test_a_frame_is_clipped_to_200_characters_in_the_error_line(
