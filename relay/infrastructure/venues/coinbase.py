@@ -64,7 +64,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -392,23 +392,37 @@ class CoinbaseProtocol(VenueProtocol):
         if last is not None and sequence > last + 1:
             self._resync_all("gap")
 
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Drop the named books (all when None); one ``level2`` unsubscribe + subscribe for them.
+
+        The outcome also carries resyncs still queued by a malformed message.
+        Products without a book here are ignored.
+        """
+        products = (list(self._books) if instruments is None
+                    else [p for p in dict.fromkeys(instruments) if p in self._books])
+        self._resync(products, reason)
+        outcome = FrameOutcome([], [], self._pending_replies, self._pending_resyncs)
+        self._pending_replies = []
+        self._pending_resyncs = []
+        return outcome
+
     def _resync_all(self, reason: str) -> None:
         """Drop every book; queue one resync each and one level2 unsubscribe + subscribe."""
-        if not self._books:
-            return
-        for book in self._books.values():
-            book.drop()
-            self._pending_resyncs.append(BookResync(book.instrument, reason))
-        products = list(self._books)
-        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, products, "unsubscribe"))
-        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, products))
+        self._resync(list(self._books), reason)
 
     def _resync_one(self, book: CoinbaseBook, reason: str) -> None:
-        book.drop()
-        product = [book.instrument.instrument]
-        self._pending_resyncs.append(BookResync(book.instrument, reason))
-        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, product, "unsubscribe"))
-        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, product))
+        self._resync([book.instrument.instrument], reason)
+
+    def _resync(self, products: list[str], reason: str) -> None:
+        """Drop these products' books; queue their resyncs and one level2 unsub + sub."""
+        if not products:
+            return
+        for product in products:
+            book = self._books[product]
+            book.drop()
+            self._pending_resyncs.append(BookResync(book.instrument, reason))
+        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, products, "unsubscribe"))
+        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, products))
 
     def _instrument(self, product_id: Any, data_type: DataType) -> Instrument:
         product = wire.text("product_id", product_id)

@@ -89,7 +89,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -421,14 +421,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         if book.state is not BookState.SYNCED:
             raise FrameError("unsynced", f"{instrument.instrument}: no snapshot yet")
         if book.apply(bids, asks):
-            book.discard()
-            channels = [(BOOK_CHANNEL, [instrument.instrument])]
-            return FrameOutcome(
-                [],
-                [],
-                [channel_frame("unsubscribe", channels), channel_frame("subscribe", channels)],
-                [BookResync(instrument, "crossed_book")],
-            )
+            return self.resync_books([instrument.instrument], "crossed_book")
         event = MarketEvent(
             instrument,
             DataType.L2_ORDERBOOK,
@@ -438,6 +431,24 @@ class CoinbaseExchangeProtocol(VenueProtocol):
             f"{book.snapshot_hash}:{time_text}:{_digest(orjson.dumps(changes))}",
         )
         return FrameOutcome([event], [], [])
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Throw the named books away (all when None); unsubscribe and subscribe their
+        ``level2_batch`` channel in one frame each. Products without a book here are ignored.
+        """
+        products = (list(self._books) if instruments is None
+                    else [p for p in dict.fromkeys(instruments) if p in self._books])
+        if not products:
+            return FrameOutcome([], [], [])
+        for product in products:
+            self._books[product].discard()
+        channels = [(BOOK_CHANNEL, products)]
+        return FrameOutcome(
+            [],
+            [],
+            [channel_frame("unsubscribe", channels), channel_frame("subscribe", channels)],
+            [BookResync(self._books[product].instrument, reason) for product in products],
+        )
 
     def _sequence(
         self, message: dict[str, Any], instrument: Instrument, data_type: DataType

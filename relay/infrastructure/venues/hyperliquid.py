@@ -49,8 +49,11 @@ otherwise it is refused as ``invalid_value`` and the previous published book
 stands until the next snapshot. A message whose ``time`` is not newer than the
 last accepted one of the same channel and coin (``l2Book``, ``bbo``) is stale or
 repeated: it is skipped as ``stale_update`` and nothing is published. No
-resync is ever needed, so no :class:`~relay.application.ports.BookResync` is
-returned: the next snapshot replaces the book whole.
+resync is ever needed for the venue's sake, so frames give no
+:class:`~relay.application.ports.BookResync`: the next snapshot replaces the
+book whole. A resync asked for by the relay (:meth:`HyperliquidProtocol.resync_books`)
+forgets the book's last ``time``, so the next message is published whatever
+its time, and is reported as a ``BookResync`` to be counted.
 
 Depth: ``l2Book`` has a fixed number of levels per side (20, aggregated at full
 price precision: no ``nSigFigs`` is sent, ``nSigFigs`` only coarsens prices).
@@ -72,7 +75,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -80,7 +83,7 @@ from typing import Any
 import orjson
 
 from relay.application.errors import FrameError
-from relay.application.ports import FrameOutcome, Keepalive, VenueProtocol
+from relay.application.ports import BookResync, FrameOutcome, Keepalive, VenueProtocol
 from relay.config.model import VenueConfig
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import (
@@ -292,6 +295,23 @@ class HyperliquidProtocol(VenueProtocol):
         except (InvalidValueError, TypeError, ValueError) as exc:
             raise FrameError("invalid_value", wire.clip(f"{channel}: {exc}")) from None
         return FrameOutcome(events, [], [])
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Forget the named books' last ``time`` (all when None) and report their resyncs.
+
+        Every ``l2Book`` message is a whole book, so nothing is asked of the
+        venue: the next one (even one not newer than the last accepted) is
+        published as the book. Coins without a book here are ignored.
+        """
+        books = [
+            wanted.instrument
+            for coin, wanted in self._wanted.items()
+            if DataType.L2_ORDERBOOK in wanted.data_types
+            and (instruments is None or coin in instruments)
+        ]
+        for instrument in books:
+            self._last_time_ms.pop(("l2Book", instrument.instrument), None)
+        return FrameOutcome([], [], [], [BookResync(instrument, reason) for instrument in books])
 
     def _wanted_for(self, coin: Any, data_type: DataType) -> _Wanted:
         wanted = self._wanted.get(coin) if isinstance(coin, str) else None

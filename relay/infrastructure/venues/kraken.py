@@ -91,7 +91,7 @@ import enum
 import json
 import re
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -425,13 +425,34 @@ class KrakenProtocol(VenueProtocol):
         """``{"method":"ping"}`` every 30 s."""
         return Keepalive(PING_INTERVAL_S, '{"method":"ping"}')
 
-    def resync_frames(self, symbol: str) -> list[str]:
-        """Unsubscribe and subscribe again one symbol's book channel (a fresh snapshot follows)."""
-        depth = self._books[symbol].depth
-        return [
-            subscribe_frame("unsubscribe", "book", [symbol], depth=depth),
-            subscribe_frame("subscribe", "book", [symbol], depth=depth, snapshot=True),
-        ]
+    def resync_frames(self, symbols: Sequence[str]) -> list[str]:
+        """Unsubscribe and subscribe again these symbols' book channels (fresh snapshots follow).
+
+        One unsubscribe + subscribe pair per book depth, each carrying every
+        symbol of that depth.
+        """
+        by_depth: dict[int, list[str]] = {}
+        for symbol in symbols:
+            by_depth.setdefault(self._books[symbol].depth, []).append(symbol)
+        frames: list[str] = []
+        for depth, group in by_depth.items():
+            frames.append(subscribe_frame("unsubscribe", "book", group, depth=depth))
+            frames.append(subscribe_frame("subscribe", "book", group, depth=depth, snapshot=True))
+        return frames
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Throw the named books away (all when None) and subscribe their channels again.
+
+        Symbols without a book here are ignored.
+        """
+        symbols = (list(self._books) if instruments is None
+                   else [s for s in dict.fromkeys(instruments) if s in self._books])
+        for symbol in symbols:
+            self._books[symbol].reset()
+        return FrameOutcome(
+            [], [], self.resync_frames(symbols),
+            [BookResync(self._books[symbol].instrument, reason) for symbol in symbols],
+        )
 
     def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
         """Parse one frame.
@@ -599,10 +620,7 @@ class KrakenProtocol(VenueProtocol):
             book.bids, book.asks = {}, {}
         dropped_bids, dropped_asks = book.apply(bids, asks)
         if book.checksum() != expected:
-            book.reset()
-            return FrameOutcome(
-                [], [], self.resync_frames(symbol), [BookResync(instrument, "checksum")]
-            )
+            return self.resync_books([symbol], "checksum")
         if snapshot:
             book.state = BookState.SYNCED
             book_bids, book_asks = book.levels()
