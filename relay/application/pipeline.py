@@ -181,9 +181,13 @@ class Pipeline:
             self.duplicates += 1
             self._metrics.event_duplicate(stream.venue, stream.data_type)
             return
-        if stream.book is not None:
-            await self._submit_book(stream, event, msg_id, read_ns)
-            return
+        book = stream.book
+        if book is not None:
+            update = event.payload
+            assert isinstance(update, L2Update)
+            if update.is_snapshot or not stream.book_complete or stream.depth_view is not None:
+                await self._submit_book(stream, event, update, msg_id, read_ns)
+                return
         await self._sink.submit(
             OutboundMessage(
                 stream.subject,
@@ -192,14 +196,16 @@ class Pipeline:
                 stream.venue,
                 stream.data_type,
                 read_ns,
+                book,
             )
         )
 
-    async def _submit_book(self, stream: _Stream, event: MarketEvent, msg_id: str,
-                           read_ns: int) -> None:
-        """Submit an L2 event: cut to depth, gated on a whole snapshot, in parts if needed."""
-        update = event.payload
-        assert isinstance(update, L2Update)
+    async def _submit_book(self, stream: _Stream, event: MarketEvent, update: L2Update,
+                           msg_id: str, read_ns: int) -> None:
+        """Submit an L2 snapshot, a delta cut to depth, or a delta before a whole snapshot.
+
+        (A delta of a complete book without a depth view takes :meth:`_submit`'s short way.)
+        """
         view = stream.depth_view
         if view is not None:
             cut = view.apply(update)
