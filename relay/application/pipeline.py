@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 
 from relay.application.book_publication import DepthView, split_snapshot
+from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import EventEncoder, MessageSink, MetricsSink, OutboundMessage
 from relay.application.sequence import SequenceTracker
 from relay.domain.model import DataType, Instrument, L2Update, MarketEvent
@@ -139,6 +140,7 @@ class Pipeline:
         self.duplicates = 0
         self.outside_depth = 0
         """Venue book deltas that changed nothing inside a subscription's ``depth``."""
+        self._error_log = LogRateLimit()
 
     async def put(self, event: MarketEvent, read_ns: int = 0) -> None:
         """Queue one event; waits while the queue is full.
@@ -166,7 +168,10 @@ class Pipeline:
                 batch.append(queue.get_nowait())
             self._metrics.queue_depth(queue.qsize())
             for event, read_ns in batch:
-                await self._submit(event, read_ns)
+                try:
+                    await self._submit(event, read_ns)
+                except Exception as exc:  # one event never ends the pipeline
+                    self._failed(event, exc)
                 queue.task_done()
             if queue.empty():
                 await self._sink.flush()
@@ -268,6 +273,26 @@ class Pipeline:
             OutboundMessage(stream.subject, data, msg_id, stream.venue, stream.data_type,
                             read_ns, stream.book)
         )
+
+    def _failed(self, event: MarketEvent, exc: Exception) -> None:
+        """An event could not be encoded or submitted: dropped, counted, logged at a limited rate.
+
+        A book event that failed so also resyncs its book.
+        """
+        venue = event.instrument.venue
+        data_type = event.data_type
+        self._metrics.event_dropped(venue, data_type.value, "internal_error")
+        suppressed = self._error_log.allow((venue, data_type, type(exc)))
+        if suppressed is not None:
+            log.error("event could not be published", extra={
+                "venue": venue, "instrument": event.instrument.instrument,
+                "data_type": data_type.value, "error_type": type(exc).__name__,
+                "error": str(exc)[:200], "suppressed": suppressed})
+        if data_type is DataType.L2_ORDERBOOK:
+            stream = self._streams.get((event.instrument, data_type))
+            if stream is not None and stream.book_complete:
+                stream.book_complete = False
+                self._resync_book(event.instrument, "internal_error")
 
     def message_dropped(self, message: OutboundMessage, reason: str) -> None:
         """The sink gave up on ``message``: a book that lost a message is resynced.

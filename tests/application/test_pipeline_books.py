@@ -19,7 +19,7 @@ import pytest
 from relay.application.pipeline import HEADER_ROOM_BYTES, Pipeline
 from relay.application.ports import OutboundMessage
 from relay.config.model import NatsConfig, PipelineConfig, StorageType, StreamConfig
-from relay.domain.model import DataType, Instrument, L2Update, MarketEvent, PriceLevel
+from relay.domain.model import DataType, Instrument, L2Update, MarketEvent, PriceLevel, Ticker
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats_publisher import JetStreamPublisher
@@ -225,3 +225,33 @@ async def test_depth_publishes_the_top_n_levels_of_the_venue_book(
     ]
     assert [envelope["sequence"] for _, envelope in messages] == [1, 2]
     assert relay.pipeline.outside_depth == 1
+
+
+async def test_an_event_that_cannot_be_encoded_is_dropped_and_the_pipeline_goes_on(
+    server: EmbeddedNats, relay: Relay, caplog: pytest.LogCaptureFixture
+) -> None:
+    ticker = Instrument("coinbase-exchange", "ETH-USD", "ETH/USD")
+
+    def quote(update_id: int) -> MarketEvent:
+        payload = Ticker(Decimal("1"), Decimal("2"), Decimal("3"), Decimal("4"), update_id)
+        return MarketEvent(ticker, DataType.TICKER, 1, None, payload, str(update_id))
+
+    await relay.pipeline.put(book_event(snapshot(2, 1), "1"))
+    await relay.pipeline.put(quote(2**64))
+    await relay.pipeline.put(quote(2**65))
+    await relay.pipeline.put(quote(7))
+    await relay.pipeline.put(book_event(L2Update(((Decimal(1), Decimal(2**70)),), (), False,
+                                                 2**64, 2**64), "2"))
+    await relay.pipeline.put(book_event(delta(3, (Decimal(1), Decimal(1))), "3"))
+    messages = await stored(server.url, relay)
+
+    assert [msg_id for msg_id, _ in messages] == [
+        "coinbase-exchange:BTC-USD:l2_orderbook:1", "coinbase-exchange:ETH-USD:ticker:7"]
+    assert relay.metrics.registry.get_sample_value("relay_events_dropped_total", {
+        "venue": "coinbase-exchange", "data_type": "ticker", "reason": "internal_error"}) == 2
+    assert dropped(relay, "internal_error") == 1
+    assert dropped(relay, "book_incomplete") == 1
+    assert relay.resyncs == [(BOOK, "internal_error")]
+    lines = [r for r in caplog.records if r.getMessage() == "event could not be published"]
+    assert [(r.__dict__["data_type"], r.__dict__["suppressed"]) for r in lines] == [
+        ("ticker", 0), ("l2_orderbook", 0)]
