@@ -19,20 +19,25 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+from coinbase_exchange_reference import raw_frames
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_books import CAPTURES
 from support.capture_replay import NO_ADAPTER, SUBSCRIPTION_READERS, Replay, replay
-from support.ticker_frames import TICKER_FRAMES, Quote
+from support.ticker_frames import KRAKEN_TICKER, TICKER_FRAMES, Quote
+from test_coinbase import LEVEL2, l2, with_sequence
+from test_kraken import book_frame, guide_snapshot
 
 from relay.application.errors import FrameError
 from relay.application.pipeline import Pipeline
-from relay.application.ports import OutboundMessage
+from relay.application.ports import OutboundMessage, VenueProtocol
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType, MarketEvent, Ticker
 from relay.infrastructure.captures import RecordKind, read_capture
@@ -173,11 +178,15 @@ async def _through_pipeline(events: list[MarketEvent]) -> tuple[list[OutboundMes
     return sink.messages, pipeline.duplicates
 
 
+def _protocol(venue: str, instrument: str, data_type: DataType) -> VenueProtocol:
+    sub = SubscriptionConfig(instrument, instrument.replace(".", ""), (data_type,))
+    return venue_spec(venue).protocol_factory(VenueConfig(id=venue, subscriptions=(sub,)))
+
+
 def ticker_events(venue: str, quotes: list[Quote]) -> list[MarketEvent]:
     """The ticker events ``venue``'s protocol gives for one message per quote."""
     instrument, build = TICKER_FRAMES[venue]
-    sub = SubscriptionConfig(instrument, instrument.replace(".", ""), (DataType.TICKER,))
-    protocol = venue_spec(venue).protocol_factory(VenueConfig(id=venue, subscriptions=(sub,)))
+    protocol = _protocol(venue, instrument, DataType.TICKER)
     events: list[MarketEvent] = []
     for step, frame in enumerate(build(quotes)):
         try:
@@ -231,3 +240,137 @@ def test_a_ticker_message_received_twice_keeps_its_id_and_is_published_once(venu
     assert [e.msg_id for e in first] == [e.msg_id for e in second]
     messages, duplicates = asyncio.run(_through_pipeline(first + second))
     assert (len(messages), duplicates) == (len(quotes), len(quotes))
+
+
+# --- snapshots after a resync, and messages without time or sequence ----------------------------
+
+
+def _published(events: list[MarketEvent]) -> list[str]:
+    """The message ids the real pipeline publishes for ``events``, in order."""
+    messages, _ = asyncio.run(_through_pipeline(events))
+    return [m.msg_id for m in messages]
+
+
+def test_coinbase_exchange_resync_snapshot_equal_to_the_first_gets_its_own_id() -> None:
+    """The feed's snapshot has no time and no id: the recorded BAND-GBP snapshot frame sent
+    again after a crossed-book resync is a new snapshot, published; the same frame on a new
+    connection (a replay) keeps the first connection's id."""
+    frames = raw_frames()
+    snapshot = next(f for f, _ in frames if '"type":"snapshot","product_id":"BAND-GBP"' in f)
+    update = next(f for f, _ in frames if '"type":"l2update","product_id":"BAND-GBP"' in f)
+    proto = _protocol("coinbase-exchange", "BAND-GBP", DataType.L2_ORDERBOOK)
+    first = proto.on_frame(snapshot, 1).events + proto.on_frame(update, 2).events
+    crossing = (
+        '{"type":"l2update","product_id":"BAND-GBP","changes":[["buy","99","1"]],'
+        '"time":"2021-04-17T16:43:37.500000Z"}'
+    )
+    assert [r.reason for r in proto.on_frame(crossing, 3).resyncs] == ["crossed_book"]
+    second = proto.on_frame(snapshot, 4).events + proto.on_frame(update, 5).events
+    assert len(_published(first + second)) == 4
+    assert [e.dedup_key.split(":2021")[0] for e in first + second] == [
+        "snapshot:986ef65f82eecb04",
+        "986ef65f82eecb04",
+        "snapshot:986ef65f82eecb04:1",
+        "986ef65f82eecb04:1",
+    ]
+    replayed = _protocol("coinbase-exchange", "BAND-GBP", DataType.L2_ORDERBOOK)
+    assert [e.msg_id for e in replayed.on_frame(snapshot, 6).events] == [first[0].msg_id]
+
+
+def test_kraken_resync_snapshot_with_the_same_time_and_checksum_gets_its_own_id() -> None:
+    """The guide's snapshot, a checksum failure, then the same snapshot again (Kraken sent
+    the book unchanged): published, with ``:1``; the update after it is published too."""
+    proto = _protocol("kraken", "BTC/USD", DataType.L2_ORDERBOOK)
+    first = proto.on_frame(guide_snapshot(), 1).events
+    bad = book_frame("update", "BTC/USD", [("45283.5", "0.20000000")], [], 3310070434)
+    assert [r.reason for r in proto.on_frame(bad, 2).resyncs] == ["checksum"]
+    second = proto.on_frame(guide_snapshot(), 3).events
+    assert len(_published(first + second)) == 2
+    assert [e.dedup_key for e in first + second] == [
+        "snapshot:2023-10-06T17:35:55.440295Z:3310070434",
+        "snapshot:2023-10-06T17:35:55.440295Z:3310070434:1",
+    ]
+
+
+def test_kraken_ticker_without_timestamp_is_told_apart_by_its_other_fields() -> None:
+    """A ticker without ``timestamp``: the quote of the first comes back in the third, whose
+    last price and volume moved; all three are published. The same message twice: one id."""
+    proto = _protocol("kraken", "ALGO/USD", DataType.TICKER)
+    frames = []
+    for step, bid in enumerate(("0.10025", "0.10026", "0.10025")):
+        message = json.loads(json.dumps(KRAKEN_TICKER))
+        entry = message["data"][0]
+        del entry["timestamp"]
+        entry.update(bid=float(bid), volume=997038.98383185 + step, last=0.10035 + step / 1e5)
+        frames.append(json.dumps(message))
+    events = [e for f in frames for e in proto.on_frame(f, 1).events]
+    assert [str(e.payload.bid_price) for e in events] == ["0.10025", "0.10026", "0.10025"]  # type: ignore[union-attr]
+    assert len(_published(events)) == 3
+    assert proto.on_frame(frames[0], 2).events[0].msg_id == events[0].msg_id
+
+
+HYPERLIQUID_CTX: dict[str, Any] = {
+    "dayNtlVlm": "1169046.29406",
+    "funding": "0.0000125",
+    "impactPxs": ["14.3047", "14.3444"],
+    "markPx": "14.3161",
+    "midPx": "14.314",
+    "openInterest": "688.11",
+    "oraclePx": "14.32",
+    "premium": "0.00031774",
+    "prevDayPx": "15.322",
+}
+"""https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/info-endpoint/perpetuals
+(``metaAndAssetCtxs`` example, first asset context)."""
+
+
+def test_hyperliquid_open_interest_and_funding_returning_to_earlier_values_are_published() -> None:
+    """``activeAssetCtx`` has no time: open interest 688.11 -> 690.5 -> 688.11 (mark and oracle
+    back too), the 24 h volume moving on; every event published. The first context re-sent:
+    same ids, nothing published again."""
+    proto = venue_spec("hyperliquid").protocol_factory(
+        VenueConfig(
+            id="hyperliquid",
+            subscriptions=(
+                SubscriptionConfig(
+                    "BTC", "BTC/USDC:PERP", (DataType.FUNDING_RATE, DataType.OPEN_INTEREST)
+                ),
+            ),
+        )
+    )
+    contexts = [
+        dict(HYPERLIQUID_CTX),
+        dict(HYPERLIQUID_CTX, openInterest="690.5", markPx="14.33", dayNtlVlm="1169050.1"),
+        dict(HYPERLIQUID_CTX, dayNtlVlm="1169061.7"),
+    ]
+    frames = [
+        json.dumps({"channel": "activeAssetCtx", "data": {"coin": "BTC", "ctx": c}})
+        for c in contexts
+    ]
+    events = [e for f in frames for e in proto.on_frame(f, 1).events]
+    assert len(_published(events)) == 6
+    assert [(e.data_type.value, e.dedup_key.rsplit(":", 1)[0]) for e in events] == [
+        ("funding_rate", "0.0000125:14.3161:14.32"),
+        ("open_interest", "688.11"),
+        ("funding_rate", "0.0000125:14.33:14.32"),
+        ("open_interest", "690.5"),
+        ("funding_rate", "0.0000125:14.3161:14.32"),
+        ("open_interest", "688.11"),
+    ]
+    again = proto.on_frame(frames[0], 2).events
+    assert [e.msg_id for e in again] == [e.msg_id for e in events[:2]]
+    assert _published(events + again) == [e.msg_id for e in events]
+
+
+def test_coinbase_resync_snapshot_equal_to_the_first_gets_its_own_id() -> None:
+    """Advanced Trade: a ``sequence_num`` gap resyncs the book; the fresh snapshot holds the
+    same levels as the first, in a later message (its ``timestamp``): published."""
+    proto = _protocol("coinbase", "BTC-USD", DataType.L2_ORDERBOOK)
+    first = proto.on_frame(LEVEL2, 1).events
+    gap = with_sequence(l2(5, "update", "BTC-USD", ("bid", "21921.3", "0")), 5)
+    assert [r.reason for r in proto.on_frame(gap, 2).resyncs] == ["gap"]
+    again = json.loads(LEVEL2)
+    again.update(timestamp="2023-02-09T20:32:51.000000001Z", sequence_num=6)
+    second = proto.on_frame(json.dumps(again), 3).events
+    assert [e.payload for e in second] == [e.payload for e in first]
+    assert len(_published(first + second)) == 2
