@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 import pytest
 from coinbase_exchange_reference import raw_frames
+from e2e_support import stored_messages
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_books import CAPTURES
@@ -38,10 +39,19 @@ from test_kraken import book_frame, guide_snapshot
 from relay.application.errors import FrameError
 from relay.application.pipeline import Pipeline
 from relay.application.ports import OutboundMessage, VenueProtocol
-from relay.config.model import SubscriptionConfig, VenueConfig
+from relay.config.model import (
+    NatsConfig,
+    PipelineConfig,
+    StorageType,
+    StreamConfig,
+    SubscriptionConfig,
+    VenueConfig,
+)
 from relay.domain.model import DataType, MarketEvent, Ticker
 from relay.infrastructure.captures import RecordKind, read_capture
+from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.metrics import PrometheusMetrics
+from relay.infrastructure.nats_publisher import JetStreamPublisher
 from relay.infrastructure.venues.registry import registered_venues, venue_spec
 from relay.serialization.json_codec import JsonCodec, event_to_dict
 
@@ -374,3 +384,54 @@ def test_coinbase_resync_snapshot_equal_to_the_first_gets_its_own_id() -> None:
     second = proto.on_frame(json.dumps(again), 3).events
     assert [e.payload for e in second] == [e.payload for e in first]
     assert len(_published(first + second)) == 2
+
+
+@pytest.mark.integration
+async def test_returning_quotes_are_stored_by_jetstream_and_a_resent_one_is_not() -> None:
+    """Against a real nats-server (duplicate window 120 s): each venue's tickers q0, q1, q0 go
+    through the pipeline and the JetStream publisher; all three are stored, the last stored
+    quote is q0. Then a second relay (a new pipeline) sends the first message again: JetStream
+    drops it by its ``Nats-Msg-Id``."""
+    quotes = [QUOTES[0], QUOTES[1], QUOTES[0]]
+    events = {venue: ticker_events(venue, quotes) for venue in TICKER_VENUES}
+    async with EmbeddedNats() as server:
+        for batch in (
+            [e for v in TICKER_VENUES for e in events[v]],
+            [events[v][0] for v in TICKER_VENUES],
+        ):
+            metrics = PrometheusMetrics()
+            publisher = JetStreamPublisher(
+                NatsConfig(
+                    urls=(server.url,),
+                    streams=(StreamConfig("MARKET", ("market.>",), StorageType.MEMORY),),
+                ),
+                "application/json",
+                metrics,
+                PipelineConfig(),
+            )
+            await publisher.connect()
+            sender = asyncio.create_task(publisher.run())
+            pipeline = Pipeline(1_000, JsonCodec(), publisher, metrics)
+            runner = asyncio.create_task(pipeline.run())
+            for event in batch:
+                await pipeline.put(event)
+            assert await pipeline.drain(5.0) == 0
+            assert await publisher.drain(5.0) == 0
+            runner.cancel()
+            sender.cancel()
+            await asyncio.gather(runner, sender, return_exceptions=True)
+            await publisher.close()
+        stored = await stored_messages(server.url, 3 * len(TICKER_VENUES))
+    assert len(stored) == 3 * len(TICKER_VENUES)
+    by_venue: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for _, headers, data in stored:
+        envelope_ = orjson.loads(data)
+        assert headers["Nats-Msg-Id"].startswith(f"{envelope_['venue']}:")
+        by_venue[envelope_["venue"]].append(envelope_["payload"])
+    print(f"\nstored per venue: { {v: len(p) for v, p in sorted(by_venue.items())} }")
+    for venue in TICKER_VENUES:
+        got = [
+            (p["bid_price"], p["bid_quantity"], p["ask_price"], p["ask_quantity"])
+            for p in by_venue[venue]
+        ]
+        assert got == quotes, venue
