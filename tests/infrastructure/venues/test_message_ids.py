@@ -435,3 +435,47 @@ async def test_returning_quotes_are_stored_by_jetstream_and_a_resent_one_is_not(
             for p in by_venue[venue]
         ]
         assert got == quotes, venue
+
+
+OKX_FUNDING: dict[str, Any] = {
+    "formulaType": "noRate",
+    "fundingRate": "0.0001875391284828",
+    "fundingTime": "1700726400000",
+    "impactValue": "",
+    "instId": "BTC-USD-SWAP",
+    "instType": "SWAP",
+    "interestRate": "",
+    "method": "current_period",
+    "maxFundingRate": "0.00375",
+    "minFundingRate": "-0.00375",
+    "nextFundingRate": "",
+    "nextFundingTime": "1700755200000",
+    "premium": "0.0001233824646391",
+    "settFundingRate": "0.0001699799259033",
+    "settState": "settled",
+}
+"""https://www.okx.com/docs-v5/en/#public-data-websocket-funding-rate-channel (push example,
+its ``ts`` left out)."""
+
+
+def test_okx_funding_rate_without_ts_coming_back_is_published_again() -> None:
+    """A funding-rate push without ``ts``: rate r1 -> r2 -> r1, the premium moving on; all
+    three are published. The same push twice: one id."""
+    proto = _protocol("okx", "BTC-USD-SWAP", DataType.FUNDING_RATE)
+    pushes = [
+        dict(OKX_FUNDING),
+        dict(OKX_FUNDING, fundingRate="0.0001875391284829", premium="0.0001233824646392"),
+        dict(OKX_FUNDING, premium="0.0001233824646393"),
+    ]
+    frames = [
+        json.dumps({"arg": {"channel": "funding-rate", "instId": "BTC-USD-SWAP"}, "data": [p]})
+        for p in pushes
+    ]
+    events = [e for f in frames for e in proto.on_frame(f, 1).events]
+    assert len(_published(events)) == 3
+    assert [e.dedup_key.rsplit(":", 1)[0] for e in events] == [
+        "1700726400000:0.0001875391284828",
+        "1700726400000:0.0001875391284829",
+        "1700726400000:0.0001875391284828",
+    ]
+    assert proto.on_frame(frames[0], 2).events[0].msg_id == events[0].msg_id
