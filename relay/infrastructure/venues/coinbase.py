@@ -49,10 +49,15 @@ trade's ``side`` "refers to the makers side", so the aggressor is the other
 side (``"BUY"`` -> SELL).
 
 Dedup keys (no venue update ids exist except the trade id; ``sequence_num``
-is per connection and never used): trade: ``trade_id``; ticker: its price,
-24 h volume and best bid/ask with quantities; candle: start and OHLCV;
-l2 update: the latest ``event_time`` (ms) and a digest of its updates; l2
-snapshot: ``snapshot:`` and a digest of its levels.
+is per connection and never used): trade: ``trade_id``; ticker: the message
+``timestamp`` as sent (nanoseconds), then its price, 24 h volume and best
+bid/ask with quantities; candle: start and OHLCV (the volume only grows within
+a candle, so an update never repeats an earlier key); l2 update: the latest
+``event_time`` (ms) and a digest of its updates; l2 snapshot: ``snapshot:``,
+the message ``timestamp`` and a digest of its levels. The message timestamp
+keeps a quote that returns to an earlier value, or a resync snapshot equal to
+an earlier one, from being taken for a duplicate; a re-sent frame still maps
+to the same key.
 
 FrameError reasons raised here: ``not_json``, ``unknown_event``,
 ``missing_field``, ``invalid_value``, ``unsubscribed``, ``stale_update``
@@ -436,7 +441,8 @@ class CoinbaseProtocol(VenueProtocol):
     ) -> None:
         """Validate every event of the message first, then apply them: a malformed
         message leaves the books as they were (and :meth:`on_frame` resyncs them)."""
-        message_ms = parse_time_ms("timestamp", message["timestamp"])
+        message_time = message["timestamp"]
+        message_ms = parse_time_ms("timestamp", message_time)
         parsed: list[
             tuple[str, Instrument, tuple[PriceLevel, ...], tuple[PriceLevel, ...], int, str]
         ] = []
@@ -459,7 +465,7 @@ class CoinbaseProtocol(VenueProtocol):
                         received_at_ms,
                         message_ms,
                         L2Update(book_bids, book_asks, True),
-                        f"snapshot:{digest}",
+                        f"snapshot:{message_time}:{digest}",
                     )
                 )
             else:
@@ -509,7 +515,8 @@ class CoinbaseProtocol(VenueProtocol):
     def _ticker(
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
     ) -> None:
-        message_ms = parse_time_ms("timestamp", message["timestamp"])
+        message_time = message["timestamp"]
+        message_ms = parse_time_ms("timestamp", message_time)
         for raw in _list("events", message["events"]):
             for raw_ticker in _list("tickers", wire.json_object("events[]", raw)["tickers"]):
                 ticker = wire.json_object("tickers[]", raw_ticker)
@@ -531,7 +538,7 @@ class CoinbaseProtocol(VenueProtocol):
                             wire.price("best_ask", texts[4]),
                             wire.quantity("best_ask_quantity", texts[5]),
                         ),
-                        ":".join(texts),
+                        ":".join([message_time, *texts]),
                     )
                 )
 

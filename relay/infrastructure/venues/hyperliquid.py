@@ -73,6 +73,7 @@ with a missing side, which a ticker cannot express).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 from collections.abc import Callable, Collection, Sequence
@@ -212,6 +213,17 @@ def book_levels_for_depth(depth: int) -> int:
     if depth < 0:
         raise InvalidValueError("depth", depth, "expected >= 0")
     return BOOK_LEVELS
+
+
+def context_digest(ctx: dict[str, Any]) -> str:
+    """16 hex digits of BLAKE2b over an asset context's fields, sorted by name.
+
+    Each value is written with ``str`` (a JSON string as sent, a number as the
+    Decimal it was decoded to, ``impactPxs`` as its list), so the same frame
+    always gives the same digest, whichever order its fields came in.
+    """
+    text = "|".join(f"{name}={ctx[name]}" for name in sorted(ctx))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 class HyperliquidProtocol(VenueProtocol):
@@ -417,10 +429,13 @@ class HyperliquidProtocol(VenueProtocol):
     def _asset_ctx(self, data: Any, received_at_ms: int) -> list[MarketEvent]:
         """``WsActiveAssetCtx``: funding_rate (funding, markPx, oraclePx) and open_interest.
 
-        The message carries no time, so the dedup keys are its content:
-        ``<funding>:<markPx>:<oraclePx>`` and ``<openInterest>``. A repeated,
-        unchanged context is therefore published once per JetStream duplicate
-        window.
+        The message carries no time and no sequence, so the dedup keys are its
+        content: ``<funding>:<markPx>:<oraclePx>:<h>`` and ``<openInterest>:<h>``,
+        ``h`` a digest of the whole context (:func:`context_digest`: 24 h volume,
+        premium, mid and impact prices too). A re-sent, unchanged context is
+        therefore published once per JetStream duplicate window, while an open
+        interest or funding that returns to an earlier value is published again
+        (the rest of the context, the 24 h notional volume above all, has moved).
         """
         body = wire.json_object("data", data)
         coin = body["coin"]
@@ -431,6 +446,7 @@ class HyperliquidProtocol(VenueProtocol):
         }:
             raise FrameError("unsubscribed", wire.clip(f"{coin} activeAssetCtx"))
         ctx = wire.json_object("ctx", body["ctx"])
+        digest = context_digest(ctx)
         events: list[MarketEvent] = []
         if DataType.FUNDING_RATE in wanted.data_types:
             rate = wire.decimal("funding", ctx["funding"])
@@ -443,7 +459,7 @@ class HyperliquidProtocol(VenueProtocol):
                     received_at_ms,
                     None,
                     FundingRate(rate=rate, mark_price=mark, index_price=oracle),
-                    f"{rate}:{mark}:{oracle}",
+                    f"{rate}:{mark}:{oracle}:{digest}",
                 )
             )
         if DataType.OPEN_INTEREST in wanted.data_types:
@@ -455,7 +471,7 @@ class HyperliquidProtocol(VenueProtocol):
                     received_at_ms,
                     None,
                     OpenInterest(open_interest),
-                    str(open_interest),
+                    f"{open_interest}:{digest}",
                 )
             )
         return events

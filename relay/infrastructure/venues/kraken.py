@@ -60,9 +60,14 @@ subscribe error. Kraken never marks a candle final: every candle is published
 with ``is_closed=False``.
 
 Dedup keys: trade: ``trade_id`` (a sequence number unique per book); ticker:
-``<timestamp>:<bid>:<bid_qty>:<ask>:<ask_qty>``; candle:
-``<interval>:<interval_begin ms>:<trades>:<volume>``; book snapshot:
-``snapshot:<timestamp>:<checksum>``, book update:
+``<timestamp>:<bid>:<bid_qty>:<ask>:<ask_qty>`` (a ticker without
+``timestamp`` adds ``:<crc32 of every field>``, its last price, volumes and
+changes, so that a quote returning to an earlier value is not taken for a
+duplicate); candle: ``<interval>:<interval_begin ms>:<trades>:<volume>``;
+book snapshot: ``snapshot:<timestamp>:<checksum>`` for a symbol's first
+snapshot on a connection, ``snapshot:<timestamp>:<checksum>:<n>`` for its
+``n``-th later one (a resync's, which may carry the same time and top-10
+checksum as an earlier one); book update:
 ``<timestamp>:<checksum>:<crc32 of the update's levels>`` (the checksum covers
 only the top 10 levels, so the levels themselves tell apart two deep updates
 in the same microsecond).
@@ -289,6 +294,8 @@ class KrakenBook:
         self.asks: dict[Decimal, Decimal] = {}
         self.price_decimals = 0
         self.qty_decimals = 0
+        self.snapshots = 0
+        """Snapshots of this symbol published on this connection so far."""
 
     def reset(self) -> None:
         """Throw the book away; updates are ignored until the next snapshot."""
@@ -549,6 +556,11 @@ class KrakenProtocol(VenueProtocol):
                 wire.price("ask", entry["ask"]),
                 wire.quantity("ask_qty", entry["ask_qty"]),
             )
+            key = (f"{timestamp or ''}:{ticker.bid_price}:{ticker.bid_quantity}:"
+                   f"{ticker.ask_price}:{ticker.ask_quantity}")
+            if not timestamp:
+                fields = "|".join(f"{name}={entry[name]}" for name in sorted(entry))
+                key = f"{key}:{zlib.crc32(fields.encode())}"
             events.append(
                 MarketEvent(
                     instrument,
@@ -556,8 +568,7 @@ class KrakenProtocol(VenueProtocol):
                     received_at_ms,
                     None if timestamp is None else rfc3339_ms("timestamp", timestamp),
                     ticker,
-                    f"{timestamp or ''}:{ticker.bid_price}:{ticker.bid_quantity}:"
-                    f"{ticker.ask_price}:{ticker.ask_quantity}",
+                    key,
                 )
             )
         return FrameOutcome(events, [], [])
@@ -626,6 +637,9 @@ class KrakenProtocol(VenueProtocol):
             book_bids, book_asks = book.levels()
             payload = L2Update(book_bids, book_asks, True)
             key = f"snapshot:{raw_timestamp or ''}:{expected}"
+            if book.snapshots:
+                key = f"{key}:{book.snapshots}"
+            book.snapshots += 1
         else:
             payload = L2Update(tuple(bids + dropped_bids), tuple(asks + dropped_asks), False)
             content = ";".join(

@@ -54,7 +54,8 @@ VIP4 account, which a public relay connection is not, so no depth maps to them.
 Dedup keys: trade -> ``tradeId``; ticker -> ``ts:bidPx:bidSz:askPx:askSz``;
 book snapshot -> ``snapshot:<seqId>`` (``snapshot:<ts>:<checksum>`` without seqId);
 book update -> ``<prevSeqId>:<seqId>`` (``<ts>:<checksum>`` without seqId);
-books5 -> ``<ts>:<seqId>``; funding -> ``<fundingTime>:<ts>``; open interest ->
+books5 -> ``<ts>:<seqId>``; funding -> ``<fundingTime>:<ts>`` (a push without ``ts``:
+``<fundingTime>:<fundingRate>:<crc32 of every field>``); open interest ->
 ``<ts>``; liquidation -> ``<ts>:<side>:<sz>:<bkPx>``; candle ->
 ``<open ts>:<confirm>:<vol>:<close>``.
 
@@ -764,6 +765,9 @@ class OkxProtocol(VenueProtocol):
         funding_time = _ms("fundingTime", entry["fundingTime"])
         ts = _ms("ts", entry["ts"]) if "ts" in entry else None
         rate_text = entry["fundingRate"]
+        crc = None
+        if ts is None:  # every field, so that a rate coming back is not taken for a re-send
+            crc = zlib.crc32("|".join(f"{k}={entry[k]}" for k in sorted(entry)).encode())
         return MarketEvent(
             instrument,
             DataType.FUNDING_RATE,
@@ -773,7 +777,7 @@ class OkxProtocol(VenueProtocol):
                 rate=parse_decimal("fundingRate", rate_text),
                 next_funding_time_ms=funding_time,
             ),
-            f"{funding_time}:{ts if ts is not None else rate_text}",
+            f"{funding_time}:{ts}" if ts is not None else f"{funding_time}:{rate_text}:{crc}",
         )
 
     def _open_interest(self, entry: dict[str, Any], received_at_ms: int) -> MarketEvent:
