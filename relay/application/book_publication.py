@@ -14,6 +14,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from relay.application.order_book import OrderBook
+from relay.domain.errors import InvalidValueError
 from relay.domain.model import L2Update, PriceLevel
 
 _ZERO = Decimal(0)
@@ -78,11 +79,13 @@ def split_snapshot(update: L2Update, parts: int) -> list[L2Update]:
     their levels) they give the whole snapshot.
 
     Raises:
-        InvalidValueError: ``update`` is not a snapshot (a delta has no parts).
-        ValueError: ``parts`` < 1.
+        InvalidValueError: ``update`` is a delta (a delta has no parts), or
+            ``parts`` < 1.
     """
+    if not update.is_snapshot:
+        raise InvalidValueError("is_snapshot", False, "only a snapshot is cut into parts")
     if parts < 1:
-        raise ValueError(f"parts must be >= 1, got {parts}")
+        raise InvalidValueError("parts", parts, "expected >= 1")
     bids, asks = update.bids, update.asks
     nb, na = len(bids), len(asks)
     return [

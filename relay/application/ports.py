@@ -228,9 +228,12 @@ class MetricsSink(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutboundMessage:
-    """An encoded event ready for JetStream.
+    """An encoded event ready for JetStream; nobody changes it once built.
+
+    Not frozen: one is built per published event, and a frozen dataclass's
+    ``__init__`` (``object.__setattr__`` per field) costs about twice as much.
 
     Attributes:
         subject: ``market.<venue>.<symbol>.<data_type>``.

@@ -198,11 +198,10 @@ class L2Update:
             slice of both sides (part 1 holds the best levels); part 1 replaces
             the book, later parts add their levels, and the book is whole after
             the last one. A snapshot in one message is part 1 of 1; deltas
-            carry 1 of 1 and encoders leave the fields out of them.
-
-    Raises:
-        InvalidValueError: ``snapshot_part`` outside ``1..snapshot_parts``, or
-            a delta with parts.
+            carry 1 of 1 and encoders leave the fields out of them. Only
+            :func:`relay.application.book_publication.split_snapshot` makes
+            parts, and checks them (no check here: this class is built for
+            every book message a venue sends).
     """
 
     bids: tuple[PriceLevel, ...]
@@ -212,14 +211,6 @@ class L2Update:
     last_update_id: int | None = None
     snapshot_part: int = 1
     snapshot_parts: int = 1
-
-    def __post_init__(self) -> None:
-        if self.snapshot_parts != 1 or self.snapshot_part != 1:
-            if not self.is_snapshot:
-                raise InvalidValueError("snapshot_parts", self.snapshot_parts, "a delta has parts")
-            if not 1 <= self.snapshot_part <= self.snapshot_parts:
-                raise InvalidValueError("snapshot_part", self.snapshot_part,
-                                        f"expected 1..{self.snapshot_parts}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,6 +115,11 @@ def test_split_snapshot_parts_rebuild_the_snapshot_best_levels_first(parts: int)
     assert book == (dict(bids), dict(asks))
 
 
-def test_a_delta_cannot_be_split() -> None:
+@pytest.mark.parametrize(("update", "parts"), [
+    (L2Update((level("1", "1"),), (), False), 1),
+    (L2Update((level("1", "1"),), (), False), 2),
+    (L2Update((level("1", "1"),), (), True), 0),
+])
+def test_a_delta_or_fewer_than_one_part_is_refused(update: L2Update, parts: int) -> None:
     with pytest.raises(InvalidValueError):
-        split_snapshot(L2Update((level("1", "1"),), (), False), 2)
+        split_snapshot(update, parts)

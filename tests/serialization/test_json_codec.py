@@ -165,15 +165,6 @@ def test_a_snapshot_part_says_which_part_of_how_many_in_json_and_protobuf(
     assert as_protobuf == as_json
 
 
-@pytest.mark.parametrize(("part", "parts", "is_snapshot"), [(0, 1, True), (3, 2, True),
-                                                            (1, 2, False), (2, 2, False)])
-def test_snapshot_parts_out_of_range_or_on_a_delta_are_refused(
-    part: int, parts: int, is_snapshot: bool
-) -> None:
-    with pytest.raises(InvalidValueError):
-        L2Update((), (), is_snapshot, snapshot_part=part, snapshot_parts=parts)
-
-
 def test_missing_exchange_time_and_update_id_are_json_null(
     recorded_by_name: dict[str, RecordedEvent],
 ) -> None:
