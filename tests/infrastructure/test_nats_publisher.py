@@ -9,7 +9,13 @@ import nats
 import pytest
 
 from relay.application.ports import OutboundMessage
-from relay.config.model import NatsConfig, PipelineConfig, StorageType, StreamConfig
+from relay.config.model import (
+    DiscardPolicy,
+    NatsConfig,
+    PipelineConfig,
+    StorageType,
+    StreamConfig,
+)
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats_publisher import JetStreamPublisher, header_tail, hpub_command
@@ -27,11 +33,15 @@ def message(subject: str, msg_id: str) -> OutboundMessage:
     return OutboundMessage(subject, b'{"x":1}', msg_id, "binance-usdm", "trade")
 
 
+MEMORY_MARKET = StreamConfig("MARKET", ("market.>",), StorageType.MEMORY, max_bytes=2**30)
+
+
 async def started(server: EmbeddedNats, metrics: PrometheusMetrics,
-                  delays: tuple[float, ...] = (0.01, 0.02, 0.03)) -> JetStreamPublisher:
+                  delays: tuple[float, ...] = (0.01, 0.02, 0.03),
+                  streams: tuple[StreamConfig, ...] = (MEMORY_MARKET,)) -> JetStreamPublisher:
     config = NatsConfig(
         urls=(server.url,),
-        streams=(StreamConfig("MARKET", ("market.>",), StorageType.MEMORY),),
+        streams=streams,
         ack_timeout_s=1.0,
         max_in_flight=8,
     )
@@ -64,24 +74,50 @@ async def test_acknowledged_messages_are_stored_once_per_message_id(server: Embe
                   data_type="trade") == 20
 
 
-async def test_a_rejected_publish_is_retried_then_dropped_and_counted(
+async def test_a_subject_no_stream_captures_is_dropped_once_checked_and_the_rest_goes_on(
     server: EmbeddedNats, caplog: pytest.LogCaptureFixture
 ) -> None:
     metrics = PrometheusMetrics()
     publisher = await started(server, metrics)
     runner = asyncio.create_task(publisher.run())
     await publisher.submit(message("nostream.binance-usdm.btc-usdt.trade", "lost-1"))
+    await publisher.submit(message("market.binance-usdm.btc-usdt.trade", "kept-1"))
     assert await publisher.drain(5.0) == 0
     runner.cancel()
     await publisher.close()
-    assert (publisher.published, publisher.dropped) == (0, 1)
-    assert sample(metrics, "relay_publish_retries_total", venue="binance-usdm") == 3
+    assert (publisher.published, publisher.dropped) == (1, 1)
+    assert sample(metrics, "relay_publish_retries_total", venue="binance-usdm") == 0
     assert sample(metrics, "relay_events_dropped_total", venue="binance-usdm",
-                  data_type="trade", reason="publish_failed") == 1
+                  data_type="trade", reason="no_stream") == 1
     [record] = [r for r in caplog.records if r.getMessage() == "event dropped"]
     assert record.__dict__["subject"] == "nostream.binance-usdm.btc-usdt.trade"
     assert record.__dict__["msg_id"] == "lost-1"
-    assert record.__dict__["attempts"] == 4
+    assert await stream_count(server) == 1
+
+
+async def test_a_publish_the_stream_refuses_is_retried_then_dropped_and_counted(
+    server: EmbeddedNats, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics = PrometheusMetrics()
+    full = StreamConfig("MARKET", ("market.>",), StorageType.MEMORY, max_bytes=400,
+                        discard=DiscardPolicy.NEW)
+    publisher = await started(server, metrics, streams=(full,))
+    runner = asyncio.create_task(publisher.run())
+    for i in range(6):
+        await publisher.submit(message("market.binance-usdm.btc-usdt.trade", f"full-{i}"))
+    assert await publisher.drain(10.0) == 0
+    runner.cancel()
+    await publisher.close()
+    stored = await stream_count(server)
+    dropped = [r.__dict__ for r in caplog.records if r.getMessage() == "event dropped"]
+    print(f"\nstored {stored}, dropped {publisher.dropped}: "
+          f"{[(d['msg_id'], d['error'], d['attempts']) for d in dropped]}")
+    assert 1 <= stored < 6
+    assert (publisher.published, publisher.dropped) == (stored, 6 - stored)
+    assert [d["msg_id"] for d in dropped] == [f"full-{i}" for i in range(stored, 6)]
+    assert {(d["reason"], d["attempts"]) for d in dropped} == {("publish_failed", 4)}
+    assert all("maximum bytes exceeded" in d["error"] for d in dropped)
+    assert sample(metrics, "relay_publish_retries_total", venue="binance-usdm") == 3 * (6 - stored)
 
 
 async def stream_count(server: EmbeddedNats) -> int:
