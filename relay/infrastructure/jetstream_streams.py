@@ -131,9 +131,12 @@ class StreamKeeper:
             if not self._config.streams:
                 await self._find_any(js)
         except ServiceUnavailableError as exc:
-            raise JetStreamUnavailableError(f"JetStream unavailable: {_said(exc)}") from None
-        except (TimeoutError, nats.errors.TimeoutError, nats.errors.NoRespondersError):
-            raise JetStreamUnavailableError("JetStream did not answer in time") from None
+            raise JetStreamUnavailableError(
+                f"JetStream not answering ({exc.description or 'no responders'})") from None
+        except nats.errors.NoRespondersError:
+            raise JetStreamUnavailableError("JetStream not answering (no responders)") from None
+        except (TimeoutError, nats.errors.TimeoutError):
+            raise JetStreamUnavailableError("JetStream not answering (timeout)") from None
         except APIError as exc:
             if exc.err_code in JS_NOT_ENABLED_ERR_CODES:
                 raise StreamSetupError(f"JetStream is not enabled: {_said(exc)}") from None
