@@ -17,7 +17,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -69,11 +69,12 @@ async def health(client: httpx.AsyncClient, port: int) -> int | None:
         return None
 
 
-async def wait_for(condition: object, timeout_s: float, what: str) -> None:
+async def wait_for(condition: Callable[[], Awaitable[bool]], timeout_s: float,
+                   what: str) -> None:
     """Poll an async predicate every 0.1 s until it holds."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if await condition():  # type: ignore[operator]
+        if await condition():
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"not within {timeout_s} s: {what}")
