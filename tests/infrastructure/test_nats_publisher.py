@@ -230,3 +230,34 @@ async def test_a_payload_over_the_servers_max_payload_is_dropped_at_once(
     [record] = [r for r in caplog.records if r.getMessage() == "event dropped"]
     assert record.__dict__["error"] == "1048577 bytes > server max_payload 1048576"
     assert await stream_count(server) == 1
+
+
+async def test_nats_error_lines_while_the_server_is_down_are_rate_limited_with_a_count(
+    server: EmbeddedNats, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("relay.infrastructure.nats_publisher.LOG_INTERVAL_S", 1.0)
+    publisher = await started(server, PrometheusMetrics())
+    runner = asyncio.create_task(publisher.run())
+    await server.kill()
+    loop = asyncio.get_running_loop()
+    down_at = loop.time()
+    while loop.time() - down_at < 3.5:  # nats-py retries every 0.5 s; each failure is reported
+        await asyncio.sleep(0.1)
+    await server.start()
+    for _ in range(100):
+        if publisher.ready:
+            break
+        await asyncio.sleep(0.05)
+    runner.cancel()
+    await publisher.close()
+    by_kind: dict[str, list[int]] = {}
+    for record in caplog.records:
+        if record.getMessage() == "NATS error":
+            kind = record.__dict__["error"].partition("(")[0]
+            by_kind.setdefault(kind, []).append(record.__dict__["suppressed"])
+    print(f"\n'NATS error' lines in 3.5 s down, suppressed counts by error: {by_kind}")
+    assert publisher.ready
+    # One line per kind of error per second at most (5.5 s from the kill to ready at most),
+    # the first one with nothing held back, later ones saying how many were.
+    assert all(counts[0] == 0 and len(counts) <= 6 for counts in by_kind.values())
+    assert sum(sum(counts) for counts in by_kind.values()) >= 2
