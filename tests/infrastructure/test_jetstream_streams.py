@@ -235,3 +235,42 @@ async def test_a_jetstream_problem_at_start_is_one_line_and_exit_2(
     errors = [json.loads(line) for line in lines if '"level":"ERROR"' in line]
     assert [(e["logger"], e["msg"]) for e in errors] == [("relay", f"not starting: {reason}")]
     assert stdout == b""
+
+
+async def test_a_stream_that_cannot_be_created_while_running_is_an_outage_logged_once(
+    server: EmbeddedNats, caplog: pytest.LogCaptureFixture
+) -> None:
+    changes: list[tuple[bool, str]] = []
+    stream = relay_stream(storage=StorageType.MEMORY, max_bytes=64 * MIB)
+    publisher = publisher_for(server, stream, changes=changes)
+    await publisher.connect()
+    runner = asyncio.create_task(publisher.run())
+    nc = await nats.connect(server.url)
+    js = nc.jetstream()
+    await js.delete_stream("MARKET")
+    await js.add_stream(JsStreamConfig(name="OTHER", subjects=["market.binance-spot.>"],
+                                       storage=JsStorageType.MEMORY))
+    subject = "market.binance-usdm.btc-usdt.trade"
+    for i in range(50):
+        await publisher.submit(OutboundMessage(subject, b'{"x":1}', f"c-{i}", "binance-usdm",
+                                               "trade"))
+    await publisher.flush()
+    for _ in range(100):  # several checks fail meanwhile (0.25 s, 0.5 s, 1 s, 2 s apart)
+        if len(changes) >= 3:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(2.0)
+    assert not publisher.ready
+    await js.delete_stream("OTHER")  # the operator removes the overlapping stream
+    left = await publisher.drain(15.0)
+    info = await js.stream_info("MARKET")
+    await nc.close()
+    runner.cancel()
+    await publisher.close()
+    problems = [r.__dict__["reason"] for r in caplog.records
+                if r.getMessage() == "JetStream stream problem; buffering until it is fixed"]
+    print(f"\nready changes: {changes}\nproblem lines: {problems}")
+    assert problems == ["stream MARKET: cannot create it: subjects overlap with an existing stream"]
+    assert [ready for ready, _ in changes] == [True, False, False, True]
+    assert changes[2] == (False, problems[0])
+    assert (left, info.state.messages, publisher.published, publisher.dropped) == (0, 50, 50, 0)

@@ -239,9 +239,15 @@ async def test_nats_error_lines_while_the_server_is_down_are_rate_limited_with_a
     publisher = await started(server, PrometheusMetrics())
     runner = asyncio.create_task(publisher.run())
     await server.kill()
-    loop = asyncio.get_running_loop()
-    down_at = loop.time()
-    while loop.time() - down_at < 3.5:  # nats-py retries every 0.5 s; each failure is reported
+
+    def held_back() -> int:
+        return sum(r.__dict__["suppressed"] for r in caplog.records
+                   if r.getMessage() == "NATS error")
+
+    # nats-py retries about every 0.5 s and reports each failure: wait for two held back.
+    for _ in range(100):
+        if held_back() >= 2:
+            break
         await asyncio.sleep(0.1)
     await server.start()
     for _ in range(100):
@@ -255,9 +261,9 @@ async def test_nats_error_lines_while_the_server_is_down_are_rate_limited_with_a
         if record.getMessage() == "NATS error":
             kind = record.__dict__["error"].partition("(")[0]
             by_kind.setdefault(kind, []).append(record.__dict__["suppressed"])
-    print(f"\n'NATS error' lines in 3.5 s down, suppressed counts by error: {by_kind}")
+    print(f"\n'NATS error' lines while down, suppressed counts by error: {by_kind}")
     assert publisher.ready
-    # One line per kind of error per second at most (5.5 s from the kill to ready at most),
-    # the first one with nothing held back, later ones saying how many were.
-    assert all(counts[0] == 0 and len(counts) <= 6 for counts in by_kind.values())
+    # Per kind of error the first line holds nothing back; later ones (at least 1 s later)
+    # say how many were held back since: without the limit every count would be 0.
+    assert all(counts[0] == 0 for counts in by_kind.values())
     assert sum(sum(counts) for counts in by_kind.values()) >= 2
