@@ -182,7 +182,11 @@ async def test_a_memory_stream_lost_with_its_server_is_created_again_and_the_rep
                 before = await stored_messages(first.url, counts[-1])
                 await first.kill()
                 simulator.send_signal(signal.SIGCONT)  # events now arrive with no server
-                await asyncio.sleep(2.0)
+
+                async def unhealthy() -> bool:
+                    return await health(client, http_port) == 503
+
+                await wait_for(unhealthy, 10, "/health 503 with the server gone")
                 health_in_gap.append(await health(client, http_port))
                 second = EmbeddedNats(port=first.port)  # same address, empty store
                 await second.start()
@@ -205,7 +209,11 @@ async def test_a_memory_stream_lost_with_its_server_is_created_again_and_the_rep
     stopped = summary(stderr)
     print(f"\nstored by the first server {len(before)}, by the restarted one {len(after)}; "
           f"/health in the gap: {health_in_gap}; relay: {stopped}")
+    buffered = [json.loads(line)["buffered"] for line in stderr.splitlines()
+                if '"msg":"NATS reconnected; checking JetStream"' in line]
+    print(f"buffered at the reconnect: {buffered}")
     assert health_in_gap == [503]
+    assert len(buffered) == 1 and buffered[0] > 0
     assert '"msg":"stream created"' in stderr
     assert dict(verify_jetstream(before + after, "json", USDM)) == USDM_EXPECTED
     assert (stopped["dropped"], stopped["not_published"]) == (0, 0)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nats
 import pytest
+from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy as JsDiscardPolicy
 from nats.js.api import StorageType as JsStorageType
 from nats.js.api import StreamConfig as JsStreamConfig
@@ -244,6 +245,15 @@ async def test_a_stream_that_cannot_be_created_while_running_is_an_outage_logged
     stream = relay_stream(storage=StorageType.MEMORY, max_bytes=64 * MIB)
     publisher = publisher_for(server, stream, changes=changes)
     await publisher.connect()
+    checks = 0
+    check = publisher._keeper.check
+
+    async def counted(js: JetStreamContext) -> None:
+        nonlocal checks
+        checks += 1
+        await check(js)
+
+    publisher._keeper.check = counted  # type: ignore[method-assign]
     runner = asyncio.create_task(publisher.run())
     nc = await nats.connect(server.url)
     js = nc.jetstream()
@@ -255,12 +265,11 @@ async def test_a_stream_that_cannot_be_created_while_running_is_an_outage_logged
         await publisher.submit(OutboundMessage(subject, b'{"x":1}', f"c-{i}", "binance-usdm",
                                                "trade"))
     await publisher.flush()
-    for _ in range(100):  # several checks fail meanwhile (0.25 s, 0.5 s, 1 s, 2 s apart)
-        if len(changes) >= 3:
+    for _ in range(200):  # checks 0.25 s, 0.5 s, 1 s apart: four of them fail
+        if checks >= 4:
             break
         await asyncio.sleep(0.05)
-    await asyncio.sleep(2.0)
-    assert not publisher.ready
+    assert (checks, publisher.ready) == (4, False)
     await js.delete_stream("OTHER")  # the operator removes the overlapping stream
     left = await publisher.drain(15.0)
     info = await js.stream_info("MARKET")
