@@ -26,6 +26,7 @@ from relay.config.model import RelayConfig
 from relay.domain.model import DataType, Instrument
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.http_app import HttpServer, build_app
+from relay.infrastructure.jetstream_streams import StreamSetupError
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats_publisher import JetStreamPublisher
 from relay.infrastructure.process_stats import cpu_seconds, peak_rss_mb
@@ -38,6 +39,9 @@ from relay.infrastructure.venues.registry import (
 from relay.serialization.codec import codec_for
 
 log = logging.getLogger("relay")
+
+EXIT_JETSTREAM_SETUP = 2
+"""Exit code when JetStream cannot be used at start (as for a bad config)."""
 
 
 def load(path: Path) -> RelayConfig:
@@ -71,6 +75,7 @@ class Relay:
             config.pipeline,
             on_connection_change=self._nats_state,
             on_drop=self._message_dropped,
+            on_ready_change=self._jetstream_state,
         )
         books = {
             (venue.id, sub.instrument): (name, sub.depth)
@@ -128,6 +133,10 @@ class Relay:
             if name is not None:
                 await self.connections[name].resync_book(instrument.instrument, reason)
 
+    def _jetstream_state(self, ready: bool, problem: str) -> None:
+        self.health.jetstream_ready = ready
+        self.health.jetstream_problem = problem
+
     async def run(self, stop: asyncio.Event, stats_path: Path | None = None) -> int:
         """Run until ``stop`` is set, then drain within ``shutdown_timeout_s``.
 
@@ -142,7 +151,8 @@ class Relay:
                 nanoseconds, in ack order.
 
         Returns:
-            the process exit code (0).
+            the process exit code: 0, or ``EXIT_JETSTREAM_SETUP`` (2) when JetStream
+            cannot be used at start (one error line says why).
         """
         if stats_path is not None:
             self.publisher.latencies_ns = array("q")
@@ -183,7 +193,7 @@ class Relay:
     async def _run(self, stop: asyncio.Event) -> int:
         async with asyncio.TaskGroup() as group:
             http_task = group.create_task(self.http.run()) if self.http else None
-            connecting = group.create_task(self.publisher.connect(), name="nats-connect")
+            connecting = group.create_task(self._connect(), name="nats-connect")
             stopping = group.create_task(stop.wait(), name="stop")
             await asyncio.wait([connecting, stopping], return_when=asyncio.FIRST_COMPLETED)
             if not connecting.done():
@@ -192,6 +202,9 @@ class Relay:
                 log.info("stopped before NATS was reachable; nothing was read")
                 return 0
             stopping.cancel()
+            if not connecting.result():
+                await self._stop_http(http_task)
+                return EXIT_JETSTREAM_SETUP
             publisher_task = group.create_task(self.publisher.run(), name="publisher")
             pipeline_task = group.create_task(self.pipeline.run(), name="pipeline")
             resync_task = group.create_task(self._resync_books(), name="book-resyncs")
@@ -224,6 +237,15 @@ class Relay:
             )
         await self.publisher.close()
         return 0
+
+    async def _connect(self) -> bool:
+        """Connect the publisher; False (logged as one line) when JetStream cannot be used."""
+        try:
+            await self.publisher.connect()
+        except StreamSetupError as exc:
+            log.error(f"not starting: {exc.reason}")
+            return False
+        return True
 
     async def _stop_http(self, task: asyncio.Task[None] | None) -> None:
         """Let uvicorn shut down on its own (closing its socket); cancel it after 5 s."""

@@ -201,7 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the relay (live venues by default)")
+    run = sub.add_parser(
+        "run", help="run the relay (live venues by default)",
+        description="Run the relay. Exit 0 after SIGTERM/SIGINT; 2 on a bad config (every"
+                    " problem listed) or when JetStream cannot be used at start (one line).")
     run.add_argument("--config", help=f"config file (default $RELAY_CONFIG or {DEFAULT_CONFIG})")
     run.add_argument(
         "--stats-file", type=Path, default=None,

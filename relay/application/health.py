@@ -40,7 +40,9 @@ def _now_ms() -> int:
 class HealthMonitor:
     """Collects the states ``/health`` reports.
 
-    Rules: NATS down -> unhealthy; every venue down -> unhealthy; some venue
+    Rules: NATS down, or JetStream not storing (an outage: a lost stream being
+    re-created, no responders, an overdue ack, a stream problem) -> unhealthy;
+    every venue down -> unhealthy; some venue
     down, or silent for longer than ``stale_after_s`` -> degraded; else healthy.
 
     Args:
@@ -50,6 +52,9 @@ class HealthMonitor:
 
     def __init__(self, venues: list[str], stale_after_s: float = 60.0) -> None:
         self.nats_connected = False
+        self.jetstream_ready = True
+        """False while the publisher reports an outage; ``jetstream_problem`` says why."""
+        self.jetstream_problem = ""
         self.venues = {venue: VenueHealth() for venue in venues}
         self.stale_after_ms = int(stale_after_s * 1000)
         self.started_at_ms = _now_ms()
@@ -78,7 +83,8 @@ class HealthMonitor:
 
         Shape::
 
-            {"status": "healthy", "nats": {"connected": true},
+            {"status": "healthy",
+             "nats": {"connected": true, "jetstream_ready": true, "problem": ""},
              "uptime_s": 12.3,
              "venues": {"binance-usdm": {"state": "connected", "last_message_age_s": 0.2,
                                          "stale": false, "reconnects": 0,
@@ -88,7 +94,8 @@ class HealthMonitor:
         status, venues = self._evaluate(now)
         return {
             "status": status.value,
-            "nats": {"connected": self.nats_connected},
+            "nats": {"connected": self.nats_connected, "jetstream_ready": self.jetstream_ready,
+                     "problem": self.jetstream_problem},
             "uptime_s": round((now - self.started_at_ms) / 1000, 3),
             "venues": venues,
         }
@@ -113,7 +120,8 @@ class HealthMonitor:
                 "reconnects": health.reconnects,
                 "circuit": health.circuit,
             }
-        if not self.nats_connected or (self.venues and down == len(self.venues)):
+        if (not self.nats_connected or not self.jetstream_ready
+                or (self.venues and down == len(self.venues))):
             status = HealthStatus.UNHEALTHY
         elif down or stale_any:
             status = HealthStatus.DEGRADED

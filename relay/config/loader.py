@@ -26,6 +26,8 @@ from tomlkit.exceptions import ParseError, TOMLKitError
 
 from relay.config.errors import ConfigError, ConfigProblem
 from relay.config.model import (
+    DEFAULT_MEMORY_MAX_BYTES,
+    DiscardPolicy,
     HttpConfig,
     LoggingConfig,
     NatsConfig,
@@ -37,6 +39,7 @@ from relay.config.model import (
     StaleAfterConfig,
     StorageType,
     StreamConfig,
+    StreamManagement,
     SubscriptionConfig,
     VenueConfig,
 )
@@ -68,6 +71,12 @@ REST_URL_SCHEMES: Final = ("http://", "https://")
 MAX_STREAM_REPLICAS: Final = 5
 """JetStream's upper limit of stream replicas."""
 
+MAX_PING_INTERVAL_S: Final = 60.0
+"""Upper bound of ``[nats] ping_interval_s``: a hung server must be noticed within minutes."""
+
+MAX_OUTSTANDING_PINGS: Final = 10
+"""Upper bound of ``[nats] max_outstanding_pings``."""
+
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _INDEX = re.compile(r"\[\d+\]")
@@ -85,7 +94,8 @@ _STREAM: Final = StreamConfig(name="", subjects=())
 _VENUE: Final = VenueConfig(id="", subscriptions=())
 _SUBSCRIPTION: Final = SubscriptionConfig(instrument="", canonical_symbol="", data_types=())
 
-_E = TypeVar("_E", SerializationFormat, StorageType, OutagePolicy)
+_E = TypeVar("_E", SerializationFormat, StorageType, OutagePolicy, DiscardPolicy,
+             StreamManagement)
 
 StringCheck = Callable[[str], str | None]
 """Checks one string value: returns a problem message, or None when it is fine."""
@@ -505,32 +515,57 @@ def _nats(table: _Table) -> NatsConfig:
         ),
         ack_mode=table.one_of("ack_mode", defaults.ack_mode, ("batch", "each")),
         ack_batch_max=table.integer("ack_batch_max", defaults.ack_batch_max, minimum=1),
+        ping_interval_s=_ping_interval(table, defaults.ping_interval_s),
+        max_outstanding_pings=table.integer(
+            "max_outstanding_pings", defaults.max_outstanding_pings, minimum=1,
+            maximum=MAX_OUTSTANDING_PINGS,
+        ),
     )
+
+
+def _ping_interval(table: _Table, default: float) -> float:
+    value = table.seconds("ping_interval_s", default, positive=True)
+    if value > MAX_PING_INTERVAL_S:
+        table.report("ping_interval_s",
+                     f"must be at most {MAX_PING_INTERVAL_S:g} seconds, got {value:g}")
+        return default
+    return value
 
 
 def _stream(table: _Table) -> StreamConfig:
     name = table.string("name", check=_stream_name_problem)
     subjects = table.strings("subjects", "subject", check=_subject_problem)
+    storage = table.choice("storage", _STREAM.storage)
     return StreamConfig(
         name=name,
         subjects=tuple(subject for _, subject in subjects),
-        storage=table.choice("storage", _STREAM.storage),
+        storage=storage,
         max_age_s=table.seconds("max_age_s", _STREAM.max_age_s, positive=False),
-        max_bytes=_max_bytes(table),
+        max_bytes=_max_bytes(table, storage),
+        max_msgs_per_subject=_unlimited_or_positive(
+            table, "max_msgs_per_subject", _STREAM.max_msgs_per_subject, "messages"
+        ),
         duplicate_window_s=table.seconds(
             "duplicate_window_s", _STREAM.duplicate_window_s, positive=False
         ),
         replicas=table.integer(
             "replicas", _STREAM.replicas, minimum=1, maximum=MAX_STREAM_REPLICAS
         ),
+        discard=table.choice("discard", _STREAM.discard),
+        manage=table.choice("manage", _STREAM.manage),
     )
 
 
-def _max_bytes(table: _Table) -> int:
-    value = table.integer("max_bytes", _STREAM.max_bytes, minimum=-1)
+def _max_bytes(table: _Table, storage: StorageType) -> int:
+    default = DEFAULT_MEMORY_MAX_BYTES if storage is StorageType.MEMORY else _STREAM.max_bytes
+    return _unlimited_or_positive(table, "max_bytes", default, "bytes")
+
+
+def _unlimited_or_positive(table: _Table, key: str, default: int, unit: str) -> int:
+    value = table.integer(key, default, minimum=-1)
     if value == 0:
-        table.report("max_bytes", "must be -1 (unlimited) or a positive number of bytes, got 0")
-        return _STREAM.max_bytes
+        table.report(key, f"must be -1 (unlimited) or a positive number of {unit}, got 0")
+        return default
     return value
 
 

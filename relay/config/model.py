@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Final
 
 from relay.domain.model import DataType
 
@@ -26,27 +27,61 @@ class StorageType(enum.Enum):
     MEMORY = "memory"
 
 
+class DiscardPolicy(enum.Enum):
+    """``[[nats.streams]] discard``: what a full stream does with a new message."""
+
+    OLD = "old"
+    """The oldest messages are removed to make room (default)."""
+    NEW = "new"
+    """The new message is refused (the relay counts it as a drop after its retries)."""
+
+
+class StreamManagement(enum.Enum):
+    """``[[nats.streams]] manage``: what the relay may do to a stream that exists."""
+
+    CREATE = "create"
+    """Create the stream when it is missing; leave an existing one as it is (default)."""
+    UPDATE = "update"
+    """Also update an existing stream to the configured settings."""
+
+
+GIB: Final = 1024**3
+
+DEFAULT_FILE_MAX_BYTES: Final = 10 * GIB
+"""Byte limit of a file stream when ``max_bytes`` is not set: 10 GiB."""
+
+DEFAULT_MEMORY_MAX_BYTES: Final = 1 * GIB
+"""Byte limit of a memory stream when ``max_bytes`` is not set: 1 GiB."""
+
+
 @dataclass(frozen=True, slots=True)
 class StreamConfig:
-    """``[[nats.streams]]``: a JetStream stream created or updated at start.
+    """``[[nats.streams]]``: a JetStream stream the relay checks at start and after reconnects.
 
     Attributes:
         name: stream name (``"MARKET"``).
         subjects: subjects it captures (``["market.>"]``).
         storage: file or memory.
-        max_age_s: drop messages older than this; 0 = unlimited.
-        max_bytes: size limit in bytes; -1 = unlimited.
+        max_age_s: drop messages older than this; 0 = unlimited. Default 24 h.
+        max_bytes: size limit in bytes; -1 = unlimited. Default 10 GiB for a
+            file stream, 1 GiB for a memory one (the loader picks by storage).
+        max_msgs_per_subject: messages kept per subject; -1 = unlimited.
         duplicate_window_s: JetStream's ``Nats-Msg-Id`` duplicate window.
         replicas: stream replicas (1 on a single server).
+        discard: what a full stream does with a new message.
+        manage: whether an existing stream is updated to these settings.
     """
 
     name: str
     subjects: tuple[str, ...]
     storage: StorageType = StorageType.FILE
-    max_age_s: float = 0.0
-    max_bytes: int = -1
+    max_age_s: float = 86_400.0
+    max_bytes: int = DEFAULT_FILE_MAX_BYTES
+    max_msgs_per_subject: int = -1
     duplicate_window_s: float = 120.0
     replicas: int = 1
+    discard: DiscardPolicy = DiscardPolicy.OLD
+    manage: StreamManagement = StreamManagement.CREATE
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +104,9 @@ class NatsConfig:
             message when the arithmetic does not add up; only with exactly one
             configured stream. ``each``: one ack per message.
         ack_batch_max: largest batch in ``batch`` mode.
+        ping_interval_s: seconds between two client PINGs to the server.
+        max_outstanding_pings: PINGs without a PONG after which the connection
+            counts as dead (a hung server) and is replaced.
     """
 
     urls: tuple[str, ...] = ("nats://127.0.0.1:4222",)
@@ -81,6 +119,8 @@ class NatsConfig:
     connect_timeout_s: float = 5.0
     ack_mode: str = "batch"
     ack_batch_max: int = 256
+    ping_interval_s: float = 5.0
+    max_outstanding_pings: int = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ class EmbeddedNats:
         host, port: where it listens (port 0 picks a free one).
         store_dir: JetStream store; None = a temporary directory removed on stop.
         startup_timeout_s: how long :meth:`start` waits for the port to accept.
+        jetstream: False starts the server without JetStream (``-js`` left out).
         max_payload_bytes: the server's ``max_payload`` (largest message, headers
             included); 0 = the server's default (1 MiB).
     """
@@ -58,6 +59,7 @@ class EmbeddedNats:
         port: int = 0,
         store_dir: Path | None = None,
         startup_timeout_s: float = 10.0,
+        jetstream: bool = True,
         max_payload_bytes: int = 0,
     ) -> None:
         self.max_payload_bytes = max_payload_bytes
@@ -70,6 +72,7 @@ class EmbeddedNats:
         self.store_dir = store_dir
         self._startup_timeout_s = startup_timeout_s
         self._process: asyncio.subprocess.Process | None = None
+        self._jetstream = jetstream
 
     @property
     def url(self) -> str:
@@ -93,8 +96,7 @@ class EmbeddedNats:
             *options,
             "-a", self.host,
             "-p", str(self.port),
-            "-js",
-            "-sd", str(self.store_dir),
+            *(("-js", "-sd", str(self.store_dir)) if self._jetstream else ()),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
@@ -120,6 +122,11 @@ class EmbeddedNats:
         if process is not None and process.returncode is None:
             process.kill()
             await process.wait()
+
+    def send_signal(self, signal_number: int) -> None:
+        """Send a signal to the running server (``SIGSTOP`` hangs it, ``SIGCONT`` resumes it)."""
+        if self._process is not None and self._process.returncode is None:
+            self._process.send_signal(signal_number)
 
     async def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after 5 s) and remove a temp store."""

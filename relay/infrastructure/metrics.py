@@ -87,6 +87,10 @@ class PrometheusMetrics(MetricsSink):
             "relay_queue_depth_events", "Events waiting for the publisher", registry=r)
         self.nats_connected = Gauge(
             "relay_nats_connected", "1 while connected to NATS", registry=r)
+        self.jetstream_ready = Gauge(
+            "relay_jetstream_ready",
+            "1 while publishing: JetStream and the streams checked since the last outage signal",
+            registry=r)
         self.publish_retries = Counter(
             "relay_publish_retries", "JetStream publishes sent again", ["venue"], registry=r)
         self.in_flight = Gauge(

@@ -8,14 +8,20 @@ messages await acks at once. A message that is rejected, or not acked within
 and message id. Every message carries ``Nats-Msg-Id``, so a re-send that the
 server already stored is removed by the stream's duplicate window.
 
-A NATS outage is not a rejection: while the connection is down, events wait in
-a bounded outage buffer (``outage_buffer_max_events`` / ``_max_bytes``), and
-messages that were awaiting acks or re-sends go back to its front; all are sent
-again, in order, once NATS is back. A full buffer applies ``outage_full_policy``
-(``block`` by default: the publisher stops taking events, the pipeline queue
-fills and the venue readers wait). Right after a (re)connect, JetStream may not
-answer yet ("no responders"); such publishes wait and are sent again without
-using up their retries for ``JETSTREAM_READY_GRACE_S``.
+An outage is not a rejection. Three signals start one: the connection drops
+(nats-py's PINGs, every ``ping_interval_s``, unanswered ``max_outstanding_pings``
+times, also drop it: a hung server), an ack reports "no responders"/503 (no
+stream answers: lost, not yet recovered, electing a leader), and an ack that is
+overdue (``ack_timeout_s``) while connected. During an outage events wait in a
+bounded outage buffer (``outage_buffer_max_events`` / ``_max_bytes``), and
+messages that were awaiting acks or re-sends go back to its front with their
+ids. Publishing resumes, in order, only after :class:`StreamKeeper` has checked
+JetStream and the streams again (re-creating a lost stream) after each
+reconnect or outage signal; ``ready`` is False (``relay_jetstream_ready`` 0,
+``/health`` unhealthy) until then. A message answered 503 whose subject no
+stream captures at all can never be stored: it is dropped (``no_stream``). A
+full buffer applies ``outage_full_policy`` (``block`` by default: the publisher
+stops taking events, the pipeline queue fills and the venue readers wait).
 
 In ``batch`` ack mode (the default) the hot path does not call nats-py's
 ``publish`` per message: each batch's ``HPUB`` commands (NATS client protocol,
@@ -36,87 +42,55 @@ from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import nats
 import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.api import StorageType
-from nats.js.api import StreamConfig as JsStreamConfig
-from nats.js.errors import BadRequestError
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
+from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import MessageSink, OutboundMessage
-from relay.config.model import NatsConfig, OutagePolicy, PipelineConfig, StreamConfig
+from relay.config.model import NatsConfig, OutagePolicy, PipelineConfig
+from relay.infrastructure.jetstream_streams import (
+    JetStreamUnavailableError,
+    StreamKeeper,
+    StreamSetupError,
+)
+from relay.infrastructure.jetstream_streams import js_stream_config as js_stream_config
 from relay.infrastructure.metrics import PrometheusMetrics
+from relay.infrastructure.nats_wire import header_tail as header_tail
+from relay.infrastructure.nats_wire import hpub_command as hpub_command
+from relay.infrastructure.nats_wire import write_commands as write_commands
 
 log = logging.getLogger("relay.nats")
 
-JETSTREAM_READY_GRACE_S = 30.0
-"""After a reconnect, "no responders" answers are waited out this long before they count."""
+START_CHECK_S = 10.0
+"""How long JetStream may not answer at start before the relay refuses to start."""
 
-NO_RESPONDERS_RETRY_S = 0.25
+RECHECK_MAX_S = 5.0
+"""Longest wait between two checks of JetStream during an outage (from 0.25 s, doubling)."""
 
-
-def js_stream_config(stream: StreamConfig) -> JsStreamConfig:
-    """The nats-py stream configuration of a ``[[nats.streams]]`` entry."""
-    return JsStreamConfig(
-        name=stream.name,
-        subjects=list(stream.subjects),
-        storage=StorageType(stream.storage.value),
-        max_age=stream.max_age_s or None,
-        max_bytes=stream.max_bytes,
-        duplicate_window=stream.duplicate_window_s,
-        num_replicas=stream.replicas,
-    )
+LOG_INTERVAL_S = 10.0
+"""At most one line per repeated NATS error line in this many seconds."""
 
 
-_HEADER_START = b"NATS/1.0\r\nNats-Msg-Id: "
-_HEADER_NEWLINES = str.maketrans({"\r": " ", "\n": " "})
+STORE_FAILED_ERR_CODE = 10077
+"""JetStream's ``err_code`` of a 503 that is a rejection: the stream refused to store
+the message (``maximum bytes exceeded`` with ``discard = "new"``...)."""
 
 
-def header_tail(content_type: str) -> bytes:
-    """What follows the message id in every header block: the ``Content-Type`` line and the end."""
-    return b"\r\nContent-Type: " + content_type.encode() + b"\r\n\r\n"
-
-
-def hpub_command(subject: bytes, reply: bytes, msg_id: str, tail: bytes, payload: bytes) -> bytes:
-    """One ``HPUB`` command carrying ``Nats-Msg-Id`` and the headers in ``tail``.
-
-    ``HPUB <subject> [<reply>] <header bytes> <total bytes>\\r\\n<headers><payload>\\r\\n``
-    with the header block ``NATS/1.0\\r\\nNats-Msg-Id: <msg_id>`` + ``tail``
-    (:func:`header_tail`). The bytes equal what nats-py's ``publish`` sends for the
-    same message (``tests/infrastructure/test_nats_publisher.py``); like it, the
-    header value is stripped and CR and LF in it become spaces. ``reply`` may be
-    empty (no reply subject).
-    """
-    stripped = msg_id.strip()
-    if stripped is not msg_id or "\r" in msg_id or "\n" in msg_id:
-        msg_id = stripped.translate(_HEADER_NEWLINES)
-    header = _HEADER_START + msg_id.encode() + tail
-    size = len(header)
-    if reply:
-        return b"HPUB %b %b %d %d\r\n%b%b\r\n" % (
-            subject, reply, size, size + len(payload), header, payload)
-    return b"HPUB %b %d %d\r\n%b%b\r\n" % (subject, size, size + len(payload), header, payload)
-
-
-async def write_commands(nc: Client, data: bytes) -> None:
-    """Queue protocol bytes on ``nc``'s write buffer and wake its flusher, as ``publish`` does.
-
-    nats-py has no public call for pre-built commands; this uses the two methods its
-    ``publish`` ends with (``_send_command``, ``_flush_pending``; nats-py 2.x).
-    :meth:`JetStreamPublisher.connect` checks that they exist.
-
-    Raises:
-        nats.errors.ConnectionClosedError: the client is closed.
-    """
-    if nc.is_closed:
-        raise nats.errors.ConnectionClosedError
-    await nc._send_command(data)
-    flush_queue = nc._flush_queue
-    if flush_queue is not None and flush_queue.empty():
-        await nc._flush_pending()
+def _unavailable(msg: Msg, reply: dict[str, Any]) -> bool:
+    """Whether an ack says that no stream answered: "no responders", or a JetStream 503
+    other than a refusal to store (:data:`STORE_FAILED_ERR_CODE`)."""
+    if not msg.data:
+        return msg.header is not None and msg.header.get("Status") == "503"
+    error = reply.get("error")
+    return (isinstance(error, dict) and error.get("code") == 503
+            and error.get("err_code") != STORE_FAILED_ERR_CODE)
 
 
 @dataclass(slots=True)
@@ -144,7 +118,9 @@ class JetStreamPublisher(MessageSink):
         metrics: counters for published, dropped, retried, in flight.
         pipeline: ``[pipeline]``: retry delays and the outage buffer's bounds and policy.
         on_connection_change: called with True/False as the NATS connection comes and goes.
-        on_drop: called with each message given up on and the reason (``too_large``,
+        on_ready_change: called with (ready, problem) as publishing stops for an
+            outage (problem: why, one line) and resumes after a check (problem "").
+        on_drop: called with each message given up on and the reason (``too_large``, ``no_stream``,
             ``publish_failed``, ``outage_buffer_full``).
     """
 
@@ -155,6 +131,7 @@ class JetStreamPublisher(MessageSink):
         metrics: PrometheusMetrics,
         pipeline: PipelineConfig,
         on_connection_change: Callable[[bool], None] = lambda connected: None,
+        on_ready_change: Callable[[bool, str], None] = lambda ready, problem: None,
         on_drop: Callable[[OutboundMessage, str], None] = lambda message, reason: None,
     ) -> None:
         self._on_drop = on_drop
@@ -170,11 +147,17 @@ class JetStreamPublisher(MessageSink):
         self._buffer_max_bytes = pipeline.outage_buffer_max_bytes
         self._policy = pipeline.outage_full_policy
         self._on_connection_change = on_connection_change
+        self._on_ready_change = on_ready_change
+        self._keeper = StreamKeeper(config)
+        self._ready = False
+        self._problem = "not connected yet"
+        self._check_wakeup = asyncio.Event()
+        self._unstorable: set[str] = set()
+        self._log_limit = LogRateLimit(LOG_INTERVAL_S)
         self._nc: Client | None = None
         self._inbox = ""
         self._tokens = itertools.count(1)
         self._connected = False
-        self._connected_at = 0.0
         self._closing = False
         self._pending: dict[str, _Pending] = {}
         self._retries: list[tuple[float, int, _Pending]] = []
@@ -202,51 +185,110 @@ class JetStreamPublisher(MessageSink):
         """Frame-read-to-ack latency of every acked event, when switched on (benchmarks)."""
 
     async def connect(self) -> None:
-        """Connect (retrying with jittered backoff until it works) and ensure the streams."""
+        """Connect (retrying with jittered backoff until it works), then check JetStream.
+
+        The check (:class:`StreamKeeper`) creates missing streams. JetStream not
+        answering is waited out for ``START_CHECK_S``.
+
+        Raises:
+            StreamSetupError: JetStream disabled or not answering, a stream that
+                cannot be created or updated, no stream for the relay's subjects
+                (the connection is closed again).
+        """
         async for attempt in AsyncRetrying(
             wait=wait_random_exponential(multiplier=0.5, max=10.0),
             retry=retry_if_exception_type((OSError, TimeoutError, nats.errors.NoServersError)),
-            before_sleep=lambda state: log.warning(
-                "NATS not reachable, retrying",
-                extra={"urls": list(self._config.urls), "attempt": state.attempt_number},
-            ),
+            before_sleep=lambda state: self._limited(
+                logging.WARNING, "NATS not reachable, retrying",
+                {"urls": list(self._config.urls), "attempt": state.attempt_number}),
         ):
             with attempt:
-                self._nc = await nats.connect(
-                    servers=list(self._config.urls),
-                    connect_timeout=self._config.connect_timeout_s,
-                    max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
-                    disconnected_cb=self._disconnected,
-                    reconnected_cb=self._reconnected,
-                    error_cb=self._error,
-                )
+                self._nc = await nats.connect(**self._connect_options())
         assert self._nc is not None
         if not all(hasattr(self._nc, name) for name in ("_send_command", "_flush_pending",
-                                                        "_flush_queue")):
+                                                        "_flush_queue", "_pending")):
             raise RuntimeError("this nats-py has no _send_command/_flush_pending; "
                                "relay needs nats-py 2.x")
         self._max_payload = self._nc.max_payload
         self._inbox = self._nc.new_inbox() + "."
         await self._nc.subscribe(self._inbox + "*", cb=self._on_ack)
-        for stream in self._config.streams:
-            await self.ensure_stream(stream)
-        if self._batch_mode:
-            info = await self._nc.jetstream().stream_info(self._config.streams[0].name)
-            self._stream_last_seq = info.state.last_seq
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_CHECK_S
+        while True:
+            try:
+                await self._check()
+                break
+            except StreamSetupError:
+                await self._abandon()
+                raise
+            except JetStreamUnavailableError as exc:
+                if loop.time() >= deadline:
+                    await self._abandon()
+                    raise StreamSetupError(
+                        f"{exc} for {START_CHECK_S:g} s at start; is JetStream enabled on the"
+                        " server (nats-server -js)?") from None
+                await asyncio.sleep(0.25)
         self._set_connected(True)
-        self._connected_at = float("-inf")
+        self._set_ready(True, "")
 
-    async def ensure_stream(self, stream: StreamConfig) -> None:
-        """Create the stream, or update it when it exists with another configuration."""
+    def _connect_options(self) -> dict[str, Any]:
+        return {
+            "servers": list(self._config.urls),
+            "connect_timeout": self._config.connect_timeout_s,
+            "max_reconnect_attempts": -1,
+            "reconnect_time_wait": 0.5,
+            "ping_interval": self._config.ping_interval_s,
+            "max_outstanding_pings": self._config.max_outstanding_pings,
+            "disconnected_cb": self._disconnected,
+            "reconnected_cb": self._reconnected,
+            "error_cb": self._error,
+        }
+
+    async def _abandon(self) -> None:
+        nc, self._nc = self._nc, None
+        if nc is not None:
+            self._closing = True
+            await nc.close()
+
+    async def _check(self) -> None:
+        """Check JetStream and the streams; learn the stream sequence for batch acks.
+
+        Raises:
+            StreamSetupError, JetStreamUnavailableError: see :meth:`StreamKeeper.check`.
+        """
         assert self._nc is not None
-        js = self._nc.jetstream()
-        config = js_stream_config(stream)
+        js = self._nc.jetstream(timeout=self._config.ack_timeout_s)
         try:
-            await js.add_stream(config)
-        except BadRequestError:
-            await js.update_stream(config)
-        log.info("stream ready", extra={"stream": stream.name, "subjects": list(stream.subjects)})
+            await self._keeper.check(js)
+            await self._drop_unstorable(js)
+            if self._batch_mode:
+                info = await js.stream_info(self._config.streams[0].name)
+                self._stream_last_seq = info.state.last_seq
+        except (StreamSetupError, JetStreamUnavailableError):
+            raise
+        except (nats.errors.Error, OSError, TimeoutError) as exc:
+            raise JetStreamUnavailableError(f"JetStream check failed: {exc!r}") from None
+
+    async def _drop_unstorable(self, js: JetStreamContext) -> None:
+        """Drop held messages answered 503 whose subject no stream captures: never storable."""
+        subjects, self._unstorable = self._unstorable, set()
+        lost = set()
+        for subject in subjects:
+            try:
+                await js.find_stream_name_by_subject(subject)
+            except NotFoundError:
+                lost.add(subject)
+        if not lost:
+            return
+        kept: deque[_Pending] = deque()
+        for pending in self._buffer:
+            if pending.message.subject in lost:
+                self._buffer_bytes -= len(pending.message.payload)
+                self._drop(pending, "no_stream", "no JetStream stream captures this subject")
+            else:
+                kept.append(pending)
+        self._buffer = kept
+        self._buffer_space.set()
 
     @property
     def max_payload_bytes(self) -> int:
@@ -258,27 +300,71 @@ class JetStreamPublisher(MessageSink):
         """True while NATS is connected."""
         return self._connected
 
+    @property
+    def ready(self) -> bool:
+        """True while publishing: connected, and JetStream checked since the last outage."""
+        return self._ready
+
     def _set_connected(self, connected: bool) -> None:
         self._connected = connected
         self._metrics.nats_connected.set(1 if connected else 0)
         self._on_connection_change(connected)
         if connected:
-            self._connected_at = asyncio.get_running_loop().time()
+            self._check_wakeup.set()
+        else:
+            self._set_ready(False, "NATS disconnected")
+
+    def _set_ready(self, ready: bool, problem: str) -> None:
+        """Resume publishing, or stop it for an outage (holding every unacknowledged message)."""
+        was_ready, self._ready, self._problem = self._ready, ready, problem
+        self._metrics.jetstream_ready.set(1 if ready else 0)
+        if ready:
             self._flush_wakeup.set()
         else:
             self._hold_unacknowledged()
+            self._check_wakeup.set()
+        if ready != was_ready:
+            self._on_ready_change(ready, problem)
+
+    def _outage(self, reason: str) -> None:
+        """An outage signal while connected: stop publishing until JetStream is checked again."""
+        if not self._ready:
+            self._hold_unacknowledged()
+            return
+        log.warning("JetStream not storing; buffering until it is checked again",
+                    extra={"reason": reason, "unacknowledged": self._unacknowledged()})
+        self._set_ready(False, reason)
+
+    def _unacknowledged(self) -> int:
+        return (len(self._pending) + len(self._retries) + len(self._open)
+                + sum(len(batch.items) for batch in self._batches.values())
+                + (self._tail is not None))
 
     async def _disconnected(self) -> None:
         if not self._closing:
-            log.warning("NATS disconnected; buffering", extra={"in_flight": len(self._pending)})
+            log.warning("NATS disconnected; buffering",
+                        extra={"unacknowledged": self._unacknowledged()})
+            if self._nc is not None:
+                # Commands nats-py holds for the next connection would reach it before the
+                # held messages that precede them: the stream would store them out of order.
+                self._nc._pending = []
+                self._nc._pending_data_size = 0
             self._set_connected(False)
 
     async def _reconnected(self) -> None:
-        log.info("NATS reconnected", extra={"buffered": len(self._buffer)})
+        log.info("NATS reconnected; checking JetStream", extra={"buffered": len(self._buffer)})
         self._set_connected(True)
 
     async def _error(self, exc: Exception) -> None:
-        log.warning("NATS error", extra={"error": repr(exc)})
+        self._limited(logging.WARNING, "NATS error", {"error": repr(exc)},
+                      key=("NATS error", type(exc).__name__))
+
+    def _limited(self, level: int, msg: str, extra: dict[str, object],
+                 key: object = None) -> None:
+        """Log a line that repeats while a condition lasts, at most once per ``LOG_INTERVAL_S``."""
+        suppressed = self._log_limit.allow(key if key is not None else msg)
+        if suppressed is not None:
+            log.log(level, msg, extra={**extra, "suppressed": suppressed})
 
     def _hold_unacknowledged(self) -> None:
         """Put every message awaiting an ack or a re-send back at the buffer's front, in order."""
@@ -330,11 +416,11 @@ class JetStreamPublisher(MessageSink):
             self._drop(pending, "too_large",
                        f"{len(message.payload)} bytes > server max_payload {self._max_payload}")
             return
-        if not self._connected or self._buffer:
+        if not self._ready or self._buffer:
             await self._hold(pending)
             return
         await self._acquire()
-        if not self._connected:
+        if not self._ready:
             self._release()
             await self._hold(pending)
             return
@@ -366,7 +452,7 @@ class JetStreamPublisher(MessageSink):
     async def flush(self) -> None:
         """Close the open batch: write it, the tail with a reply. Called when the queue runs dry."""
         tail = self._tail
-        if tail is None or self._nc is None or not self._connected:
+        if tail is None or self._nc is None or not self._ready:
             return
         self._tail = None
         items, self._open = [*self._open, tail], []
@@ -384,7 +470,7 @@ class JetStreamPublisher(MessageSink):
             if batch is not None:
                 self._fall_back(batch, f"publish error: {exc!r}")
 
-    def _on_batch_ack(self, batch: _Batch, msg: Msg) -> None:
+    def _on_batch_ack(self, token: str, batch: _Batch, msg: Msg) -> None:
         """The batch's last message was acked: confirm all by stream sequence arithmetic.
 
         Messages on one connection reach the stream in order, so when the ack of
@@ -399,6 +485,11 @@ class JetStreamPublisher(MessageSink):
             with contextlib.suppress(orjson.JSONDecodeError):
                 reply = orjson.loads(msg.data)
         seq = reply.get("seq")
+        if _unavailable(msg, reply):
+            self._batches[token] = batch
+            self._unstorable.add(batch.items[-1].message.subject)
+            self._outage(f"no responders (503) for {batch.items[-1].message.subject}")
+            return
         if "error" in reply or not isinstance(seq, int):
             self._stream_last_seq = None
             self._fall_back(batch, str(reply.get("error") or "no ack"))
@@ -456,7 +547,7 @@ class JetStreamPublisher(MessageSink):
                 self._drop(oldest, "outage_buffer_full", "outage buffer full")
         self._buffer.append(pending)
         self._buffer_bytes += size
-        if self._connected:
+        if self._ready:
             self._flush_wakeup.set()
 
     def _headers(self, message: OutboundMessage) -> dict[str, str]:
@@ -485,31 +576,31 @@ class JetStreamPublisher(MessageSink):
         token = msg.subject[len(self._inbox):]
         batch = self._batches.pop(token, None)
         if batch is not None:
-            self._on_batch_ack(batch, msg)
+            self._on_batch_ack(token, batch, msg)
             return
         pending = self._pending.pop(token, None)
         if pending is None:
             return
         self._metrics.in_flight.set(len(self._pending))
+        reply: dict[str, Any] = {}
+        if msg.data:
+            try:
+                reply = orjson.loads(msg.data)
+            except orjson.JSONDecodeError:
+                reply = {"error": {"description": msg.data[:200].decode(errors="replace")}}
+        if _unavailable(msg, reply):
+            self._pending[token] = pending
+            self._unstorable.add(pending.message.subject)
+            self._outage(f"no responders (503) for {pending.message.subject}")
+            return
         if not msg.data:
             status = msg.header.get("Status") if msg.header else None
-            if status == "503" and self._within_ready_grace():
-                self._schedule(pending, NO_RESPONDERS_RETRY_S)
-                return
             self._failed(pending, f"no ack body (status {status})")
             return
-        try:
-            reply = orjson.loads(msg.data)
-        except orjson.JSONDecodeError:
-            reply = {"error": {"description": msg.data[:200].decode(errors="replace")}}
         if "error" in reply:
             self._failed(pending, str(reply["error"]))
             return
         self._confirmed([pending])
-
-    def _within_ready_grace(self) -> bool:
-        elapsed = asyncio.get_running_loop().time() - self._connected_at
-        return elapsed < JETSTREAM_READY_GRACE_S
 
     def _schedule(self, pending: _Pending, delay_s: float) -> None:
         due = asyncio.get_running_loop().time() + delay_s
@@ -518,7 +609,7 @@ class JetStreamPublisher(MessageSink):
 
     def _failed(self, pending: _Pending, error: str) -> None:
         """A message holding a slot was rejected or not acked: re-send later, or drop."""
-        if not self._connected:
+        if not self._ready:
             self._release()
             self._buffer.appendleft(pending)
             self._buffer_bytes += len(pending.message.payload)
@@ -554,14 +645,51 @@ class JetStreamPublisher(MessageSink):
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._timer_loop())
             tasks.create_task(self._flush_loop())
+            tasks.create_task(self._check_loop())
+
+    async def _check_loop(self) -> None:
+        """After a reconnect or an outage signal: check JetStream until it is ready again."""
+        while True:
+            await self._check_wakeup.wait()
+            self._check_wakeup.clear()
+            wait_s = 0.25
+            reported: set[str] = set()
+            while self._connected and not self._ready and self._nc is not None:
+                try:
+                    await self._check()
+                except StreamSetupError as exc:
+                    if exc.reason not in reported:
+                        reported.add(exc.reason)
+                        log.error("JetStream stream problem; buffering until it is fixed",
+                                  extra={"reason": exc.reason})
+                    problem = exc.reason
+                except JetStreamUnavailableError as exc:
+                    self._limited(logging.WARNING, "JetStream not answering; buffering",
+                                  {"reason": str(exc), "buffered": len(self._buffer)})
+                    problem = str(exc)
+                except Exception as exc:  # a bug must not end publishing: keep checking
+                    self._limited(logging.ERROR, "JetStream check failed; buffering",
+                                  {"error": repr(exc), "buffered": len(self._buffer)})
+                    problem = f"JetStream check failed: {exc!r}"
+                else:
+                    if self._connected:
+                        log.info("JetStream ready; publishing resumes",
+                                 extra={"buffered": len(self._buffer)})
+                        self._set_ready(True, "")
+                    break
+                if problem != self._problem:
+                    self._problem = problem
+                    self._on_ready_change(False, problem)
+                await asyncio.sleep(wait_s)
+                wait_s = min(wait_s * 2, RECHECK_MAX_S)
 
     async def _flush_loop(self) -> None:
         while True:
             await self._flush_wakeup.wait()
             self._flush_wakeup.clear()
-            while self._connected and self._buffer:
+            while self._ready and self._buffer:
                 await self._acquire()
-                if not self._connected or not self._buffer:
+                if not self._ready or not self._buffer:
                     self._release()
                     break
                 pending = self._buffer.popleft()
@@ -578,7 +706,7 @@ class JetStreamPublisher(MessageSink):
             if now >= next_sweep:
                 self._sweep(now)
                 next_sweep = now + sweep_s
-            while self._connected and self._retries and self._retries[0][0] <= now:
+            while self._ready and self._retries and self._retries[0][0] <= now:
                 _, _, pending = heapq.heappop(self._retries)
                 await self._send(pending)
             wake_at = min(next_sweep, self._retries[0][0]) if self._retries else next_sweep
@@ -587,17 +715,13 @@ class JetStreamPublisher(MessageSink):
                 await asyncio.wait_for(self._timer_wakeup.wait(), max(0.0, wake_at - loop.time()))
 
     def _sweep(self, now: float) -> None:
-        late = [token for token, batch in self._batches.items() if batch.deadline <= now]
-        for token in late:
-            self._stream_last_seq = None
-            self._fall_back(self._batches.pop(token), "batch ack timeout")
-        expired = []
-        for token, pending in self._pending.items():
-            if pending.deadline > now:
-                break
-            expired.append(token)
-        for token in expired:
-            self._failed(self._pending.pop(token), "ack timeout")
+        """An ack overdue while connected is an outage signal (a hung or overloaded server)."""
+        if not self._ready:
+            return
+        overdue = any(batch.deadline <= now for batch in self._batches.values()) or any(
+            pending.deadline <= now for pending in self._pending.values())
+        if overdue:
+            self._outage(f"no ack within ack_timeout_s ({self._config.ack_timeout_s:g} s)")
 
     @property
     def in_flight(self) -> int:

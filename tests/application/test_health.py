@@ -46,3 +46,17 @@ def test_every_venue_down_is_unhealthy_and_reconnects_are_counted() -> None:
     report = health.report()
     assert report["status"] == "unhealthy"
     assert report["venues"]["binance-usdm"]["reconnects"] == 1  # type: ignore[index]
+
+
+def test_jetstream_not_storing_is_unhealthy_with_the_problem_reported() -> None:
+    health = HealthMonitor(["binance-usdm"])
+    health.nats_connected = True
+    health.venue_state("binance-usdm", ConnectionState.CONNECTED)
+    health.venue_message("binance-usdm", health.started_at_ms)
+    assert health.status(health.started_at_ms) is HealthStatus.HEALTHY
+    health.jetstream_ready = False
+    health.jetstream_problem = "no ack within ack_timeout_s (5 s)"
+    report = health.report(health.started_at_ms)
+    assert (report["status"], report["nats"]) == ("unhealthy", {
+        "connected": True, "jetstream_ready": False,
+        "problem": "no ack within ack_timeout_s (5 s)"})

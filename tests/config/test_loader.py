@@ -9,6 +9,7 @@ import pytest
 from relay.config.errors import ConfigError, ConfigProblem
 from relay.config.loader import load_config, parse_config
 from relay.config.model import (
+    DiscardPolicy,
     HttpConfig,
     LoggingConfig,
     NatsConfig,
@@ -18,6 +19,7 @@ from relay.config.model import (
     SerializationFormat,
     StorageType,
     StreamConfig,
+    StreamManagement,
     SubscriptionConfig,
     VenueConfig,
 )
@@ -103,16 +105,21 @@ def test_issue_example_parses_to_the_exact_dataclasses() -> None:
                     name="MARKET",
                     subjects=("market.>",),
                     storage=StorageType.FILE,
-                    max_age_s=0.0,
-                    max_bytes=-1,
+                    max_age_s=86_400.0,
+                    max_bytes=10 * 1024**3,
+                    max_msgs_per_subject=-1,
                     duplicate_window_s=120.0,
                     replicas=1,
+                    discard=DiscardPolicy.OLD,
+                    manage=StreamManagement.CREATE,
                 ),
             ),
             subject_prefix="market",
             ack_timeout_s=5.0,
             max_in_flight=256,
             connect_timeout_s=5.0,
+            ping_interval_s=5.0,
+            max_outstanding_pings=2,
         ),
         venues=(
             VenueConfig(
@@ -164,14 +171,19 @@ subject_prefix = "md"
 ack_timeout_s = 2
 max_in_flight = 64
 connect_timeout_s = 1.5
+ping_interval_s = 2.5
+max_outstanding_pings = 3
 [[nats.streams]]
 name = "MD"
 subjects = ["md.>", "other.x"]
 storage = "memory"
 max_age_s = 3600
 max_bytes = 1048576
+max_msgs_per_subject = 1000
 duplicate_window_s = 30
 replicas = 3
+discard = "new"
+manage = "update"
 [serialization]
 format = "protobuf"
 [http]
@@ -211,14 +223,19 @@ candle_interval = "15m"
                     storage=StorageType.MEMORY,
                     max_age_s=3600.0,
                     max_bytes=1_048_576,
+                    max_msgs_per_subject=1000,
                     duplicate_window_s=30.0,
                     replicas=3,
+                    discard=DiscardPolicy.NEW,
+                    manage=StreamManagement.UPDATE,
                 ),
             ),
             subject_prefix="md",
             ack_timeout_s=2.0,
             max_in_flight=64,
             connect_timeout_s=1.5,
+            ping_interval_s=2.5,
+            max_outstanding_pings=3,
         ),
         venues=(
             VenueConfig(
@@ -481,6 +498,31 @@ data_types = ["trade", "funding_rate", "trades", "trade"]
                 "nats.streams[0].max_bytes",
                 "must be -1 (unlimited) or a positive number of bytes, got 0",
             ),
+        ),
+        (
+            '[[nats.streams]]\nname = "M"\nsubjects = ["x"]\nmax_msgs_per_subject = 0',
+            ConfigProblem(
+                "nats.streams[0].max_msgs_per_subject",
+                "must be -1 (unlimited) or a positive number of messages, got 0",
+            ),
+        ),
+        (
+            '[[nats.streams]]\nname = "M"\nsubjects = ["x"]\ndiscard = "oldest"',
+            ConfigProblem("nats.streams[0].discard", "must be one of 'old', 'new', got 'oldest'"),
+        ),
+        (
+            '[[nats.streams]]\nname = "M"\nsubjects = ["x"]\nmanage = "replace"',
+            ConfigProblem(
+                "nats.streams[0].manage", "must be one of 'create', 'update', got 'replace'"
+            ),
+        ),
+        (
+            '[nats]\nping_interval_s = 120',
+            ConfigProblem("nats.ping_interval_s", "must be at most 60 seconds, got 120"),
+        ),
+        (
+            '[nats]\nmax_outstanding_pings = 0',
+            ConfigProblem("nats.max_outstanding_pings", "must be 1 to 10, got 0"),
         ),
         (
             '[[nats.streams]]\nname = "M"\nsubjects = ["x"]\nreplicas = 7',
@@ -749,7 +791,7 @@ def test_quoted_unknown_key_is_named_in_toml_syntax() -> None:
             'nats."odd key"',
             "unknown key (known keys: urls, embedded, embedded_store_dir, streams,"
             " subject_prefix, ack_timeout_s, max_in_flight, connect_timeout_s, ack_mode,"
-            " ack_batch_max)",
+            " ack_batch_max, ping_interval_s, max_outstanding_pings)",
         ),
     )
 
@@ -903,6 +945,7 @@ def test_shipped_simulate_toml_points_every_venue_at_the_simulator() -> None:
     assert config.nats.urls == ("nats://127.0.0.1:4222",)
     assert config.nats.streams == (
         StreamConfig(
-            name="MARKET", subjects=("market.>",), storage=StorageType.MEMORY, max_age_s=3600.0
+            name="MARKET", subjects=("market.>",), storage=StorageType.MEMORY, max_age_s=3600.0,
+            max_bytes=1024**3,
         ),
     )
