@@ -19,9 +19,11 @@ import orjson
 
 from relay.application.health import HealthMonitor
 from relay.application.pipeline import Pipeline
+from relay.application.ports import OutboundMessage
 from relay.application.subscription_manager import SubscriptionManager
 from relay.config.loader import load_config
 from relay.config.model import RelayConfig
+from relay.domain.model import DataType, Instrument
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.http_app import HttpServer, build_app
 from relay.infrastructure.jetstream_streams import StreamSetupError
@@ -72,11 +74,24 @@ class Relay:
             self.metrics,
             config.pipeline,
             on_connection_change=self._nats_state,
+            on_drop=self._message_dropped,
             on_ready_change=self._jetstream_state,
         )
+        books = {
+            (venue.id, sub.instrument): (name, sub.depth)
+            for _, name, venue in plans
+            for sub in venue.subscriptions
+            if DataType.L2_ORDERBOOK in sub.data_types
+        }
+        self._book_connections = {key: name for key, (name, _) in books.items()}
+        self._resyncs_pending: set[Instrument] = set()
+        self._resync_requests: asyncio.Queue[tuple[Instrument, str]] = asyncio.Queue(
+            len(books) + 1)
         self.pipeline = Pipeline(
             config.pipeline.max_queue_events, codec, self.publisher, self.metrics,
             config.nats.subject_prefix,
+            depths={key: depth for key, (_, depth) in books.items() if depth > 0},
+            resync_book=self._request_resync,
         )
         self._http_client = httpx.AsyncClient()
         self.connections = {
@@ -95,6 +110,28 @@ class Relay:
 
     def _nats_state(self, connected: bool) -> None:
         self.health.nats_connected = connected
+
+    def _message_dropped(self, message: OutboundMessage, reason: str) -> None:
+        self.pipeline.message_dropped(message, reason)
+
+    def _request_resync(self, instrument: Instrument, reason: str) -> None:
+        """Queue a book resync for :meth:`_resync_books` (at most one pending per book)."""
+        if instrument not in self._resyncs_pending:
+            self._resyncs_pending.add(instrument)
+            self._resync_requests.put_nowait((instrument, reason))
+
+    async def _resync_books(self) -> None:
+        """Hand queued book resyncs to their venue connections, until cancelled.
+
+        Its own task: a venue reader may be waiting on a full pipeline queue
+        while holding its connection, so the pipeline never waits for this.
+        """
+        while True:
+            instrument, reason = await self._resync_requests.get()
+            self._resyncs_pending.discard(instrument)
+            name = self._book_connections.get((instrument.venue, instrument.instrument))
+            if name is not None:
+                await self.connections[name].resync_book(instrument.instrument, reason)
 
     def _jetstream_state(self, ready: bool, problem: str) -> None:
         self.health.jetstream_ready = ready
@@ -170,6 +207,7 @@ class Relay:
                 return EXIT_JETSTREAM_SETUP
             publisher_task = group.create_task(self.publisher.run(), name="publisher")
             pipeline_task = group.create_task(self.pipeline.run(), name="pipeline")
+            resync_task = group.create_task(self._resync_books(), name="book-resyncs")
             venues_task = group.create_task(self.subscriptions.run(), name="venues")
             log.info("relay running", extra={"venues": list(self.connections)})
             await stop.wait()
@@ -187,6 +225,7 @@ class Relay:
             unacked = await self.publisher.drain(left_s())
             pipeline_task.cancel()
             publisher_task.cancel()
+            resync_task.cancel()
             await self._stop_http(http_task)
             log.info(
                 "stopped",

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 
+from relay.application.book_publication import DepthView, split_snapshot
+from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import EventEncoder, MessageSink, MetricsSink, OutboundMessage
 from relay.application.sequence import SequenceTracker
-from relay.domain.model import DataType, Instrument, MarketEvent
+from relay.domain.model import DataType, Instrument, L2Update, MarketEvent
+
+log = logging.getLogger("relay.pipeline")
 
 MAX_BATCH_EVENTS = 512
 """Events taken from the queue at once by the publisher loop."""
+
+HEADER_ROOM_BYTES = 1024
+"""Room left below the server's ``max_payload`` for the headers (message id,
+content type) and the sequence number's growth when a snapshot is cut into parts."""
+
+BookResyncRequest = Callable[[Instrument, str], None]
+"""Asks the venue connection of an instrument to resync its book, with a reason."""
 
 RECENT_IDS_PER_VENUE = 100_000
 """How many message ids per venue the pipeline remembers to suppress re-published events."""
@@ -42,10 +55,11 @@ class RecentIds:
 class _Stream:
     """What every event of one (venue, instrument, data type) shares, worked out once."""
 
-    __slots__ = ("data_type", "msg_id_prefix", "numbers", "recent", "subject", "venue")
+    __slots__ = ("book", "book_complete", "data_type", "depth_view", "msg_id_prefix", "numbers",
+                 "recent", "subject", "venue")
 
     def __init__(self, event: MarketEvent, subject_prefix: str, numbers: Iterator[int],
-                 recent: RecentIds) -> None:
+                 recent: RecentIds, depth: int) -> None:
         instrument = event.instrument
         self.subject = instrument.subject(event.data_type, subject_prefix)
         self.msg_id_prefix = event.msg_id.removesuffix(event.dedup_key)
@@ -54,6 +68,12 @@ class _Stream:
         self.data_type = event.data_type.value
         self.numbers = numbers
         self.recent = recent
+        is_book = event.data_type is DataType.L2_ORDERBOOK
+        self.book = instrument if is_book else None
+        """The instrument of a book stream (carried by its messages), None for other types."""
+        self.book_complete = False
+        """A book stream: its last snapshot went out whole, so deltas may follow."""
+        self.depth_view = DepthView(depth) if is_book and depth > 0 else None
 
 
 class Pipeline:
@@ -68,12 +88,32 @@ class Pipeline:
     after a reconnect that replays, or during a connection rotation, consumers
     see each event once and ``sequence`` stays without holes.
 
+    L2 books (``l2_orderbook``):
+
+    - With a subscription ``depth`` N > 0 the book published is the venue's
+      top N levels per side (:class:`~relay.application.book_publication.DepthView`);
+      a venue delta that changes nothing there publishes nothing.
+    - A snapshot whose encoding does not fit the server's ``max_payload``
+      (less :data:`HEADER_ROOM_BYTES`) is published as parts
+      (``snapshot_part`` 1..``snapshot_parts``, message ids ``<id>:<part>/<parts>``),
+      one sequence number each, before any delta.
+    - A book is published only after a snapshot that went out whole. When a
+      snapshot cannot be published (a single level over the limit) or any
+      message of the book is dropped later (:meth:`message_dropped`), its
+      deltas are dropped (counted, ``reason="book_incomplete"``) and
+      ``resync_book(instrument, "snapshot_incomplete" | "message_dropped")``
+      asks its venue connection for a new snapshot.
+
     Args:
         max_queue_events: the queue bound.
         encoder: JSON or protobuf envelope encoder.
         sink: JetStream publisher.
         metrics: counters.
         subject_prefix: the subjects' first token (``market``).
+        depths: (venue id, venue instrument) -> published book depth, for the
+            subscriptions with ``depth`` > 0.
+        resync_book: asks for a book's resync (must not block: it is called
+            from the publishing loop).
     """
 
     def __init__(
@@ -83,8 +123,12 @@ class Pipeline:
         sink: MessageSink,
         metrics: MetricsSink,
         subject_prefix: str = "market",
+        depths: Mapping[tuple[str, str], int] | None = None,
+        resync_book: BookResyncRequest = lambda instrument, reason: None,
     ) -> None:
         self._subject_prefix = subject_prefix
+        self._depths = dict(depths or {})
+        self._resync_book = resync_book
         self._queue: asyncio.Queue[tuple[MarketEvent, int]] = asyncio.Queue(max_queue_events)
         self._encoder = encoder
         self._sink = sink
@@ -94,6 +138,9 @@ class Pipeline:
         self._streams: dict[tuple[Instrument, DataType], _Stream] = {}
         self.accepted = 0
         self.duplicates = 0
+        self.outside_depth = 0
+        """Venue book deltas that changed nothing inside a subscription's ``depth``."""
+        self._error_log = LogRateLimit()
 
     async def put(self, event: MarketEvent, read_ns: int = 0) -> None:
         """Queue one event; waits while the queue is full.
@@ -121,7 +168,10 @@ class Pipeline:
                 batch.append(queue.get_nowait())
             self._metrics.queue_depth(queue.qsize())
             for event, read_ns in batch:
-                await self._submit(event, read_ns)
+                try:
+                    await self._submit(event, read_ns)
+                except Exception as exc:  # one event never ends the pipeline
+                    self._failed(event, exc)
                 queue.task_done()
             if queue.empty():
                 await self._sink.flush()
@@ -136,6 +186,13 @@ class Pipeline:
             self.duplicates += 1
             self._metrics.event_duplicate(stream.venue, stream.data_type)
             return
+        book = stream.book
+        if book is not None:
+            update = event.payload
+            assert isinstance(update, L2Update)
+            if update.is_snapshot or not stream.book_complete or stream.depth_view is not None:
+                await self._submit_book(stream, event, update, msg_id, read_ns)
+                return
         await self._sink.submit(
             OutboundMessage(
                 stream.subject,
@@ -144,16 +201,126 @@ class Pipeline:
                 stream.venue,
                 stream.data_type,
                 read_ns,
+                book,
             )
         )
 
-    def _stream(self, event: MarketEvent) -> _Stream:
+    async def _submit_book(self, stream: _Stream, event: MarketEvent, update: L2Update,
+                           msg_id: str, read_ns: int) -> None:
+        """Submit an L2 snapshot, a delta cut to depth, or a delta before a whole snapshot.
+
+        (A delta of a complete book without a depth view takes :meth:`_submit`'s short way.)
+        """
+        view = stream.depth_view
+        if view is not None:
+            cut = view.apply(update)
+            if cut is None:
+                self.outside_depth += 1
+                return
+            if cut is not update:
+                event = replace(event, payload=cut)
+                update = cut
+        if not update.is_snapshot:
+            if not stream.book_complete:
+                self._metrics.event_dropped(stream.venue, stream.data_type, "book_incomplete")
+                return
+            await self._submit_one(stream, self._encoder.encode(event, next(stream.numbers)),
+                                   msg_id, read_ns)
+            return
+        sequence = next(stream.numbers)
+        data = self._encoder.encode(event, sequence)
+        limit = self._sink.max_payload_bytes - HEADER_ROOM_BYTES
+        if limit <= 0 or len(data) <= limit:
+            stream.book_complete = True
+            await self._submit_one(stream, data, msg_id, read_ns)
+            return
+        parts = self._parts(event, update, sequence, limit, len(data))
+        if parts is None:
+            stream.book_complete = False
+            self._metrics.event_dropped(stream.venue, stream.data_type, "too_large")
+            log.error("book snapshot cannot be cut to fit max_payload; resyncing the book",
+                      extra={"subject": stream.subject, "msg_id": msg_id,
+                             "bytes": len(data), "limit_bytes": limit})
+            self._resync_book(event.instrument, "snapshot_incomplete")
+            return
+        stream.book_complete = True
+        count = len(parts)
+        for number, part in enumerate(parts, 1):
+            if number > 1:
+                sequence = next(stream.numbers)
+            await self._submit_one(stream, self._encoder.encode(part, sequence),
+                                   f"{msg_id}:{number}/{count}", read_ns)
+
+    def _parts(self, event: MarketEvent, update: L2Update, sequence: int, limit: int,
+               size: int) -> list[MarketEvent] | None:
+        """The snapshot ``event`` in parts whose encodings fit ``limit`` bytes.
+
+        Starts from ``size / limit`` parts and adds a quarter (at least one)
+        until every part fits; None when even one level per side per part does not.
+        """
+        levels = max(len(update.bids), len(update.asks))
+        count = -(-size // limit)
+        while True:
+            parts = [replace(event, payload=part) for part in split_snapshot(update, count)]
+            if all(len(self._encoder.encode(part, sequence)) <= limit for part in parts):
+                return parts
+            if count >= levels:
+                return None
+            count = min(max(count + 1, count * 5 // 4), levels)
+
+    async def _submit_one(self, stream: _Stream, data: bytes, msg_id: str, read_ns: int) -> None:
+        await self._sink.submit(
+            OutboundMessage(stream.subject, data, msg_id, stream.venue, stream.data_type,
+                            read_ns, stream.book)
+        )
+
+    def _failed(self, event: MarketEvent, exc: Exception) -> None:
+        """An event could not be encoded or submitted: dropped, counted, logged at a limited rate.
+
+        A book event that failed so also resyncs its book.
+        """
         venue = event.instrument.venue
+        data_type = event.data_type
+        self._metrics.event_dropped(venue, data_type.value, "internal_error")
+        suppressed = self._error_log.allow((venue, data_type, type(exc)))
+        if suppressed is not None:
+            log.error("event could not be published", extra={
+                "venue": venue, "instrument": event.instrument.instrument,
+                "data_type": data_type.value, "error_type": type(exc).__name__,
+                "error": str(exc)[:200], "suppressed": suppressed})
+        if data_type is DataType.L2_ORDERBOOK:
+            stream = self._streams.get((event.instrument, data_type))
+            if stream is not None and stream.book_complete:
+                stream.book_complete = False
+                self._resync_book(event.instrument, "internal_error")
+
+    def message_dropped(self, message: OutboundMessage, reason: str) -> None:
+        """The sink gave up on ``message``: a book that lost a message is resynced.
+
+        Its deltas are dropped (``book_incomplete``) until the venue's next
+        snapshot has gone out whole.
+        """
+        book = message.book
+        if book is None:
+            return
+        stream = self._streams.get((book, DataType.L2_ORDERBOOK))
+        if stream is None or not stream.book_complete:
+            return
+        stream.book_complete = False
+        log.warning("book message dropped; resyncing the book",
+                    extra={"subject": message.subject, "msg_id": message.msg_id,
+                           "reason": reason})
+        self._resync_book(book, "message_dropped")
+
+    def _stream(self, event: MarketEvent) -> _Stream:
+        instrument = event.instrument
+        venue = instrument.venue
         recent = self._recent.get(venue)
         if recent is None:
             recent = self._recent[venue] = RecentIds(RECENT_IDS_PER_VENUE)
-        numbers = self.sequences.counter(event.instrument, event.data_type)
-        return _Stream(event, self._subject_prefix, numbers, recent)
+        numbers = self.sequences.counter(instrument, event.data_type)
+        depth = self._depths.get((venue, instrument.instrument), 0)
+        return _Stream(event, self._subject_prefix, numbers, recent, depth)
 
     async def drain(self, timeout_s: float) -> int:
         """Wait until the queue is empty (the :meth:`run` loop must still be running).

@@ -228,9 +228,12 @@ class MetricsSink(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutboundMessage:
-    """An encoded event ready for JetStream.
+    """An encoded event ready for JetStream; nobody changes it once built.
+
+    Not frozen: one is built per published event, and a frozen dataclass's
+    ``__init__`` (``object.__setattr__`` per field) costs about twice as much.
 
     Attributes:
         subject: ``market.<venue>.<symbol>.<data_type>``.
@@ -238,6 +241,9 @@ class OutboundMessage:
         msg_id: the ``Nats-Msg-Id`` header.
         venue, data_type: labels for metrics and logs.
         read_ns: ``time.monotonic_ns()`` when the venue frame was read (0 = unknown).
+        book: for an ``l2_orderbook`` message, its instrument: a book message
+            that is dropped leaves that book incomplete for consumers (see
+            :meth:`MessageSink.submit`); None for other data types.
     """
 
     subject: str
@@ -246,6 +252,7 @@ class OutboundMessage:
     venue: str
     data_type: str
     read_ns: int = 0
+    book: Instrument | None = None
 
 
 class EventEncoder(Protocol):
@@ -264,8 +271,21 @@ class EventEncoder(Protocol):
 class MessageSink(Protocol):
     """Where encoded events go: JetStream, with acks, retries and drops inside."""
 
+    @property
+    def max_payload_bytes(self) -> int:
+        """The largest message the server takes (its ``max_payload``, headers included).
+
+        0 until known (before the first connection).
+        """
+        ...
+
     async def submit(self, message: OutboundMessage) -> None:
-        """Hand over one message; waits while too many are awaiting acks."""
+        """Hand over one message; waits while too many are awaiting acks.
+
+        A message given up on (too large, or rejected after every retry) is
+        reported to the ``on_drop`` callback the sink was built with, so the
+        pipeline can resync a book that lost a message.
+        """
         ...
 
     async def flush(self) -> None:

@@ -193,6 +193,15 @@ class L2Update:
         is_snapshot: True when the levels replace the whole book.
         first_update_id, last_update_id: the venue's update id range this
             message covers (for a snapshot both are the snapshot's id).
+        snapshot_part, snapshot_parts: a snapshot too large for one message
+            is published as parts ``1..snapshot_parts`` in order, each with a
+            slice of both sides (part 1 holds the best levels); part 1 replaces
+            the book, later parts add their levels, and the book is whole after
+            the last one. A snapshot in one message is part 1 of 1; deltas
+            carry 1 of 1 and encoders leave the fields out of them. Only
+            :func:`relay.application.book_publication.split_snapshot` makes
+            parts, and checks them (no check here: this class is built for
+            every book message a venue sends).
     """
 
     bids: tuple[PriceLevel, ...]
@@ -200,6 +209,8 @@ class L2Update:
     is_snapshot: bool
     first_update_id: int | None = None
     last_update_id: int | None = None
+    snapshot_part: int = 1
+    snapshot_parts: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,8 @@ class EmbeddedNats:
         store_dir: JetStream store; None = a temporary directory removed on stop.
         startup_timeout_s: how long :meth:`start` waits for the port to accept.
         jetstream: False starts the server without JetStream (``-js`` left out).
+        max_payload_bytes: the server's ``max_payload`` (largest message, headers
+            included); 0 = the server's default (1 MiB).
     """
 
     def __init__(
@@ -58,7 +60,9 @@ class EmbeddedNats:
         store_dir: Path | None = None,
         startup_timeout_s: float = 10.0,
         jetstream: bool = True,
+        max_payload_bytes: int = 0,
     ) -> None:
+        self.max_payload_bytes = max_payload_bytes
         self.host = host
         self.port = port or free_port(host)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -81,8 +85,15 @@ class EmbeddedNats:
         Raises:
             EmbeddedNatsError: it exited or did not listen within the timeout.
         """
+        options: list[str] = []
+        if self.max_payload_bytes:
+            # nats-server has no command-line flag for max_payload; a config file sets it.
+            config = self.store_dir / "relay-embedded.conf"
+            config.write_text(f"max_payload: {self.max_payload_bytes}\n")
+            options = ["-c", str(config)]
         self._process = await asyncio.create_subprocess_exec(
             str(nats_server_binary()),
+            *options,
             "-a", self.host,
             "-p", str(self.port),
             *(("-js", "-sd", str(self.store_dir)) if self._jetstream else ()),

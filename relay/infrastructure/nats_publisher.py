@@ -52,6 +52,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
+from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import MessageSink, OutboundMessage
 from relay.config.model import NatsConfig, OutagePolicy, PipelineConfig
 from relay.infrastructure.jetstream_streams import (
@@ -60,7 +61,6 @@ from relay.infrastructure.jetstream_streams import (
     StreamSetupError,
 )
 from relay.infrastructure.jetstream_streams import js_stream_config as js_stream_config
-from relay.infrastructure.logs import LogRateLimit
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats_wire import header_tail as header_tail
 from relay.infrastructure.nats_wire import hpub_command as hpub_command
@@ -120,6 +120,8 @@ class JetStreamPublisher(MessageSink):
         on_connection_change: called with True/False as the NATS connection comes and goes.
         on_ready_change: called with (ready, problem) as publishing stops for an
             outage (problem: why, one line) and resumes after a check (problem "").
+        on_drop: called with each message given up on and the reason (``too_large``, ``no_stream``,
+            ``publish_failed``, ``outage_buffer_full``).
     """
 
     def __init__(
@@ -130,7 +132,9 @@ class JetStreamPublisher(MessageSink):
         pipeline: PipelineConfig,
         on_connection_change: Callable[[bool], None] = lambda connected: None,
         on_ready_change: Callable[[bool, str], None] = lambda ready, problem: None,
+        on_drop: Callable[[OutboundMessage, str], None] = lambda message, reason: None,
     ) -> None:
+        self._on_drop = on_drop
         self._config = config
         self._content_type = content_type
         self._header_tail = header_tail(content_type)
@@ -285,6 +289,11 @@ class JetStreamPublisher(MessageSink):
                 kept.append(pending)
         self._buffer = kept
         self._buffer_space.set()
+
+    @property
+    def max_payload_bytes(self) -> int:
+        """The server's ``max_payload`` (bytes, headers included), read at connect; 0 before."""
+        return self._max_payload
 
     @property
     def connected(self) -> bool:
@@ -624,6 +633,7 @@ class JetStreamPublisher(MessageSink):
                    "error": error, "attempts": pending.attempt + 1},
         )
         self._settle()
+        self._on_drop(message, reason)
 
     def _settle(self, count: int = 1) -> None:
         self._outstanding -= count

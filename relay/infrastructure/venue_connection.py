@@ -45,11 +45,11 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 
 from relay.application.circuit_breaker import BreakerConfig, BreakerState, CircuitBreaker
 from relay.application.health import ConnectionState, HealthMonitor
+from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import MetricsSink, SnapshotRequest
 from relay.application.rate_limit import TokenBucket, parse_retry_after
 from relay.config.model import VenueConfig
 from relay.domain.model import MarketEvent
-from relay.infrastructure.logs import LogRateLimit
 from relay.infrastructure.venue_session import INTERNAL_ERROR_LOG_INTERVAL_S, Handover, Session
 from relay.infrastructure.venues.registry import VenueSpec
 

@@ -74,6 +74,8 @@ def _l2_update(p: L2Update) -> WireDict:
         "is_snapshot": p.is_snapshot,
         "first_update_id": p.first_update_id,
         "last_update_id": p.last_update_id,
+        "snapshot_part": p.snapshot_part if p.is_snapshot else None,
+        "snapshot_parts": p.snapshot_parts if p.is_snapshot else None,
     }
 
 

@@ -243,6 +243,8 @@ _L2_ASKS: Final = _text_prefixes(2)
 _L2_IS_SNAPSHOT_TRUE: Final = _key(3, _WIRE_VARINT) + b"\x01"
 _L2_FIRST_UPDATE_ID: Final = _key(4, _WIRE_VARINT)
 _L2_LAST_UPDATE_ID: Final = _key(5, _WIRE_VARINT)
+_L2_SNAPSHOT_PART: Final = _key(6, _WIRE_VARINT)
+_L2_SNAPSHOT_PARTS: Final = _key(7, _WIRE_VARINT)
 
 _FUNDING_RATE: Final = _text_prefixes(1)
 _FUNDING_MARK_PRICE: Final = _text_prefixes(2)
@@ -351,6 +353,9 @@ def encode_l2_update(p: L2Update) -> bytes:
     last_update_id = p.last_update_id
     if last_update_id is not None:
         body += _L2_LAST_UPDATE_ID + uint64_varint(last_update_id)
+    if p.is_snapshot:
+        body += (_L2_SNAPSHOT_PART + uint64_varint(p.snapshot_part)
+                 + _L2_SNAPSHOT_PARTS + uint64_varint(p.snapshot_parts))
     return body
 
 

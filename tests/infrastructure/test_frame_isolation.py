@@ -28,6 +28,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from relay.application.health import HealthMonitor
+from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import (
     BookResync,
     FrameOutcome,
@@ -37,7 +38,6 @@ from relay.application.ports import (
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType, Instrument, L2Update, MarketEvent, Side, Trade
 from relay.infrastructure.captures import read_capture
-from relay.infrastructure.logs import LogRateLimit
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.simulator import Simulator
 from relay.infrastructure.venue_connection import VenueConnection

@@ -12,6 +12,7 @@ import pytest
 from recorded_events import RecordedEvent
 
 from relay.domain.errors import InvalidValueError
+from relay.domain.model import L2Update
 from relay.serialization.codec import (
     ENVELOPE_KEYS,
     PAYLOAD_TYPE,
@@ -22,6 +23,8 @@ from relay.serialization.codec import (
     decimal_text,
 )
 from relay.serialization.json_codec import JsonCodec, decode_json, encode_json
+from relay.serialization.protobuf_codec import decode_protobuf
+from relay.serialization.protobuf_wire import encode_event
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE_GOLDEN = os.environ.get("RELAY_UPDATE_GOLDEN") == "1"
@@ -29,7 +32,8 @@ UPDATE_GOLDEN = os.environ.get("RELAY_UPDATE_GOLDEN") == "1"
 PAYLOAD_KEYS = {
     "trade": ["type", "trade_id", "price", "quantity", "side"],
     "ticker": ["type", "bid_price", "bid_quantity", "ask_price", "ask_quantity", "update_id"],
-    "l2_update": ["type", "bids", "asks", "is_snapshot", "first_update_id", "last_update_id"],
+    "l2_update": ["type", "bids", "asks", "is_snapshot", "first_update_id", "last_update_id",
+                  "snapshot_part", "snapshot_parts"],
     "funding_rate": ["type", "rate", "mark_price", "index_price", "next_funding_time"],
     "open_interest": ["type", "open_interest"],
     "liquidation": ["type", "side", "price", "quantity", "order_status"],
@@ -128,6 +132,8 @@ def test_order_book_events_have_data_type_l2_orderbook_and_payload_type_l2_updat
         "is_snapshot": False,
         "first_update_id": 600859599090,
         "last_update_id": 600859600917,
+        "snapshot_part": None,
+        "snapshot_parts": None,
     }
 
 
@@ -141,6 +147,22 @@ def test_snapshot_has_is_snapshot_true_and_both_update_ids_equal(
     assert payload["is_snapshot"] is True
     assert payload["first_update_id"] == 600859605926
     assert payload["last_update_id"] == 600859605926
+    assert (payload["snapshot_part"], payload["snapshot_parts"]) == (1, 1)
+
+
+def test_a_snapshot_part_says_which_part_of_how_many_in_json_and_protobuf(
+    recorded_by_name: dict[str, RecordedEvent],
+) -> None:
+    recorded = recorded_by_name["l2_snapshot_binance_usdm_sushiusdt"]
+    book = recorded.event.payload
+    assert isinstance(book, L2Update)
+    part = replace(recorded.event, payload=replace(book, snapshot_part=2, snapshot_parts=3))
+
+    as_json = decode_json(encode_json(part, recorded.sequence))
+    as_protobuf = decode_protobuf(encode_event(part, recorded.sequence))
+
+    assert (as_json["payload"]["snapshot_part"], as_json["payload"]["snapshot_parts"]) == (2, 3)
+    assert as_protobuf == as_json
 
 
 def test_missing_exchange_time_and_update_id_are_json_null(

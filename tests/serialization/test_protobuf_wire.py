@@ -270,6 +270,8 @@ def test_the_set_payload_is_written_even_when_its_body_is_empty() -> None:
         "is_snapshot": False,
         "first_update_id": None,
         "last_update_id": None,
+        "snapshot_part": None,
+        "snapshot_parts": None,
     }
 
 

@@ -115,6 +115,16 @@ class L2Update(betterproto.Message):
     The venue's last update id this message covers; for a snapshot, its id.
     """
 
+    snapshot_part: Optional[int] = betterproto.uint32_field(6, optional=True)
+    """
+    Snapshots only: this message is part snapshot_part (1-based) of snapshot_parts.
+     A snapshot larger than the server's max_payload goes out in parts, in order,
+     each with a slice of both sides (part 1 holds the best levels); part 1 replaces
+     the book, later parts add to it. Unset on deltas.
+    """
+
+    snapshot_parts: Optional[int] = betterproto.uint32_field(7, optional=True)
+
 
 @dataclass(eq=False, repr=False)
 class FundingRate(betterproto.Message):

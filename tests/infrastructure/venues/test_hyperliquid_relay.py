@@ -106,4 +106,4 @@ candle_interval = "15m"
     assert stored["hyperliquid:BTC:l2_orderbook:1754450974231"]["payload"] == {
         "type": "l2_update", "bids": [["113377.0", "7.6699"], ["113376.0", "4.13714"]],
         "asks": [["113397.0", "0.11543"]], "is_snapshot": True,
-        "first_update_id": None, "last_update_id": None}
+        "first_update_id": None, "last_update_id": None, "snapshot_part": 1, "snapshot_parts": 1}

@@ -163,6 +163,9 @@ QUOTES: tuple[Quote, ...] = (
 class _Recorder:
     """A message sink that keeps what the pipeline hands over."""
 
+    max_payload_bytes = 1024 * 1024
+    """The nats-server default ``max_payload``."""
+
     def __init__(self) -> None:
         self.messages: list[OutboundMessage] = []
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relay.infrastructure.logs import LogRateLimit
+from relay.application.log_rate_limit import LogRateLimit
 
 
 class FakeClock:
