@@ -72,4 +72,6 @@ async def test_a_dropped_book_message_resyncs_that_book_from_a_fresh_snapshot() 
     seen = verify_jetstream(messages, "json", USDM_ONLY)
     assert seen["l2_snapshot"] == 5
     assert (seen["trade"], seen["ticker"], seen["candle"]) == (91, 613, 67)
-    assert seen["l2_orderbook"] == 756 + 1 - withheld
+    # Diffs read while the new snapshot is fetched are folded into it by Binance's
+    # procedure, so how many deltas remain depends on timing; the books above do not.
+    assert seen["l2_orderbook"] <= 756 + 1 - withheld
