@@ -437,12 +437,14 @@ class BinanceProtocol(VenueProtocol):
                 return self._depth(data, received_at_ms)
             handler = self._handlers.get(kind) if isinstance(kind, str) else None
             if handler is None:
-                raise FrameError("unknown_event", wire.clip(f"event type {kind!r}"))
+                raise FrameError("unknown_event", wire.clip(f"event type {wire.brief(kind)}"))
             event = handler(data, received_at_ms)
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{kind}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(kind)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{kind}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(kind)}: {exc}")) from None
         return FrameOutcome([event] if event is not None else [], [], [])
 
     def on_snapshot(
@@ -481,7 +483,7 @@ class BinanceProtocol(VenueProtocol):
         symbol = wire.text("s", data["s"])
         instrument = self._subscribed[data_type].get(symbol)
         if instrument is None:
-            raise FrameError("unsubscribed", f"{symbol} {data_type.value}")
+            raise FrameError("unsubscribed", f"{wire.label(symbol)} {data_type.value}")
         return instrument
 
     def _depth(self, data: dict[str, Any], received_at_ms: int) -> FrameOutcome:

@@ -553,11 +553,13 @@ class BybitProtocol(VenueProtocol):
             elif kind == "allLiquidation":
                 events = self._liquidation(topic, message, received_at_ms)
             else:
-                raise FrameError("unknown_event", wire.clip(f"topic {topic!r}"))
+                raise FrameError("unknown_event", wire.clip(f"topic {wire.brief(topic)}"))
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{topic}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(topic)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{topic}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(topic)}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def _control(self, message: dict[str, Any]) -> FrameOutcome:
@@ -569,9 +571,10 @@ class BybitProtocol(VenueProtocol):
             if message.get("success") is True:
                 return FrameOutcome([], [], [])
             raise FrameError(
-                "subscribe_error", wire.clip(f"{op}: {message.get('ret_msg', message)!r}")
+                "subscribe_error",
+                wire.clip(f"{wire.label(op)}: {wire.brief(message.get('ret_msg', message))}"),
             )
-        raise FrameError("unknown_event", wire.clip(f"no topic, op {op!r}"))
+        raise FrameError("unknown_event", wire.clip(f"no topic, op {wire.brief(op)}"))
 
     @staticmethod
     def _header(message: dict[str, Any]) -> tuple[bool, int]:
@@ -603,9 +606,11 @@ class BybitProtocol(VenueProtocol):
                 raise InvalidValueError("data", data, "expected an object")
             reason = book.on_message(is_snapshot, data, ts_ms, received_at_ms, events)
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{topic}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(topic)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{topic}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(topic)}: {exc}")) from None
         if reason is None:
             return FrameOutcome(events, [], [])
         return FrameOutcome(

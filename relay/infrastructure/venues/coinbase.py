@@ -340,7 +340,7 @@ class CoinbaseProtocol(VenueProtocol):
         """
         message = wire.frame_object(frame)
         if message.get("type") == "error":
-            raise FrameError("subscribe_error", wire.clip(str(message.get("message", message))))
+            raise FrameError("subscribe_error", wire.label(message.get("message", message)))
         channel = message.get("channel")
         try:
             self._check_sequence(channel, message)
@@ -354,7 +354,7 @@ class CoinbaseProtocol(VenueProtocol):
             elif channel == "candles":
                 self._candles(message, received_at_ms, events)
             elif channel not in ("heartbeats", "subscriptions"):
-                raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
+                raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
         except FrameError as exc:
             if channel == "l2_data" and exc.reason == "unknown_event":
                 self._resync_all("bad_update")
@@ -362,11 +362,13 @@ class CoinbaseProtocol(VenueProtocol):
         except KeyError as exc:
             if channel == "l2_data":
                 self._resync_all("bad_update")
-            raise FrameError("missing_field", wire.clip(f"{channel}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
             if channel == "l2_data":
                 self._resync_all("bad_update")
-            raise FrameError("invalid_value", wire.clip(f"{channel}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         outcome = FrameOutcome(events, [], self._pending_replies, self._pending_resyncs)
         self._pending_replies = []
         self._pending_resyncs = []
@@ -414,7 +416,7 @@ class CoinbaseProtocol(VenueProtocol):
         product = wire.text("product_id", product_id)
         instrument = self._instruments.get(product)
         if instrument is None or data_type not in self._wanted[product]:
-            raise FrameError("unsubscribed", wire.clip(f"{product} {data_type.value}"))
+            raise FrameError("unsubscribed", wire.clip(f"{wire.label(product)} {data_type.value}"))
         return instrument
 
     def _l2_data(
@@ -430,7 +432,9 @@ class CoinbaseProtocol(VenueProtocol):
             event = wire.json_object("events[]", raw)
             kind = event["type"]
             if kind not in ("snapshot", "update"):
-                raise FrameError("unknown_event", wire.clip(f"l2_data event type {kind!r}"))
+                raise FrameError(
+                    "unknown_event", wire.clip(f"l2_data event type {wire.brief(kind)}")
+                )
             instrument = self._instrument(event["product_id"], DataType.L2_ORDERBOOK)
             parsed.append((kind, instrument, *_levels(_list("updates", event["updates"]))))
         for kind, instrument, bids, asks, latest_ms, digest in parsed:

@@ -363,19 +363,21 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         kind = message.get("type")
         handler = self._handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
-            raise FrameError("unknown_event", wire.clip(f"message type {kind!r}"))
+            raise FrameError("unknown_event", wire.clip(f"message type {wire.brief(kind)}"))
         try:
             return handler(message, frame, received_at_ms)
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{kind}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(kind)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{kind}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(kind)}: {exc}")) from None
 
     def _instrument(self, message: dict[str, Any], data_type: DataType) -> Instrument:
         product = wire.text("product_id", message["product_id"])
         wanted = self._wanted.get(product)
         if wanted is None or data_type not in wanted:
-            raise FrameError("unsubscribed", wire.clip(f"{product} {data_type.value}"))
+            raise FrameError("unsubscribed", wire.clip(f"{wire.label(product)} {data_type.value}"))
         return self._instruments[product]
 
     def _ignore(

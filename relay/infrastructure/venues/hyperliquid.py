@@ -29,7 +29,8 @@ formats parsed here follow these pages):
 The TypeScript types of the subscriptions page declare ``Candle`` prices and
 the asset context fields as ``number``, while the documented example bodies
 send them as strings. Both are accepted: those two (low-rate) channels are
-decoded with ``json.loads(..., parse_float=Decimal)``, so a JSON number keeps
+decoded by :func:`relay.infrastructure.venues.wire.exact_object`
+(``parse_float=Decimal``), so a JSON number keeps
 the venue's digits; every other channel must send strings (``px``, ``sz``).
 
 One subscription per channel and coin, one subscribe frame each (the venue has
@@ -71,10 +72,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -279,24 +278,26 @@ class HyperliquidProtocol(VenueProtocol):
         if channel == "pong" or channel == "subscriptionResponse":
             return FrameOutcome([], [], [])
         if channel == "error":
-            raise FrameError("subscribe_error", wire.clip(str(message.get("data"))))
+            raise FrameError("subscribe_error", wire.label(message.get("data")))
         handler = self._handlers.get(channel) if isinstance(channel, str) else None
         if handler is None:
-            raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
+            raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
         if channel in _DECIMAL_CHANNELS:
-            message = json.loads(frame, parse_float=Decimal)
+            message = wire.exact_object(frame)
         try:
             events = handler(message["data"], received_at_ms)
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{channel}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{channel}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def _wanted_for(self, coin: Any, data_type: DataType) -> _Wanted:
         wanted = self._wanted.get(coin) if isinstance(coin, str) else None
         if wanted is None or data_type not in wanted.data_types:
-            raise FrameError("unsubscribed", wire.clip(f"{coin} {data_type.value}"))
+            raise FrameError("unsubscribed", wire.clip(f"{wire.label(coin)} {data_type.value}"))
         return wanted
 
     def _newer(self, channel: str, coin: str, time_ms: int) -> None:
@@ -377,7 +378,7 @@ class HyperliquidProtocol(VenueProtocol):
         if type(sides) is not list or len(sides) != 2:
             raise InvalidValueError("bbo", sides, "expected [bid, ask]")
         if sides[0] is None or sides[1] is None:
-            raise FrameError("one_sided_book", f"bbo {coin} at {time_ms}: {sides}")
+            raise FrameError("one_sided_book", f"bbo {wire.label(coin)} at {time_ms}: {sides}")
         bid_price, bid_size = _level("bid", sides[0])
         ask_price, ask_size = _level("ask", sides[1])
         if bid_price >= ask_price:
@@ -409,7 +410,7 @@ class HyperliquidProtocol(VenueProtocol):
             DataType.FUNDING_RATE,
             DataType.OPEN_INTEREST,
         }:
-            raise FrameError("unsubscribed", wire.clip(f"{coin} activeAssetCtx"))
+            raise FrameError("unsubscribed", wire.clip(f"{wire.label(coin)} activeAssetCtx"))
         ctx = wire.json_object("ctx", body["ctx"])
         events: list[MarketEvent] = []
         if DataType.FUNDING_RATE in wanted.data_types:
@@ -455,11 +456,13 @@ class HyperliquidProtocol(VenueProtocol):
         coin = wanted.instrument.instrument
         interval = wire.text("i", body["i"])
         if interval != wanted.candle_interval:
-            raise FrameError("unsubscribed", f"{coin} candle {interval}")
+            raise FrameError("unsubscribed", f"{wire.label(coin)} candle {interval}")
         open_time = wire.integer("t", body["t"])
         held = self._candles.get(coin)
         if held is not None and open_time < held.open_time_ms:
-            raise FrameError("stale_update", f"candle {coin}: t {open_time} < {held.open_time_ms}")
+            raise FrameError(
+                "stale_update", f"candle {wire.label(coin)}: t {open_time} < {held.open_time_ms}"
+            )
         candle = Candle(
             interval=interval,
             open_time_ms=open_time,

@@ -543,14 +543,19 @@ class OkxProtocol(VenueProtocol):
         message = wire.frame_object(frame)
         event = message.get("event")
         if event is not None:
+            if type(event) is not str:  # a list or an object is not hashable
+                raise FrameError("unknown_event", wire.clip(f"event {wire.brief(event)}"))
             if event in _EMPTY_EVENTS:
                 return FrameOutcome([], [], [])
             if event in _ERROR_EVENTS:
                 raise FrameError(
                     "subscribe_error",
-                    wire.clip(f"{event} {message.get('code')}: {message.get('msg', '')}"),
+                    wire.clip(
+                        f"{event} {wire.label(message.get('code'))}: "
+                        f"{wire.label(message.get('msg', ''))}"
+                    ),
                 )
-            raise FrameError("unknown_event", wire.clip(f"event {event!r}"))
+            raise FrameError("unknown_event", wire.clip(f"event {wire.brief(event)}"))
         arg = message.get("arg")
         data = message.get("data")
         if not isinstance(arg, dict) or not isinstance(data, list):
@@ -567,18 +572,20 @@ class OkxProtocol(VenueProtocol):
                 return FrameOutcome(self._liquidations(data, received_at_ms), [], [])
             handler = self._handlers.get(channel)
             if handler is None:
-                raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
+                raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
             events = [handler(entry, received_at_ms) for entry in _data_objects(data)]
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{channel}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{channel}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def _instrument(self, inst_id: Any, data_type: DataType) -> Instrument:
         instrument = self._instruments.get(inst_id) if isinstance(inst_id, str) else None
         if instrument is None or data_type not in self._wanted[inst_id]:
-            raise FrameError("unsubscribed", wire.clip(f"{inst_id} {data_type.value}"))
+            raise FrameError("unsubscribed", wire.clip(f"{wire.label(inst_id)} {data_type.value}"))
         return instrument
 
     # books
@@ -594,7 +601,7 @@ class OkxProtocol(VenueProtocol):
         instrument = self._instrument(arg.get("instId"), DataType.L2_ORDERBOOK)
         book = self._books[instrument.instrument]
         if channel != book.channel:
-            raise FrameError("unsubscribed", f"{instrument.instrument} {channel}")
+            raise FrameError("unsubscribed", f"{instrument.instrument} {wire.label(channel)}")
         events: list[MarketEvent] = []
         snapshot_only = channel in SNAPSHOT_ONLY_BOOK_CHANNELS
         action = message.get("action")
