@@ -284,7 +284,7 @@ def test_fuzzed_snapshot_bodies_are_events_or_bad_snapshots(venue: str) -> None:
 SIMULATED_VENUES = tuple(v for v in VENUES if venue_spec(v).simulated_venue is not None)
 
 
-@pytest.mark.xfail(reason="bybit's simulated side raises on fuzzed frames: not fixed yet", strict=False)
+@pytest.mark.xfail(reason="bybit simulated side raises on fuzzed frames (not fixed)", strict=False)
 @pytest.mark.parametrize("venue", SIMULATED_VENUES)
 def test_simulated_venue_sides_take_any_recorded_or_client_frame(venue: str) -> None:
     factory = venue_spec(venue).simulated_venue
