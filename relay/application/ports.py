@@ -6,7 +6,7 @@ Prometheus metrics); the composition root wires them together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -131,6 +131,28 @@ class VenueProtocol(Protocol):
 
         Raises:
             FrameError: the frame is malformed or of an unknown kind.
+        """
+        ...
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Throw books away and start their resynchronization, as a continuity break does.
+
+        For the caller's own reasons (``"internal_error"``: handling a frame
+        raised something unexpected, so the books it touched may be wrong; a
+        book whose snapshot could not be published completely). Venues with
+        REST snapshots reset the book's sync and return :class:`SnapshotRequest`
+        records with ``reason``; venues with WebSocket snapshots return
+        :class:`BookResync` records and, in ``replies``, the unsubscribe +
+        subscribe frames of the books' channels; venues whose every book
+        message is a full snapshot reset what they keep per book and return
+        :class:`BookResync` records, so the resync is counted. Until the fresh
+        snapshot is in, no delta of those books is published.
+
+        Args:
+            instruments: venue instrument ids as configured (``"BTC-USDT"``);
+                None: every book of this connection. Ids without a book on this
+                connection are ignored.
+            reason: the short word counted in ``relay_book_resyncs_total``.
         """
         ...
 

@@ -42,11 +42,18 @@ def build_app(health: HealthMonitor, metrics: PrometheusMetrics) -> Starlette:
 
 
 class HttpServer:
-    """uvicorn serving :func:`build_app` on ``host:port`` inside the relay's event loop."""
+    """uvicorn serving :func:`build_app` on ``host:port`` inside the relay's event loop.
+
+    uvicorn installs no logging handler of its own (``log_config=None``): its
+    ``uvicorn.error`` lines (WARNING and up) go through the handler
+    :func:`relay.infrastructure.logs.configure_logging` gives the ``uvicorn``
+    logger, as JSON (or text) lines, rate-limited; access lines are off.
+    """
 
     def __init__(self, app: Starlette, host: str, port: int) -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
+            log_config=None,
         )
         self._server = _QuietServer(config)
 

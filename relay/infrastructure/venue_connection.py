@@ -19,14 +19,6 @@ What keeps a connection honest:
   ``pong_timeout_s`` replaces the connection. Venue-level pings: the protocol's
   :meth:`~relay.application.ports.VenueProtocol.keepalive` frame on its timer,
   and its ``replies`` to the venue's own pings.
-- Frames to the venue (subscribe frames, replies, book resyncs) go through one
-  bounded outbox (:data:`OUTBOX_MAX_FRAMES`) whose writer keeps the venue's
-  ``subscribe_interval_s`` between two frames; reading never waits for it. A
-  full outbox means the venue stopped reading: the connection is replaced.
-- Books resynchronized over the WebSocket (:class:`~relay.application.ports.BookResync`)
-  are counted per venue, instrument and reason, like REST snapshot resyncs.
-- A staleness watchdog per (instrument, data type): no data for
-  ``stale_after_s`` replaces the connection.
 - Planned rotation before the venue's own connection age limit (Binance: 24 h):
   the new connection is opened and its events held; the old one keeps
   publishing until it has caught up with the new one (it published an event the
@@ -36,7 +28,8 @@ What keeps a connection honest:
   is missed and nothing is published twice.
 - REST snapshots: a token bucket with the venue's request weights; 429, 418,
   5xx and timeouts are retried with backoff, honouring ``Retry-After``.
-- Frames larger than ``max_frame_bytes`` are counted (``oversized``) and skipped.
+- Each connection attempt is a :class:`~relay.infrastructure.venue_session.Session`
+  (outbox, watchdog, frame isolation: see its module).
 """
 
 from __future__ import annotations
@@ -49,15 +42,15 @@ from collections.abc import Awaitable, Callable, Coroutine
 import httpx
 import websockets
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
-from websockets.asyncio.client import ClientConnection
 
 from relay.application.circuit_breaker import BreakerConfig, BreakerState, CircuitBreaker
-from relay.application.errors import FrameError
 from relay.application.health import ConnectionState, HealthMonitor
-from relay.application.ports import FrameOutcome, Keepalive, MetricsSink, SnapshotRequest
+from relay.application.ports import MetricsSink, SnapshotRequest
 from relay.application.rate_limit import TokenBucket, parse_retry_after
 from relay.config.model import VenueConfig
-from relay.domain.model import DataType, MarketEvent
+from relay.domain.model import MarketEvent
+from relay.infrastructure.logs import LogRateLimit
+from relay.infrastructure.venue_session import INTERNAL_ERROR_LOG_INTERVAL_S, Handover, Session
 from relay.infrastructure.venues.registry import VenueSpec
 
 log = logging.getLogger("relay.venue")
@@ -75,14 +68,7 @@ Past it the old connection is closed anyway (and a warning logged): what it had
 not read by then is lost, which is what a connection behind by that much risks.
 """
 
-WATCHDOG_INTERVAL_S = 0.5
-
-OUTBOX_MAX_FRAMES = 10_000
-"""Frames waiting to be sent to the venue on one connection; when full, the connection is
-replaced."""
-
 _RETRY_STATUS = frozenset({418, 429}) | frozenset(range(500, 600))
-
 
 class SnapshotFetchError(Exception):
     """A REST snapshot answer to retry (429, 418, 5xx), with the venue's Retry-After if sent."""
@@ -92,23 +78,11 @@ class SnapshotFetchError(Exception):
         self.retry_after_s = retry_after_s
 
 
-class StaleConnectionError(ConnectionError):
-    """A subscription went without data for longer than its ``stale_after_s``."""
-
-
-class OutboxFullError(ConnectionError):
-    """More than :data:`OUTBOX_MAX_FRAMES` frames waited to be sent: the venue stopped reading."""
-
-
 class _StableConnectionLost(Exception):
     """A connection that had been up longer than ``stable_after_s`` was lost."""
 
 
 _CONNECTION_ERRORS = (OSError, TimeoutError, websockets.exceptions.WebSocketException)
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 async def _first_done(event: asyncio.Event, task: asyncio.Task[object], timeout_s: float) -> bool:
@@ -120,243 +94,6 @@ async def _first_done(event: asyncio.Event, task: asyncio.Task[object], timeout_
     finally:
         waiter.cancel()
     return event.is_set()
-
-
-class _Handover:
-    """The overlap of a rotation: which events each side has seen, until they meet.
-
-    The old connection publishes, the new one holds. Once one side sees an event
-    (by ``Nats-Msg-Id``) the other already saw, the old connection has read up to
-    where the new one started: everything it had to deliver is published.
-    """
-
-    def __init__(self) -> None:
-        self.published: set[str] = set()
-        self.held: set[str] = set()
-        self.caught_up = asyncio.Event()
-
-    def saw(self, msg_id: str, held: bool) -> None:
-        mine, theirs = (self.held, self.published) if held else (self.published, self.held)
-        if msg_id in theirs:
-            self.caught_up.set()
-        else:
-            mine.add(msg_id)
-
-
-class _Session:
-    """One WebSocket connection and its protocol instance."""
-
-    def __init__(self, owner: VenueConnection, hold: bool) -> None:
-        self.owner = owner
-        self.protocol = owner.spec.protocol_factory(owner.config)
-        self.hold = hold
-        self.held: list[tuple[MarketEvent, int]] = []
-        self.handover: _Handover | None = None
-        self.ws: ClientConnection | None = None
-        self.opened = asyncio.Event()
-        self.first_frame = asyncio.Event()
-        self.live = asyncio.Event()
-        """Set once the session publishes: at once, or when a rotation hands over to it."""
-        if not hold:
-            self.live.set()
-        self.closing = False
-        self.opened_at = 0.0
-        self.lock = asyncio.Lock()
-        self.snapshot_tasks: set[asyncio.Task[None]] = set()
-        self.last_data: dict[tuple[str, DataType], float] = {}
-        self.stale: str | None = None
-        self.outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_MAX_FRAMES)
-        self.outbox_full = False
-
-    async def run(self) -> None:
-        """Connect and read until the connection ends (normally only through :meth:`close`)."""
-        owner = self.owner
-        config = owner.config
-        name = owner.name
-        url = self.protocol.ws_url()
-        async with websockets.connect(
-            url,
-            max_size=config.max_frame_bytes * 8,
-            open_timeout=config.connect_timeout_s,
-            ping_interval=config.ping_interval_s,
-            ping_timeout=config.pong_timeout_s,
-            close_timeout=2,
-            compression="deflate" if config.ws_compression else None,
-        ) as ws:
-            self.ws = ws
-            self.opened_at = time.monotonic()
-            for key in owner.watched:
-                self.last_data[key] = self.opened_at
-            self.opened.set()
-            log.info("venue connected", extra={"venue": name, "url": url.split("?")[0]})
-            owner.metrics.venue_connected(name, True)
-            owner.health.venue_state(name, ConnectionState.CONNECTED)
-            loop = asyncio.get_running_loop()
-            helpers = [loop.create_task(self._watchdog()), loop.create_task(self._writer(ws))]
-            keepalive = self.protocol.keepalive()
-            if keepalive is not None:
-                helpers.append(loop.create_task(self._keepalive(ws, keepalive)))
-            try:
-                for request_frame in self.protocol.subscribe_frames():
-                    self._send(request_frame)
-                async with self.lock:
-                    await self._handle(self.protocol.on_open(), time.monotonic_ns())
-                await self._read(ws)
-            finally:
-                for task in (*helpers, *self.snapshot_tasks):
-                    task.cancel()
-                await asyncio.gather(*helpers, *self.snapshot_tasks, return_exceptions=True)
-        if self.outbox_full:
-            raise OutboxFullError(f"more than {OUTBOX_MAX_FRAMES} frames waited to be sent")
-        if self.stale is not None:
-            raise StaleConnectionError(self.stale)
-        if not self.closing:
-            raise ConnectionError("venue closed the connection")
-
-    def _send(self, frame: str) -> None:
-        """Queue a frame for the writer; a full outbox drops the connection.
-
-        The venue stopped reading, so no closing handshake could complete: the
-        TCP connection is aborted (no task is left behind) and :meth:`run`
-        raises :class:`OutboxFullError`, which reconnects.
-        """
-        try:
-            self.outbox.put_nowait(frame)
-        except asyncio.QueueFull:
-            if not self.outbox_full and self.ws is not None:
-                self.outbox_full = True
-                self.ws.transport.abort()
-
-    async def _writer(self, ws: ClientConnection) -> None:
-        """Send the outbox in order, at most one frame per ``subscribe_interval_s``."""
-        interval_s = self.owner.spec.subscribe_interval_s
-        last_sent = -interval_s
-        while True:
-            frame = await self.outbox.get()
-            wait_s = last_sent + interval_s - time.monotonic()
-            if wait_s > 0:
-                await asyncio.sleep(wait_s)
-            await ws.send(frame)
-            last_sent = time.monotonic()
-
-    async def _keepalive(self, ws: ClientConnection, keepalive: Keepalive) -> None:
-        """Send the venue's ping frame every ``keepalive.interval_s``."""
-        while True:
-            await asyncio.sleep(keepalive.interval_s)
-            await ws.send(keepalive.frame)
-
-    async def _read(self, ws: ClientConnection) -> None:
-        owner = self.owner
-        venue = owner.name
-        limit = owner.config.max_frame_bytes
-        protocol = self.protocol
-        async for frame in ws:
-            read_ns = time.monotonic_ns()
-            received_at_ms = _now_ms()
-            owner.frames += 1
-            self.first_frame.set()
-            owner.health.venue_message(venue, received_at_ms)
-            if len(frame) > limit:
-                owner.reject("oversized", f"{len(frame)} bytes > {limit}")
-                continue
-            async with self.lock:
-                try:
-                    outcome = protocol.on_frame(frame, received_at_ms)
-                except FrameError as exc:
-                    owner.reject(exc.reason, exc.detail)
-                    continue
-                await self._handle(outcome, read_ns)
-            if self.closing:
-                break
-
-    async def _handle(self, outcome: FrameOutcome, read_ns: int) -> None:
-        owner = self.owner
-        venue = owner.config.id
-        now = time.monotonic()
-        handover = self.handover
-        for event in outcome.events:
-            owner.metrics.event_received(venue, event.data_type.value)
-            self.last_data[(event.instrument.instrument, event.data_type)] = now
-            if self.hold:
-                self.held.append((event, read_ns))
-            else:
-                await owner.publish(event, read_ns)
-            if handover is not None:
-                handover.saw(event.msg_id, self.hold)
-        for request in outcome.snapshot_requests:
-            if request.reason != "initial":
-                self._count_resync(request.instrument.instrument, request.reason)
-            task = asyncio.get_running_loop().create_task(self._fetch_snapshot(request))
-            self.snapshot_tasks.add(task)
-            task.add_done_callback(self._snapshot_done)
-        for resync in outcome.resyncs:
-            self._count_resync(resync.instrument.instrument, resync.reason)
-        for reply in outcome.replies:
-            self._send(reply)
-
-    def _count_resync(self, instrument: str, reason: str) -> None:
-        venue = self.owner.config.id
-        self.owner.metrics.book_resync(venue, instrument, reason)
-        log.warning("order book resync",
-                    extra={"venue": venue, "instrument": instrument, "reason": reason})
-
-    def _snapshot_done(self, task: asyncio.Task[None]) -> None:
-        self.snapshot_tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("snapshot task failed", exc_info=task.exception(),
-                      extra={"venue": self.owner.config.id})
-
-    async def _fetch_snapshot(self, request: SnapshotRequest) -> None:
-        owner = self.owner
-        body = await owner.fetch(request)
-        read_ns = time.monotonic_ns()
-        async with self.lock:
-            if self.closing:
-                return
-            try:
-                outcome = self.protocol.on_snapshot(request, body, _now_ms())
-            except FrameError as exc:
-                owner.reject(exc.reason, exc.detail)
-                outcome = FrameOutcome(
-                    [], [SnapshotRequest(request.instrument, request.path, exc.reason,
-                                         request.weight)], []
-                )
-            await self._handle(outcome, read_ns)
-
-    async def _watchdog(self) -> None:
-        thresholds = self.owner.watched
-        while True:
-            await asyncio.sleep(WATCHDOG_INTERVAL_S)
-            now = time.monotonic()
-            for key, threshold_s in thresholds.items():
-                silent_s = now - self.last_data.get(key, self.opened_at)
-                if silent_s > threshold_s:
-                    instrument, data_type = key
-                    self.owner.metrics.stale_reconnect(self.owner.config.id, data_type.value)
-                    log.warning(
-                        "subscription stale, replacing the connection",
-                        extra={"venue": self.owner.config.id, "instrument": instrument,
-                               "data_type": data_type.value, "silent_s": round(silent_s, 3)},
-                    )
-                    self.stale = f"{instrument} {data_type.value} silent for {silent_s:.1f} s"
-                    if self.ws is not None:
-                        await self.ws.close(code=1000, reason="stale")
-                    return
-
-    async def release(self) -> None:
-        """Stop holding: publish the held events (the pipeline drops ones already published)."""
-        async with self.lock:
-            held, self.held, self.hold = self.held, [], False
-            self.handover = None
-            self.live.set()
-            for event, read_ns in held:
-                await self.owner.publish(event, read_ns)
-
-    async def close(self) -> None:
-        """Stop reading after the frame being handled; the session's ``run`` then returns."""
-        self.closing = True
-        if self.ws is not None:
-            await self.ws.close()
 
 
 class VenueConnection:
@@ -372,6 +109,10 @@ class VenueConnection:
         name: the connection's name in ``/health``, the connected and circuit
             gauges and logs: the venue id, or ``<venue id>#<n>`` for the n-th
             connection of a venue served by several. Counters use the venue id.
+        error_log: the rate limit of "unexpected error" lines (one per venue and
+            exception type) and "order book resync" lines (one per book and
+            reason); default: one every
+            :data:`~relay.infrastructure.venue_session.INTERNAL_ERROR_LOG_INTERVAL_S`).
     """
 
     def __init__(
@@ -383,6 +124,7 @@ class VenueConnection:
         health: HealthMonitor,
         http: httpx.AsyncClient,
         name: str = "",
+        error_log: LogRateLimit | None = None,
     ) -> None:
         self.spec = spec
         self.config = config
@@ -413,8 +155,9 @@ class VenueConnection:
             if config.stale_after_s.for_type(data_type) > 0
         }
         self.frames = 0
+        self.error_log = error_log or LogRateLimit(INTERNAL_ERROR_LOG_INTERVAL_S)
         self._stopping = False
-        self._current: _Session | None = None
+        self._current: Session | None = None
         self._current_task: asyncio.Task[object] | None = None
         self._tasks: set[asyncio.Task[object]] = set()
 
@@ -465,7 +208,7 @@ class VenueConnection:
                         extra={"venue": venue, "wait_s": round(wait_s, 3)})
             await asyncio.sleep(wait_s)
         self.health.venue_state(venue, ConnectionState.CONNECTING)
-        session = self._current = _Session(self, hold=False)
+        session = self._current = Session(self, hold=False)
         task = self._current_task = self._spawn(self._run_session(session))
         try:
             while True:
@@ -498,7 +241,7 @@ class VenueConnection:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _run_session(self, session: _Session) -> None:
+    async def _run_session(self, session: Session) -> None:
         """Run one session, with its stable-success timer and rotation timer."""
         loop = asyncio.get_running_loop()
         timers = [loop.create_task(self._stable_timer(session))]
@@ -512,12 +255,12 @@ class VenueConnection:
             await asyncio.gather(*timers, return_exceptions=True)
             self.metrics.venue_connected(self.name, False)
 
-    async def _stable_timer(self, session: _Session) -> None:
+    async def _stable_timer(self, session: Session) -> None:
         await session.opened.wait()
         await asyncio.sleep(self.config.stable_after_s)
         self.breaker.record_success(time.monotonic())
 
-    async def _rotation_timer(self, old: _Session) -> None:
+    async def _rotation_timer(self, old: Session) -> None:
         await old.opened.wait()
         await asyncio.sleep(self.rotate_after_s)
         # A held connection is rotated only once handed over to: one that never gets its
@@ -526,12 +269,12 @@ class VenueConnection:
         # Its own task: closing ``old`` cancels this timer, not the handover.
         self._spawn(self.rotate(old))
 
-    async def rotate(self, old: _Session | None = None) -> bool:
+    async def rotate(self, old: Session | None = None) -> bool:
         """Replace the current connection without a gap; returns False if the new one failed.
 
         The new connection is opened and read while the old one still publishes;
         its events are held. Once it has received its first frame and the old
-        one has caught up with it (see :class:`_Handover`; at most
+        one has caught up with it (see :class:`~.venue_session.Handover`; at most
         :data:`CATCH_UP_TIMEOUT_S`), the old one is closed after the frame it is
         handling, and the held events go to the pipeline, which drops those the
         old connection had already published.
@@ -540,8 +283,8 @@ class VenueConnection:
         if old is None:
             return False
         venue = self.config.id
-        new = _Session(self, hold=True)
-        handover = old.handover = new.handover = _Handover()
+        new = Session(self, hold=True)
+        handover = old.handover = new.handover = Handover()
         task = self._spawn(self._run_session(new))
         if not await _first_done(new.first_frame, task, HANDOVER_TIMEOUT_S):
             log.warning("rotation: new connection gave no frame; keeping the old one",
@@ -599,6 +342,26 @@ class VenueConnection:
         """Wait until the token bucket grants ``weight`` (time-based: there is no event)."""
         while (wait_s := self.rest_bucket.try_acquire(weight, time.monotonic())) > 0:  # noqa: ASYNC110
             await asyncio.sleep(wait_s)
+
+    async def resync_book(self, instrument: str, reason: str) -> None:
+        """Throw one book away and resync it on the live connection, counted under ``reason``.
+
+        For a book the relay cannot vouch for (its snapshot could not be
+        published completely): under the session's lock, as if a frame had
+        asked for it, ``protocol.resync_books([instrument], reason)`` and its
+        outcome is handled (REST snapshots fetched, unsubscribe + subscribe
+        frames sent, ``relay_book_resyncs_total{reason}`` counted and logged).
+        Nothing happens when no connection is open, or ``instrument`` has no
+        book on it. If the protocol raises, the connection is replaced.
+
+        Args:
+            instrument: the venue instrument id, as configured (``"BTC-USDT"``).
+            reason: a short word for the metric and log (``"incomplete_snapshot"``).
+        """
+        session = self._current
+        if session is None or not session.opened.is_set():
+            return
+        await session.resync([instrument], reason)
 
     async def stop_reading(self) -> None:
         """Stop reading: the connection finishes the frame it is handling, then closes."""

@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,7 +35,8 @@ from relay.domain.model import DataType, Instrument, MarketEvent
 from relay.infrastructure.captures import read_capture
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.simulator import Simulator
-from relay.infrastructure.venue_connection import OUTBOX_MAX_FRAMES, VenueConnection
+from relay.infrastructure.venue_connection import VenueConnection
+from relay.infrastructure.venue_session import OUTBOX_MAX_FRAMES
 from relay.infrastructure.venues import registry
 from relay.infrastructure.venues.registry import VenueSpec, plan_connections
 
@@ -69,6 +70,12 @@ class PlumbingProtocol(VenueProtocol):
             return FrameOutcome([], [], ["unsub BOOK-1", "sub BOOK-1"],
                                 [BookResync(self.instrument, "checksum")])
         return FrameOutcome([], [], [])
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        if instruments is not None and "BOOK-1" not in instruments:
+            return FrameOutcome([], [], [])
+        return FrameOutcome([], [], ["unsub BOOK-1", "sub BOOK-1"],
+                            [BookResync(self.instrument, reason)])
 
     def on_snapshot(
         self, request: SnapshotRequest, body: bytes, received_at_ms: int

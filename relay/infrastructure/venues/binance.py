@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -190,7 +190,7 @@ class BookSync:
                     f"<= book's {self.last_update_id}",
                 )
             if not self._continues(diff):
-                self._restart(diff)
+                self.restart(diff)
                 return "gap"
             return self._publish_delta(diff, events)
         buffer = self._buffer
@@ -268,7 +268,7 @@ class BookSync:
             if diff.last_update_id <= self.last_update_id:
                 continue  # a duplicate or out-of-order diff buffered while unsynced
             if not self._continues(diff):
-                self._restart(diff)
+                self.restart(diff)
                 return "gap"
             reason = self._publish_delta(diff, events)
         return reason
@@ -282,7 +282,7 @@ class BookSync:
         """Apply and publish ``diff``; ``"crossed_book"`` (and a restart) if it crosses the book."""
         self.book.apply(diff.bids, diff.asks)
         if self.book.crossed:
-            self._restart(diff)
+            self.restart(diff)
             return "crossed_book"
         self.last_update_id = diff.last_update_id
         events.append(
@@ -299,12 +299,14 @@ class BookSync:
         )
         return None
 
-    def _restart(self, diff: DepthDiff) -> None:
+    def restart(self, diff: DepthDiff | None = None) -> None:
+        """Throw the book away; it waits for a new snapshot, ``diff`` (if any) buffered."""
         self.state = SyncState.AWAITING_SNAPSHOT
         self.book = OrderBook()
         self._snapshot = None
         self._buffer.clear()
-        self._buffer.append(diff)
+        if diff is not None:
+            self._buffer.append(diff)
 
 
 
@@ -446,6 +448,19 @@ class BinanceProtocol(VenueProtocol):
         except (InvalidValueError, TypeError, ValueError) as exc:
             raise FrameError("invalid_value", wire.clip(f"{wire.label(kind)}: {exc}")) from None
         return FrameOutcome([event] if event is not None else [], [], [])
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Restart the named books' sync (all when None) and ask for their REST snapshots.
+
+        Instruments are matched as configured (case-insensitive, as the venue's
+        symbols are); ones without a book here are ignored.
+        """
+        keys = (self._books if instruments is None
+                else [k for k in dict.fromkeys(i.upper() for i in instruments)
+                      if k in self._books])
+        for key in keys:
+            self._books[key].restart()
+        return FrameOutcome([], [self._snapshot_request(key, reason) for key in keys], [])
 
     def on_snapshot(
         self, request: SnapshotRequest, body: bytes, received_at_ms: int

@@ -85,7 +85,7 @@ from __future__ import annotations
 
 import datetime
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -314,11 +314,11 @@ class TopicBook:
                 f"{self.topic}: u={update_id} <= book's {self.last_update_id}",
             )
         if update_id != self.last_update_id + 1:
-            self._restart()
+            self.restart()
             return "gap"
         self.book.apply(bids, asks)
         if self.book.crossed:
-            self._restart()
+            self.restart()
             return "crossed_book"
         self.last_update_id = update_id
         if self.l2:
@@ -341,7 +341,8 @@ class TopicBook:
             Ticker(bid, self.book.bids[bid], ask, self.book.asks[ask], update_id), key,
         ))
 
-    def _restart(self) -> None:
+    def restart(self) -> None:
+        """Throw the book away; deltas are ignored until the next snapshot."""
         self.synced = False
         self.book = OrderBook()
 
@@ -613,9 +614,37 @@ class BybitProtocol(VenueProtocol):
             raise FrameError("invalid_value", wire.clip(f"{wire.label(topic)}: {exc}")) from None
         if reason is None:
             return FrameOutcome(events, [], [])
+        return self._resync([book], reason)
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Throw the named instruments' books away (all when None) and subscribe them again.
+
+        Every ``orderbook`` topic of an instrument is resynced (on spot, the
+        ``orderbook.1`` topic a ticker is derived from too); instruments without
+        one are ignored.
+        """
+        wanted = None if instruments is None else set(instruments)
+        books = [book for book in self._books.values()
+                 if wanted is None or book.instrument.instrument in wanted]
+        for book in books:
+            book.restart()
+        return self._resync(books, reason)
+
+    def _resync(self, books: Sequence[TopicBook], reason: str) -> FrameOutcome:
+        """Unsubscribe and subscribe again the topics of ``books`` (already thrown away).
+
+        Frames carry at most the market's ``max_args_per_request`` topics; one
+        :class:`BookResync` per instrument.
+        """
+        topics = [book.topic for book in books]
+        size = self._market.max_args_per_request or len(topics) or 1
+        chunks = [topics[start:start + size] for start in range(0, len(topics), size)]
+        instruments = dict.fromkeys(book.instrument for book in books)
         return FrameOutcome(
-            [], [], [unsubscribe_frame([topic]), subscribe_frame([topic])],
-            [BookResync(book.instrument, reason)],
+            [], [],
+            [unsubscribe_frame(chunk) for chunk in chunks]
+            + [subscribe_frame(chunk) for chunk in chunks],
+            [BookResync(instrument, reason) for instrument in instruments],
         )
 
     def _trade(

@@ -49,10 +49,15 @@ trade's ``side`` "refers to the makers side", so the aggressor is the other
 side (``"BUY"`` -> SELL).
 
 Dedup keys (no venue update ids exist except the trade id; ``sequence_num``
-is per connection and never used): trade: ``trade_id``; ticker: its price,
-24 h volume and best bid/ask with quantities; candle: start and OHLCV;
-l2 update: the latest ``event_time`` (ms) and a digest of its updates; l2
-snapshot: ``snapshot:`` and a digest of its levels.
+is per connection and never used): trade: ``trade_id``; ticker: the message
+``timestamp`` as sent (nanoseconds), then its price, 24 h volume and best
+bid/ask with quantities; candle: start and OHLCV (the volume only grows within
+a candle, so an update never repeats an earlier key); l2 update: the latest
+``event_time`` (ms) and a digest of its updates; l2 snapshot: ``snapshot:``,
+the message ``timestamp`` and a digest of its levels. The message timestamp
+keeps a quote that returns to an earlier value, or a resync snapshot equal to
+an earlier one, from being taken for a duplicate; a re-sent frame still maps
+to the same key.
 
 FrameError reasons raised here: ``not_json``, ``unknown_event``,
 ``missing_field``, ``invalid_value``, ``unsubscribed``, ``stale_update``
@@ -64,7 +69,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -394,23 +399,37 @@ class CoinbaseProtocol(VenueProtocol):
         if last is not None and sequence > last + 1:
             self._resync_all("gap")
 
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Drop the named books (all when None); one ``level2`` unsubscribe + subscribe for them.
+
+        The outcome also carries resyncs still queued by a malformed message.
+        Products without a book here are ignored.
+        """
+        products = (list(self._books) if instruments is None
+                    else [p for p in dict.fromkeys(instruments) if p in self._books])
+        self._resync(products, reason)
+        outcome = FrameOutcome([], [], self._pending_replies, self._pending_resyncs)
+        self._pending_replies = []
+        self._pending_resyncs = []
+        return outcome
+
     def _resync_all(self, reason: str) -> None:
         """Drop every book; queue one resync each and one level2 unsubscribe + subscribe."""
-        if not self._books:
-            return
-        for book in self._books.values():
-            book.drop()
-            self._pending_resyncs.append(BookResync(book.instrument, reason))
-        products = list(self._books)
-        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, products, "unsubscribe"))
-        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, products))
+        self._resync(list(self._books), reason)
 
     def _resync_one(self, book: CoinbaseBook, reason: str) -> None:
-        book.drop()
-        product = [book.instrument.instrument]
-        self._pending_resyncs.append(BookResync(book.instrument, reason))
-        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, product, "unsubscribe"))
-        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, product))
+        self._resync([book.instrument.instrument], reason)
+
+    def _resync(self, products: list[str], reason: str) -> None:
+        """Drop these products' books; queue their resyncs and one level2 unsub + sub."""
+        if not products:
+            return
+        for product in products:
+            book = self._books[product]
+            book.drop()
+            self._pending_resyncs.append(BookResync(book.instrument, reason))
+        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, products, "unsubscribe"))
+        self._pending_replies.append(subscribe_frame(_BOOK_CHANNEL, products))
 
     def _instrument(self, product_id: Any, data_type: DataType) -> Instrument:
         product = wire.text("product_id", product_id)
@@ -424,7 +443,8 @@ class CoinbaseProtocol(VenueProtocol):
     ) -> None:
         """Validate every event of the message first, then apply them: a malformed
         message leaves the books as they were (and :meth:`on_frame` resyncs them)."""
-        message_ms = parse_time_ms("timestamp", message["timestamp"])
+        message_time = message["timestamp"]
+        message_ms = parse_time_ms("timestamp", message_time)
         parsed: list[
             tuple[str, Instrument, tuple[PriceLevel, ...], tuple[PriceLevel, ...], int, str]
         ] = []
@@ -449,7 +469,7 @@ class CoinbaseProtocol(VenueProtocol):
                         received_at_ms,
                         message_ms,
                         L2Update(book_bids, book_asks, True),
-                        f"snapshot:{digest}",
+                        f"snapshot:{message_time}:{digest}",
                     )
                 )
             else:
@@ -499,7 +519,8 @@ class CoinbaseProtocol(VenueProtocol):
     def _ticker(
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
     ) -> None:
-        message_ms = parse_time_ms("timestamp", message["timestamp"])
+        message_time = message["timestamp"]
+        message_ms = parse_time_ms("timestamp", message_time)
         for raw in _list("events", message["events"]):
             for raw_ticker in _list("tickers", wire.json_object("events[]", raw)["tickers"]):
                 ticker = wire.json_object("tickers[]", raw_ticker)
@@ -521,7 +542,7 @@ class CoinbaseProtocol(VenueProtocol):
                             wire.price("best_ask", texts[4]),
                             wire.quantity("best_ask_quantity", texts[5]),
                         ),
-                        ":".join(texts),
+                        ":".join([message_time, *texts]),
                     )
                 )
 

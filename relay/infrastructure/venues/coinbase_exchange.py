@@ -66,14 +66,18 @@ Dedup keys (``MarketEvent.dedup_key``):
 - trade: the ``trade_id`` (so a ``last_match`` on a new connection is a
   duplicate of the ``match`` an older connection published);
 - ticker: the ``sequence``;
-- book snapshot: ``snapshot:<h>``, ``h`` the first 16 hex digits of the
-  BLAKE2b hash of the snapshot frame (the message has no time and no id);
-- book delta: ``<h>:<time>:<c>``: the hash ``h`` of the snapshot it follows,
+- book snapshot: ``snapshot:<b>``. ``b`` is ``h``, the first 16 hex digits
+  of the BLAKE2b hash of the snapshot frame (the message has no time and no
+  id), for the first snapshot of a product on a connection, and ``h:<n>`` for
+  its ``n``-th later one (``n`` = 1, 2, ...: a resync's): a resync snapshot
+  equal byte for byte to an earlier one is still published, while the same
+  frame re-sent on a new connection (a replay) still maps to the same key;
+- book delta: ``<b>:<time>:<c>``: the ``b`` of the snapshot it follows,
   the venue's ``time`` string, and ``c`` the BLAKE2b hash (16 hex digits) of
   the ``changes`` list. In the recording no two updates of one product share
-  ``time`` and ``changes``; the snapshot hash keeps deltas that follow a new
-  snapshot (another connection's) from being taken for the deltas an older
-  connection published after its own, earlier snapshot.
+  ``time`` and ``changes``; the snapshot part keeps deltas that follow a new
+  snapshot (another connection's, or a resync's) from being taken for the
+  deltas published after an earlier snapshot.
 
 Keepalive: the Exchange feed has no client-level ping message; the relay's
 WebSocket ping frames keep the connection checked (:meth:`keepalive` is None).
@@ -89,7 +93,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -242,21 +246,24 @@ class BookState(enum.Enum):
 
 
 class _Book:
-    """One product's book and the hash of the snapshot it was built from."""
+    """One product's book and the dedup part (``b``) of the snapshot it was built from."""
 
-    __slots__ = ("book", "instrument", "snapshot_hash", "state")
+    __slots__ = ("book", "instrument", "snapshot_hash", "snapshots", "state")
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
         self.state = BookState.AWAITING_SNAPSHOT
         self.book = OrderBook()
         self.snapshot_hash = ""
+        self.snapshots = 0
+        """Snapshots of this product taken on this connection so far."""
 
     def reset(
-        self, bids: tuple[PriceLevel, ...], asks: tuple[PriceLevel, ...], snapshot_hash: str
+        self, bids: tuple[PriceLevel, ...], asks: tuple[PriceLevel, ...], frame_hash: str
     ) -> None:
         self.book.reset(bids, asks)
-        self.snapshot_hash = snapshot_hash
+        self.snapshot_hash = f"{frame_hash}:{self.snapshots}" if self.snapshots else frame_hash
+        self.snapshots += 1
         self.state = BookState.SYNCED
 
     def apply(self, bids: tuple[PriceLevel, ...], asks: tuple[PriceLevel, ...]) -> bool:
@@ -423,14 +430,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         if book.state is not BookState.SYNCED:
             raise FrameError("unsynced", f"{instrument.instrument}: no snapshot yet")
         if book.apply(bids, asks):
-            book.discard()
-            channels = [(BOOK_CHANNEL, [instrument.instrument])]
-            return FrameOutcome(
-                [],
-                [],
-                [channel_frame("unsubscribe", channels), channel_frame("subscribe", channels)],
-                [BookResync(instrument, "crossed_book")],
-            )
+            return self.resync_books([instrument.instrument], "crossed_book")
         event = MarketEvent(
             instrument,
             DataType.L2_ORDERBOOK,
@@ -440,6 +440,24 @@ class CoinbaseExchangeProtocol(VenueProtocol):
             f"{book.snapshot_hash}:{time_text}:{_digest(orjson.dumps(changes))}",
         )
         return FrameOutcome([event], [], [])
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Throw the named books away (all when None); unsubscribe and subscribe their
+        ``level2_batch`` channel in one frame each. Products without a book here are ignored.
+        """
+        products = (list(self._books) if instruments is None
+                    else [p for p in dict.fromkeys(instruments) if p in self._books])
+        if not products:
+            return FrameOutcome([], [], [])
+        for product in products:
+            self._books[product].discard()
+        channels = [(BOOK_CHANNEL, products)]
+        return FrameOutcome(
+            [],
+            [],
+            [channel_frame("unsubscribe", channels), channel_frame("subscribe", channels)],
+            [BookResync(self._books[product].instrument, reason) for product in products],
+        )
 
     def _sequence(
         self, message: dict[str, Any], instrument: Instrument, data_type: DataType

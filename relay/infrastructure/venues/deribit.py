@@ -80,7 +80,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -505,12 +505,27 @@ class DeribitProtocol(VenueProtocol):
 
     def _resync(self, sync: DeribitBook, reason: str) -> FrameOutcome:
         """Throw the book away; unsubscribe and subscribe its one channel again."""
-        sync.reset()
-        replies = [
-            self._call("public/unsubscribe", {"channels": [sync.channel]}),
-            self._call("public/subscribe", {"channels": [sync.channel]}),
-        ]
-        return FrameOutcome([], [], replies, [BookResync(sync.instrument, reason)])
+        return self.resync_books([sync.instrument.instrument], reason)
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Throw the named books away (all when None); unsubscribe and subscribe their channels.
+
+        The channels go in requests of at most :data:`CHANNELS_PER_SUBSCRIBE`
+        each; instruments without a book here are ignored.
+        """
+        names = (list(self._books) if instruments is None
+                 else [n for n in dict.fromkeys(instruments) if n in self._books])
+        channels = []
+        for name in names:
+            self._books[name].reset()
+            channels.append(self._books[name].channel)
+        chunks = [channels[start : start + CHANNELS_PER_SUBSCRIBE]
+                  for start in range(0, len(channels), CHANNELS_PER_SUBSCRIBE)]
+        replies = [self._call("public/unsubscribe", {"channels": c}) for c in chunks]
+        replies += [self._call("public/subscribe", {"channels": c}) for c in chunks]
+        return FrameOutcome(
+            [], [], replies, [BookResync(self._books[name].instrument, reason) for name in names]
+        )
 
     def _trades(self, name: str, data: Any, received_at_ms: int) -> list[MarketEvent]:
         """``trades.<instrument>.<interval>``: a list of trades.

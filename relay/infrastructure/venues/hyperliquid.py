@@ -50,8 +50,11 @@ otherwise it is refused as ``invalid_value`` and the previous published book
 stands until the next snapshot. A message whose ``time`` is not newer than the
 last accepted one of the same channel and coin (``l2Book``, ``bbo``) is stale or
 repeated: it is skipped as ``stale_update`` and nothing is published. No
-resync is ever needed, so no :class:`~relay.application.ports.BookResync` is
-returned: the next snapshot replaces the book whole.
+resync is ever needed for the venue's sake, so frames give no
+:class:`~relay.application.ports.BookResync`: the next snapshot replaces the
+book whole. A resync asked for by the relay (:meth:`HyperliquidProtocol.resync_books`)
+forgets the book's last ``time``, so the next message is published whatever
+its time, and is reported as a ``BookResync`` to be counted.
 
 Depth: ``l2Book`` has a fixed number of levels per side (20, aggregated at full
 price precision: no ``nSigFigs`` is sent, ``nSigFigs`` only coarsens prices).
@@ -71,15 +74,16 @@ with a missing side, which a ticker cannot express).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from relay.application.errors import FrameError
-from relay.application.ports import FrameOutcome, Keepalive, VenueProtocol
+from relay.application.ports import BookResync, FrameOutcome, Keepalive, VenueProtocol
 from relay.config.model import VenueConfig
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import (
@@ -210,6 +214,17 @@ def book_levels_for_depth(depth: int) -> int:
     return BOOK_LEVELS
 
 
+def context_digest(ctx: dict[str, Any]) -> str:
+    """16 hex digits of BLAKE2b over an asset context's fields, sorted by name.
+
+    Each value is written with ``str`` (a JSON string as sent, a number as the
+    Decimal it was decoded to, ``impactPxs`` as its list), so the same frame
+    always gives the same digest, whichever order its fields came in.
+    """
+    text = "|".join(f"{name}={ctx[name]}" for name in sorted(ctx))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 class HyperliquidProtocol(VenueProtocol):
     """One Hyperliquid WebSocket connection (sans-IO).
 
@@ -293,6 +308,23 @@ class HyperliquidProtocol(VenueProtocol):
         except (InvalidValueError, TypeError, ValueError) as exc:
             raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         return FrameOutcome(events, [], [])
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Forget the named books' last ``time`` (all when None) and report their resyncs.
+
+        Every ``l2Book`` message is a whole book, so nothing is asked of the
+        venue: the next one (even one not newer than the last accepted) is
+        published as the book. Coins without a book here are ignored.
+        """
+        books = [
+            wanted.instrument
+            for coin, wanted in self._wanted.items()
+            if DataType.L2_ORDERBOOK in wanted.data_types
+            and (instruments is None or coin in instruments)
+        ]
+        for instrument in books:
+            self._last_time_ms.pop(("l2Book", instrument.instrument), None)
+        return FrameOutcome([], [], [], [BookResync(instrument, reason) for instrument in books])
 
     def _wanted_for(self, coin: Any, data_type: DataType) -> _Wanted:
         wanted = self._wanted.get(coin) if isinstance(coin, str) else None
@@ -398,10 +430,13 @@ class HyperliquidProtocol(VenueProtocol):
     def _asset_ctx(self, data: Any, received_at_ms: int) -> list[MarketEvent]:
         """``WsActiveAssetCtx``: funding_rate (funding, markPx, oraclePx) and open_interest.
 
-        The message carries no time, so the dedup keys are its content:
-        ``<funding>:<markPx>:<oraclePx>`` and ``<openInterest>``. A repeated,
-        unchanged context is therefore published once per JetStream duplicate
-        window.
+        The message carries no time and no sequence, so the dedup keys are its
+        content: ``<funding>:<markPx>:<oraclePx>:<h>`` and ``<openInterest>:<h>``,
+        ``h`` a digest of the whole context (:func:`context_digest`: 24 h volume,
+        premium, mid and impact prices too). A re-sent, unchanged context is
+        therefore published once per JetStream duplicate window, while an open
+        interest or funding that returns to an earlier value is published again
+        (the rest of the context, the 24 h notional volume above all, has moved).
         """
         body = wire.json_object("data", data)
         coin = body["coin"]
@@ -412,6 +447,7 @@ class HyperliquidProtocol(VenueProtocol):
         }:
             raise FrameError("unsubscribed", wire.clip(f"{wire.label(coin)} activeAssetCtx"))
         ctx = wire.json_object("ctx", body["ctx"])
+        digest = context_digest(ctx)
         events: list[MarketEvent] = []
         if DataType.FUNDING_RATE in wanted.data_types:
             rate = wire.decimal("funding", ctx["funding"])
@@ -424,7 +460,7 @@ class HyperliquidProtocol(VenueProtocol):
                     received_at_ms,
                     None,
                     FundingRate(rate=rate, mark_price=mark, index_price=oracle),
-                    f"{rate}:{mark}:{oracle}",
+                    f"{rate}:{mark}:{oracle}:{digest}",
                 )
             )
         if DataType.OPEN_INTEREST in wanted.data_types:
@@ -436,7 +472,7 @@ class HyperliquidProtocol(VenueProtocol):
                     received_at_ms,
                     None,
                     OpenInterest(open_interest),
-                    str(open_interest),
+                    f"{open_interest}:{digest}",
                 )
             )
         return events

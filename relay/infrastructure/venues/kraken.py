@@ -60,9 +60,14 @@ subscribe error. Kraken never marks a candle final: every candle is published
 with ``is_closed=False``.
 
 Dedup keys: trade: ``trade_id`` (a sequence number unique per book); ticker:
-``<timestamp>:<bid>:<bid_qty>:<ask>:<ask_qty>``; candle:
-``<interval>:<interval_begin ms>:<trades>:<volume>``; book snapshot:
-``snapshot:<timestamp>:<checksum>``, book update:
+``<timestamp>:<bid>:<bid_qty>:<ask>:<ask_qty>`` (a ticker without
+``timestamp`` adds ``:<crc32 of every field>``, its last price, volumes and
+changes, so that a quote returning to an earlier value is not taken for a
+duplicate); candle: ``<interval>:<interval_begin ms>:<trades>:<volume>``;
+book snapshot: ``snapshot:<timestamp>:<checksum>`` for a symbol's first
+snapshot on a connection, ``snapshot:<timestamp>:<checksum>:<n>`` for its
+``n``-th later one (a resync's, which may carry the same time and top-10
+checksum as an earlier one); book update:
 ``<timestamp>:<checksum>:<crc32 of the update's levels>`` (the checksum covers
 only the top 10 levels, so the levels themselves tell apart two deep updates
 in the same microsecond).
@@ -91,7 +96,7 @@ import enum
 import json
 import re
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -279,6 +284,8 @@ class KrakenBook:
         self.asks: dict[Decimal, Decimal] = {}
         self.price_decimals = 0
         self.qty_decimals = 0
+        self.snapshots = 0
+        """Snapshots of this symbol published on this connection so far."""
 
     def reset(self) -> None:
         """Throw the book away; updates are ignored until the next snapshot."""
@@ -415,13 +422,34 @@ class KrakenProtocol(VenueProtocol):
         """``{"method":"ping"}`` every 30 s."""
         return Keepalive(PING_INTERVAL_S, '{"method":"ping"}')
 
-    def resync_frames(self, symbol: str) -> list[str]:
-        """Unsubscribe and subscribe again one symbol's book channel (a fresh snapshot follows)."""
-        depth = self._books[symbol].depth
-        return [
-            subscribe_frame("unsubscribe", "book", [symbol], depth=depth),
-            subscribe_frame("subscribe", "book", [symbol], depth=depth, snapshot=True),
-        ]
+    def resync_frames(self, symbols: Sequence[str]) -> list[str]:
+        """Unsubscribe and subscribe again these symbols' book channels (fresh snapshots follow).
+
+        One unsubscribe + subscribe pair per book depth, each carrying every
+        symbol of that depth.
+        """
+        by_depth: dict[int, list[str]] = {}
+        for symbol in symbols:
+            by_depth.setdefault(self._books[symbol].depth, []).append(symbol)
+        frames: list[str] = []
+        for depth, group in by_depth.items():
+            frames.append(subscribe_frame("unsubscribe", "book", group, depth=depth))
+            frames.append(subscribe_frame("subscribe", "book", group, depth=depth, snapshot=True))
+        return frames
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Throw the named books away (all when None) and subscribe their channels again.
+
+        Symbols without a book here are ignored.
+        """
+        symbols = (list(self._books) if instruments is None
+                   else [s for s in dict.fromkeys(instruments) if s in self._books])
+        for symbol in symbols:
+            self._books[symbol].reset()
+        return FrameOutcome(
+            [], [], self.resync_frames(symbols),
+            [BookResync(self._books[symbol].instrument, reason) for symbol in symbols],
+        )
 
     def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
         """Parse one frame.
@@ -521,6 +549,11 @@ class KrakenProtocol(VenueProtocol):
                 wire.price("ask", entry["ask"]),
                 wire.quantity("ask_qty", entry["ask_qty"]),
             )
+            key = (f"{timestamp or ''}:{ticker.bid_price}:{ticker.bid_quantity}:"
+                   f"{ticker.ask_price}:{ticker.ask_quantity}")
+            if not timestamp:
+                fields = "|".join(f"{name}={entry[name]}" for name in sorted(entry))
+                key = f"{key}:{zlib.crc32(fields.encode())}"
             events.append(
                 MarketEvent(
                     instrument,
@@ -528,8 +561,7 @@ class KrakenProtocol(VenueProtocol):
                     received_at_ms,
                     None if timestamp is None else rfc3339_ms("timestamp", timestamp),
                     ticker,
-                    f"{timestamp or ''}:{ticker.bid_price}:{ticker.bid_quantity}:"
-                    f"{ticker.ask_price}:{ticker.ask_quantity}",
+                    key,
                 )
             )
         return FrameOutcome(events, [], [])
@@ -592,15 +624,15 @@ class KrakenProtocol(VenueProtocol):
             book.bids, book.asks = {}, {}
         dropped_bids, dropped_asks = book.apply(bids, asks)
         if book.checksum() != expected:
-            book.reset()
-            return FrameOutcome(
-                [], [], self.resync_frames(symbol), [BookResync(instrument, "checksum")]
-            )
+            return self.resync_books([symbol], "checksum")
         if snapshot:
             book.state = BookState.SYNCED
             book_bids, book_asks = book.levels()
             payload = L2Update(book_bids, book_asks, True)
             key = f"snapshot:{raw_timestamp or ''}:{expected}"
+            if book.snapshots:
+                key = f"{key}:{book.snapshots}"
+            book.snapshots += 1
         else:
             payload = L2Update(tuple(bids + dropped_bids), tuple(asks + dropped_asks), False)
             content = ";".join(

@@ -54,7 +54,8 @@ VIP4 account, which a public relay connection is not, so no depth maps to them.
 Dedup keys: trade -> ``tradeId``; ticker -> ``ts:bidPx:bidSz:askPx:askSz``;
 book snapshot -> ``snapshot:<seqId>`` (``snapshot:<ts>:<checksum>`` without seqId);
 book update -> ``<prevSeqId>:<seqId>`` (``<ts>:<checksum>`` without seqId);
-books5 -> ``<ts>:<seqId>``; funding -> ``<fundingTime>:<ts>``; open interest ->
+books5 -> ``<ts>:<seqId>``; funding -> ``<fundingTime>:<ts>`` (a push without ``ts``:
+``<fundingTime>:<fundingRate>:<crc32 of every field>``); open interest ->
 ``<ts>``; liquidation -> ``<ts>:<side>:<sz>:<bkPx>``; candle ->
 ``<open ts>:<confirm>:<vol>:<close>``.
 
@@ -80,7 +81,7 @@ import dataclasses
 import datetime
 import heapq
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -436,6 +437,25 @@ def _dumps(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
+def _op_frames(op: str, args: Sequence[dict[str, str]]) -> list[str]:
+    """``{"op": op, "args": [...]}`` frames carrying ``args``, each under
+    :data:`MAX_SUBSCRIBE_BYTES`."""
+    frames: list[str] = []
+    batch: list[dict[str, str]] = []
+    size = 0
+    overhead = len(f'{{"op":"{op}","args":[]}}')
+    for arg in args:
+        arg_bytes = len(_dumps(arg)) + 1
+        if batch and overhead + size + arg_bytes > MAX_SUBSCRIBE_BYTES:
+            frames.append(_dumps({"op": op, "args": batch}))
+            batch, size = [], 0
+        batch.append(arg)
+        size += arg_bytes
+    if batch:
+        frames.append(_dumps({"op": op, "args": batch}))
+    return frames
+
+
 # --- the protocol -----------------------------------------------------------------------
 
 
@@ -501,20 +521,7 @@ class OkxProtocol(VenueProtocol):
 
     def subscribe_frames(self) -> Sequence[str]:
         """``{"op":"subscribe","args":[...]}`` frames, each under :data:`MAX_SUBSCRIBE_BYTES`."""
-        frames: list[str] = []
-        batch: list[dict[str, str]] = []
-        size = 0
-        overhead = len('{"op":"subscribe","args":[]}')
-        for arg in self._args:
-            arg_bytes = len(_dumps(arg)) + 1
-            if batch and overhead + size + arg_bytes > MAX_SUBSCRIBE_BYTES:
-                frames.append(_dumps({"op": "subscribe", "args": batch}))
-                batch, size = [], 0
-            batch.append(arg)
-            size += arg_bytes
-        if batch:
-            frames.append(_dumps({"op": "subscribe", "args": batch}))
-        return frames
+        return _op_frames("subscribe", self._args)
 
     def keepalive(self) -> Keepalive | None:
         """The text ``ping`` every :data:`PING_INTERVAL_S` (OKX drops a connection silent 30 s)."""
@@ -695,13 +702,27 @@ class OkxProtocol(VenueProtocol):
 
     def _resync(self, book: OkxBook, reason: str, events: list[MarketEvent]) -> FrameOutcome:
         """Throw ``book`` away; unsubscribe and subscribe its channel again."""
-        book.clear()
-        arg = {"channel": book.channel, "instId": book.instrument.instrument}
-        replies = [
-            _dumps({"op": "unsubscribe", "args": [arg]}),
-            _dumps({"op": "subscribe", "args": [arg]}),
-        ]
-        return FrameOutcome(events, [], replies, [BookResync(book.instrument, reason)])
+        outcome = self.resync_books([book.instrument.instrument], reason)
+        outcome.events = events
+        return outcome
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Throw the named books away (all when None); unsubscribe and subscribe their channels.
+
+        The unsubscribe frames (then the subscribe frames) carry every book's
+        channel, each under :data:`MAX_SUBSCRIBE_BYTES`; instruments without a
+        book here are ignored.
+        """
+        books = (list(self._books.values()) if instruments is None
+                 else [self._books[i] for i in dict.fromkeys(instruments) if i in self._books])
+        if not books:
+            return FrameOutcome([], [], [])
+        args = []
+        for book in books:
+            book.clear()
+            args.append({"channel": book.channel, "instId": book.instrument.instrument})
+        replies = _op_frames("unsubscribe", args) + _op_frames("subscribe", args)
+        return FrameOutcome([], [], replies, [BookResync(b.instrument, reason) for b in books])
 
     # other channels
 
@@ -751,6 +772,9 @@ class OkxProtocol(VenueProtocol):
         funding_time = _ms("fundingTime", entry["fundingTime"])
         ts = _ms("ts", entry["ts"]) if "ts" in entry else None
         rate_text = entry["fundingRate"]
+        crc = None
+        if ts is None:  # every field, so that a rate coming back is not taken for a re-send
+            crc = zlib.crc32("|".join(f"{k}={entry[k]}" for k in sorted(entry)).encode())
         return MarketEvent(
             instrument,
             DataType.FUNDING_RATE,
@@ -760,7 +784,7 @@ class OkxProtocol(VenueProtocol):
                 rate=parse_decimal("fundingRate", rate_text),
                 next_funding_time_ms=funding_time,
             ),
-            f"{funding_time}:{ts if ts is not None else rate_text}",
+            f"{funding_time}:{ts}" if ts is not None else f"{funding_time}:{rate_text}:{crc}",
         )
 
     def _open_interest(self, entry: dict[str, Any], received_at_ms: int) -> MarketEvent:

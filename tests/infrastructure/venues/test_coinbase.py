@@ -221,6 +221,7 @@ def test_documented_ticker_is_best_bid_and_ask_with_quantities() -> None:
         BTC, DataType.TICKER, T_MS, 1675974637167,
         Ticker(Decimal("21931.98"), Decimal("8000.21"), Decimal("21933.98"),
                Decimal("8038.07770938")),
+        "2023-02-09T20:30:37.167359596Z:"
         "21932.98:16038.28770938:21931.98:8000.21:21933.98:8038.07770938",
     )
     assert str(event.payload.ask_quantity) == "8038.07770938"  # type: ignore[union-attr]
@@ -247,8 +248,8 @@ def test_documented_level2_snapshot_is_published_best_bid_first() -> None:
         ((Decimal("21921.73"), Decimal("0.06317902")), (Decimal("21921.3"), Decimal("0.02"))),
         (), True,
     )
-    assert event.dedup_key.startswith("snapshot:")
-    assert len(event.dedup_key) == len("snapshot:") + 16
+    assert event.dedup_key.startswith("snapshot:2023-02-09T20:32:50.714964855Z:")
+    assert len(event.dedup_key) == len("snapshot:2023-02-09T20:32:50.714964855Z:") + 16
 
 
 def test_level2_update_after_the_snapshot_is_a_delta_timed_by_its_event_time() -> None:

@@ -331,9 +331,9 @@ def test_active_asset_ctx_gives_a_funding_rate_and_the_open_interest() -> None:
     assert outcome.events == [
         MarketEvent(BTC, DataType.FUNDING_RATE, T_MS, None,
                     FundingRate(Decimal("0.0000125"), Decimal("14.3161"), Decimal("14.32")),
-                    "0.0000125:14.3161:14.32"),
+                    "0.0000125:14.3161:14.32:35a2649a91353f52"),
         MarketEvent(BTC, DataType.OPEN_INTEREST, T_MS, None,
-                    OpenInterest(Decimal("688.11")), "688.11"),
+                    OpenInterest(Decimal("688.11")), "688.11:35a2649a91353f52"),
     ]
 
 

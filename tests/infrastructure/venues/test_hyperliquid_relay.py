@@ -93,8 +93,8 @@ candle_interval = "15m"
         "hyperliquid:BTC:l2_orderbook:1754450974731",
         "hyperliquid:BTC:trade:1781416943647:828642708897583",
         "hyperliquid:BTC:ticker:1754450974231",
-        "hyperliquid:BTC:funding_rate:0.0000125:14.3161:14.32",
-        "hyperliquid:BTC:open_interest:688.11",
+        "hyperliquid:BTC:funding_rate:0.0000125:14.3161:14.32:35a2649a91353f52",
+        "hyperliquid:BTC:open_interest:688.11:35a2649a91353f52",
         "hyperliquid:BTC:candle:1681923600000:189:0.98639:29258.0:29309.0:29250.0",
     ])
     subjects = sorted({s for s, _, _ in messages})
