@@ -764,10 +764,14 @@ class BybitSimulatedVenue:
         if not (isinstance(topic, str) and topic.startswith("orderbook.")
                 and isinstance(data, dict)):
             return
+        new_bids = wire.simulated_levels(data.get("b") or [])
+        new_asks = wire.simulated_levels(data.get("a") or [])
+        if new_bids is None or new_asks is None:
+            return
         if message.get("type") == "snapshot" or topic not in self._books:
             self._books[topic] = ({}, {}, {})
         bids, asks, last = self._books[topic]
-        for side, levels in ((bids, data.get("b") or []), (asks, data.get("a") or [])):
+        for side, levels in ((bids, new_bids), (asks, new_asks)):
             for price, size in levels:
                 if Decimal(size) == 0:
                     side.pop(price, None)
@@ -783,6 +787,8 @@ class BybitSimulatedVenue:
             return []
         op = message.get("op")
         req_id = message.get("req_id", "")
+        if not isinstance(req_id, str):  # the relay sends strings; anything else is not echoed
+            req_id = ""
         if op == "ping":
             return [orjson.dumps({"success": True, "ret_msg": "pong", "conn_id": "simulated",
                                   "req_id": req_id, "op": "ping"}).decode()]
@@ -794,14 +800,17 @@ class BybitSimulatedVenue:
         topics = [t for t in args if isinstance(t, str)] if isinstance(args, list) else []
         if op == "subscribe":
             for topic in topics:
-                if topic in self._subscribed and topic in self._books:
-                    replies.append(self._snapshot(topic))
+                snapshot = self._snapshot(topic) if topic in self._subscribed else None
+                if snapshot is not None:
+                    replies.append(snapshot)
                 self._subscribed.add(topic)
         return replies
 
-    def _snapshot(self, topic: str) -> str:
+    def _snapshot(self, topic: str) -> str | None:
+        if topic not in self._books:
+            return None
         bids, asks, last = self._books[topic]
-        return orjson.dumps({
+        return wire.reply_json({
             "topic": topic,
             "type": "snapshot",
             "ts": last.get("ts"),
@@ -812,7 +821,7 @@ class BybitSimulatedVenue:
                 "u": last.get("u"),
                 "seq": last.get("seq"),
             },
-        }).decode()
+        })
 
 
 def _delivery_day(raw: Any) -> str:

@@ -519,6 +519,11 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         return FrameOutcome([event], [], [])
 
 
+def _list(raw: Any) -> list[Any]:
+    """``raw`` if it is a list, else an empty one (a client frame's odd field)."""
+    return raw if isinstance(raw, list) else []
+
+
 class SimulatedCoinbaseExchange:
     """The venue side of one ``relay simulate`` connection for this feed.
 
@@ -549,13 +554,20 @@ class SimulatedCoinbaseExchange:
         kind = message.get("type")
         product = message.get("product_id")
         if kind == "snapshot" and isinstance(product, str):
+            snapshot_bids = wire.simulated_levels(message.get("bids", []))
+            snapshot_asks = wire.simulated_levels(message.get("asks", []))
+            if snapshot_bids is None or snapshot_asks is None:
+                return
             self._books[product] = (
-                {Decimal(p): [p, q] for p, q in message.get("bids", [])},
-                {Decimal(p): [p, q] for p, q in message.get("asks", [])},
+                {Decimal(p): [p, q] for p, q, *_ in snapshot_bids},
+                {Decimal(p): [p, q] for p, q, *_ in snapshot_asks},
             )
-        elif kind == "l2update" and product in self._books:
+        elif kind == "l2update" and isinstance(product, str) and product in self._books:
+            changes = wire.simulated_levels(message.get("changes", []), width=3)
+            if changes is None:
+                return
             bids, asks = self._books[product]
-            for side, price, size in message.get("changes", []):
+            for side, price, size, *_ in changes:
                 levels = bids if side == "buy" else asks
                 if Decimal(size) == 0:
                     levels.pop(Decimal(price), None)
@@ -590,13 +602,14 @@ class SimulatedCoinbaseExchange:
     @staticmethod
     def _requested(message: dict[str, Any]) -> list[tuple[str, list[str]]]:
         """(channel, products) pairs of a (un)subscribe: channel objects or names + product_ids."""
-        shared = [p for p in message.get("product_ids", []) if isinstance(p, str)]
+        shared = [p for p in _list(message.get("product_ids")) if isinstance(p, str)]
         requested: list[tuple[str, list[str]]] = []
-        for channel in message.get("channels", []):
+        for channel in _list(message.get("channels")):
             if isinstance(channel, str):
                 requested.append((channel, shared))
             elif isinstance(channel, dict) and isinstance(channel.get("name"), str):
-                products = [p for p in channel.get("product_ids", shared) if isinstance(p, str)]
+                named = channel.get("product_ids", shared)
+                products = [p for p in _list(named) if isinstance(p, str)]
                 requested.append((channel["name"], products))
         return requested
 

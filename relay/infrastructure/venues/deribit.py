@@ -796,6 +796,8 @@ class DeribitSimulatedVenue:
             params = message.get("params") or {}
         except (ValueError, KeyError, TypeError):
             return []
+        if not isinstance(params, dict):
+            params = {}
         result: Any
         snapshots: list[str] = []
         if method == "public/set_heartbeat":
@@ -815,8 +817,11 @@ class DeribitSimulatedVenue:
                 self._unsubscribed.update(result)
         else:
             error = {"code": -32601, "message": "Method not found"}
-            return [json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error})]
-        answer = json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
+            refusal = wire.reply_json({"jsonrpc": "2.0", "id": request_id, "error": error})
+            return [] if refusal is None else [refusal]
+        answer = wire.reply_json({"jsonrpc": "2.0", "id": request_id, "result": result})
+        if answer is None:  # an id orjson cannot write (nested past 255): no answer
+            return []
         return [answer, *snapshots]
 
     def _snapshot(self, channel: str) -> str | None:

@@ -578,16 +578,18 @@ class HyperliquidSimulatedVenue:
         subscription = request.get("subscription")
         if method not in ("subscribe", "unsubscribe") or not isinstance(subscription, dict):
             return []
-        ack = orjson.dumps(
+        ack = wire.reply_json(
             {
                 "channel": "subscriptionResponse",
                 "data": {"method": method, "subscription": subscription},
             }
-        ).decode()
+        )
+        if ack is None:  # a subscription orjson cannot write (nested past 255): no answer
+            return []
         replies = [ack]
         if method == "subscribe":
             latest = self._latest.get(
-                (str(subscription.get("type")), str(subscription.get("coin")))
+                (wire.label(subscription.get("type")), wire.label(subscription.get("coin")))
             )
             if latest is not None:
                 replies.append(latest)

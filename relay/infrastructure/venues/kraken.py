@@ -675,6 +675,8 @@ class KrakenSimulatedVenue:
             asks = _levels("asks", entry["asks"])
         except (FrameError, KeyError, IndexError, TypeError, InvalidValueError):
             return
+        if not isinstance(symbol, str):
+            return
         book = self._books.get(symbol)
         if book is None or message.get("type") == "snapshot":
             book = self._books[symbol] = KrakenBook(
@@ -686,7 +688,7 @@ class KrakenSimulatedVenue:
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
         """Pong, acks, and a fresh book snapshot for a ``book`` subscribe."""
-        message = wire.parse_object(frame, exact=True)
+        message = wire.parse_object(frame)
         if message is None:
             return []
         method = message.get("method")
@@ -694,7 +696,8 @@ class KrakenSimulatedVenue:
             pong: dict[str, Any] = {"method": "pong"}
             if "req_id" in message:
                 pong["req_id"] = message["req_id"]
-            return [json.dumps(pong, separators=(",", ":"))]
+            reply = wire.reply_json(pong)
+            return [] if reply is None else [reply]
         if method not in ("subscribe", "unsubscribe"):
             return []
         params = message.get("params")
@@ -710,7 +713,10 @@ class KrakenSimulatedVenue:
             ack: dict[str, Any] = {"method": method, "result": result, "success": True}
             if "req_id" in message:
                 ack["req_id"] = message["req_id"]
-            replies.append(json.dumps(ack, separators=(",", ":")))
+            reply = wire.reply_json(ack)
+            if reply is None:  # a value orjson cannot write (nested past 255): no answer
+                continue
+            replies.append(reply)
             if method == "subscribe" and channel == "book" and params.get("snapshot", True):
                 snapshot = self._snapshot(symbol, params.get("depth", BOOK_DEPTHS[0]))
                 if snapshot is not None:

@@ -905,19 +905,22 @@ class OkxSimulatedVenue:
             return
         arg = message.get("arg")
         data = message.get("data")
-        if not isinstance(arg, dict) or arg.get("channel") not in BOOK_CHANNELS:
+        if not isinstance(arg, dict) or not isinstance(arg.get("channel"), str):
             return
-        if not isinstance(data, list):
+        if arg["channel"] not in BOOK_CHANNELS or not isinstance(data, list):
             return
-        key = (str(arg["channel"]), str(arg.get("instId")))
+        key = (str(arg["channel"]), wire.label(arg.get("instId")))
         snapshot = message.get("action") != "update"
         for entry in data:
             if not isinstance(entry, dict):
                 continue
+            bids = wire.simulated_levels(entry.get("bids", []))
+            asks = wire.simulated_levels(entry.get("asks", []))
+            if bids is None or asks is None:
+                continue
             if snapshot or key not in self._books:
                 self._books[key] = ({}, {})
-            sides = (entry.get("bids", []), entry.get("asks", []))
-            for side, levels in zip(self._books[key], sides, strict=True):
+            for side, levels in zip(self._books[key], (bids, asks), strict=True):
                 for level in levels:
                     price = Decimal(level[0])
                     if Decimal(level[1]):
@@ -935,11 +938,15 @@ class OkxSimulatedVenue:
             return []
         op = request["op"]
         replies: list[str] = []
-        for arg in request.get("args") or []:
+        args = request.get("args")
+        for arg in args if isinstance(args, list) else []:
             ack: dict[str, Any] = {"event": op, "arg": arg, "connId": "simulated"}
             if "id" in request:
                 ack = {"id": request["id"], **ack}
-            replies.append(_dumps(ack))
+            reply = wire.reply_json(ack)
+            if reply is None:  # an arg orjson cannot write (nested past 255): no answer
+                continue
+            replies.append(reply)
             if op == "subscribe" and isinstance(arg, dict):
                 snapshot = self._snapshot(arg)
                 if snapshot is not None:
@@ -947,7 +954,7 @@ class OkxSimulatedVenue:
         return replies
 
     def _snapshot(self, arg: dict[str, Any]) -> str | None:
-        key = (str(arg.get("channel")), str(arg.get("instId")))
+        key = (wire.label(arg.get("channel")), wire.label(arg.get("instId")))
         if key not in self._books:
             return None
         bid_side, ask_side = self._books[key]
@@ -963,8 +970,8 @@ class OkxSimulatedVenue:
         if "seqId" in last:
             entry["prevSeqId"] = -1
             entry["seqId"] = last["seqId"]
-        return _dumps({"arg": {"channel": key[0], "instId": key[1]}, "action": "snapshot",
-                       "data": [entry]})
+        return wire.reply_json({"arg": {"channel": key[0], "instId": key[1]},
+                                "action": "snapshot", "data": [entry]})
 
 
 # --- instrument listing and registration ------------------------------------------------

@@ -134,6 +134,41 @@ def parse_object(frame: str | bytes, *, exact: bool = False) -> dict[str, Any] |
         return None
 
 
+def simulated_levels(raw: Any, width: int = 2) -> list[list[Any]] | None:
+    """Book levels a simulated venue side may follow, or None when any is unreadable.
+
+    ``raw`` must be a list of lists of at least ``width`` items whose items
+    ``width - 2`` and ``width - 1`` (price, size) are plain unsigned decimal strings
+    (``"7.6110"``); the levels come back as they are. Simulated sides
+    (``relay simulate``) skip a recorded book message whose levels are None, as
+    the venue would never have sent it. Never raises.
+    """
+    if not isinstance(raw, list):
+        return None
+    levels: list[list[Any]] = []
+    for level in raw:
+        if not isinstance(level, list) or len(level) < width:
+            return None
+        price, size = level[width - 2], level[width - 1]
+        if not (
+            isinstance(price, str) and isinstance(size, str)
+            and plain_decimal_match(price) and plain_decimal_match(size)
+        ):
+            return None
+        levels.append(level)
+    return levels
+
+
+def reply_json(value: Any) -> str | None:
+    """JSON text of a simulated side's reply that echoes client values, or None when
+    orjson cannot write it (nested deeper than 255, an int past 64 bits, a Decimal).
+    Never raises."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return None
+
+
 def json_object(field: str, raw: Any) -> dict[str, Any]:
     """``raw`` if it is a JSON object."""
     if not isinstance(raw, dict):
