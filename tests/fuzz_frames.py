@@ -275,6 +275,9 @@ HUGE_AND_TINY = (
 )
 """Numbers (and number-like strings) at and past every bound a parser might assume."""
 
+MEGABYTE_STRINGS = ("9" * MEGABYTE, "x" * MEGABYTE)
+"""1 MB string values (built once)."""
+
 TYPE_SWAPS: tuple[Callable[[Any], Any], ...] = (
     lambda v: [v], lambda v: {"v": v}, lambda v: str(v), lambda v: 7, lambda v: 7.25,
     lambda v: True, lambda v: None, lambda v: [], lambda v: {}, lambda v: [[1, 2], {}],
@@ -290,19 +293,48 @@ def nested(depth: int, inner: str = "1") -> Raw:
     return Raw("[" * depth + inner + "]" * depth)
 
 
-def dumps(value: Any) -> str:
-    """JSON text of a document that may hold :class:`Raw` pieces and ints of any size."""
+_HOLE = "\u0000raw\u0000"
+_HOLE_JSON = orjson.dumps(_HOLE).decode()
+
+
+def _holed(value: Any, raws: list[str]) -> Any:
+    """``value`` with each :class:`Raw` piece (and each int orjson cannot write) replaced
+    by a placeholder string; the pieces' texts are appended to ``raws`` in document order."""
     if isinstance(value, Raw):
-        return value.text
+        raws.append(value.text)
+        return _HOLE
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items()) + "}"
+        return {str(k): _holed(v, raws) for k, v in value.items()}
     if isinstance(value, list):
-        return "[" + ",".join(dumps(v) for v in value) + "]"
+        return [_holed(v, raws) for v in value]
     if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bool) or value is None or isinstance(value, str | float):
-        return json.dumps(value)
-    return int.__repr__(value) if abs(value) < 10**4000 else "9" * 4000
+        raws.append(str(value))
+        return _HOLE
+    if type(value) is int and not -(2**63) <= value < 2**64:
+        raws.append(int.__repr__(value) if abs(value) < 10**4000 else "9" * 4000)
+        return _HOLE
+    return value
+
+
+def dumps(value: Any) -> str:
+    """JSON text of a document that may hold :class:`Raw` pieces and ints of any size.
+
+    orjson writes the document with a placeholder for each piece, which is then
+    replaced by the piece's text (no document string contains the placeholder: a
+    NUL in a JSON string is written as ``\\u0000``, never as the placeholder's text
+    outside a string position, and pieces are spliced in order).
+    """
+    raws: list[str] = []
+    text = orjson.dumps(_holed(value, raws)).decode()
+    if not raws:
+        return text
+    parts = text.split(_HOLE_JSON)
+    if len(parts) != len(raws) + 1:  # a venue string equal to the placeholder: impossible
+        raise AssertionError("placeholder collision")
+    out = [parts[0]]
+    for raw, part in zip(raws, parts[1:], strict=True):
+        out += (raw, part)
+    return "".join(out)
 
 
 def _slots(document: Any) -> list[tuple[Any, Any]]:
@@ -380,7 +412,7 @@ def _tree_value(kind: int, node: Any, key: Any, what: int) -> Any:
     if kind == 4:  # under and over orjson's depth limit of 1,024, with the frame's own depth
         return nested(900 + what % 120 if what % 2 else 1_000 + (what * 37) % 4_001)
     if kind == 5:
-        return ("x" if what % 2 else "9") * MEGABYTE if what % 5 == 0 else "y" * (what % 300)
+        return MEGABYTE_STRINGS[what % 2] if what % 5 == 0 else "y" * (what % 300)
     if kind == 6:  # a number as a string, a string as a number, a word as an unhashable
         if isinstance(value, str):
             return (value * 2, [value], {value: value}, len(value))[what % 4]
