@@ -222,6 +222,46 @@ def feed(protocol: VenueProtocol, frame: str | bytes) -> FrameOutcome | FrameErr
         return exc
 
 
+def session_steps(venue: str) -> list[tuple[str, str, str]]:
+    """The venue's real session as steps: the recorded one, or its documented frames."""
+    steps = list(recorded(venue).steps)
+    return steps or [("recv", frame, "") for frame in documented_frames(venue)]
+
+
+@dataclass(slots=True)
+class Replay:
+    """A protocol fed a session step by step, REST bodies answering the snapshot
+    requests it made (a body no request matches is skipped)."""
+
+    protocol: VenueProtocol
+    pending: list[SnapshotRequest]
+
+    @classmethod
+    def start(cls, venue: str) -> Replay:
+        """Subscribed to :func:`instruments`, opened."""
+        protocol = build_protocol(venue, instruments(venue))
+        return cls(protocol, list(protocol.on_open().snapshot_requests))
+
+    def step(self, kind: str, data: str, url: str) -> FrameOutcome | FrameError | None:
+        """Feed one step; None for a REST body no pending request wanted."""
+        if kind == "http":
+            request = next((r for r in self.pending if _matches(r, url)), None)
+            if request is None:
+                return None
+            self.pending.remove(request)
+            try:
+                outcome = self.protocol.on_snapshot(request, data.encode(), RECEIVED_AT_MS)
+            except FrameError as exc:
+                return exc
+        else:
+            result = feed(self.protocol, data)
+            if isinstance(result, FrameError):
+                return result
+            outcome = result
+        self.pending += outcome.snapshot_requests
+        return outcome
+
+
 @cache
 def synced(venue: str) -> Synced:
     """See :class:`Synced`; cached, callers work on ``copy.deepcopy(synced(v).protocol)``."""

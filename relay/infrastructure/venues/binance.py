@@ -149,6 +149,11 @@ class SyncState(enum.Enum):
     SYNCED = "synced"
 
 
+STALE_WINDOW_UPDATES = 1_000_000
+"""A diff ``u`` at most this far behind the synced book's is stale (skipped); further
+behind, a gap (resync): the book's own ``u`` is then the one not to trust."""
+
+
 class BookSync:
     """Binance's local order book procedure for one instrument (sans-IO).
 
@@ -179,11 +184,16 @@ class BookSync:
 
         Raises:
             FrameError: ``stale_update`` when the book is synced and the diff's
-                ``u`` is not newer than the book's (a duplicate or out-of-order
+                ``u`` is not newer than the book's but at most
+                :data:`STALE_WINDOW_UPDATES` behind it (a duplicate or out-of-order
                 update); the book is left untouched and no resync is asked for.
+                Further behind is a ``"gap"``: the book's ``u`` came from a frame
+                that cannot be trusted (2**63-1 in a corrupted diff would otherwise
+                make every later diff stale).
         """
         if self.state is SyncState.SYNCED:
-            if diff.last_update_id <= self.last_update_id:
+            last = self.last_update_id
+            if last - STALE_WINDOW_UPDATES <= diff.last_update_id <= last:
                 raise FrameError(
                     "stale_update",
                     f"{self.instrument.instrument}: u={diff.last_update_id} "

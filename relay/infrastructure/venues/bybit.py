@@ -50,7 +50,10 @@ documented example's depth, 20 ms pushes) for ``depth = 0``.
 Book procedure (one :class:`TopicBook` per ``orderbook.*`` topic): a
 ``snapshot`` replaces the book (also one with ``u == 1``, sent after a venue
 service restart); each ``delta`` must carry ``u == previous u + 1``. A delta
-whose ``u`` is not newer than the book's is skipped as ``stale_update``. A
+whose ``u`` is not newer than the book's (and at most
+:data:`STALE_WINDOW_UPDATES` behind it) is skipped as ``stale_update``; one
+further behind is a break (the book's ``u`` came from a corrupted frame, e.g.
+a snapshot with ``u`` = 2**63-1, and would make every later delta stale). A
 break throws the book away and reports a ``gap`` resync; a delta leaving the
 book crossed (best bid >= best ask) reports ``crossed_book``. Either way the
 one topic is unsubscribed and subscribed again (the frames go in
@@ -251,6 +254,10 @@ def unsubscribe_frame(topics: Sequence[str]) -> str:
     return orjson.dumps({"op": "unsubscribe", "args": list(topics)}).decode()
 
 
+STALE_WINDOW_UPDATES = 1_000_000
+"""A delta ``u`` at most this far behind the book's is stale; further behind, a gap."""
+
+
 class TopicBook:
     """One ``orderbook.<depth>.<S>`` topic's book (sans-IO), publishing l2 and/or ticker events.
 
@@ -308,7 +315,7 @@ class TopicBook:
             return None
         if not self.synced:
             return None
-        if update_id <= self.last_update_id:
+        if self.last_update_id - STALE_WINDOW_UPDATES <= update_id <= self.last_update_id:
             raise FrameError(
                 "stale_update",
                 f"{self.topic}: u={update_id} <= book's {self.last_update_id}",

@@ -59,7 +59,11 @@ until the new snapshot arrives.
 
 Duplicates and order: ``ticker`` and ``match`` messages carry the product's
 ``sequence``; one not newer than the last one of the same product and data
-type is a duplicate or out of order and is skipped (``stale_update``).
+type, and at most :data:`STALE_WINDOW_SEQUENCES` behind it, is a duplicate or
+out of order and is skipped (``stale_update``). One further behind is taken and
+becomes the last (:class:`~relay.application.latest_id.LatestId`): the last one
+came from a frame whose ``sequence`` cannot be trusted (2**63-1 in a corrupted
+frame would otherwise make every later real message stale).
 
 Dedup keys (``MarketEvent.dedup_key``):
 
@@ -101,6 +105,7 @@ from typing import Any
 import orjson
 
 from relay.application.errors import FrameError
+from relay.application.latest_id import LatestId
 from relay.application.order_book import OrderBook
 from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
 from relay.config.model import VenueConfig
@@ -125,6 +130,10 @@ from relay.infrastructure.venues.registry import (
 )
 
 VENUE_ID = "coinbase-exchange"
+STALE_WINDOW_SEQUENCES = 1_000_000
+"""A ``sequence`` at most this far behind the product's last is a duplicate or out of
+order (a new connection repeats the last match within a few); further behind, the
+last one is the untrustworthy one."""
 DEFAULT_WS_URL = "wss://ws-feed.exchange.coinbase.com"
 DEFAULT_REST_URL = "https://api.exchange.coinbase.com"
 
@@ -290,7 +299,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         self._instruments: dict[str, Instrument] = {}
         self._wanted: dict[str, frozenset[DataType]] = {}
         self._books: dict[str, _Book] = {}
-        self._last_sequence: dict[tuple[str, DataType], int] = {}
+        self._latest = LatestId(STALE_WINDOW_SEQUENCES)
         for sub in config.subscriptions:
             instrument = Instrument(config.id, sub.instrument, sub.canonical_symbol)
             self._instruments[sub.instrument] = instrument
@@ -469,13 +478,12 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         """
         sequence = wire.integer("sequence", message["sequence"])
         key = (instrument.instrument, data_type)
-        last = self._last_sequence.get(key)
-        if last is not None and sequence <= last:
+        if not self._latest.accept(key, sequence):
             raise FrameError(
                 "stale_update",
-                f"{instrument.instrument} {data_type.value}: sequence {sequence} <= {last}",
+                f"{instrument.instrument} {data_type.value}: sequence {sequence} <= "
+                f"{self._latest.last(key)}",
             )
-        self._last_sequence[key] = sequence
         return sequence
 
     def _match(

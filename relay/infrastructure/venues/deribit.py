@@ -51,8 +51,10 @@ and is published as a snapshot event; a change whose ``prev_change_id`` is not t
 book's ``change_id`` is a ``gap``: the book is thrown away, a :class:`BookResync`
 is reported, and ``public/unsubscribe`` + ``public/subscribe`` of that one book
 channel are sent back; changes arriving before the fresh snapshot are dropped
-silently. A change whose ``change_id`` is not newer than the book's is a
-``stale_update`` (a duplicate), skipped without resync.
+silently. A change whose ``change_id`` is not newer than the book's (and at most
+:data:`STALE_WINDOW_CHANGES` behind it) is a ``stale_update`` (a duplicate),
+skipped without resync; one further behind is a ``gap`` (the book's
+``change_id`` came from a corrupted frame, and would make every later change stale).
 
 Data types: ``trade`` (and ``liquidation`` for trades flagged ``liquidation``) from
 ``trades``; ``ticker``, ``funding_rate`` (perpetuals: ``funding_8h``, the funding over
@@ -157,6 +159,11 @@ RESOLUTIONS: dict[str, tuple[str, int]] = {
 _BY_RESOLUTION = {resolution: (word, ms) for word, (resolution, ms) in RESOLUTIONS.items()}
 
 LISTING_CURRENCIES = ("BTC", "ETH", "USDC", "USDT")
+
+STALE_WINDOW_CHANGES = 1_000_000_000
+"""A book change whose ``change_id`` is at most this far behind the book's is stale
+(a duplicate); further behind, a gap. (``change_id`` is venue-wide and advances by
+hundreds between two changes of one book, hence the wide window.)"""
 """Currencies whose instruments ``relay instruments`` lists (one request each)."""
 
 
@@ -485,7 +492,7 @@ class DeribitProtocol(VenueProtocol):
         previous = wire.integer("prev_change_id", data["prev_change_id"])
         if sync.state is not BookState.SYNCED:
             return FrameOutcome([], [], [])
-        if change_id <= sync.change_id:
+        if sync.change_id - STALE_WINDOW_CHANGES <= change_id <= sync.change_id:
             raise FrameError(
                 "stale_update", f"{name}: change_id={change_id} <= book's {sync.change_id}"
             )

@@ -49,7 +49,11 @@ strictly ascending, every size is > 0 and the best bid is below the best ask;
 otherwise it is refused as ``invalid_value`` and the previous published book
 stands until the next snapshot. A message whose ``time`` is not newer than the
 last accepted one of the same channel and coin (``l2Book``, ``bbo``) is stale or
-repeated: it is skipped as ``stale_update`` and nothing is published. No
+repeated: it is skipped as ``stale_update`` and nothing is published (unless it
+is more than :data:`STALE_WINDOW_MS` older: then the last one's time came from a
+corrupted frame, 2**63-1 say, and would otherwise make every later message stale;
+the message is taken; likewise a candle more than :data:`STALE_CANDLE_WINDOW_MS`
+older than the held one). No
 resync is ever needed for the venue's sake, so frames give no
 :class:`~relay.application.ports.BookResync`: the next snapshot replaces the
 book whole. A resync asked for by the relay (:meth:`HyperliquidProtocol.resync_books`)
@@ -225,6 +229,17 @@ def context_digest(ctx: dict[str, Any]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+STALE_WINDOW_MS = 600_000
+"""An ``l2Book`` or ``bbo`` message at most this much older than the last accepted one is stale;
+older still, the last one is the untrustworthy one (10 minutes: more than any
+out-of-order delivery)."""
+
+STALE_CANDLE_WINDOW_MS = 400 * 86_400_000
+"""A candle opening at most this much before the held one is stale (400 days: a
+monthly candle one interval back is stale; 2**63-1 ms from a corrupted frame is not
+a time the venue could have sent, and the next real candle is taken)."""
+
+
 class HyperliquidProtocol(VenueProtocol):
     """One Hyperliquid WebSocket connection (sans-IO).
 
@@ -333,9 +348,11 @@ class HyperliquidProtocol(VenueProtocol):
         return wanted
 
     def _newer(self, channel: str, coin: str, time_ms: int) -> None:
-        """Raise ``stale_update`` unless ``time_ms`` is newer than the channel's last one."""
+        """Raise ``stale_update`` when ``time_ms`` is not newer than the channel's last one
+        but at most :data:`STALE_WINDOW_MS` older (further back, the last one came from
+        a frame whose time cannot be trusted, and this one is taken)."""
         last = self._last_time_ms.get((channel, coin))
-        if last is not None and time_ms <= last:
+        if last is not None and last - STALE_WINDOW_MS <= time_ms <= last:
             raise FrameError("stale_update", f"{channel} {coin}: time {time_ms} <= {last}")
 
     def _trades(self, data: Any, received_at_ms: int) -> list[MarketEvent]:
@@ -495,9 +512,10 @@ class HyperliquidProtocol(VenueProtocol):
             raise FrameError("unsubscribed", f"{wire.label(coin)} candle {interval}")
         open_time = wire.integer("t", body["t"])
         held = self._candles.get(coin)
-        if held is not None and open_time < held.open_time_ms:
+        held_ms = None if held is None else held.open_time_ms
+        if held_ms is not None and held_ms - STALE_CANDLE_WINDOW_MS <= open_time < held_ms:
             raise FrameError(
-                "stale_update", f"candle {wire.label(coin)}: t {open_time} < {held.open_time_ms}"
+                "stale_update", f"candle {wire.label(coin)}: t {open_time} < {held_ms}"
             )
         candle = Candle(
             interval=interval,
