@@ -156,5 +156,7 @@ async def test_poison_frames_are_counted_and_every_recorded_event_still_arrives_
     assert rejected.get("internal_error", 0) == 0, rejected
     assert sum(rejected.values()) == sent, (sent, rejected)
     case.verify(messages)
-    print(f"\n{venue}: {sent} poison frames sent, rejected {dict(sorted(rejected.items()))}; "
-          f"{len(messages)} messages in JetStream, equal to the reference")
+    print(
+        f"\n{venue}: {sent} poison frames sent, rejected {dict(sorted(rejected.items()))}; "
+        f"{len(messages)} messages in JetStream, equal to the reference"
+    )

@@ -11,7 +11,13 @@ from relay.infrastructure.venues.wire import MAX_ID
 def test_newer_ids_are_taken_and_recent_repeats_refused() -> None:
     latest = LatestId(stale_window=10)
     assert [latest.accept("k", v) for v in (5, 6, 6, 4, 9, -1 + 9)] == [
-        True, True, False, False, True, False]
+        True,
+        True,
+        False,
+        False,
+        True,
+        False,
+    ]
     assert latest.last("k") == 9
     assert latest.accept("other", 1) is True
 

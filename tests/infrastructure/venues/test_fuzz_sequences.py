@@ -43,8 +43,11 @@ def _int_slots(document: Any) -> Iterator[tuple[Any, Any]]:
     stack = [document]
     while stack:
         node = stack.pop()
-        items = list(node.items()) if isinstance(node, dict) else (
-            list(enumerate(node)) if isinstance(node, list) else [])
+        items = (
+            list(node.items())
+            if isinstance(node, dict)
+            else (list(enumerate(node)) if isinstance(node, list) else [])
+        )
         for key, value in items:
             if type(value) is int or (type(value) is str and value.isdigit()):
                 yield node, key
@@ -131,14 +134,17 @@ def test_a_frame_with_a_huge_id_never_makes_the_later_real_frames_stale(venue: s
                 published, later = _tail_outcome(trial, tail)
                 resynced |= later
                 missing = {
-                    (data_type, name) for data_type, name in wanted - published
+                    (data_type, name)
+                    for data_type, name in wanted - published
                     if not (data_type is DataType.L2_ORDERBOOK and name in resynced)
                 }
                 assert not missing, (venue, split, variant[:300], sorted(missing))
                 variants += 1
             checked |= {data_type for data_type, _ in wanted}
-    print(f"{venue}: {variants} poisoned frames, each followed by up to {TAIL} real ones; "
-          f"data types checked: {sorted(d.value for d in checked)}")
+    print(
+        f"{venue}: {variants} poisoned frames, each followed by up to {TAIL} real ones; "
+        f"data types checked: {sorted(d.value for d in checked)}"
+    )
     assert variants > 0 and checked, venue
 
 
