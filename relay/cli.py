@@ -83,6 +83,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             skip_after_frames=args.skip_after,
             skip_frames=args.skip_frames,
             garbage_every=args.garbage_every,
+            poison_every=args.poison_every,
             refuse_for_s=args.refuse_for,
             rest_error_status=args.rest_error,
             rest_error_for_s=args.rest_error_for,
@@ -225,8 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve recorded sessions as a live venue",
         description=(
             "Serve recorded sessions over WebSocket and HTTP on one port, optionally with"
-            " faults. Frames are counted per served connection (garbage frames do not"
-            " count); --drop-times/--stall-times count connections over the simulator's"
+            " faults. Frames are counted per served connection (garbage and poison frames"
+            " do not count); --drop-times/--stall-times count connections over the simulator's"
             " life (the first K served). After a skip, and in resume mode, REST depth"
             " snapshots are the book as of the last frame passed (Binance captures)."
         ),
@@ -281,6 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="after every N frames send a garbage frame (in turn: not JSON, unknown"
         " event, truncated previous frame, random binary)",
+    )
+    faults.add_argument(
+        "--poison-every",
+        type=_positive_count,
+        metavar="N",
+        help="after every N frames send a poison frame (in turn: nested 5,000 deep, the"
+        " previous frame type-swapped, lists for words, invalid UTF-8, NaN/1e400 prices,"
+        " a 1 MB string); every recorded frame is still sent",
     )
     faults.add_argument(
         "--refuse-for",

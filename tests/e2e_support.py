@@ -34,9 +34,16 @@ from relay.serialization.generated import market_data as pb
 USDM = {"SUSHIUSDT": "SUSHI/USDT", "AKROUSDT": "AKRO/USDT", "KEEPUSDT": "KEEP/USDT",
         "CTKUSDT": "CTK/USDT"}
 SPOT = {"NKNUSDT": "NKN/USDT", "BLZETH": "BLZ/ETH", "LRCBTC": "LRC/BTC", "RUNEEUR": "RUNE/EUR"}
+COINM = {"XRPUSD_PERP": "XRP/USD:PERP", "ETCUSD_PERP": "ETC/USD:PERP",
+         "ETHUSD_210924": "ETH/USD:210924", "BCHUSD_PERP": "BCH/USD:PERP",
+         "LINKUSD_PERP": "LINK/USD:PERP", "EOSUSD_PERP": "EOS/USD:PERP",
+         "BTCUSD_211231": "BTC/USD:211231", "TRXUSD_PERP": "TRX/USD:PERP",
+         "LINKUSD_211231": "LINK/USD:211231", "BCHUSD_210924": "BCH/USD:210924"}
 ALL_VENUES = {"binance-usdm": ("binance-usdm.jsonl", USDM, True),
               "binance-spot": ("binance-spot.jsonl", SPOT, False)}
 VENUES = ALL_VENUES
+BINANCE_VENUES = {**ALL_VENUES, "binance-coinm": ("binance-coinm.jsonl", COINM, True)}
+"""Every recorded Binance capture (the default runs use ALL_VENUES)."""
 
 
 def config_text(nats_url: str, sim: str, http_port: int, fmt: str,
@@ -56,7 +63,7 @@ listen = "127.0.0.1:{http_port}"
 level = "INFO"
 """]
     for venue in venues:
-        _, symbols, _ = ALL_VENUES[venue]
+        _, symbols, _ = BINANCE_VENUES[venue]
         parts.append(f"""
 [[venues]]
 id = "{venue}"
@@ -159,7 +166,7 @@ def expected_counts(venues: tuple[str, ...] = tuple(ALL_VENUES)) -> int:
     """Recorded frames other than depth diffs: the least JetStream must end up holding."""
     total = 0
     for venue in venues:
-        capture, _, _ = ALL_VENUES[venue]
+        capture, _, _ = BINANCE_VENUES[venue]
         for frame in recv_payloads(capture):
             if frame["data"].get("e") != "depthUpdate":
                 total += 1
@@ -193,7 +200,7 @@ def verify_jetstream(messages: Stored, fmt: str,
 
     seen: Counter[str] = Counter()
     for venue in venues:
-        capture, symbols, futures = ALL_VENUES[venue]
+        capture, symbols, futures = BINANCE_VENUES[venue]
         frames = [f["data"] for i, f in enumerate(recv_payloads(capture))
                   if venue != venues[0] or i not in skipped]
         for instrument in symbols:

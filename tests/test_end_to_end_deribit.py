@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from deribit_reference import deribit_reference, instruments
-from e2e_support import decode, simulator_process, stored_messages
+from e2e_support import Stored, decode, simulator_process, stored_messages
 from reference_books import CAPTURES
 
 from relay.bootstrap import Relay
@@ -87,49 +87,7 @@ async def test_recorded_deribit_session_arrives_in_jetstream_exactly(
                if s.name == "relay_book_resyncs_total"]
     assert sum(s.value for s in resyncs) == 0
 
-    msg_ids = [headers["Nats-Msg-Id"] for _, headers, _ in messages]
-    assert len(msg_ids) == len(set(msg_ids))
-    streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for subject, _, data in messages:
-        env = decode(data, "json")
-        assert env["venue"] == "deribit"
-        token = env["canonical_symbol"].lower().replace("/", "-")
-        assert subject == f"market.deribit.{token}.{env['data_type']}"
-        streams[(env["instrument"], env["data_type"])].append(env)
-    for key, envs in streams.items():
-        assert [e["sequence"] for e in envs] == list(range(1, len(envs) + 1)), key
-
-    stream_count = len(streams)
-    counts: Counter[str] = Counter()
-    for name in instruments():
-        trades = [(p["trade_id"], p["price"], p["quantity"], p["side"])
-                  for p in (e["payload"] for e in streams[(name, "trade")])]
-        assert trades == ref.trades.get(name, [])
-        tickers = [(p["bid_price"], p["bid_quantity"], p["ask_price"], p["ask_quantity"])
-                   for p in (e["payload"] for e in streams[(name, "ticker")])]
-        assert tickers == ref.tickers.get(name, []), name
-        updates = [e["payload"] for e in streams[(name, "l2_orderbook")]]
-        assert updates[0]["is_snapshot"] is True
-        book: tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]] = ({}, {})
-        for update in updates:
-            if update["is_snapshot"]:
-                book = ({}, {})
-            for side, levels in zip(book, (update["bids"], update["asks"]), strict=True):
-                for price, quantity in levels:
-                    if Decimal(quantity) == 0:
-                        side.pop(Decimal(price), None)
-                    else:
-                        side[Decimal(price)] = Decimal(quantity)
-        assert book == ref.books[name], name
-        counts["trade"] += len(trades)
-        counts["ticker"] += len(tickers)
-        counts["l2_orderbook"] += len(updates)
-        counts["l2_snapshot"] += sum(1 for u in updates if u["is_snapshot"])
-    assert ref.breaks == 0
-    assert len(messages) == counts["trade"] + counts["ticker"] + counts["l2_orderbook"]
-    assert dict(counts) == {"trade": 0, "ticker": 89, "l2_orderbook": 46, "l2_snapshot": 10}
-    print(f"\nderibit: {len(messages)} messages in JetStream: {dict(counts)}; "
-          f"{stream_count} streams; change_id breaks in the recording: {ref.breaks}")
+    verify_deribit(messages)
 
 
 async def test_a_skipped_book_change_breaks_change_id_and_resyncs_that_book_only(
@@ -184,3 +142,51 @@ async def test_a_skipped_book_change_breaks_change_id_and_resyncs_that_book_only
                     side[Decimal(price)] = Decimal(quantity)
     assert snapshots == {name: 2 if name == "BTC-24SEP21-8000-P" else 1 for name in ref.books}
     assert books == ref.books
+
+
+def verify_deribit(messages: Stored) -> None:
+    """JetStream holds exactly the reference's tickers, trades and final books."""
+    ref = deribit_reference()
+    msg_ids = [headers["Nats-Msg-Id"] for _, headers, _ in messages]
+    assert len(msg_ids) == len(set(msg_ids))
+    streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for subject, _, data in messages:
+        env = decode(data, "json")
+        assert env["venue"] == "deribit"
+        token = env["canonical_symbol"].lower().replace("/", "-")
+        assert subject == f"market.deribit.{token}.{env['data_type']}"
+        streams[(env["instrument"], env["data_type"])].append(env)
+    for key, envs in streams.items():
+        assert [e["sequence"] for e in envs] == list(range(1, len(envs) + 1)), key
+
+    stream_count = len(streams)
+    counts: Counter[str] = Counter()
+    for name in instruments():
+        trades = [(p["trade_id"], p["price"], p["quantity"], p["side"])
+                  for p in (e["payload"] for e in streams[(name, "trade")])]
+        assert trades == ref.trades.get(name, [])
+        tickers = [(p["bid_price"], p["bid_quantity"], p["ask_price"], p["ask_quantity"])
+                   for p in (e["payload"] for e in streams[(name, "ticker")])]
+        assert tickers == ref.tickers.get(name, []), name
+        updates = [e["payload"] for e in streams[(name, "l2_orderbook")]]
+        assert updates[0]["is_snapshot"] is True
+        book: tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]] = ({}, {})
+        for update in updates:
+            if update["is_snapshot"]:
+                book = ({}, {})
+            for side, levels in zip(book, (update["bids"], update["asks"]), strict=True):
+                for price, quantity in levels:
+                    if Decimal(quantity) == 0:
+                        side.pop(Decimal(price), None)
+                    else:
+                        side[Decimal(price)] = Decimal(quantity)
+        assert book == ref.books[name], name
+        counts["trade"] += len(trades)
+        counts["ticker"] += len(tickers)
+        counts["l2_orderbook"] += len(updates)
+        counts["l2_snapshot"] += sum(1 for u in updates if u["is_snapshot"])
+    assert ref.breaks == 0
+    assert len(messages) == counts["trade"] + counts["ticker"] + counts["l2_orderbook"]
+    assert dict(counts) == {"trade": 0, "ticker": 89, "l2_orderbook": 46, "l2_snapshot": 10}
+    print(f"\nderibit: {len(messages)} messages in JetStream: {dict(counts)}; "
+          f"{stream_count} streams; change_id breaks in the recording: {ref.breaks}")

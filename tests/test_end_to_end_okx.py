@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import simulator_process, start_relay, stop_relay, stored_messages
+from e2e_support import Stored, simulator_process, start_relay, stop_relay, stored_messages
 from reference_books import CAPTURES, recv_payloads
 
 from relay.bootstrap import Relay
@@ -126,7 +126,7 @@ async def nats_server() -> AsyncIterator[EmbeddedNats]:
 async def test_recorded_okx_session_arrives_in_jetstream_exactly(
     nats_server: EmbeddedNats, tmp_path: Path
 ) -> None:
-    trades, counts, books, verified = reference()
+    _, counts, _, _ = reference()
     expected = counts["trade"] + counts["ticker"] + counts["l2_orderbook"]
     async with simulator_process("okx.jsonl") as simulator:
         config = tmp_path / "relay.toml"
@@ -138,47 +138,7 @@ async def test_recorded_okx_session_arrives_in_jetstream_exactly(
             stderr = await stop_relay(relay)
     assert relay.returncode == 0, stderr[-2000:]
     assert "order book resync" not in stderr
-
-    msg_ids = [headers["Nats-Msg-Id"] for _, headers, _ in messages]
-    assert len(msg_ids) == len(set(msg_ids))
-    streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for subject, _, data in messages:
-        envelope = json.loads(data)
-        token = SYMBOLS[envelope["instrument"]].lower().replace("/", "-")
-        assert subject == f"market.okx.{token}.{envelope['data_type']}"
-        streams[(envelope["instrument"], envelope["data_type"])].append(envelope)
-    for stream, envelopes in streams.items():
-        assert [e["sequence"] for e in envelopes] == list(range(1, len(envelopes) + 1)), stream
-
-    seen: Counter[str] = Counter()
-    for instrument in SYMBOLS:
-        got = [(e["payload"]["trade_id"], e["payload"]["price"], e["payload"]["quantity"],
-                e["payload"]["side"]) for e in streams[(instrument, "trade")]]
-        assert got == trades[instrument]
-        seen["trade"] += len(got)
-        seen["ticker"] += len(streams[(instrument, "ticker")])
-        updates = streams[(instrument, "l2_orderbook")]
-        assert updates[0]["payload"]["is_snapshot"] is True
-        book: dict[str, dict[Decimal, Decimal]] = {"bids": {}, "asks": {}}
-        for update in updates:
-            payload = update["payload"]
-            if payload["is_snapshot"]:
-                book = {"bids": {}, "asks": {}}
-                seen["l2_snapshot"] += 1
-            for side in ("bids", "asks"):
-                for price, quantity in payload[side]:
-                    if Decimal(quantity):
-                        book[side][Decimal(price)] = Decimal(quantity)
-                    else:
-                        book[side].pop(Decimal(price), None)
-        assert book == {side: {p: Decimal(s) for p, (_, s) in books[instrument][side].items()}
-                        for side in ("bids", "asks")}, instrument
-        seen["l2_orderbook"] += len(updates)
-    assert seen == counts
-    assert len(messages) == expected
-    assert verified == counts["l2_orderbook"] == 290
-    print(f"\nokx: {len(messages)} messages in JetStream: {dict(seen)}; "
-          f"{verified} of {counts['l2_orderbook']} recorded checksums verified by the reference")
+    verify_okx(messages)
 
 
 async def test_skipped_book_updates_fail_the_checksum_and_resync_each_book_to_the_venue_book(
@@ -241,3 +201,49 @@ async def test_skipped_book_updates_fail_the_checksum_and_resync_each_book_to_th
         assert final[instrument] == {
             side: {p: Decimal(s) for p, (_, s) in books[instrument][side].items()}
             for side in ("bids", "asks")}, instrument
+
+
+def verify_okx(messages: Stored) -> None:
+    """JetStream holds exactly the reference's trades, ticker count and final books."""
+    trades, counts, books, verified = reference()
+    expected = counts["trade"] + counts["ticker"] + counts["l2_orderbook"]
+    msg_ids = [headers["Nats-Msg-Id"] for _, headers, _ in messages]
+    assert len(msg_ids) == len(set(msg_ids))
+    streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for subject, _, data in messages:
+        envelope = json.loads(data)
+        token = SYMBOLS[envelope["instrument"]].lower().replace("/", "-")
+        assert subject == f"market.okx.{token}.{envelope['data_type']}"
+        streams[(envelope["instrument"], envelope["data_type"])].append(envelope)
+    for stream, envelopes in streams.items():
+        assert [e["sequence"] for e in envelopes] == list(range(1, len(envelopes) + 1)), stream
+
+    seen: Counter[str] = Counter()
+    for instrument in SYMBOLS:
+        got = [(e["payload"]["trade_id"], e["payload"]["price"], e["payload"]["quantity"],
+                e["payload"]["side"]) for e in streams[(instrument, "trade")]]
+        assert got == trades[instrument]
+        seen["trade"] += len(got)
+        seen["ticker"] += len(streams[(instrument, "ticker")])
+        updates = streams[(instrument, "l2_orderbook")]
+        assert updates[0]["payload"]["is_snapshot"] is True
+        book: dict[str, dict[Decimal, Decimal]] = {"bids": {}, "asks": {}}
+        for update in updates:
+            payload = update["payload"]
+            if payload["is_snapshot"]:
+                book = {"bids": {}, "asks": {}}
+                seen["l2_snapshot"] += 1
+            for side in ("bids", "asks"):
+                for price, quantity in payload[side]:
+                    if Decimal(quantity):
+                        book[side][Decimal(price)] = Decimal(quantity)
+                    else:
+                        book[side].pop(Decimal(price), None)
+        assert book == {side: {p: Decimal(s) for p, (_, s) in books[instrument][side].items()}
+                        for side in ("bids", "asks")}, instrument
+        seen["l2_orderbook"] += len(updates)
+    assert seen == counts
+    assert len(messages) == expected
+    assert verified == counts["l2_orderbook"] == 290
+    print(f"\nokx: {len(messages)} messages in JetStream: {dict(seen)}; "
+          f"{verified} of {counts['l2_orderbook']} recorded checksums verified by the reference")

@@ -30,8 +30,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Protocol, TypeGuard
+from typing import Any, Protocol, TypeGuard
 from urllib.parse import parse_qsl
+
+from relay.infrastructure.venues import wire
 
 BINANCE_DEPTH_PATHS = frozenset({"/api/v3/depth", "/fapi/v1/depth", "/dapi/v1/depth"})
 """REST paths (without the simulator's venue prefix) answered as Binance depth snapshots."""
@@ -105,10 +107,7 @@ def parse_binance_depth_update(text: str) -> tuple[str, BinanceDepthUpdate] | No
         ``(symbol, update)`` with ``connection`` and ``frame`` set to ``0``, or
         ``None`` when the text is not a well-formed ``depthUpdate``.
     """
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError:
-        return None
+    obj: Any = wire.parse_object(text)
     if isinstance(obj, dict) and isinstance(obj.get("data"), dict):
         obj = obj["data"]
     if not isinstance(obj, dict) or obj.get("e") != "depthUpdate":
@@ -202,11 +201,8 @@ class BinanceSnapshotBuilder:
         symbol = dict(parse_qsl(query)).get("symbol")
         if symbol is None or symbol not in self._updates:
             return None
-        try:
-            recorded = json.loads(recorded_body)
-        except json.JSONDecodeError:
-            return None
-        if not isinstance(recorded, dict):
+        recorded = wire.parse_object(recorded_body)
+        if recorded is None:
             return None
         last_update_id = recorded.get("lastUpdateId")
         bids = _levels(recorded.get("bids"))

@@ -40,6 +40,11 @@ served connections 1, 2 and 3 and the 4th runs clean:
   frame, in turn: text that is not JSON, a JSON object of an unknown event type
   (:data:`GARBAGE_UNKNOWN_EVENT`), the previous frame cut in half, 16 random
   bytes as a binary frame.
+- ``poison_every`` [``--poison-every N``]: after every N recorded frames one
+  poison frame, drawn in turn from a fixed set (:mod:`relay.infrastructure.poison`:
+  5,000-deep nesting, the previous frame with its fields type-swapped, lists
+  where words belong, invalid UTF-8 bytes, NaN / ``1e400`` prices, a 1 MB
+  string); every recorded frame is still sent.
 - ``refuse_for_s`` [``--refuse-for T``]: WebSocket handshakes get HTTP 503 for
   T seconds from the start.
 - ``rest_error_status`` / ``rest_error_for_s`` [``--rest-error 429|500
@@ -97,6 +102,7 @@ from websockets.http11 import Request, Response
 
 from relay.domain.errors import RelayError
 from relay.infrastructure.captures import Capture, CaptureError, RecordKind, read_capture
+from relay.infrastructure.poison import poison_frame
 from relay.infrastructure.simulated_books import SnapshotBuilder, snapshot_builder_for
 from relay.infrastructure.venues.registry import (
     SimulatedVenue,
@@ -181,6 +187,8 @@ class Faults:
         skip_frames: how many recorded frames the skip leaves out.
         garbage_every: send one garbage frame after every this many frames;
             ``None`` never.
+        poison_every: send one poison frame after every this many frames;
+            ``None`` never.
         refuse_for_s: seconds from start during which WebSocket handshakes get 503.
         rest_error_status: HTTP status REST requests get during
             ``rest_error_for_s`` (e.g. 429, 500); ``None`` never.
@@ -202,6 +210,7 @@ class Faults:
     skip_after_frames: int | None = None
     skip_frames: int = 0
     garbage_every: int | None = None
+    poison_every: int | None = None
     refuse_for_s: float = 0.0
     rest_error_status: int | None = None
     rest_error_for_s: float = 0.0
@@ -217,8 +226,10 @@ class Faults:
                 raise SimulatorError(f"{name}={getattr(self, name)} must be at least 1")
         if self.skip_frames < 0:
             raise SimulatorError(f"skip_frames={self.skip_frames} must not be negative")
-        if self.garbage_every is not None and self.garbage_every < 1:
-            raise SimulatorError(f"garbage_every={self.garbage_every} must be at least 1")
+        for name in ("garbage_every", "poison_every"):
+            every = getattr(self, name)
+            if every is not None and every < 1:
+                raise SimulatorError(f"{name}={every} must be at least 1")
         for name in ("refuse_for_s", "rest_error_for_s"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0.0:
@@ -254,6 +265,8 @@ class Faults:
             parts.append(f"skip {self.skip_frames} frames after {self.skip_after_frames}")
         if self.garbage_every is not None:
             parts.append(f"garbage every {self.garbage_every} frames")
+        if self.poison_every is not None:
+            parts.append(f"poison every {self.poison_every} frames")
         if self.refuse_for_s > 0.0:
             parts.append(f"refuse connections for {self.refuse_for_s:g} s")
         if self.rest_error_status is not None and self.rest_error_for_s > 0.0:
@@ -525,6 +538,7 @@ class ConnectionFaults:
             frames, ``None`` never.
         skip_frames: recorded frames the skip leaves out.
         garbage_every: a garbage frame after every this many frames, ``None`` never.
+        poison_every: a poison frame after every this many frames, ``None`` never.
         resume: continue the recorded connection's clock instead of restarting.
     """
 
@@ -533,6 +547,7 @@ class ConnectionFaults:
     skip_after_frames: int | None = None
     skip_frames: int = 0
     garbage_every: int | None = None
+    poison_every: int | None = None
     resume: bool = False
 
 
@@ -557,6 +572,7 @@ class ConnectionReplay:
         clock: ReplayClock | None = None,
         claim_skip: Callable[[], bool] | None = None,
         venue_side: SimulatedVenue | None = None,
+        on_poison: Callable[[], None] | None = None,
     ) -> None:
         """Prepare a replay.
 
@@ -571,6 +587,7 @@ class ConnectionReplay:
                 always ``True``.
             venue_side: answers the client's frames as the venue would, and is
                 shown every recorded frame passed; None ignores client frames.
+            on_poison: called after each poison frame sent.
         """
         self._connection = connection
         self._script = script
@@ -582,6 +599,8 @@ class ConnectionReplay:
         self._client_spoke = asyncio.Event()
         self._previous: str | None = None
         self._garbage_sent = 0
+        self._poison_sent = 0
+        self._on_poison = on_poison or (lambda: None)
 
     async def run(self) -> None:
         """Serve the recording until the connection closes.
@@ -653,6 +672,10 @@ class ConnectionReplay:
                 sent += 1
                 if faults.garbage_every is not None and sent % faults.garbage_every == 0:
                     await self._send_garbage()
+                if faults.poison_every is not None and sent % faults.poison_every == 0:
+                    await self._connection.send(poison_frame(self._poison_sent, self._previous))
+                    self._poison_sent += 1
+                    self._on_poison()
             if sent == faults.drop_after_frames:
                 self._drop()
         except ConnectionClosed:
@@ -677,6 +700,7 @@ class _FaultLedger:
     def __init__(self, faults: Faults) -> None:
         self._faults = faults
         self.connections_served = 0
+        self.poison_frames_sent = 0
         self.drops_assigned = 0
         self.stalls_assigned = 0
         self.skip_taken = False
@@ -700,8 +724,13 @@ class _FaultLedger:
             skip_after_frames=skip_after,
             skip_frames=faults.skip_frames,
             garbage_every=faults.garbage_every,
+            poison_every=faults.poison_every,
             resume=faults.reconnect is ReconnectMode.RESUME,
         )
+
+    def count_poison(self) -> None:
+        """One more poison frame sent (any connection)."""
+        self.poison_frames_sent += 1
 
     def claim_skip(self) -> bool:
         """``True`` the first time only: the one skip of the simulator's life."""
@@ -828,6 +857,11 @@ class Simulator:
     def connections_served(self) -> int:
         """WebSocket connections accepted and served a recording so far."""
         return self._ledger.connections_served
+
+    @property
+    def poison_frames_sent(self) -> int:
+        """Poison frames sent so far, over every connection (``--poison-every``)."""
+        return self._ledger.poison_frames_sent
 
     @property
     def venues(self) -> tuple[str, ...]:
@@ -984,6 +1018,7 @@ class Simulator:
             clock=self._clocks[(venue, script.conn)],
             claim_skip=self._ledger.claim_skip,
             venue_side=self._venue_side(venue),
+            on_poison=self._ledger.count_poison,
         )
         await replay.run()
 

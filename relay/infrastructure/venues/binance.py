@@ -149,6 +149,11 @@ class SyncState(enum.Enum):
     SYNCED = "synced"
 
 
+STALE_WINDOW_UPDATES = 1_000_000
+"""A diff ``u`` at most this far behind the synced book's is stale (skipped); further
+behind, a gap (resync): the book's own ``u`` is then the one not to trust."""
+
+
 class BookSync:
     """Binance's local order book procedure for one instrument (sans-IO).
 
@@ -179,11 +184,16 @@ class BookSync:
 
         Raises:
             FrameError: ``stale_update`` when the book is synced and the diff's
-                ``u`` is not newer than the book's (a duplicate or out-of-order
+                ``u`` is not newer than the book's but at most
+                :data:`STALE_WINDOW_UPDATES` behind it (a duplicate or out-of-order
                 update); the book is left untouched and no resync is asked for.
+                Further behind is a ``"gap"``: the book's ``u`` came from a frame
+                that cannot be trusted (2**63-1 in a corrupted diff would otherwise
+                make every later diff stale).
         """
         if self.state is SyncState.SYNCED:
-            if diff.last_update_id <= self.last_update_id:
+            last = self.last_update_id
+            if last - STALE_WINDOW_UPDATES <= diff.last_update_id <= last:
                 raise FrameError(
                     "stale_update",
                     f"{self.instrument.instrument}: u={diff.last_update_id} "
@@ -439,12 +449,14 @@ class BinanceProtocol(VenueProtocol):
                 return self._depth(data, received_at_ms)
             handler = self._handlers.get(kind) if isinstance(kind, str) else None
             if handler is None:
-                raise FrameError("unknown_event", wire.clip(f"event type {kind!r}"))
+                raise FrameError("unknown_event", wire.clip(f"event type {wire.brief(kind)}"))
             event = handler(data, received_at_ms)
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{kind}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(kind)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{kind}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(kind)}: {exc}")) from None
         return FrameOutcome([event] if event is not None else [], [], [])
 
     def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
@@ -496,7 +508,7 @@ class BinanceProtocol(VenueProtocol):
         symbol = wire.text("s", data["s"])
         instrument = self._subscribed[data_type].get(symbol)
         if instrument is None:
-            raise FrameError("unsubscribed", f"{symbol} {data_type.value}")
+            raise FrameError("unsubscribed", f"{wire.label(symbol)} {data_type.value}")
         return instrument
 
     def _depth(self, data: dict[str, Any], received_at_ms: int) -> FrameOutcome:

@@ -50,7 +50,10 @@ documented example's depth, 20 ms pushes) for ``depth = 0``.
 Book procedure (one :class:`TopicBook` per ``orderbook.*`` topic): a
 ``snapshot`` replaces the book (also one with ``u == 1``, sent after a venue
 service restart); each ``delta`` must carry ``u == previous u + 1``. A delta
-whose ``u`` is not newer than the book's is skipped as ``stale_update``. A
+whose ``u`` is not newer than the book's (and at most
+:data:`STALE_WINDOW_UPDATES` behind it) is skipped as ``stale_update``; one
+further behind is a break (the book's ``u`` came from a corrupted frame, e.g.
+a snapshot with ``u`` = 2**63-1, and would make every later delta stale). A
 break throws the book away and reports a ``gap`` resync; a delta leaving the
 book crossed (best bid >= best ask) reports ``crossed_book``. Either way the
 one topic is unsubscribed and subscribed again (the frames go in
@@ -251,6 +254,10 @@ def unsubscribe_frame(topics: Sequence[str]) -> str:
     return orjson.dumps({"op": "unsubscribe", "args": list(topics)}).decode()
 
 
+STALE_WINDOW_UPDATES = 1_000_000
+"""A delta ``u`` at most this far behind the book's is stale; further behind, a gap."""
+
+
 class TopicBook:
     """One ``orderbook.<depth>.<S>`` topic's book (sans-IO), publishing l2 and/or ticker events.
 
@@ -308,7 +315,7 @@ class TopicBook:
             return None
         if not self.synced:
             return None
-        if update_id <= self.last_update_id:
+        if self.last_update_id - STALE_WINDOW_UPDATES <= update_id <= self.last_update_id:
             raise FrameError(
                 "stale_update",
                 f"{self.topic}: u={update_id} <= book's {self.last_update_id}",
@@ -554,11 +561,13 @@ class BybitProtocol(VenueProtocol):
             elif kind == "allLiquidation":
                 events = self._liquidation(topic, message, received_at_ms)
             else:
-                raise FrameError("unknown_event", wire.clip(f"topic {topic!r}"))
+                raise FrameError("unknown_event", wire.clip(f"topic {wire.brief(topic)}"))
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{topic}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(topic)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{topic}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(topic)}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def _control(self, message: dict[str, Any]) -> FrameOutcome:
@@ -570,9 +579,10 @@ class BybitProtocol(VenueProtocol):
             if message.get("success") is True:
                 return FrameOutcome([], [], [])
             raise FrameError(
-                "subscribe_error", wire.clip(f"{op}: {message.get('ret_msg', message)!r}")
+                "subscribe_error",
+                wire.clip(f"{wire.label(op)}: {wire.brief(message.get('ret_msg', message))}"),
             )
-        raise FrameError("unknown_event", wire.clip(f"no topic, op {op!r}"))
+        raise FrameError("unknown_event", wire.clip(f"no topic, op {wire.brief(op)}"))
 
     @staticmethod
     def _header(message: dict[str, Any]) -> tuple[bool, int]:
@@ -604,9 +614,11 @@ class BybitProtocol(VenueProtocol):
                 raise InvalidValueError("data", data, "expected an object")
             reason = book.on_message(is_snapshot, data, ts_ms, received_at_ms, events)
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{topic}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(topic)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{topic}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(topic)}: {exc}")) from None
         if reason is None:
             return FrameOutcome(events, [], [])
         return self._resync([book], reason)
@@ -759,10 +771,14 @@ class BybitSimulatedVenue:
         if not (isinstance(topic, str) and topic.startswith("orderbook.")
                 and isinstance(data, dict)):
             return
+        new_bids = wire.simulated_levels(data.get("b") or [])
+        new_asks = wire.simulated_levels(data.get("a") or [])
+        if new_bids is None or new_asks is None:
+            return
         if message.get("type") == "snapshot" or topic not in self._books:
             self._books[topic] = ({}, {}, {})
         bids, asks, last = self._books[topic]
-        for side, levels in ((bids, data.get("b") or []), (asks, data.get("a") or [])):
+        for side, levels in ((bids, new_bids), (asks, new_asks)):
             for price, size in levels:
                 if Decimal(size) == 0:
                     side.pop(price, None)
@@ -778,6 +794,8 @@ class BybitSimulatedVenue:
             return []
         op = message.get("op")
         req_id = message.get("req_id", "")
+        if not isinstance(req_id, str):  # the relay sends strings; anything else is not echoed
+            req_id = ""
         if op == "ping":
             return [orjson.dumps({"success": True, "ret_msg": "pong", "conn_id": "simulated",
                                   "req_id": req_id, "op": "ping"}).decode()]
@@ -789,14 +807,17 @@ class BybitSimulatedVenue:
         topics = [t for t in args if isinstance(t, str)] if isinstance(args, list) else []
         if op == "subscribe":
             for topic in topics:
-                if topic in self._subscribed and topic in self._books:
-                    replies.append(self._snapshot(topic))
+                snapshot = self._snapshot(topic) if topic in self._subscribed else None
+                if snapshot is not None:
+                    replies.append(snapshot)
                 self._subscribed.add(topic)
         return replies
 
-    def _snapshot(self, topic: str) -> str:
+    def _snapshot(self, topic: str) -> str | None:
+        if topic not in self._books:
+            return None
         bids, asks, last = self._books[topic]
-        return orjson.dumps({
+        return wire.reply_json({
             "topic": topic,
             "type": "snapshot",
             "ts": last.get("ts"),
@@ -807,7 +828,7 @@ class BybitSimulatedVenue:
                 "u": last.get("u"),
                 "seq": last.get("seq"),
             },
-        }).decode()
+        })
 
 
 def _delivery_day(raw: Any) -> str:

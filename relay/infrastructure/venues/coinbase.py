@@ -28,9 +28,13 @@ have hit any channel, so a gap resyncs every book of the connection: each one
 is thrown away (nothing more is published for it), reported as a ``gap``
 :class:`~relay.application.ports.BookResync`, and ``level2`` is unsubscribed and
 subscribed again for all of them; the fresh ``snapshot`` event restores
-publishing. An update that crosses a book that was not crossed before it
-(best bid >= best ask) resyncs that one book with reason ``crossed_book``
-(a book already crossed in its snapshot, as in an auction, is left alone).
+publishing. After a gap the next numbered message sets the baseline again, and a
+number more than :data:`STALE_WINDOW_SEQUENCES` below the last is a gap too, not
+a stale message: one frame with a corrupted ``sequence_num`` (2**63-1) costs a
+resync, never every later message refused as stale until reconnect. An update
+that crosses a book that was not crossed before it (best bid >= best ask)
+resyncs that one book with reason ``crossed_book`` (a book already crossed in
+its snapshot, as in an auction, is left alone).
 An ``l2_data`` message that cannot be read (a missing field, a bad value, an
 unknown event type) may have held updates the books now lack: every book is
 resynced with reason ``bad_update`` (the frames go out with the next outcome,
@@ -76,6 +80,7 @@ from typing import Any
 import orjson
 
 from relay.application.errors import FrameError
+from relay.application.latest_id import LatestId
 from relay.application.order_book import OrderBook
 from relay.application.ports import (
     BookResync,
@@ -110,6 +115,9 @@ from relay.infrastructure.venues.wire import (
 )
 
 VENUE_ID = "coinbase"
+STALE_WINDOW_SEQUENCES = 10_000
+"""A ``sequence_num`` at most this far below the last is an out-of-order message
+(ignored, ``stale_update``); further below, a gap (the last came from a bad frame)."""
 WS_URL = "wss://advanced-trade-ws.coinbase.com"
 REST_URL = "https://api.coinbase.com"
 
@@ -289,7 +297,7 @@ class CoinbaseProtocol(VenueProtocol):
             self._wanted[sub.instrument] = frozenset(sub.data_types)
             if DataType.L2_ORDERBOOK in sub.data_types:
                 self._books[sub.instrument] = CoinbaseBook(instrument)
-        self._last_sequence: int | None = None
+        self._latest = LatestId(STALE_WINDOW_SEQUENCES)
         self._pending_resyncs: list[BookResync] = []
         self._pending_replies: list[str] = []
 
@@ -345,7 +353,7 @@ class CoinbaseProtocol(VenueProtocol):
         """
         message = wire.frame_object(frame)
         if message.get("type") == "error":
-            raise FrameError("subscribe_error", wire.clip(str(message.get("message", message))))
+            raise FrameError("subscribe_error", wire.label(message.get("message", message)))
         channel = message.get("channel")
         try:
             self._check_sequence(channel, message)
@@ -359,7 +367,7 @@ class CoinbaseProtocol(VenueProtocol):
             elif channel == "candles":
                 self._candles(message, received_at_ms, events)
             elif channel not in ("heartbeats", "subscriptions"):
-                raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
+                raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
         except FrameError as exc:
             if channel == "l2_data" and exc.reason == "unknown_event":
                 self._resync_all("bad_update")
@@ -367,11 +375,13 @@ class CoinbaseProtocol(VenueProtocol):
         except KeyError as exc:
             if channel == "l2_data":
                 self._resync_all("bad_update")
-            raise FrameError("missing_field", wire.clip(f"{channel}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
             if channel == "l2_data":
                 self._resync_all("bad_update")
-            raise FrameError("invalid_value", wire.clip(f"{channel}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         outcome = FrameOutcome(events, [], self._pending_replies, self._pending_resyncs)
         self._pending_replies = []
         self._pending_resyncs = []
@@ -390,11 +400,13 @@ class CoinbaseProtocol(VenueProtocol):
                 return
             raise KeyError("sequence_num")
         sequence = wire.integer("sequence_num", raw)
-        last = self._last_sequence
-        if last is not None and sequence <= last:
+        last = self._latest.last(None)
+        if not self._latest.accept(None, sequence):
             raise FrameError("stale_update", f"sequence_num {sequence} <= last {last}")
-        self._last_sequence = sequence
-        if last is not None and sequence > last + 1:
+        if last is not None and sequence != last + 1:
+            # a gap, or far behind a last that came from a frame not to be trusted:
+            # the next numbered message is the new baseline
+            self._latest.forget(None)
             self._resync_all("gap")
 
     def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
@@ -433,7 +445,7 @@ class CoinbaseProtocol(VenueProtocol):
         product = wire.text("product_id", product_id)
         instrument = self._instruments.get(product)
         if instrument is None or data_type not in self._wanted[product]:
-            raise FrameError("unsubscribed", wire.clip(f"{product} {data_type.value}"))
+            raise FrameError("unsubscribed", wire.clip(f"{wire.label(product)} {data_type.value}"))
         return instrument
 
     def _l2_data(
@@ -450,7 +462,9 @@ class CoinbaseProtocol(VenueProtocol):
             event = wire.json_object("events[]", raw)
             kind = event["type"]
             if kind not in ("snapshot", "update"):
-                raise FrameError("unknown_event", wire.clip(f"l2_data event type {kind!r}"))
+                raise FrameError(
+                    "unknown_event", wire.clip(f"l2_data event type {wire.brief(kind)}")
+                )
             instrument = self._instrument(event["product_id"], DataType.L2_ORDERBOOK)
             parsed.append((kind, instrument, *_levels(_list("updates", event["updates"]))))
         for kind, instrument, bids, asks, latest_ms, digest in parsed:

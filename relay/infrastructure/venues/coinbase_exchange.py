@@ -59,7 +59,11 @@ until the new snapshot arrives.
 
 Duplicates and order: ``ticker`` and ``match`` messages carry the product's
 ``sequence``; one not newer than the last one of the same product and data
-type is a duplicate or out of order and is skipped (``stale_update``).
+type, and at most :data:`STALE_WINDOW_SEQUENCES` behind it, is a duplicate or
+out of order and is skipped (``stale_update``). One further behind is taken and
+becomes the last (:class:`~relay.application.latest_id.LatestId`): the last one
+came from a frame whose ``sequence`` cannot be trusted (2**63-1 in a corrupted
+frame would otherwise make every later real message stale).
 
 Dedup keys (``MarketEvent.dedup_key``):
 
@@ -101,6 +105,7 @@ from typing import Any
 import orjson
 
 from relay.application.errors import FrameError
+from relay.application.latest_id import LatestId
 from relay.application.order_book import OrderBook
 from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
 from relay.config.model import VenueConfig
@@ -125,6 +130,10 @@ from relay.infrastructure.venues.registry import (
 )
 
 VENUE_ID = "coinbase-exchange"
+STALE_WINDOW_SEQUENCES = 1_000_000
+"""A ``sequence`` at most this far behind the product's last is a duplicate or out of
+order (a new connection repeats the last match within a few); further behind, the
+last one is the untrustworthy one."""
 DEFAULT_WS_URL = "wss://ws-feed.exchange.coinbase.com"
 DEFAULT_REST_URL = "https://api.exchange.coinbase.com"
 
@@ -290,7 +299,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         self._instruments: dict[str, Instrument] = {}
         self._wanted: dict[str, frozenset[DataType]] = {}
         self._books: dict[str, _Book] = {}
-        self._last_sequence: dict[tuple[str, DataType], int] = {}
+        self._latest = LatestId(STALE_WINDOW_SEQUENCES)
         for sub in config.subscriptions:
             instrument = Instrument(config.id, sub.instrument, sub.canonical_symbol)
             self._instruments[sub.instrument] = instrument
@@ -370,19 +379,21 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         kind = message.get("type")
         handler = self._handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
-            raise FrameError("unknown_event", wire.clip(f"message type {kind!r}"))
+            raise FrameError("unknown_event", wire.clip(f"message type {wire.brief(kind)}"))
         try:
             return handler(message, frame, received_at_ms)
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{kind}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(kind)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{kind}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(kind)}: {exc}")) from None
 
     def _instrument(self, message: dict[str, Any], data_type: DataType) -> Instrument:
         product = wire.text("product_id", message["product_id"])
         wanted = self._wanted.get(product)
         if wanted is None or data_type not in wanted:
-            raise FrameError("unsubscribed", wire.clip(f"{product} {data_type.value}"))
+            raise FrameError("unsubscribed", wire.clip(f"{wire.label(product)} {data_type.value}"))
         return self._instruments[product]
 
     def _ignore(
@@ -467,13 +478,12 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         """
         sequence = wire.integer("sequence", message["sequence"])
         key = (instrument.instrument, data_type)
-        last = self._last_sequence.get(key)
-        if last is not None and sequence <= last:
+        if not self._latest.accept(key, sequence):
             raise FrameError(
                 "stale_update",
-                f"{instrument.instrument} {data_type.value}: sequence {sequence} <= {last}",
+                f"{instrument.instrument} {data_type.value}: sequence {sequence} <= "
+                f"{self._latest.last(key)}",
             )
-        self._last_sequence[key] = sequence
         return sequence
 
     def _match(
@@ -517,6 +527,11 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         return FrameOutcome([event], [], [])
 
 
+def _list(raw: Any) -> list[Any]:
+    """``raw`` if it is a list, else an empty one (a client frame's odd field)."""
+    return raw if isinstance(raw, list) else []
+
+
 class SimulatedCoinbaseExchange:
     """The venue side of one ``relay simulate`` connection for this feed.
 
@@ -547,13 +562,20 @@ class SimulatedCoinbaseExchange:
         kind = message.get("type")
         product = message.get("product_id")
         if kind == "snapshot" and isinstance(product, str):
+            snapshot_bids = wire.simulated_levels(message.get("bids", []))
+            snapshot_asks = wire.simulated_levels(message.get("asks", []))
+            if snapshot_bids is None or snapshot_asks is None:
+                return
             self._books[product] = (
-                {Decimal(p): [p, q] for p, q in message.get("bids", [])},
-                {Decimal(p): [p, q] for p, q in message.get("asks", [])},
+                {Decimal(p): [p, q] for p, q, *_ in snapshot_bids},
+                {Decimal(p): [p, q] for p, q, *_ in snapshot_asks},
             )
-        elif kind == "l2update" and product in self._books:
+        elif kind == "l2update" and isinstance(product, str) and product in self._books:
+            changes = wire.simulated_levels(message.get("changes", []), width=3)
+            if changes is None:
+                return
             bids, asks = self._books[product]
-            for side, price, size in message.get("changes", []):
+            for side, price, size, *_ in changes:
                 levels = bids if side == "buy" else asks
                 if Decimal(size) == 0:
                     levels.pop(Decimal(price), None)
@@ -588,13 +610,14 @@ class SimulatedCoinbaseExchange:
     @staticmethod
     def _requested(message: dict[str, Any]) -> list[tuple[str, list[str]]]:
         """(channel, products) pairs of a (un)subscribe: channel objects or names + product_ids."""
-        shared = [p for p in message.get("product_ids", []) if isinstance(p, str)]
+        shared = [p for p in _list(message.get("product_ids")) if isinstance(p, str)]
         requested: list[tuple[str, list[str]]] = []
-        for channel in message.get("channels", []):
+        for channel in _list(message.get("channels")):
             if isinstance(channel, str):
                 requested.append((channel, shared))
             elif isinstance(channel, dict) and isinstance(channel.get("name"), str):
-                products = [p for p in channel.get("product_ids", shared) if isinstance(p, str)]
+                named = channel.get("product_ids", shared)
+                products = [p for p in _list(named) if isinstance(p, str)]
                 requested.append((channel["name"], products))
         return requested
 

@@ -32,8 +32,9 @@ session ``deribit.jsonl`` in ``shared/captures``):
   (1 request/second; response example).
 
 Numbers: Deribit sends prices and amounts as JSON numbers (``["new",0.0015,4714.0]``).
-Frames are decoded with ``json.loads(..., parse_float=Decimal)``, so every price
-keeps the digits as sent; NaN and Infinity are refused (``not_json``).
+Frames are decoded by :func:`relay.infrastructure.venues.wire.exact_json`
+(``parse_float=Decimal``), so every price keeps the digits as sent; NaN and
+Infinity are refused (``not_json``).
 
 Channels: ``book.<instrument>.100ms``, ``trades.<instrument>.100ms``,
 ``ticker.<instrument>.100ms`` (``raw`` is only for authorized connections; the
@@ -50,8 +51,10 @@ and is published as a snapshot event; a change whose ``prev_change_id`` is not t
 book's ``change_id`` is a ``gap``: the book is thrown away, a :class:`BookResync`
 is reported, and ``public/unsubscribe`` + ``public/subscribe`` of that one book
 channel are sent back; changes arriving before the fresh snapshot are dropped
-silently. A change whose ``change_id`` is not newer than the book's is a
-``stale_update`` (a duplicate), skipped without resync.
+silently. A change whose ``change_id`` is not newer than the book's (and at most
+:data:`STALE_WINDOW_CHANGES` behind it) is a ``stale_update`` (a duplicate),
+skipped without resync; one further behind is a ``gap`` (the book's
+``change_id`` came from a corrupted frame, and would make every later change stale).
 
 Data types: ``trade`` (and ``liquidation`` for trades flagged ``liquidation``) from
 ``trades``; ``ticker``, ``funding_rate`` (perpetuals: ``funding_8h``, the funding over
@@ -82,6 +85,8 @@ import json
 from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from relay.application.errors import FrameError
 from relay.application.order_book import OrderBook
@@ -154,6 +159,11 @@ RESOLUTIONS: dict[str, tuple[str, int]] = {
 _BY_RESOLUTION = {resolution: (word, ms) for word, (resolution, ms) in RESOLUTIONS.items()}
 
 LISTING_CURRENCIES = ("BTC", "ETH", "USDC", "USDT")
+
+STALE_WINDOW_CHANGES = 1_000_000_000
+"""A book change whose ``change_id`` is at most this far behind the book's is stale
+(a duplicate); further behind, a gap. (``change_id`` is venue-wide and advances by
+hundreds between two changes of one book, hence the wide window.)"""
 """Currencies whose instruments ``relay instruments`` lists (one request each)."""
 
 
@@ -170,19 +180,6 @@ class UnsupportedIntervalError(RelayError, ValueError):
             f"supported: {', '.join(RESOLUTIONS)}"
         )
         self.interval = interval
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
-def decode(frame: str | bytes) -> Any:
-    """Decode JSON with every non-integer number as a Decimal of the digits sent.
-
-    Raises:
-        ValueError: not JSON, or NaN / Infinity.
-    """
-    return json.loads(frame, parse_float=Decimal, parse_constant=_refuse_constant)
 
 
 
@@ -395,12 +392,7 @@ class DeribitProtocol(VenueProtocol):
                 ``invalid_value``, ``unsubscribed``, ``stale_update``,
                 ``subscribe_error`` or ``request_error``.
         """
-        try:
-            message = decode(frame)
-        except ValueError as exc:
-            raise FrameError("not_json", wire.clip(str(exc))) from None
-        if not isinstance(message, dict):
-            raise FrameError("unknown_event", wire.clip(f"not an object: {frame!r}"))
+        message = wire.exact_object(frame)
         method = message.get("method")
         try:
             if method == "subscription":
@@ -412,10 +404,12 @@ class DeribitProtocol(VenueProtocol):
             if "result" in message or "error" in message:
                 return self._answer(message)
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{method}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(method)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{method}: {exc}")) from None
-        raise FrameError("unknown_event", wire.clip(f"method {method!r}"))
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(method)}: {exc}")) from None
+        raise FrameError("unknown_event", wire.clip(f"method {wire.brief(method)}"))
 
     def _heartbeat(self, params: dict[str, Any]) -> FrameOutcome:
         kind = params["type"]
@@ -423,7 +417,7 @@ class DeribitProtocol(VenueProtocol):
             return FrameOutcome([], [], [self._call("public/test", {})])
         if kind == "heartbeat":
             return FrameOutcome([], [], [])
-        raise FrameError("unknown_event", wire.clip(f"heartbeat type {kind!r}"))
+        raise FrameError("unknown_event", wire.clip(f"heartbeat type {wire.brief(kind)}"))
 
     def _answer(self, message: dict[str, Any]) -> FrameOutcome:
         """A request's answer: acks are empty outcomes; errors and dropped channels raise."""
@@ -432,7 +426,13 @@ class DeribitProtocol(VenueProtocol):
         method, channels = pending if pending is not None else ("", ())
         if "error" in message:
             reason = "subscribe_error" if method == "public/subscribe" else "request_error"
-            raise FrameError(reason, wire.clip(f"id {request_id!r} {method}: {message['error']}"))
+            raise FrameError(
+                reason,
+                wire.clip(
+                    f"id {wire.brief(request_id)} {wire.label(method)}: "
+                    f"{wire.label(message['error'])}"
+                ),
+            )
         if method == "public/subscribe":
             result = message["result"]
             granted = set(result) if isinstance(result, list) else set()
@@ -447,7 +447,7 @@ class DeribitProtocol(VenueProtocol):
         if kind == "chart" and len(parts) == 4 and parts[1] == "trades":
             return FrameOutcome([self._candle(parts[2], parts[3], data, received_at_ms)], [], [])
         if len(parts) != 3:
-            raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
+            raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
         name = parts[1]
         if kind == "book":
             return self._book(name, wire.json_object("data", data), received_at_ms)
@@ -456,7 +456,7 @@ class DeribitProtocol(VenueProtocol):
         if kind == "ticker":
             ticker = wire.json_object("data", data)
             return FrameOutcome(self._ticker(name, ticker, received_at_ms), [], [])
-        raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
+        raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
 
     def _instrument(self, name: str, data_types: frozenset[DataType]) -> Instrument:
         instrument = self._instruments.get(name)
@@ -492,7 +492,7 @@ class DeribitProtocol(VenueProtocol):
         previous = wire.integer("prev_change_id", data["prev_change_id"])
         if sync.state is not BookState.SYNCED:
             return FrameOutcome([], [], [])
-        if change_id <= sync.change_id:
+        if sync.change_id - STALE_WINDOW_CHANGES <= change_id <= sync.change_id:
             raise FrameError(
                 "stale_update", f"{name}: change_id={change_id} <= book's {sync.change_id}"
             )
@@ -721,7 +721,7 @@ def parse_instruments(request: ListingRequest, body: bytes) -> list[ListedInstru
         ValueError: not JSON, or a missing or malformed field (InvalidValueError is one).
     """
     try:
-        result = decode(body)["result"]
+        result = orjson.loads(body)["result"]
     except (KeyError, TypeError) as exc:
         raise ValueError(f"not a get_instruments answer: {exc}") from None
     if not isinstance(result, list):
@@ -768,8 +768,10 @@ class DeribitSimulatedVenue:
 
     def on_frame_passed(self, frame: str) -> None:
         """Track the recorded books; frames that are not book notifications are ignored."""
+        message = wire.parse_object(frame, exact=True)
+        if message is None:
+            return
         try:
-            message = decode(frame)
             params = message["params"]
             parts = params["channel"].split(".")
             if message.get("method") != "subscription" or parts[0] != "book" or len(parts) != 3:
@@ -792,13 +794,17 @@ class DeribitSimulatedVenue:
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
         """Answers to one client request (see the class docstring); ``[]`` for non-requests."""
+        message = wire.parse_object(frame)
+        if message is None:
+            return []
         try:
-            message = decode(frame)
             method = message["method"]
             request_id = message.get("id")
             params = message.get("params") or {}
         except (ValueError, KeyError, TypeError):
             return []
+        if not isinstance(params, dict):
+            params = {}
         result: Any
         snapshots: list[str] = []
         if method == "public/set_heartbeat":
@@ -818,8 +824,11 @@ class DeribitSimulatedVenue:
                 self._unsubscribed.update(result)
         else:
             error = {"code": -32601, "message": "Method not found"}
-            return [json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error})]
-        answer = json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
+            refusal = wire.reply_json({"jsonrpc": "2.0", "id": request_id, "error": error})
+            return [] if refusal is None else [refusal]
+        answer = wire.reply_json({"jsonrpc": "2.0", "id": request_id, "result": result})
+        if answer is None:  # an id orjson cannot write (nested past 255): no answer
+            return []
         return [answer, *snapshots]
 
     def _snapshot(self, channel: str) -> str | None:

@@ -29,7 +29,8 @@ formats parsed here follow these pages):
 The TypeScript types of the subscriptions page declare ``Candle`` prices and
 the asset context fields as ``number``, while the documented example bodies
 send them as strings. Both are accepted: those two (low-rate) channels are
-decoded with ``json.loads(..., parse_float=Decimal)``, so a JSON number keeps
+decoded by :func:`relay.infrastructure.venues.wire.exact_object`
+(``parse_float=Decimal``), so a JSON number keeps
 the venue's digits; every other channel must send strings (``px``, ``sz``).
 
 One subscription per channel and coin, one subscribe frame each (the venue has
@@ -48,7 +49,11 @@ strictly ascending, every size is > 0 and the best bid is below the best ask;
 otherwise it is refused as ``invalid_value`` and the previous published book
 stands until the next snapshot. A message whose ``time`` is not newer than the
 last accepted one of the same channel and coin (``l2Book``, ``bbo``) is stale or
-repeated: it is skipped as ``stale_update`` and nothing is published. No
+repeated: it is skipped as ``stale_update`` and nothing is published (unless it
+is more than :data:`STALE_WINDOW_MS` older: then the last one's time came from a
+corrupted frame, 2**63-1 say, and would otherwise make every later message stale;
+the message is taken; likewise a candle more than :data:`STALE_CANDLE_WINDOW_MS`
+older than the held one). No
 resync is ever needed for the venue's sake, so frames give no
 :class:`~relay.application.ports.BookResync`: the next snapshot replaces the
 book whole. A resync asked for by the relay (:meth:`HyperliquidProtocol.resync_books`)
@@ -75,10 +80,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -226,6 +229,17 @@ def context_digest(ctx: dict[str, Any]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+STALE_WINDOW_MS = 600_000
+"""An ``l2Book`` or ``bbo`` message at most this much older than the last accepted one is stale;
+older still, the last one is the untrustworthy one (10 minutes: more than any
+out-of-order delivery)."""
+
+STALE_CANDLE_WINDOW_MS = 400 * 86_400_000
+"""A candle opening at most this much before the held one is stale (400 days: a
+monthly candle one interval back is stale; 2**63-1 ms from a corrupted frame is not
+a time the venue could have sent, and the next real candle is taken)."""
+
+
 class HyperliquidProtocol(VenueProtocol):
     """One Hyperliquid WebSocket connection (sans-IO).
 
@@ -294,18 +308,20 @@ class HyperliquidProtocol(VenueProtocol):
         if channel == "pong" or channel == "subscriptionResponse":
             return FrameOutcome([], [], [])
         if channel == "error":
-            raise FrameError("subscribe_error", wire.clip(str(message.get("data"))))
+            raise FrameError("subscribe_error", wire.label(message.get("data")))
         handler = self._handlers.get(channel) if isinstance(channel, str) else None
         if handler is None:
-            raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
+            raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
         if channel in _DECIMAL_CHANNELS:
-            message = json.loads(frame, parse_float=Decimal)
+            message = wire.exact_object(frame)
         try:
             events = handler(message["data"], received_at_ms)
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{channel}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{channel}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
@@ -328,13 +344,15 @@ class HyperliquidProtocol(VenueProtocol):
     def _wanted_for(self, coin: Any, data_type: DataType) -> _Wanted:
         wanted = self._wanted.get(coin) if isinstance(coin, str) else None
         if wanted is None or data_type not in wanted.data_types:
-            raise FrameError("unsubscribed", wire.clip(f"{coin} {data_type.value}"))
+            raise FrameError("unsubscribed", wire.clip(f"{wire.label(coin)} {data_type.value}"))
         return wanted
 
     def _newer(self, channel: str, coin: str, time_ms: int) -> None:
-        """Raise ``stale_update`` unless ``time_ms`` is newer than the channel's last one."""
+        """Raise ``stale_update`` when ``time_ms`` is not newer than the channel's last one
+        but at most :data:`STALE_WINDOW_MS` older (further back, the last one came from
+        a frame whose time cannot be trusted, and this one is taken)."""
         last = self._last_time_ms.get((channel, coin))
-        if last is not None and time_ms <= last:
+        if last is not None and last - STALE_WINDOW_MS <= time_ms <= last:
             raise FrameError("stale_update", f"{channel} {coin}: time {time_ms} <= {last}")
 
     def _trades(self, data: Any, received_at_ms: int) -> list[MarketEvent]:
@@ -409,7 +427,7 @@ class HyperliquidProtocol(VenueProtocol):
         if type(sides) is not list or len(sides) != 2:
             raise InvalidValueError("bbo", sides, "expected [bid, ask]")
         if sides[0] is None or sides[1] is None:
-            raise FrameError("one_sided_book", f"bbo {coin} at {time_ms}: {sides}")
+            raise FrameError("one_sided_book", f"bbo {wire.label(coin)} at {time_ms}: {sides}")
         bid_price, bid_size = _level("bid", sides[0])
         ask_price, ask_size = _level("ask", sides[1])
         if bid_price >= ask_price:
@@ -444,7 +462,7 @@ class HyperliquidProtocol(VenueProtocol):
             DataType.FUNDING_RATE,
             DataType.OPEN_INTEREST,
         }:
-            raise FrameError("unsubscribed", wire.clip(f"{coin} activeAssetCtx"))
+            raise FrameError("unsubscribed", wire.clip(f"{wire.label(coin)} activeAssetCtx"))
         ctx = wire.json_object("ctx", body["ctx"])
         digest = context_digest(ctx)
         events: list[MarketEvent] = []
@@ -491,11 +509,14 @@ class HyperliquidProtocol(VenueProtocol):
         coin = wanted.instrument.instrument
         interval = wire.text("i", body["i"])
         if interval != wanted.candle_interval:
-            raise FrameError("unsubscribed", f"{coin} candle {interval}")
+            raise FrameError("unsubscribed", f"{wire.label(coin)} candle {interval}")
         open_time = wire.integer("t", body["t"])
         held = self._candles.get(coin)
-        if held is not None and open_time < held.open_time_ms:
-            raise FrameError("stale_update", f"candle {coin}: t {open_time} < {held.open_time_ms}")
+        held_ms = None if held is None else held.open_time_ms
+        if held_ms is not None and held_ms - STALE_CANDLE_WINDOW_MS <= open_time < held_ms:
+            raise FrameError(
+                "stale_update", f"candle {wire.label(coin)}: t {open_time} < {held_ms}"
+            )
         candle = Candle(
             interval=interval,
             open_time_ms=open_time,
@@ -575,16 +596,18 @@ class HyperliquidSimulatedVenue:
         subscription = request.get("subscription")
         if method not in ("subscribe", "unsubscribe") or not isinstance(subscription, dict):
             return []
-        ack = orjson.dumps(
+        ack = wire.reply_json(
             {
                 "channel": "subscriptionResponse",
                 "data": {"method": method, "subscription": subscription},
             }
-        ).decode()
+        )
+        if ack is None:  # a subscription orjson cannot write (nested past 255): no answer
+            return []
         replies = [ack]
         if method == "subscribe":
             latest = self._latest.get(
-                (str(subscription.get("type")), str(subscription.get("coin")))
+                (wire.label(subscription.get("type")), wire.label(subscription.get("coin")))
             )
             if latest is not None:
                 replies.append(latest)

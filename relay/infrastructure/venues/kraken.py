@@ -21,9 +21,9 @@ pages were read through the ``search`` tool):
 
 Every message is a JSON object: data as ``{"channel": ..., "type": "snapshot" |
 "update", "data": [...]}``, requests and their acks as ``{"method": ...}``.
-Prices and quantities are JSON *numbers*; frames are decoded with
-``json.loads(text, parse_float=Decimal)`` so the venue's digits are kept (never
-a float).
+Prices and quantities are JSON *numbers*; frames are decoded by
+:func:`relay.infrastructure.venues.wire.exact_json` (``parse_float=Decimal``) so
+the venue's digits are kept (never a float).
 
 Symbols: the configured ``instrument`` is the v2 symbol (``"BTC/USD"``); it is
 used as is in subscribe frames and matched against each message's ``symbol``.
@@ -99,6 +99,8 @@ import zlib
 from collections.abc import Callable, Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from relay.application.errors import FrameError
 from relay.application.ports import (
@@ -243,18 +245,6 @@ def book_checksum(
             parts.append(checksum_digits(price, price_decimals))
             parts.append(checksum_digits(qty, qty_decimals))
     return zlib.crc32("".join(parts).encode("ascii"))
-
-
-def decode(frame: str | bytes) -> Any:
-    """Decode one frame, numbers with a fraction or exponent as Decimal (the venue's digits).
-
-    Raises:
-        FrameError: ``not_json``.
-    """
-    try:
-        return json.loads(frame, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FrameError("not_json", wire.clip(str(exc))) from None
 
 
 def _plain(value: Decimal) -> str:
@@ -481,9 +471,7 @@ class KrakenProtocol(VenueProtocol):
             FrameError: ``not_json``, ``unknown_event``, ``missing_field``,
                 ``invalid_value``, ``unsubscribed`` or ``subscribe_error``.
         """
-        message = decode(frame)
-        if not isinstance(message, dict):
-            raise FrameError("unknown_event", wire.clip(f"not an object: {frame!s}"))
+        message = wire.exact_object(frame)
         channel = message.get("channel")
         try:
             if channel is None:
@@ -492,28 +480,33 @@ class KrakenProtocol(VenueProtocol):
                 return FrameOutcome([], [], [])
             handler = self._handlers.get(channel) if isinstance(channel, str) else None
             if handler is None:
-                raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
+                raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
             return handler(message, received_at_ms)
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{channel}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError, ArithmeticError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{channel}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
 
     def _method(self, message: dict[str, Any]) -> FrameOutcome:
         method = message.get("method")
         if method in ("subscribe", "unsubscribe"):
             if message.get("success") is False:
-                raise FrameError("subscribe_error", wire.clip(f"{method}: {message.get('error')}"))
+                raise FrameError(
+                    "subscribe_error",
+                    wire.clip(f"{wire.label(method)}: {wire.label(message.get('error'))}"),
+                )
             return FrameOutcome([], [], [])
         if method == "pong":
             return FrameOutcome([], [], [])
-        raise FrameError("unknown_event", wire.clip(f"method {method!r}"))
+        raise FrameError("unknown_event", wire.clip(f"method {wire.brief(method)}"))
 
     def _instrument(self, entry: dict[str, Any], data_type: DataType) -> Instrument:
         symbol = wire.text("symbol", entry["symbol"])
         instrument = self._instruments.get(symbol)
         if instrument is None or data_type not in self._wanted[symbol]:
-            raise FrameError("unsubscribed", f"{symbol} {data_type.value}")
+            raise FrameError("unsubscribed", f"{wire.label(symbol)} {data_type.value}")
         return instrument
 
     def _trades(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
@@ -673,14 +666,16 @@ class KrakenSimulatedVenue:
     def on_frame_passed(self, frame: str) -> None:
         """Track the book of every ``book`` frame the replay passed."""
         try:
-            message = decode(frame)
-            if not isinstance(message, dict) or message.get("channel") != "book":
+            message = wire.exact_object(frame)
+            if message.get("channel") != "book":
                 return
             entry = message["data"][0]
             symbol = entry["symbol"]
             bids = _levels("bids", entry["bids"])
             asks = _levels("asks", entry["asks"])
         except (FrameError, KeyError, IndexError, TypeError, InvalidValueError):
+            return
+        if not isinstance(symbol, str):
             return
         book = self._books.get(symbol)
         if book is None or message.get("type") == "snapshot":
@@ -693,18 +688,16 @@ class KrakenSimulatedVenue:
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
         """Pong, acks, and a fresh book snapshot for a ``book`` subscribe."""
-        try:
-            message = decode(frame)
-        except FrameError:
-            return []
-        if not isinstance(message, dict):
+        message = wire.parse_object(frame)
+        if message is None:
             return []
         method = message.get("method")
         if method == "ping":
             pong: dict[str, Any] = {"method": "pong"}
             if "req_id" in message:
                 pong["req_id"] = message["req_id"]
-            return [json.dumps(pong, separators=(",", ":"))]
+            reply = wire.reply_json(pong)
+            return [] if reply is None else [reply]
         if method not in ("subscribe", "unsubscribe"):
             return []
         params = message.get("params")
@@ -720,7 +713,10 @@ class KrakenSimulatedVenue:
             ack: dict[str, Any] = {"method": method, "result": result, "success": True}
             if "req_id" in message:
                 ack["req_id"] = message["req_id"]
-            replies.append(json.dumps(ack, separators=(",", ":")))
+            reply = wire.reply_json(ack)
+            if reply is None:  # a value orjson cannot write (nested past 255): no answer
+                continue
+            replies.append(reply)
             if method == "subscribe" and channel == "book" and params.get("snapshot", True):
                 snapshot = self._snapshot(symbol, params.get("depth", BOOK_DEPTHS[0]))
                 if snapshot is not None:
@@ -775,7 +771,7 @@ def parse_asset_pairs(request: ListingRequest, body: bytes) -> list[ListedInstru
     Raises:
         ValueError: not JSON, a non-empty ``error`` list, or no ``result`` object.
     """
-    message = json.loads(body)
+    message = orjson.loads(body)
     if not isinstance(message, dict):
         raise ValueError("AssetPairs: not an object")
     errors = message.get("error")

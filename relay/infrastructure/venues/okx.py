@@ -550,14 +550,19 @@ class OkxProtocol(VenueProtocol):
         message = wire.frame_object(frame)
         event = message.get("event")
         if event is not None:
+            if type(event) is not str:  # a list or an object is not hashable
+                raise FrameError("unknown_event", wire.clip(f"event {wire.brief(event)}"))
             if event in _EMPTY_EVENTS:
                 return FrameOutcome([], [], [])
             if event in _ERROR_EVENTS:
                 raise FrameError(
                     "subscribe_error",
-                    wire.clip(f"{event} {message.get('code')}: {message.get('msg', '')}"),
+                    wire.clip(
+                        f"{event} {wire.label(message.get('code'))}: "
+                        f"{wire.label(message.get('msg', ''))}"
+                    ),
                 )
-            raise FrameError("unknown_event", wire.clip(f"event {event!r}"))
+            raise FrameError("unknown_event", wire.clip(f"event {wire.brief(event)}"))
         arg = message.get("arg")
         data = message.get("data")
         if not isinstance(arg, dict) or not isinstance(data, list):
@@ -574,18 +579,20 @@ class OkxProtocol(VenueProtocol):
                 return FrameOutcome(self._liquidations(data, received_at_ms), [], [])
             handler = self._handlers.get(channel)
             if handler is None:
-                raise FrameError("unknown_event", wire.clip(f"channel {channel!r}"))
+                raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
             events = [handler(entry, received_at_ms) for entry in _data_objects(data)]
         except KeyError as exc:
-            raise FrameError("missing_field", wire.clip(f"{channel}: {exc.args[0]!r}")) from None
+            raise FrameError(
+                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
+            ) from None
         except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{channel}: {exc}")) from None
+            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def _instrument(self, inst_id: Any, data_type: DataType) -> Instrument:
         instrument = self._instruments.get(inst_id) if isinstance(inst_id, str) else None
         if instrument is None or data_type not in self._wanted[inst_id]:
-            raise FrameError("unsubscribed", wire.clip(f"{inst_id} {data_type.value}"))
+            raise FrameError("unsubscribed", wire.clip(f"{wire.label(inst_id)} {data_type.value}"))
         return instrument
 
     # books
@@ -601,7 +608,7 @@ class OkxProtocol(VenueProtocol):
         instrument = self._instrument(arg.get("instId"), DataType.L2_ORDERBOOK)
         book = self._books[instrument.instrument]
         if channel != book.channel:
-            raise FrameError("unsubscribed", f"{instrument.instrument} {channel}")
+            raise FrameError("unsubscribed", f"{instrument.instrument} {wire.label(channel)}")
         events: list[MarketEvent] = []
         snapshot_only = channel in SNAPSHOT_ONLY_BOOK_CHANNELS
         action = message.get("action")
@@ -898,19 +905,22 @@ class OkxSimulatedVenue:
             return
         arg = message.get("arg")
         data = message.get("data")
-        if not isinstance(arg, dict) or arg.get("channel") not in BOOK_CHANNELS:
+        if not isinstance(arg, dict) or not isinstance(arg.get("channel"), str):
             return
-        if not isinstance(data, list):
+        if arg["channel"] not in BOOK_CHANNELS or not isinstance(data, list):
             return
-        key = (str(arg["channel"]), str(arg.get("instId")))
+        key = (str(arg["channel"]), wire.label(arg.get("instId")))
         snapshot = message.get("action") != "update"
         for entry in data:
             if not isinstance(entry, dict):
                 continue
+            bids = wire.simulated_levels(entry.get("bids", []))
+            asks = wire.simulated_levels(entry.get("asks", []))
+            if bids is None or asks is None:
+                continue
             if snapshot or key not in self._books:
                 self._books[key] = ({}, {})
-            sides = (entry.get("bids", []), entry.get("asks", []))
-            for side, levels in zip(self._books[key], sides, strict=True):
+            for side, levels in zip(self._books[key], (bids, asks), strict=True):
                 for level in levels:
                     price = Decimal(level[0])
                     if Decimal(level[1]):
@@ -928,11 +938,15 @@ class OkxSimulatedVenue:
             return []
         op = request["op"]
         replies: list[str] = []
-        for arg in request.get("args") or []:
+        args = request.get("args")
+        for arg in args if isinstance(args, list) else []:
             ack: dict[str, Any] = {"event": op, "arg": arg, "connId": "simulated"}
             if "id" in request:
                 ack = {"id": request["id"], **ack}
-            replies.append(_dumps(ack))
+            reply = wire.reply_json(ack)
+            if reply is None:  # an arg orjson cannot write (nested past 255): no answer
+                continue
+            replies.append(reply)
             if op == "subscribe" and isinstance(arg, dict):
                 snapshot = self._snapshot(arg)
                 if snapshot is not None:
@@ -940,7 +954,7 @@ class OkxSimulatedVenue:
         return replies
 
     def _snapshot(self, arg: dict[str, Any]) -> str | None:
-        key = (str(arg.get("channel")), str(arg.get("instId")))
+        key = (wire.label(arg.get("channel")), wire.label(arg.get("instId")))
         if key not in self._books:
             return None
         bid_side, ask_side = self._books[key]
@@ -956,8 +970,8 @@ class OkxSimulatedVenue:
         if "seqId" in last:
             entry["prevSeqId"] = -1
             entry["seqId"] = last["seqId"]
-        return _dumps({"arg": {"channel": key[0], "instId": key[1]}, "action": "snapshot",
-                       "data": [entry]})
+        return wire.reply_json({"arg": {"channel": key[0], "instId": key[1]},
+                                "action": "snapshot", "data": [entry]})
 
 
 # --- instrument listing and registration ------------------------------------------------

@@ -1,11 +1,21 @@
-"""Readers of venue wire fields: JSON values in, checked domain values out.
+"""Venue frames in: the one JSON decoder path of every venue, and readers of wire fields.
 
-Each raises :class:`relay.domain.errors.InvalidValueError` naming the field;
-venue modules turn it into a ``FrameError("invalid_value", ...)``.
+Decoding: :func:`frame_object` (orjson; numbers as int / float) and
+:func:`exact_object` (numbers with a fraction or exponent as Decimal of the
+digits sent, for venues whose checksums or prices are JSON numbers) are the
+only ways a venue module reads a frame; both refuse, as ``FrameError("not_json")``,
+everything that is not UTF-8 JSON text: invalid UTF-8, lone surrogates, NaN and
+Infinity, truncated text, nesting deeper than about 1,000 levels. The simulated
+venue sides read frames through :func:`parse_object`, which answers None instead.
+
+Field readers: each raises :class:`relay.domain.errors.InvalidValueError` naming
+the field; venue modules turn it into a ``FrameError("invalid_value", ...)``.
+Error details show venue values through :func:`brief` only (bounded, recursion-free).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from itertools import chain
@@ -13,8 +23,9 @@ from typing import Any
 
 import orjson
 
+from relay.application import errors
 from relay.application.errors import FrameError
-from relay.domain.errors import InvalidValueError
+from relay.domain.errors import InvalidValueError, bounded_repr
 from relay.domain.model import (
     PLAIN_DECIMAL_PATTERN,
     PriceLevel,
@@ -25,7 +36,7 @@ from relay.domain.model import (
 MAX_ID = 2**63 - 1
 """Largest update id, trade id or epoch ms accepted (the wire's int64); larger ones are refused."""
 
-DETAIL_CHARS = 200
+DETAIL_CHARS = errors.DETAIL_CHARS
 """FrameError details are cut to this many characters (a frame may be megabytes long)."""
 
 _PLAIN = PLAIN_DECIMAL_PATTERN.encode()
@@ -45,8 +56,55 @@ def clip(text: str) -> str:
     return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS]}..."
 
 
+def brief(value: object) -> str:
+    """A venue value as error-message text: its repr, at most :data:`DETAIL_CHARS` long.
+
+    See :func:`relay.domain.errors.bounded_repr`: a value nested thousands deep
+    or megabytes long costs neither recursion nor a copy.
+    """
+    return bounded_repr(value)
+
+
+def label(value: object) -> str:
+    """A venue word for an error message: a str as is, anything else through :func:`brief`
+    (a channel name that is a list nested 5,000 deep must not cost a recursive repr)."""
+    return value if type(value) is str else bounded_repr(value)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def exact_json(frame: str | bytes) -> Any:
+    """JSON text (str, or UTF-8 bytes) -> its value, with every number that has a
+    fraction or an exponent as the Decimal of the digits sent (``json`` with
+    ``parse_float=Decimal``): ``"0.10000000"`` stays ``Decimal("0.10000000")``.
+
+    Refuses what :func:`frame_object` (orjson) refuses, so both paths accept the
+    same texts: bytes that are not UTF-8, lone surrogates in a str, NaN /
+    Infinity, and nesting too deep for the interpreter's recursion limit.
+
+    Raises:
+        FrameError: ``not_json``.
+    """
+    try:
+        text = frame.decode() if isinstance(frame, bytes) else frame
+        if not text.isascii():
+            text.encode()  # a lone surrogate raises UnicodeEncodeError, as orjson refuses it
+        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    except (RecursionError, ValueError) as exc:  # UnicodeError and JSONDecodeError included
+        raise FrameError("not_json", clip(f"{type(exc).__name__}: {exc}")) from None
+
+
+def _object(frame: str | bytes, message: Any) -> dict[str, Any]:
+    if not isinstance(message, dict):
+        raise FrameError("unknown_event", f"not an object: {brief(frame[:80])}")
+    return message
+
+
 def frame_object(frame: str | bytes) -> dict[str, Any]:
-    """A frame of a venue whose messages are JSON objects, decoded with orjson.
+    """A frame of a venue whose messages are JSON objects, decoded with orjson
+    (numbers as int or float; depth limit 1,024).
 
     Raises:
         FrameError: ``not_json`` (not JSON) or ``unknown_event`` (JSON, but not an object).
@@ -55,18 +113,60 @@ def frame_object(frame: str | bytes) -> dict[str, Any]:
         message = orjson.loads(frame)
     except orjson.JSONDecodeError as exc:
         raise FrameError("not_json", clip(str(exc))) from None
-    if not isinstance(message, dict):
-        raise FrameError("unknown_event", f"not an object: {str(frame)[:80]}")
-    return message
+    return _object(frame, message)
 
 
-def parse_object(frame: str | bytes) -> dict[str, Any] | None:
-    """A frame as a JSON object, or None when it is not one (simulated venues ignore those)."""
+def exact_object(frame: str | bytes) -> dict[str, Any]:
+    """A frame that is a JSON object, decoded by :func:`exact_json` (Decimal numbers).
+
+    Raises:
+        FrameError: ``not_json`` (not JSON) or ``unknown_event`` (JSON, but not an object).
+    """
+    return _object(frame, exact_json(frame))
+
+
+def parse_object(frame: str | bytes, *, exact: bool = False) -> dict[str, Any] | None:
+    """A frame as a JSON object, or None when it is not one (simulated venues ignore
+    those); ``exact``: decoded by :func:`exact_json` instead of orjson. Never raises."""
     try:
-        message = orjson.loads(frame)
-    except orjson.JSONDecodeError:
+        return exact_object(frame) if exact else frame_object(frame)
+    except FrameError:
         return None
-    return message if isinstance(message, dict) else None
+
+
+def simulated_levels(raw: Any, width: int = 2) -> list[list[Any]] | None:
+    """Book levels a simulated venue side may follow, or None when any is unreadable.
+
+    ``raw`` must be a list of lists of at least ``width`` items whose items
+    ``width - 2`` and ``width - 1`` (price, size) are plain unsigned decimal strings
+    (``"7.6110"``); the levels come back as they are. Simulated sides
+    (``relay simulate``) skip a recorded book message whose levels are None, as
+    the venue would never have sent it. Never raises.
+    """
+    if not isinstance(raw, list):
+        return None
+    levels: list[list[Any]] = []
+    for level in raw:
+        if not isinstance(level, list) or len(level) < width:
+            return None
+        price, size = level[width - 2], level[width - 1]
+        if not (
+            isinstance(price, str) and isinstance(size, str)
+            and plain_decimal_match(price) and plain_decimal_match(size)
+        ):
+            return None
+        levels.append(level)
+    return levels
+
+
+def reply_json(value: Any) -> str | None:
+    """JSON text of a simulated side's reply that echoes client values, or None when
+    orjson cannot write it (nested deeper than 255, an int past 64 bits, a Decimal).
+    Never raises."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return None
 
 
 def json_object(field: str, raw: Any) -> dict[str, Any]:
