@@ -76,8 +76,6 @@ async def test_recorded_coinbase_exchange_session_arrives_in_jetstream_exactly(
     expected = (sum(map(len, expected_trades.values())) + sum(map(len, expected_tickers.values()))
                 + sum(expected_l2.values()))
     assert expected == 107 + 107 + 9729
-    small = nats_server.max_payload_bytes
-
     config = tmp_path / "relay.toml"
     async with simulator_process("coinbase-exchange.jsonl") as simulator:
         config.write_text(config_text(nats_server.url, simulator, free_port()))
@@ -87,11 +85,15 @@ async def test_recorded_coinbase_exchange_session_arrives_in_jetstream_exactly(
         finally:
             stderr = await stop_relay(relay)
     assert relay.returncode == 0, stderr[-2000:]
-    verify_coinbase_exchange(messages)
+    verify_coinbase_exchange(messages, nats_server.max_payload_bytes)
 
 
-def verify_coinbase_exchange(messages: Stored) -> None:
-    """JetStream holds exactly the reference's trades, tickers, book messages and final books."""
+def verify_coinbase_exchange(messages: Stored, small: int = 0) -> None:
+    """JetStream holds exactly the reference's trades, tickers, book messages and final books.
+
+    ``small``: the server's ``max_payload`` when set below the default: at least two
+    books' snapshots must then have come in parts (none otherwise).
+    """
     expected_trades = {p: trades(p) for p in PRODUCTS}
     expected_tickers = {p: tickers(p) for p in PRODUCTS}
     expected_books = books()
