@@ -18,7 +18,8 @@ from relay.config.model import (
 )
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.metrics import PrometheusMetrics
-from relay.infrastructure.nats_publisher import JetStreamPublisher, header_tail, hpub_command
+from relay.infrastructure.nats.commands import header_tail, hpub_command
+from relay.infrastructure.nats.publisher import JetStreamPublisher
 
 pytestmark = pytest.mark.integration
 
@@ -235,7 +236,7 @@ async def test_a_payload_over_the_servers_max_payload_is_dropped_at_once(
 async def test_nats_error_lines_while_the_server_is_down_are_rate_limited_with_a_count(
     server: EmbeddedNats, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("relay.infrastructure.nats_publisher.LOG_INTERVAL_S", 1.0)
+    monkeypatch.setattr("relay.infrastructure.nats.publisher.LOG_INTERVAL_S", 1.0)
     publisher = await started(server, PrometheusMetrics())
     runner = asyncio.create_task(publisher.run())
     await server.kill()
