@@ -14,6 +14,7 @@ whole batch when it moved by exactly the batch's size (:meth:`BatchAcks.judge`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
 from dataclasses import dataclass
@@ -63,6 +64,31 @@ class Batch:
 
     items: list[Pending]
     deadline: float
+
+
+class InFlightSlots:
+    """At most ``max_in_flight`` messages awaiting acks: a counter and an event, cheaper
+    than ``asyncio.Semaphore`` on the publisher's hot path.
+
+    Args:
+        max_in_flight: ``[nats] max_in_flight`` (>= 1).
+    """
+
+    def __init__(self, max_in_flight: int) -> None:
+        self._free = max_in_flight
+        self._freed = asyncio.Event()
+
+    async def acquire(self) -> None:
+        """Take a slot, waiting while all are taken."""
+        while self._free <= 0:
+            self._freed.clear()
+            await self._freed.wait()
+        self._free -= 1
+
+    def release(self, count: int = 1) -> None:
+        """Give back ``count`` slots."""
+        self._free += count
+        self._freed.set()
 
 
 class AckVerdict(enum.Enum):

@@ -23,12 +23,9 @@ stream captures at all can never be stored: it is dropped (``no_stream``). A
 full buffer applies ``outage_full_policy`` (``block`` by default: the publisher
 stops taking events, the pipeline queue fills and the venue readers wait).
 
-In ``batch`` ack mode (the default) the hot path does not call nats-py's
-``publish`` per message: each batch's ``HPUB`` commands (NATS client protocol,
-docs.nats.io/reference/reference-protocols/nats-protocol#hpub) are built here
-and handed to the client's write buffer in one piece (:func:`hpub_command`,
-:func:`write_commands`, in :mod:`.commands`); acks are judged in :mod:`.acks`.
-Re-sends and ``each`` mode use ``publish``.
+In ``batch`` ack mode (the default) each batch's ``HPUB`` commands are written
+in one piece (:mod:`.commands`) and confirmed by the last one's ack (:mod:`.acks`);
+re-sends and ``each`` mode use nats-py's ``publish``. Held messages: :mod:`.outage_buffer`.
 """
 
 from __future__ import annotations
@@ -40,7 +37,6 @@ import itertools
 import logging
 import time
 from array import array
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -48,23 +44,31 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
 from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import MessageSink, MetricsSink, OutboundMessage
-from relay.config.model import AckMode, NatsConfig, OutagePolicy, PipelineConfig
-from relay.infrastructure.nats.acks import AckVerdict, Batch, BatchAcks, Pending, message_ack
+from relay.config.model import AckMode, NatsConfig, PipelineConfig
+from relay.infrastructure.nats.acks import (
+    AckVerdict,
+    Batch,
+    BatchAcks,
+    InFlightSlots,
+    Pending,
+    message_ack,
+)
 from relay.infrastructure.nats.commands import (
     check_client,
     discard_pending_commands,
     header_tail,
     write_commands,
 )
+from relay.infrastructure.nats.outage_buffer import OutageBuffer
 from relay.infrastructure.nats.streams import (
     JetStreamUnavailableError,
     StreamKeeper,
     StreamSetupError,
+    uncaptured_subjects,
 )
 
 log = logging.getLogger("relay.nats")
@@ -77,7 +81,6 @@ RECHECK_MAX_S = 5.0
 
 LOG_INTERVAL_S = 10.0
 """At most one line per repeated NATS error line in this many seconds."""
-
 
 
 class JetStreamPublisher(MessageSink):
@@ -112,9 +115,6 @@ class JetStreamPublisher(MessageSink):
         self._max_payload = 0
         self._metrics = metrics
         self._retry_delays_s = pipeline.publish_retry_delays_s
-        self._buffer_max_events = pipeline.outage_buffer_max_events
-        self._buffer_max_bytes = pipeline.outage_buffer_max_bytes
-        self._policy = pipeline.outage_full_policy
         self._on_connection_change = on_connection_change
         self._on_ready_change = on_ready_change
         self._keeper = StreamKeeper(config)
@@ -131,12 +131,10 @@ class JetStreamPublisher(MessageSink):
         self._pending: dict[str, Pending] = {}
         self._retries: list[tuple[float, int, Pending]] = []
         self._timer_wakeup = asyncio.Event()
-        self._buffer: deque[Pending] = deque()
-        self._buffer_bytes = 0
-        self._buffer_space = asyncio.Event()
+        self._buffer = OutageBuffer(pipeline, lambda pending: self._drop(
+            pending, "outage_buffer_full", "outage buffer full"))
         self._flush_wakeup = asyncio.Event()
-        self._free_slots = config.max_in_flight
-        self._slot_freed = asyncio.Event()
+        self._slots = InFlightSlots(config.max_in_flight)
         self._submitted = itertools.count(1)
         self._batch_mode = config.ack_mode is AckMode.BATCH and len(config.streams) == 1
         self._acks = BatchAcks(max(1, min(config.ack_batch_max, config.max_in_flight)),
@@ -237,23 +235,8 @@ class JetStreamPublisher(MessageSink):
     async def _drop_unstorable(self, js: JetStreamContext) -> None:
         """Drop held messages answered 503 whose subject no stream captures: never storable."""
         subjects, self._unstorable = self._unstorable, set()
-        lost = set()
-        for subject in subjects:
-            try:
-                await js.find_stream_name_by_subject(subject)
-            except NotFoundError:
-                lost.add(subject)
-        if not lost:
-            return
-        kept: deque[Pending] = deque()
-        for pending in self._buffer:
-            if pending.message.subject in lost:
-                self._buffer_bytes -= len(pending.message.payload)
-                self._drop(pending, "no_stream", "no JetStream stream captures this subject")
-            else:
-                kept.append(pending)
-        self._buffer = kept
-        self._buffer_space.set()
+        for pending in self._buffer.remove(await uncaptured_subjects(js, subjects)):
+            self._drop(pending, "no_stream", "no JetStream stream captures this subject")
 
     @property
     def max_payload_bytes(self) -> int:
@@ -336,23 +319,11 @@ class JetStreamPublisher(MessageSink):
         for pending in reversed(held):
             self._release()
             pending.attempt = 0
-            self._buffer.appendleft(pending)
-            self._buffer_bytes += len(pending.message.payload)
+            self._buffer.put_back(pending)
         self._metrics.publish_in_flight(0)
 
-    async def _acquire(self) -> None:
-        """Take an in-flight slot, waiting while all ``max_in_flight`` are taken.
-
-        A counter and an event: cheaper than ``asyncio.Semaphore`` on this hot path.
-        """
-        while self._free_slots <= 0:
-            self._slot_freed.clear()
-            await self._slot_freed.wait()
-        self._free_slots -= 1
-
     def _release(self, count: int = 1) -> None:
-        self._free_slots += count
-        self._slot_freed.set()
+        self._slots.release(count)
 
     async def submit(self, message: OutboundMessage) -> None:
         """Hand over one message.
@@ -370,7 +341,7 @@ class JetStreamPublisher(MessageSink):
         if not self._ready or self._buffer:
             await self._hold(pending)
             return
-        await self._acquire()
+        await self._slots.acquire()
         if not self._ready:
             self._release()
             await self._hold(pending)
@@ -442,24 +413,7 @@ class JetStreamPublisher(MessageSink):
             self._schedule(pending, 0.0)
 
     async def _hold(self, pending: Pending) -> None:
-        size = len(pending.message.payload)
-        while self._buffer and (
-            len(self._buffer) >= self._buffer_max_events
-            or self._buffer_bytes + size > self._buffer_max_bytes
-        ):
-            if self._policy is OutagePolicy.BLOCK:
-                self._buffer_space.clear()
-                await self._buffer_space.wait()
-            elif self._policy is OutagePolicy.DROP_NEWEST:
-                self._drop(pending, "outage_buffer_full", "outage buffer full")
-                return
-            else:
-                oldest = self._buffer.popleft()
-                self._buffer_bytes -= len(oldest.message.payload)
-                self._drop(oldest, "outage_buffer_full", "outage buffer full")
-        self._buffer.append(pending)
-        self._buffer_bytes += size
-        if self._ready:
+        if await self._buffer.add(pending) and self._ready:
             self._flush_wakeup.set()
 
     def _headers(self, message: OutboundMessage) -> dict[str, str]:
@@ -513,8 +467,7 @@ class JetStreamPublisher(MessageSink):
         """A message holding a slot was rejected or not acked: re-send later, or drop."""
         if not self._ready:
             self._release()
-            self._buffer.appendleft(pending)
-            self._buffer_bytes += len(pending.message.payload)
+            self._buffer.put_back(pending)
             return
         if pending.attempt < len(self._retry_delays_s):
             delay_s = self._retry_delays_s[pending.attempt]
@@ -590,14 +543,11 @@ class JetStreamPublisher(MessageSink):
             await self._flush_wakeup.wait()
             self._flush_wakeup.clear()
             while self._ready and self._buffer:
-                await self._acquire()
+                await self._slots.acquire()
                 if not self._ready or not self._buffer:
                     self._release()
                     break
-                pending = self._buffer.popleft()
-                self._buffer_bytes -= len(pending.message.payload)
-                self._buffer_space.set()
-                await self._send(pending)
+                await self._send(self._buffer.pop())
 
     async def _timer_loop(self) -> None:
         loop = asyncio.get_running_loop()
