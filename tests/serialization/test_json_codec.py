@@ -76,7 +76,8 @@ def test_ctkusdt_agg_trade_is_published_as_the_documented_json(
         b'"sequence":1,"payload":{"type":"trade","trade_id":"16599292","price":"1.01100",'
         b'"quantity":"10","side":"BUY"}}'
     )
-    assert recorded.event.subject == "market.binance-usdm.ctk-usdt.trade"
+    event = recorded.event
+    assert event.instrument.subject(event.data_type) == "market.binance-usdm.ctk-usdt.trade"
 
 
 def test_every_decimal_on_the_wire_is_the_venues_own_string(recorded: RecordedEvent) -> None:
