@@ -36,7 +36,7 @@ from relay.infrastructure.venues.registry import (
     supported_data_types,
     venue_spec,
 )
-from relay.serialization.codec import codec_for
+from relay.serialization.formats import codec_for
 
 log = logging.getLogger("relay")
 

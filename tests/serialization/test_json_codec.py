@@ -16,12 +16,11 @@ from relay.domain.model import L2Update
 from relay.serialization.codec import (
     ENVELOPE_KEYS,
     PAYLOAD_TYPE,
-    UnknownFormatError,
     UnsupportedPayloadError,
     WireDecodeError,
-    codec_for,
     decimal_text,
 )
+from relay.serialization.formats import UnknownFormatError, codec_for
 from relay.serialization.json_codec import JsonCodec, decode_json, encode_json
 from relay.serialization.protobuf_codec import decode_protobuf
 from relay.serialization.protobuf_wire import encode_event
