@@ -18,7 +18,6 @@ from relay.config.model import (
 )
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.metrics import PrometheusMetrics
-from relay.infrastructure.nats.commands import header_tail, hpub_command
 from relay.infrastructure.nats.publisher import JetStreamPublisher
 
 pytestmark = pytest.mark.integration
@@ -180,36 +179,6 @@ async def test_another_publisher_on_the_stream_costs_fallbacks_not_data(
     assert (publisher.published, publisher.dropped) == (50, 0)
     assert publisher.batch_fallbacks >= 1
     assert await stream_count(server) == 55
-
-
-class _CapturingClient(nats.aio.client.Client):
-    """nats-py's client, keeping the commands its ``publish`` queues instead of sending them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[bytes] = []
-        self._status = nats.aio.client.Client.CONNECTED
-        self._flush_queue = None
-
-    async def _send_command(self, cmd: bytes, priority: bool = False) -> None:
-        self.sent.append(cmd)
-
-
-@pytest.mark.parametrize("msg_id", [
-    "binance-usdm:SUSHIUSDT:trade:16599292", "bad\r\nid: x", " padded-id ",
-])
-@pytest.mark.parametrize("reply", ["", "_INBOX.abc.17"])
-async def test_hpub_command_bytes_equal_nats_py_publish(msg_id: str, reply: str) -> None:
-    client = _CapturingClient()
-    subject = "market.binance-usdm.sushi-usdt.trade"
-    payload = b'{"venue":"binance-usdm","price":"7.6110"}'
-    await client.publish(subject, payload, reply=reply,
-                         headers={"Nats-Msg-Id": msg_id, "Content-Type": "application/json"})
-    ours = hpub_command(subject.encode(), reply.encode(), msg_id,
-                        header_tail("application/json"), payload)
-    line, _, rest = client.sent[0].partition(b"\r\n")
-    # nats-py writes an empty reply as a second space; the server reads both the same.
-    assert ours == line.replace(b"  ", b" ") + b"\r\n" + rest
 
 
 async def test_a_payload_over_the_servers_max_payload_is_dropped_at_once(
