@@ -25,13 +25,13 @@ SUBJECT = "market.binance-usdm.sushi-usdt.trade"
 PAYLOAD = b'{"venue":"binance-usdm","price":"7.6110"}'
 
 
-class _CapturingClient(nats.aio.client.Client):
+class _CapturingClient(Client):
     """nats-py's client, keeping the commands its ``publish`` queues instead of sending them."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sent: list[bytes] = []
-        self._status = nats.aio.client.Client.CONNECTED
+        self._status = Client.CONNECTED
         self._flush_queue = None
 
     async def _send_command(self, cmd: bytes, priority: bool = False) -> None:
