@@ -8,7 +8,7 @@ This is the only module of the relay that touches nats-py's private members
 (``_send_command``, ``_flush_pending``, ``_flush_queue``, ``_pending``,
 ``_pending_data_size``). They are those of nats-py 2.x (:data:`NATS_PY_MAJOR`);
 :func:`check_client` refuses any other client at connect, and
-``tests/infrastructure/nats/test_nats_publisher.py`` proves the bytes equal what
+``tests/infrastructure/nats/test_commands.py`` proves the bytes equal what
 nats-py's own ``publish`` sends.
 """
 
@@ -80,7 +80,7 @@ def hpub_command(subject: bytes, reply: bytes, msg_id: str, tail: bytes, payload
     ``HPUB <subject> [<reply>] <header bytes> <total bytes>\\r\\n<headers><payload>\\r\\n``
     with the header block ``NATS/1.0\\r\\nNats-Msg-Id: <msg_id>`` + ``tail``
     (:func:`header_tail`). The bytes equal what nats-py's ``publish`` sends for the
-    same message (``tests/infrastructure/nats/test_nats_publisher.py``); like it, the
+    same message (``tests/infrastructure/nats/test_commands.py``); like it, the
     header value is stripped and CR and LF in it become spaces. ``reply`` may be
     empty (no reply subject).
     """
