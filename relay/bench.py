@@ -61,10 +61,10 @@ from relay.config.model import PipelineConfig, StreamConfig
 from relay.domain.errors import RelayError
 from relay.infrastructure.captures import RecordKind, read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, nats_server_binary
-from relay.infrastructure.nats_publisher import js_stream_config
+from relay.infrastructure.nats.streams import js_stream_config
 from relay.infrastructure.process_stats import cpu_seconds
 from relay.infrastructure.venues.registry import supported_data_types
-from relay.serialization.codec import codec_for
+from relay.serialization.formats import codec_for
 
 PROJECT_CAPTURE = Path(__file__).resolve().parents[2] / "shared" / "captures" / "binance-usdm.jsonl"
 """The recorded session benchmarks are built from, when the project's ``shared/`` is there."""

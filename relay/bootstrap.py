@@ -26,9 +26,9 @@ from relay.config.model import RelayConfig
 from relay.domain.model import DataType, Instrument
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.http_app import HttpServer, build_app
-from relay.infrastructure.jetstream_streams import StreamSetupError
 from relay.infrastructure.metrics import PrometheusMetrics
-from relay.infrastructure.nats_publisher import JetStreamPublisher
+from relay.infrastructure.nats.publisher import JetStreamPublisher
+from relay.infrastructure.nats.streams import StreamSetupError
 from relay.infrastructure.process_stats import cpu_seconds, peak_rss_mb
 from relay.infrastructure.venue_connection import VenueConnection
 from relay.infrastructure.venues.registry import (
@@ -36,7 +36,7 @@ from relay.infrastructure.venues.registry import (
     supported_data_types,
     venue_spec,
 )
-from relay.serialization.codec import codec_for
+from relay.serialization.formats import codec_for
 
 log = logging.getLogger("relay")
 

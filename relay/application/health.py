@@ -6,6 +6,8 @@ import enum
 import time
 from dataclasses import dataclass
 
+from relay.application.circuit_breaker import BreakerState
+
 
 class HealthStatus(enum.Enum):
     """Overall state. ``unhealthy`` answers 503 on ``/health``."""
@@ -30,7 +32,7 @@ class VenueHealth:
     state: ConnectionState = ConnectionState.CONNECTING
     last_message_ms: int | None = None
     reconnects: int = 0
-    circuit: str = "closed"
+    circuit: BreakerState = BreakerState.CLOSED
 
 
 def _now_ms() -> int:
@@ -66,8 +68,8 @@ class HealthMonitor:
             health.reconnects += 1
         health.state = state
 
-    def venue_circuit(self, venue: str, state: str) -> None:
-        """Record the venue's circuit breaker state (closed, half_open, open)."""
+    def venue_circuit(self, venue: str, state: BreakerState) -> None:
+        """Record the venue's circuit breaker state."""
         self.venues[venue].circuit = state
 
     def venue_message(self, venue: str, received_at_ms: int) -> None:
@@ -118,7 +120,7 @@ class HealthMonitor:
                 "last_message_age_s": None if age_ms is None else round(age_ms / 1000, 3),
                 "stale": stale,
                 "reconnects": health.reconnects,
-                "circuit": health.circuit,
+                "circuit": health.circuit.value,
             }
         if (not self.nats_connected or not self.jetstream_ready
                 or (self.venues and down == len(self.venues))):

@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from relay.application.circuit_breaker import BreakerState
 from relay.application.errors import FrameError
 from relay.domain.model import Instrument, MarketEvent
 
@@ -211,8 +212,8 @@ class MetricsSink(Protocol):
         """A connection was replaced because a subscription went silent."""
         ...
 
-    def circuit_state(self, venue: str, state: str) -> None:
-        """The venue's circuit breaker changed state (closed, half_open, open)."""
+    def circuit_state(self, venue: str, state: BreakerState) -> None:
+        """The venue's circuit breaker changed state."""
         ...
 
     def rotation(self, venue: str) -> None:
@@ -225,6 +226,22 @@ class MetricsSink(Protocol):
 
     def event_duplicate(self, venue: str, data_type: str) -> None:
         """An event already published (same message id) was not published again."""
+        ...
+
+    def publish_retry(self, venue: str) -> None:
+        """A publish JetStream rejected or did not ack is sent again."""
+        ...
+
+    def publish_in_flight(self, count: int) -> None:
+        """Publishes awaiting a JetStream ack now."""
+        ...
+
+    def nats_connected(self, connected: bool) -> None:
+        """The NATS connection came (True) or went (False)."""
+        ...
+
+    def jetstream_ready(self, ready: bool) -> None:
+        """Publishing resumed after a JetStream check (True) or stopped for an outage (False)."""
         ...
 
 

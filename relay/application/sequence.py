@@ -31,7 +31,3 @@ class SequenceTracker:
         if counter is None:
             counter = self._counters[key] = itertools.count(1)
         return counter
-
-    def next(self, instrument: Instrument, data_type: DataType) -> int:
-        """The next sequence number for this stream (the first is 1)."""
-        return next(self.counter(instrument, data_type))

@@ -27,8 +27,10 @@ from tomlkit.exceptions import ParseError, TOMLKitError
 from relay.config.errors import ConfigError, ConfigProblem
 from relay.config.model import (
     DEFAULT_MEMORY_MAX_BYTES,
+    AckMode,
     DiscardPolicy,
     HttpConfig,
+    LogFormat,
     LoggingConfig,
     NatsConfig,
     OutagePolicy,
@@ -50,7 +52,6 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 __all__ = [
-    "LOG_FORMATS",
     "LOG_LEVELS",
     "ConfigError",
     "ConfigProblem",
@@ -61,8 +62,6 @@ __all__ = [
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 """Accepted ``[logging] level`` values (case-insensitive in the file, stored upper-case)."""
 
-LOG_FORMATS: Final = ("json", "text")
-"""Accepted ``[logging] format`` values."""
 
 NATS_URL_SCHEMES: Final = ("nats://", "tls://", "ws://", "wss://")
 WS_URL_SCHEMES: Final = ("ws://", "wss://")
@@ -95,7 +94,7 @@ _VENUE: Final = VenueConfig(id="", subscriptions=())
 _SUBSCRIPTION: Final = SubscriptionConfig(instrument="", canonical_symbol="", data_types=())
 
 _E = TypeVar("_E", SerializationFormat, StorageType, OutagePolicy, DiscardPolicy,
-             StreamManagement)
+             StreamManagement, AckMode, LogFormat)
 
 StringCheck = Callable[[str], str | None]
 """Checks one string value: returns a problem message, or None when it is fine."""
@@ -483,7 +482,7 @@ def _relay_config(root: _Table, venues: Mapping[str, frozenset[DataType]]) -> Re
         ),
         logging=LoggingConfig(
             level=logging.one_of("level", _LOGGING.level, LOG_LEVELS, fold_case=True),
-            format=logging.one_of("format", _LOGGING.format, LOG_FORMATS),
+            format=logging.choice("format", _LOGGING.format),
         ),
     )
 
@@ -513,7 +512,7 @@ def _nats(table: _Table) -> NatsConfig:
         connect_timeout_s=table.seconds(
             "connect_timeout_s", defaults.connect_timeout_s, positive=True
         ),
-        ack_mode=table.one_of("ack_mode", defaults.ack_mode, ("batch", "each")),
+        ack_mode=table.choice("ack_mode", defaults.ack_mode),
         ack_batch_max=table.integer("ack_batch_max", defaults.ack_batch_max, minimum=1),
         ping_interval_s=_ping_interval(table, defaults.ping_interval_s),
         max_outstanding_pings=table.integer(

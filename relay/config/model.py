@@ -36,6 +36,15 @@ class DiscardPolicy(enum.Enum):
     """The new message is refused (the relay counts it as a drop after its retries)."""
 
 
+class AckMode(enum.Enum):
+    """``[nats] ack_mode``: how the publisher learns that JetStream stored a message."""
+
+    BATCH = "batch"
+    """Batches confirmed by the stream sequence of each batch's last ack (default)."""
+    EACH = "each"
+    """One ack per message."""
+
+
 class StreamManagement(enum.Enum):
     """``[[nats.streams]] manage``: what the relay may do to a stream that exists."""
 
@@ -117,7 +126,7 @@ class NatsConfig:
     ack_timeout_s: float = 5.0
     max_in_flight: int = 256
     connect_timeout_s: float = 5.0
-    ack_mode: str = "batch"
+    ack_mode: AckMode = AckMode.BATCH
     ack_batch_max: int = 256
     ping_interval_s: float = 5.0
     max_outstanding_pings: int = 2
@@ -281,12 +290,21 @@ class VenueConfig:
     ws_compression: bool = False
 
 
+class LogFormat(enum.Enum):
+    """``[logging] format``."""
+
+    JSON = "json"
+    """One JSON object per line (default)."""
+    TEXT = "text"
+    """Human-readable lines."""
+
+
 @dataclass(frozen=True, slots=True)
 class LoggingConfig:
-    """``[logging]``: ``level`` (DEBUG/INFO/WARNING/ERROR) and ``format`` (``json`` or ``text``)."""
+    """``[logging]``: ``level`` (DEBUG/INFO/WARNING/ERROR) and ``format``."""
 
     level: str = "INFO"
-    format: str = "json"
+    format: LogFormat = LogFormat.JSON
 
 
 @dataclass(frozen=True, slots=True)

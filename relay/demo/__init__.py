@@ -72,10 +72,11 @@ def _subscriptions(symbols: dict[str, str]) -> str:
 
 async def run_demo(seconds: float, speed: str = "realtime") -> int:
     """Run the demo for ``seconds``; prints to stdout. Returns the exit code (0)."""
+    from relay.config.model import LogFormat
     from relay.infrastructure.logs import configure_logging
     from relay.infrastructure.simulator import parse_speed
 
-    configure_logging("WARNING", "text")
+    configure_logging("WARNING", LogFormat.TEXT)
     captures = [read_capture(DEMO_DIR / name) for name in CAPTURES]
     async with EmbeddedNats() as server, Simulator(
         captures, host="127.0.0.1", port=0, speed=parse_speed(speed)

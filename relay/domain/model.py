@@ -319,11 +319,6 @@ class MarketEvent:
     dedup_key: str
 
     @property
-    def subject(self) -> str:
-        """``market.<venue>.<symbol>.<data_type>``."""
-        return self.instrument.subject(self.data_type)
-
-    @property
     def msg_id(self) -> str:
         """Deterministic ``Nats-Msg-Id``: ``<venue>:<instrument>:<data_type>:<dedup_key>``."""
         i = self.instrument

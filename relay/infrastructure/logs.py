@@ -24,6 +24,7 @@ import time
 import orjson
 
 from relay.application.log_rate_limit import LogRateLimit
+from relay.config.model import LogFormat
 
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -116,15 +117,16 @@ class RateLimitFilter(logging.Filter):
 
 
 def configure_logging(
-    level: str = "INFO", fmt: str = "json", http_error_limit: LogRateLimit | None = None
+    level: str = "INFO", fmt: LogFormat = LogFormat.JSON,
+    http_error_limit: LogRateLimit | None = None,
 ) -> None:
-    """Send the ``relay`` and uvicorn loggers to stderr at ``level`` as ``json`` or ``text``.
+    """Send the ``relay`` and uvicorn loggers to stderr at ``level`` as JSON or text lines.
 
     uvicorn's WARNING and ERROR lines go through a :class:`RateLimitFilter`
     (``http_error_limit``; default: one line per logger and message every
     :data:`HTTP_ERROR_LOG_INTERVAL_S`).
     """
-    formatter: logging.Formatter = JsonFormatter() if fmt == "json" else TextFormatter()
+    formatter: logging.Formatter = JsonFormatter() if fmt is LogFormat.JSON else TextFormatter()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger("relay")

@@ -14,7 +14,11 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
+from relay.application.circuit_breaker import BreakerState
 from relay.application.ports import MetricsSink
+
+_CIRCUIT_GAUGE = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
+"""``relay_circuit_breaker_state`` value of each breaker state."""
 
 
 class HotCounter(Collector):
@@ -85,9 +89,9 @@ class PrometheusMetrics(MetricsSink):
             registry=r)
         self.depth = Gauge(
             "relay_queue_depth_events", "Events waiting for the publisher", registry=r)
-        self.nats_connected = Gauge(
+        self.nats_connected_gauge = Gauge(
             "relay_nats_connected", "1 while connected to NATS", registry=r)
-        self.jetstream_ready = Gauge(
+        self.jetstream_ready_gauge = Gauge(
             "relay_jetstream_ready",
             "1 while publishing: JetStream and the streams checked since the last outage signal",
             registry=r)
@@ -154,9 +158,9 @@ class PrometheusMetrics(MetricsSink):
         """Count a stale-subscription reconnect."""
         self._child(self.stale, venue, data_type).inc()  # type: ignore[attr-defined]
 
-    def circuit_state(self, venue: str, state: str) -> None:
+    def circuit_state(self, venue: str, state: BreakerState) -> None:
         """Set the breaker gauge."""
-        value = {"closed": 0, "half_open": 1, "open": 2}[state]
+        value = _CIRCUIT_GAUGE[state]
         self._child(self.circuit, venue).set(value)  # type: ignore[attr-defined]
 
     def rotation(self, venue: str) -> None:
@@ -174,6 +178,18 @@ class PrometheusMetrics(MetricsSink):
     def publish_retry(self, venue: str) -> None:
         """Count a publish sent again."""
         self._child(self.publish_retries, venue).inc()  # type: ignore[attr-defined]
+
+    def publish_in_flight(self, count: int) -> None:
+        """Set the in-flight gauge."""
+        self.in_flight.set(count)
+
+    def nats_connected(self, connected: bool) -> None:
+        """Set the NATS connection gauge."""
+        self.nats_connected_gauge.set(1 if connected else 0)
+
+    def jetstream_ready(self, ready: bool) -> None:
+        """Set the JetStream readiness gauge."""
+        self.jetstream_ready_gauge.set(1 if ready else 0)
 
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric."""

@@ -6,7 +6,23 @@ import resource
 import sys
 from pathlib import Path
 
+from relay.domain.errors import RelayError
+
 _STATUS = Path("/proc/self/status")
+
+
+class ProcessStatsError(RelayError):
+    """The kernel's process status file has no line the figure is read from.
+
+    Attributes:
+        path: the file read (``/proc/self/status``).
+        key: the missing line's key (``"VmHWM"``).
+    """
+
+    def __init__(self, path: Path, key: str) -> None:
+        super().__init__(f"{path} has no {key} line")
+        self.path = path
+        self.key = key
 
 
 def cpu_seconds() -> float:
@@ -24,6 +40,9 @@ def peak_rss_mb() -> float:
     parent holding 700 MB reports at least 700 MB, whatever it uses itself. Where
     there is no ``/proc`` (macOS), ``ru_maxrss`` is all there is (bytes on macOS,
     kB elsewhere).
+
+    Raises:
+        ProcessStatsError: ``/proc/self/status`` is readable but has no ``VmHWM`` line.
     """
     try:
         status = _STATUS.read_text()
@@ -33,4 +52,4 @@ def peak_rss_mb() -> float:
     for line in status.splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("/proc/self/status has no VmHWM line")
+    raise ProcessStatsError(_STATUS, "VmHWM")

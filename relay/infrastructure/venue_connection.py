@@ -49,6 +49,7 @@ from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import MetricsSink, SnapshotRequest
 from relay.application.rate_limit import TokenBucket, parse_retry_after
 from relay.config.model import VenueConfig
+from relay.domain.errors import RelayError
 from relay.domain.model import MarketEvent
 from relay.infrastructure.venue_session import INTERNAL_ERROR_LOG_INTERVAL_S, Handover, Session
 from relay.infrastructure.venues.registry import VenueSpec
@@ -70,7 +71,7 @@ not read by then is lost, which is what a connection behind by that much risks.
 
 _RETRY_STATUS = frozenset({418, 429}) | frozenset(range(500, 600))
 
-class SnapshotFetchError(Exception):
+class SnapshotFetchError(RelayError):
     """A REST snapshot answer to retry (429, 418, 5xx), with the venue's Retry-After if sent."""
 
     def __init__(self, message: str, retry_after_s: float | None) -> None:
@@ -164,8 +165,8 @@ class VenueConnection:
     def _breaker_changed(self, name: str, old: BreakerState, new: BreakerState) -> None:
         log.warning("circuit breaker " + new.value,
                     extra={"venue": name, "from": old.value, "to": new.value})
-        self.metrics.circuit_state(name, new.value)
-        self.health.venue_circuit(name, new.value)
+        self.metrics.circuit_state(name, new)
+        self.health.venue_circuit(name, new)
 
     def reject(self, reason: str, detail: str) -> None:
         """Count a skipped frame (and log it, except for unsubscribed instruments)."""

@@ -9,9 +9,8 @@ Two formats carry the same envelope (see ``docs/wire-format.md``):
 
 Both decode back to the same plain dict, the *wire dict*: the JSON document as
 :func:`orjson.loads` returns it. This module is the leaf of the package: the
-codecs import their shared pieces from here, and :func:`codec_for` imports a
-codec's module only when that format is asked for (a JSON-only relay never
-imports betterproto).
+codecs import their shared pieces from here and it imports none of them
+(:func:`relay.serialization.formats.codec_for` picks a codec by name).
 """
 
 from __future__ import annotations
@@ -59,18 +58,6 @@ ENVELOPE_KEYS: Final = (
     "payload",
 )
 """The envelope's keys, in the order the JSON codec writes them."""
-
-
-class UnknownFormatError(RelayError):
-    """No codec is named ``format_name``.
-
-    Attributes:
-        format_name: the refused name.
-    """
-
-    def __init__(self, format_name: str) -> None:
-        super().__init__(f"unknown wire format {format_name!r}: expected 'json' or 'protobuf'")
-        self.format_name = format_name
 
 
 class UnsupportedPayloadError(RelayError):
@@ -139,19 +126,3 @@ def decimal_text(value: Decimal) -> str:
         return format(value, "f")
     return text
 
-
-def codec_for(format_name: str) -> Codec:
-    """The codec of a configured format name: ``"json"`` or ``"protobuf"``.
-
-    Raises:
-        UnknownFormatError: any other name.
-    """
-    if format_name == "json":
-        from relay.serialization.json_codec import JsonCodec
-
-        return JsonCodec()
-    if format_name == "protobuf":
-        from relay.serialization.protobuf_codec import ProtobufCodec
-
-        return ProtobufCodec()
-    raise UnknownFormatError(format_name)

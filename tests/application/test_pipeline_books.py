@@ -22,7 +22,7 @@ from relay.config.model import NatsConfig, PipelineConfig, StorageType, StreamCo
 from relay.domain.model import DataType, Instrument, L2Update, MarketEvent, PriceLevel, Ticker
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.metrics import PrometheusMetrics
-from relay.infrastructure.nats_publisher import JetStreamPublisher
+from relay.infrastructure.nats.publisher import JetStreamPublisher
 from relay.serialization.json_codec import JsonCodec
 
 pytestmark = pytest.mark.integration

@@ -11,6 +11,7 @@ from relay.config.loader import load_config, parse_config
 from relay.config.model import (
     DiscardPolicy,
     HttpConfig,
+    LogFormat,
     LoggingConfig,
     NatsConfig,
     PipelineConfig,
@@ -153,7 +154,7 @@ def test_issue_example_parses_to_the_exact_dataclasses() -> None:
             publish_retry_delays_s=(0.1, 0.5, 2.0),
             shutdown_timeout_s=10.0,
         ),
-        logging=LoggingConfig(level="INFO", format="json"),
+        logging=LoggingConfig(level="INFO", format=LogFormat.JSON),
     )
 
 
@@ -262,7 +263,7 @@ candle_interval = "15m"
         pipeline=PipelineConfig(
             max_queue_events=500, publish_retry_delays_s=(1.0, 2.5), shutdown_timeout_s=3.0
         ),
-        logging=LoggingConfig(level="DEBUG", format="text"),
+        logging=LoggingConfig(level="DEBUG", format=LogFormat.TEXT),
     )
 
 
@@ -799,7 +800,7 @@ def test_quoted_unknown_key_is_named_in_toml_syntax() -> None:
 def test_lower_case_log_level_is_stored_upper_case() -> None:
     config = parse('[logging]\nlevel = "warning"\n' + MINIMAL_VENUE)
 
-    assert config.logging == LoggingConfig(level="WARNING", format="json")
+    assert config.logging == LoggingConfig(level="WARNING", format=LogFormat.JSON)
 
 
 def test_toml_syntax_error_names_line_and_column() -> None:
@@ -870,7 +871,7 @@ def test_shipped_relay_toml_loads_with_the_live_urls_left_to_the_venues() -> Non
         StreamConfig(name="MARKET", subjects=("market.>",), max_age_s=86400.0),
     )
     assert config.http == HttpConfig(listen="127.0.0.1:8080", enabled=True)
-    assert config.logging == LoggingConfig(level="INFO", format="json")
+    assert config.logging == LoggingConfig(level="INFO", format=LogFormat.JSON)
     assert [(venue.id, venue.ws_url, venue.rest_url) for venue in config.venues] == [
         ("binance-usdm", "", ""),
         ("binance-spot", "", ""),

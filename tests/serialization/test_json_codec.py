@@ -16,12 +16,11 @@ from relay.domain.model import L2Update
 from relay.serialization.codec import (
     ENVELOPE_KEYS,
     PAYLOAD_TYPE,
-    UnknownFormatError,
     UnsupportedPayloadError,
     WireDecodeError,
-    codec_for,
     decimal_text,
 )
+from relay.serialization.formats import UnknownFormatError, codec_for
 from relay.serialization.json_codec import JsonCodec, decode_json, encode_json
 from relay.serialization.protobuf_codec import decode_protobuf
 from relay.serialization.protobuf_wire import encode_event
@@ -76,7 +75,8 @@ def test_ctkusdt_agg_trade_is_published_as_the_documented_json(
         b'"sequence":1,"payload":{"type":"trade","trade_id":"16599292","price":"1.01100",'
         b'"quantity":"10","side":"BUY"}}'
     )
-    assert recorded.event.subject == "market.binance-usdm.ctk-usdt.trade"
+    event = recorded.event
+    assert event.instrument.subject(event.data_type) == "market.binance-usdm.ctk-usdt.trade"
 
 
 def test_every_decimal_on_the_wire_is_the_venues_own_string(recorded: RecordedEvent) -> None:

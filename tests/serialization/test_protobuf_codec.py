@@ -12,7 +12,8 @@ from recorded_events import RecordedEvent
 
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import Ticker
-from relay.serialization.codec import WireDecodeError, codec_for
+from relay.serialization.codec import WireDecodeError
+from relay.serialization.formats import codec_for
 from relay.serialization.generated import market_data as pb
 from relay.serialization.json_codec import decode_json, encode_json
 from relay.serialization.protobuf_codec import (

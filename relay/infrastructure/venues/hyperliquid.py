@@ -116,9 +116,6 @@ VENUE_ID = "hyperliquid"
 WS_URL = "wss://api.hyperliquid.xyz/ws"
 REST_URL = "https://api.hyperliquid.xyz"
 
-BOOK_LEVELS = 20
-"""Levels per side of the ``l2Book`` channel; larger ``depth`` values are capped to it."""
-
 PING_INTERVAL_S = 30.0
 """Half the venue's 60 s idle timeout."""
 
@@ -136,11 +133,6 @@ SUBSCRIBE_INTERVAL_S = 0.05
 """20 subscribe frames per second, 1200 per minute: well inside the venue's 2000
 messages per minute per IP, leaving room for pings, resubscribes and a second
 connection."""
-
-CANDLE_INTERVALS = frozenset(
-    {"1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", "12h", "1d", "3d", "1w", "1M"}
-)
-"""The candle intervals the subscriptions page lists."""
 
 
 _DECIMAL_CHANNELS = frozenset({"candle", "activeAssetCtx"})
@@ -206,16 +198,6 @@ def subscriptions_for(config: VenueConfig) -> list[dict[str, str]]:
 def subscribe_frame(subscription: dict[str, str], method: str = "subscribe") -> str:
     """``{"method":"subscribe","subscription":{"type":"l2Book","coin":"BTC"}}``."""
     return orjson.dumps({"method": method, "subscription": subscription}).decode()
-
-
-def book_levels_for_depth(depth: int) -> int:
-    """Levels per side the relay gets for a subscription's ``depth``: always 20.
-
-    0 (venue default) and 1..20 use the 20-level ``l2Book``; above 20 is capped.
-    """
-    if depth < 0:
-        raise InvalidValueError("depth", depth, "expected >= 0")
-    return BOOK_LEVELS
 
 
 def context_digest(ctx: dict[str, Any]) -> str:

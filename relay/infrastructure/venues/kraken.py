@@ -139,9 +139,6 @@ ASSET_PAIRS_PATH = "/0/public/AssetPairs"
 BOOK_DEPTHS = (10, 25, 100, 500, 1000)
 """Depths the ``book`` channel offers; 10 is its default."""
 
-OHLC_INTERVALS_MIN = frozenset({1, 5, 15, 30, 60, 240, 1440, 10080, 21600})
-"""Intervals (minutes) the ``ohlc`` channel offers."""
-
 CHECKSUM_LEVELS = 10
 """Levels per side covered by the book checksum, whatever the subscribed depth."""
 

@@ -139,7 +139,7 @@ def test_usdm_book_ticker_is_a_ticker_with_event_time() -> None:
     assert event.payload == Ticker(Decimal("7.6110"), Decimal("2"), Decimal("7.6120"),
                                    Decimal("297"), 600859600576)
     assert event.exchange_timestamp_ms == 1626992741017
-    assert event.subject == "market.binance-usdm.sushi-usdt.ticker"
+    assert event.instrument.subject(event.data_type) == "market.binance-usdm.sushi-usdt.ticker"
 
 
 def test_spot_book_ticker_without_event_type_is_recognized_by_its_stream() -> None:
@@ -184,7 +184,7 @@ def test_force_order_is_a_liquidation_at_its_average_price() -> None:
     proto = protocol("binance-usdm", {"BTCUSDT": "BTC/USDT"}, (DataType.LIQUIDATION,))
     [event] = proto.on_frame(frame, 1).events
     assert event.payload == Liquidation(Side.SELL, Decimal("9910"), Decimal("0.014"), "FILLED")
-    assert event.subject == "market.binance-usdm.btc-usdt.liquidation"
+    assert event.instrument.subject(event.data_type) == "market.binance-usdm.btc-usdt.liquidation"
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ from relay.domain.model import DataType, MarketEvent, Ticker
 from relay.infrastructure.captures import RecordKind, read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.metrics import PrometheusMetrics
-from relay.infrastructure.nats_publisher import JetStreamPublisher
+from relay.infrastructure.nats.publisher import JetStreamPublisher
 from relay.infrastructure.venues.registry import registered_venues, venue_spec
 from relay.serialization.json_codec import JsonCodec, event_to_dict
 

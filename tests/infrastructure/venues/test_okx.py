@@ -125,7 +125,7 @@ def test_recorded_trade_frame_gives_the_exact_trade() -> None:
         Instrument("okx", "BTC-USDT", "BTC/USDT"), DataType.TRADE, at_ms, 1652459224818,
         Trade("338476307", Decimal("30236"), Decimal("0.0002"), Side.BUY), "338476307",
     )
-    assert event.subject == "market.okx.btc-usdt.trade"
+    assert event.instrument.subject(event.data_type) == "market.okx.btc-usdt.trade"
     assert event.msg_id == "okx:BTC-USDT:trade:338476307"
 
 
@@ -135,7 +135,7 @@ def test_recorded_sell_trade_of_a_swap_keeps_contract_size_and_side() -> None:
     (event,) = events_of(protocol().on_frame(text, at_ms))
     assert event.payload == Trade("12883020", Decimal("5.123"), Decimal("100"), Side.SELL)
     assert event.exchange_timestamp_ms == 1652459215150
-    assert event.subject == "market.okx.uni-usd:perp.trade"
+    assert event.instrument.subject(event.data_type) == "market.okx.uni-usd:perp.trade"
 
 
 def test_recorded_ticker_frame_gives_the_best_bid_and_ask() -> None:

@@ -100,6 +100,21 @@ def _said(error: APIError) -> str:
     return error.description or f"code {error.code}, err_code {error.err_code}"
 
 
+async def uncaptured_subjects(js: JetStreamContext, subjects: set[str]) -> set[str]:
+    """The subjects of ``subjects`` that no stream on the server captures.
+
+    Raises:
+        nats.errors.Error, TimeoutError: JetStream did not answer.
+    """
+    lost = set()
+    for subject in subjects:
+        try:
+            await js.find_stream_name_by_subject(subject)
+        except NotFoundError:
+            lost.add(subject)
+    return lost
+
+
 class StreamKeeper:
     """Checks JetStream and the configured streams; creates what is missing.
 

@@ -31,7 +31,7 @@ from relay.config.model import (
 )
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
 from relay.infrastructure.metrics import PrometheusMetrics
-from relay.infrastructure.nats_publisher import JetStreamPublisher
+from relay.infrastructure.nats.publisher import JetStreamPublisher
 
 pytestmark = pytest.mark.integration
 

@@ -23,11 +23,9 @@ stream captures at all can never be stored: it is dropped (``no_stream``). A
 full buffer applies ``outage_full_policy`` (``block`` by default: the publisher
 stops taking events, the pipeline queue fills and the venue readers wait).
 
-In ``batch`` ack mode (the default) the hot path does not call nats-py's
-``publish`` per message: each batch's ``HPUB`` commands (NATS client protocol,
-docs.nats.io/reference/reference-protocols/nats-protocol#hpub) are built here
-and handed to the client's write buffer in one piece (:func:`hpub_command`,
-:func:`write_commands`). Re-sends and ``each`` mode use ``publish``.
+In ``batch`` ack mode (the default) each batch's ``HPUB`` commands are written
+in one piece (:mod:`.commands`) and confirmed by the last one's ack (:mod:`.acks`);
+re-sends and ``each`` mode use nats-py's ``publish``. Held messages: :mod:`.outage_buffer`.
 """
 
 from __future__ import annotations
@@ -39,32 +37,39 @@ import itertools
 import logging
 import time
 from array import array
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import nats
-import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
 from relay.application.log_rate_limit import LogRateLimit
-from relay.application.ports import MessageSink, OutboundMessage
-from relay.config.model import NatsConfig, OutagePolicy, PipelineConfig
-from relay.infrastructure.jetstream_streams import (
+from relay.application.ports import MessageSink, MetricsSink, OutboundMessage
+from relay.config.model import AckMode, NatsConfig, PipelineConfig
+from relay.infrastructure.nats.acks import (
+    AckVerdict,
+    Batch,
+    BatchAcks,
+    InFlightSlots,
+    Pending,
+    message_ack,
+)
+from relay.infrastructure.nats.commands import (
+    check_client,
+    discard_pending_commands,
+    header_tail,
+    write_commands,
+)
+from relay.infrastructure.nats.outage_buffer import OutageBuffer
+from relay.infrastructure.nats.streams import (
     JetStreamUnavailableError,
     StreamKeeper,
     StreamSetupError,
+    uncaptured_subjects,
 )
-from relay.infrastructure.jetstream_streams import js_stream_config as js_stream_config
-from relay.infrastructure.metrics import PrometheusMetrics
-from relay.infrastructure.nats_wire import header_tail as header_tail
-from relay.infrastructure.nats_wire import hpub_command as hpub_command
-from relay.infrastructure.nats_wire import write_commands as write_commands
 
 log = logging.getLogger("relay.nats")
 
@@ -78,44 +83,14 @@ LOG_INTERVAL_S = 10.0
 """At most one line per repeated NATS error line in this many seconds."""
 
 
-STORE_FAILED_ERR_CODE = 10077
-"""JetStream's ``err_code`` of a 503 that is a rejection: the stream refused to store
-the message (``maximum bytes exceeded`` with ``discard = "new"``...)."""
-
-
-def _unavailable(msg: Msg, reply: dict[str, Any]) -> bool:
-    """Whether an ack says that no stream answered: "no responders", or a JetStream 503
-    other than a refusal to store (:data:`STORE_FAILED_ERR_CODE`)."""
-    if not msg.data:
-        return msg.header is not None and msg.header.get("Status") == "503"
-    error = reply.get("error")
-    return (isinstance(error, dict) and error.get("code") == 503
-            and error.get("err_code") != STORE_FAILED_ERR_CODE)
-
-
-@dataclass(slots=True)
-class _Pending:
-    message: OutboundMessage
-    attempt: int
-    deadline: float
-    order: int = 0
-
-
-@dataclass(slots=True)
-class _Batch:
-    """Messages published without a reply, confirmed together by the last one's ack."""
-
-    items: list[_Pending]
-    deadline: float
-
-
 class JetStreamPublisher(MessageSink):
     """Publishes :class:`OutboundMessage` to JetStream (see the module doc for the rules).
 
     Args:
         config: ``[nats]``.
         content_type: ``Content-Type`` header value of every message.
-        metrics: counters for published, dropped, retried, in flight.
+        metrics: counters for published, dropped, retried; in-flight, NATS and
+            JetStream gauges.
         pipeline: ``[pipeline]``: retry delays and the outage buffer's bounds and policy.
         on_connection_change: called with True/False as the NATS connection comes and goes.
         on_ready_change: called with (ready, problem) as publishing stops for an
@@ -128,7 +103,7 @@ class JetStreamPublisher(MessageSink):
         self,
         config: NatsConfig,
         content_type: str,
-        metrics: PrometheusMetrics,
+        metrics: MetricsSink,
         pipeline: PipelineConfig,
         on_connection_change: Callable[[bool], None] = lambda connected: None,
         on_ready_change: Callable[[bool, str], None] = lambda ready, problem: None,
@@ -137,15 +112,9 @@ class JetStreamPublisher(MessageSink):
         self._on_drop = on_drop
         self._config = config
         self._content_type = content_type
-        self._header_tail = header_tail(content_type)
-        self._subjects: dict[str, bytes] = {}
-        self._commands: list[bytes] = []
         self._max_payload = 0
         self._metrics = metrics
         self._retry_delays_s = pipeline.publish_retry_delays_s
-        self._buffer_max_events = pipeline.outage_buffer_max_events
-        self._buffer_max_bytes = pipeline.outage_buffer_max_bytes
-        self._policy = pipeline.outage_full_policy
         self._on_connection_change = on_connection_change
         self._on_ready_change = on_ready_change
         self._keeper = StreamKeeper(config)
@@ -159,22 +128,17 @@ class JetStreamPublisher(MessageSink):
         self._tokens = itertools.count(1)
         self._connected = False
         self._closing = False
-        self._pending: dict[str, _Pending] = {}
-        self._retries: list[tuple[float, int, _Pending]] = []
+        self._pending: dict[str, Pending] = {}
+        self._retries: list[tuple[float, int, Pending]] = []
         self._timer_wakeup = asyncio.Event()
-        self._buffer: deque[_Pending] = deque()
-        self._buffer_bytes = 0
-        self._buffer_space = asyncio.Event()
+        self._buffer = OutageBuffer(pipeline, lambda pending: self._drop(
+            pending, "outage_buffer_full", "outage buffer full"))
         self._flush_wakeup = asyncio.Event()
-        self._free_slots = config.max_in_flight
-        self._slot_freed = asyncio.Event()
+        self._slots = InFlightSlots(config.max_in_flight)
         self._submitted = itertools.count(1)
-        self._batch_mode = config.ack_mode == "batch" and len(config.streams) == 1
-        self._batch_max = max(1, min(config.ack_batch_max, config.max_in_flight))
-        self._open: list[_Pending] = []
-        self._tail: _Pending | None = None
-        self._batches: dict[str, _Batch] = {}
-        self._stream_last_seq: int | None = None
+        self._batch_mode = config.ack_mode is AckMode.BATCH and len(config.streams) == 1
+        self._acks = BatchAcks(max(1, min(config.ack_batch_max, config.max_in_flight)),
+                               header_tail(content_type))
         self.batch_fallbacks = 0
         self._outstanding = 0
         self._idle = asyncio.Event()
@@ -194,6 +158,8 @@ class JetStreamPublisher(MessageSink):
             StreamSetupError: JetStream disabled or not answering, a stream that
                 cannot be created or updated, no stream for the relay's subjects
                 (the connection is closed again).
+            UnsupportedNatsClientError: the installed nats-py is not one whose
+                internals :mod:`.commands` knows.
         """
         async for attempt in AsyncRetrying(
             wait=wait_random_exponential(multiplier=0.5, max=10.0),
@@ -205,10 +171,7 @@ class JetStreamPublisher(MessageSink):
             with attempt:
                 self._nc = await nats.connect(**self._connect_options())
         assert self._nc is not None
-        if not all(hasattr(self._nc, name) for name in ("_send_command", "_flush_pending",
-                                                        "_flush_queue", "_pending")):
-            raise RuntimeError("this nats-py has no _send_command/_flush_pending; "
-                               "relay needs nats-py 2.x")
+        check_client(self._nc)
         self._max_payload = self._nc.max_payload
         self._inbox = self._nc.new_inbox() + "."
         await self._nc.subscribe(self._inbox + "*", cb=self._on_ack)
@@ -263,7 +226,7 @@ class JetStreamPublisher(MessageSink):
             await self._drop_unstorable(js)
             if self._batch_mode:
                 info = await js.stream_info(self._config.streams[0].name)
-                self._stream_last_seq = info.state.last_seq
+                self._acks.stream_last_seq = info.state.last_seq
         except (StreamSetupError, JetStreamUnavailableError):
             raise
         except (nats.errors.Error, OSError, TimeoutError) as exc:
@@ -272,23 +235,8 @@ class JetStreamPublisher(MessageSink):
     async def _drop_unstorable(self, js: JetStreamContext) -> None:
         """Drop held messages answered 503 whose subject no stream captures: never storable."""
         subjects, self._unstorable = self._unstorable, set()
-        lost = set()
-        for subject in subjects:
-            try:
-                await js.find_stream_name_by_subject(subject)
-            except NotFoundError:
-                lost.add(subject)
-        if not lost:
-            return
-        kept: deque[_Pending] = deque()
-        for pending in self._buffer:
-            if pending.message.subject in lost:
-                self._buffer_bytes -= len(pending.message.payload)
-                self._drop(pending, "no_stream", "no JetStream stream captures this subject")
-            else:
-                kept.append(pending)
-        self._buffer = kept
-        self._buffer_space.set()
+        for pending in self._buffer.remove(await uncaptured_subjects(js, subjects)):
+            self._drop(pending, "no_stream", "no JetStream stream captures this subject")
 
     @property
     def max_payload_bytes(self) -> int:
@@ -307,7 +255,7 @@ class JetStreamPublisher(MessageSink):
 
     def _set_connected(self, connected: bool) -> None:
         self._connected = connected
-        self._metrics.nats_connected.set(1 if connected else 0)
+        self._metrics.nats_connected(connected)
         self._on_connection_change(connected)
         if connected:
             self._check_wakeup.set()
@@ -317,7 +265,7 @@ class JetStreamPublisher(MessageSink):
     def _set_ready(self, ready: bool, problem: str) -> None:
         """Resume publishing, or stop it for an outage (holding every unacknowledged message)."""
         was_ready, self._ready, self._problem = self._ready, ready, problem
-        self._metrics.jetstream_ready.set(1 if ready else 0)
+        self._metrics.jetstream_ready(ready)
         if ready:
             self._flush_wakeup.set()
         else:
@@ -336,19 +284,14 @@ class JetStreamPublisher(MessageSink):
         self._set_ready(False, reason)
 
     def _unacknowledged(self) -> int:
-        return (len(self._pending) + len(self._retries) + len(self._open)
-                + sum(len(batch.items) for batch in self._batches.values())
-                + (self._tail is not None))
+        return len(self._pending) + len(self._retries) + self._acks.unacknowledged
 
     async def _disconnected(self) -> None:
         if not self._closing:
             log.warning("NATS disconnected; buffering",
                         extra={"unacknowledged": self._unacknowledged()})
             if self._nc is not None:
-                # Commands nats-py holds for the next connection would reach it before the
-                # held messages that precede them: the stream would store them out of order.
-                self._nc._pending = []
-                self._nc._pending_data_size = 0
+                discard_pending_commands(self._nc)
             self._set_connected(False)
 
     async def _reconnected(self) -> None:
@@ -369,39 +312,18 @@ class JetStreamPublisher(MessageSink):
     def _hold_unacknowledged(self) -> None:
         """Put every message awaiting an ack or a re-send back at the buffer's front, in order."""
         held = [entry[2] for entry in self._retries] + list(self._pending.values())
-        for batch in self._batches.values():
-            held.extend(batch.items)
-        held.extend(self._open)
-        self._commands = []
-        if self._tail is not None:
-            held.append(self._tail)
+        held.extend(self._acks.take_all())
         held.sort(key=lambda pending: pending.order)
         self._retries.clear()
         self._pending.clear()
-        self._batches.clear()
-        self._open = []
-        self._tail = None
-        self._stream_last_seq = None
         for pending in reversed(held):
             self._release()
             pending.attempt = 0
-            self._buffer.appendleft(pending)
-            self._buffer_bytes += len(pending.message.payload)
-        self._metrics.in_flight.set(0)
-
-    async def _acquire(self) -> None:
-        """Take an in-flight slot, waiting while all ``max_in_flight`` are taken.
-
-        A counter and an event: cheaper than ``asyncio.Semaphore`` on this hot path.
-        """
-        while self._free_slots <= 0:
-            self._slot_freed.clear()
-            await self._slot_freed.wait()
-        self._free_slots -= 1
+            self._buffer.put_back(pending)
+        self._metrics.publish_in_flight(0)
 
     def _release(self, count: int = 1) -> None:
-        self._free_slots += count
-        self._slot_freed.set()
+        self._slots.release(count)
 
     async def submit(self, message: OutboundMessage) -> None:
         """Hand over one message.
@@ -411,7 +333,7 @@ class JetStreamPublisher(MessageSink):
         """
         self._outstanding += 1
         self._idle.clear()
-        pending = _Pending(message, 0, 0.0, next(self._submitted))
+        pending = Pending(message, 0, 0.0, next(self._submitted))
         if self._max_payload and len(message.payload) > self._max_payload:
             self._drop(pending, "too_large",
                        f"{len(message.payload)} bytes > server max_payload {self._max_payload}")
@@ -419,7 +341,7 @@ class JetStreamPublisher(MessageSink):
         if not self._ready or self._buffer:
             await self._hold(pending)
             return
-        await self._acquire()
+        await self._slots.acquire()
         if not self._ready:
             self._release()
             await self._hold(pending)
@@ -429,84 +351,45 @@ class JetStreamPublisher(MessageSink):
         else:
             await self._send(pending)
 
-    async def _send_batched(self, pending: _Pending) -> None:
+    async def _send_batched(self, pending: Pending) -> None:
         """Batch acks: the previous message joins the batch without a reply; this one is the tail.
 
         The batch's commands are written together when it is full or at
         :meth:`flush`, the tail with a reply; its ack confirms the whole batch
         (see :meth:`_on_batch_ack`).
         """
-        tail, self._tail = self._tail, pending
-        if tail is not None:
-            self._open.append(tail)
-            self._commands.append(self._command(tail.message, b""))
-        if len(self._open) + 1 >= self._batch_max:
+        if self._acks.add(pending):
             await self.flush()
-
-    def _command(self, message: OutboundMessage, reply: bytes) -> bytes:
-        subject = self._subjects.get(message.subject)
-        if subject is None:
-            subject = self._subjects[message.subject] = message.subject.encode()
-        return hpub_command(subject, reply, message.msg_id, self._header_tail, message.payload)
 
     async def flush(self) -> None:
         """Close the open batch: write it, the tail with a reply. Called when the queue runs dry."""
-        tail = self._tail
-        if tail is None or self._nc is None or not self._ready:
+        if not self._acks.has_tail or self._nc is None or not self._ready:
             return
-        self._tail = None
-        items, self._open = [*self._open, tail], []
         token = str(next(self._tokens))
         deadline = asyncio.get_running_loop().time() + self._config.ack_timeout_s
-        self._batches[token] = _Batch(items, deadline)
-        self._metrics.in_flight.set(len(self._pending) + sum(len(b.items) for b in
-                                                              self._batches.values()))
-        commands, self._commands = self._commands, []
-        commands.append(self._command(tail.message, (self._inbox + token).encode()))
+        commands = self._acks.close(token, self._inbox + token, deadline)
+        self._metrics.publish_in_flight(len(self._pending) + self._acks.awaiting)
         try:
-            await write_commands(self._nc, b"".join(commands))
+            await write_commands(self._nc, commands)
         except Exception as exc:
-            batch = self._batches.pop(token, None)
+            batch = self._acks.pop(token)
             if batch is not None:
                 self._fall_back(batch, f"publish error: {exc!r}")
 
-    def _on_batch_ack(self, token: str, batch: _Batch, msg: Msg) -> None:
-        """The batch's last message was acked: confirm all by stream sequence arithmetic.
-
-        Messages on one connection reach the stream in order, so when the ack of
-        the last message says sequence S, the stream has processed the whole
-        batch. If S moved by exactly the batch's size since the previous batch,
-        every message was stored once; otherwise (a rejection, a duplicate, another
-        publisher on the stream, an unknown starting point) each message is sent
-        again with its own ack: ``Nats-Msg-Id`` makes that safe.
-        """
-        reply: dict[str, object] = {}
-        if msg.data:
-            with contextlib.suppress(orjson.JSONDecodeError):
-                reply = orjson.loads(msg.data)
-        seq = reply.get("seq")
-        if _unavailable(msg, reply):
-            self._batches[token] = batch
+    def _on_batch_ack(self, token: str, batch: Batch, msg: Msg) -> None:
+        """The batch's last message was acked: confirm all, fall back to one ack each, or
+        start an outage (:meth:`BatchAcks.judge`)."""
+        result = self._acks.judge(batch, msg)
+        if result.verdict is AckVerdict.UNAVAILABLE:
+            self._acks.restore(token, batch)
             self._unstorable.add(batch.items[-1].message.subject)
             self._outage(f"no responders (503) for {batch.items[-1].message.subject}")
-            return
-        if "error" in reply or not isinstance(seq, int):
-            self._stream_last_seq = None
-            self._fall_back(batch, str(reply.get("error") or "no ack"))
-            return
-        previous = self._stream_last_seq
-        if reply.get("duplicate"):
-            self._stream_last_seq = None
-            self._fall_back(batch, "duplicate in batch")
-            return
-        self._stream_last_seq = seq
-        if previous is None or seq - previous != len(batch.items):
-            self._fall_back(batch, f"stream sequence moved {seq - (previous or 0)}, "
-                                   f"batch of {len(batch.items)}")
-            return
-        self._confirmed(batch.items)
+        elif result.verdict is AckVerdict.FAILED:
+            self._fall_back(batch, result.reason)
+        else:
+            self._confirmed(batch.items)
 
-    def _confirmed(self, items: list[_Pending]) -> None:
+    def _confirmed(self, items: list[Pending]) -> None:
         """Messages holding slots are stored: count them, record latency, free their slots."""
         now_ns = time.monotonic_ns()
         latencies = self.latencies_ns
@@ -521,7 +404,7 @@ class JetStreamPublisher(MessageSink):
         self._release(count)
         self._settle(count)
 
-    def _fall_back(self, batch: _Batch, reason: str) -> None:
+    def _fall_back(self, batch: Batch, reason: str) -> None:
         """Confirm each message of an unconfirmed batch with its own ack."""
         self.batch_fallbacks += 1
         log.info("batch not confirmed by sequence; confirming each message",
@@ -529,37 +412,20 @@ class JetStreamPublisher(MessageSink):
         for pending in batch.items:
             self._schedule(pending, 0.0)
 
-    async def _hold(self, pending: _Pending) -> None:
-        size = len(pending.message.payload)
-        while self._buffer and (
-            len(self._buffer) >= self._buffer_max_events
-            or self._buffer_bytes + size > self._buffer_max_bytes
-        ):
-            if self._policy is OutagePolicy.BLOCK:
-                self._buffer_space.clear()
-                await self._buffer_space.wait()
-            elif self._policy is OutagePolicy.DROP_NEWEST:
-                self._drop(pending, "outage_buffer_full", "outage buffer full")
-                return
-            else:
-                oldest = self._buffer.popleft()
-                self._buffer_bytes -= len(oldest.message.payload)
-                self._drop(oldest, "outage_buffer_full", "outage buffer full")
-        self._buffer.append(pending)
-        self._buffer_bytes += size
-        if self._ready:
+    async def _hold(self, pending: Pending) -> None:
+        if await self._buffer.add(pending) and self._ready:
             self._flush_wakeup.set()
 
     def _headers(self, message: OutboundMessage) -> dict[str, str]:
         return {"Nats-Msg-Id": message.msg_id, "Content-Type": self._content_type}
 
-    async def _send(self, pending: _Pending) -> None:
+    async def _send(self, pending: Pending) -> None:
         """Publish a message that holds an in-flight slot."""
         assert self._nc is not None
         token = str(next(self._tokens))
         pending.deadline = asyncio.get_running_loop().time() + self._config.ack_timeout_s
         self._pending[token] = pending
-        self._metrics.in_flight.set(len(self._pending))
+        self._metrics.publish_in_flight(len(self._pending))
         message = pending.message
         try:
             await self._nc.publish(
@@ -574,45 +440,34 @@ class JetStreamPublisher(MessageSink):
 
     async def _on_ack(self, msg: Msg) -> None:
         token = msg.subject[len(self._inbox):]
-        batch = self._batches.pop(token, None)
+        batch = self._acks.pop(token)
         if batch is not None:
             self._on_batch_ack(token, batch, msg)
             return
         pending = self._pending.pop(token, None)
         if pending is None:
             return
-        self._metrics.in_flight.set(len(self._pending))
-        reply: dict[str, Any] = {}
-        if msg.data:
-            try:
-                reply = orjson.loads(msg.data)
-            except orjson.JSONDecodeError:
-                reply = {"error": {"description": msg.data[:200].decode(errors="replace")}}
-        if _unavailable(msg, reply):
+        self._metrics.publish_in_flight(len(self._pending))
+        result = message_ack(msg)
+        if result.verdict is AckVerdict.UNAVAILABLE:
             self._pending[token] = pending
             self._unstorable.add(pending.message.subject)
             self._outage(f"no responders (503) for {pending.message.subject}")
-            return
-        if not msg.data:
-            status = msg.header.get("Status") if msg.header else None
-            self._failed(pending, f"no ack body (status {status})")
-            return
-        if "error" in reply:
-            self._failed(pending, str(reply["error"]))
-            return
-        self._confirmed([pending])
+        elif result.verdict is AckVerdict.FAILED:
+            self._failed(pending, result.reason)
+        else:
+            self._confirmed([pending])
 
-    def _schedule(self, pending: _Pending, delay_s: float) -> None:
+    def _schedule(self, pending: Pending, delay_s: float) -> None:
         due = asyncio.get_running_loop().time() + delay_s
         heapq.heappush(self._retries, (due, next(self._tokens), pending))
         self._timer_wakeup.set()
 
-    def _failed(self, pending: _Pending, error: str) -> None:
+    def _failed(self, pending: Pending, error: str) -> None:
         """A message holding a slot was rejected or not acked: re-send later, or drop."""
         if not self._ready:
             self._release()
-            self._buffer.appendleft(pending)
-            self._buffer_bytes += len(pending.message.payload)
+            self._buffer.put_back(pending)
             return
         if pending.attempt < len(self._retry_delays_s):
             delay_s = self._retry_delays_s[pending.attempt]
@@ -623,7 +478,7 @@ class JetStreamPublisher(MessageSink):
         self._release()
         self._drop(pending, "publish_failed", error)
 
-    def _drop(self, pending: _Pending, reason: str, error: str) -> None:
+    def _drop(self, pending: Pending, reason: str, error: str) -> None:
         message = pending.message
         self.dropped += 1
         self._metrics.event_dropped(message.venue, message.data_type, reason)
@@ -688,14 +543,11 @@ class JetStreamPublisher(MessageSink):
             await self._flush_wakeup.wait()
             self._flush_wakeup.clear()
             while self._ready and self._buffer:
-                await self._acquire()
+                await self._slots.acquire()
                 if not self._ready or not self._buffer:
                     self._release()
                     break
-                pending = self._buffer.popleft()
-                self._buffer_bytes -= len(pending.message.payload)
-                self._buffer_space.set()
-                await self._send(pending)
+                await self._send(self._buffer.pop())
 
     async def _timer_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -718,7 +570,7 @@ class JetStreamPublisher(MessageSink):
         """An ack overdue while connected is an outage signal (a hung or overloaded server)."""
         if not self._ready:
             return
-        overdue = any(batch.deadline <= now for batch in self._batches.values()) or any(
+        overdue = self._acks.overdue(now) or any(
             pending.deadline <= now for pending in self._pending.values())
         if overdue:
             self._outage(f"no ack within ack_timeout_s ({self._config.ack_timeout_s:g} s)")

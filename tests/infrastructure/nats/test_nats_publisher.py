@@ -18,7 +18,7 @@ from relay.config.model import (
 )
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.metrics import PrometheusMetrics
-from relay.infrastructure.nats_publisher import JetStreamPublisher, header_tail, hpub_command
+from relay.infrastructure.nats.publisher import JetStreamPublisher
 
 pytestmark = pytest.mark.integration
 
@@ -181,36 +181,6 @@ async def test_another_publisher_on_the_stream_costs_fallbacks_not_data(
     assert await stream_count(server) == 55
 
 
-class _CapturingClient(nats.aio.client.Client):
-    """nats-py's client, keeping the commands its ``publish`` queues instead of sending them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[bytes] = []
-        self._status = nats.aio.client.Client.CONNECTED
-        self._flush_queue = None
-
-    async def _send_command(self, cmd: bytes, priority: bool = False) -> None:
-        self.sent.append(cmd)
-
-
-@pytest.mark.parametrize("msg_id", [
-    "binance-usdm:SUSHIUSDT:trade:16599292", "bad\r\nid: x", " padded-id ",
-])
-@pytest.mark.parametrize("reply", ["", "_INBOX.abc.17"])
-async def test_hpub_command_bytes_equal_nats_py_publish(msg_id: str, reply: str) -> None:
-    client = _CapturingClient()
-    subject = "market.binance-usdm.sushi-usdt.trade"
-    payload = b'{"venue":"binance-usdm","price":"7.6110"}'
-    await client.publish(subject, payload, reply=reply,
-                         headers={"Nats-Msg-Id": msg_id, "Content-Type": "application/json"})
-    ours = hpub_command(subject.encode(), reply.encode(), msg_id,
-                        header_tail("application/json"), payload)
-    line, _, rest = client.sent[0].partition(b"\r\n")
-    # nats-py writes an empty reply as a second space; the server reads both the same.
-    assert ours == line.replace(b"  ", b" ") + b"\r\n" + rest
-
-
 async def test_a_payload_over_the_servers_max_payload_is_dropped_at_once(
     server: EmbeddedNats, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -235,7 +205,7 @@ async def test_a_payload_over_the_servers_max_payload_is_dropped_at_once(
 async def test_nats_error_lines_while_the_server_is_down_are_rate_limited_with_a_count(
     server: EmbeddedNats, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("relay.infrastructure.nats_publisher.LOG_INTERVAL_S", 1.0)
+    monkeypatch.setattr("relay.infrastructure.nats.publisher.LOG_INTERVAL_S", 1.0)
     publisher = await started(server, PrometheusMetrics())
     runner = asyncio.create_task(publisher.run())
     await server.kill()
