@@ -14,7 +14,7 @@ import pytest
 from reference_books import CAPTURES
 
 from relay.application.errors import FrameError
-from relay.application.ports import OutboundMessage
+from relay.application.ports import OutboundMessage, VenueProtocol
 from relay.bench.binance import canonical_symbol
 from relay.bench.errors import BenchError
 from relay.bench.probe import StatsProbe
@@ -38,6 +38,30 @@ REPORT_KEYS = {
 }
 
 
+def replay_frames(
+    protocol: VenueProtocol, path: Path
+) -> tuple[int, set[tuple[str, str]], list[str]]:
+    """Feed a capture's received frames to a venue parser: (events, (instrument, message
+    id)s, problems: rejected frames and book resyncs, REST or WebSocket)."""
+    events = 0
+    ids: set[tuple[str, str]] = set()
+    problems: list[str] = []
+    for record in read_capture(path).records:
+        if record.kind is not RecordKind.RECV:
+            continue
+        try:
+            outcome = protocol.on_frame(record.data or "", 0)
+        except FrameError as exc:
+            problems.append(str(exc))
+            continue
+        problems.extend(f"resync {r.instrument.instrument} {r.reason}"
+                        for r in outcome.snapshot_requests)
+        problems.extend(f"resync {r.instrument.instrument} {r.reason}" for r in outcome.resyncs)
+        events += len(outcome.events)
+        ids.update((event.instrument.instrument, event.msg_id) for event in outcome.events)
+    return events, ids, problems
+
+
 def replay_through_parser(path: Path) -> tuple[int, set[str], list[str]]:
     """Feed a capture to the relay's Binance USD-M parser: (events, message ids, problems)."""
     capture = read_capture(path)
@@ -56,24 +80,14 @@ def replay_through_parser(path: Path) -> tuple[int, set[str], list[str]]:
         record.url.split("symbol=")[1].split("&")[0]: (record.data or "").encode()
         for record in capture.records if record.kind is RecordKind.HTTP and record.url
     }
-    events, ids, problems = 0, set(), []
+    events = 0
+    ids: set[str] = set()
     for request in protocol.on_open().snapshot_requests:
         outcome = protocol.on_snapshot(request, snapshots[request.instrument.instrument], 0)
         events += len(outcome.events)
         ids.update(event.msg_id for event in outcome.events)
-    for record in capture.records:
-        if record.kind is not RecordKind.RECV:
-            continue
-        try:
-            outcome = protocol.on_frame(record.data or "", 0)
-        except FrameError as exc:
-            problems.append(str(exc))
-            continue
-        problems.extend(f"resync {r.instrument.instrument} {r.reason}"
-                        for r in outcome.snapshot_requests)
-        events += len(outcome.events)
-        ids.update(event.msg_id for event in outcome.events)
-    return events, ids, problems
+    frames, frame_ids, problems = replay_frames(protocol, path)
+    return events + frames, ids | {msg_id for _, msg_id in frame_ids}, problems
 
 
 def test_synthetic_capture_keeps_books_valid_and_message_ids_unique(tmp_path: Path) -> None:
@@ -107,20 +121,7 @@ def replay_through_okx_parser(
         SubscriptionConfig(instrument, symbol, OKX_TYPES)
         for instrument, symbol in zip(instruments, symbols, strict=True)
     )
-    protocol = OkxProtocol(VenueConfig("okx", subscriptions))
-    events, ids, problems = 0, set(), []
-    for record in read_capture(path).records:
-        if record.kind is not RecordKind.RECV:
-            continue
-        try:
-            outcome = protocol.on_frame(record.data or "", 0)
-        except FrameError as exc:
-            problems.append(str(exc))
-            continue
-        problems.extend(f"resync {r.instrument.instrument} {r.reason}" for r in outcome.resyncs)
-        events += len(outcome.events)
-        ids.update((event.instrument.instrument, event.msg_id) for event in outcome.events)
-    return events, ids, problems
+    return replay_frames(OkxProtocol(VenueConfig("okx", subscriptions)), path)
 
 
 def test_okx_synthetic_capture_keeps_checksums_and_seq_ids_chained(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from relay.bench.levels import (
     RawSide,
     apply_levels,
     id_range,
+    received_frames,
     reset_levels,
     time_shift_ms,
 )
@@ -96,9 +97,7 @@ class BinanceSession:
         path = capture.path
         self.venue = capture.header.venue
         self.recorded_at = capture.records[0].t if capture.records else 0.0
-        conns = [r.conn for r in capture.records if r.kind is RecordKind.CONNECT]
-        if not conns:
-            raise BenchError(f"{path}: no WebSocket connection recorded")
+        received = received_frames(capture)
         self.books: dict[str, _Book] = {}
         for record in capture.records:
             if record.kind is RecordKind.HTTP and record.status == 200 and record.url:
@@ -113,11 +112,8 @@ class BinanceSession:
             raise BenchError(f"{path}: no REST depth snapshot recorded")
         self.instruments = tuple(self.books)
         self.frames: list[_Frame] = []
-        for record in capture.records:
-            if record.kind is not RecordKind.RECV or record.conn != conns[0]:
-                continue
-            assert record.data is not None
-            message = orjson.loads(record.data)
+        for text in received:
+            message = orjson.loads(text)
             data = message.get("data") if isinstance(message, dict) else None
             if not isinstance(data, dict):
                 continue

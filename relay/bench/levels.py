@@ -1,4 +1,4 @@
-"""Book sides of recorded levels, kept as the venue wrote them, and id/time ranges.
+"""Book sides of recorded levels, kept as the venue wrote them; id/time ranges; the frames.
 
 Shared by the recorded-session readers (:mod:`relay.bench.binance`,
 :mod:`relay.bench.okx`): a level is the venue's list of strings, price first
@@ -12,6 +12,9 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
+
+from relay.bench.errors import BenchError
+from relay.infrastructure.captures import Capture, RecordKind
 
 Level = list[Any]
 """One level as recorded: ``[price text, size text, ...]``."""
@@ -73,3 +76,16 @@ def time_shift_ms(times_ms: Sequence[int]) -> int:
     """One repetition's time shift: the recorded span, rounded up to whole minutes."""
     span_ms = (max(times_ms) - min(times_ms) + 1) if times_ms else 1
     return math.ceil(span_ms / CANDLE_ALIGN_MS) * CANDLE_ALIGN_MS
+
+
+def received_frames(capture: Capture) -> list[str]:
+    """The ``recv`` frames of the session's first WebSocket connection, in order.
+
+    Raises:
+        BenchError: no connection recorded.
+    """
+    conns = [r.conn for r in capture.records if r.kind is RecordKind.CONNECT]
+    if not conns:
+        raise BenchError(f"{capture.path}: no WebSocket connection recorded")
+    return [r.data for r in capture.records
+            if r.kind is RecordKind.RECV and r.conn == conns[0] and r.data is not None]

@@ -31,10 +31,11 @@ from relay.bench.levels import (
     RawSide,
     apply_levels,
     id_range,
+    received_frames,
     reset_levels,
     time_shift_ms,
 )
-from relay.infrastructure.captures import Capture, RecordKind
+from relay.infrastructure.captures import Capture
 from relay.infrastructure.venues import okx
 
 CHANNELS = ("trades", "tickers", "books")
@@ -100,17 +101,12 @@ class OkxSession:
         path = capture.path
         self.venue = capture.header.venue
         self.recorded_at = capture.records[0].t if capture.records else 0.0
-        conns = [r.conn for r in capture.records if r.kind is RecordKind.CONNECT]
-        if not conns:
-            raise BenchError(f"{path}: no WebSocket connection recorded")
+        received = received_frames(capture)
         self.frames: list[_Frame] = []
         self.books: dict[str, _Book] = {}
-        for record in capture.records:
-            if record.kind is not RecordKind.RECV or record.conn != conns[0]:
-                continue
-            assert record.data is not None
+        for text in received:
             try:
-                message = orjson.loads(record.data)
+                message = orjson.loads(text)
             except orjson.JSONDecodeError:
                 continue  # "pong"
             arg = message.get("arg") if isinstance(message, dict) else None
