@@ -10,16 +10,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from array import array
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import orjson
 
 from relay.application.health import HealthMonitor
 from relay.application.pipeline import Pipeline
-from relay.application.ports import OutboundMessage
+from relay.application.ports import AckObserver, OutboundMessage
 from relay.application.subscription_manager import SubscriptionManager
 from relay.config.loader import load_config
 from relay.config.model import RelayConfig
@@ -29,7 +27,6 @@ from relay.infrastructure.http_app import HttpServer, build_app
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats.publisher import JetStreamPublisher
 from relay.infrastructure.nats.streams import StreamSetupError
-from relay.infrastructure.process_stats import cpu_seconds, peak_rss_mb
 from relay.infrastructure.venue_connection import VenueConnection
 from relay.infrastructure.venues.registry import (
     plan_connections,
@@ -54,9 +51,15 @@ def load(path: Path) -> RelayConfig:
 
 
 class Relay:
-    """The relay built from one config: venues -> pipeline -> JetStream; /health, /metrics."""
+    """The relay built from one config: venues -> pipeline -> JetStream; /health, /metrics.
 
-    def __init__(self, config: RelayConfig) -> None:
+    Args:
+        config: the validated config.
+        on_acked: told of every message JetStream acknowledged
+            (:data:`~relay.application.ports.AckObserver`); None by default.
+    """
+
+    def __init__(self, config: RelayConfig, on_acked: AckObserver | None = None) -> None:
         self.config = config
         self.metrics = PrometheusMetrics()
         venues = [v for v in config.venues if v.enabled]
@@ -76,6 +79,7 @@ class Relay:
             on_connection_change=self._nats_state,
             on_drop=self._message_dropped,
             on_ready_change=self._jetstream_state,
+            on_acked=on_acked,
         )
         books = {
             (venue.id, sub.instrument): (name, sub.depth)
@@ -137,25 +141,16 @@ class Relay:
         self.health.jetstream_ready = ready
         self.health.jetstream_problem = problem
 
-    async def run(self, stop: asyncio.Event, stats_path: Path | None = None) -> int:
+    async def run(self, stop: asyncio.Event) -> int:
         """Run until ``stop`` is set, then drain within ``shutdown_timeout_s``.
 
         Args:
             stop: set it to stop.
-            stats_path: when given (benchmarks), every acked event's frame-read-to-ack
-                latency is recorded, and at exit this file gets a JSON object
-                ``{"events_read", "duplicates_suppressed", "published", "dropped",
-                "cpu_s", "peak_rss_mb", "event_loop", "latency_file"}``
-                (``event_loop``: ``"asyncio"`` or ``"uvloop"``); ``latency_file``
-                (``<stats_path>.latency``) holds the latencies as native int64
-                nanoseconds, in ack order.
 
         Returns:
             the process exit code: 0, or ``EXIT_JETSTREAM_SETUP`` (2) when JetStream
             cannot be used at start (one error line says why).
         """
-        if stats_path is not None:
-            self.publisher.latencies_ns = array("q")
         embedded: EmbeddedNats | None = None
         if self.config.nats.embedded:
             first = urlsplit(self.config.nats.urls[0])
@@ -171,24 +166,6 @@ class Relay:
             await self._http_client.aclose()
             if embedded is not None:
                 await embedded.stop()
-            if stats_path is not None:
-                self._write_stats(stats_path)
-
-    def _write_stats(self, path: Path) -> None:
-        latency_file = path.with_name(path.name + ".latency")
-        latencies = self.publisher.latencies_ns or array("q")
-        with latency_file.open("wb") as out:
-            latencies.tofile(out)
-        path.write_bytes(orjson.dumps({
-            "events_read": self.pipeline.accepted,
-            "duplicates_suppressed": self.pipeline.duplicates,
-            "published": self.publisher.published,
-            "dropped": self.publisher.dropped,
-            "cpu_s": round(cpu_seconds(), 3),
-            "peak_rss_mb": round(peak_rss_mb(), 1),
-            "event_loop": type(asyncio.get_running_loop()).__module__.partition(".")[0],
-            "latency_file": str(latency_file),
-        }))
 
     async def _run(self, stop: asyncio.Event) -> int:
         async with asyncio.TaskGroup() as group:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import math
 import os
 import signal
@@ -65,7 +64,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        return await Relay(config).run(stop, args.stats_file)
+        if args.stats_file is None:
+            return await Relay(config).run(stop)
+        from relay.bench.probe import StatsProbe
+
+        probe = StatsProbe()
+        relay = Relay(config, on_acked=probe.on_acked)
+        try:
+            return await relay.run(stop)
+        finally:
+            probe.write(args.stats_file, relay)
 
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main())
@@ -136,20 +144,24 @@ def _rate(text: str) -> float:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from relay.bench import DEFAULT_RATES_PER_S, BenchOptions, run_bench
+    from relay.bench.runner import DEFAULT_RATES_PER_S, BenchOptions, run_bench, session_path
+    from relay.bench.sessions import benchable_venues
 
+    if args.venue not in benchable_venues():
+        print(f"relay bench: --venue {args.venue!r}: no bench reader"
+              f" (readers: {', '.join(benchable_venues())})", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     options = BenchOptions(
         events=args.events,
         wire_format=args.format,
         rates_per_s=tuple(args.rate) if args.rate else DEFAULT_RATES_PER_S,
         load_s=args.load_seconds,
         subscriptions=args.subscriptions,
+        source=args.capture or session_path(args.venue, args.captures),
         out_dir=args.out,
         as_json=args.json,
         loop=args.loop,
     )
-    if args.capture is not None:
-        options = dataclasses.replace(options, source=args.capture)
     return asyncio.run(run_bench(options))
 
 
@@ -331,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="throughput, latency and RSS on this machine: simulate -> relay -> nats-server",
         description=(
-            "Replay a recorded Binance session, repeated with ids and times shifted, through"
+            "Replay a recorded venue session (Binance, OKX), repeated with ids and times"
+            " shifted, through"
             " relay simulate, relay run and a local nats-server (JetStream, file storage):"
             " fixed offered loads, then maximum load, then nats-py publish_async and core"
             " publish of the same payloads, then many subscriptions for RSS."
@@ -347,9 +360,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds of events at each fixed load, at most --events (default 15)")
     bench.add_argument("--subscriptions", type=_count, default=200, metavar="N",
                        help="instruments subscribed in the RSS run (default 200; 0 skips it)")
+    bench.add_argument("--venue", default="binance-usdm", metavar="VENUE",
+                       help="venue whose recorded session is replayed: binance-usdm (default),"
+                       " binance-spot, binance-coinm, okx")
+    bench.add_argument("--captures", type=Path, default=None, metavar="DIR",
+                       help="directory of recorded sessions, <VENUE>.jsonl (default"
+                       " ../shared/captures, else the sessions shipped in relay/demo)")
     bench.add_argument("--capture", type=Path, default=None,
-                       help="recorded Binance session (default ../shared/captures/"
-                       "binance-usdm.jsonl, else the copy in relay/demo)")
+                       help="one recorded session file instead of --venue/--captures")
     bench.add_argument("--out", type=Path, default=Path(), metavar="DIR",
                        help="where bench-<format>.png is written (default .)")
     bench.add_argument("--json", action="store_true", help="print one JSON object, no plot")

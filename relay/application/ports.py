@@ -6,7 +6,7 @@ Prometheus metrics); the composition root wires them together.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -270,6 +270,16 @@ class OutboundMessage:
     data_type: str
     read_ns: int = 0
     book: Instrument | None = None
+
+
+AckObserver = Callable[[OutboundMessage, int], None]
+"""Told of every message JetStream acknowledged: ``(message, now_ns)``, ``now_ns`` the
+``time.monotonic_ns()`` when the ack was handled (same clock as ``read_ns``).
+
+An optional hook of the composition root (``Relay(config, on_acked=...)``); the
+benchmark installs one to record frame-read-to-ack latencies. Called on the hot
+path once per acked message: it must be quick and must not raise.
+"""
 
 
 class EventEncoder(Protocol):

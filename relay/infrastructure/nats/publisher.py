@@ -36,7 +36,6 @@ import heapq
 import itertools
 import logging
 import time
-from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +46,7 @@ from nats.js import JetStreamContext
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
 from relay.application.log_rate_limit import LogRateLimit
-from relay.application.ports import MessageSink, MetricsSink, OutboundMessage
+from relay.application.ports import AckObserver, MessageSink, MetricsSink, OutboundMessage
 from relay.config.model import AckMode, NatsConfig, PipelineConfig
 from relay.infrastructure.nats.acks import (
     AckVerdict,
@@ -97,6 +96,8 @@ class JetStreamPublisher(MessageSink):
             outage (problem: why, one line) and resumes after a check (problem "").
         on_drop: called with each message given up on and the reason (``too_large``, ``no_stream``,
             ``publish_failed``, ``outage_buffer_full``).
+        on_acked: called with each message JetStream acknowledged and the time
+            (:data:`~relay.application.ports.AckObserver`); None: nobody is told.
     """
 
     def __init__(
@@ -108,8 +109,10 @@ class JetStreamPublisher(MessageSink):
         on_connection_change: Callable[[bool], None] = lambda connected: None,
         on_ready_change: Callable[[bool, str], None] = lambda ready, problem: None,
         on_drop: Callable[[OutboundMessage, str], None] = lambda message, reason: None,
+        on_acked: AckObserver | None = None,
     ) -> None:
         self._on_drop = on_drop
+        self._on_acked = on_acked
         self._config = config
         self._content_type = content_type
         self._max_payload = 0
@@ -145,8 +148,6 @@ class JetStreamPublisher(MessageSink):
         self._idle.set()
         self.published = 0
         self.dropped = 0
-        self.latencies_ns: array[int] | None = None
-        """Frame-read-to-ack latency of every acked event, when switched on (benchmarks)."""
 
     async def connect(self) -> None:
         """Connect (retrying with jittered backoff until it works), then check JetStream.
@@ -390,15 +391,15 @@ class JetStreamPublisher(MessageSink):
             self._confirmed(batch.items)
 
     def _confirmed(self, items: list[Pending]) -> None:
-        """Messages holding slots are stored: count them, record latency, free their slots."""
+        """Messages holding slots are stored: count them, tell ``on_acked``, free their slots."""
         now_ns = time.monotonic_ns()
-        latencies = self.latencies_ns
+        on_acked = self._on_acked
         published = self._metrics.event_published
         for pending in items:
             message = pending.message
             published(message.venue, message.data_type)
-            if latencies is not None and message.read_ns:
-                latencies.append(now_ns - message.read_ns)
+            if on_acked is not None:
+                on_acked(message, now_ns)
         count = len(items)
         self.published += count
         self._release(count)
