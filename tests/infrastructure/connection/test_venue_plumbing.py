@@ -33,10 +33,10 @@ from relay.application.ports import (
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType, Instrument, MarketEvent
 from relay.infrastructure.captures import read_capture
+from relay.infrastructure.connection.session import OUTBOX_MAX_FRAMES
+from relay.infrastructure.connection.venue_connection import VenueConnection
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.simulator import Simulator
-from relay.infrastructure.venue_connection import VenueConnection
-from relay.infrastructure.venue_session import OUTBOX_MAX_FRAMES
 from relay.infrastructure.venues import registry
 from relay.infrastructure.venues.registry import VenueSpec, plan_connections
 
