@@ -31,11 +31,12 @@ pytestmark = pytest.mark.integration
 
 
 async def run_rotating(capture: Capture, speed: float | None, rotate_after_s: float,
-                       run_s: float, wait_stored: bool) -> tuple[Relay, Simulator, Stored]:
-    """Run the relay on ``capture`` (``resume`` mode) with rotations, for ``run_s``.
+                       watch_s: float, wait_stored: bool) -> tuple[Relay, Simulator, Stored]:
+    """Run the relay on ``capture`` (``resume`` mode) with rotations.
 
-    ``wait_stored``: then also wait until JetStream holds every recorded event,
-    and return the stored messages (else none).
+    ``wait_stored``: run until JetStream holds every recorded event (and its
+    count stopped growing), and return the stored messages; else run for
+    ``watch_s`` (a window in which something must not happen) and return none.
     """
     messages: Stored = []
     async with EmbeddedNats() as server, Simulator([capture], speed=speed,
@@ -46,9 +47,10 @@ async def run_rotating(capture: Capture, speed: float | None, rotate_after_s: fl
         relay = Relay(parse_config(text, source="<test>", venues=supported_data_types()))
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
-        await asyncio.sleep(run_s)
         if wait_stored:
             messages = await stored_messages(server.url, expected_counts(("binance-usdm",)))
+        else:
+            await asyncio.sleep(watch_s)
         stop.set()
         assert await task == 0
     return relay, simulator, messages
@@ -56,7 +58,7 @@ async def run_rotating(capture: Capture, speed: float | None, rotate_after_s: fl
 
 async def test_rotation_hands_over_without_gap_or_duplicate() -> None:
     capture = read_capture(CAPTURES / "binance-usdm.jsonl")
-    relay, simulator, messages = await run_rotating(capture, 4.0, 2.0, 6.0, wait_stored=True)
+    relay, simulator, messages = await run_rotating(capture, 4.0, 2.0, 0.0, wait_stored=True)
     rotations = relay.metrics.registry.get_sample_value(
         "relay_connection_rotations_total", {"venue": "binance-usdm"})
     assert rotations is not None and rotations >= 1
