@@ -24,7 +24,7 @@ from relay.bootstrap import Relay
 from relay.config.loader import parse_config
 from relay.infrastructure.captures import Capture, RecordKind, read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
-from relay.infrastructure.simulator import Faults, Simulator
+from relay.infrastructure.simulator import Faults, ReconnectMode, Simulator
 from relay.infrastructure.venues.registry import supported_data_types
 
 pytestmark = pytest.mark.integration
@@ -39,8 +39,9 @@ async def run_rotating(capture: Capture, speed: float | None, rotate_after_s: fl
     ``watch_s`` (a window in which something must not happen) and return none.
     """
     messages: Stored = []
+    faults = Faults(reconnect=ReconnectMode.RESUME)
     async with EmbeddedNats() as server, Simulator([capture], speed=speed,
-                                                   faults=Faults(reconnect="resume")) as simulator:
+                                                   faults=faults) as simulator:
         text = config_text(server.url, f"127.0.0.1:{simulator.port}", free_port(), "json",
                            ("binance-usdm",))
         text = text.replace("rest_url = ", f"rotate_after_s = {rotate_after_s}\nrest_url = ", 1)
