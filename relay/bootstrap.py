@@ -22,12 +22,12 @@ from relay.application.subscription_manager import SubscriptionManager
 from relay.config.loader import load_config
 from relay.config.model import RelayConfig
 from relay.domain.model import DataType, Instrument
+from relay.infrastructure.connection.venue_connection import VenueConnection
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.http_app import HttpServer, build_app
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats.publisher import JetStreamPublisher
 from relay.infrastructure.nats.streams import StreamSetupError
-from relay.infrastructure.venue_connection import VenueConnection
 from relay.infrastructure.venues.registry import (
     plan_connections,
     supported_data_types,

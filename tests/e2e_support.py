@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import betterproto
 import nats
 import orjson
 from reference_books import CAPTURES, binance_books, recv_payloads
@@ -132,10 +133,10 @@ async def stored_messages(nats_url: str, expected: int, polls: int = 600) -> Sto
             break
         last = count
         await asyncio.sleep(0.1)
-    messages = []
+    messages: Stored = []
     for seq in range(1, last + 1):
         msg = await js.get_msg("MARKET", seq)
-        messages.append((msg.subject, dict(msg.headers or {}), msg.data or b""))
+        messages.append((msg.subject or "", dict(msg.headers or {}), msg.data or b""))
     await nc.close()
     return messages
 
@@ -146,7 +147,7 @@ def decode(data: bytes, fmt: str) -> dict[str, Any]:
         return dict(orjson.loads(data))
     event = pb.MarketEvent().parse(data)
     kind = next(k for k in ("trade", "ticker", "l2_update", "candle") if
-                pb.betterproto.which_one_of(event, "payload")[0] == k)
+                betterproto.which_one_of(event, "payload")[0] == k)
     payload = getattr(event, kind)
     if kind == "l2_update":
         body: dict[str, Any] = {
@@ -155,7 +156,7 @@ def decode(data: bytes, fmt: str) -> dict[str, Any]:
             "is_snapshot": payload.is_snapshot,
         }
     else:
-        body = payload.to_pydict(casing=pb.betterproto.Casing.SNAKE, include_default_values=True)
+        body = payload.to_pydict(casing=betterproto.Casing.SNAKE, include_default_values=True)
     body["type"] = kind
     return {"venue": event.venue, "instrument": event.instrument,
             "canonical_symbol": event.canonical_symbol, "data_type": event.data_type,

@@ -80,8 +80,8 @@ def replay_through_parser(path: Path) -> tuple[int, set[str], list[str]]:
         record.url.split("symbol=")[1].split("&")[0]: (record.data or "").encode()
         for record in capture.records if record.kind is RecordKind.HTTP and record.url
     }
-    events = 0
-    ids: set[str] = set()
+    events, ids = 0, set[str]()
+    problems: list[str] = []
     for request in protocol.on_open().snapshot_requests:
         outcome = protocol.on_snapshot(request, snapshots[request.instrument.instrument], 0)
         events += len(outcome.events)

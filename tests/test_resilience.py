@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from e2e_support import (
     stored_messages,
     verify_jetstream,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from reference_books import CAPTURES, records
 
 from relay.infrastructure.captures import read_capture
@@ -35,10 +37,34 @@ pytestmark = pytest.mark.integration
 
 async def health_of(client: httpx.AsyncClient, port: int) -> tuple[int, str]:
     response = await client.get(f"http://127.0.0.1:{port}/health", timeout=2)
-    return response.status_code, response.json()["status"]
+    return response.status_code, str(response.json()["status"])
 
 
-async def test_nats_killed_twice_during_a_realtime_replay_loses_and_duplicates_nothing(
+async def metric_total(client: httpx.AsyncClient, port: int, name: str) -> float:
+    """The sum over all label sets of counter ``name`` (without ``_total``) on ``/metrics``."""
+    response = await client.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+    return sum(sample.value for family in text_string_to_metric_families(response.text)
+               if family.name == name for sample in family.samples
+               if sample.name == name + "_total")
+
+
+async def until(condition: Callable[[], Awaitable[bool]], what: str,
+                timeout_s: float = 30.0) -> None:
+    """Poll ``condition`` every 50 ms until it holds; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not await condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+OUTAGE_AFTER_PUBLISHED = (200, 700)
+"""Events acknowledged by JetStream before each of the two outages (of 1,531)."""
+
+READ_DURING_OUTAGE = 100
+"""Events the relay reads while NATS is down, before it is started again: buffered."""
+
+
+async def test_nats_killed_twice_during_a_paced_replay_loses_and_duplicates_nothing(
     tmp_path: Path,
 ) -> None:
     store = tmp_path / "store"
@@ -47,30 +73,41 @@ async def test_nats_killed_twice_during_a_realtime_replay_loses_and_duplicates_n
     await server.start()
     http_port = free_port()
     health_seen: list[tuple[str, int, str]] = []
-    async with simulator_process("binance-usdm.jsonl", speed="realtime") as address:
+    async with simulator_process("binance-usdm.jsonl", speed="4") as address:
         config = tmp_path / "relay.toml"
         config.write_text(config_text(server.url, address, http_port, "json", ("binance-usdm",)))
         relay = await start_relay(config)
         try:
             async with httpx.AsyncClient() as client:
-                for _ in range(100):
+
+                async def healthy() -> bool:
                     try:
-                        if (await health_of(client, http_port))[1] == "healthy":
-                            break
+                        return (await health_of(client, http_port))[1] == "healthy"
                     except httpx.HTTPError:
-                        pass
-                    await asyncio.sleep(0.1)
-                for outage in (1, 2):
-                    await asyncio.sleep(5.0)
+                        return False
+
+                async def unhealthy() -> bool:
+                    return not await healthy()
+
+                def at_least(name: str, least: float) -> Callable[[], Awaitable[bool]]:
+                    async def check() -> bool:
+                        return await metric_total(client, http_port, name) >= least
+
+                    return check
+
+                await until(healthy, "the relay healthy")
+                for outage, published in enumerate(OUTAGE_AFTER_PUBLISHED, start=1):
+                    await until(at_least("relay_events_published", published),
+                                f"{published} events published")
                     await server.kill()
-                    await asyncio.sleep(1.5)
+                    read_at_kill = await metric_total(client, http_port, "relay_events_received")
+                    await until(unhealthy, "the relay unhealthy")
                     health_seen.append((f"outage {outage}", *await health_of(client, http_port)))
-                    await asyncio.sleep(1.5)
+                    await until(at_least("relay_events_received",
+                                         read_at_kill + READ_DURING_OUTAGE),
+                                f"{READ_DURING_OUTAGE} events read while NATS is down")
                     await server.start()
-                    for _ in range(50):
-                        await asyncio.sleep(0.2)
-                        if (await health_of(client, http_port))[1] == "healthy":
-                            break
+                    await until(healthy, "the relay healthy again")
                     health_seen.append((f"after {outage}", *await health_of(client, http_port)))
             messages = await stored_messages(server.url, expected_counts(("binance-usdm",)),
                                              polls=600)
@@ -278,7 +315,12 @@ async def test_nats_unreachable_at_start_is_retried_until_it_comes_up(
     async with usdm_simulator(Faults()) as simulator:
         async with relay_in_process(f"nats://127.0.0.1:{port}", f"127.0.0.1:{simulator.port}",
                                     USDM_ONLY) as relay:
-            await asyncio.sleep(2.0)
+
+            async def refused() -> bool:
+                return any(r.getMessage() in ("NATS error", "NATS not reachable, retrying")
+                           for r in caplog.records)
+
+            await until(refused, "a refused NATS connection")
             assert relay.health.status().value == "unhealthy"
             async with EmbeddedNats(port=port) as server:
                 messages = await stored_messages(server.url, expected_counts(USDM_ONLY))

@@ -7,7 +7,6 @@ import importlib.util
 import pytest
 
 from relay.cli import main
-from relay.infrastructure import event_loop
 from relay.infrastructure.event_loop import EventLoopError, loop_factory
 
 
@@ -24,7 +23,7 @@ def test_uvloop_without_uvloop_installed_is_refused_with_exit_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     real = importlib.util.find_spec
-    monkeypatch.setattr(event_loop.importlib.util, "find_spec",
+    monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name: None if name == "uvloop" else real(name))
     with pytest.raises(EventLoopError, match="uvloop is not installed"):
         loop_factory("uvloop")

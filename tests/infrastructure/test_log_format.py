@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
+from relay.application.log_rate_limit import LogRateLimit
 from relay.infrastructure.logs import (
     JsonFormatter,
-    LogRateLimit,
     RateLimitFilter,
     TextFormatter,
 )

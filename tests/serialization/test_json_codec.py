@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from recorded_events import RecordedEvent
+from support.recorded_events import RecordedEvent
 
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import L2Update

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import betterproto
 import pytest
-from recorded_events import RecordedEvent
+from support.recorded_events import RecordedEvent
 
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import Ticker

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from recorded_events import RECORDED_BY_NAME, RecordedEvent
+from support.recorded_events import RECORDED_BY_NAME, RecordedEvent
 
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import (

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import nats
+import nats.aio.client
 import pytest
 
 from relay.application.ports import OutboundMessage

@@ -127,7 +127,7 @@ def test_spot_agg_trade_keeps_the_venue_digits() -> None:
     [event] = protocol("binance-spot", SPOT_SYMBOLS).on_frame(frame, t_ms).events
     assert event.payload == Trade("15683430", Decimal("0.35280000"), Decimal("58.00000000"),
                                   Side.BUY)
-    assert str(event.payload.price) == "0.35280000"  # type: ignore[union-attr]
+    assert str(event.payload.price) == "0.35280000"
     assert event.exchange_timestamp_ms == 1633998523963
     assert event.msg_id == "binance-spot:NKNUSDT:trade:15683430"
 

@@ -299,7 +299,7 @@ def test_documented_trade_messages_are_trades_keyed_by_trade_id() -> None:
     [event] = proto.on_frame(TRADE_UPDATE, 6).events
     assert event.instrument == MATIC and event.data_type is DataType.TRADE
     assert event.payload == Trade("4665906", D("0.5117"), D("40.0"), Side.SELL)
-    assert str(event.payload.quantity) == "40.0"  # type: ignore[union-attr]
+    assert str(event.payload.quantity) == "40.0"
     assert event.exchange_timestamp_ms == 1695628177708
     assert event.msg_id == "kraken:MATIC/USD:trade:4665906"
 

@@ -217,9 +217,9 @@ def test_checksum_verifies_on_every_recorded_book_message() -> None:
     assert published == 290
     reference = reference_books(recv_frames())
     for inst_id, book in proto.books.items():
-        bids, asks = book.levels()
-        assert dict(bids) == reference[inst_id]["bids"]
-        assert dict(asks) == reference[inst_id]["asks"]
+        book_bids, book_asks = book.levels()
+        assert dict(book_bids) == reference[inst_id]["bids"]
+        assert dict(book_asks) == reference[inst_id]["asks"]
 
 
 def test_whole_session_gives_every_recorded_trade_and_ticker_with_unique_ids() -> None:

@@ -1,11 +1,13 @@
 """One WebSocket session of a venue connection: its protocol instance, reader, writer, watchdog.
 
-:class:`~relay.infrastructure.venue_connection.VenueConnection` opens a
-:class:`Session` per connection attempt (and one more during a rotation). A
-session owns one fresh sans-IO protocol instance, so every book starts
-unsynced; it reads frames, hands them to the protocol under its lock, and
-handles the outcome: events to the pipeline (or held, during a rotation), REST
-snapshots fetched, replies sent, resyncs counted.
+:class:`~relay.infrastructure.connection.venue_connection.VenueConnection` opens a
+:class:`Session` per connection attempt (and one more during a rotation), giving
+it a fresh sans-IO protocol instance, so every book starts unsynced, and a
+:class:`SessionContext` of what it works with (config, metrics, health, the
+pipeline's ``publish``, the REST ``fetch``), never itself. A session reads
+frames, hands them to the protocol under its lock, and handles the outcome:
+events to the pipeline (or held, during a rotation), REST snapshots fetched,
+replies sent, resyncs counted.
 
 - Frames to the venue (subscribe frames, replies, book resyncs) go through one
   bounded outbox (:data:`OUTBOX_MAX_FRAMES`) whose writer keeps the venue's
@@ -15,7 +17,8 @@ snapshots fetched, replies sent, resyncs counted.
   are counted per venue, instrument and reason, like REST snapshot resyncs; their
   log line is written at most once per book and reason every
   :data:`INTERNAL_ERROR_LOG_INTERVAL_S` (then with the count held back).
-- A staleness watchdog per (instrument, data type): no data for
+- A staleness watchdog per (instrument, data type)
+  (:mod:`~relay.infrastructure.connection.watchdog`): no data for
   ``stale_after_s`` replaces the connection.
 - Frames larger than ``max_frame_bytes`` are counted (``oversized``) and skipped.
 - Frame isolation: nothing a venue sends ends the venue task. An exception
@@ -34,23 +37,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
 
 import websockets
 from websockets.asyncio.client import ClientConnection
 
 from relay.application.errors import FrameError
-from relay.application.health import ConnectionState
-from relay.application.ports import FrameOutcome, Keepalive, SnapshotRequest
-from relay.domain.model import DataType, MarketEvent
-
-if TYPE_CHECKING:
-    from relay.infrastructure.venue_connection import VenueConnection
+from relay.application.health import ConnectionState, HealthMonitor
+from relay.application.log_rate_limit import LogRateLimit
+from relay.application.ports import (
+    FrameOutcome,
+    Keepalive,
+    MetricsSink,
+    SnapshotRequest,
+    VenueProtocol,
+)
+from relay.config.model import VenueConfig
+from relay.domain.model import MarketEvent
+from relay.infrastructure.connection.watchdog import StalenessWatchdog, Subscription
 
 log = logging.getLogger("relay.venue")
-
-WATCHDOG_INTERVAL_S = 0.5
 
 OUTBOX_MAX_FRAMES = 10_000
 """Frames waiting to be sent to the venue on one connection; when full, the connection is
@@ -100,7 +107,37 @@ def clip(value: object) -> str:
 
 
 def now_ms() -> int:
+    """Wall-clock time in integer milliseconds since the epoch."""
     return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class SessionContext:
+    """What every session of one venue connection works with.
+
+    Attributes:
+        config: the venue's ``[[venues]]`` section (frame limit, timeouts, pings,
+            compression); ``config.id`` names the venue in counters and logs.
+        name: the connection's name in ``/health``, the connected gauge and logs.
+        subscribe_interval_s: least seconds between two frames sent to the venue.
+        watched: staleness threshold (s) per watched (instrument, data type).
+        publish: the pipeline's ``put(event, read_ns)`` (awaits while its queue is full).
+        fetch: GETs a REST snapshot, retried until it succeeds (or is cancelled).
+        metrics, health: where counts and states go.
+        error_log: the rate limit of "unexpected error" and "order book resync" lines.
+        count_frame: called once per frame read (the connection's frame count).
+    """
+
+    config: VenueConfig
+    name: str
+    subscribe_interval_s: float
+    watched: Mapping[Subscription, float]
+    publish: Callable[[MarketEvent, int], Awaitable[None]]
+    fetch: Callable[[SnapshotRequest], Awaitable[bytes]]
+    metrics: MetricsSink
+    health: HealthMonitor
+    error_log: LogRateLimit
+    count_frame: Callable[[], None]
 
 
 class Handover:
@@ -128,14 +165,15 @@ class Session:
     """One WebSocket connection and its protocol instance (see the module docstring).
 
     Args:
-        owner: the venue connection it belongs to (config, metrics, publish, REST fetch).
+        context: what it works with (see :class:`SessionContext`).
+        protocol: a fresh protocol instance of the venue, for this session only.
         hold: keep the events instead of publishing them (the new side of a
             rotation) until :meth:`release`.
     """
 
-    def __init__(self, owner: VenueConnection, hold: bool) -> None:
-        self.owner = owner
-        self.protocol = owner.spec.protocol_factory(owner.config)
+    def __init__(self, context: SessionContext, protocol: VenueProtocol, hold: bool) -> None:
+        self.context = context
+        self.protocol = protocol
         self.hold = hold
         self.held: list[tuple[MarketEvent, int]] = []
         self.handover: Handover | None = None
@@ -150,7 +188,7 @@ class Session:
         self.opened_at = 0.0
         self.lock = asyncio.Lock()
         self.snapshot_tasks: set[asyncio.Task[None]] = set()
-        self.last_data: dict[tuple[str, DataType], float] = {}
+        self.watchdog = StalenessWatchdog(context.watched)
         self.stale: str | None = None
         self.outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_MAX_FRAMES)
         self.outbox_full = False
@@ -158,9 +196,9 @@ class Session:
 
     async def run(self) -> None:
         """Connect and read until the connection ends (normally only through :meth:`close`)."""
-        owner = self.owner
-        config = owner.config
-        name = owner.name
+        context = self.context
+        config = context.config
+        name = context.name
         url = self.protocol.ws_url()
         async with websockets.connect(
             url,
@@ -173,12 +211,11 @@ class Session:
         ) as ws:
             self.ws = ws
             self.opened_at = time.monotonic()
-            for key in owner.watched:
-                self.last_data[key] = self.opened_at
+            self.watchdog.start(self.opened_at)
             self.opened.set()
             log.info("venue connected", extra={"venue": name, "url": url.split("?")[0]})
-            owner.metrics.venue_connected(name, True)
-            owner.health.venue_state(name, ConnectionState.CONNECTED)
+            context.metrics.venue_connected(name, True)
+            context.health.venue_state(name, ConnectionState.CONNECTED)
             loop = asyncio.get_running_loop()
             helpers = [loop.create_task(self._watchdog()), loop.create_task(self._writer(ws))]
             keepalive = self.protocol.keepalive()
@@ -223,7 +260,7 @@ class Session:
 
     async def _writer(self, ws: ClientConnection) -> None:
         """Send the outbox in order, at most one frame per ``subscribe_interval_s``."""
-        interval_s = self.owner.spec.subscribe_interval_s
+        interval_s = self.context.subscribe_interval_s
         last_sent = -interval_s
         while True:
             frame = await self.outbox.get()
@@ -240,30 +277,39 @@ class Session:
             await ws.send(keepalive.frame)
 
     async def _read(self, ws: ClientConnection) -> None:
-        owner = self.owner
-        venue = owner.name
-        limit = owner.config.max_frame_bytes
+        context = self.context
+        venue = context.name
+        limit = context.config.max_frame_bytes
         protocol = self.protocol
+        count_frame = context.count_frame
         async for frame in ws:
             read_ns = time.monotonic_ns()
             received_at_ms = now_ms()
-            owner.frames += 1
+            count_frame()
             self.first_frame.set()
-            owner.health.venue_message(venue, received_at_ms)
+            context.health.venue_message(venue, received_at_ms)
             if len(frame) > limit:
-                owner.reject("oversized", f"{len(frame)} bytes > {limit}")
+                self._reject("oversized", f"{len(frame)} bytes > {limit}")
                 continue
             async with self.lock:
                 try:
                     outcome = protocol.on_frame(frame, received_at_ms)
                 except FrameError as exc:
-                    owner.reject(exc.reason, exc.detail)
+                    self._reject(exc.reason, exc.detail)
                     continue
                 except Exception as exc:
                     outcome = self._internal_error(exc, frame)
                 await self._handle(outcome, read_ns)
             if self.closing:
                 break
+
+    def _reject(self, reason: str, detail: str) -> None:
+        """Count a skipped frame (and log it, except for unsubscribed instruments)."""
+        venue = self.context.config.id
+        self.context.metrics.frame_rejected(venue, reason)
+        if reason != "unsubscribed":
+            log.debug("frame skipped", extra={"venue": venue, "reason": reason,
+                                              "detail": detail[:200]})
 
     def _internal_error(self, exc: Exception, frame: str | bytes) -> FrameOutcome:
         """Count and log an unexpected exception of the protocol; resync every book.
@@ -274,14 +320,14 @@ class Session:
         Raises:
             ProtocolStateError: that resync raised too (the session ends).
         """
-        owner = self.owner
-        venue = owner.config.id
-        owner.metrics.frame_rejected(venue, INTERNAL_ERROR)
-        suppressed = owner.error_log.allow((venue, type(exc).__name__))
+        context = self.context
+        venue = context.config.id
+        context.metrics.frame_rejected(venue, INTERNAL_ERROR)
+        suppressed = context.error_log.allow((venue, type(exc).__name__))
         if suppressed is not None:
             log.error(
                 "unexpected error while handling a frame; resyncing every book",
-                extra={"venue": venue, "connection": owner.name,
+                extra={"venue": venue, "connection": context.name,
                        "error_type": type(exc).__name__, "error": clip(exc),
                        "frame": clip(frame), "suppressed": suppressed},
             )
@@ -297,15 +343,17 @@ class Session:
             return self.protocol.resync_books(instruments, reason)
         except Exception as exc:
             log.error("book resync failed, replacing the connection",
-                      extra={"venue": self.owner.config.id, "connection": self.owner.name,
+                      extra={"venue": self.context.config.id, "connection": self.context.name,
                              "error_type": type(exc).__name__, "error": clip(exc)})
             self.broken = ProtocolStateError(
                 f"resync_books raised {type(exc).__name__}: {clip(exc)}")
             raise self.broken from exc
 
     async def resync(self, instruments: Collection[str], reason: str) -> None:
-        """Resync these books now, as a frame's outcome would (see
-        :meth:`VenueConnection.resync_book`); if the protocol raises, close the connection."""
+        """Resync these books now, as a frame's outcome would; if the protocol raises, close.
+
+        See :meth:`~relay.infrastructure.connection.venue_connection.VenueConnection.resync_book`.
+        """
         async with self.lock:
             if self.closing or self.broken is not None:
                 return
@@ -319,17 +367,18 @@ class Session:
             await self.ws.close(code=1011, reason="internal error")
 
     async def _handle(self, outcome: FrameOutcome, read_ns: int) -> None:
-        owner = self.owner
-        venue = owner.config.id
+        context = self.context
+        venue = context.config.id
         now = time.monotonic()
         handover = self.handover
+        last_data_s = self.watchdog.last_data_s
         for event in outcome.events:
-            owner.metrics.event_received(venue, event.data_type.value)
-            self.last_data[(event.instrument.instrument, event.data_type)] = now
+            context.metrics.event_received(venue, event.data_type.value)
+            last_data_s[(event.instrument.instrument, event.data_type)] = now
             if self.hold:
                 self.held.append((event, read_ns))
             else:
-                await owner.publish(event, read_ns)
+                await context.publish(event, read_ns)
             if handover is not None:
                 handover.saw(event.msg_id, self.hold)
         for request in outcome.snapshot_requests:
@@ -345,9 +394,9 @@ class Session:
 
     def _count_resync(self, instrument: str, reason: str) -> None:
         """Count every resync; log at most one line per book and reason per interval."""
-        venue = self.owner.config.id
-        self.owner.metrics.book_resync(venue, instrument, reason)
-        suppressed = self.owner.error_log.allow(("resync", venue, instrument, reason))
+        venue = self.context.config.id
+        self.context.metrics.book_resync(venue, instrument, reason)
+        suppressed = self.context.error_log.allow(("resync", venue, instrument, reason))
         if suppressed is not None:
             log.warning("order book resync",
                         extra={"venue": venue, "instrument": instrument, "reason": reason,
@@ -357,11 +406,10 @@ class Session:
         self.snapshot_tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("snapshot task failed", exc_info=task.exception(),
-                      extra={"venue": self.owner.config.id})
+                      extra={"venue": self.context.config.id})
 
     async def _fetch_snapshot(self, request: SnapshotRequest) -> None:
-        owner = self.owner
-        body = await owner.fetch(request)
+        body = await self.context.fetch(request)
         read_ns = time.monotonic_ns()
         async with self.lock:
             if self.closing or self.broken is not None:
@@ -369,7 +417,7 @@ class Session:
             try:
                 outcome = self.protocol.on_snapshot(request, body, now_ms())
             except FrameError as exc:
-                owner.reject(exc.reason, exc.detail)
+                self._reject(exc.reason, exc.detail)
                 outcome = FrameOutcome(
                     [], [SnapshotRequest(request.instrument, request.path, exc.reason,
                                          request.weight)], []
@@ -384,24 +432,18 @@ class Session:
             await self.ws.close(code=1011, reason="internal error")
 
     async def _watchdog(self) -> None:
-        thresholds = self.owner.watched
-        while True:
-            await asyncio.sleep(WATCHDOG_INTERVAL_S)
-            now = time.monotonic()
-            for key, threshold_s in thresholds.items():
-                silent_s = now - self.last_data.get(key, self.opened_at)
-                if silent_s > threshold_s:
-                    instrument, data_type = key
-                    self.owner.metrics.stale_reconnect(self.owner.config.id, data_type.value)
-                    log.warning(
-                        "subscription stale, replacing the connection",
-                        extra={"venue": self.owner.config.id, "instrument": instrument,
-                               "data_type": data_type.value, "silent_s": round(silent_s, 3)},
-                    )
-                    self.stale = f"{instrument} {data_type.value} silent for {silent_s:.1f} s"
-                    if self.ws is not None:
-                        await self.ws.close(code=1000, reason="stale")
-                    return
+        """Wait until a subscription is stale; count, log and close the connection."""
+        (instrument, data_type), silent_s = await self.watchdog.wait_stale()
+        venue = self.context.config.id
+        self.context.metrics.stale_reconnect(venue, data_type.value)
+        log.warning(
+            "subscription stale, replacing the connection",
+            extra={"venue": venue, "instrument": instrument,
+                   "data_type": data_type.value, "silent_s": round(silent_s, 3)},
+        )
+        self.stale = f"{instrument} {data_type.value} silent for {silent_s:.1f} s"
+        if self.ws is not None:
+            await self.ws.close(code=1000, reason="stale")
 
     async def release(self) -> None:
         """Stop holding: publish the held events (the pipeline drops ones already published)."""
@@ -410,7 +452,7 @@ class Session:
             self.handover = None
             self.live.set()
             for event, read_ns in held:
-                await self.owner.publish(event, read_ns)
+                await self.context.publish(event, read_ns)
 
     async def close(self) -> None:
         """Stop reading after the frame being handled; the session's ``run`` then returns."""

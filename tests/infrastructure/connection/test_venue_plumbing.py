@@ -33,10 +33,10 @@ from relay.application.ports import (
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType, Instrument, MarketEvent
 from relay.infrastructure.captures import read_capture
+from relay.infrastructure.connection.session import OUTBOX_MAX_FRAMES
+from relay.infrastructure.connection.venue_connection import VenueConnection
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.simulator import Simulator
-from relay.infrastructure.venue_connection import VenueConnection
-from relay.infrastructure.venue_session import OUTBOX_MAX_FRAMES
 from relay.infrastructure.venues import registry
 from relay.infrastructure.venues.registry import VenueSpec, plan_connections
 
@@ -214,8 +214,9 @@ async def test_a_flood_of_frames_for_the_venue_drops_the_connection_and_reconnec
             await connection.stop_reading()
             await asyncio.wait_for(task, 5)
     assert len(connections) >= 2
-    assert metrics.registry.get_sample_value(
-        "relay_venue_reconnects_total", {"venue": VENUE}) >= 1
+    reconnects = metrics.registry.get_sample_value(
+        "relay_venue_reconnects_total", {"venue": VENUE})
+    assert reconnects is not None and reconnects >= 1
 
 
 def test_plan_connections_shards_subscriptions_and_names_the_connections(

@@ -24,31 +24,34 @@ from relay.bootstrap import Relay
 from relay.config.loader import parse_config
 from relay.infrastructure.captures import Capture, RecordKind, read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
-from relay.infrastructure.simulator import Faults, Simulator
+from relay.infrastructure.simulator import Faults, ReconnectMode, Simulator
 from relay.infrastructure.venues.registry import supported_data_types
 
 pytestmark = pytest.mark.integration
 
 
 async def run_rotating(capture: Capture, speed: float | None, rotate_after_s: float,
-                       run_s: float, wait_stored: bool) -> tuple[Relay, Simulator, Stored]:
-    """Run the relay on ``capture`` (``resume`` mode) with rotations, for ``run_s``.
+                       watch_s: float, wait_stored: bool) -> tuple[Relay, Simulator, Stored]:
+    """Run the relay on ``capture`` (``resume`` mode) with rotations.
 
-    ``wait_stored``: then also wait until JetStream holds every recorded event,
-    and return the stored messages (else none).
+    ``wait_stored``: run until JetStream holds every recorded event (and its
+    count stopped growing), and return the stored messages; else run for
+    ``watch_s`` (a window in which something must not happen) and return none.
     """
     messages: Stored = []
+    faults = Faults(reconnect=ReconnectMode.RESUME)
     async with EmbeddedNats() as server, Simulator([capture], speed=speed,
-                                                   faults=Faults(reconnect="resume")) as simulator:
+                                                   faults=faults) as simulator:
         text = config_text(server.url, f"127.0.0.1:{simulator.port}", free_port(), "json",
                            ("binance-usdm",))
         text = text.replace("rest_url = ", f"rotate_after_s = {rotate_after_s}\nrest_url = ", 1)
         relay = Relay(parse_config(text, source="<test>", venues=supported_data_types()))
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
-        await asyncio.sleep(run_s)
         if wait_stored:
             messages = await stored_messages(server.url, expected_counts(("binance-usdm",)))
+        else:
+            await asyncio.sleep(watch_s)
         stop.set()
         assert await task == 0
     return relay, simulator, messages
@@ -56,7 +59,7 @@ async def run_rotating(capture: Capture, speed: float | None, rotate_after_s: fl
 
 async def test_rotation_hands_over_without_gap_or_duplicate() -> None:
     capture = read_capture(CAPTURES / "binance-usdm.jsonl")
-    relay, simulator, messages = await run_rotating(capture, 4.0, 2.0, 6.0, wait_stored=True)
+    relay, simulator, messages = await run_rotating(capture, 4.0, 2.0, 0.0, wait_stored=True)
     rotations = relay.metrics.registry.get_sample_value(
         "relay_connection_rotations_total", {"venue": "binance-usdm"})
     assert rotations is not None and rotations >= 1

@@ -1,0 +1,253 @@
+"""One venue's WebSocket connection: connect, read, hand frames to the venue protocol, reconnect.
+
+The venue-specific work (URL, subscribe frames, parsing, book rules) is the
+sans-IO :class:`relay.application.ports.VenueProtocol`; this package only moves
+bytes: WebSocket frames in, REST snapshots fetched with httpx, events out to
+the pipeline. A fresh protocol instance is made for every connection, so every
+order book is re-synchronized (new snapshot) before deltas flow again.
+
+:class:`VenueConnection` wires the parts, each in its own module:
+
+- :mod:`~relay.infrastructure.connection.reconnect`: full-jitter backoff and the
+  circuit breaker (a stable connection resets the backoff and counts as a success).
+- :mod:`~relay.infrastructure.connection.session`: one connection attempt
+  (reader, outbox and writer, keepalive, frame isolation, WebSocket pings: no
+  pong within ``pong_timeout_s`` replaces the connection).
+- :mod:`~relay.infrastructure.connection.watchdog`: staleness per subscription.
+- :mod:`~relay.infrastructure.connection.rotation`: planned rotation before the
+  venue's own age limit, without a gap or a duplicate.
+- :mod:`~relay.infrastructure.connection.rest`: REST snapshots, rate-limited and
+  retried, honouring ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+
+import httpx
+
+from relay.application.health import ConnectionState, HealthMonitor
+from relay.application.log_rate_limit import LogRateLimit
+from relay.application.ports import MetricsSink
+from relay.config.model import VenueConfig
+from relay.domain.model import MarketEvent
+from relay.infrastructure.connection.reconnect import (
+    CONNECTION_ERRORS,
+    StableConnectionLost,
+    connection_breaker,
+    reconnect_attempts,
+    wait_for_breaker,
+)
+from relay.infrastructure.connection.rest import RestClient, rest_bucket
+from relay.infrastructure.connection.rotation import hand_over, rotate_after_s
+from relay.infrastructure.connection.session import (
+    INTERNAL_ERROR_LOG_INTERVAL_S,
+    Session,
+    SessionContext,
+)
+from relay.infrastructure.connection.watchdog import watched_subscriptions
+from relay.infrastructure.venues.registry import VenueSpec
+
+log = logging.getLogger("relay.venue")
+
+
+class VenueConnection:
+    """Keeps one venue connected and its events flowing into ``publish`` (see module doc).
+
+    Args:
+        spec: the registered venue.
+        config: its ``[[venues]]`` section.
+        publish: the pipeline's ``put(event, read_ns)`` (awaits while the queue is full);
+            ``read_ns`` is ``time.monotonic_ns()`` when the frame was read.
+        metrics, health: where states and counts go.
+        http: the shared httpx client for REST snapshots.
+        name: the connection's name in ``/health``, the connected and circuit
+            gauges and logs: the venue id, or ``<venue id>#<n>`` for the n-th
+            connection of a venue served by several. Counters use the venue id.
+        error_log: the rate limit of "unexpected error" lines (one per venue and
+            exception type) and "order book resync" lines (one per book and
+            reason); default: one every
+            :data:`~relay.infrastructure.connection.session.INTERNAL_ERROR_LOG_INTERVAL_S`).
+    """
+
+    def __init__(
+        self,
+        spec: VenueSpec,
+        config: VenueConfig,
+        publish: Callable[[MarketEvent, int], Awaitable[None]],
+        metrics: MetricsSink,
+        health: HealthMonitor,
+        http: httpx.AsyncClient,
+        name: str = "",
+        error_log: LogRateLimit | None = None,
+    ) -> None:
+        self.spec = spec
+        self.config = config
+        self.name = name or config.id
+        self.metrics = metrics
+        self.health = health
+        self.breaker = connection_breaker(self.name, config, metrics, health)
+        self.rest = RestClient(
+            http,
+            config.rest_url or spec.default_rest_url,
+            config.id,
+            rest_bucket(config.rest_weight_per_minute or spec.rest_weight_per_minute,
+                        time.monotonic()),
+            config.snapshot_timeout_s,
+            metrics,
+        )
+        self.rotate_after_s = rotate_after_s(config, spec.max_connection_age_s)
+        self.frames = 0
+        self.context = SessionContext(
+            config=config,
+            name=self.name,
+            subscribe_interval_s=spec.subscribe_interval_s,
+            watched=watched_subscriptions(config),
+            publish=publish,
+            fetch=self.rest.fetch,
+            metrics=metrics,
+            health=health,
+            error_log=error_log or LogRateLimit(INTERNAL_ERROR_LOG_INTERVAL_S),
+            count_frame=self._count_frame,
+        )
+        self._stopping = False
+        self._current: Session | None = None
+        self._current_task: asyncio.Task[object] | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    def _count_frame(self) -> None:
+        self.frames += 1
+
+    def _session(self, hold: bool) -> Session:
+        """A new session with a fresh protocol instance (every book unsynced)."""
+        return Session(self.context, self.spec.protocol_factory(self.config), hold)
+
+    async def run(self) -> None:
+        """Connect and read until cancelled or :meth:`stop_reading` is called."""
+        while not self._stopping:
+            try:
+                async for attempt in reconnect_attempts(self.config, self.metrics):
+                    with attempt:
+                        await self._connect_once()
+            except StableConnectionLost:
+                self.metrics.reconnect(self.config.id)
+
+    async def _connect_once(self) -> None:
+        venue = self.name
+        await wait_for_breaker(self.breaker, venue)
+        self.health.venue_state(venue, ConnectionState.CONNECTING)
+        session = self._current = self._session(hold=False)
+        task = self._current_task = self._spawn(self._run_session(session))
+        try:
+            while True:
+                try:
+                    await asyncio.shield(task)
+                except CONNECTION_ERRORS as exc:
+                    if self._stopping:
+                        return
+                    lived_s = time.monotonic() - (session.opened_at or time.monotonic())
+                    if not session.opened_at or lived_s < self.config.stable_after_s:
+                        self.breaker.record_failure(time.monotonic())
+                        raise
+                    log.warning("venue connection lost",
+                                extra={"venue": venue, "error": repr(exc)})
+                    raise StableConnectionLost from exc
+                if self._stopping:
+                    return
+                if self._current_task is task:
+                    raise ConnectionError("venue connection ended")
+                task, session = self._current_task, self._current
+        finally:
+            for pending in list(self._tasks):
+                pending.cancel()
+            self.metrics.venue_connected(venue, False)
+            self.health.venue_state(venue, ConnectionState.DISCONNECTED)
+
+    def _spawn(self, coroutine: Coroutine[object, object, object]) -> asyncio.Task[object]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _run_session(self, session: Session) -> None:
+        """Run one session, with its stable-success timer and rotation timer."""
+        loop = asyncio.get_running_loop()
+        timers = [loop.create_task(self._stable_timer(session))]
+        if self.rotate_after_s > 0:
+            timers.append(loop.create_task(self._rotation_timer(session)))
+        try:
+            await session.run()
+        finally:
+            for timer in timers:
+                timer.cancel()
+            await asyncio.gather(*timers, return_exceptions=True)
+            self.metrics.venue_connected(self.name, False)
+
+    async def _stable_timer(self, session: Session) -> None:
+        await session.opened.wait()
+        await asyncio.sleep(self.config.stable_after_s)
+        self.breaker.record_success(time.monotonic())
+
+    async def _rotation_timer(self, old: Session) -> None:
+        await old.opened.wait()
+        await asyncio.sleep(self.rotate_after_s)
+        # A held connection is rotated only once handed over to: one that never gets its
+        # first frame is closed by its own rotation, which cancels this timer.
+        await old.live.wait()
+        # Its own task: closing ``old`` cancels this timer, not the handover.
+        self._spawn(self.rotate(old))
+
+    async def rotate(self, old: Session | None = None) -> bool:
+        """Replace the current connection without a gap; returns False if the new one failed.
+
+        The new connection is opened and read while the old one still publishes;
+        its events are held. Once it has received its first frame and the old
+        one has caught up with it (see
+        :func:`~relay.infrastructure.connection.rotation.hand_over`), the old one
+        is closed after the frame it is handling, and the held events go to the
+        pipeline, which drops those the old connection had already published.
+        """
+        old = old or self._current
+        if old is None:
+            return False
+        venue = self.config.id
+        new = self._session(hold=True)
+        task = self._spawn(self._run_session(new))
+        if not await hand_over(old, new, task, venue):
+            return False
+        log.info("rotating venue connection", extra={"venue": venue})
+        self.metrics.rotation(venue)
+        self._current, self._current_task = new, task
+        await old.close()
+        await new.release()
+        return True
+
+    async def resync_book(self, instrument: str, reason: str) -> None:
+        """Throw one book away and resync it on the live connection, counted under ``reason``.
+
+        For a book the relay cannot vouch for (its snapshot could not be
+        published completely): under the session's lock, as if a frame had
+        asked for it, ``protocol.resync_books([instrument], reason)`` and its
+        outcome is handled (REST snapshots fetched, unsubscribe + subscribe
+        frames sent, ``relay_book_resyncs_total{reason}`` counted and logged).
+        Nothing happens when no connection is open, or ``instrument`` has no
+        book on it. If the protocol raises, the connection is replaced.
+
+        Args:
+            instrument: the venue instrument id, as configured (``"BTC-USDT"``).
+            reason: a short word for the metric and log (``"incomplete_snapshot"``).
+        """
+        session = self._current
+        if session is None or not session.opened.is_set():
+            return
+        await session.resync([instrument], reason)
+
+    async def stop_reading(self) -> None:
+        """Stop reading: the connection finishes the frame it is handling, then closes."""
+        self._stopping = True
+        if self._current is not None:
+            await self._current.close()
+
