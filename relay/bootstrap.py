@@ -89,10 +89,12 @@ class Relay:
         }
         self._book_connections = {key: name for key, (name, _) in books.items()}
         self._resyncs_pending: set[Instrument] = set()
-        self._resync_requests: asyncio.Queue[tuple[Instrument, str]] = asyncio.Queue(
-            len(books) + 1)
+        self._resync_requests: asyncio.Queue[tuple[Instrument, str]] = asyncio.Queue(len(books) + 1)
         self.pipeline = Pipeline(
-            config.pipeline.max_queue_events, codec, self.publisher, self.metrics,
+            config.pipeline.max_queue_events,
+            codec,
+            self.publisher,
+            self.metrics,
             config.nats.subject_prefix,
             depths={key: depth for key, (_, depth) in books.items() if depth > 0},
             resync_book=self._request_resync,
@@ -100,7 +102,12 @@ class Relay:
         self._http_client = httpx.AsyncClient()
         self.connections = {
             name: VenueConnection(
-                spec, part, self.pipeline.put, self.metrics, self.health, self._http_client,
+                spec,
+                part,
+                self.pipeline.put,
+                self.metrics,
+                self.health,
+                self._http_client,
                 name=name,
             )
             for spec, name, part in plans
@@ -206,11 +213,14 @@ class Relay:
             await self._stop_http(http_task)
             log.info(
                 "stopped",
-                extra={"events_read": self.pipeline.accepted,
-                       "duplicates_suppressed": self.pipeline.duplicates,
-                       "published": self.publisher.published, "dropped": self.publisher.dropped,
-                       "not_published": queued + unacked,
-                       "shutdown_s": round(time.monotonic() - started, 3)},
+                extra={
+                    "events_read": self.pipeline.accepted,
+                    "duplicates_suppressed": self.pipeline.duplicates,
+                    "published": self.publisher.published,
+                    "dropped": self.publisher.dropped,
+                    "not_published": queued + unacked,
+                    "shutdown_s": round(time.monotonic() - started, 3),
+                },
             )
         await self.publisher.close()
         return 0

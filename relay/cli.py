@@ -148,8 +148,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from relay.bench.sessions import benchable_venues
 
     if args.venue not in benchable_venues():
-        print(f"relay bench: --venue {args.venue!r}: no bench reader"
-              f" (readers: {', '.join(benchable_venues())})", file=sys.stderr)
+        print(
+            f"relay bench: --venue {args.venue!r}: no bench reader"
+            f" (readers: {', '.join(benchable_venues())})",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG_ERROR
     options = BenchOptions(
         events=args.events,
@@ -196,8 +199,11 @@ def _cmd_instruments(args: argparse.Namespace) -> int:
         return EXIT_LISTING_ERROR
     if args.match:
         needle = args.match.upper()
-        instruments = [i for i in instruments
-                       if needle in i.instrument.upper() or needle in i.canonical_symbol.upper()]
+        instruments = [
+            i
+            for i in instruments
+            if needle in i.instrument.upper() or needle in i.canonical_symbol.upper()
+        ]
     if args.toml:
         types = sorted(t.value for t in spec.data_types)
         print(render_toml(instruments, types), end="")
@@ -215,16 +221,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser(
-        "run", help="run the relay (live venues by default)",
+        "run",
+        help="run the relay (live venues by default)",
         description="Run the relay. Exit 0 after SIGTERM/SIGINT; 2 on a bad config (every"
-                    " problem listed) or when JetStream cannot be used at start (one line).")
+        " problem listed) or when JetStream cannot be used at start (one line).",
+    )
     run.add_argument("--config", help=f"config file (default $RELAY_CONFIG or {DEFAULT_CONFIG})")
     run.add_argument(
-        "--stats-file", type=Path, default=None,
+        "--stats-file",
+        type=Path,
+        default=None,
         help="benchmarks: record frame-to-ack latencies; write counts, CPU and RSS here at exit",
     )
     run.add_argument(
-        "--loop", choices=LOOPS, default="asyncio",
+        "--loop",
+        choices=LOOPS,
+        default="asyncio",
         help="event loop: asyncio (default) or uvloop (when installed; see docs/performance.md)",
     )
     run.set_defaults(func=_cmd_run)
@@ -351,28 +363,69 @@ def build_parser() -> argparse.ArgumentParser:
             " Method: docs/performance.md."
         ),
     )
-    bench.add_argument("--events", type=_positive_count, default=1_000_000,
-                       help="events at maximum load and in the baselines (default 1000000)")
+    bench.add_argument(
+        "--events",
+        type=_positive_count,
+        default=1_000_000,
+        help="events at maximum load and in the baselines (default 1000000)",
+    )
     bench.add_argument("--format", choices=("json", "protobuf"), default="json")
-    bench.add_argument("--rate", type=_rate, action="append", metavar="EVENTS_PER_S",
-                       help="run this fixed offered load instead of 5000 and 20000 (repeatable)")
-    bench.add_argument("--load-seconds", type=_seconds, default=15.0, metavar="S",
-                       help="seconds of events at each fixed load, at most --events (default 15)")
-    bench.add_argument("--subscriptions", type=_count, default=200, metavar="N",
-                       help="instruments subscribed in the RSS run (default 200; 0 skips it)")
-    bench.add_argument("--venue", default="binance-usdm", metavar="VENUE",
-                       help="venue whose recorded session is replayed: binance-usdm (default),"
-                       " binance-spot, binance-coinm, okx")
-    bench.add_argument("--captures", type=Path, default=None, metavar="DIR",
-                       help="directory of recorded sessions, <VENUE>.jsonl (default"
-                       " ../shared/captures, else the sessions shipped in relay/demo)")
-    bench.add_argument("--capture", type=Path, default=None,
-                       help="one recorded session file instead of --venue/--captures")
-    bench.add_argument("--out", type=Path, default=Path(), metavar="DIR",
-                       help="where bench-<format>.png is written (default .)")
+    bench.add_argument(
+        "--rate",
+        type=_rate,
+        action="append",
+        metavar="EVENTS_PER_S",
+        help="run this fixed offered load instead of 5000 and 20000 (repeatable)",
+    )
+    bench.add_argument(
+        "--load-seconds",
+        type=_seconds,
+        default=15.0,
+        metavar="S",
+        help="seconds of events at each fixed load, at most --events (default 15)",
+    )
+    bench.add_argument(
+        "--subscriptions",
+        type=_count,
+        default=200,
+        metavar="N",
+        help="instruments subscribed in the RSS run (default 200; 0 skips it)",
+    )
+    bench.add_argument(
+        "--venue",
+        default="binance-usdm",
+        metavar="VENUE",
+        help="venue whose recorded session is replayed: binance-usdm (default),"
+        " binance-spot, binance-coinm, okx",
+    )
+    bench.add_argument(
+        "--captures",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="directory of recorded sessions, <VENUE>.jsonl (default"
+        " ../shared/captures, else the sessions shipped in relay/demo)",
+    )
+    bench.add_argument(
+        "--capture",
+        type=Path,
+        default=None,
+        help="one recorded session file instead of --venue/--captures",
+    )
+    bench.add_argument(
+        "--out",
+        type=Path,
+        default=Path(),
+        metavar="DIR",
+        help="where bench-<format>.png is written (default .)",
+    )
     bench.add_argument("--json", action="store_true", help="print one JSON object, no plot")
-    bench.add_argument("--loop", choices=LOOPS, default="asyncio",
-                       help="event loop of the relay under test (relay run --loop)")
+    bench.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default="asyncio",
+        help="event loop of the relay under test (relay run --loop)",
+    )
     bench.set_defaults(func=_cmd_bench)
 
     instruments = sub.add_parser(
@@ -380,12 +433,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="list a venue's instruments from its public REST listing (ids for the config)",
     )
     instruments.add_argument("venue", help="venue id, e.g. binance-usdm")
-    instruments.add_argument("--match", default="",
-                             help="keep instruments whose id or symbol contains this text")
-    instruments.add_argument("--toml", action="store_true",
-                             help="print [[venues.subscriptions]] tables to paste into a config")
-    instruments.add_argument("--rest-url", default="",
-                             help="REST base URL instead of the venue's public one")
+    instruments.add_argument(
+        "--match", default="", help="keep instruments whose id or symbol contains this text"
+    )
+    instruments.add_argument(
+        "--toml",
+        action="store_true",
+        help="print [[venues.subscriptions]] tables to paste into a config",
+    )
+    instruments.add_argument(
+        "--rest-url", default="", help="REST base URL instead of the venue's public one"
+    )
     instruments.set_defaults(func=_cmd_instruments)
     return parser
 

@@ -19,9 +19,16 @@ from reference_books import records
 CAPTURE = "coinbase-exchange.jsonl"
 
 PRODUCTS = {
-    "SKL-USD": "SKL/USD", "SKL-BTC": "SKL/BTC", "BAND-GBP": "BAND/GBP", "NMR-EUR": "NMR/EUR",
-    "BAND-BTC": "BAND/BTC", "YFI-BTC": "YFI/BTC", "DASH-BTC": "DASH/BTC", "NU-GBP": "NU/GBP",
-    "CRV-EUR": "CRV/EUR", "SKL-GBP": "SKL/GBP",
+    "SKL-USD": "SKL/USD",
+    "SKL-BTC": "SKL/BTC",
+    "BAND-GBP": "BAND/GBP",
+    "NMR-EUR": "NMR/EUR",
+    "BAND-BTC": "BAND/BTC",
+    "YFI-BTC": "YFI/BTC",
+    "DASH-BTC": "DASH/BTC",
+    "NU-GBP": "NU/GBP",
+    "CRV-EUR": "CRV/EUR",
+    "SKL-GBP": "SKL/GBP",
 }
 """The 10 products the recording subscribed, with their canonical symbols."""
 

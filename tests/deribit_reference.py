@@ -78,12 +78,18 @@ def deribit_reference(name: str = CAPTURE) -> DeribitReference:
             _apply(ref.books[instrument][1], data["asks"])
         elif kind == "ticker":
             ref.tickers.setdefault(instrument, []).append(
-                (data["best_bid_price"], data["best_bid_amount"], data["best_ask_price"],
-                 data["best_ask_amount"]))
+                (
+                    data["best_bid_price"],
+                    data["best_bid_amount"],
+                    data["best_ask_price"],
+                    data["best_ask_amount"],
+                )
+            )
         elif kind == "trades":
             for t in data:
                 ref.trades.setdefault(instrument, []).append(
-                    (t["trade_id"], t["price"], t["amount"], t["direction"].upper()))
+                    (t["trade_id"], t["price"], t["amount"], t["direction"].upper())
+                )
     return ref
 
 

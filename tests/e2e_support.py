@@ -32,24 +32,39 @@ from relay.infrastructure.embedded_nats import free_port
 from relay.infrastructure.venues.registry import supported_data_types
 from relay.serialization.generated import market_data as pb
 
-USDM = {"SUSHIUSDT": "SUSHI/USDT", "AKROUSDT": "AKRO/USDT", "KEEPUSDT": "KEEP/USDT",
-        "CTKUSDT": "CTK/USDT"}
+USDM = {
+    "SUSHIUSDT": "SUSHI/USDT",
+    "AKROUSDT": "AKRO/USDT",
+    "KEEPUSDT": "KEEP/USDT",
+    "CTKUSDT": "CTK/USDT",
+}
 SPOT = {"NKNUSDT": "NKN/USDT", "BLZETH": "BLZ/ETH", "LRCBTC": "LRC/BTC", "RUNEEUR": "RUNE/EUR"}
-COINM = {"XRPUSD_PERP": "XRP/USD:PERP", "ETCUSD_PERP": "ETC/USD:PERP",
-         "ETHUSD_210924": "ETH/USD:210924", "BCHUSD_PERP": "BCH/USD:PERP",
-         "LINKUSD_PERP": "LINK/USD:PERP", "EOSUSD_PERP": "EOS/USD:PERP",
-         "BTCUSD_211231": "BTC/USD:211231", "TRXUSD_PERP": "TRX/USD:PERP",
-         "LINKUSD_211231": "LINK/USD:211231", "BCHUSD_210924": "BCH/USD:210924"}
-ALL_VENUES = {"binance-usdm": ("binance-usdm.jsonl", USDM, True),
-              "binance-spot": ("binance-spot.jsonl", SPOT, False)}
+COINM = {
+    "XRPUSD_PERP": "XRP/USD:PERP",
+    "ETCUSD_PERP": "ETC/USD:PERP",
+    "ETHUSD_210924": "ETH/USD:210924",
+    "BCHUSD_PERP": "BCH/USD:PERP",
+    "LINKUSD_PERP": "LINK/USD:PERP",
+    "EOSUSD_PERP": "EOS/USD:PERP",
+    "BTCUSD_211231": "BTC/USD:211231",
+    "TRXUSD_PERP": "TRX/USD:PERP",
+    "LINKUSD_211231": "LINK/USD:211231",
+    "BCHUSD_210924": "BCH/USD:210924",
+}
+ALL_VENUES = {
+    "binance-usdm": ("binance-usdm.jsonl", USDM, True),
+    "binance-spot": ("binance-spot.jsonl", SPOT, False),
+}
 VENUES = ALL_VENUES
 BINANCE_VENUES = {**ALL_VENUES, "binance-coinm": ("binance-coinm.jsonl", COINM, True)}
 """Every recorded Binance capture (the default runs use ALL_VENUES)."""
 
 
-def config_text(nats_url: str, sim: str, http_port: int, fmt: str,
-                venues: tuple[str, ...] = tuple(ALL_VENUES)) -> str:
-    parts = [f"""
+def config_text(
+    nats_url: str, sim: str, http_port: int, fmt: str, venues: tuple[str, ...] = tuple(ALL_VENUES)
+) -> str:
+    parts = [
+        f"""
 [nats]
 urls = ["{nats_url}"]
 [[nats.streams]]
@@ -62,7 +77,8 @@ format = "{fmt}"
 listen = "127.0.0.1:{http_port}"
 [logging]
 level = "INFO"
-"""]
+"""
+    ]
     for venue in venues:
         _, symbols, _ = BINANCE_VENUES[venue]
         parts.append(f"""
@@ -85,8 +101,15 @@ data_types = ["trade", "ticker", "l2_orderbook", "candle"]
 async def simulator_process(*args: str, speed: str = "max") -> AsyncIterator[str]:
     """``relay simulate`` as a child process on the given captures; yields ``host:port``."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "relay.cli", "simulate",
-        *[str(CAPTURES / name) for name in args], "--port", "0", "--speed", speed,
+        sys.executable,
+        "-m",
+        "relay.cli",
+        "simulate",
+        *[str(CAPTURES / name) for name in args],
+        "--port",
+        "0",
+        "--speed",
+        speed,
         stdout=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None
@@ -103,8 +126,14 @@ async def simulator_process(*args: str, speed: str = "max") -> AsyncIterator[str
 async def start_relay(config: Path) -> asyncio.subprocess.Process:
     """``relay run --config CONFIG`` as a child process (stderr piped)."""
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "relay.cli", "run", "--config", str(config),
-        stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        sys.executable,
+        "-m",
+        "relay.cli",
+        "run",
+        "--config",
+        str(config),
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 
 
@@ -146,8 +175,11 @@ def decode(data: bytes, fmt: str) -> dict[str, Any]:
     if fmt == "json":
         return dict(orjson.loads(data))
     event = pb.MarketEvent().parse(data)
-    kind = next(k for k in ("trade", "ticker", "l2_update", "candle") if
-                betterproto.which_one_of(event, "payload")[0] == k)
+    kind = next(
+        k
+        for k in ("trade", "ticker", "l2_update", "candle")
+        if betterproto.which_one_of(event, "payload")[0] == k
+    )
     payload = getattr(event, kind)
     if kind == "l2_update":
         body: dict[str, Any] = {
@@ -158,9 +190,14 @@ def decode(data: bytes, fmt: str) -> dict[str, Any]:
     else:
         body = payload.to_pydict(casing=betterproto.Casing.SNAKE, include_default_values=True)
     body["type"] = kind
-    return {"venue": event.venue, "instrument": event.instrument,
-            "canonical_symbol": event.canonical_symbol, "data_type": event.data_type,
-            "sequence": event.sequence, "payload": body}
+    return {
+        "venue": event.venue,
+        "instrument": event.instrument,
+        "canonical_symbol": event.canonical_symbol,
+        "data_type": event.data_type,
+        "sequence": event.sequence,
+        "payload": body,
+    }
 
 
 def expected_counts(venues: tuple[str, ...] = tuple(ALL_VENUES)) -> int:
@@ -174,9 +211,12 @@ def expected_counts(venues: tuple[str, ...] = tuple(ALL_VENUES)) -> int:
     return total
 
 
-def verify_jetstream(messages: Stored, fmt: str,
-                     venues: tuple[str, ...] = tuple(ALL_VENUES),
-                     skipped: range = range(0)) -> Counter[str]:
+def verify_jetstream(
+    messages: Stored,
+    fmt: str,
+    venues: tuple[str, ...] = tuple(ALL_VENUES),
+    skipped: range = range(0),
+) -> Counter[str]:
     """Check stored messages against the recordings; returns counts per data type.
 
     ``l2_snapshot`` counts the snapshot messages among the ``l2_orderbook`` ones:
@@ -202,29 +242,63 @@ def verify_jetstream(messages: Stored, fmt: str,
     seen: Counter[str] = Counter()
     for venue in venues:
         capture, symbols, futures = BINANCE_VENUES[venue]
-        frames = [f["data"] for i, f in enumerate(recv_payloads(capture))
-                  if venue != venues[0] or i not in skipped]
+        frames = [
+            f["data"]
+            for i, f in enumerate(recv_payloads(capture))
+            if venue != venues[0] or i not in skipped
+        ]
         for instrument in symbols:
-            mine = [f for f in frames if f.get("s") == instrument
-                    or f.get("k", {}).get("s") == instrument]
-            trades = [(str(f["a"]), f["p"], f["q"], "SELL" if f["m"] else "BUY")
-                      for f in mine if f.get("e") == "aggTrade"]
-            got_trades = [(e["payload"]["trade_id"], e["payload"]["price"],
-                           e["payload"]["quantity"], e["payload"]["side"])
-                          for e in by_stream[(venue, instrument, "trade")]]
+            mine = [
+                f
+                for f in frames
+                if f.get("s") == instrument or f.get("k", {}).get("s") == instrument
+            ]
+            trades = [
+                (str(f["a"]), f["p"], f["q"], "SELL" if f["m"] else "BUY")
+                for f in mine
+                if f.get("e") == "aggTrade"
+            ]
+            got_trades = [
+                (
+                    e["payload"]["trade_id"],
+                    e["payload"]["price"],
+                    e["payload"]["quantity"],
+                    e["payload"]["side"],
+                )
+                for e in by_stream[(venue, instrument, "trade")]
+            ]
             assert got_trades == trades
-            tickers = [(f["b"], f["B"], f["a"], f["A"]) for f in mine
-                       if f.get("e", "bookTicker") == "bookTicker" and "B" in f]
-            got_tickers = [(e["payload"]["bid_price"], e["payload"]["bid_quantity"],
-                            e["payload"]["ask_price"], e["payload"]["ask_quantity"])
-                           for e in by_stream[(venue, instrument, "ticker")]]
+            tickers = [
+                (f["b"], f["B"], f["a"], f["A"])
+                for f in mine
+                if f.get("e", "bookTicker") == "bookTicker" and "B" in f
+            ]
+            got_tickers = [
+                (
+                    e["payload"]["bid_price"],
+                    e["payload"]["bid_quantity"],
+                    e["payload"]["ask_price"],
+                    e["payload"]["ask_quantity"],
+                )
+                for e in by_stream[(venue, instrument, "ticker")]
+            ]
             assert got_tickers == tickers
-            candles = [(f["k"]["t"], f["k"]["o"], f["k"]["h"], f["k"]["l"], f["k"]["c"],
-                        f["k"]["v"]) for f in mine if f.get("e") == "kline"]
-            got_candles = [(e["payload"]["open_time"], e["payload"]["open"],
-                            e["payload"]["high"], e["payload"]["low"], e["payload"]["close"],
-                            e["payload"]["volume"])
-                           for e in by_stream[(venue, instrument, "candle")]]
+            candles = [
+                (f["k"]["t"], f["k"]["o"], f["k"]["h"], f["k"]["l"], f["k"]["c"], f["k"]["v"])
+                for f in mine
+                if f.get("e") == "kline"
+            ]
+            got_candles = [
+                (
+                    e["payload"]["open_time"],
+                    e["payload"]["open"],
+                    e["payload"]["high"],
+                    e["payload"]["low"],
+                    e["payload"]["close"],
+                    e["payload"]["volume"],
+                )
+                for e in by_stream[(venue, instrument, "candle")]
+            ]
             assert got_candles == candles
             seen["trade"] += len(trades)
             seen["ticker"] += len(tickers)
@@ -250,8 +324,10 @@ def verify_jetstream(messages: Stored, fmt: str,
             assert book == reference[instrument], instrument
             seen["l2_orderbook"] += len(updates)
     assert len(envelopes) == sum(seen.values()) - seen["l2_snapshot"]
-    print(f"\n{fmt}: {len(envelopes)} messages in JetStream: {dict(seen)}; "
-          f"{len(by_stream)} streams, sequences without holes")
+    print(
+        f"\n{fmt}: {len(envelopes)} messages in JetStream: {dict(seen)}; "
+        f"{len(by_stream)} streams, sequences without holes"
+    )
     return seen
 
 
@@ -265,7 +341,7 @@ async def relay_in_process(
     """
     text = config_text(nats_url, simulator_address, free_port(), "json", venues)
     if venue_settings:
-        text = text.replace('rest_url = ', venue_settings.strip() + '\nrest_url = ')
+        text = text.replace("rest_url = ", venue_settings.strip() + "\nrest_url = ")
     relay = Relay(parse_config(text, source="<test>", venues=supported_data_types()))
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))

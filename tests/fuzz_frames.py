@@ -307,12 +307,39 @@ PROBE_CANDIDATES = 200
 # mutations
 
 HUGE_AND_TINY = (
-    Raw("NaN"), Raw("Infinity"), Raw("-Infinity"), Raw("1e400"), Raw("-1e400"), Raw("1e-400"),
-    Raw("-0"), Raw("-0.0"), Raw("9" * 5_000), Raw("-" + "9" * 400), Raw("1" + "0" * 30),
-    Raw("0.000000000000000000000000000001"), 2**63 - 1, 2**63, 2**64, -(2**63) - 1, -1, 0,
-    1e308, 5e-324,
-    "NaN", "Infinity", "-Infinity", "1e400", "1E+41", "-0", "0E-50", "9" * 400, "", "-1",
-    "0x10", "1_000", "\u0661",
+    Raw("NaN"),
+    Raw("Infinity"),
+    Raw("-Infinity"),
+    Raw("1e400"),
+    Raw("-1e400"),
+    Raw("1e-400"),
+    Raw("-0"),
+    Raw("-0.0"),
+    Raw("9" * 5_000),
+    Raw("-" + "9" * 400),
+    Raw("1" + "0" * 30),
+    Raw("0.000000000000000000000000000001"),
+    2**63 - 1,
+    2**63,
+    2**64,
+    -(2**63) - 1,
+    -1,
+    0,
+    1e308,
+    5e-324,
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e400",
+    "1E+41",
+    "-0",
+    "0E-50",
+    "9" * 400,
+    "",
+    "-1",
+    "0x10",
+    "1_000",
+    "\u0661",
 )
 """Numbers (and number-like strings) at and past every bound a parser might assume."""
 
@@ -320,8 +347,16 @@ MEGABYTE_STRINGS = ("9" * MEGABYTE, "x" * MEGABYTE)
 """1 MB string values (built once)."""
 
 TYPE_SWAPS: tuple[Callable[[Any], Any], ...] = (
-    lambda v: [v], lambda v: {"v": v}, lambda v: str(v), lambda v: 7, lambda v: 7.25,
-    lambda v: True, lambda v: None, lambda v: [], lambda v: {}, lambda v: [[1, 2], {}],
+    lambda v: [v],
+    lambda v: {"v": v},
+    lambda v: str(v),
+    lambda v: 7,
+    lambda v: 7.25,
+    lambda v: True,
+    lambda v: None,
+    lambda v: [],
+    lambda v: {},
+    lambda v: [[1, 2], {}],
     lambda v: "x",
 )
 """list / dict / str / int / float / bool / null in place of a value."""

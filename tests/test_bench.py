@@ -31,10 +31,21 @@ USDM_CAPTURE = CAPTURES / "binance-usdm.jsonl"
 OKX_CAPTURE = CAPTURES / "okx.jsonl"
 OKX_TYPES = (DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK)
 REPORT_KEYS = {
-    "events", "format", "relay_events_per_s", "baseline_publish_async_per_s",
-    "baseline_core_publish_per_s", "ratio_vs_publish_async", "ratio_vs_core_publish",
-    "latency_ms", "peak_rss_mb", "cpu_s_per_million_events", "rss_with_subscriptions_mb",
-    "subscriptions", "runs", "baselines", "machine",
+    "events",
+    "format",
+    "relay_events_per_s",
+    "baseline_publish_async_per_s",
+    "baseline_core_publish_per_s",
+    "ratio_vs_publish_async",
+    "ratio_vs_core_publish",
+    "latency_ms",
+    "peak_rss_mb",
+    "cpu_s_per_million_events",
+    "rss_with_subscriptions_mb",
+    "subscriptions",
+    "runs",
+    "baselines",
+    "machine",
 }
 
 
@@ -54,8 +65,9 @@ def replay_frames(
         except FrameError as exc:
             problems.append(str(exc))
             continue
-        problems.extend(f"resync {r.instrument.instrument} {r.reason}"
-                        for r in outcome.snapshot_requests)
+        problems.extend(
+            f"resync {r.instrument.instrument} {r.reason}" for r in outcome.snapshot_requests
+        )
         problems.extend(f"resync {r.instrument.instrument} {r.reason}" for r in outcome.resyncs)
         events += len(outcome.events)
         ids.update((event.instrument.instrument, event.msg_id) for event in outcome.events)
@@ -65,20 +77,26 @@ def replay_frames(
 def replay_through_parser(path: Path) -> tuple[int, set[str], list[str]]:
     """Feed a capture to the relay's Binance USD-M parser: (events, message ids, problems)."""
     capture = read_capture(path)
-    symbols = sorted({
-        record.url.split("symbol=")[1].split("&")[0]
-        for record in capture.records if record.kind is RecordKind.HTTP and record.url
-    })
+    symbols = sorted(
+        {
+            record.url.split("symbol=")[1].split("&")[0]
+            for record in capture.records
+            if record.kind is RecordKind.HTTP and record.url
+        }
+    )
     subscriptions = tuple(
-        SubscriptionConfig(symbol, canonical_symbol(symbol),
-                           (DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK,
-                            DataType.CANDLE))
+        SubscriptionConfig(
+            symbol,
+            canonical_symbol(symbol),
+            (DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK, DataType.CANDLE),
+        )
         for symbol in symbols
     )
     protocol = BinanceProtocol(VenueConfig("binance-usdm", subscriptions), USDM, "ws://unused")
     snapshots = {
         record.url.split("symbol=")[1].split("&")[0]: (record.data or "").encode()
-        for record in capture.records if record.kind is RecordKind.HTTP and record.url
+        for record in capture.records
+        if record.kind is RecordKind.HTTP and record.url
     }
     events, ids = 0, set[str]()
     problems: list[str] = []
@@ -130,12 +148,14 @@ def test_okx_synthetic_capture_keeps_checksums_and_seq_ids_chained(tmp_path: Pat
     assert capture.symbols == ("BTC/USD:220527", "UNI/USD:PERP", "BTC/USDT")
     assert (capture.venue, capture.events) == ("okx", 5_000)
     events, ids, problems = replay_through_okx_parser(
-        capture.instruments, capture.symbols, capture.path)
+        capture.instruments, capture.symbols, capture.path
+    )
     assert problems == []
     assert events == 5_000
     assert len(ids) == 5_000
     updates = [
-        entry for record in read_capture(capture.path).records
+        entry
+        for record in read_capture(capture.path).records
         if record.kind is RecordKind.RECV
         for message in (json.loads(record.data or ""),)
         if message["arg"] == {"channel": "books", "instId": "BTC-USDT"}
@@ -148,15 +168,16 @@ def test_okx_synthetic_capture_keeps_checksums_and_seq_ids_chained(tmp_path: Pat
 def test_okx_renamed_copies_each_get_a_snapshot_and_a_valid_book(tmp_path: Path) -> None:
     capture = write_synthetic_capture(OKX_CAPTURE, tmp_path / "many.jsonl", 3_000, 500.0, 3)
     assert len(capture.instruments) == 9
-    assert ("BTC002-USDT", "BTC002/USDT") in zip(capture.instruments, capture.symbols,
-                                                 strict=True)
+    assert ("BTC002-USDT", "BTC002/USDT") in zip(capture.instruments, capture.symbols, strict=True)
     snapshots = [
-        record for record in read_capture(capture.path).records
+        record
+        for record in read_capture(capture.path).records
         if record.kind is RecordKind.RECV and '"action":"snapshot"' in (record.data or "")
     ]
     assert len(snapshots) == 9
     events, ids, problems = replay_through_okx_parser(
-        capture.instruments, capture.symbols, capture.path)
+        capture.instruments, capture.symbols, capture.path
+    )
     assert (events, len(ids), problems) == (capture.events, capture.events, [])
 
 
@@ -191,8 +212,22 @@ def test_latency_percentiles_are_nearest_rank_in_milliseconds() -> None:
 def test_short_bench_run_prints_one_json_object_with_every_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["bench", "--events", "3000", "--json", "--load-seconds", "0.5",
-                 "--subscriptions", "200", "--out", str(tmp_path), "--loop", "asyncio"])
+    code = main(
+        [
+            "bench",
+            "--events",
+            "3000",
+            "--json",
+            "--load-seconds",
+            "0.5",
+            "--subscriptions",
+            "200",
+            "--out",
+            str(tmp_path),
+            "--loop",
+            "asyncio",
+        ]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report) >= REPORT_KEYS
@@ -201,14 +236,17 @@ def test_short_bench_run_prints_one_json_object_with_every_key(
     assert set(report["latency_ms"]) >= {"p50", "p99", "p999"}
     assert report["subscriptions"] == 200
     assert [run["label"] for run in report["runs"]] == [
-        "5000/s", "20000/s", "max", "200 subscriptions"
+        "5000/s",
+        "20000/s",
+        "max",
+        "200 subscriptions",
     ]
-    assert all(run["dropped"] == 0 and run["duplicates_suppressed"] == 0
-               for run in report["runs"])
+    assert all(run["dropped"] == 0 and run["duplicates_suppressed"] == 0 for run in report["runs"])
     assert {run["event_loop"] for run in report["runs"]} == {"asyncio"}
     assert report["settings"]["loop"] == "asyncio"
     assert [(b["method"], b["stored"]) for b in report["baselines"]] == [
-        ("publish_async", 3000), ("core_publish", 3000)
+        ("publish_async", 3000),
+        ("core_publish", 3000),
     ]
     assert list(tmp_path.iterdir()) == []
 
@@ -219,14 +257,34 @@ def test_short_okx_bench_publishes_every_synthetic_event_without_resync(
 ) -> None:
     # The bench serves no OKX venue side: after a resync the fresh snapshot never comes and
     # the book's later updates are refused, so a resync leaves the run short (exit 1).
-    code = main(["bench", "--venue", "okx", "--captures", str(CAPTURES), "--events", "2000",
-                 "--rate", "4000", "--load-seconds", "0.25", "--subscriptions", "0", "--json",
-                 "--out", str(tmp_path)])
+    code = main(
+        [
+            "bench",
+            "--venue",
+            "okx",
+            "--captures",
+            str(CAPTURES),
+            "--events",
+            "2000",
+            "--rate",
+            "4000",
+            "--load-seconds",
+            "0.25",
+            "--subscriptions",
+            "0",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["settings"]["source"] == "okx.jsonl"
-    assert [(run["label"], run["events"], run["dropped"], run["duplicates_suppressed"])
-            for run in report["runs"]] == [("4000/s", 1000, 0, 0), ("max", 2000, 0, 0)]
+    assert [
+        (run["label"], run["events"], run["dropped"], run["duplicates_suppressed"])
+        for run in report["runs"]
+    ] == [("4000/s", 1000, 0, 0), ("max", 2000, 0, 0)]
     assert [(b["method"], b["stored"], b["errors"]) for b in report["baselines"]] == [
-        ("publish_async", 2000, 0), ("core_publish", 2000, 0)
+        ("publish_async", 2000, 0),
+        ("core_publish", 2000, 0),
     ]

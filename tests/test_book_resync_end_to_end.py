@@ -50,24 +50,45 @@ async def stored_on(url: str, subject: str, count: int) -> None:
 
 
 async def test_a_dropped_book_message_resyncs_that_book_from_a_fresh_snapshot() -> None:
-    simulator = Simulator([read_capture(CAPTURES / "binance-usdm.jsonl")], speed=4.0,
-                          faults=Faults(reconnect=ReconnectMode.RESUME))
+    simulator = Simulator(
+        [read_capture(CAPTURES / "binance-usdm.jsonl")],
+        speed=4.0,
+        faults=Faults(reconnect=ReconnectMode.RESUME),
+    )
     async with EmbeddedNats() as server, simulator:
-        async with relay_in_process(server.url, f"127.0.0.1:{simulator.port}",
-                                    USDM_ONLY) as relay:
+        async with relay_in_process(server.url, f"127.0.0.1:{simulator.port}", USDM_ONLY) as relay:
             await stored_on(server.url, SUBJECT, 20)
             relay.pipeline.message_dropped(
-                OutboundMessage(SUBJECT, b"",
-                                "binance-usdm:SUSHIUSDT:l2_orderbook:lost", "binance-usdm",
-                                "l2_orderbook", 0, SUSHI),
-                "publish_failed")
+                OutboundMessage(
+                    SUBJECT,
+                    b"",
+                    "binance-usdm:SUSHIUSDT:l2_orderbook:lost",
+                    "binance-usdm",
+                    "l2_orderbook",
+                    0,
+                    SUSHI,
+                ),
+                "publish_failed",
+            )
             messages = await stored_messages(server.url, expected_counts(USDM_ONLY))
-            resyncs = sample(relay, "relay_book_resyncs_total", venue="binance-usdm",
-                             instrument="SUSHIUSDT", reason="message_dropped")
-            withheld = sample(relay, "relay_events_dropped_total", venue="binance-usdm",
-                              data_type="l2_orderbook", reason="book_incomplete")
-    print(f"\nresyncs: {resyncs}; deltas withheld until the new snapshot: {withheld}; "
-          f"REST snapshots served: {len(simulator.rest_log)}")
+            resyncs = sample(
+                relay,
+                "relay_book_resyncs_total",
+                venue="binance-usdm",
+                instrument="SUSHIUSDT",
+                reason="message_dropped",
+            )
+            withheld = sample(
+                relay,
+                "relay_events_dropped_total",
+                venue="binance-usdm",
+                data_type="l2_orderbook",
+                reason="book_incomplete",
+            )
+    print(
+        f"\nresyncs: {resyncs}; deltas withheld until the new snapshot: {withheld}; "
+        f"REST snapshots served: {len(simulator.rest_log)}"
+    )
     assert resyncs == 1
     seen = verify_jetstream(messages, "json", USDM_ONLY)
     assert seen["l2_snapshot"] == 5

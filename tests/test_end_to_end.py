@@ -59,11 +59,20 @@ async def test_recorded_binance_sessions_arrive_in_jetstream_exactly(
     assert relay.returncode == 0, stderr[-2000:]
     assert health["status"] == "healthy"
     assert health["venues"]["binance-usdm"]["state"] == "connected"
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(metrics) for s in family.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(metrics)
+        for s in family.samples
+    }
     assert not [k for k in samples if k[0] == "relay_book_resyncs_total"]
     assert sum(v for k, v in samples.items() if k[0] == "relay_events_published_total") == len(
-        messages)
+        messages
+    )
     seen = verify_jetstream(messages, fmt)
-    assert dict(seen) == {"trade": 93, "ticker": 697, "candle": 69, "l2_orderbook": 932,
-                          "l2_snapshot": 8}
+    assert dict(seen) == {
+        "trade": 93,
+        "ticker": 697,
+        "candle": 69,
+        "l2_orderbook": 932,
+        "l2_snapshot": 8,
+    }

@@ -30,7 +30,8 @@ VENUE = "coinbase-exchange"
 
 
 def config_text(nats_url: str, simulator: str, http_port: int, depth: int = 0) -> str:
-    parts = [f"""
+    parts = [
+        f"""
 [nats]
 urls = ["{nats_url}"]
 [[nats.streams]]
@@ -49,7 +50,8 @@ ws_url = "ws://{simulator}/{VENUE}"
 [venues.stale_after_s]
 ticker = 0
 l2_orderbook = 0
-"""]
+"""
+    ]
     for product, canonical in PRODUCTS.items():
         parts.append(f"""
 [[venues.subscriptions]]
@@ -73,8 +75,11 @@ async def test_recorded_coinbase_exchange_session_arrives_in_jetstream_exactly(
     expected_trades = {p: trades(p) for p in PRODUCTS}
     expected_tickers = {p: tickers(p) for p in PRODUCTS}
     expected_l2 = {p: 1 + l2update_count(p) for p in PRODUCTS}
-    expected = (sum(map(len, expected_trades.values())) + sum(map(len, expected_tickers.values()))
-                + sum(expected_l2.values()))
+    expected = (
+        sum(map(len, expected_trades.values()))
+        + sum(map(len, expected_tickers.values()))
+        + sum(expected_l2.values())
+    )
     assert expected == 107 + 107 + 9729
     config = tmp_path / "relay.toml"
     async with simulator_process("coinbase-exchange.jsonl") as simulator:
@@ -98,8 +103,11 @@ def verify_coinbase_exchange(messages: Stored, small: int = 0) -> None:
     expected_tickers = {p: tickers(p) for p in PRODUCTS}
     expected_books = books()
     expected_l2 = {p: 1 + l2update_count(p) for p in PRODUCTS}
-    expected = (sum(map(len, expected_trades.values())) + sum(map(len, expected_tickers.values()))
-                + sum(expected_l2.values()))
+    expected = (
+        sum(map(len, expected_trades.values()))
+        + sum(map(len, expected_tickers.values()))
+        + sum(expected_l2.values())
+    )
     msg_ids = [headers["Nats-Msg-Id"] for _, headers, _ in messages]
     assert len(msg_ids) == len(set(msg_ids))
     assert all(len(data) <= (small or 1024 * 1024) for _, _, data in messages)
@@ -116,20 +124,27 @@ def verify_coinbase_exchange(messages: Stored, small: int = 0) -> None:
 
     snapshot_parts: dict[str, int] = {}
     for product in PRODUCTS:
-        got_trades = [(p["trade_id"], p["price"], p["quantity"], p["side"])
-                      for p in (e["payload"] for e in streams[(product, "trade")])]
+        got_trades = [
+            (p["trade_id"], p["price"], p["quantity"], p["side"])
+            for p in (e["payload"] for e in streams[(product, "trade")])
+        ]
         assert got_trades == expected_trades[product], product
-        got_tickers = [(p["bid_price"], p["ask_price"], p["update_id"])
-                       for p in (e["payload"] for e in streams[(product, "ticker")])]
+        got_tickers = [
+            (p["bid_price"], p["ask_price"], p["update_id"])
+            for p in (e["payload"] for e in streams[(product, "ticker")])
+        ]
         assert got_tickers == expected_tickers[product], product
-        assert {(e["payload"]["bid_quantity"], e["payload"]["ask_quantity"])
-                for e in streams[(product, "ticker")]} <= {("0", "0")}
+        assert {
+            (e["payload"]["bid_quantity"], e["payload"]["ask_quantity"])
+            for e in streams[(product, "ticker")]
+        } <= {("0", "0")}
 
         updates = [e["payload"] for e in streams[(product, "l2_orderbook")]]
         parts = updates[0]["snapshot_parts"]
         snapshot_parts[product] = parts
         assert [(u["is_snapshot"], u["snapshot_part"]) for u in updates[:parts]] == [
-            (True, i) for i in range(1, parts + 1)], product
+            (True, i) for i in range(1, parts + 1)
+        ], product
         assert [u["is_snapshot"] for u in updates].count(True) == parts
         assert len(updates) == expected_l2[product] + parts - 1, product
         bids: dict[Decimal, Decimal] = {}
@@ -143,8 +158,10 @@ def verify_coinbase_exchange(messages: Stored, small: int = 0) -> None:
                         side[Decimal(price)] = Decimal(quantity)
         assert (bids, asks) == expected_books[product], product
 
-    counts = {data_type: sum(len(v) for (_, t), v in streams.items() if t == data_type)
-              for data_type in ("trade", "ticker", "l2_orderbook")}
+    counts = {
+        data_type: sum(len(v) for (_, t), v in streams.items() if t == data_type)
+        for data_type in ("trade", "ticker", "l2_orderbook")
+    }
     extra_parts = sum(snapshot_parts.values()) - len(PRODUCTS)
     assert counts == {"trade": 107, "ticker": 107, "l2_orderbook": 9729 + extra_parts}
     assert len(messages) == expected + extra_parts
@@ -157,7 +174,7 @@ def verify_coinbase_exchange(messages: Stored, small: int = 0) -> None:
 
 
 async def test_depth_10_publishes_books_equal_to_the_top_10_of_the_recorded_books(
-    tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     depth = 10
     expected_books = books()
@@ -183,8 +200,9 @@ async def test_depth_10_publishes_books_equal_to_the_top_10_of_the_recorded_book
         if payload["is_snapshot"]:
             assert (payload["snapshot_part"], payload["snapshot_parts"]) == (1, 1)
             books_seen[product] = ({}, {})
-        for side, levels in zip(books_seen[product], (payload["bids"], payload["asks"]),
-                                strict=True):
+        for side, levels in zip(
+            books_seen[product], (payload["bids"], payload["asks"]), strict=True
+        ):
             for price, quantity in levels:
                 if Decimal(quantity) == 0:
                     side.pop(Decimal(price), None)
@@ -198,6 +216,7 @@ async def test_depth_10_publishes_books_equal_to_the_top_10_of_the_recorded_book
         assert len(top_bids) == len(top_asks) == depth, product
         assert sequences[product] == list(range(1, len(sequences[product]) + 1))
     published = sum(map(len, sequences.values()))
-    print(f"\ndepth {depth}: {published} book messages for {len(PRODUCTS)} books "
-          f"(full depth: 9729)")
+    print(
+        f"\ndepth {depth}: {published} book messages for {len(PRODUCTS)} books (full depth: 9729)"
+    )
     assert published < 9729

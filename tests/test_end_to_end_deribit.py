@@ -40,7 +40,8 @@ async def nats_server() -> AsyncIterator[EmbeddedNats]:
 
 
 def config_text(nats_url: str, simulator: str) -> str:
-    parts = [f"""
+    parts = [
+        f"""
 [nats]
 urls = ["{nats_url}"]
 [[nats.streams]]
@@ -57,7 +58,8 @@ level = "INFO"
 [[venues]]
 id = "deribit"
 ws_url = "ws://{simulator}/deribit/ws/api/v2"
-"""]
+"""
+    ]
     for name in instruments():
         parts.append(f"""
 [[venues.subscriptions]]
@@ -74,8 +76,13 @@ async def test_recorded_deribit_session_arrives_in_jetstream_exactly(
     ref = deribit_reference()
     expected = sum(len(t) for t in ref.tickers.values()) + sum(ref.book_messages.values())
     async with simulator_process("deribit.jsonl") as simulator:
-        relay = Relay(parse_config(config_text(nats_server.url, simulator), source="<test>",
-                                   venues=supported_data_types()))
+        relay = Relay(
+            parse_config(
+                config_text(nats_server.url, simulator),
+                source="<test>",
+                venues=supported_data_types(),
+            )
+        )
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
         try:
@@ -83,8 +90,12 @@ async def test_recorded_deribit_session_arrives_in_jetstream_exactly(
         finally:
             stop.set()
             assert await task == 0
-    resyncs = [s for metric in relay.metrics.registry.collect() for s in metric.samples
-               if s.name == "relay_book_resyncs_total"]
+    resyncs = [
+        s
+        for metric in relay.metrics.registry.collect()
+        for s in metric.samples
+        if s.name == "relay_book_resyncs_total"
+    ]
     assert sum(s.value for s in resyncs) == 0
 
     verify_deribit(messages)
@@ -104,8 +115,13 @@ async def test_a_skipped_book_change_breaks_change_id_and_resyncs_that_book_only
     faults = Faults(skip_after_frames=100, skip_frames=1)
     capture = read_capture(CAPTURES / "deribit.jsonl")
     async with Simulator([capture], speed=None, faults=faults) as simulator:
-        relay = Relay(parse_config(config_text(nats_server.url, f"127.0.0.1:{simulator.port}"),
-                                   source="<test>", venues=supported_data_types()))
+        relay = Relay(
+            parse_config(
+                config_text(nats_server.url, f"127.0.0.1:{simulator.port}"),
+                source="<test>",
+                venues=supported_data_types(),
+            )
+        )
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
         try:
@@ -118,9 +134,12 @@ async def test_a_skipped_book_change_breaks_change_id_and_resyncs_that_book_only
         finally:
             stop.set()
             assert await task == 0
-    resyncs = {(s.labels["instrument"], s.labels["reason"]): s.value
-               for metric in relay.metrics.registry.collect() for s in metric.samples
-               if s.name == "relay_book_resyncs_total"}
+    resyncs = {
+        (s.labels["instrument"], s.labels["reason"]): s.value
+        for metric in relay.metrics.registry.collect()
+        for s in metric.samples
+        if s.name == "relay_book_resyncs_total"
+    }
     print(f"\nderibit: resyncs after skipping recorded frame 100: {resyncs}")
     assert resyncs == {("BTC-24SEP21-8000-P", "gap"): 1.0}
     books: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
@@ -162,11 +181,15 @@ def verify_deribit(messages: Stored) -> None:
     stream_count = len(streams)
     counts: Counter[str] = Counter()
     for name in instruments():
-        trades = [(p["trade_id"], p["price"], p["quantity"], p["side"])
-                  for p in (e["payload"] for e in streams[(name, "trade")])]
+        trades = [
+            (p["trade_id"], p["price"], p["quantity"], p["side"])
+            for p in (e["payload"] for e in streams[(name, "trade")])
+        ]
         assert trades == ref.trades.get(name, [])
-        tickers = [(p["bid_price"], p["bid_quantity"], p["ask_price"], p["ask_quantity"])
-                   for p in (e["payload"] for e in streams[(name, "ticker")])]
+        tickers = [
+            (p["bid_price"], p["bid_quantity"], p["ask_price"], p["ask_quantity"])
+            for p in (e["payload"] for e in streams[(name, "ticker")])
+        ]
         assert tickers == ref.tickers.get(name, []), name
         updates = [e["payload"] for e in streams[(name, "l2_orderbook")]]
         assert updates[0]["is_snapshot"] is True
@@ -188,5 +211,7 @@ def verify_deribit(messages: Stored) -> None:
     assert ref.breaks == 0
     assert len(messages) == counts["trade"] + counts["ticker"] + counts["l2_orderbook"]
     assert dict(counts) == {"trade": 0, "ticker": 89, "l2_orderbook": 46, "l2_snapshot": 10}
-    print(f"\nderibit: {len(messages)} messages in JetStream: {dict(counts)}; "
-          f"{stream_count} streams; change_id breaks in the recording: {ref.breaks}")
+    print(
+        f"\nderibit: {len(messages)} messages in JetStream: {dict(counts)}; "
+        f"{stream_count} streams; change_id breaks in the recording: {ref.breaks}"
+    )

@@ -33,8 +33,11 @@ from relay.infrastructure.venues.registry import supported_data_types
 
 pytestmark = pytest.mark.integration
 
-SYMBOLS = {"BTC-USDT": "BTC/USDT", "UNI-USD-SWAP": "UNI/USD:PERP",
-           "BTC-USD-220527": "BTC/USD:220527"}
+SYMBOLS = {
+    "BTC-USDT": "BTC/USDT",
+    "UNI-USD-SWAP": "UNI/USD:PERP",
+    "BTC-USD-220527": "BTC/USD:220527",
+}
 
 Book = dict[str, dict[Decimal, tuple[str, str]]]
 
@@ -82,8 +85,9 @@ def reference_checksum(book: Book) -> int:
     return value - 2**32 if value >= 2**31 else value
 
 
-def reference() -> tuple[dict[str, list[tuple[str, str, str, str]]], Counter[str],
-                         dict[str, Book], int]:
+def reference() -> tuple[
+    dict[str, list[tuple[str, str, str, str]]], Counter[str], dict[str, Book], int
+]:
     """(trades per instId, expected counts, final books, checksums verified) from the frames."""
     trades: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)
     counts: Counter[str] = Counter()
@@ -96,7 +100,8 @@ def reference() -> tuple[dict[str, list[tuple[str, str, str, str]]], Counter[str
         for entry in frame["data"]:
             if channel == "trades":
                 trades[entry["instId"]].append(
-                    (entry["tradeId"], entry["px"], entry["sz"], entry["side"].upper()))
+                    (entry["tradeId"], entry["px"], entry["sz"], entry["side"].upper())
+                )
                 counts["trade"] += 1
             elif channel == "tickers":
                 counts["ticker"] += 1
@@ -153,8 +158,9 @@ async def test_skipped_book_updates_fail_the_checksum_and_resync_each_book_to_th
     """
     _, counts, books, _ = reference()
     faults = Faults(skip_after_frames=100, skip_frames=3)
-    async with Simulator([read_capture(CAPTURES / "okx.jsonl")], speed=None,
-                         faults=faults) as simulator:
+    async with Simulator(
+        [read_capture(CAPTURES / "okx.jsonl")], speed=None, faults=faults
+    ) as simulator:
         text = okx_config(nats_server.url, f"127.0.0.1:{simulator.port}", free_port())
         relay = Relay(parse_config(text, source="<test>", venues=supported_data_types()))
         stop = asyncio.Event()
@@ -169,9 +175,13 @@ async def test_skipped_book_updates_fail_the_checksum_and_resync_each_book_to_th
         finally:
             stop.set()
             assert await task == 0
-    resyncs = {instrument: relay.metrics.registry.get_sample_value(
-        "relay_book_resyncs_total", {"venue": "okx", "instrument": instrument,
-                                     "reason": "checksum"}) for instrument in SYMBOLS}
+    resyncs = {
+        instrument: relay.metrics.registry.get_sample_value(
+            "relay_book_resyncs_total",
+            {"venue": "okx", "instrument": instrument, "reason": "checksum"},
+        )
+        for instrument in SYMBOLS
+    }
     print(f"\nokx: resyncs after skipping recorded frames 100-102: {resyncs}")
     assert resyncs == dict.fromkeys(SYMBOLS, 1.0)
     kinds: Counter[str] = Counter()
@@ -196,11 +206,15 @@ async def test_skipped_book_updates_fail_the_checksum_and_resync_each_book_to_th
                     final[instrument][side].pop(Decimal(price), None)
     print(f"okx: JetStream after the skip: {dict(kinds)}")
     assert (kinds["trade"], kinds["ticker"], kinds["l2_snapshot"]) == (
-        counts["trade"], counts["ticker"], 6)
+        counts["trade"],
+        counts["ticker"],
+        6,
+    )
     for instrument in SYMBOLS:
         assert final[instrument] == {
             side: {p: Decimal(s) for p, (_, s) in books[instrument][side].items()}
-            for side in ("bids", "asks")}, instrument
+            for side in ("bids", "asks")
+        }, instrument
 
 
 def verify_okx(messages: Stored) -> None:
@@ -220,8 +234,15 @@ def verify_okx(messages: Stored) -> None:
 
     seen: Counter[str] = Counter()
     for instrument in SYMBOLS:
-        got = [(e["payload"]["trade_id"], e["payload"]["price"], e["payload"]["quantity"],
-                e["payload"]["side"]) for e in streams[(instrument, "trade")]]
+        got = [
+            (
+                e["payload"]["trade_id"],
+                e["payload"]["price"],
+                e["payload"]["quantity"],
+                e["payload"]["side"],
+            )
+            for e in streams[(instrument, "trade")]
+        ]
         assert got == trades[instrument]
         seen["trade"] += len(got)
         seen["ticker"] += len(streams[(instrument, "ticker")])
@@ -239,11 +260,15 @@ def verify_okx(messages: Stored) -> None:
                         book[side][Decimal(price)] = Decimal(quantity)
                     else:
                         book[side].pop(Decimal(price), None)
-        assert book == {side: {p: Decimal(s) for p, (_, s) in books[instrument][side].items()}
-                        for side in ("bids", "asks")}, instrument
+        assert book == {
+            side: {p: Decimal(s) for p, (_, s) in books[instrument][side].items()}
+            for side in ("bids", "asks")
+        }, instrument
         seen["l2_orderbook"] += len(updates)
     assert seen == counts
     assert len(messages) == expected
     assert verified == counts["l2_orderbook"] == 290
-    print(f"\nokx: {len(messages)} messages in JetStream: {dict(seen)}; "
-          f"{verified} of {counts['l2_orderbook']} recorded checksums verified by the reference")
+    print(
+        f"\nokx: {len(messages)} messages in JetStream: {dict(seen)}; "
+        f"{verified} of {counts['l2_orderbook']} recorded checksums verified by the reference"
+    )

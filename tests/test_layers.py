@@ -10,14 +10,52 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "relay"
 
 FORBIDDEN = {
-    "domain": ("relay.", "asyncio", "websockets", "nats", "httpx", "starlette", "uvicorn",
-               "prometheus_client", "orjson", "betterproto", "tomlkit", "tenacity"),
-    "application": ("relay.infrastructure", "relay.bootstrap", "relay.cli", "relay.serialization",
-                    "websockets", "nats", "httpx", "starlette", "uvicorn", "prometheus_client"),
-    "serialization": ("relay.infrastructure", "relay.application", "relay.config",
-                      "relay.bootstrap", "websockets", "nats", "httpx", "starlette"),
-    "config": ("relay.infrastructure", "relay.application", "relay.serialization",
-               "relay.bootstrap", "websockets", "nats", "httpx", "starlette"),
+    "domain": (
+        "relay.",
+        "asyncio",
+        "websockets",
+        "nats",
+        "httpx",
+        "starlette",
+        "uvicorn",
+        "prometheus_client",
+        "orjson",
+        "betterproto",
+        "tomlkit",
+        "tenacity",
+    ),
+    "application": (
+        "relay.infrastructure",
+        "relay.bootstrap",
+        "relay.cli",
+        "relay.serialization",
+        "websockets",
+        "nats",
+        "httpx",
+        "starlette",
+        "uvicorn",
+        "prometheus_client",
+    ),
+    "serialization": (
+        "relay.infrastructure",
+        "relay.application",
+        "relay.config",
+        "relay.bootstrap",
+        "websockets",
+        "nats",
+        "httpx",
+        "starlette",
+    ),
+    "config": (
+        "relay.infrastructure",
+        "relay.application",
+        "relay.serialization",
+        "relay.bootstrap",
+        "websockets",
+        "nats",
+        "httpx",
+        "starlette",
+    ),
 }
 ALLOWED_IN_DOMAIN = ("relay.domain",)
 
@@ -41,7 +79,11 @@ def test_layer_imports_nothing_from_outer_layers(layer: str) -> None:
         for name in imports_of(path):
             if name.startswith(ALLOWED_IN_DOMAIN) and layer == "domain":
                 continue
-            if any(name == f or name.startswith(f if f.endswith(".") else f + ".")
-                   or name == f.rstrip(".") for f in FORBIDDEN[layer]):
+            if any(
+                name == f
+                or name.startswith(f if f.endswith(".") else f + ".")
+                or name == f.rstrip(".")
+                for f in FORBIDDEN[layer]
+            ):
                 offending.append(f"{path.relative_to(PACKAGE)}: {name}")
     assert offending == []

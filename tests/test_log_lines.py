@@ -91,8 +91,13 @@ async def test_json_lines_include_uvicorns_rate_limited_and_nothing_else(tmp_pat
     documents = [orjson.loads(line) for line in lines]  # every line is JSON
     uvicorn = [d for d in documents if d["logger"].startswith("uvicorn")]
     assert [{k: v for k, v in d.items() if k != "ts"} for d in uvicorn] == [
-        {"level": "WARNING", "logger": "uvicorn.error", "msg": "Invalid HTTP request received.",
-         "suppressed": 0}]
+        {
+            "level": "WARNING",
+            "logger": "uvicorn.error",
+            "msg": "Invalid HTTP request received.",
+            "suppressed": 0,
+        }
+    ]
     print(f"\n{BAD_REQUESTS} bad requests -> {len(uvicorn)} uvicorn line; {len(lines)} lines")
 
 
@@ -101,13 +106,20 @@ async def test_text_lines_show_the_structured_fields(tmp_path: Path) -> None:
     lines = stderr.splitlines()
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
     assert [line for line in lines if "uvicorn" in line] == [
-        line for line in lines
-        if re.fullmatch(stamp + r" WARNING uvicorn\.error Invalid HTTP request received\. "
-                        r"suppressed=0", line)]
+        line
+        for line in lines
+        if re.fullmatch(
+            stamp + r" WARNING uvicorn\.error Invalid HTTP request received\. "
+            r"suppressed=0",
+            line,
+        )
+    ]
     assert len([line for line in lines if "uvicorn" in line]) == 1
     lost = [line for line in lines if "venue connection lost, reconnecting" in line]
     assert lost, stderr[-2000:]
-    pattern = (stamp + r" WARNING relay\.venue venue connection lost, reconnecting "
-               r'venue=binance-usdm error="ConnectionRefusedError\(.*\)" attempt=1 '
-               r"wait_s=\d+(\.\d+)?(e-\d+)?")
+    pattern = (
+        stamp + r" WARNING relay\.venue venue connection lost, reconnecting "
+        r'venue=binance-usdm error="ConnectionRefusedError\(.*\)" attempt=1 '
+        r"wait_s=\d+(\.\d+)?(e-\d+)?"
+    )
     assert re.fullmatch(pattern, lost[0]), lost[0]

@@ -91,8 +91,8 @@ def split_snapshot(update: L2Update, parts: int) -> list[L2Update]:
     return [
         replace(
             update,
-            bids=bids[-(-nb * i // parts):-(-nb * (i + 1) // parts)],
-            asks=asks[-(-na * i // parts):-(-na * (i + 1) // parts)],
+            bids=bids[-(-nb * i // parts) : -(-nb * (i + 1) // parts)],
+            asks=asks[-(-na * i // parts) : -(-na * (i + 1) // parts)],
             snapshot_part=i + 1,
             snapshot_parts=parts,
         )

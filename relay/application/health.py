@@ -96,8 +96,11 @@ class HealthMonitor:
         status, venues = self._evaluate(now)
         return {
             "status": status.value,
-            "nats": {"connected": self.nats_connected, "jetstream_ready": self.jetstream_ready,
-                     "problem": self.jetstream_problem},
+            "nats": {
+                "connected": self.nats_connected,
+                "jetstream_ready": self.jetstream_ready,
+                "problem": self.jetstream_problem,
+            },
             "uptime_s": round((now - self.started_at_ms) / 1000, 3),
             "venues": venues,
         }
@@ -122,8 +125,11 @@ class HealthMonitor:
                 "reconnects": health.reconnects,
                 "circuit": health.circuit.value,
             }
-        if (not self.nats_connected or not self.jetstream_ready
-                or (self.venues and down == len(self.venues))):
+        if (
+            not self.nats_connected
+            or not self.jetstream_ready
+            or (self.venues and down == len(self.venues))
+        ):
             status = HealthStatus.UNHEALTHY
         elif down or stale_any:
             status = HealthStatus.DEGRADED

@@ -26,8 +26,12 @@ class LogRateLimit:
 
     __slots__ = ("_clock", "_interval_s", "_keys", "_max_keys")
 
-    def __init__(self, interval_s: float = 10.0, max_keys: int = 1024,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        interval_s: float = 10.0,
+        max_keys: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._interval_s = interval_s
         self._max_keys = max_keys
         self._clock = clock

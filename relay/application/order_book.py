@@ -75,14 +75,13 @@ class OrderBook:
             tuple((price, asks[price]) for price in self._ask_prices),
         )
 
-
     def top(self, depth: int) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
         """The best ``depth`` levels of each side as price -> quantity (bids, asks)."""
         bids = self.bids
         asks = self.asks
         bid_prices = self._bid_prices
         return (
-            {price: bids[price] for price in bid_prices[:-depth - 1:-1]},
+            {price: bids[price] for price in bid_prices[: -depth - 1 : -1]},
             {price: asks[price] for price in self._ask_prices[:depth]},
         )
 

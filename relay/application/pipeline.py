@@ -55,11 +55,26 @@ class RecentIds:
 class _Stream:
     """What every event of one (venue, instrument, data type) shares, worked out once."""
 
-    __slots__ = ("book", "book_complete", "data_type", "depth_view", "msg_id_prefix", "numbers",
-                 "recent", "subject", "venue")
+    __slots__ = (
+        "book",
+        "book_complete",
+        "data_type",
+        "depth_view",
+        "msg_id_prefix",
+        "numbers",
+        "recent",
+        "subject",
+        "venue",
+    )
 
-    def __init__(self, event: MarketEvent, subject_prefix: str, numbers: Iterator[int],
-                 recent: RecentIds, depth: int) -> None:
+    def __init__(
+        self,
+        event: MarketEvent,
+        subject_prefix: str,
+        numbers: Iterator[int],
+        recent: RecentIds,
+        depth: int,
+    ) -> None:
         instrument = event.instrument
         self.subject = instrument.subject(event.data_type, subject_prefix)
         self.msg_id_prefix = event.msg_id.removesuffix(event.dedup_key)
@@ -205,8 +220,9 @@ class Pipeline:
             )
         )
 
-    async def _submit_book(self, stream: _Stream, event: MarketEvent, update: L2Update,
-                           msg_id: str, read_ns: int) -> None:
+    async def _submit_book(
+        self, stream: _Stream, event: MarketEvent, update: L2Update, msg_id: str, read_ns: int
+    ) -> None:
         """Submit an L2 snapshot, a delta cut to depth, or a delta before a whole snapshot.
 
         (A delta of a complete book without a depth view takes :meth:`_submit`'s short way.)
@@ -224,8 +240,9 @@ class Pipeline:
             if not stream.book_complete:
                 self._metrics.event_dropped(stream.venue, stream.data_type, "book_incomplete")
                 return
-            await self._submit_one(stream, self._encoder.encode(event, next(stream.numbers)),
-                                   msg_id, read_ns)
+            await self._submit_one(
+                stream, self._encoder.encode(event, next(stream.numbers)), msg_id, read_ns
+            )
             return
         sequence = next(stream.numbers)
         data = self._encoder.encode(event, sequence)
@@ -238,9 +255,15 @@ class Pipeline:
         if parts is None:
             stream.book_complete = False
             self._metrics.event_dropped(stream.venue, stream.data_type, "too_large")
-            log.error("book snapshot cannot be cut to fit max_payload; resyncing the book",
-                      extra={"subject": stream.subject, "msg_id": msg_id,
-                             "bytes": len(data), "limit_bytes": limit})
+            log.error(
+                "book snapshot cannot be cut to fit max_payload; resyncing the book",
+                extra={
+                    "subject": stream.subject,
+                    "msg_id": msg_id,
+                    "bytes": len(data),
+                    "limit_bytes": limit,
+                },
+            )
             self._resync_book(event.instrument, "snapshot_incomplete")
             return
         stream.book_complete = True
@@ -248,11 +271,13 @@ class Pipeline:
         for number, part in enumerate(parts, 1):
             if number > 1:
                 sequence = next(stream.numbers)
-            await self._submit_one(stream, self._encoder.encode(part, sequence),
-                                   f"{msg_id}:{number}/{count}", read_ns)
+            await self._submit_one(
+                stream, self._encoder.encode(part, sequence), f"{msg_id}:{number}/{count}", read_ns
+            )
 
-    def _parts(self, event: MarketEvent, update: L2Update, sequence: int, limit: int,
-               size: int) -> list[MarketEvent] | None:
+    def _parts(
+        self, event: MarketEvent, update: L2Update, sequence: int, limit: int, size: int
+    ) -> list[MarketEvent] | None:
         """The snapshot ``event`` in parts whose encodings fit ``limit`` bytes.
 
         Starts from ``size / limit`` parts and adds a quarter (at least one)
@@ -270,8 +295,9 @@ class Pipeline:
 
     async def _submit_one(self, stream: _Stream, data: bytes, msg_id: str, read_ns: int) -> None:
         await self._sink.submit(
-            OutboundMessage(stream.subject, data, msg_id, stream.venue, stream.data_type,
-                            read_ns, stream.book)
+            OutboundMessage(
+                stream.subject, data, msg_id, stream.venue, stream.data_type, read_ns, stream.book
+            )
         )
 
     def _failed(self, event: MarketEvent, exc: Exception) -> None:
@@ -284,10 +310,17 @@ class Pipeline:
         self._metrics.event_dropped(venue, data_type.value, "internal_error")
         suppressed = self._error_log.allow((venue, data_type, type(exc)))
         if suppressed is not None:
-            log.error("event could not be published", extra={
-                "venue": venue, "instrument": event.instrument.instrument,
-                "data_type": data_type.value, "error_type": type(exc).__name__,
-                "error": str(exc)[:200], "suppressed": suppressed})
+            log.error(
+                "event could not be published",
+                extra={
+                    "venue": venue,
+                    "instrument": event.instrument.instrument,
+                    "data_type": data_type.value,
+                    "error_type": type(exc).__name__,
+                    "error": str(exc)[:200],
+                    "suppressed": suppressed,
+                },
+            )
         if data_type is DataType.L2_ORDERBOOK:
             stream = self._streams.get((event.instrument, data_type))
             if stream is not None and stream.book_complete:
@@ -307,9 +340,10 @@ class Pipeline:
         if stream is None or not stream.book_complete:
             return
         stream.book_complete = False
-        log.warning("book message dropped; resyncing the book",
-                    extra={"subject": message.subject, "msg_id": message.msg_id,
-                           "reason": reason})
+        log.warning(
+            "book message dropped; resyncing the book",
+            extra={"subject": message.subject, "msg_id": message.msg_id, "reason": reason},
+        )
         self._resync_book(book, "message_dropped")
 
     def _stream(self, event: MarketEvent) -> _Stream:

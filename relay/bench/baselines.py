@@ -36,7 +36,8 @@ Message = tuple[str, str, bytes]
 async def read_back(js: Any, count: int) -> list[Message]:
     """The first ``count`` messages of the stream, in order (pull consumer, no acks)."""
     sub = await js.pull_subscribe(
-        "market.>", stream=STREAM,
+        "market.>",
+        stream=STREAM,
         config=ConsumerConfig(ack_policy=AckPolicy.NONE, inactive_threshold=60.0),
     )
     messages: list[Message] = []
@@ -101,7 +102,6 @@ async def baseline_core_publish(
         await asyncio.sleep(0.01)
     elapsed = now - started if stored >= len(messages) else last_change - started
     return Baseline("core_publish", len(messages), stored, 0, stored / elapsed)
-
 
 
 async def stream_count(js: Any) -> int:

@@ -129,8 +129,11 @@ class BinanceSession:
     def _analyse_books(self, path: str) -> None:
         for symbol, book in self.books.items():
             snapshot_id = int(book.snapshot["lastUpdateId"])
-            diffs = [i for i, f in enumerate(self.frames)
-                     if f.kind == "depthUpdate" and f.symbol == symbol]
+            diffs = [
+                i
+                for i, f in enumerate(self.frames)
+                if f.kind == "depthUpdate" and f.symbol == symbol
+            ]
             if self.futures:
                 kept = [i for i in diffs if self.frames[i].data["u"] >= snapshot_id]
                 straddles = bool(kept) and self.frames[kept[0]].data["U"] <= snapshot_id
@@ -196,8 +199,13 @@ class BinanceSession:
                     counts.append(2 if repetition == 0 and index == book.straddle else 1)
                 continue
             d = f.data
-            key = (str(d["a"]) if f.kind == "aggTrade" else
-                   str(d["u"]) if f.kind == "bookTicker" else f"{d['k']['t']}:{d['E']}")
+            key = (
+                str(d["a"])
+                if f.kind == "aggTrade"
+                else str(d["u"])
+                if f.kind == "bookTicker"
+                else f"{d['k']['t']}:{d['E']}"
+            )
             if (f.symbol, f.kind, key) in seen:
                 counts.append(0)
             else:

@@ -87,5 +87,8 @@ def received_frames(capture: Capture) -> list[str]:
     conns = [r.conn for r in capture.records if r.kind is RecordKind.CONNECT]
     if not conns:
         raise BenchError(f"{capture.path}: no WebSocket connection recorded")
-    return [r.data for r in capture.records
-            if r.kind is RecordKind.RECV and r.conn == conns[0] and r.data is not None]
+    return [
+        r.data
+        for r in capture.records
+        if r.kind is RecordKind.RECV and r.conn == conns[0] and r.data is not None
+    ]

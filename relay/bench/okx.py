@@ -125,7 +125,8 @@ class OkxSession:
         self.frames = [f for f in self.frames if f.inst_id in self.books]
         for inst_id in self.books:
             self.books[inst_id].snapshot = next(
-                i for i, f in enumerate(self.frames)
+                i
+                for i, f in enumerate(self.frames)
                 if f.inst_id == inst_id and f.channel == "books" and f.action == "snapshot"
             )
         self.instruments = tuple(self.books)
@@ -140,8 +141,11 @@ class OkxSession:
 
     def _analyse_books(self, path: str) -> None:
         for inst_id, book in self.books.items():
-            frames = [i for i, f in enumerate(self.frames)
-                      if f.channel == "books" and f.inst_id == inst_id and i > book.snapshot]
+            frames = [
+                i
+                for i, f in enumerate(self.frames)
+                if f.channel == "books" and f.inst_id == inst_id and i > book.snapshot
+            ]
             if any(self.frames[i].action != "update" for i in frames):
                 raise BenchError(f"{path}: {inst_id}: a second books snapshot")
             start: tuple[RawSide, RawSide] = ({}, {})
@@ -158,8 +162,9 @@ class OkxSession:
                     apply_levels(end[0], entry["bids"])
                     apply_levels(end[1], entry["asks"])
                     if not check_checksum(*end, int(entry.get("checksum") or 0)):
-                        raise BenchError(f"{path}: {inst_id}: checksum does not match at "
-                                         f"ts {entry.get('ts')}")
+                        raise BenchError(
+                            f"{path}: {inst_id}: checksum does not match at ts {entry.get('ts')}"
+                        )
                     book.updates += 1
             if not frames:
                 continue
@@ -189,15 +194,26 @@ class OkxSession:
                 elif index == book.snapshot:
                     counts.append(len(f.entries))
                 else:
-                    reset = repetition > 0 and index == book.first and bool(
-                        book.reset_bids or book.reset_asks)
-                    counts.append(sum(1 for i, e in enumerate(f.entries)
-                                      if e["bids"] or e["asks"] or (reset and i == 0)))
+                    reset = (
+                        repetition > 0
+                        and index == book.first
+                        and bool(book.reset_bids or book.reset_asks)
+                    )
+                    counts.append(
+                        sum(
+                            1
+                            for i, e in enumerate(f.entries)
+                            if e["bids"] or e["asks"] or (reset and i == 0)
+                        )
+                    )
                 continue
             count = 0
             for e in f.entries:
-                key = (str(e["tradeId"]) if f.channel == "trades" else
-                       f"{e['ts']}:{e['bidPx']}:{e['bidSz']}:{e['askPx']}:{e['askSz']}")
+                key = (
+                    str(e["tradeId"])
+                    if f.channel == "trades"
+                    else f"{e['ts']}:{e['bidPx']}:{e['bidSz']}:{e['askPx']}:{e['askSz']}"
+                )
                 if (f.inst_id, f.channel, key) not in seen:
                     seen.add((f.inst_id, f.channel, key))
                     count += 1

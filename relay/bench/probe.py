@@ -53,13 +53,17 @@ class StatsProbe:
         latency_file = path.with_name(path.name + ".latency")
         with latency_file.open("wb") as out:
             self.latencies_ns.tofile(out)
-        path.write_bytes(orjson.dumps({
-            "events_read": relay.pipeline.accepted,
-            "duplicates_suppressed": relay.pipeline.duplicates,
-            "published": relay.publisher.published,
-            "dropped": relay.publisher.dropped,
-            "cpu_s": round(cpu_seconds(), 3),
-            "peak_rss_mb": round(peak_rss_mb(), 1),
-            "event_loop": type(asyncio.get_running_loop()).__module__.partition(".")[0],
-            "latency_file": str(latency_file),
-        }))
+        path.write_bytes(
+            orjson.dumps(
+                {
+                    "events_read": relay.pipeline.accepted,
+                    "duplicates_suppressed": relay.pipeline.duplicates,
+                    "published": relay.publisher.published,
+                    "dropped": relay.publisher.dropped,
+                    "cpu_s": round(cpu_seconds(), 3),
+                    "peak_rss_mb": round(peak_rss_mb(), 1),
+                    "event_loop": type(asyncio.get_running_loop()).__module__.partition(".")[0],
+                    "latency_file": str(latency_file),
+                }
+            )
+        )

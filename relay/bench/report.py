@@ -150,12 +150,18 @@ def machine() -> dict[str, Any]:
     server = ""
     with contextlib.suppress(OSError, subprocess.SubprocessError, RelayError):
         server = subprocess.run(
-            [str(nats_server_binary()), "--version"], capture_output=True, text=True, timeout=10,
+            [str(nats_server_binary()), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout.strip()
     return {
-        "cpus": os.cpu_count(), "cpu_model": model, "memory_gb": memory_gb,
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": memory_gb,
         "system": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(), "nats_server": server,
+        "python": platform.python_version(),
+        "nats_server": server,
         "nats_py": _version("nats-py"),
     }
 
@@ -170,8 +176,11 @@ def _version(distribution: str) -> str:
 
 
 def build_report(
-    wire_format: str, settings: dict[str, Any], runs: Sequence[RelayRun],
-    baselines: Sequence[Baseline], elapsed_s: float,
+    wire_format: str,
+    settings: dict[str, Any],
+    runs: Sequence[RelayRun],
+    baselines: Sequence[Baseline],
+    elapsed_s: float,
 ) -> dict[str, Any]:
     """The report of a whole bench (see :func:`relay.bench.runner.run_bench` for its keys).
 
@@ -188,7 +197,8 @@ def build_report(
     pub_async, core = by_method["publish_async"], by_method["core_publish"]
     other_cpu = (
         round(top.machine_cpu_s - top.relay_cpu_s - top.simulator_cpu_s, 2)
-        if top.machine_cpu_s is not None and top.simulator_cpu_s is not None else None
+        if top.machine_cpu_s is not None and top.simulator_cpu_s is not None
+        else None
     )
     return {
         "events": top.events,
@@ -210,8 +220,14 @@ def build_report(
         },
         "runs": [run.as_dict() for run in runs],
         "baselines": [
-            {"method": b.method, "events": b.events, "stored": b.stored, "errors": b.errors,
-             "events_per_s": round(b.events_per_s, 1)} for b in baselines
+            {
+                "method": b.method,
+                "events": b.events,
+                "stored": b.stored,
+                "errors": b.errors,
+                "events_per_s": round(b.events_per_s, 1),
+            }
+            for b in baselines
         ],
         "settings": settings,
         "machine": machine(),
@@ -238,12 +254,17 @@ def format_table(report: dict[str, Any]) -> str:
             f"{run['relay_cpu_s_per_million_events']:>9.1f}{run['peak_rss_mb']:>8.1f}"
         )
     lines += ["", f"{'throughput (same payloads, same server)':<44}{'events/s':>11}{'relay/x':>9}"]
-    lines.append(f"{'relay (simulate -> relay -> JetStream ack)':<44}"
-                 f"{report['relay_events_per_s']:>11.0f}{1.0:>9.3f}")
+    lines.append(
+        f"{'relay (simulate -> relay -> JetStream ack)':<44}"
+        f"{report['relay_events_per_s']:>11.0f}{1.0:>9.3f}"
+    )
     for baseline in report["baselines"]:
         ratio = report["relay_events_per_s"] / baseline["events_per_s"]
-        name = ("nats-py js.publish_async (acked)" if baseline["method"] == "publish_async"
-                else "nats-py core publish + flush (not acked)")
+        name = (
+            "nats-py js.publish_async (acked)"
+            if baseline["method"] == "publish_async"
+            else "nats-py core publish + flush (not acked)"
+        )
         lines.append(f"{name:<44}{baseline['events_per_s']:>11.0f}{ratio:>9.3f}")
     cpu = report["cpu_s"]
     lines += [
@@ -272,12 +293,11 @@ def write_plot(report: dict[str, Any], path: Path) -> bool:
     pyplot = importlib.import_module("matplotlib.pyplot")
     loads = [run for run in report["runs"] if not run["label"].endswith(SUBSCRIPTIONS_LABEL)]
     figure, (left, right) = pyplot.subplots(1, 2, figsize=(12, 4.5))
-    names = [
-        f"{run['label']}\n({run['events_per_s']:.0f}/s acked)" for run in loads
-    ]
+    names = [f"{run['label']}\n({run['events_per_s']:.0f}/s acked)" for run in loads]
     for key, label in (("p50", "p50"), ("p99", "p99"), ("p999", "p99.9")):
-        left.plot(names, [max(run["latency_ms"][key], 1e-3) for run in loads],
-                  marker="o", label=label)
+        left.plot(
+            names, [max(run["latency_ms"][key], 1e-3) for run in loads], marker="o", label=label
+        )
     left.set_yscale("log")
     left.set_ylabel("frame read -> JetStream ack, ms")
     left.set_xlabel("offered load")
@@ -287,8 +307,11 @@ def write_plot(report: dict[str, Any], path: Path) -> bool:
     bars = [("relay", report["relay_events_per_s"])] + [
         (baseline["method"], baseline["events_per_s"]) for baseline in report["baselines"]
     ]
-    right.bar([name for name, _ in bars], [value for _, value in bars],
-              color=["tab:blue", "tab:orange", "tab:green"])
+    right.bar(
+        [name for name, _ in bars],
+        [value for _, value in bars],
+        color=["tab:blue", "tab:orange", "tab:green"],
+    )
     for index, (_, value) in enumerate(bars):
         right.annotate(f"{value:,.0f}", (index, value), ha="center", va="bottom")
     right.set_ylabel("events/s")

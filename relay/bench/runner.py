@@ -133,7 +133,8 @@ def relay_config_text(
             to its ``data_types`` (Binance: trades, tickers, books and candles).
         wire_format: ``"json"`` or ``"protobuf"``.
     """
-    parts = [f"""[nats]
+    parts = [
+        f"""[nats]
 urls = ["{nats_url}"]
 max_in_flight = {MAX_IN_FLIGHT}
 [[nats.streams]]
@@ -155,7 +156,8 @@ id = "{capture.venue}"
 ws_url = "ws://{simulator}/{SERVED_VENUE}{capture.ws_path}"
 rest_url = "http://{simulator}/{SERVED_VENUE}"
 rest_weight_per_minute = 1000000
-"""]
+"""
+    ]
     data_types = ", ".join(f'"{name}"' for name in capture.data_types)
     for instrument, symbol in zip(capture.instruments, capture.symbols, strict=True):
         parts.append(f"""
@@ -170,7 +172,6 @@ data_types = [{data_types}]
 def _stream_config(config_text: str) -> StreamConfig:
     config = parse_config(config_text, source="<bench>", venues=supported_data_types())
     return config.nats.streams[0]
-
 
 
 _CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -204,9 +205,18 @@ async def _simulator(capture: Path, log: TextIO) -> Any:
     """``relay simulate CAPTURE --port 0 --speed realtime`` as a child; yields (host:port, pid)."""
     env = {**os.environ, "WEBSOCKETS_MAX_LINE_LENGTH": "1048576", "PYTHONUNBUFFERED": "1"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "relay.cli", "simulate", str(capture),
-        "--port", "0", "--speed", "realtime",
-        stdout=asyncio.subprocess.PIPE, stderr=log, env=env,
+        sys.executable,
+        "-m",
+        "relay.cli",
+        "simulate",
+        str(capture),
+        "--port",
+        "0",
+        "--speed",
+        "realtime",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=log,
+        env=env,
     )
     assert process.stdout is not None
     try:
@@ -214,7 +224,7 @@ async def _simulator(capture: Path, log: TextIO) -> Any:
         prefix = "relay simulate: listening on ws://"
         if not line.startswith(prefix):
             raise BenchError(f"relay simulate did not start: {line!r} (log: {log.name})")
-        yield line[len(prefix):].split()[0], process.pid
+        yield line[len(prefix) :].split()[0], process.pid
     finally:
         await _stop(process, signal.SIGTERM)
 
@@ -230,7 +240,6 @@ async def _stop(process: asyncio.subprocess.Process, sig: int) -> int:
             await process.wait()
     assert process.returncode is not None
     return process.returncode
-
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -249,14 +258,24 @@ class _Plan:
 
 
 async def _relay_run(
-    plan: _Plan, source: Path, work: Path, server: EmbeddedNats, js: Any, wire_format: str,
-    progress: TextIO, loop: str = "asyncio",
+    plan: _Plan,
+    source: Path,
+    work: Path,
+    server: EmbeddedNats,
+    js: Any,
+    wire_format: str,
+    progress: TextIO,
+    loop: str = "asyncio",
 ) -> tuple[RelayRun, str]:
     """Run simulator + relay for one plan; returns the run and the relay config text."""
     name = plan.label.replace("/", "_per_").replace(" ", "_")
     capture = await asyncio.to_thread(
         write_synthetic_capture,
-        source, work / f"{name}.jsonl", plan.events, plan.rate_per_s, plan.copies,
+        source,
+        work / f"{name}.jsonl",
+        plan.events,
+        plan.rate_per_s,
+        plan.copies,
     )
     await delete_stream(js)
     stats_path = work / f"{name}.stats.json"
@@ -270,12 +289,22 @@ async def _relay_run(
             simulator_before = _process_cpu_s(simulator_pid)
             started = time.monotonic()
             relay = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "relay.cli", "run", "--config", str(config_path),
-                "--stats-file", str(stats_path), "--loop", loop, stderr=log,
+                sys.executable,
+                "-m",
+                "relay.cli",
+                "run",
+                "--config",
+                str(config_path),
+                "--stats-file",
+                str(stats_path),
+                "--loop",
+                loop,
+                stderr=log,
             )
             try:
-                samples = await _await_stored(js, capture.events, relay, relay_log, progress,
-                                              plan.label)
+                samples = await _await_stored(
+                    js, capture.events, relay, relay_log, progress, plan.label
+                )
             finally:
                 code = await _stop(relay, signal.SIGTERM)
             wall_s = time.monotonic() - started
@@ -286,11 +315,13 @@ async def _relay_run(
     stats, latencies = read_stats(stats_path)
     machine_cpu_s = (
         round(busy_after - busy_before - (self_after - self_before), 2)
-        if busy_before is not None and busy_after is not None else None
+        if busy_before is not None and busy_after is not None
+        else None
     )
     simulator_cpu_s = (
         simulator_after - simulator_before
-        if simulator_before is not None and simulator_after is not None else None
+        if simulator_before is not None and simulator_after is not None
+        else None
     )
     run = RelayRun(
         label=plan.label,
@@ -324,8 +355,12 @@ def read_stats(path: Path) -> tuple[dict[str, Any], array[int]]:
 
 
 async def _await_stored(
-    js: Any, expected: int, relay: asyncio.subprocess.Process, relay_log: Path,
-    progress: TextIO, label: str,
+    js: Any,
+    expected: int,
+    relay: asyncio.subprocess.Process,
+    relay_log: Path,
+    progress: TextIO,
+    label: str,
 ) -> list[tuple[float, int]]:
     """Poll the stream until it holds ``expected`` messages; the ``(monotonic s, count)`` polls.
 
@@ -368,7 +403,6 @@ def _window_rate(
     return end_count / (end_t - started)
 
 
-
 # --------------------------------------------------------------------------- the whole bench
 
 
@@ -409,10 +443,14 @@ def _plans(options: BenchOptions, instruments: int) -> list[_Plan]:
     plans.append(_Plan("max", None, options.events, 1))
     if options.subscriptions > 0:
         copies = max(1, math.ceil(options.subscriptions / instruments))
-        plans.append(_Plan(
-            f"{copies * instruments} {SUBSCRIPTIONS_LABEL}", None,
-            min(options.events, SUBSCRIPTION_RUN_MAX_EVENTS), copies,
-        ))
+        plans.append(
+            _Plan(
+                f"{copies * instruments} {SUBSCRIPTIONS_LABEL}",
+                None,
+                min(options.events, SUBSCRIPTION_RUN_MAX_EVENTS),
+                copies,
+            )
+        )
     return plans
 
 
@@ -438,10 +476,19 @@ async def collect(options: BenchOptions, progress: TextIO | None = None) -> dict
                 js = nc.jetstream()
                 baselines: list[Baseline] = []
                 for plan in plans:
-                    print(f"relay bench: {plan.label}: {plan.events} events ...",
-                          file=progress, flush=True)
+                    print(
+                        f"relay bench: {plan.label}: {plan.events} events ...",
+                        file=progress,
+                        flush=True,
+                    )
                     run, config_text = await _relay_run(
-                        plan, options.source, work, server, js, options.wire_format, progress,
+                        plan,
+                        options.source,
+                        work,
+                        server,
+                        js,
+                        options.wire_format,
+                        progress,
                         options.loop,
                     )
                     runs.append(run)
@@ -449,23 +496,24 @@ async def collect(options: BenchOptions, progress: TextIO | None = None) -> dict
                         print("relay bench: baselines ...", file=progress, flush=True)
                         messages = await read_back(js, run.events)
                         stream = _stream_config(config_text)
-                        baselines.append(await baseline_publish_async(
-                            nc, stream, messages, codec.content_type))
-                        baselines.append(await baseline_core_publish(
-                            nc, stream, messages, codec.content_type))
+                        baselines.append(
+                            await baseline_publish_async(nc, stream, messages, codec.content_type)
+                        )
+                        baselines.append(
+                            await baseline_core_publish(nc, stream, messages, codec.content_type)
+                        )
                         del messages
             finally:
                 await nc.close()
     settings = {
-        "source": options.source.name, "max_in_flight": MAX_IN_FLIGHT,
-        "max_queue_events": MAX_QUEUE_EVENTS, "load_s": options.load_s,
-        "storage": "file", "loop": options.loop,
+        "source": options.source.name,
+        "max_in_flight": MAX_IN_FLIGHT,
+        "max_queue_events": MAX_QUEUE_EVENTS,
+        "load_s": options.load_s,
+        "storage": "file",
+        "loop": options.loop,
     }
-    return build_report(
-        options.wire_format, settings, runs, baselines, time.monotonic() - began
-    )
-
-
+    return build_report(options.wire_format, settings, runs, baselines, time.monotonic() - began)
 
 
 async def run_bench(options: BenchOptions, out: TextIO | None = None) -> int:

@@ -234,10 +234,19 @@ def write_synthetic_capture(
         out.write(orjson.dumps(header) + b"\n")
         out.write(orjson.dumps({"t": t0, "kind": "connect", "conn": "ws-1", "url": url}) + b"\n")
         for target, body in responses:
-            out.write(orjson.dumps({
-                "t": t0, "kind": "http", "method": "GET", "status": 200, "data": body,
-                "url": f"https://bench.invalid{target}",
-            }) + b"\n")
+            out.write(
+                orjson.dumps(
+                    {
+                        "t": t0,
+                        "kind": "http",
+                        "method": "GET",
+                        "status": 200,
+                        "data": body,
+                        "url": f"https://bench.invalid{target}",
+                    }
+                )
+                + b"\n"
+            )
         for position, (repetition, index, copy, count) in enumerate(plan):
             if rate_per_s is not None:
                 offset_s = position / rate_per_s
@@ -250,13 +259,26 @@ def write_synthetic_capture(
             total_events += count
             name = names[session.frame_instrument(index)][copy]
             frame = session.shifted(index, repetition, name)
-            out.write(orjson.dumps({
-                "t": t0 + offset_s, "kind": "recv", "conn": "ws-1",
-                "data": orjson.dumps(frame).decode(),
-            }) + b"\n")
+            out.write(
+                orjson.dumps(
+                    {
+                        "t": t0 + offset_s,
+                        "kind": "recv",
+                        "conn": "ws-1",
+                        "data": orjson.dumps(frame).decode(),
+                    }
+                )
+                + b"\n"
+            )
     instruments = tuple(name for instrument in session.instruments for name in names[instrument])
     return SyntheticCapture(
-        destination, session.venue, session.ws_path, session.data_types, instruments,
+        destination,
+        session.venue,
+        session.ws_path,
+        session.data_types,
+        instruments,
         tuple(session.canonical_symbol(name) for name in instruments),
-        len(plan), total_events, warmup_events,
+        len(plan),
+        total_events,
+        warmup_events,
     )

@@ -93,8 +93,16 @@ _STREAM: Final = StreamConfig(name="", subjects=())
 _VENUE: Final = VenueConfig(id="", subscriptions=())
 _SUBSCRIPTION: Final = SubscriptionConfig(instrument="", canonical_symbol="", data_types=())
 
-_E = TypeVar("_E", SerializationFormat, StorageType, OutagePolicy, DiscardPolicy,
-             StreamManagement, AckMode, LogFormat)
+_E = TypeVar(
+    "_E",
+    SerializationFormat,
+    StorageType,
+    OutagePolicy,
+    DiscardPolicy,
+    StreamManagement,
+    AckMode,
+    LogFormat,
+)
 
 StringCheck = Callable[[str], str | None]
 """Checks one string value: returns a problem message, or None when it is fine."""
@@ -476,9 +484,7 @@ def _relay_config(root: _Table, venues: Mapping[str, frozenset[DataType]]) -> Re
             outage_buffer_max_bytes=pipeline.integer(
                 "outage_buffer_max_bytes", _PIPELINE.outage_buffer_max_bytes, minimum=1024
             ),
-            outage_full_policy=pipeline.choice(
-                "outage_full_policy", _PIPELINE.outage_full_policy
-            ),
+            outage_full_policy=pipeline.choice("outage_full_policy", _PIPELINE.outage_full_policy),
         ),
         logging=LoggingConfig(
             level=logging.one_of("level", _LOGGING.level, LOG_LEVELS, fold_case=True),
@@ -516,7 +522,9 @@ def _nats(table: _Table) -> NatsConfig:
         ack_batch_max=table.integer("ack_batch_max", defaults.ack_batch_max, minimum=1),
         ping_interval_s=_ping_interval(table, defaults.ping_interval_s),
         max_outstanding_pings=table.integer(
-            "max_outstanding_pings", defaults.max_outstanding_pings, minimum=1,
+            "max_outstanding_pings",
+            defaults.max_outstanding_pings,
+            minimum=1,
             maximum=MAX_OUTSTANDING_PINGS,
         ),
     )
@@ -525,8 +533,9 @@ def _nats(table: _Table) -> NatsConfig:
 def _ping_interval(table: _Table, default: float) -> float:
     value = table.seconds("ping_interval_s", default, positive=True)
     if value > MAX_PING_INTERVAL_S:
-        table.report("ping_interval_s",
-                     f"must be at most {MAX_PING_INTERVAL_S:g} seconds, got {value:g}")
+        table.report(
+            "ping_interval_s", f"must be at most {MAX_PING_INTERVAL_S:g} seconds, got {value:g}"
+        )
         return default
     return value
 

@@ -59,15 +59,17 @@ canonical_symbol = "{symbol}"
 data_types = ["trade", "ticker", "l2_orderbook", "candle"]
 """
 
-USDM = {"SUSHIUSDT": "SUSHI/USDT", "AKROUSDT": "AKRO/USDT", "KEEPUSDT": "KEEP/USDT",
-        "CTKUSDT": "CTK/USDT"}
+USDM = {
+    "SUSHIUSDT": "SUSHI/USDT",
+    "AKROUSDT": "AKRO/USDT",
+    "KEEPUSDT": "KEEP/USDT",
+    "CTKUSDT": "CTK/USDT",
+}
 SPOT = {"NKNUSDT": "NKN/USDT", "BLZETH": "BLZ/ETH", "LRCBTC": "LRC/BTC", "RUNEEUR": "RUNE/EUR"}
 
 
 def _subscriptions(symbols: dict[str, str]) -> str:
-    return "\n".join(
-        _SUBSCRIPTION.format(instrument=i, symbol=s) for i, s in symbols.items()
-    )
+    return "\n".join(_SUBSCRIPTION.format(instrument=i, symbol=s) for i, s in symbols.items())
 
 
 async def run_demo(seconds: float, speed: str = "realtime") -> int:
@@ -78,21 +80,28 @@ async def run_demo(seconds: float, speed: str = "realtime") -> int:
 
     configure_logging("WARNING", LogFormat.TEXT)
     captures = [read_capture(DEMO_DIR / name) for name in CAPTURES]
-    async with EmbeddedNats() as server, Simulator(
-        captures, host="127.0.0.1", port=0, speed=parse_speed(speed)
-    ) as simulator:
+    async with (
+        EmbeddedNats() as server,
+        Simulator(captures, host="127.0.0.1", port=0, speed=parse_speed(speed)) as simulator,
+    ):
         http_port = free_port()
         config = parse_config(
             _CONFIG.format(
-                nats_url=server.url, http_port=http_port,
-                ws=simulator.ws_base_url, http=simulator.base_url,
-                usdm=_subscriptions(USDM), spot=_subscriptions(SPOT),
+                nats_url=server.url,
+                http_port=http_port,
+                ws=simulator.ws_base_url,
+                http=simulator.base_url,
+                usdm=_subscriptions(USDM),
+                spot=_subscriptions(SPOT),
             ),
             source="<demo>",
             venues=supported_data_types(),
         )
-        print(f"relay demo: nats-server {server.url}, simulator {simulator.ws_base_url}, "
-              f"/health and /metrics on http://127.0.0.1:{http_port}", flush=True)
+        print(
+            f"relay demo: nats-server {server.url}, simulator {simulator.ws_base_url}, "
+            f"/health and /metrics on http://127.0.0.1:{http_port}",
+            flush=True,
+        )
         counts: Counter[str] = Counter()
         nc = await nats.connect(server.url)
 
@@ -116,8 +125,11 @@ async def run_demo(seconds: float, speed: str = "realtime") -> int:
             stored = (await nc.jetstream().stream_info("MARKET")).state.messages
             await nc.drain()
         _print_summary(counts, relay, time.monotonic() - started)
-        print(f"stored in JetStream stream MARKET: {stored}; "
-              f"/health before stopping: {health.get('status')}", flush=True)
+        print(
+            f"stored in JetStream stream MARKET: {stored}; "
+            f"/health before stopping: {health.get('status')}",
+            flush=True,
+        )
         return code
 
 
@@ -131,11 +143,15 @@ def _print_live(counts: Counter[str], elapsed_s: float) -> None:
 
 def _print_summary(counts: Counter[str], relay: Relay, elapsed_s: float) -> None:
     out = sys.stdout
-    out.write(f"\nrelay demo: {sum(counts.values())} events on {len(counts)} subjects "
-              f"in {elapsed_s:.1f} s\n")
+    out.write(
+        f"\nrelay demo: {sum(counts.values())} events on {len(counts)} subjects "
+        f"in {elapsed_s:.1f} s\n"
+    )
     width = max((len(s) for s in counts), default=10)
     for subject in sorted(counts):
         out.write(f"  {subject:<{width}}  {counts[subject]:6d}\n")
-    out.write(f"published (acked by JetStream): {relay.publisher.published}, "
-              f"dropped: {relay.publisher.dropped}\n")
+    out.write(
+        f"published (acked by JetStream): {relay.publisher.published}, "
+        f"dropped: {relay.publisher.dropped}\n"
+    )
     out.flush()

@@ -8,7 +8,6 @@ REPR_CHARS = 200
 """Longest text :func:`bounded_repr` returns (an error message must stay a line)."""
 
 
-
 class _BoundedRepr(reprlib.Repr):
     def repr_int(self, x: int, level: int) -> str:
         if x.bit_length() > 192:  # repr() of an int over 4,300 digits raises ValueError

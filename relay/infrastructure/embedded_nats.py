@@ -94,8 +94,10 @@ class EmbeddedNats:
         self._process = await asyncio.create_subprocess_exec(
             str(nats_server_binary()),
             *options,
-            "-a", self.host,
-            "-p", str(self.port),
+            "-a",
+            self.host,
+            "-p",
+            str(self.port),
             *(("-js", "-sd", str(self.store_dir)) if self._jetstream else ()),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,

@@ -39,5 +39,6 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     if importlib.util.find_spec("uvloop") is None:
         raise EventLoopError("event loop 'uvloop' asked for, but uvloop is not installed")
     factory: Callable[[], asyncio.AbstractEventLoop] = importlib.import_module(
-        "uvloop").new_event_loop
+        "uvloop"
+    ).new_event_loop
     return factory

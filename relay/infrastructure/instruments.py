@@ -47,8 +47,10 @@ async def list_instruments(
                 response = await http.get(url, timeout=LISTING_TIMEOUT_S)
             else:
                 response = await http.post(
-                    url, content=request.json_body,
-                    headers={"Content-Type": "application/json"}, timeout=LISTING_TIMEOUT_S,
+                    url,
+                    content=request.json_body,
+                    headers={"Content-Type": "application/json"},
+                    timeout=LISTING_TIMEOUT_S,
                 )
             response.raise_for_status()
         except httpx.HTTPError as exc:

@@ -36,14 +36,19 @@ HTTP_ERROR_LOG_INTERVAL_S = 10.0
 
 
 def _timestamp(record: logging.LogRecord) -> str:
-    return (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z")
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        + f".{int(record.msecs):03d}Z"
+    )
 
 
 def _extras(record: logging.LogRecord) -> dict[str, object]:
     """The record's ``extra`` fields, in the order they were given."""
-    return {key: value for key, value in vars(record).items()
-            if key not in _STANDARD and not key.startswith("_")}
+    return {
+        key: value
+        for key, value in vars(record).items()
+        if key not in _STANDARD and not key.startswith("_")
+    }
 
 
 class JsonFormatter(logging.Formatter):
@@ -117,7 +122,8 @@ class RateLimitFilter(logging.Filter):
 
 
 def configure_logging(
-    level: str = "INFO", fmt: LogFormat = LogFormat.JSON,
+    level: str = "INFO",
+    fmt: LogFormat = LogFormat.JSON,
     http_error_limit: LogRateLimit | None = None,
 ) -> None:
     """Send the ``relay`` and uvicorn loggers to stderr at ``level`` as JSON or text lines.
@@ -136,7 +142,8 @@ def configure_logging(
     http_handler = logging.StreamHandler(sys.stderr)
     http_handler.setFormatter(formatter)
     http_handler.addFilter(
-        RateLimitFilter(http_error_limit or LogRateLimit(HTTP_ERROR_LOG_INTERVAL_S)))
+        RateLimitFilter(http_error_limit or LogRateLimit(HTTP_ERROR_LOG_INTERVAL_S))
+    )
     uvicorn_root = logging.getLogger(UVICORN_LOGGERS[0])
     uvicorn_root.handlers[:] = [http_handler]
     uvicorn_root.propagate = False

@@ -66,53 +66,78 @@ class PrometheusMetrics(MetricsSink):
         self.registry = CollectorRegistry()
         r = self.registry
         self.received = HotCounter(
-            "relay_events_received", "Events normalized from venue frames",
-            ("venue", "data_type"))
+            "relay_events_received", "Events normalized from venue frames", ("venue", "data_type")
+        )
         self.published = HotCounter(
-            "relay_events_published", "Events acknowledged by JetStream",
-            ("venue", "data_type"))
+            "relay_events_published", "Events acknowledged by JetStream", ("venue", "data_type")
+        )
         r.register(self.received)
         r.register(self.published)
         self.dropped = Counter(
-            "relay_events_dropped", "Events given up on after retries",
-            ["venue", "data_type", "reason"], registry=r)
+            "relay_events_dropped",
+            "Events given up on after retries",
+            ["venue", "data_type", "reason"],
+            registry=r,
+        )
         self.rejected = Counter(
-            "relay_frames_rejected", "Venue frames counted and skipped",
-            ["venue", "reason"], registry=r)
+            "relay_frames_rejected",
+            "Venue frames counted and skipped",
+            ["venue", "reason"],
+            registry=r,
+        )
         self.resyncs = Counter(
-            "relay_book_resyncs", "Order books re-synchronized from a new snapshot",
-            ["venue", "instrument", "reason"], registry=r)
+            "relay_book_resyncs",
+            "Order books re-synchronized from a new snapshot",
+            ["venue", "instrument", "reason"],
+            registry=r,
+        )
         self.reconnects = Counter(
-            "relay_venue_reconnects", "Venue connections re-opened", ["venue"], registry=r)
+            "relay_venue_reconnects", "Venue connections re-opened", ["venue"], registry=r
+        )
         self.connected = Gauge(
-            "relay_venue_connected", "1 while the venue connection is open", ["venue"],
-            registry=r)
+            "relay_venue_connected", "1 while the venue connection is open", ["venue"], registry=r
+        )
         self.depth = Gauge(
-            "relay_queue_depth_events", "Events waiting for the publisher", registry=r)
+            "relay_queue_depth_events", "Events waiting for the publisher", registry=r
+        )
         self.nats_connected_gauge = Gauge(
-            "relay_nats_connected", "1 while connected to NATS", registry=r)
+            "relay_nats_connected", "1 while connected to NATS", registry=r
+        )
         self.jetstream_ready_gauge = Gauge(
             "relay_jetstream_ready",
             "1 while publishing: JetStream and the streams checked since the last outage signal",
-            registry=r)
+            registry=r,
+        )
         self.publish_retries = Counter(
-            "relay_publish_retries", "JetStream publishes sent again", ["venue"], registry=r)
+            "relay_publish_retries", "JetStream publishes sent again", ["venue"], registry=r
+        )
         self.in_flight = Gauge(
-            "relay_publish_in_flight", "Publishes awaiting a JetStream ack", registry=r)
+            "relay_publish_in_flight", "Publishes awaiting a JetStream ack", registry=r
+        )
         self.stale = Counter(
-            "relay_stale_reconnects", "Connections replaced because a subscription went silent",
-            ["venue", "data_type"], registry=r)
+            "relay_stale_reconnects",
+            "Connections replaced because a subscription went silent",
+            ["venue", "data_type"],
+            registry=r,
+        )
         self.circuit = Gauge(
-            "relay_circuit_breaker_state", "Venue circuit breaker: 0 closed, 1 half-open, 2 open",
-            ["venue"], registry=r)
+            "relay_circuit_breaker_state",
+            "Venue circuit breaker: 0 closed, 1 half-open, 2 open",
+            ["venue"],
+            registry=r,
+        )
         self.rotations = Counter(
-            "relay_connection_rotations", "Planned connection rotations", ["venue"], registry=r)
+            "relay_connection_rotations", "Planned connection rotations", ["venue"], registry=r
+        )
         self.rest_requests = Counter(
-            "relay_rest_requests", "REST requests by answer status", ["venue", "status"],
-            registry=r)
+            "relay_rest_requests", "REST requests by answer status", ["venue", "status"], registry=r
+        )
         self.duplicates = Counter(
-            "relay_events_duplicate", "Events not published again (message id already published)",
-            ["venue", "data_type"], registry=r)
+            "relay_events_duplicate",
+            "Events not published again (message id already published)",
+            ["venue", "data_type"],
+            registry=r,
+        )
         self._children: dict[tuple[object, ...], MetricWrapperBase] = {}
 
     def _child(self, metric: MetricWrapperBase, *labels: str) -> MetricWrapperBase:

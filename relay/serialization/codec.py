@@ -125,4 +125,3 @@ def decimal_text(value: Decimal) -> str:
     if "E" in text:
         return format(value, "f")
     return text
-

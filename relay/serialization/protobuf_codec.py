@@ -136,8 +136,15 @@ _PAYLOAD_TO_MESSAGE: Final[dict[type, Callable[[Any], tuple[str, Any]]]] = {
 _PAYLOAD_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "trade": ("trade_id", "price", "quantity", "side"),
     "ticker": ("bid_price", "bid_quantity", "ask_price", "ask_quantity", "update_id"),
-    "l2_update": ("bids", "asks", "is_snapshot", "first_update_id", "last_update_id",
-                  "snapshot_part", "snapshot_parts"),
+    "l2_update": (
+        "bids",
+        "asks",
+        "is_snapshot",
+        "first_update_id",
+        "last_update_id",
+        "snapshot_part",
+        "snapshot_parts",
+    ),
     "funding_rate": ("rate", "mark_price", "index_price", "next_funding_time"),
     "open_interest": ("open_interest",),
     "liquidation": ("side", "price", "quantity", "order_status"),

@@ -354,8 +354,12 @@ def encode_l2_update(p: L2Update) -> bytes:
     if last_update_id is not None:
         body += _L2_LAST_UPDATE_ID + uint64_varint(last_update_id)
     if p.is_snapshot:
-        body += (_L2_SNAPSHOT_PART + uint64_varint(p.snapshot_part)
-                 + _L2_SNAPSHOT_PARTS + uint64_varint(p.snapshot_parts))
+        body += (
+            _L2_SNAPSHOT_PART
+            + uint64_varint(p.snapshot_part)
+            + _L2_SNAPSHOT_PARTS
+            + uint64_varint(p.snapshot_parts)
+        )
     return body
 
 

@@ -39,11 +39,18 @@ def level(price: str, quantity: str) -> PriceLevel:
 
 def test_a_delta_that_removes_the_best_bid_pulls_the_next_level_into_the_top() -> None:
     view = DepthView(2)
-    snapshot = view.apply(L2Update(
-        (level("10", "1"), level("9", "2"), level("8", "3")),
-        (level("11", "1"), level("12", "2"), level("13", "3")), True, 5, 5))
-    assert snapshot == L2Update((level("10", "1"), level("9", "2")),
-                                (level("11", "1"), level("12", "2")), True, 5, 5)
+    snapshot = view.apply(
+        L2Update(
+            (level("10", "1"), level("9", "2"), level("8", "3")),
+            (level("11", "1"), level("12", "2"), level("13", "3")),
+            True,
+            5,
+            5,
+        )
+    )
+    assert snapshot == L2Update(
+        (level("10", "1"), level("9", "2")), (level("11", "1"), level("12", "2")), True, 5, 5
+    )
 
     delta = view.apply(L2Update((level("10", "0"),), (), False, 6, 6))
 
@@ -103,7 +110,8 @@ def test_split_snapshot_parts_rebuild_the_snapshot_best_levels_first(parts: int)
     pieces = split_snapshot(snapshot, parts)
 
     assert [(p.snapshot_part, p.snapshot_parts) for p in pieces] == [
-        (i, parts) for i in range(1, parts + 1)]
+        (i, parts) for i in range(1, parts + 1)
+    ]
     assert all(p.is_snapshot and p.first_update_id == 42 for p in pieces)
     assert sum((p.bids for p in pieces), ()) == bids
     assert sum((p.asks for p in pieces), ()) == asks
@@ -115,11 +123,14 @@ def test_split_snapshot_parts_rebuild_the_snapshot_best_levels_first(parts: int)
     assert book == (dict(bids), dict(asks))
 
 
-@pytest.mark.parametrize(("update", "parts"), [
-    (L2Update((level("1", "1"),), (), False), 1),
-    (L2Update((level("1", "1"),), (), False), 2),
-    (L2Update((level("1", "1"),), (), True), 0),
-])
+@pytest.mark.parametrize(
+    ("update", "parts"),
+    [
+        (L2Update((level("1", "1"),), (), False), 1),
+        (L2Update((level("1", "1"),), (), False), 2),
+        (L2Update((level("1", "1"),), (), True), 0),
+    ],
+)
 def test_a_delta_or_fewer_than_one_part_is_refused(update: L2Update, parts: int) -> None:
     with pytest.raises(InvalidValueError):
         split_snapshot(update, parts)

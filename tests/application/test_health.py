@@ -21,10 +21,20 @@ def test_one_venue_down_of_two_is_degraded() -> None:
     report = health.report(health.started_at_ms + 1500)
     assert report["status"] == "degraded"
     assert report["venues"] == {
-        "binance-usdm": {"state": "connected", "last_message_age_s": 1.5, "stale": False,
-                         "reconnects": 0, "circuit": "closed"},
-        "binance-spot": {"state": "disconnected", "last_message_age_s": None, "stale": False,
-                         "reconnects": 0, "circuit": "closed"},
+        "binance-usdm": {
+            "state": "connected",
+            "last_message_age_s": 1.5,
+            "stale": False,
+            "reconnects": 0,
+            "circuit": "closed",
+        },
+        "binance-spot": {
+            "state": "disconnected",
+            "last_message_age_s": None,
+            "stale": False,
+            "reconnects": 0,
+            "circuit": "closed",
+        },
     }
 
 
@@ -57,6 +67,11 @@ def test_jetstream_not_storing_is_unhealthy_with_the_problem_reported() -> None:
     health.jetstream_ready = False
     health.jetstream_problem = "no ack within ack_timeout_s (5 s)"
     report = health.report(health.started_at_ms)
-    assert (report["status"], report["nats"]) == ("unhealthy", {
-        "connected": True, "jetstream_ready": False,
-        "problem": "no ack within ack_timeout_s (5 s)"})
+    assert (report["status"], report["nats"]) == (
+        "unhealthy",
+        {
+            "connected": True,
+            "jetstream_ready": False,
+            "problem": "no ack within ack_timeout_s (5 s)",
+        },
+    )

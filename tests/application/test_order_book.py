@@ -10,8 +10,10 @@ from relay.application.order_book import OrderBook
 
 def book() -> OrderBook:
     b = OrderBook()
-    b.reset([(D("100.5"), D("2")), (D("100.0"), D("1")), (D("99"), D("0"))],
-            [(D("101"), D("3")), (D("102.25"), D("4"))])
+    b.reset(
+        [(D("100.5"), D("2")), (D("100.0"), D("1")), (D("99"), D("0"))],
+        [(D("101"), D("3")), (D("102.25"), D("4"))],
+    )
     return b
 
 
@@ -53,8 +55,9 @@ def test_a_bid_at_the_best_ask_crosses_the_book() -> None:
 
 def test_a_level_added_and_removed_in_one_delta_is_not_the_best() -> None:
     b = book()
-    b.apply([(D("100.9"), D("1")), (D("100.9"), D("0"))],
-            [(D("100.8"), D("1")), (D("100.8"), D("0"))])
+    b.apply(
+        [(D("100.9"), D("1")), (D("100.9"), D("0"))], [(D("100.8"), D("1")), (D("100.8"), D("0"))]
+    )
     assert (b.best_bid, b.best_ask, b.crossed) == (D("100.5"), D("101"), False)
 
 
@@ -66,8 +69,10 @@ def test_random_deltas_keep_the_levels_and_best_prices_of_a_plain_dict_book() ->
     for _ in range(2_000):
         delta = []
         for side in (bids, asks):
-            levels = [(D(rng.randrange(9_500, 10_500)) / 100, D(rng.choice((0, 0, 1, 2))))
-                      for _ in range(rng.randrange(0, 6))]
+            levels = [
+                (D(rng.randrange(9_500, 10_500)) / 100, D(rng.choice((0, 0, 1, 2))))
+                for _ in range(rng.randrange(0, 6))
+            ]
             for price, quantity in levels:
                 if quantity:
                     side[price] = quantity

@@ -70,7 +70,8 @@ class Running:
 
     def duplicates(self, data_type: str) -> float:
         value = self.metrics.registry.get_sample_value(
-            "relay_events_duplicate_total", {"venue": "binance-usdm", "data_type": data_type})
+            "relay_events_duplicate_total", {"venue": "binance-usdm", "data_type": data_type}
+        )
         return 0.0 if value is None else value
 
 
@@ -117,7 +118,11 @@ async def test_every_subject_is_numbered_from_one_without_holes_in_arrival_order
         assert seqs == list(range(1, len(seqs) + 1)), subject
     assert len(numbered) == 16
     assert Counter(m.data_type for m in messages) == {
-        "trade": 91, "ticker": 613, "candle": 67, "l2_orderbook": 756}
+        "trade": 91,
+        "ticker": 613,
+        "candle": 67,
+        "l2_orderbook": 756,
+    }
     assert running.pipeline.accepted == 1527
     assert running.pipeline.duplicates == 0
 
@@ -193,7 +198,8 @@ def test_recent_ids_forget_the_oldest_beyond_their_capacity() -> None:
 
 @given(st.lists(st.integers(0, 12), max_size=200), st.integers(1, 6))
 def test_recent_ids_remember_exactly_the_last_capacity_new_ids(
-    keys: list[int], capacity: int,
+    keys: list[int],
+    capacity: int,
 ) -> None:
     """``add`` is False iff the id is among the last ``capacity`` ids it returned True for."""
     recent = RecentIds(capacity)

@@ -52,15 +52,22 @@ async def relay(server: EmbeddedNats, request: pytest.FixtureRequest) -> AsyncIt
     depth = getattr(request, "param", 0)
     metrics = PrometheusMetrics()
     resyncs: list[tuple[Instrument, str]] = []
-    config = NatsConfig(urls=(server.url,),
-                        streams=(StreamConfig("MARKET", ("market.>",), StorageType.MEMORY),))
+    config = NatsConfig(
+        urls=(server.url,), streams=(StreamConfig("MARKET", ("market.>",), StorageType.MEMORY),)
+    )
     holder: list[Pipeline] = []
     publisher = JetStreamPublisher(
-        config, "application/json", metrics, PipelineConfig(publish_retry_delays_s=(0.01,)),
+        config,
+        "application/json",
+        metrics,
+        PipelineConfig(publish_retry_delays_s=(0.01,)),
         on_drop=lambda message, reason: holder[0].message_dropped(message, reason),
     )
     pipeline = Pipeline(
-        64, JsonCodec(), publisher, metrics,
+        64,
+        JsonCodec(),
+        publisher,
+        metrics,
         depths={(BOOK.venue, BOOK.instrument): depth} if depth else {},
         resync_book=lambda instrument, reason: resyncs.append((instrument, reason)),
     )
@@ -125,7 +132,8 @@ def rebuilt(envelopes: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, 
 def dropped(relay: Relay, reason: str) -> float:
     value = relay.metrics.registry.get_sample_value(
         "relay_events_dropped_total",
-        {"venue": BOOK.venue, "data_type": "l2_orderbook", "reason": reason})
+        {"venue": BOOK.venue, "data_type": "l2_orderbook", "reason": reason},
+    )
     return value or 0.0
 
 
@@ -148,7 +156,8 @@ async def test_a_snapshot_over_max_payload_goes_out_in_parts_before_its_deltas(
     ] + ["coinbase-exchange:BTC-USD:l2_orderbook:8"]
     assert [envelope["sequence"] for _, envelope in messages] == list(range(1, count + 2))
     assert [(p["snapshot_part"], p["snapshot_parts"]) for p in parts] == [
-        (i, count) for i in range(1, count + 1)]
+        (i, count) for i in range(1, count + 1)
+    ]
     assert all(p["is_snapshot"] and p["first_update_id"] == 7 for p in parts)
     assert parts[0]["bids"][0] == ["50000", "0.12345678"]
     assert parts[0]["asks"][0] == ["50001", "1.5"]
@@ -178,9 +187,15 @@ async def test_a_book_that_lost_a_message_is_resynced_and_its_deltas_wait_for_th
 ) -> None:
     await relay.pipeline.put(book_event(snapshot(2, 10), "10"))
     await relay.pipeline.drain(5.0)
-    lost = OutboundMessage("market.coinbase-exchange.btc-usd.l2_orderbook", b"{}",
-                           "coinbase-exchange:BTC-USD:l2_orderbook:11", BOOK.venue,
-                           "l2_orderbook", 0, BOOK)
+    lost = OutboundMessage(
+        "market.coinbase-exchange.btc-usd.l2_orderbook",
+        b"{}",
+        "coinbase-exchange:BTC-USD:l2_orderbook:11",
+        BOOK.venue,
+        "l2_orderbook",
+        0,
+        BOOK,
+    )
     relay.pipeline.message_dropped(lost, "publish_failed")
     relay.pipeline.message_dropped(lost, "publish_failed")
     await relay.pipeline.put(book_event(delta(12, (Decimal(1), Decimal(1))), "12"))
@@ -219,8 +234,10 @@ async def test_depth_publishes_the_top_n_levels_of_the_venue_book(
 
     payloads = [envelope["payload"] for _, envelope in messages]
     assert [(p["bids"], p["asks"]) for p in payloads] == [
-        ([["50000", "0.12345678"], ["49999.99", "0.12345678"]],
-         [["50001", "1.5"], ["50001.01", "1.5"]]),
+        (
+            [["50000", "0.12345678"], ["49999.99", "0.12345678"]],
+            [["50001", "1.5"], ["50001.01", "1.5"]],
+        ),
         ([["49999.98", "0.12345678"], ["49999.99", "0"]], []),
     ]
     assert [envelope["sequence"] for _, envelope in messages] == [1, 2]
@@ -240,18 +257,28 @@ async def test_an_event_that_cannot_be_encoded_is_dropped_and_the_pipeline_goes_
     await relay.pipeline.put(quote(2**64))
     await relay.pipeline.put(quote(2**65))
     await relay.pipeline.put(quote(7))
-    await relay.pipeline.put(book_event(L2Update(((Decimal(1), Decimal(2**70)),), (), False,
-                                                 2**64, 2**64), "2"))
+    await relay.pipeline.put(
+        book_event(L2Update(((Decimal(1), Decimal(2**70)),), (), False, 2**64, 2**64), "2")
+    )
     await relay.pipeline.put(book_event(delta(3, (Decimal(1), Decimal(1))), "3"))
     messages = await stored(server.url, relay)
 
     assert [msg_id for msg_id, _ in messages] == [
-        "coinbase-exchange:BTC-USD:l2_orderbook:1", "coinbase-exchange:ETH-USD:ticker:7"]
-    assert relay.metrics.registry.get_sample_value("relay_events_dropped_total", {
-        "venue": "coinbase-exchange", "data_type": "ticker", "reason": "internal_error"}) == 2
+        "coinbase-exchange:BTC-USD:l2_orderbook:1",
+        "coinbase-exchange:ETH-USD:ticker:7",
+    ]
+    assert (
+        relay.metrics.registry.get_sample_value(
+            "relay_events_dropped_total",
+            {"venue": "coinbase-exchange", "data_type": "ticker", "reason": "internal_error"},
+        )
+        == 2
+    )
     assert dropped(relay, "internal_error") == 1
     assert dropped(relay, "book_incomplete") == 1
     assert relay.resyncs == [(BOOK, "internal_error")]
     lines = [r for r in caplog.records if r.getMessage() == "event could not be published"]
     assert [(r.__dict__["data_type"], r.__dict__["suppressed"]) for r in lines] == [
-        ("ticker", 0), ("l2_orderbook", 0)]
+        ("ticker", 0),
+        ("l2_orderbook", 0),
+    ]

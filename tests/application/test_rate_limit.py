@@ -77,8 +77,12 @@ def test_a_weight_equal_to_capacity_is_granted_from_a_full_bucket() -> None:
 
 @pytest.mark.parametrize(
     ("field", "capacity", "refill_per_s"),
-    [("capacity", 0, 10), ("capacity", float("inf"), 10), ("refill_per_s", 20, 0),
-     ("refill_per_s", 20, -1)],
+    [
+        ("capacity", 0, 10),
+        ("capacity", float("inf"), 10),
+        ("refill_per_s", 20, 0),
+        ("refill_per_s", 20, -1),
+    ],
 )
 def test_bucket_refuses_non_positive_capacity_or_refill(
     field: str, capacity: float, refill_per_s: float

@@ -17,8 +17,9 @@ from relay.application.subscription_manager import SubscriptionManager
 class Runner:
     """Runs until :meth:`stop_reading` (or, if ``deaf``, until cancelled); ``fail`` raises."""
 
-    def __init__(self, name: str, log: list[str], deaf: bool = False,
-                 fail: Exception | None = None) -> None:
+    def __init__(
+        self, name: str, log: list[str], deaf: bool = False, fail: Exception | None = None
+    ) -> None:
         self.name = name
         self.log = log
         self.deaf = deaf
@@ -77,12 +78,19 @@ async def test_a_runner_that_does_not_return_in_time_is_cancelled_the_others_ret
 async def test_a_runner_that_fails_ends_the_group_and_cancels_the_others() -> None:
     log: list[str] = []
     error = ConnectionRefusedError("okx: no route")
-    runners = {"binance-usdm": Runner("binance-usdm", log),
-               "okx": Runner("okx", log, fail=error),
-               "deribit": Runner("deribit", log)}
+    runners = {
+        "binance-usdm": Runner("binance-usdm", log),
+        "okx": Runner("okx", log, fail=error),
+        "deribit": Runner("deribit", log),
+    }
     manager = SubscriptionManager(runners)
     with pytest.raises(ExceptionGroup) as raised:
         await asyncio.wait_for(manager.run(), 5.0)
     assert raised.value.exceptions == (error,)
-    assert sorted(log) == ["binance-usdm cancelled", "binance-usdm started",
-                           "deribit cancelled", "deribit started", "okx started"]
+    assert sorted(log) == [
+        "binance-usdm cancelled",
+        "binance-usdm started",
+        "deribit cancelled",
+        "deribit started",
+        "okx started",
+    ]

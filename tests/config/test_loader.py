@@ -518,11 +518,11 @@ data_types = ["trade", "funding_rate", "trades", "trade"]
             ),
         ),
         (
-            '[nats]\nping_interval_s = 120',
+            "[nats]\nping_interval_s = 120",
             ConfigProblem("nats.ping_interval_s", "must be at most 60 seconds, got 120"),
         ),
         (
-            '[nats]\nmax_outstanding_pings = 0',
+            "[nats]\nmax_outstanding_pings = 0",
             ConfigProblem("nats.max_outstanding_pings", "must be 1 to 10, got 0"),
         ),
         (
@@ -946,7 +946,10 @@ def test_shipped_simulate_toml_points_every_venue_at_the_simulator() -> None:
     assert config.nats.urls == ("nats://127.0.0.1:4222",)
     assert config.nats.streams == (
         StreamConfig(
-            name="MARKET", subjects=("market.>",), storage=StorageType.MEMORY, max_age_s=3600.0,
+            name="MARKET",
+            subjects=("market.>",),
+            storage=StorageType.MEMORY,
+            max_age_s=3600.0,
             max_bytes=1024**3,
         ),
     )

@@ -23,8 +23,9 @@ def test_uvloop_without_uvloop_installed_is_refused_with_exit_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name: None if name == "uvloop" else real(name))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "uvloop" else real(name)
+    )
     with pytest.raises(EventLoopError, match="uvloop is not installed"):
         loop_factory("uvloop")
     assert main(["run", "--loop", "uvloop", "--config", "config/relay.toml"]) == 2

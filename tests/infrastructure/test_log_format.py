@@ -46,16 +46,19 @@ class FakeClock:
 def test_text_lines_carry_the_extra_fields_as_key_value_pairs(logger: logging.Logger) -> None:
     handler = Lines(TextFormatter())
     logger.addHandler(handler)
-    logger.warning("order book resync",
-                   extra={"venue": "okx", "instrument": "BTC-USDT", "reason": "gap"})
-    logger.error("snapshot request failed, retrying",
-                 extra={"venue": "okx", "error": 'HTTP 503 "busy"', "wait_s": 0.5, "url": ""})
+    logger.warning(
+        "order book resync", extra={"venue": "okx", "instrument": "BTC-USDT", "reason": "gap"}
+    )
+    logger.error(
+        "snapshot request failed, retrying",
+        extra={"venue": "okx", "error": 'HTTP 503 "busy"', "wait_s": 0.5, "url": ""},
+    )
     logger.info("plain")
     timestamps = [line.split(" ", 1)[0] for line in handler.lines]
     assert all(len(ts) == 24 and ts.endswith("Z") and ts[10] == "T" for ts in timestamps)
     assert [line.split(" ", 1)[1] for line in handler.lines] == [
         "WARNING relay.test_log_format order book resync venue=okx instrument=BTC-USDT reason=gap",
-        'ERROR relay.test_log_format snapshot request failed, retrying venue=okx '
+        "ERROR relay.test_log_format snapshot request failed, retrying venue=okx "
         'error="HTTP 503 \\"busy\\"" wait_s=0.5 url=""',
         "INFO relay.test_log_format plain",
     ]
@@ -68,10 +71,16 @@ def test_text_and_json_lines_carry_the_same_fields(logger: logging.Logger) -> No
     logger.warning("venue connected", extra={"venue": "kraken", "url": "wss://ws.kraken.com/v2"})
     [document] = [orjson.loads(line) for line in json.lines]
     assert {k: v for k, v in document.items() if k != "ts"} == {
-        "level": "WARNING", "logger": "relay.test_log_format", "msg": "venue connected",
-        "venue": "kraken", "url": "wss://ws.kraken.com/v2"}
-    assert text.lines == [f"{document['ts']} WARNING relay.test_log_format venue connected "
-                          "venue=kraken url=wss://ws.kraken.com/v2"]
+        "level": "WARNING",
+        "logger": "relay.test_log_format",
+        "msg": "venue connected",
+        "venue": "kraken",
+        "url": "wss://ws.kraken.com/v2",
+    }
+    assert text.lines == [
+        f"{document['ts']} WARNING relay.test_log_format venue connected "
+        "venue=kraken url=wss://ws.kraken.com/v2"
+    ]
 
 
 def test_repeated_warnings_are_held_back_and_the_next_line_counts_them(

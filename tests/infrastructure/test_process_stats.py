@@ -25,7 +25,10 @@ def test_a_child_of_a_large_parent_reports_its_own_peak_rss() -> None:
     assert peak_rss_mb() >= 400
 
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", _CHILD],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     own, inherited = float(out[0]), float(out[1])
 
@@ -38,7 +41,8 @@ def test_a_child_of_a_large_parent_reports_its_own_peak_rss() -> None:
 
 
 def test_a_status_file_without_the_peak_line_is_a_relay_error_naming_file_and_key(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     status = tmp_path / "status"
     status.write_text("Name:\tpython3\nVmRSS:\t  20480 kB\n")

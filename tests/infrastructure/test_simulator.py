@@ -391,8 +391,7 @@ async def test_a_recording_that_begins_with_sends_waits_for_the_client_first_fra
         await client.send('{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT"}]}')
         received = await receive_n(client, len(recorded) + 1)
     # OKX's simulated side acknowledges the subscribe at once, among the recorded frames.
-    ack = ('{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"},'
-           '"connId":"simulated"}')
+    ack = '{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"},"connId":"simulated"}'
     assert ack in received
     received.remove(ack)
     assert len(received) == 410

@@ -31,8 +31,16 @@ UPDATE_GOLDEN = os.environ.get("RELAY_UPDATE_GOLDEN") == "1"
 PAYLOAD_KEYS = {
     "trade": ["type", "trade_id", "price", "quantity", "side"],
     "ticker": ["type", "bid_price", "bid_quantity", "ask_price", "ask_quantity", "update_id"],
-    "l2_update": ["type", "bids", "asks", "is_snapshot", "first_update_id", "last_update_id",
-                  "snapshot_part", "snapshot_parts"],
+    "l2_update": [
+        "type",
+        "bids",
+        "asks",
+        "is_snapshot",
+        "first_update_id",
+        "last_update_id",
+        "snapshot_part",
+        "snapshot_parts",
+    ],
     "funding_rate": ["type", "rate", "mark_price", "index_price", "next_funding_time"],
     "open_interest": ["type", "open_interest"],
     "liquidation": ["type", "side", "price", "quantity", "order_status"],

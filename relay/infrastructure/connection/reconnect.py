@@ -38,8 +38,9 @@ class StableConnectionLost(Exception):
     """A connection that had been up longer than ``stable_after_s`` was lost."""
 
 
-def connection_breaker(name: str, config: VenueConfig, metrics: MetricsSink,
-                       health: HealthMonitor) -> CircuitBreaker:
+def connection_breaker(
+    name: str, config: VenueConfig, metrics: MetricsSink, health: HealthMonitor
+) -> CircuitBreaker:
     """The circuit breaker of connection ``name``, its changes logged and reported.
 
     Every transition logs ``"circuit breaker <state>"`` (warning), sets
@@ -50,15 +51,20 @@ def connection_breaker(name: str, config: VenueConfig, metrics: MetricsSink,
     """
 
     def changed(breaker_name: str, old: BreakerState, new: BreakerState) -> None:
-        log.warning("circuit breaker " + new.value,
-                    extra={"venue": breaker_name, "from": old.value, "to": new.value})
+        log.warning(
+            "circuit breaker " + new.value,
+            extra={"venue": breaker_name, "from": old.value, "to": new.value},
+        )
         metrics.circuit_state(breaker_name, new)
         health.venue_circuit(breaker_name, new)
 
     return CircuitBreaker(
         name,
-        BreakerConfig(config.breaker_failure_threshold, config.breaker_reset_timeout_s,
-                      config.breaker_success_threshold),
+        BreakerConfig(
+            config.breaker_failure_threshold,
+            config.breaker_reset_timeout_s,
+            config.breaker_success_threshold,
+        ),
         on_change=changed,
     )
 
@@ -67,8 +73,9 @@ async def wait_for_breaker(breaker: CircuitBreaker, name: str) -> None:
     """Sleep while ``breaker`` is open (logged once, with the wait in seconds)."""
     wait_s = breaker.seconds_until_allowed(time.monotonic())
     if wait_s > 0:
-        log.warning("circuit breaker open, waiting",
-                    extra={"venue": name, "wait_s": round(wait_s, 3)})
+        log.warning(
+            "circuit breaker open, waiting", extra={"venue": name, "wait_s": round(wait_s, 3)}
+        )
         await asyncio.sleep(wait_s)
 
 
@@ -85,14 +92,18 @@ def reconnect_attempts(config: VenueConfig, metrics: MetricsSink) -> AsyncRetryi
         error = state.outcome.exception() if state.outcome else None
         log.warning(
             "venue connection lost, reconnecting",
-            extra={"venue": venue, "error": repr(error),
-                   "attempt": state.attempt_number,
-                   "wait_s": round(state.upcoming_sleep, 3)},
+            extra={
+                "venue": venue,
+                "error": repr(error),
+                "attempt": state.attempt_number,
+                "wait_s": round(state.upcoming_sleep, 3),
+            },
         )
 
     return AsyncRetrying(
-        wait=wait_random_exponential(multiplier=config.reconnect_base_s,
-                                     max=config.reconnect_cap_s),
+        wait=wait_random_exponential(
+            multiplier=config.reconnect_base_s, max=config.reconnect_cap_s
+        ),
         retry=retry_if_exception_type(CONNECTION_ERRORS),
         before_sleep=before_sleep,
     )

@@ -65,8 +65,15 @@ class RestClient:
         metrics: where each answer's status is counted.
     """
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str, venue: str, bucket: TokenBucket,
-                 timeout_s: float, metrics: MetricsSink) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        venue: str,
+        bucket: TokenBucket,
+        timeout_s: float,
+        metrics: MetricsSink,
+    ) -> None:
         self._http = http
         self.base_url = base_url.rstrip("/")
         self.venue = venue
@@ -89,9 +96,12 @@ class RestClient:
             retry=retry_if_exception_type((httpx.HTTPError, SnapshotFetchError)),
             before_sleep=lambda state: log.warning(
                 "snapshot request failed, retrying",
-                extra={"venue": venue, "url": url,
-                       "error": repr(state.outcome.exception() if state.outcome else None),
-                       "wait_s": round(state.upcoming_sleep, 3)},
+                extra={
+                    "venue": venue,
+                    "url": url,
+                    "error": repr(state.outcome.exception() if state.outcome else None),
+                    "wait_s": round(state.upcoming_sleep, 3),
+                },
             ),
         ):
             with attempt:

@@ -50,8 +50,7 @@ async def first_done(event: asyncio.Event, task: asyncio.Task[object], timeout_s
     """Wait until ``event`` is set, ``task`` ends or ``timeout_s`` passes; True if it was set."""
     waiter = asyncio.ensure_future(event.wait())
     try:
-        await asyncio.wait((waiter, task), timeout=timeout_s,
-                           return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait((waiter, task), timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
     finally:
         waiter.cancel()
     return event.is_set()
@@ -68,20 +67,25 @@ async def hand_over(old: Session, new: Session, task: asyncio.Task[object], venu
     """
     handover = old.handover = new.handover = Handover()
     if not await first_done(new.first_frame, task, HANDOVER_TIMEOUT_S):
-        log.warning("rotation: new connection gave no frame; keeping the old one",
-                    extra={"venue": venue})
+        log.warning(
+            "rotation: new connection gave no frame; keeping the old one", extra={"venue": venue}
+        )
         old.handover = None
         await new.close()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         return False
     if not await first_done(handover.caught_up, task, CATCH_UP_TIMEOUT_S):
-        log.warning("rotation: old connection did not catch up with the new one; "
-                    "closing it anyway", extra={"venue": venue})
+        log.warning(
+            "rotation: old connection did not catch up with the new one; closing it anyway",
+            extra={"venue": venue},
+        )
     old.handover = None
     if task.done():
-        log.warning("rotation: new connection ended during the handover; keeping the old one",
-                    extra={"venue": venue})
+        log.warning(
+            "rotation: new connection ended during the handover; keeping the old one",
+            extra={"venue": venue},
+        )
         await asyncio.gather(task, return_exceptions=True)
         return False
     return True

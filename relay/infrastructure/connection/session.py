@@ -308,8 +308,9 @@ class Session:
         venue = self.context.config.id
         self.context.metrics.frame_rejected(venue, reason)
         if reason != "unsubscribed":
-            log.debug("frame skipped", extra={"venue": venue, "reason": reason,
-                                              "detail": detail[:200]})
+            log.debug(
+                "frame skipped", extra={"venue": venue, "reason": reason, "detail": detail[:200]}
+            )
 
     def _internal_error(self, exc: Exception, frame: str | bytes) -> FrameOutcome:
         """Count and log an unexpected exception of the protocol; resync every book.
@@ -327,9 +328,14 @@ class Session:
         if suppressed is not None:
             log.error(
                 "unexpected error while handling a frame; resyncing every book",
-                extra={"venue": venue, "connection": context.name,
-                       "error_type": type(exc).__name__, "error": clip(exc),
-                       "frame": clip(frame), "suppressed": suppressed},
+                extra={
+                    "venue": venue,
+                    "connection": context.name,
+                    "error_type": type(exc).__name__,
+                    "error": clip(exc),
+                    "frame": clip(frame),
+                    "suppressed": suppressed,
+                },
             )
         return self._resync_books(None, INTERNAL_ERROR)
 
@@ -342,11 +348,18 @@ class Session:
         try:
             return self.protocol.resync_books(instruments, reason)
         except Exception as exc:
-            log.error("book resync failed, replacing the connection",
-                      extra={"venue": self.context.config.id, "connection": self.context.name,
-                             "error_type": type(exc).__name__, "error": clip(exc)})
+            log.error(
+                "book resync failed, replacing the connection",
+                extra={
+                    "venue": self.context.config.id,
+                    "connection": self.context.name,
+                    "error_type": type(exc).__name__,
+                    "error": clip(exc),
+                },
+            )
             self.broken = ProtocolStateError(
-                f"resync_books raised {type(exc).__name__}: {clip(exc)}")
+                f"resync_books raised {type(exc).__name__}: {clip(exc)}"
+            )
             raise self.broken from exc
 
     async def resync(self, instruments: Collection[str], reason: str) -> None:
@@ -398,15 +411,24 @@ class Session:
         self.context.metrics.book_resync(venue, instrument, reason)
         suppressed = self.context.error_log.allow(("resync", venue, instrument, reason))
         if suppressed is not None:
-            log.warning("order book resync",
-                        extra={"venue": venue, "instrument": instrument, "reason": reason,
-                               "suppressed": suppressed})
+            log.warning(
+                "order book resync",
+                extra={
+                    "venue": venue,
+                    "instrument": instrument,
+                    "reason": reason,
+                    "suppressed": suppressed,
+                },
+            )
 
     def _snapshot_done(self, task: asyncio.Task[None]) -> None:
         self.snapshot_tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("snapshot task failed", exc_info=task.exception(),
-                      extra={"venue": self.context.config.id})
+            log.error(
+                "snapshot task failed",
+                exc_info=task.exception(),
+                extra={"venue": self.context.config.id},
+            )
 
     async def _fetch_snapshot(self, request: SnapshotRequest) -> None:
         body = await self.context.fetch(request)
@@ -419,8 +441,9 @@ class Session:
             except FrameError as exc:
                 self._reject(exc.reason, exc.detail)
                 outcome = FrameOutcome(
-                    [], [SnapshotRequest(request.instrument, request.path, exc.reason,
-                                         request.weight)], []
+                    [],
+                    [SnapshotRequest(request.instrument, request.path, exc.reason, request.weight)],
+                    [],
                 )
             except Exception as exc:
                 try:
@@ -438,8 +461,12 @@ class Session:
         self.context.metrics.stale_reconnect(venue, data_type.value)
         log.warning(
             "subscription stale, replacing the connection",
-            extra={"venue": venue, "instrument": instrument,
-                   "data_type": data_type.value, "silent_s": round(silent_s, 3)},
+            extra={
+                "venue": venue,
+                "instrument": instrument,
+                "data_type": data_type.value,
+                "silent_s": round(silent_s, 3),
+            },
         )
         self.stale = f"{instrument} {data_type.value} silent for {silent_s:.1f} s"
         if self.ws is not None:

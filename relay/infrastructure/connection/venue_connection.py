@@ -94,8 +94,9 @@ class VenueConnection:
             http,
             config.rest_url or spec.default_rest_url,
             config.id,
-            rest_bucket(config.rest_weight_per_minute or spec.rest_weight_per_minute,
-                        time.monotonic()),
+            rest_bucket(
+                config.rest_weight_per_minute or spec.rest_weight_per_minute, time.monotonic()
+            ),
             config.snapshot_timeout_s,
             metrics,
         )
@@ -152,8 +153,7 @@ class VenueConnection:
                     if not session.opened_at or lived_s < self.config.stable_after_s:
                         self.breaker.record_failure(time.monotonic())
                         raise
-                    log.warning("venue connection lost",
-                                extra={"venue": venue, "error": repr(exc)})
+                    log.warning("venue connection lost", extra={"venue": venue, "error": repr(exc)})
                     raise StableConnectionLost from exc
                 if self._stopping:
                     return
@@ -250,4 +250,3 @@ class VenueConnection:
         self._stopping = True
         if self._current is not None:
             await self._current.close()
-

@@ -37,8 +37,11 @@ def unavailable(msg: Msg, reply: dict[str, Any]) -> bool:
     if not msg.data:
         return msg.header is not None and msg.header.get("Status") == "503"
     error = reply.get("error")
-    return (isinstance(error, dict) and error.get("code") == 503
-            and error.get("err_code") != STORE_FAILED_ERR_CODE)
+    return (
+        isinstance(error, dict)
+        and error.get("code") == 503
+        and error.get("err_code") != STORE_FAILED_ERR_CODE
+    )
 
 
 @dataclass(slots=True)
@@ -222,8 +225,10 @@ class BatchAcks:
             return AckResult(AckVerdict.FAILED, "duplicate in batch")
         self.stream_last_seq = seq
         if previous is None or seq - previous != len(batch.items):
-            return AckResult(AckVerdict.FAILED, f"stream sequence moved {seq - (previous or 0)}, "
-                                                f"batch of {len(batch.items)}")
+            return AckResult(
+                AckVerdict.FAILED,
+                f"stream sequence moved {seq - (previous or 0)}, batch of {len(batch.items)}",
+            )
         return STORED
 
     def take_all(self) -> list[Pending]:

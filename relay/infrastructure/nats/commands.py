@@ -24,8 +24,13 @@ from relay.domain.errors import RelayError
 NATS_PY_MAJOR = 2
 """The nats-py major version whose private members this module uses (pyproject pins ``<3``)."""
 
-PRIVATE_MEMBERS = ("_send_command", "_flush_pending", "_flush_queue", "_pending",
-                   "_pending_data_size")
+PRIVATE_MEMBERS = (
+    "_send_command",
+    "_flush_pending",
+    "_flush_queue",
+    "_pending",
+    "_pending_data_size",
+)
 """The nats-py client members used here; :func:`check_client` checks that they exist."""
 
 _HEADER_START = b"NATS/1.0\r\nNats-Msg-Id: "
@@ -43,8 +48,10 @@ class UnsupportedNatsClientError(RelayError):
     """
 
     def __init__(self, version: str, missing: tuple[str, ...]) -> None:
-        super().__init__(f"this nats-py ({version}) has no _send_command/_flush_pending; "
-                         f"relay needs nats-py {NATS_PY_MAJOR}.x")
+        super().__init__(
+            f"this nats-py ({version}) has no _send_command/_flush_pending; "
+            f"relay needs nats-py {NATS_PY_MAJOR}.x"
+        )
         self.version = version
         self.missing = missing
 
@@ -91,7 +98,13 @@ def hpub_command(subject: bytes, reply: bytes, msg_id: str, tail: bytes, payload
     size = len(header)
     if reply:
         return b"HPUB %b %b %d %d\r\n%b%b\r\n" % (
-            subject, reply, size, size + len(payload), header, payload)
+            subject,
+            reply,
+            size,
+            size + len(payload),
+            header,
+            payload,
+        )
     return b"HPUB %b %d %d\r\n%b%b\r\n" % (subject, size, size + len(payload), header, payload)
 
 

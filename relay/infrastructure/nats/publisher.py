@@ -134,14 +134,17 @@ class JetStreamPublisher(MessageSink):
         self._pending: dict[str, Pending] = {}
         self._retries: list[tuple[float, int, Pending]] = []
         self._timer_wakeup = asyncio.Event()
-        self._buffer = OutageBuffer(pipeline, lambda pending: self._drop(
-            pending, "outage_buffer_full", "outage buffer full"))
+        self._buffer = OutageBuffer(
+            pipeline,
+            lambda pending: self._drop(pending, "outage_buffer_full", "outage buffer full"),
+        )
         self._flush_wakeup = asyncio.Event()
         self._slots = InFlightSlots(config.max_in_flight)
         self._submitted = itertools.count(1)
         self._batch_mode = config.ack_mode is AckMode.BATCH and len(config.streams) == 1
-        self._acks = BatchAcks(max(1, min(config.ack_batch_max, config.max_in_flight)),
-                               header_tail(content_type))
+        self._acks = BatchAcks(
+            max(1, min(config.ack_batch_max, config.max_in_flight)), header_tail(content_type)
+        )
         self.batch_fallbacks = 0
         self._outstanding = 0
         self._idle = asyncio.Event()
@@ -166,8 +169,10 @@ class JetStreamPublisher(MessageSink):
             wait=wait_random_exponential(multiplier=0.5, max=10.0),
             retry=retry_if_exception_type((OSError, TimeoutError, nats.errors.NoServersError)),
             before_sleep=lambda state: self._limited(
-                logging.WARNING, "NATS not reachable, retrying",
-                {"urls": list(self._config.urls), "attempt": state.attempt_number}),
+                logging.WARNING,
+                "NATS not reachable, retrying",
+                {"urls": list(self._config.urls), "attempt": state.attempt_number},
+            ),
         ):
             with attempt:
                 self._nc = await nats.connect(**self._connect_options())
@@ -190,7 +195,8 @@ class JetStreamPublisher(MessageSink):
                     await self._abandon()
                     raise StreamSetupError(
                         f"{exc} for {START_CHECK_S:g} s at start; is JetStream enabled on the"
-                        " server (nats-server -js)?") from None
+                        " server (nats-server -js)?"
+                    ) from None
                 await asyncio.sleep(0.25)
         self._set_connected(True)
         self._set_ready(True, "")
@@ -280,8 +286,10 @@ class JetStreamPublisher(MessageSink):
         if not self._ready:
             self._hold_unacknowledged()
             return
-        log.warning("JetStream not storing; buffering until it is checked again",
-                    extra={"reason": reason, "unacknowledged": self._unacknowledged()})
+        log.warning(
+            "JetStream not storing; buffering until it is checked again",
+            extra={"reason": reason, "unacknowledged": self._unacknowledged()},
+        )
         self._set_ready(False, reason)
 
     def _unacknowledged(self) -> int:
@@ -289,8 +297,9 @@ class JetStreamPublisher(MessageSink):
 
     async def _disconnected(self) -> None:
         if not self._closing:
-            log.warning("NATS disconnected; buffering",
-                        extra={"unacknowledged": self._unacknowledged()})
+            log.warning(
+                "NATS disconnected; buffering", extra={"unacknowledged": self._unacknowledged()}
+            )
             if self._nc is not None:
                 discard_pending_commands(self._nc)
             self._set_connected(False)
@@ -300,11 +309,14 @@ class JetStreamPublisher(MessageSink):
         self._set_connected(True)
 
     async def _error(self, exc: Exception) -> None:
-        self._limited(logging.WARNING, "NATS error", {"error": repr(exc)},
-                      key=("NATS error", type(exc).__name__))
+        self._limited(
+            logging.WARNING,
+            "NATS error",
+            {"error": repr(exc)},
+            key=("NATS error", type(exc).__name__),
+        )
 
-    def _limited(self, level: int, msg: str, extra: dict[str, object],
-                 key: object = None) -> None:
+    def _limited(self, level: int, msg: str, extra: dict[str, object], key: object = None) -> None:
         """Log a line that repeats while a condition lasts, at most once per ``LOG_INTERVAL_S``."""
         suppressed = self._log_limit.allow(key if key is not None else msg)
         if suppressed is not None:
@@ -336,8 +348,11 @@ class JetStreamPublisher(MessageSink):
         self._idle.clear()
         pending = Pending(message, 0, 0.0, next(self._submitted))
         if self._max_payload and len(message.payload) > self._max_payload:
-            self._drop(pending, "too_large",
-                       f"{len(message.payload)} bytes > server max_payload {self._max_payload}")
+            self._drop(
+                pending,
+                "too_large",
+                f"{len(message.payload)} bytes > server max_payload {self._max_payload}",
+            )
             return
         if not self._ready or self._buffer:
             await self._hold(pending)
@@ -408,8 +423,10 @@ class JetStreamPublisher(MessageSink):
     def _fall_back(self, batch: Batch, reason: str) -> None:
         """Confirm each message of an unconfirmed batch with its own ack."""
         self.batch_fallbacks += 1
-        log.info("batch not confirmed by sequence; confirming each message",
-                 extra={"messages": len(batch.items), "reason": reason})
+        log.info(
+            "batch not confirmed by sequence; confirming each message",
+            extra={"messages": len(batch.items), "reason": reason},
+        )
         for pending in batch.items:
             self._schedule(pending, 0.0)
 
@@ -440,7 +457,7 @@ class JetStreamPublisher(MessageSink):
                 self._failed(pending, f"publish error: {exc!r}")
 
     async def _on_ack(self, msg: Msg) -> None:
-        token = msg.subject[len(self._inbox):]
+        token = msg.subject[len(self._inbox) :]
         batch = self._acks.pop(token)
         if batch is not None:
             self._on_batch_ack(token, batch, msg)
@@ -485,8 +502,13 @@ class JetStreamPublisher(MessageSink):
         self._metrics.event_dropped(message.venue, message.data_type, reason)
         log.error(
             "event dropped",
-            extra={"subject": message.subject, "msg_id": message.msg_id, "reason": reason,
-                   "error": error, "attempts": pending.attempt + 1},
+            extra={
+                "subject": message.subject,
+                "msg_id": message.msg_id,
+                "reason": reason,
+                "error": error,
+                "attempts": pending.attempt + 1,
+            },
         )
         self._settle()
         self._on_drop(message, reason)
@@ -516,21 +538,31 @@ class JetStreamPublisher(MessageSink):
                 except StreamSetupError as exc:
                     if exc.reason not in reported:
                         reported.add(exc.reason)
-                        log.error("JetStream stream problem; buffering until it is fixed",
-                                  extra={"reason": exc.reason})
+                        log.error(
+                            "JetStream stream problem; buffering until it is fixed",
+                            extra={"reason": exc.reason},
+                        )
                     problem = exc.reason
                 except JetStreamUnavailableError as exc:
-                    self._limited(logging.WARNING, "JetStream not answering; buffering",
-                                  {"reason": str(exc), "buffered": len(self._buffer)})
+                    self._limited(
+                        logging.WARNING,
+                        "JetStream not answering; buffering",
+                        {"reason": str(exc), "buffered": len(self._buffer)},
+                    )
                     problem = str(exc)
                 except Exception as exc:  # a bug must not end publishing: keep checking
-                    self._limited(logging.ERROR, "JetStream check failed; buffering",
-                                  {"error": repr(exc), "buffered": len(self._buffer)})
+                    self._limited(
+                        logging.ERROR,
+                        "JetStream check failed; buffering",
+                        {"error": repr(exc), "buffered": len(self._buffer)},
+                    )
                     problem = f"JetStream check failed: {exc!r}"
                 else:
                     if self._connected:
-                        log.info("JetStream ready; publishing resumes",
-                                 extra={"buffered": len(self._buffer)})
+                        log.info(
+                            "JetStream ready; publishing resumes",
+                            extra={"buffered": len(self._buffer)},
+                        )
                         self._set_ready(True, "")
                     break
                 if problem != self._problem:
@@ -572,7 +604,8 @@ class JetStreamPublisher(MessageSink):
         if not self._ready:
             return
         overdue = self._acks.overdue(now) or any(
-            pending.deadline <= now for pending in self._pending.values())
+            pending.deadline <= now for pending in self._pending.values()
+        )
         if overdue:
             self._outage(f"no ack within ack_timeout_s ({self._config.ack_timeout_s:g} s)")
 

@@ -85,8 +85,11 @@ def stream_differences(existing: JsStreamConfig, wanted: StreamConfig) -> list[s
         ("replicas", existing.num_replicas, wanted.replicas),
         ("discard", _text(existing.discard, "old"), wanted.discard.value),
     ]
-    return [f"{key}: {have!r} on the server, {want!r} configured"
-            for key, have, want in pairs if have != want]
+    return [
+        f"{key}: {have!r} on the server, {want!r} configured"
+        for key, have, want in pairs
+        if have != want
+    ]
 
 
 def _text(value: object, default: str) -> str:
@@ -147,7 +150,8 @@ class StreamKeeper:
                 await self._find_any(js)
         except ServiceUnavailableError as exc:
             raise JetStreamUnavailableError(
-                f"JetStream not answering ({exc.description or 'no responders'})") from None
+                f"JetStream not answering ({exc.description or 'no responders'})"
+            ) from None
         except nats.errors.NoRespondersError:
             raise JetStreamUnavailableError("JetStream not answering (no responders)") from None
         except (TimeoutError, nats.errors.TimeoutError):
@@ -174,15 +178,20 @@ class StreamKeeper:
             except APIError as exc:
                 raise StreamSetupError(
                     f"stream {stream.name}: cannot update it to the configuration"
-                    f" ({'; '.join(differences)}): {_said(exc)}") from None
-            log.warning("stream updated to the configuration",
-                        extra={"stream": stream.name, "differences": differences})
+                    f" ({'; '.join(differences)}): {_said(exc)}"
+                ) from None
+            log.warning(
+                "stream updated to the configuration",
+                extra={"stream": stream.name, "differences": differences},
+            )
             return
         key = f"{stream.name}:{differences}"
         if key not in self._differences_logged:
             self._differences_logged.add(key)
-            log.warning('stream differs from the configuration; left as it is (manage = "create")',
-                        extra={"stream": stream.name, "differences": differences})
+            log.warning(
+                'stream differs from the configuration; left as it is (manage = "create")',
+                extra={"stream": stream.name, "differences": differences},
+            )
 
     async def _create(self, js: JetStreamContext, stream: StreamConfig) -> None:
         try:
@@ -190,11 +199,17 @@ class StreamKeeper:
         except ServiceUnavailableError:
             raise
         except APIError as exc:
-            raise StreamSetupError(f"stream {stream.name}: cannot create it: {_said(exc)}"
-                                   ) from None
-        log.warning("stream created", extra={"stream": stream.name,
-                                             "subjects": list(stream.subjects),
-                                             "storage": stream.storage.value})
+            raise StreamSetupError(
+                f"stream {stream.name}: cannot create it: {_said(exc)}"
+            ) from None
+        log.warning(
+            "stream created",
+            extra={
+                "stream": stream.name,
+                "subjects": list(stream.subjects),
+                "storage": stream.storage.value,
+            },
+        )
 
     async def _find_any(self, js: JetStreamContext) -> None:
         subjects = f"{self._config.subject_prefix}.>"
@@ -203,4 +218,5 @@ class StreamKeeper:
         except NotFoundError:
             raise StreamSetupError(
                 f"no JetStream stream captures {subjects} and [[nats.streams]] configures none;"
-                " configure one or create it on the server") from None
+                " configure one or create it on the server"
+            ) from None

@@ -250,8 +250,9 @@ class BookSync:
             continues = first.first_update_id <= snapshot_id + 1
         else:
             # U <= lastUpdateId <= u, or the diff chains straight on (pu == lastUpdateId).
-            continues = (first.first_update_id <= snapshot_id
-                         or first.previous_update_id == snapshot_id)
+            continues = (
+                first.first_update_id <= snapshot_id or first.previous_update_id == snapshot_id
+            )
         if not continues:
             self._snapshot = None
             return "stale_snapshot"
@@ -319,11 +320,9 @@ class BookSync:
             self._buffer.append(diff)
 
 
-
 def _optional_int(data: dict[str, Any], field: str) -> int | None:
     raw = data.get(field)
     return None if raw is None else wire.integer(field, raw)
-
 
 
 def _side_from_buyer_is_maker(buyer_is_maker: Any) -> Side:
@@ -357,8 +356,10 @@ class BinanceProtocol(VenueProtocol):
             self._intervals[key] = sub.candle_interval
             if DataType.L2_ORDERBOOK in sub.data_types:
                 self._books[key] = BookSync(
-                    instrument, market.continuity,
-                    round((config.snapshot_timeout_s + BUFFER_MARGIN_S) * 1000))
+                    instrument,
+                    market.continuity,
+                    round((config.snapshot_timeout_s + BUFFER_MARGIN_S) * 1000),
+                )
         # data type -> venue symbol (SUSHIUSDT) -> instrument, for the symbols subscribed to it
         self._subscribed: dict[DataType, dict[str, Instrument]] = {
             data_type: {key: i for key, i in instruments.items() if data_type in wanted[key]}
@@ -403,9 +404,7 @@ class BinanceProtocol(VenueProtocol):
 
     def on_open(self) -> FrameOutcome:
         """Ask for a REST snapshot of every subscribed book."""
-        return FrameOutcome(
-            [], [self._snapshot_request(key, "initial") for key in self._books], []
-        )
+        return FrameOutcome([], [self._snapshot_request(key, "initial") for key in self._books], [])
 
     def _snapshot_request(self, key: str, reason: str) -> SnapshotRequest:
         return SnapshotRequest(
@@ -465,9 +464,11 @@ class BinanceProtocol(VenueProtocol):
         Instruments are matched as configured (case-insensitive, as the venue's
         symbols are); ones without a book here are ignored.
         """
-        keys = (self._books if instruments is None
-                else [k for k in dict.fromkeys(i.upper() for i in instruments)
-                      if k in self._books])
+        keys = (
+            self._books
+            if instruments is None
+            else [k for k in dict.fromkeys(i.upper() for i in instruments) if k in self._books]
+        )
         for key in keys:
             self._books[key].restart()
         return FrameOutcome([], [self._snapshot_request(key, reason) for key in keys], [])
@@ -651,9 +652,7 @@ class BinanceProtocol(VenueProtocol):
         )
 
 
-def _factory(
-    market: BinanceMarket, default_ws_url: str
-) -> Callable[[VenueConfig], VenueProtocol]:
+def _factory(market: BinanceMarket, default_ws_url: str) -> Callable[[VenueConfig], VenueProtocol]:
     def build(config: VenueConfig) -> VenueProtocol:
         return BinanceProtocol(config, market, default_ws_url)
 
@@ -708,7 +707,6 @@ _SPOT_TYPES = frozenset({DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK,
 _FUTURES_TYPES = _SPOT_TYPES | {DataType.FUNDING_RATE, DataType.LIQUIDATION}
 
 
-
 def _register(
     venue_id: str,
     market: BinanceMarket,
@@ -738,14 +736,36 @@ def _register(
 
 
 _DOCS = "https://developers.binance.com/docs/"
-_register("binance-spot", SPOT, _SPOT_TYPES, "wss://stream.binance.com:9443/stream",
-          "https://api.binance.com", _DOCS + "binance-spot-api-docs/web-socket-streams", 6000,
-          "/api/v3/exchangeInfo", 1024)
-_register("binance-usdm", USDM, _FUTURES_TYPES, "wss://fstream.binance.com/stream",
-          "https://fapi.binance.com",
-          _DOCS + "derivatives/usds-margined-futures/websocket-market-streams", 2400,
-          "/fapi/v1/exchangeInfo", 200)
-_register("binance-coinm", COINM, _FUTURES_TYPES, "wss://dstream.binance.com/stream",
-          "https://dapi.binance.com",
-          _DOCS + "derivatives/coin-margined-futures/websocket-market-streams", 2400,
-          "/dapi/v1/exchangeInfo", 200)
+_register(
+    "binance-spot",
+    SPOT,
+    _SPOT_TYPES,
+    "wss://stream.binance.com:9443/stream",
+    "https://api.binance.com",
+    _DOCS + "binance-spot-api-docs/web-socket-streams",
+    6000,
+    "/api/v3/exchangeInfo",
+    1024,
+)
+_register(
+    "binance-usdm",
+    USDM,
+    _FUTURES_TYPES,
+    "wss://fstream.binance.com/stream",
+    "https://fapi.binance.com",
+    _DOCS + "derivatives/usds-margined-futures/websocket-market-streams",
+    2400,
+    "/fapi/v1/exchangeInfo",
+    200,
+)
+_register(
+    "binance-coinm",
+    COINM,
+    _FUTURES_TYPES,
+    "wss://dstream.binance.com/stream",
+    "https://dapi.binance.com",
+    _DOCS + "derivatives/coin-margined-futures/websocket-market-streams",
+    2400,
+    "/dapi/v1/exchangeInfo",
+    200,
+)

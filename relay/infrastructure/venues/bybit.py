@@ -148,9 +148,19 @@ DEFAULT_DEPTH = 50
 
 
 INTERVALS = {
-    "1m": "1", "3m": "3", "5m": "5", "15m": "15", "30m": "30",
-    "1h": "60", "2h": "120", "4h": "240", "6h": "360", "12h": "720",
-    "1d": "D", "1w": "W", "1M": "M",
+    "1m": "1",
+    "3m": "3",
+    "5m": "5",
+    "15m": "15",
+    "30m": "30",
+    "1h": "60",
+    "2h": "120",
+    "4h": "240",
+    "6h": "360",
+    "12h": "720",
+    "1d": "D",
+    "1w": "W",
+    "1M": "M",
 }
 """Relay interval word -> Bybit kline interval (the kline page's "Available intervals")."""
 
@@ -222,7 +232,6 @@ def kline_interval(interval: str) -> str:
         ) from None
 
 
-
 def _time_ms(field: str, raw: Any) -> int:
     """Epoch ms sent as a JSON integer or as a string of digits.
 
@@ -232,7 +241,6 @@ def _time_ms(field: str, raw: Any) -> int:
     if isinstance(raw, str) and raw.isdigit() and len(raw) <= 19:
         return wire.integer(field, int(raw))
     return wire.integer(field, raw)
-
 
 
 def _side(field: str, raw: Any) -> Side:
@@ -306,11 +314,16 @@ class TopicBook:
             self.last_update_id = update_id
             if self.l2:
                 book_bids, book_asks = self.book.levels()
-                events.append(MarketEvent(
-                    self.instrument, DataType.L2_ORDERBOOK, received_at_ms, ts_ms,
-                    L2Update(book_bids, book_asks, True, update_id, update_id),
-                    f"snapshot:{key}",
-                ))
+                events.append(
+                    MarketEvent(
+                        self.instrument,
+                        DataType.L2_ORDERBOOK,
+                        received_at_ms,
+                        ts_ms,
+                        L2Update(book_bids, book_asks, True, update_id, update_id),
+                        f"snapshot:{key}",
+                    )
+                )
             self._publish_ticker(update_id, key, ts_ms, received_at_ms, events)
             return None
         if not self.synced:
@@ -329,24 +342,40 @@ class TopicBook:
             return "crossed_book"
         self.last_update_id = update_id
         if self.l2:
-            events.append(MarketEvent(
-                self.instrument, DataType.L2_ORDERBOOK, received_at_ms, ts_ms,
-                L2Update(bids, asks, False, update_id, update_id), key,
-            ))
+            events.append(
+                MarketEvent(
+                    self.instrument,
+                    DataType.L2_ORDERBOOK,
+                    received_at_ms,
+                    ts_ms,
+                    L2Update(bids, asks, False, update_id, update_id),
+                    key,
+                )
+            )
         self._publish_ticker(update_id, key, ts_ms, received_at_ms, events)
         return None
 
     def _publish_ticker(
-        self, update_id: int, key: str, ts_ms: int, received_at_ms: int,
+        self,
+        update_id: int,
+        key: str,
+        ts_ms: int,
+        received_at_ms: int,
         events: list[MarketEvent],
     ) -> None:
         bid, ask = self.book.best_bid, self.book.best_ask
         if not self.ticker or bid is None or ask is None:
             return
-        events.append(MarketEvent(
-            self.instrument, DataType.TICKER, received_at_ms, ts_ms,
-            Ticker(bid, self.book.bids[bid], ask, self.book.asks[ask], update_id), key,
-        ))
+        events.append(
+            MarketEvent(
+                self.instrument,
+                DataType.TICKER,
+                received_at_ms,
+                ts_ms,
+                Ticker(bid, self.book.bids[bid], ask, self.book.asks[ask], update_id),
+                key,
+            )
+        )
 
     def restart(self) -> None:
         """Throw the book away; deltas are ignored until the next snapshot."""
@@ -394,51 +423,68 @@ class TickerState:
             and not _TICKER_FIELDS.isdisjoint(data)
             and all(present(name) for name in _TICKER_FIELDS)
         ):
-            events.append(MarketEvent(
-                self.instrument, DataType.TICKER, received_at_ms, ts_ms,
-                Ticker(
-                    wire.price("bid1Price", fields["bid1Price"]),
-                    wire.quantity("bid1Size", fields["bid1Size"]),
-                    wire.price("ask1Price", fields["ask1Price"]),
-                    wire.quantity("ask1Size", fields["ask1Size"]),
-                ),
-                key,
-            ))
+            events.append(
+                MarketEvent(
+                    self.instrument,
+                    DataType.TICKER,
+                    received_at_ms,
+                    ts_ms,
+                    Ticker(
+                        wire.price("bid1Price", fields["bid1Price"]),
+                        wire.quantity("bid1Size", fields["bid1Size"]),
+                        wire.price("ask1Price", fields["ask1Price"]),
+                        wire.quantity("ask1Size", fields["ask1Size"]),
+                    ),
+                    key,
+                )
+            )
         if (
             DataType.FUNDING_RATE in self.wanted
             and not _FUNDING_FIELDS.isdisjoint(data)
             and present("fundingRate")
         ):
-            events.append(MarketEvent(
-                self.instrument, DataType.FUNDING_RATE, received_at_ms, ts_ms,
-                FundingRate(
-                    rate=parse_decimal("fundingRate", fields["fundingRate"]),
-                    mark_price=(
-                        wire.price("markPrice", fields["markPrice"]) if present("markPrice")
-                        else None
+            events.append(
+                MarketEvent(
+                    self.instrument,
+                    DataType.FUNDING_RATE,
+                    received_at_ms,
+                    ts_ms,
+                    FundingRate(
+                        rate=parse_decimal("fundingRate", fields["fundingRate"]),
+                        mark_price=(
+                            wire.price("markPrice", fields["markPrice"])
+                            if present("markPrice")
+                            else None
+                        ),
+                        index_price=(
+                            wire.price("indexPrice", fields["indexPrice"])
+                            if present("indexPrice")
+                            else None
+                        ),
+                        next_funding_time_ms=(
+                            (_time_ms("nextFundingTime", fields["nextFundingTime"]) or None)
+                            if present("nextFundingTime")
+                            else None
+                        ),
                     ),
-                    index_price=(
-                        wire.price("indexPrice", fields["indexPrice"]) if present("indexPrice")
-                        else None
-                    ),
-                    next_funding_time_ms=(
-                        (_time_ms("nextFundingTime", fields["nextFundingTime"]) or None)
-                        if present("nextFundingTime")
-                        else None
-                    ),
-                ),
-                key,
-            ))
+                    key,
+                )
+            )
         if (
             DataType.OPEN_INTEREST in self.wanted
             and "openInterest" in data
             and present("openInterest")
         ):
-            events.append(MarketEvent(
-                self.instrument, DataType.OPEN_INTEREST, received_at_ms, ts_ms,
-                OpenInterest(wire.quantity("openInterest", fields["openInterest"])),
-                key,
-            ))
+            events.append(
+                MarketEvent(
+                    self.instrument,
+                    DataType.OPEN_INTEREST,
+                    received_at_ms,
+                    ts_ms,
+                    OpenInterest(wire.quantity("openInterest", fields["openInterest"])),
+                    key,
+                )
+            )
         return events
 
 
@@ -518,7 +564,7 @@ class BybitProtocol(VenueProtocol):
         """Subscribe frames: 10 topics each on spot, all topics in one frame otherwise."""
         size = self._market.max_args_per_request or len(self._topics) or 1
         return [
-            subscribe_frame(self._topics[start:start + size])
+            subscribe_frame(self._topics[start : start + size])
             for start in range(0, len(self._topics), size)
         ]
 
@@ -600,9 +646,7 @@ class BybitProtocol(VenueProtocol):
                 raise InvalidValueError("data", item, "expected an object")
         return items
 
-    def _orderbook(
-        self, topic: str, message: dict[str, Any], received_at_ms: int
-    ) -> FrameOutcome:
+    def _orderbook(self, topic: str, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
         book = self._books.get(topic)
         if book is None:
             raise FrameError("unsubscribed", wire.clip(topic))
@@ -631,8 +675,11 @@ class BybitProtocol(VenueProtocol):
         one are ignored.
         """
         wanted = None if instruments is None else set(instruments)
-        books = [book for book in self._books.values()
-                 if wanted is None or book.instrument.instrument in wanted]
+        books = [
+            book
+            for book in self._books.values()
+            if wanted is None or book.instrument.instrument in wanted
+        ]
         for book in books:
             book.restart()
         return self._resync(books, reason)
@@ -645,18 +692,17 @@ class BybitProtocol(VenueProtocol):
         """
         topics = [book.topic for book in books]
         size = self._market.max_args_per_request or len(topics) or 1
-        chunks = [topics[start:start + size] for start in range(0, len(topics), size)]
+        chunks = [topics[start : start + size] for start in range(0, len(topics), size)]
         instruments = dict.fromkeys(book.instrument for book in books)
         return FrameOutcome(
-            [], [],
+            [],
+            [],
             [unsubscribe_frame(chunk) for chunk in chunks]
             + [subscribe_frame(chunk) for chunk in chunks],
             [BookResync(instrument, reason) for instrument in instruments],
         )
 
-    def _trade(
-        self, topic: str, message: dict[str, Any], received_at_ms: int
-    ) -> list[MarketEvent]:
+    def _trade(self, topic: str, message: dict[str, Any], received_at_ms: int) -> list[MarketEvent]:
         """``publicTrade``: one event per trade; ``S`` is the taker side, ``i`` the trade id."""
         instrument = self._trades.get(topic)
         if instrument is None:
@@ -664,12 +710,21 @@ class BybitProtocol(VenueProtocol):
         events: list[MarketEvent] = []
         for item in self._items(message):
             trade_id = wire.text("i", item["i"])
-            events.append(MarketEvent(
-                instrument, DataType.TRADE, received_at_ms, wire.integer("T", item["T"]),
-                Trade(trade_id, wire.price("p", item["p"]), wire.quantity("v", item["v"]),
-                      _side("S", item["S"])),
-                trade_id,
-            ))
+            events.append(
+                MarketEvent(
+                    instrument,
+                    DataType.TRADE,
+                    received_at_ms,
+                    wire.integer("T", item["T"]),
+                    Trade(
+                        trade_id,
+                        wire.price("p", item["p"]),
+                        wire.quantity("v", item["v"]),
+                        _side("S", item["S"]),
+                    ),
+                    trade_id,
+                )
+            )
         return events
 
     def _ticker(
@@ -684,9 +739,7 @@ class BybitProtocol(VenueProtocol):
             raise InvalidValueError("data", data, "expected an object")
         return state.on_message(is_snapshot, data, ts_ms, received_at_ms)
 
-    def _kline(
-        self, topic: str, message: dict[str, Any], received_at_ms: int
-    ) -> list[MarketEvent]:
+    def _kline(self, topic: str, message: dict[str, Any], received_at_ms: int) -> list[MarketEvent]:
         """``kline``: one candle per item; ``confirm`` true when closed, ``turnover`` in quote."""
         kline = self._klines.get(topic)
         if kline is None:
@@ -701,24 +754,31 @@ class BybitProtocol(VenueProtocol):
             last_match = (
                 wire.integer("timestamp", item["timestamp"]) if "timestamp" in item else ts_ms
             )
-            events.append(MarketEvent(
-                kline.instrument, DataType.CANDLE, received_at_ms, ts_ms,
-                Candle(
-                    interval=kline.interval,
-                    open_time_ms=start,
-                    close_time_ms=wire.integer("end", item["end"]),
-                    open=wire.price("open", item["open"]),
-                    high=wire.price("high", item["high"]),
-                    low=wire.price("low", item["low"]),
-                    close=wire.price("close", item["close"]),
-                    volume=wire.quantity("volume", item["volume"]),
-                    is_closed=confirm,
-                    quote_volume=(
-                        wire.quantity("turnover", item["turnover"]) if "turnover" in item else None
+            events.append(
+                MarketEvent(
+                    kline.instrument,
+                    DataType.CANDLE,
+                    received_at_ms,
+                    ts_ms,
+                    Candle(
+                        interval=kline.interval,
+                        open_time_ms=start,
+                        close_time_ms=wire.integer("end", item["end"]),
+                        open=wire.price("open", item["open"]),
+                        high=wire.price("high", item["high"]),
+                        low=wire.price("low", item["low"]),
+                        close=wire.price("close", item["close"]),
+                        volume=wire.quantity("volume", item["volume"]),
+                        is_closed=confirm,
+                        quote_volume=(
+                            wire.quantity("turnover", item["turnover"])
+                            if "turnover" in item
+                            else None
+                        ),
                     ),
-                ),
-                f"{start}:{last_match}:{'closed' if confirm else 'open'}",
-            ))
+                    f"{start}:{last_match}:{'closed' if confirm else 'open'}",
+                )
+            )
         return events
 
     def _liquidation(
@@ -736,11 +796,16 @@ class BybitProtocol(VenueProtocol):
             time_ms = wire.integer("T", item["T"])
             price = wire.price("p", item["p"])
             quantity = wire.quantity("v", item["v"])
-            events.append(MarketEvent(
-                instrument, DataType.LIQUIDATION, received_at_ms, time_ms,
-                Liquidation(side, price, quantity),
-                f"{time_ms}:{side.value}:{item['v']}:{item['p']}",
-            ))
+            events.append(
+                MarketEvent(
+                    instrument,
+                    DataType.LIQUIDATION,
+                    received_at_ms,
+                    time_ms,
+                    Liquidation(side, price, quantity),
+                    f"{time_ms}:{side.value}:{item['v']}:{item['p']}",
+                )
+            )
         return events
 
 
@@ -768,8 +833,9 @@ class BybitSimulatedVenue:
             return
         topic = message.get("topic")
         data = message.get("data")
-        if not (isinstance(topic, str) and topic.startswith("orderbook.")
-                and isinstance(data, dict)):
+        if not (
+            isinstance(topic, str) and topic.startswith("orderbook.") and isinstance(data, dict)
+        ):
             return
         new_bids = wire.simulated_levels(data.get("b") or [])
         new_asks = wire.simulated_levels(data.get("a") or [])
@@ -784,8 +850,9 @@ class BybitSimulatedVenue:
                     side.pop(price, None)
                 else:
                     side[price] = size
-        last.update(symbol=data.get("s"), u=data.get("u"), seq=data.get("seq"),
-                    ts=message.get("ts"))
+        last.update(
+            symbol=data.get("s"), u=data.get("u"), seq=data.get("seq"), ts=message.get("ts")
+        )
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
         """The venue's answers to one client frame (may be empty)."""
@@ -797,12 +864,24 @@ class BybitSimulatedVenue:
         if not isinstance(req_id, str):  # the relay sends strings; anything else is not echoed
             req_id = ""
         if op == "ping":
-            return [orjson.dumps({"success": True, "ret_msg": "pong", "conn_id": "simulated",
-                                  "req_id": req_id, "op": "ping"}).decode()]
+            return [
+                orjson.dumps(
+                    {
+                        "success": True,
+                        "ret_msg": "pong",
+                        "conn_id": "simulated",
+                        "req_id": req_id,
+                        "op": "ping",
+                    }
+                ).decode()
+            ]
         if op not in ("subscribe", "unsubscribe"):
             return []
-        replies = [orjson.dumps({"success": True, "ret_msg": "", "conn_id": "simulated",
-                                 "req_id": req_id, "op": op}).decode()]
+        replies = [
+            orjson.dumps(
+                {"success": True, "ret_msg": "", "conn_id": "simulated", "req_id": req_id, "op": op}
+            ).decode()
+        ]
         args = message.get("args")
         topics = [t for t in args if isinstance(t, str)] if isinstance(args, list) else []
         if op == "subscribe":
@@ -817,18 +896,20 @@ class BybitSimulatedVenue:
         if topic not in self._books:
             return None
         bids, asks, last = self._books[topic]
-        return wire.reply_json({
-            "topic": topic,
-            "type": "snapshot",
-            "ts": last.get("ts"),
-            "data": {
-                "s": last.get("symbol"),
-                "b": [[p, bids[p]] for p in sorted(bids, key=Decimal, reverse=True)],
-                "a": [[p, asks[p]] for p in sorted(asks, key=Decimal)],
-                "u": last.get("u"),
-                "seq": last.get("seq"),
-            },
-        })
+        return wire.reply_json(
+            {
+                "topic": topic,
+                "type": "snapshot",
+                "ts": last.get("ts"),
+                "data": {
+                    "s": last.get("symbol"),
+                    "b": [[p, bids[p]] for p in sorted(bids, key=Decimal, reverse=True)],
+                    "a": [[p, asks[p]] for p in sorted(asks, key=Decimal)],
+                    "u": last.get("u"),
+                    "seq": last.get("seq"),
+                },
+            }
+        )
 
 
 def _delivery_day(raw: Any) -> str:
@@ -874,8 +955,11 @@ def parse_instruments(request: ListingRequest, body: bytes) -> list[ListedInstru
             if contract in ("LinearPerpetual", "InversePerpetual"):
                 listed.append(ListedInstrument(symbol, f"{pair}:PERP", "perpetual"))
             elif contract in ("LinearFutures", "InverseFutures"):
-                listed.append(ListedInstrument(
-                    symbol, f"{pair}:{_delivery_day(item['deliveryTime'])}", "future"))
+                listed.append(
+                    ListedInstrument(
+                        symbol, f"{pair}:{_delivery_day(item['deliveryTime'])}", "future"
+                    )
+                )
         return listed
     except (orjson.JSONDecodeError, KeyError, TypeError, InvalidValueError) as exc:
         raise ValueError(f"instruments-info: {exc}") from None
@@ -890,7 +974,9 @@ def _factory(market: BybitMarket, default_ws_url: str) -> Callable[[VenueConfig]
 
 _SPOT_TYPES = frozenset({DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK, DataType.CANDLE})
 _DERIVATIVE_TYPES = _SPOT_TYPES | {
-    DataType.FUNDING_RATE, DataType.OPEN_INTEREST, DataType.LIQUIDATION,
+    DataType.FUNDING_RATE,
+    DataType.OPEN_INTEREST,
+    DataType.LIQUIDATION,
 }
 
 _DOCS = "https://bybit-exchange.github.io/docs/v5/"

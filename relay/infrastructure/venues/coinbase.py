@@ -128,8 +128,7 @@ OVERVIEW_DOC = (
     "https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-overview"
 )
 RATE_LIMITS_DOC = (
-    "https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/"
-    "websocket-rate-limits"
+    "https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-rate-limits"
 )
 PRODUCTS_DOC = (
     "https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/public/"
@@ -175,12 +174,10 @@ _RFC3339 = re.compile(
 ).fullmatch
 
 
-
 def _list(field: str, raw: Any) -> list[Any]:
     if not isinstance(raw, list):
         raise InvalidValueError(field, raw, "expected a list")
     return raw
-
 
 
 def parse_time_ms(field: str, raw: Any) -> int:
@@ -314,9 +311,7 @@ class CoinbaseProtocol(VenueProtocol):
         frames = [subscribe_frame("heartbeats", ())]
         for data_type, channel in _CHANNEL_FOR.items():
             products = [
-                sub.instrument
-                for sub in self._config.subscriptions
-                if data_type in sub.data_types
+                sub.instrument for sub in self._config.subscriptions if data_type in sub.data_types
             ]
             if products:
                 frames.append(subscribe_frame(channel, products))
@@ -415,8 +410,11 @@ class CoinbaseProtocol(VenueProtocol):
         The outcome also carries resyncs still queued by a malformed message.
         Products without a book here are ignored.
         """
-        products = (list(self._books) if instruments is None
-                    else [p for p in dict.fromkeys(instruments) if p in self._books])
+        products = (
+            list(self._books)
+            if instruments is None
+            else [p for p in dict.fromkeys(instruments) if p in self._books]
+        )
         self._resync(products, reason)
         outcome = FrameOutcome([], [], self._pending_replies, self._pending_resyncs)
         self._pending_replies = []
@@ -536,7 +534,11 @@ class CoinbaseProtocol(VenueProtocol):
                 ticker = wire.json_object("tickers[]", raw_ticker)
                 instrument = self._instrument(ticker["product_id"], DataType.TICKER)
                 fields = (
-                    "price", "volume_24_h", "best_bid", "best_bid_quantity", "best_ask",
+                    "price",
+                    "volume_24_h",
+                    "best_bid",
+                    "best_bid_quantity",
+                    "best_ask",
                     "best_ask_quantity",
                 )
                 texts = [wire.text(name, ticker[name]) for name in fields]
@@ -570,8 +572,10 @@ class CoinbaseProtocol(VenueProtocol):
                 open_time_ms = int(start_text) * 1000
                 if open_time_ms > MAX_ID:
                     raise InvalidValueError("start", start_text, "out of range")
-                ohlcv = [wire.text(name, candle[name]) for name in
-                         ("open", "high", "low", "close", "volume")]
+                ohlcv = [
+                    wire.text(name, candle[name])
+                    for name in ("open", "high", "low", "close", "volume")
+                ]
                 events.append(
                     MarketEvent(
                         instrument,
@@ -720,8 +724,12 @@ class CoinbaseSimulatedVenue:
     def _snapshot(self, product_id: str) -> str:
         bids, asks = self._books[product_id]
         updates = [
-            {"side": side, "event_time": self._timestamp, "price_level": price,
-             "new_quantity": quantity}
+            {
+                "side": side,
+                "event_time": self._timestamp,
+                "price_level": price,
+                "new_quantity": quantity,
+            }
             for side, levels in (("bid", bids), ("offer", asks))
             for price, quantity in levels.items()
         ]

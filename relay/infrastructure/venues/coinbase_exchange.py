@@ -164,10 +164,8 @@ _DOCS = (
 )
 
 
-
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=HASH_BYTES).hexdigest()
-
 
 
 def parse_time_ms(raw: Any) -> int:
@@ -320,7 +318,10 @@ class CoinbaseExchangeProtocol(VenueProtocol):
     def channels(self) -> list[tuple[str, list[str]]]:
         """(channel, product ids) for every channel this connection subscribes, in frame order."""
         by_channel: dict[str, list[str]] = {
-            BOOK_CHANNEL: [], TRADE_CHANNEL: [], TICKER_CHANNEL: [], HEARTBEAT_CHANNEL: []
+            BOOK_CHANNEL: [],
+            TRADE_CHANNEL: [],
+            TICKER_CHANNEL: [],
+            HEARTBEAT_CHANNEL: [],
         }
         channel_of = {
             DataType.L2_ORDERBOOK: BOOK_CHANNEL,
@@ -454,8 +455,11 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         """Throw the named books away (all when None); unsubscribe and subscribe their
         ``level2_batch`` channel in one frame each. Products without a book here are ignored.
         """
-        products = (list(self._books) if instruments is None
-                    else [p for p in dict.fromkeys(instruments) if p in self._books])
+        products = (
+            list(self._books)
+            if instruments is None
+            else [p for p in dict.fromkeys(instruments) if p in self._books]
+        )
         if not products:
             return FrameOutcome([], [], [])
         for product in products:

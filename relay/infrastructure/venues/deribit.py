@@ -182,7 +182,6 @@ class UnsupportedIntervalError(RelayError, ValueError):
         self.interval = interval
 
 
-
 def _number(field: str, raw: Any) -> Decimal:
     """A JSON number (decoded as Decimal or int) of bounded size; anything else refused."""
     if type(raw) is Decimal:
@@ -218,7 +217,6 @@ def _text(field: str, raw: Any) -> str:
     if not isinstance(raw, str) or not raw:
         raise InvalidValueError(field, raw, "expected a non-empty string")
     return raw
-
 
 
 _ZERO = Decimal(0)
@@ -520,14 +518,19 @@ class DeribitProtocol(VenueProtocol):
         The channels go in requests of at most :data:`CHANNELS_PER_SUBSCRIBE`
         each; instruments without a book here are ignored.
         """
-        names = (list(self._books) if instruments is None
-                 else [n for n in dict.fromkeys(instruments) if n in self._books])
+        names = (
+            list(self._books)
+            if instruments is None
+            else [n for n in dict.fromkeys(instruments) if n in self._books]
+        )
         channels = []
         for name in names:
             self._books[name].reset()
             channels.append(self._books[name].channel)
-        chunks = [channels[start : start + CHANNELS_PER_SUBSCRIBE]
-                  for start in range(0, len(channels), CHANNELS_PER_SUBSCRIBE)]
+        chunks = [
+            channels[start : start + CHANNELS_PER_SUBSCRIBE]
+            for start in range(0, len(channels), CHANNELS_PER_SUBSCRIBE)
+        ]
         replies = [self._call("public/unsubscribe", {"channels": c}) for c in chunks]
         replies += [self._call("public/subscribe", {"channels": c}) for c in chunks]
         return FrameOutcome(

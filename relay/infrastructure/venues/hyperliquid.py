@@ -139,7 +139,6 @@ _DECIMAL_CHANNELS = frozenset({"candle", "activeAssetCtx"})
 """Channels whose numbers may be JSON numbers (see the module docstring)."""
 
 
-
 def _level(field: str, raw: Any) -> PriceLevel:
     """``{"px": "113377.0", "sz": "7.6699", "n": 17}`` -> (price > 0, size > 0)."""
     if type(raw) is not dict:
@@ -365,8 +364,12 @@ class HyperliquidProtocol(VenueProtocol):
                     DataType.TRADE,
                     received_at_ms,
                     time_ms,
-                    Trade(str(tid), wire.price("px", trade["px"]),
-                          wire.quantity("sz", trade["sz"]), side),
+                    Trade(
+                        str(tid),
+                        wire.price("px", trade["px"]),
+                        wire.quantity("sz", trade["sz"]),
+                        side,
+                    ),
                     f"{time_ms}:{tid}",
                 )
             )
@@ -525,13 +528,13 @@ class HyperliquidProtocol(VenueProtocol):
             )
         events.append(
             MarketEvent(
-            wanted.instrument,
-            DataType.CANDLE,
-            received_at_ms,
-            None,
-            candle,
-            f"{open_time}:{candle.trade_count}:{candle.volume}:{candle.close}:"
-            f"{candle.high}:{candle.low}",
+                wanted.instrument,
+                DataType.CANDLE,
+                received_at_ms,
+                None,
+                candle,
+                f"{open_time}:{candle.trade_count}:{candle.volume}:{candle.close}:"
+                f"{candle.high}:{candle.low}",
             )
         )
         self._candles[coin] = candle

@@ -211,7 +211,6 @@ def _list(field: str, raw: Any) -> list[Any]:
     return raw
 
 
-
 def _decimals(value: Decimal) -> int:
     exponent = value.as_tuple().exponent
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
@@ -439,12 +438,17 @@ class KrakenProtocol(VenueProtocol):
 
         Symbols without a book here are ignored.
         """
-        symbols = (list(self._books) if instruments is None
-                   else [s for s in dict.fromkeys(instruments) if s in self._books])
+        symbols = (
+            list(self._books)
+            if instruments is None
+            else [s for s in dict.fromkeys(instruments) if s in self._books]
+        )
         for symbol in symbols:
             self._books[symbol].reset()
         return FrameOutcome(
-            [], [], self.resync_frames(symbols),
+            [],
+            [],
+            self.resync_frames(symbols),
             [BookResync(self._books[symbol].instrument, reason) for symbol in symbols],
         )
 
@@ -546,8 +550,10 @@ class KrakenProtocol(VenueProtocol):
                 wire.price("ask", entry["ask"]),
                 wire.quantity("ask_qty", entry["ask_qty"]),
             )
-            key = (f"{timestamp or ''}:{ticker.bid_price}:{ticker.bid_quantity}:"
-                   f"{ticker.ask_price}:{ticker.ask_quantity}")
+            key = (
+                f"{timestamp or ''}:{ticker.bid_price}:{ticker.bid_quantity}:"
+                f"{ticker.ask_price}:{ticker.ask_quantity}"
+            )
             if not timestamp:
                 fields = "|".join(f"{name}={entry[name]}" for name in sorted(entry))
                 key = f"{key}:{zlib.crc32(fields.encode())}"
@@ -731,9 +737,7 @@ class KrakenSimulatedVenue:
         book_bids, book_asks = book.levels()
 
         def side(levels: Iterable[PriceLevel]) -> str:
-            return ",".join(
-                f'{{"price":{_plain(p)},"qty":{_plain(q)}}}' for p, q in levels
-            )
+            return ",".join(f'{{"price":{_plain(p)},"qty":{_plain(q)}}}' for p, q in levels)
 
         timestamp = self._timestamps.get(symbol)
         stamp = "" if timestamp is None else f',"timestamp":{json.dumps(timestamp)}'

@@ -161,11 +161,37 @@ _CHANNEL = {
     DataType.OPEN_INTEREST: "open-interest",
 }
 
-_BARS = frozenset({
-    "1s", "1m", "3m", "5m", "15m", "30m", "1H", "2H", "4H", "6H", "12H", "1D", "2D", "3D",
-    "5D", "1W", "1M", "3M", "6Hutc", "12Hutc", "1Dutc", "2Dutc", "3Dutc", "5Dutc", "1Wutc",
-    "1Mutc", "3Mutc",
-})
+_BARS = frozenset(
+    {
+        "1s",
+        "1m",
+        "3m",
+        "5m",
+        "15m",
+        "30m",
+        "1H",
+        "2H",
+        "4H",
+        "6H",
+        "12H",
+        "1D",
+        "2D",
+        "3D",
+        "5D",
+        "1W",
+        "1M",
+        "3M",
+        "6Hutc",
+        "12Hutc",
+        "1Dutc",
+        "2Dutc",
+        "3Dutc",
+        "5Dutc",
+        "1Wutc",
+        "1Mutc",
+        "3Mutc",
+    }
+)
 """OKX's candle bars (channel ``candle<bar>``)."""
 _UNIT_MS = {"s": 1_000, "m": 60_000, "H": 3_600_000, "D": 86_400_000, "W": 7 * 86_400_000}
 _UTC8 = datetime.timezone(datetime.timedelta(hours=8))
@@ -384,7 +410,6 @@ class OkxBook:
 # --- field parsers ----------------------------------------------------------------------
 
 
-
 def _ms(field: str, raw: Any) -> int:
     """An epoch-ms time sent as a decimal string (``"1652459225464"``)."""
     if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 18:
@@ -397,7 +422,6 @@ def _seq(field: str, raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not -1 <= raw <= MAX_ID:
         raise InvalidValueError(field, raw, "expected an integer in -1..2**63-1")
     return raw
-
 
 
 def _side(field: str, raw: Any) -> Side:
@@ -678,7 +702,10 @@ class OkxProtocol(VenueProtocol):
         return None
 
     def _short_snapshot(
-        self, book: OkxBook, entry: dict[str, Any], received_at_ms: int,
+        self,
+        book: OkxBook,
+        entry: dict[str, Any],
+        received_at_ms: int,
         events: list[MarketEvent],
     ) -> None:
         """``books5``: every push is the whole 5-level book, published as a snapshot."""
@@ -713,8 +740,11 @@ class OkxProtocol(VenueProtocol):
         channel, each under :data:`MAX_SUBSCRIBE_BYTES`; instruments without a
         book here are ignored.
         """
-        books = (list(self._books.values()) if instruments is None
-                 else [self._books[i] for i in dict.fromkeys(instruments) if i in self._books])
+        books = (
+            list(self._books.values())
+            if instruments is None
+            else [self._books[i] for i in dict.fromkeys(instruments) if i in self._books]
+        )
         if not books:
             return FrameOutcome([], [], [])
         args = []
@@ -970,8 +1000,9 @@ class OkxSimulatedVenue:
         if "seqId" in last:
             entry["prevSeqId"] = -1
             entry["seqId"] = last["seqId"]
-        return wire.reply_json({"arg": {"channel": key[0], "instId": key[1]},
-                                "action": "snapshot", "data": [entry]})
+        return wire.reply_json(
+            {"arg": {"channel": key[0], "instId": key[1]}, "action": "snapshot", "data": [entry]}
+        )
 
 
 # --- instrument listing and registration ------------------------------------------------

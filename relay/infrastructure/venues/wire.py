@@ -151,8 +151,10 @@ def simulated_levels(raw: Any, width: int = 2) -> list[list[Any]] | None:
             return None
         price, size = level[width - 2], level[width - 1]
         if not (
-            isinstance(price, str) and isinstance(size, str)
-            and plain_decimal_match(price) and plain_decimal_match(size)
+            isinstance(price, str)
+            and isinstance(size, str)
+            and plain_decimal_match(price)
+            and plain_decimal_match(size)
         ):
             return None
         levels.append(level)

@@ -82,7 +82,8 @@ class IsolationProtocol(VenueProtocol):
             number = text.split()[1]
             trade = Trade(number, Decimal(1), Decimal(number), Side.BUY)
             return FrameOutcome(
-                [MarketEvent(BOOK, DataType.TRADE, received_at_ms, None, trade, number)], [], [])
+                [MarketEvent(BOOK, DataType.TRADE, received_at_ms, None, trade, number)], [], []
+            )
         return FrameOutcome([], [], [])
 
     def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
@@ -95,10 +96,15 @@ class IsolationProtocol(VenueProtocol):
 
 @pytest.fixture
 def isolation_venue() -> Iterator[VenueSpec]:
-    spec = registry.register(VenueSpec(
-        id=VENUE, data_types=frozenset({DataType.TRADE, DataType.L2_ORDERBOOK}),
-        default_ws_url="ws://127.0.0.1:1/unused", default_rest_url="",
-        protocol_factory=IsolationProtocol))
+    spec = registry.register(
+        VenueSpec(
+            id=VENUE,
+            data_types=frozenset({DataType.TRADE, DataType.L2_ORDERBOOK}),
+            default_ws_url="ws://127.0.0.1:1/unused",
+            default_rest_url="",
+            protocol_factory=IsolationProtocol,
+        )
+    )
     yield spec
     registry._REGISTRY.pop(VENUE)
 
@@ -182,8 +188,13 @@ async def until(condition: Callable[[], bool], what: str) -> None:
 
 
 def config(url: str, **overrides: object) -> VenueConfig:
-    base = VenueConfig(id=VENUE, ws_url=url, subscriptions=(
-        SubscriptionConfig("BOOK-1", "BOOK/ONE", (DataType.TRADE, DataType.L2_ORDERBOOK)),))
+    base = VenueConfig(
+        id=VENUE,
+        ws_url=url,
+        subscriptions=(
+            SubscriptionConfig("BOOK-1", "BOOK/ONE", (DataType.TRADE, DataType.L2_ORDERBOOK)),
+        ),
+    )
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 
@@ -202,12 +213,28 @@ async def test_unexpected_exceptions_are_counted_logged_at_a_limited_rate_and_re
         published.append(event.dedup_key)
 
     async with httpx.AsyncClient() as http:
-        connection = VenueConnection(isolation_venue, config(server.url), publish, metrics,
-                                     HealthMonitor([VENUE]), http,
-                                     error_log=LogRateLimit(10.0, clock=clock))
+        connection = VenueConnection(
+            isolation_venue,
+            config(server.url),
+            publish,
+            metrics,
+            HealthMonitor([VENUE]),
+            http,
+            error_log=LogRateLimit(10.0, clock=clock),
+        )
         task = asyncio.create_task(connection.run())
-        for frame in ["trade 1", "zero", "zero", "deep", "zero", "trade 2", "deep", "zero",
-                      "zero", "trade 3"]:
+        for frame in [
+            "trade 1",
+            "zero",
+            "zero",
+            "deep",
+            "zero",
+            "trade 2",
+            "deep",
+            "zero",
+            "zero",
+            "trade 3",
+        ]:
             server.outgoing.put_nowait(frame)
         await until(lambda: published == ["1", "2", "3"], "three trades published")
         clock.now += 10.0
@@ -221,25 +248,56 @@ async def test_unexpected_exceptions_are_counted_logged_at_a_limited_rate_and_re
     assert server.connections == 1
     assert sample(metrics, "relay_venue_reconnects_total") == 0
     assert sample(metrics, "relay_frames_rejected_total", reason="internal_error") == 9
-    assert sample(metrics, "relay_book_resyncs_total", instrument="BOOK-1",
-                  reason="internal_error") == 9
+    assert (
+        sample(metrics, "relay_book_resyncs_total", instrument="BOOK-1", reason="internal_error")
+        == 9
+    )
     assert server.received == ["sub BOOK-1"] + ["unsub BOOK-1", "sub BOOK-1"] * 9
     lines = venue_log.named("unexpected error while handling a frame; resyncing every book")
-    assert [(r.levelname, r.venue, r.connection, r.error_type, r.error, r.frame,  # type: ignore[attr-defined]
-             r.suppressed) for r in lines] == [  # type: ignore[attr-defined]
-        ("ERROR", VENUE, VENUE, "ZeroDivisionError", "integer division or modulo by zero",
-         "zero", 0),
-        ("ERROR", VENUE, VENUE, "RecursionError",
-         "maximum recursion depth exceeded while getting the repr of an object", "deep", 0),
-        ("ERROR", VENUE, VENUE, "ZeroDivisionError", "integer division or modulo by zero",
-         "zero", 4),
-        ("ERROR", VENUE, VENUE, "RecursionError",
-         "maximum recursion depth exceeded while getting the repr of an object", "deep", 1),
+    fields = ("levelname", "venue", "connection", "error_type", "error", "frame", "suppressed")
+    assert [tuple(r.__dict__[name] for name in fields) for r in lines] == [
+        (
+            "ERROR",
+            VENUE,
+            VENUE,
+            "ZeroDivisionError",
+            "integer division or modulo by zero",
+            "zero",
+            0,
+        ),
+        (
+            "ERROR",
+            VENUE,
+            VENUE,
+            "RecursionError",
+            "maximum recursion depth exceeded while getting the repr of an object",
+            "deep",
+            0,
+        ),
+        (
+            "ERROR",
+            VENUE,
+            VENUE,
+            "ZeroDivisionError",
+            "integer division or modulo by zero",
+            "zero",
+            4,
+        ),
+        (
+            "ERROR",
+            VENUE,
+            VENUE,
+            "RecursionError",
+            "maximum recursion depth exceeded while getting the repr of an object",
+            "deep",
+            1,
+        ),
     ]
     resync_lines = venue_log.named("order book resync")
-    assert [(r.instrument, r.reason, r.suppressed)  # type: ignore[attr-defined]
-            for r in resync_lines] == [("BOOK-1", "internal_error", 0),
-                                       ("BOOK-1", "internal_error", 6)]
+    assert [
+        (r.instrument, r.reason, r.suppressed)  # type: ignore[attr-defined]
+        for r in resync_lines
+    ] == [("BOOK-1", "internal_error", 0), ("BOOK-1", "internal_error", 6)]
 
 
 async def test_a_frame_is_clipped_to_200_characters_in_the_error_line(
@@ -252,8 +310,9 @@ async def test_a_frame_is_clipped_to_200_characters_in_the_error_line(
     spec = replace(isolation_venue, protocol_factory=LongFrames)
     metrics = PrometheusMetrics()
     async with httpx.AsyncClient() as http:
-        connection = VenueConnection(spec, config(server.url), _ignore, metrics,
-                                     HealthMonitor([VENUE]), http)
+        connection = VenueConnection(
+            spec, config(server.url), _ignore, metrics, HealthMonitor([VENUE]), http
+        )
         task = asyncio.create_task(connection.run())
         server.outgoing.put_nowait("y" * 5000)
         await until(lambda: "unsub BOOK-1" in server.received, "the resync sent")
@@ -273,13 +332,20 @@ async def test_a_resync_that_raises_replaces_the_connection(
     metrics = PrometheusMetrics()
     async with httpx.AsyncClient() as http:
         connection = VenueConnection(
-            isolation_venue, config(server.url, reconnect_base_s=0.05, reconnect_cap_s=0.1),
-            _ignore, metrics, HealthMonitor([VENUE]), http)
+            isolation_venue,
+            config(server.url, reconnect_base_s=0.05, reconnect_cap_s=0.1),
+            _ignore,
+            metrics,
+            HealthMonitor([VENUE]),
+            http,
+        )
         task = asyncio.create_task(connection.run())
         await until(lambda: server.received == ["sub BOOK-1"], "subscribed")
         server.outgoing.put_nowait("poison")
-        await until(lambda: server.connections == 2 and server.received.count("sub BOOK-1") == 2,
-                    "a second connection subscribed")
+        await until(
+            lambda: server.connections == 2 and server.received.count("sub BOOK-1") == 2,
+            "a second connection subscribed",
+        )
         await connection.stop_reading()
         await asyncio.wait_for(task, 5)
     assert sample(metrics, "relay_frames_rejected_total", reason="internal_error") == 1
@@ -288,7 +354,8 @@ async def test_a_resync_that_raises_replaces_the_connection(
     assert (line.error_type, line.error) == ("RuntimeError", "book state lost")  # type: ignore[attr-defined]
     [lost] = venue_log.named("venue connection lost, reconnecting")
     assert lost.error == (  # type: ignore[attr-defined]
-        "ProtocolStateError('resync_books raised RuntimeError: book state lost')")
+        "ProtocolStateError('resync_books raised RuntimeError: book state lost')"
+    )
 
 
 async def test_resync_book_resyncs_one_book_on_the_live_connection(
@@ -296,8 +363,9 @@ async def test_resync_book_resyncs_one_book_on_the_live_connection(
 ) -> None:
     metrics = PrometheusMetrics()
     async with httpx.AsyncClient() as http:
-        connection = VenueConnection(isolation_venue, config(server.url), _ignore, metrics,
-                                     HealthMonitor([VENUE]), http)
+        connection = VenueConnection(
+            isolation_venue, config(server.url), _ignore, metrics, HealthMonitor([VENUE]), http
+        )
         await connection.resync_book("BOOK-1", "incomplete_snapshot")  # not connected: nothing
         task = asyncio.create_task(connection.run())
         await until(lambda: server.received == ["sub BOOK-1"], "subscribed")
@@ -307,11 +375,18 @@ async def test_resync_book_resyncs_one_book_on_the_live_connection(
         await connection.stop_reading()
         await asyncio.wait_for(task, 5)
     assert server.received == ["sub BOOK-1", "unsub BOOK-1", "sub BOOK-1"]
-    assert sample(metrics, "relay_book_resyncs_total", instrument="BOOK-1",
-                  reason="incomplete_snapshot") == 1
+    assert (
+        sample(
+            metrics, "relay_book_resyncs_total", instrument="BOOK-1", reason="incomplete_snapshot"
+        )
+        == 1
+    )
     [line] = venue_log.named("order book resync")
     assert (line.venue, line.instrument, line.reason) == (  # type: ignore[attr-defined]
-        VENUE, "BOOK-1", "incomplete_snapshot")
+        VENUE,
+        "BOOK-1",
+        "incomplete_snapshot",
+    )
 
 
 async def test_an_unexpected_exception_on_a_rest_snapshot_refetches_every_book(
@@ -342,12 +417,12 @@ async def test_an_unexpected_exception_on_a_rest_snapshot_refetches_every_book(
         def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
             return self.inner.on_frame(frame, received_at_ms)
 
-        def resync_books(self, instruments: Collection[str] | None, reason: str
-                         ) -> FrameOutcome:
+        def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
             return self.inner.resync_books(instruments, reason)
 
-        def on_snapshot(self, request: SnapshotRequest, body: bytes, received_at_ms: int
-                        ) -> FrameOutcome:
+        def on_snapshot(
+            self, request: SnapshotRequest, body: bytes, received_at_ms: int
+        ) -> FrameOutcome:
             if failures:
                 raise failures.pop()
             return self.inner.on_snapshot(request, body, received_at_ms)
@@ -363,22 +438,37 @@ async def test_an_unexpected_exception_on_a_rest_snapshot_refetches_every_book(
     capture = read_capture(CAPTURES / "binance-usdm.jsonl")
     async with Simulator([capture], speed=1.0) as simulator, httpx.AsyncClient() as http:
         venue_config = VenueConfig(
-            id="binance-usdm", ws_url=simulator.ws_url_for("binance-usdm", "/stream"),
+            id="binance-usdm",
+            ws_url=simulator.ws_url_for("binance-usdm", "/stream"),
             rest_url=f"http://127.0.0.1:{simulator.port}/binance-usdm",
-            subscriptions=(SubscriptionConfig("SUSHIUSDT", "SUSHI/USDT",
-                                              (DataType.L2_ORDERBOOK,)),))
-        connection = VenueConnection(spec, venue_config, publish, metrics,
-                                     HealthMonitor(["binance-usdm"]), http)
+            subscriptions=(
+                SubscriptionConfig("SUSHIUSDT", "SUSHI/USDT", (DataType.L2_ORDERBOOK,)),
+            ),
+        )
+        connection = VenueConnection(
+            spec, venue_config, publish, metrics, HealthMonitor(["binance-usdm"]), http
+        )
         task = asyncio.create_task(connection.run())
         await until(lambda: len(books) == 1, "the SUSHIUSDT book published")
         await connection.stop_reading()
         await asyncio.wait_for(task, 5)
     labels = {"venue": "binance-usdm"}
-    assert metrics.registry.get_sample_value(
-        "relay_frames_rejected_total", {**labels, "reason": "internal_error"}) == 1
-    assert metrics.registry.get_sample_value(
-        "relay_book_resyncs_total",
-        {**labels, "instrument": "SUSHIUSDT", "reason": "internal_error"}) == 1
+    assert (
+        metrics.registry.get_sample_value(
+            "relay_frames_rejected_total", {**labels, "reason": "internal_error"}
+        )
+        == 1
+    )
+    assert (
+        metrics.registry.get_sample_value(
+            "relay_book_resyncs_total",
+            {**labels, "instrument": "SUSHIUSDT", "reason": "internal_error"},
+        )
+        == 1
+    )
     [line] = venue_log.named("unexpected error while handling a frame; resyncing every book")
     assert (line.error_type, line.error, line.frame[:16]) == (  # type: ignore[attr-defined]
-        "ZeroDivisionError", "division by zero", "b'{\"lastUpdateId")
+        "ZeroDivisionError",
+        "division by zero",
+        "b'{\"lastUpdateId",
+    )

@@ -30,8 +30,9 @@ from relay.infrastructure.venues.registry import supported_data_types
 pytestmark = pytest.mark.integration
 
 
-async def run_rotating(capture: Capture, speed: float | None, rotate_after_s: float,
-                       watch_s: float, wait_stored: bool) -> tuple[Relay, Simulator, Stored]:
+async def run_rotating(
+    capture: Capture, speed: float | None, rotate_after_s: float, watch_s: float, wait_stored: bool
+) -> tuple[Relay, Simulator, Stored]:
     """Run the relay on ``capture`` (``resume`` mode) with rotations.
 
     ``wait_stored``: run until JetStream holds every recorded event (and its
@@ -40,10 +41,13 @@ async def run_rotating(capture: Capture, speed: float | None, rotate_after_s: fl
     """
     messages: Stored = []
     faults = Faults(reconnect=ReconnectMode.RESUME)
-    async with EmbeddedNats() as server, Simulator([capture], speed=speed,
-                                                   faults=faults) as simulator:
-        text = config_text(server.url, f"127.0.0.1:{simulator.port}", free_port(), "json",
-                           ("binance-usdm",))
+    async with (
+        EmbeddedNats() as server,
+        Simulator([capture], speed=speed, faults=faults) as simulator,
+    ):
+        text = config_text(
+            server.url, f"127.0.0.1:{simulator.port}", free_port(), "json", ("binance-usdm",)
+        )
         text = text.replace("rest_url = ", f"rotate_after_s = {rotate_after_s}\nrest_url = ", 1)
         relay = Relay(parse_config(text, source="<test>", venues=supported_data_types()))
         stop = asyncio.Event()
@@ -61,7 +65,8 @@ async def test_rotation_hands_over_without_gap_or_duplicate() -> None:
     capture = read_capture(CAPTURES / "binance-usdm.jsonl")
     relay, simulator, messages = await run_rotating(capture, 4.0, 2.0, 0.0, wait_stored=True)
     rotations = relay.metrics.registry.get_sample_value(
-        "relay_connection_rotations_total", {"venue": "binance-usdm"})
+        "relay_connection_rotations_total", {"venue": "binance-usdm"}
+    )
     assert rotations is not None and rotations >= 1
     # Each handover ends when both connections have delivered the same event: at least one
     # duplicate per rotation was suppressed, and none reached JetStream (checked below).
@@ -70,8 +75,10 @@ async def test_rotation_hands_over_without_gap_or_duplicate() -> None:
     # old connection is kept, so one more connection may have been served than rotated.
     assert simulator.connections_served - int(rotations) in (1, 2)
     seen = verify_jetstream(messages, "json", ("binance-usdm",))
-    print(f"\n{int(rotations)} rotations, {relay.pipeline.duplicates} duplicates suppressed, "
-          f"JetStream: {dict(seen)}")
+    print(
+        f"\n{int(rotations)} rotations, {relay.pipeline.duplicates} duplicates suppressed, "
+        f"JetStream: {dict(seen)}"
+    )
     assert (seen["trade"], seen["ticker"], seen["candle"]) == (91, 613, 67)
     assert seen["l2_snapshot"] == 4 * (1 + int(rotations))
 
@@ -86,10 +93,13 @@ async def test_rotation_that_gets_no_frame_opens_no_further_connection() -> None
     """
     capture = read_capture(CAPTURES / "binance-usdm.jsonl")
     recv = [r for r in capture.records if r.kind is RecordKind.RECV][:40]
-    short = replace(capture, records=tuple(
-        r for r in capture.records if r.kind is not RecordKind.RECV or r in recv))
+    short = replace(
+        capture,
+        records=tuple(r for r in capture.records if r.kind is not RecordKind.RECV or r in recv),
+    )
     relay, simulator, _ = await run_rotating(short, None, 1.0, 3.5, wait_stored=False)
     rotations = relay.metrics.registry.get_sample_value(
-        "relay_connection_rotations_total", {"venue": "binance-usdm"})
+        "relay_connection_rotations_total", {"venue": "binance-usdm"}
+    )
     assert rotations is None or rotations == 0
     assert simulator.connections_served == 2

@@ -67,15 +67,17 @@ class PlumbingProtocol(VenueProtocol):
         if frame == "flood":
             return FrameOutcome([], [], [f"frame {n}" for n in range(OUTBOX_MAX_FRAMES + 10)])
         if frame == "break":
-            return FrameOutcome([], [], ["unsub BOOK-1", "sub BOOK-1"],
-                                [BookResync(self.instrument, "checksum")])
+            return FrameOutcome(
+                [], [], ["unsub BOOK-1", "sub BOOK-1"], [BookResync(self.instrument, "checksum")]
+            )
         return FrameOutcome([], [], [])
 
     def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
         if instruments is not None and "BOOK-1" not in instruments:
             return FrameOutcome([], [], [])
-        return FrameOutcome([], [], ["unsub BOOK-1", "sub BOOK-1"],
-                            [BookResync(self.instrument, reason)])
+        return FrameOutcome(
+            [], [], ["unsub BOOK-1", "sub BOOK-1"], [BookResync(self.instrument, reason)]
+        )
 
     def on_snapshot(
         self, request: SnapshotRequest, body: bytes, received_at_ms: int
@@ -102,16 +104,18 @@ sides: list[EchoVenueSide] = []
 
 @pytest.fixture
 def plumbing_venue() -> Iterator[VenueSpec]:
-    spec = registry.register(VenueSpec(
-        id=VENUE,
-        data_types=frozenset({DataType.L2_ORDERBOOK}),
-        default_ws_url="ws://127.0.0.1:1/unused",
-        default_rest_url="",
-        protocol_factory=PlumbingProtocol,
-        subscribe_interval_s=SUBSCRIBE_INTERVAL_S,
-        max_subscriptions_per_connection=2,
-        simulated_venue=EchoVenueSide,
-    ))
+    spec = registry.register(
+        VenueSpec(
+            id=VENUE,
+            data_types=frozenset({DataType.L2_ORDERBOOK}),
+            default_ws_url="ws://127.0.0.1:1/unused",
+            default_rest_url="",
+            protocol_factory=PlumbingProtocol,
+            subscribe_interval_s=SUBSCRIBE_INTERVAL_S,
+            max_subscriptions_per_connection=2,
+            simulated_venue=EchoVenueSide,
+        )
+    )
     sides.clear()
     yield spec
     registry._REGISTRY.pop(VENUE)
@@ -158,8 +162,9 @@ async def test_subscribe_frames_are_paced_pings_sent_and_a_book_resync_counted_a
     url, received = recording_server
     metrics = PrometheusMetrics()
     async with httpx.AsyncClient() as http:
-        connection = VenueConnection(plumbing_venue, venue_config(url), published, metrics,
-                                     HealthMonitor([VENUE]), http)
+        connection = VenueConnection(
+            plumbing_venue, venue_config(url), published, metrics, HealthMonitor([VENUE]), http
+        )
         task = asyncio.create_task(connection.run())
         for _ in range(100):
             frames = [frame for _, frame in received]
@@ -170,7 +175,12 @@ async def test_subscribe_frames_are_paced_pings_sent_and_a_book_resync_counted_a
         await asyncio.wait_for(task, 5)
     paced = [(at, frame) for at, frame in received if frame != "ping"]
     assert [frame for _, frame in paced] == [
-        "sub-1", "sub-2", "sub-3", "unsub BOOK-1", "sub BOOK-1"]
+        "sub-1",
+        "sub-2",
+        "sub-3",
+        "unsub BOOK-1",
+        "sub BOOK-1",
+    ]
     pings = [at for at, frame in received if frame == "ping"]
     assert len(pings) >= 2
     assert pings[1] - pings[0] >= 0.2 - 0.02
@@ -181,8 +191,8 @@ async def test_subscribe_frames_are_paced_pings_sent_and_a_book_resync_counted_a
     # scheduling tick closer together.
     assert min(gaps) >= SUBSCRIBE_INTERVAL_S - 0.02
     resyncs = metrics.registry.get_sample_value(
-        "relay_book_resyncs_total",
-        {"venue": VENUE, "instrument": "BOOK-1", "reason": "checksum"})
+        "relay_book_resyncs_total", {"venue": VENUE, "instrument": "BOOK-1", "reason": "checksum"}
+    )
     assert resyncs == 1
 
 
@@ -204,8 +214,9 @@ async def test_a_flood_of_frames_for_the_venue_drops_the_connection_and_reconnec
         metrics = PrometheusMetrics()
         config = replace(venue_config(url), reconnect_base_s=0.05, reconnect_cap_s=0.1)
         async with httpx.AsyncClient() as http:
-            connection = VenueConnection(plumbing_venue, config, published, metrics,
-                                         HealthMonitor([VENUE]), http)
+            connection = VenueConnection(
+                plumbing_venue, config, published, metrics, HealthMonitor([VENUE]), http
+            )
             task = asyncio.create_task(connection.run())
             for _ in range(100):
                 if len(connections) >= 2:
@@ -214,8 +225,7 @@ async def test_a_flood_of_frames_for_the_venue_drops_the_connection_and_reconnec
             await connection.stop_reading()
             await asyncio.wait_for(task, 5)
     assert len(connections) >= 2
-    reconnects = metrics.registry.get_sample_value(
-        "relay_venue_reconnects_total", {"venue": VENUE})
+    reconnects = metrics.registry.get_sample_value("relay_venue_reconnects_total", {"venue": VENUE})
     assert reconnects is not None and reconnects >= 1
 
 
@@ -226,7 +236,10 @@ def test_plan_connections_shards_subscriptions_and_names_the_connections(
     plan = plan_connections(plumbing_venue, config)
     assert [name for name, _ in plan] == [VENUE, f"{VENUE}#2", f"{VENUE}#3"]
     assert [[s.instrument for s in part.subscriptions] for _, part in plan] == [
-        ["A-1", "B-1"], ["C-1", "D-1"], ["E-1"]]
+        ["A-1", "B-1"],
+        ["C-1", "D-1"],
+        ["E-1"],
+    ]
 
 
 def test_plan_connections_applies_the_venue_split_before_sharding(
@@ -235,13 +248,17 @@ def test_plan_connections_applies_the_venue_split_before_sharding(
     def by_letter(config: VenueConfig) -> list[VenueConfig]:
         vowels = tuple(s for s in config.subscriptions if s.instrument[0] in "AE")
         others = tuple(s for s in config.subscriptions if s.instrument[0] not in "AE")
-        return [replace(config, subscriptions=vowels, ws_url="ws://vowels/"),
-                replace(config, subscriptions=others), replace(config, subscriptions=())]
+        return [
+            replace(config, subscriptions=vowels, ws_url="ws://vowels/"),
+            replace(config, subscriptions=others),
+            replace(config, subscriptions=()),
+        ]
 
     spec = replace(plumbing_venue, split_connections=by_letter)
     plan = plan_connections(spec, venue_config("ws://x/", ["A-1", "B-1", "C-1", "D-1", "E-1"]))
-    assert [(name, part.ws_url, [s.instrument for s in part.subscriptions])
-            for name, part in plan] == [
+    assert [
+        (name, part.ws_url, [s.instrument for s in part.subscriptions]) for name, part in plan
+    ] == [
         (VENUE, "ws://vowels/", ["A-1", "E-1"]),
         (f"{VENUE}#2", "ws://x/", ["B-1", "C-1"]),
         (f"{VENUE}#3", "ws://x/", ["D-1"]),
@@ -252,8 +269,15 @@ async def test_the_simulator_lets_the_venue_side_answer_client_frames(
     plumbing_venue: VenueSpec, tmp_path: Path
 ) -> None:
     lines = [
-        json.dumps({"capture": 1, "venue": VENUE, "recorded": "2026-11-22T00:00:00+00:00",
-                    "source": "test", "records": 4}),
+        json.dumps(
+            {
+                "capture": 1,
+                "venue": VENUE,
+                "recorded": "2026-11-22T00:00:00+00:00",
+                "source": "test",
+                "records": 4,
+            }
+        ),
         json.dumps({"t": 1.0, "kind": "connect", "conn": "ws-1", "url": "wss://venue/ws"}),
         json.dumps({"t": 1.1, "kind": "send", "conn": "ws-1", "data": "subscribe"}),
         json.dumps({"t": 1.2, "kind": "recv", "conn": "ws-1", "data": "frame-1"}),
@@ -261,8 +285,10 @@ async def test_the_simulator_lets_the_venue_side_answer_client_frames(
     ]
     path = tmp_path / "plumbing.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    async with Simulator([read_capture(path)], speed=None) as simulator, \
-            websockets.connect(simulator.ws_url_for(VENUE, "/ws")) as client:
+    async with (
+        Simulator([read_capture(path)], speed=None) as simulator,
+        websockets.connect(simulator.ws_url_for(VENUE, "/ws")) as client,
+    ):
         await client.send("subscribe")
         assert [await client.recv(), await client.recv()] == ["frame-1", "frame-2"]
         await client.send("ping")

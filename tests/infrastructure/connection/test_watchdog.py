@@ -18,9 +18,11 @@ from relay.infrastructure.connection.watchdog import StalenessWatchdog, watched_
 USDM = VenueConfig(
     id="binance-usdm",
     subscriptions=(
-        SubscriptionConfig("SUSHIUSDT", "SUSHI/USDT",
-                           (DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK,
-                            DataType.CANDLE)),
+        SubscriptionConfig(
+            "SUSHIUSDT",
+            "SUSHI/USDT",
+            (DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK, DataType.CANDLE),
+        ),
         SubscriptionConfig("CTKUSDT", "CTK/USDT", (DataType.TICKER,)),
     ),
     stale_after_s=StaleAfterConfig(ticker=2.0, l2_orderbook=3.0, candle=0.0),
@@ -57,17 +59,23 @@ def test_events_of_unwatched_subscriptions_never_make_the_connection_stale() -> 
     assert watchdog.stale(11.9) is None
 
 
-@pytest.mark.parametrize(("configured_s", "age_limit_s", "expected_s"), [
-    (0.0, 24 * 3600, 24 * 3600 - ROTATION_MARGIN_S),  # Binance: 10 min before 24 h
-    (0.0, 900.0, 450.0),  # a short limit: at half of it, not 300 s
-    (0.0, 0.0, 0.0),  # no limit: never
-    (2.0, 24 * 3600, 2.0),  # configured wins
-])
+@pytest.mark.parametrize(
+    ("configured_s", "age_limit_s", "expected_s"),
+    [
+        (0.0, 24 * 3600, 24 * 3600 - ROTATION_MARGIN_S),  # Binance: 10 min before 24 h
+        (0.0, 900.0, 450.0),  # a short limit: at half of it, not 300 s
+        (0.0, 0.0, 0.0),  # no limit: never
+        (2.0, 24 * 3600, 2.0),  # configured wins
+    ],
+)
 def test_rotation_age_is_configured_or_a_margin_before_the_venue_limit(
-    configured_s: float, age_limit_s: float, expected_s: float,
+    configured_s: float,
+    age_limit_s: float,
+    expected_s: float,
 ) -> None:
-    config = VenueConfig(id="binance-usdm", subscriptions=USDM.subscriptions,
-                         rotate_after_s=configured_s)
+    config = VenueConfig(
+        id="binance-usdm", subscriptions=USDM.subscriptions, rotate_after_s=configured_s
+    )
     assert rotate_after_s(config, age_limit_s) == expected_s
 
 

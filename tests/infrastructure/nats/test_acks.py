@@ -34,8 +34,15 @@ async def nc() -> AsyncIterator[Client]:
         js = client.jetstream()
         memory = StorageType.MEMORY
         await js.add_stream(StreamConfig(name="MARKET", subjects=["market.>"], storage=memory))
-        await js.add_stream(StreamConfig(name="FULL", subjects=["full.>"], storage=memory,
-                                         max_msgs=1, discard=DiscardPolicy.NEW))
+        await js.add_stream(
+            StreamConfig(
+                name="FULL",
+                subjects=["full.>"],
+                storage=memory,
+                max_msgs=1,
+                discard=DiscardPolicy.NEW,
+            )
+        )
         yield client
         await client.close()
 
@@ -51,8 +58,9 @@ async def ack_of(nc: Client, subject: str, msg_id: str) -> Msg:
 
 
 def pending(subject: str, msg_id: str, order: int) -> Pending:
-    return Pending(OutboundMessage(subject, b'{"x":1}', msg_id, "binance-usdm", "trade"),
-                   0, 0.0, order)
+    return Pending(
+        OutboundMessage(subject, b'{"x":1}', msg_id, "binance-usdm", "trade"), 0, 0.0, order
+    )
 
 
 async def batch_ack(nc: Client, acks: BatchAcks, items: list[Pending], token: str) -> AckResult:
@@ -77,7 +85,8 @@ async def test_each_kind_of_ack_gets_its_verdict(nc: Client) -> None:
     refused = message_ack(await ack_of(nc, "full.x", "f:2"))
     assert refused == AckResult(
         AckVerdict.FAILED,
-        "{'code': 503, 'err_code': 10077, 'description': 'maximum messages exceeded'}")
+        "{'code': 503, 'err_code': 10077, 'description': 'maximum messages exceeded'}",
+    )
 
 
 async def test_a_batch_is_confirmed_only_when_the_stream_sequence_moved_by_its_size(
@@ -91,18 +100,21 @@ async def test_a_batch_is_confirmed_only_when_the_stream_sequence_moved_by_its_s
 
     replayed = [pending(TRADES, "b:3", 3), pending(TRADES, "b:2", 4)]
     assert await batch_ack(nc, acks, replayed, "2") == AckResult(
-        AckVerdict.FAILED, "duplicate in batch")
+        AckVerdict.FAILED, "duplicate in batch"
+    )
     assert acks.stream_last_seq is None
 
     unknown_start = [pending(TRADES, f"b:{i}", i) for i in (5, 6)]
     assert await batch_ack(nc, acks, unknown_start, "3") == AckResult(
-        AckVerdict.FAILED, "stream sequence moved 6, batch of 2")
+        AckVerdict.FAILED, "stream sequence moved 6, batch of 2"
+    )
     assert acks.stream_last_seq == 6
 
     assert message_ack(await ack_of(nc, TRADES, "other-publisher:1")) == STORED
     after_other = [pending(TRADES, f"b:{i}", i) for i in (7, 8)]
     assert await batch_ack(nc, acks, after_other, "4") == AckResult(
-        AckVerdict.FAILED, "stream sequence moved 3, batch of 2")
+        AckVerdict.FAILED, "stream sequence moved 3, batch of 2"
+    )
     assert await batch_ack(nc, acks, [pending(TRADES, "b:9", 9)], "5") == STORED
     assert acks.stream_last_seq == 10
 

@@ -38,18 +38,28 @@ class _CapturingClient(Client):
         self.sent.append(cmd)
 
 
-@pytest.mark.parametrize("msg_id", [
-    "binance-usdm:SUSHIUSDT:trade:16599292", "bad\r\nid: x", " padded-id ",
-])
+@pytest.mark.parametrize(
+    "msg_id",
+    [
+        "binance-usdm:SUSHIUSDT:trade:16599292",
+        "bad\r\nid: x",
+        " padded-id ",
+    ],
+)
 @pytest.mark.parametrize("reply", ["", "_INBOX.abc.17"])
 async def test_hpub_command_bytes_equal_nats_py_publish(msg_id: str, reply: str) -> None:
     client = _CapturingClient()
     subject = "market.binance-usdm.sushi-usdt.trade"
     payload = b'{"venue":"binance-usdm","price":"7.6110"}'
-    await client.publish(subject, payload, reply=reply,
-                         headers={"Nats-Msg-Id": msg_id, "Content-Type": "application/json"})
-    ours = hpub_command(subject.encode(), reply.encode(), msg_id,
-                        header_tail("application/json"), payload)
+    await client.publish(
+        subject,
+        payload,
+        reply=reply,
+        headers={"Nats-Msg-Id": msg_id, "Content-Type": "application/json"},
+    )
+    ours = hpub_command(
+        subject.encode(), reply.encode(), msg_id, header_tail("application/json"), payload
+    )
     line, _, rest = client.sent[0].partition(b"\r\n")
     # nats-py writes an empty reply as a second space; the server reads both the same.
     assert ours == line.replace(b"  ", b" ") + b"\r\n" + rest
@@ -58,8 +68,9 @@ async def test_hpub_command_bytes_equal_nats_py_publish(msg_id: str, reply: str)
 async def test_written_commands_reach_the_client_buffer_as_one_piece_and_not_after_close() -> None:
     client = _CapturingClient()
     tail = header_tail("application/json")
-    batch = (hpub_command(SUBJECT.encode(), b"", "a:1", tail, PAYLOAD)
-             + hpub_command(SUBJECT.encode(), b"_INBOX.x.1", "a:2", tail, PAYLOAD))
+    batch = hpub_command(SUBJECT.encode(), b"", "a:1", tail, PAYLOAD) + hpub_command(
+        SUBJECT.encode(), b"_INBOX.x.1", "a:2", tail, PAYLOAD
+    )
     await write_commands(client, batch)
     assert client.sent == [batch]
     client._status = Client.CLOSED
@@ -88,8 +99,9 @@ def test_a_client_without_the_private_members_is_refused_naming_what_it_lacks() 
     version = importlib.metadata.version("nats-py")
     assert caught.value.version == version
     assert caught.value.missing == ("_flush_pending", "_pending")
-    assert str(caught.value) == (f"this nats-py ({version}) has no _send_command/_flush_pending;"
-                                 " relay needs nats-py 2.x")
+    assert str(caught.value) == (
+        f"this nats-py ({version}) has no _send_command/_flush_pending; relay needs nats-py 2.x"
+    )
     assert set(caught.value.missing) < set(PRIVATE_MEMBERS)
 
 

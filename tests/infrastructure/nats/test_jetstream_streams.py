@@ -37,11 +37,23 @@ pytestmark = pytest.mark.integration
 
 MIB = 1024**2
 OPERATOR_STREAM = JsStreamConfig(
-    name="MARKET", subjects=["market.>"], storage=JsStorageType.FILE, max_bytes=MIB,
-    max_age=3600.0, discard=JsDiscardPolicy.NEW,
+    name="MARKET",
+    subjects=["market.>"],
+    storage=JsStorageType.FILE,
+    max_bytes=MIB,
+    max_age=3600.0,
+    discard=JsDiscardPolicy.NEW,
 )
-LIMIT_KEYS = ("subjects", "storage", "max_bytes", "max_age", "max_msgs_per_subject",
-              "duplicate_window", "num_replicas", "discard")
+LIMIT_KEYS = (
+    "subjects",
+    "storage",
+    "max_bytes",
+    "max_age",
+    "max_msgs_per_subject",
+    "duplicate_window",
+    "num_replicas",
+    "discard",
+)
 
 
 @pytest.fixture
@@ -56,17 +68,25 @@ def relay_stream(**changes: object) -> StreamConfig:
     return StreamConfig(**{**{k: getattr(stream, k) for k in stream.__slots__}, **changes})
 
 
-def publisher_for(server: EmbeddedNats, *streams: StreamConfig,
-                  metrics: PrometheusMetrics | None = None,
-                  changes: list[tuple[bool, str]] | None = None) -> JetStreamPublisher:
+def publisher_for(
+    server: EmbeddedNats,
+    *streams: StreamConfig,
+    metrics: PrometheusMetrics | None = None,
+    changes: list[tuple[bool, str]] | None = None,
+) -> JetStreamPublisher:
     config = NatsConfig(urls=(server.url,), streams=streams, ack_timeout_s=1.0)
 
     def record(ready: bool, problem: str) -> None:
         if changes is not None:
             changes.append((ready, problem))
 
-    return JetStreamPublisher(config, "application/json", metrics or PrometheusMetrics(),
-                              PipelineConfig(), on_ready_change=record)
+    return JetStreamPublisher(
+        config,
+        "application/json",
+        metrics or PrometheusMetrics(),
+        PipelineConfig(),
+        on_ready_change=record,
+    )
 
 
 async def limits(server: EmbeddedNats, name: str = "MARKET") -> dict[str, object]:
@@ -109,11 +129,13 @@ async def test_an_operator_stream_keeps_its_limits_and_the_differences_are_logge
     assert (after["max_bytes"], after["max_age"], after["discard"]) == (MIB, 3600.0, "new")
     lines = [r.__dict__ for r in caplog.records if r.getMessage().startswith("stream differs")]
     print(f"\nlimits before {before}\nlimits after  {after}\nlogged: {lines[0]['differences']}")
-    assert [line["differences"] for line in lines] == [[
-        "max_age_s: 3600.0 on the server, 86400.0 configured",
-        "max_bytes: 1048576 on the server, 10737418240 configured",
-        "discard: 'new' on the server, 'old' configured",
-    ]]
+    assert [line["differences"] for line in lines] == [
+        [
+            "max_age_s: 3600.0 on the server, 86400.0 configured",
+            "max_bytes: 1048576 on the server, 10737418240 configured",
+            "discard: 'new' on the server, 'old' configured",
+        ]
+    ]
 
 
 async def test_manage_update_sets_the_configured_limits_on_an_existing_stream(
@@ -121,15 +143,25 @@ async def test_manage_update_sets_the_configured_limits_on_an_existing_stream(
 ) -> None:
     await add_operator_stream(server, OPERATOR_STREAM)
     before = await limits(server)
-    wanted = relay_stream(max_bytes=2 * MIB, max_age_s=7200.0, max_msgs_per_subject=1000,
-                          duplicate_window_s=60.0, manage=StreamManagement.UPDATE)
+    wanted = relay_stream(
+        max_bytes=2 * MIB,
+        max_age_s=7200.0,
+        max_msgs_per_subject=1000,
+        duplicate_window_s=60.0,
+        manage=StreamManagement.UPDATE,
+    )
     publisher = publisher_for(server, wanted)
     await publisher.connect()
     await publisher.close()
     after = await limits(server)
     assert after == {
-        "subjects": ["market.>"], "storage": "file", "max_bytes": 2 * MIB, "max_age": 7200.0,
-        "max_msgs_per_subject": 1000, "duplicate_window": 60.0, "num_replicas": 1,
+        "subjects": ["market.>"],
+        "storage": "file",
+        "max_bytes": 2 * MIB,
+        "max_age": 7200.0,
+        "max_msgs_per_subject": 1000,
+        "duplicate_window": 60.0,
+        "num_replicas": 1,
         "discard": "old",
     }, f"before relay start: {before}\nafter relay start:  {after}"
 
@@ -145,19 +177,23 @@ async def test_a_stream_lost_while_publishing_is_created_again_and_every_held_me
     runner = asyncio.create_task(publisher.run())
     subject = "market.binance-usdm.btc-usdt.trade"
     for i in range(100):
-        await publisher.submit(OutboundMessage(subject, b'{"x":1}', f"a-{i}", "binance-usdm",
-                                               "trade"))
+        await publisher.submit(
+            OutboundMessage(subject, b'{"x":1}', f"a-{i}", "binance-usdm", "trade")
+        )
     assert await publisher.drain(5.0) == 0
     nc = await nats.connect(server.url)
     js = nc.jetstream()
     await js.delete_stream("MARKET")
     for i in range(500):
-        await publisher.submit(OutboundMessage(subject, b'{"x":1}', f"b-{i}", "binance-usdm",
-                                               "trade"))
+        await publisher.submit(
+            OutboundMessage(subject, b'{"x":1}', f"b-{i}", "binance-usdm", "trade")
+        )
     left = await publisher.drain(10.0)
     info = await js.stream_info("MARKET")
-    ids = [(await js.get_msg("MARKET", seq)).headers["Nats-Msg-Id"]  # type: ignore[index]
-           for seq in range(1, info.state.last_seq + 1)]
+    ids = [
+        (await js.get_msg("MARKET", seq)).headers["Nats-Msg-Id"]  # type: ignore[index]
+        for seq in range(1, info.state.last_seq + 1)
+    ]
     await nc.close()
     runner.cancel()
     await publisher.close()
@@ -201,21 +237,41 @@ subjects = ["market.binance-usdm.>"]
 """
 
 
-@pytest.mark.parametrize(("case", "jetstream", "streams", "reason"), [
-    ("no stream", True, "",
-     "no JetStream stream captures market.> and [[nats.streams]] configures none;"
-     " configure one or create it on the server"),
-    ("storage conflict", True, MEMORY_MARKET,
-     "stream MARKET: cannot update it to the configuration (storage: 'file' on the server,"
-     " 'memory' configured; max_age_s: 3600.0 on the server, 86400.0 configured;"
-     " max_bytes: 1048576 on the server, 1073741824 configured; discard: 'new' on the server,"
-     " 'old' configured): stream configuration update can not change storage type"),
-    ("overlapping subjects", True, OTHER_ON_MARKET,
-     "stream OTHER: cannot create it: subjects overlap with an existing stream"),
-    ("JetStream disabled", False, "",
-     "JetStream not answering (no responders) for 10 s at start; is JetStream enabled on"
-     " the server (nats-server -js)?"),
-])
+@pytest.mark.parametrize(
+    ("case", "jetstream", "streams", "reason"),
+    [
+        (
+            "no stream",
+            True,
+            "",
+            "no JetStream stream captures market.> and [[nats.streams]] configures none;"
+            " configure one or create it on the server",
+        ),
+        (
+            "storage conflict",
+            True,
+            MEMORY_MARKET,
+            "stream MARKET: cannot update it to the configuration (storage: 'file' on the server,"
+            " 'memory' configured; max_age_s: 3600.0 on the server, 86400.0 configured;"
+            " max_bytes: 1048576 on the server, 1073741824 configured;"
+            " discard: 'new' on the server,"
+            " 'old' configured): stream configuration update can not change storage type",
+        ),
+        (
+            "overlapping subjects",
+            True,
+            OTHER_ON_MARKET,
+            "stream OTHER: cannot create it: subjects overlap with an existing stream",
+        ),
+        (
+            "JetStream disabled",
+            False,
+            "",
+            "JetStream not answering (no responders) for 10 s at start; is JetStream enabled on"
+            " the server (nats-server -js)?",
+        ),
+    ],
+)
 async def test_a_jetstream_problem_at_start_is_one_line_and_exit_2(
     tmp_path: Path, case: str, jetstream: bool, streams: str, reason: str
 ) -> None:
@@ -225,8 +281,15 @@ async def test_a_jetstream_problem_at_start_is_one_line_and_exit_2(
         config = tmp_path / "relay.toml"
         config.write_text(run_config(server.url, streams))
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "relay.cli", "run", "--config", str(config),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "relay.cli",
+            "run",
+            "--config",
+            str(config),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
     lines = stderr.decode().splitlines()
     print(f"\n{case}: exit {process.returncode}; stderr: {lines}")
@@ -258,12 +321,16 @@ async def test_a_stream_that_cannot_be_created_while_running_is_an_outage_logged
     nc = await nats.connect(server.url)
     js = nc.jetstream()
     await js.delete_stream("MARKET")
-    await js.add_stream(JsStreamConfig(name="OTHER", subjects=["market.binance-spot.>"],
-                                       storage=JsStorageType.MEMORY))
+    await js.add_stream(
+        JsStreamConfig(
+            name="OTHER", subjects=["market.binance-spot.>"], storage=JsStorageType.MEMORY
+        )
+    )
     subject = "market.binance-usdm.btc-usdt.trade"
     for i in range(50):
-        await publisher.submit(OutboundMessage(subject, b'{"x":1}', f"c-{i}", "binance-usdm",
-                                               "trade"))
+        await publisher.submit(
+            OutboundMessage(subject, b'{"x":1}', f"c-{i}", "binance-usdm", "trade")
+        )
     await publisher.flush()
     for _ in range(200):  # checks 0.25 s, 0.5 s, 1 s apart: four of them fail
         if checks >= 4:
@@ -276,8 +343,11 @@ async def test_a_stream_that_cannot_be_created_while_running_is_an_outage_logged
     await nc.close()
     runner.cancel()
     await publisher.close()
-    problems = [r.__dict__["reason"] for r in caplog.records
-                if r.getMessage() == "JetStream stream problem; buffering until it is fixed"]
+    problems = [
+        r.__dict__["reason"]
+        for r in caplog.records
+        if r.getMessage() == "JetStream stream problem; buffering until it is fixed"
+    ]
     print(f"\nready changes: {changes}\nproblem lines: {problems}")
     assert problems == ["stream MARKET: cannot create it: subjects overlap with an existing stream"]
     assert [ready for ready, _ in changes] == [True, False, False, True]

@@ -45,8 +45,16 @@ USDM_EXPECTED = {"trade": 91, "ticker": 613, "candle": 67, "l2_orderbook": 756, 
 async def realtime_simulator() -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
     """``relay simulate`` on the USD-M capture at recorded pace; yields (``host:port``, process)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "relay.cli", "simulate", str(CAPTURES / "binance-usdm.jsonl"),
-        "--port", "0", "--speed", "realtime", stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "relay.cli",
+        "simulate",
+        str(CAPTURES / "binance-usdm.jsonl"),
+        "--port",
+        "0",
+        "--speed",
+        "realtime",
+        stdout=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None
     try:
@@ -69,8 +77,7 @@ async def health(client: httpx.AsyncClient, port: int) -> int | None:
         return None
 
 
-async def wait_for(condition: Callable[[], Awaitable[bool]], timeout_s: float,
-                   what: str) -> None:
+async def wait_for(condition: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
     """Poll an async predicate every 0.1 s until it holds."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -92,8 +99,7 @@ async def stream_count(url: str) -> int:
 
 def summary(stderr: str) -> dict[str, int]:
     """The relay's ``stopped`` line: events read, published, dropped..."""
-    return dict(next(json.loads(line) for line in stderr.splitlines()
-                     if '"msg":"stopped"' in line))
+    return dict(next(json.loads(line) for line in stderr.splitlines() if '"msg":"stopped"' in line))
 
 
 async def test_a_server_hung_30_s_then_killed_and_restarted_loses_and_duplicates_nothing(
@@ -110,6 +116,7 @@ async def test_a_server_hung_30_s_then_killed_and_restarted_loses_and_duplicates
             config.write_text(config_text(server.url, address, http_port, "json", USDM))
             relay = await start_relay(config)
             try:
+
                 async def healthy() -> bool:
                     return await health(client, http_port) == 200
 
@@ -139,14 +146,19 @@ async def test_a_server_hung_30_s_then_killed_and_restarted_loses_and_duplicates
     stopped = summary(stderr)
     ids = [headers["Nats-Msg-Id"] for _, headers, _ in messages]
     drop_lines = stderr.count('"msg":"event dropped"')
-    print(f"\nSIGSTOP -> /health 503: {to_503_s:.1f} s; events read {stopped['events_read']}, "
-          f"stored {len(messages)}, dropped {stopped['dropped']} ({drop_lines} lines), "
-          f"duplicated {len(ids) - len(set(ids))}; relay: {stopped}")
+    print(
+        f"\nSIGSTOP -> /health 503: {to_503_s:.1f} s; events read {stopped['events_read']}, "
+        f"stored {len(messages)}, dropped {stopped['dropped']} ({drop_lines} lines), "
+        f"duplicated {len(ids) - len(set(ids))}; relay: {stopped}"
+    )
     assert to_503_s <= 15.0
     assert dict(verify_jetstream(messages, "json", USDM)) == USDM_EXPECTED
     assert len(messages) == stopped["events_read"] - stopped["duplicates_suppressed"]
     assert (stopped["published"], stopped["dropped"], stopped["not_published"]) == (
-        len(messages), 0, 0)
+        len(messages),
+        0,
+        0,
+    )
     assert drop_lines == 0
     assert "JetStream not storing; buffering" in stderr
 
@@ -160,12 +172,12 @@ async def test_a_memory_stream_lost_with_its_server_is_created_again_and_the_rep
     config = tmp_path / "relay.toml"
     health_in_gap: list[int | None] = []
     try:
-        async with realtime_simulator() as (address, simulator), \
-                httpx.AsyncClient() as client:
+        async with realtime_simulator() as (address, simulator), httpx.AsyncClient() as client:
             text = config_text(first.url, address, http_port, "json", USDM)
             config.write_text(text.replace('storage = "file"', 'storage = "memory"'))
             relay = await start_relay(config)
             try:
+
                 async def some_stored() -> bool:
                     return await stream_count(first.url) >= 150
 
@@ -191,12 +203,12 @@ async def test_a_memory_stream_lost_with_its_server_is_created_again_and_the_rep
                 second = EmbeddedNats(port=first.port)  # same address, empty store
                 await second.start()
                 try:
+
                     async def healthy() -> bool:
                         return await health(client, http_port) == 200
 
                     await wait_for(healthy, 30, "/health 200 after the restart")
-                    after = await stored_messages(second.url,
-                                                  expected_counts(USDM) - len(before))
+                    after = await stored_messages(second.url, expected_counts(USDM) - len(before))
                 finally:
                     stderr = await stop_relay(relay)
                     await second.stop()
@@ -207,10 +219,15 @@ async def test_a_memory_stream_lost_with_its_server_is_created_again_and_the_rep
         await first.stop()
     assert relay.returncode == 0, stderr[-3000:]
     stopped = summary(stderr)
-    print(f"\nstored by the first server {len(before)}, by the restarted one {len(after)}; "
-          f"/health in the gap: {health_in_gap}; relay: {stopped}")
-    buffered = [json.loads(line)["buffered"] for line in stderr.splitlines()
-                if '"msg":"NATS reconnected; checking JetStream"' in line]
+    print(
+        f"\nstored by the first server {len(before)}, by the restarted one {len(after)}; "
+        f"/health in the gap: {health_in_gap}; relay: {stopped}"
+    )
+    buffered = [
+        json.loads(line)["buffered"]
+        for line in stderr.splitlines()
+        if '"msg":"NATS reconnected; checking JetStream"' in line
+    ]
     print(f"buffered at the reconnect: {buffered}")
     assert health_in_gap == [503]
     assert len(buffered) == 1 and buffered[0] > 0

@@ -37,17 +37,21 @@ def message(subject: str, msg_id: str) -> OutboundMessage:
 MEMORY_MARKET = StreamConfig("MARKET", ("market.>",), StorageType.MEMORY, max_bytes=2**30)
 
 
-async def started(server: EmbeddedNats, metrics: PrometheusMetrics,
-                  delays: tuple[float, ...] = (0.01, 0.02, 0.03),
-                  streams: tuple[StreamConfig, ...] = (MEMORY_MARKET,)) -> JetStreamPublisher:
+async def started(
+    server: EmbeddedNats,
+    metrics: PrometheusMetrics,
+    delays: tuple[float, ...] = (0.01, 0.02, 0.03),
+    streams: tuple[StreamConfig, ...] = (MEMORY_MARKET,),
+) -> JetStreamPublisher:
     config = NatsConfig(
         urls=(server.url,),
         streams=streams,
         ack_timeout_s=1.0,
         max_in_flight=8,
     )
-    publisher = JetStreamPublisher(config, "application/json", metrics,
-                                   PipelineConfig(publish_retry_delays_s=delays))
+    publisher = JetStreamPublisher(
+        config, "application/json", metrics, PipelineConfig(publish_retry_delays_s=delays)
+    )
     await publisher.connect()
     return publisher
 
@@ -71,8 +75,10 @@ async def test_acknowledged_messages_are_stored_once_per_message_id(server: Embe
     await nc.close()
     assert info.state.messages == 10
     assert publisher.published == 20
-    assert sample(metrics, "relay_events_published_total", venue="binance-usdm",
-                  data_type="trade") == 20
+    assert (
+        sample(metrics, "relay_events_published_total", venue="binance-usdm", data_type="trade")
+        == 20
+    )
 
 
 async def test_a_subject_no_stream_captures_is_dropped_once_checked_and_the_rest_goes_on(
@@ -88,8 +94,16 @@ async def test_a_subject_no_stream_captures_is_dropped_once_checked_and_the_rest
     await publisher.close()
     assert (publisher.published, publisher.dropped) == (1, 1)
     assert sample(metrics, "relay_publish_retries_total", venue="binance-usdm") == 0
-    assert sample(metrics, "relay_events_dropped_total", venue="binance-usdm",
-                  data_type="trade", reason="no_stream") == 1
+    assert (
+        sample(
+            metrics,
+            "relay_events_dropped_total",
+            venue="binance-usdm",
+            data_type="trade",
+            reason="no_stream",
+        )
+        == 1
+    )
     [record] = [r for r in caplog.records if r.getMessage() == "event dropped"]
     assert record.__dict__["subject"] == "nostream.binance-usdm.btc-usdt.trade"
     assert record.__dict__["msg_id"] == "lost-1"
@@ -100,8 +114,9 @@ async def test_a_publish_the_stream_refuses_is_retried_then_dropped_and_counted(
     server: EmbeddedNats, caplog: pytest.LogCaptureFixture
 ) -> None:
     metrics = PrometheusMetrics()
-    full = StreamConfig("MARKET", ("market.>",), StorageType.MEMORY, max_bytes=400,
-                        discard=DiscardPolicy.NEW)
+    full = StreamConfig(
+        "MARKET", ("market.>",), StorageType.MEMORY, max_bytes=400, discard=DiscardPolicy.NEW
+    )
     publisher = await started(server, metrics, streams=(full,))
     runner = asyncio.create_task(publisher.run())
     for i in range(6):
@@ -111,8 +126,10 @@ async def test_a_publish_the_stream_refuses_is_retried_then_dropped_and_counted(
     await publisher.close()
     stored = await stream_count(server)
     dropped = [r.__dict__ for r in caplog.records if r.getMessage() == "event dropped"]
-    print(f"\nstored {stored}, dropped {publisher.dropped}: "
-          f"{[(d['msg_id'], d['error'], d['attempts']) for d in dropped]}")
+    print(
+        f"\nstored {stored}, dropped {publisher.dropped}: "
+        f"{[(d['msg_id'], d['error'], d['attempts']) for d in dropped]}"
+    )
     assert 1 <= stored < 6
     assert (publisher.published, publisher.dropped) == (stored, 6 - stored)
     assert [d["msg_id"] for d in dropped] == [f"full-{i}" for i in range(stored, 6)]
@@ -188,16 +205,29 @@ async def test_a_payload_over_the_servers_max_payload_is_dropped_at_once(
     metrics = PrometheusMetrics()
     publisher = await started(server, metrics)
     runner = asyncio.create_task(publisher.run())
-    big = OutboundMessage("market.binance-usdm.btc-usdt.l2_orderbook", b"x" * (2**20 + 1),
-                          "big-1", "binance-usdm", "l2_orderbook")
+    big = OutboundMessage(
+        "market.binance-usdm.btc-usdt.l2_orderbook",
+        b"x" * (2**20 + 1),
+        "big-1",
+        "binance-usdm",
+        "l2_orderbook",
+    )
     await publisher.submit(big)
     await publisher.submit(message("market.binance-usdm.btc-usdt.trade", "small-1"))
     assert await publisher.drain(5.0) == 0
     runner.cancel()
     await publisher.close()
     assert (publisher.published, publisher.dropped) == (1, 1)
-    assert sample(metrics, "relay_events_dropped_total", venue="binance-usdm",
-                  data_type="l2_orderbook", reason="too_large") == 1
+    assert (
+        sample(
+            metrics,
+            "relay_events_dropped_total",
+            venue="binance-usdm",
+            data_type="l2_orderbook",
+            reason="too_large",
+        )
+        == 1
+    )
     [record] = [r for r in caplog.records if r.getMessage() == "event dropped"]
     assert record.__dict__["error"] == "1048577 bytes > server max_payload 1048576"
     assert await stream_count(server) == 1
@@ -212,8 +242,9 @@ async def test_nats_error_lines_while_the_server_is_down_are_rate_limited_with_a
     await server.kill()
 
     def held_back() -> int:
-        return sum(r.__dict__["suppressed"] for r in caplog.records
-                   if r.getMessage() == "NATS error")
+        return sum(
+            r.__dict__["suppressed"] for r in caplog.records if r.getMessage() == "NATS error"
+        )
 
     # nats-py retries about every 0.5 s and reports each failure: wait for two held back.
     for _ in range(100):

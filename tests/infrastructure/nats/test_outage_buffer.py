@@ -17,10 +17,18 @@ def pending(order: int, subject: str = "market.okx.btc-usdt.trade", size: int = 
     return Pending(message, 0, 0.0, order)
 
 
-def buffer(policy: OutagePolicy, *, events: int = 2, size_bytes: int = 1_000,
-           dropped: list[int] | None = None) -> OutageBuffer:
-    config = PipelineConfig(outage_buffer_max_events=events, outage_buffer_max_bytes=size_bytes,
-                            outage_full_policy=policy)
+def buffer(
+    policy: OutagePolicy,
+    *,
+    events: int = 2,
+    size_bytes: int = 1_000,
+    dropped: list[int] | None = None,
+) -> OutageBuffer:
+    config = PipelineConfig(
+        outage_buffer_max_events=events,
+        outage_buffer_max_bytes=size_bytes,
+        outage_full_policy=policy,
+    )
     sink = dropped if dropped is not None else []
     return OutageBuffer(config, lambda p: sink.append(p.order))
 

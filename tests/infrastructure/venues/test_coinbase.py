@@ -40,7 +40,9 @@ from relay.infrastructure.venues.coinbase import (
 )
 from relay.infrastructure.venues.registry import ListingRequest, venue_spec
 
-CHANNELS = "https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-channels"
+CHANNELS = (
+    "https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-channels"
+)
 PRODUCTS = (
     "https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/public/"
     "list-public-products"
@@ -162,8 +164,11 @@ LEVEL2 = """{
 }"""
 
 
-def protocol(data_types: tuple[DataType, ...] = ALL, depth: int = 0,
-             products: tuple[str, ...] = ("BTC-USD", "ETH-USD")) -> CoinbaseProtocol:
+def protocol(
+    data_types: tuple[DataType, ...] = ALL,
+    depth: int = 0,
+    products: tuple[str, ...] = ("BTC-USD", "ETH-USD"),
+) -> CoinbaseProtocol:
     subs = tuple(SubscriptionConfig(p, p.replace("-", "/"), data_types, depth) for p in products)
     built = venue_spec("coinbase").protocol_factory(VenueConfig(id="coinbase", subscriptions=subs))
     assert isinstance(built, CoinbaseProtocol)
@@ -176,8 +181,13 @@ def with_sequence(text: str, sequence: int) -> str:
     return json.dumps(message)
 
 
-def l2(sequence: int, kind: str, product: str, *levels: tuple[str, str, str],
-       event_time: str = "2023-02-09T20:32:50.714964Z") -> str:
+def l2(
+    sequence: int,
+    kind: str,
+    product: str,
+    *levels: tuple[str, str, str],
+    event_time: str = "2023-02-09T20:32:50.714964Z",
+) -> str:
     """The documented level2 example with its type, product, number and levels replaced."""
     message = json.loads(LEVEL2)
     message["sequence_num"] = sequence
@@ -192,8 +202,14 @@ def l2(sequence: int, kind: str, product: str, *levels: tuple[str, str, str],
 
 def book_snapshot(sequence: int, product: str = "BTC-USD") -> str:
     """A two-sided snapshot in the documented shape (the example has bids only)."""
-    return l2(sequence, "snapshot", product, ("bid", "21921.73", "0.06317902"),
-              ("bid", "21921.3", "0.02"), ("offer", "21933.98", "1.5"))
+    return l2(
+        sequence,
+        "snapshot",
+        product,
+        ("bid", "21921.73", "0.06317902"),
+        ("bid", "21921.3", "0.02"),
+        ("offer", "21933.98", "1.5"),
+    )
 
 
 def test_module_and_tests_cite_the_channels_page() -> None:
@@ -206,9 +222,14 @@ def test_documented_market_trade_is_published_on_the_taker_side() -> None:
     """CHANNELS, Market Trades Channel: ``side`` is the maker's, so BUY means a taker SELL."""
     outcome = protocol().on_frame(MARKET_TRADES, T_MS)
     assert outcome.events == [
-        MarketEvent(ETH, DataType.TRADE, T_MS, 1565815347265,
-                    Trade("000000000", Decimal("1260.01"), Decimal("0.3"), Side.SELL),
-                    "000000000")
+        MarketEvent(
+            ETH,
+            DataType.TRADE,
+            T_MS,
+            1565815347265,
+            Trade("000000000", Decimal("1260.01"), Decimal("0.3"), Side.SELL),
+            "000000000",
+        )
     ]
     assert outcome.events[0].msg_id == "coinbase:ETH-USD:trade:000000000"
     assert (outcome.replies, outcome.resyncs) == ([], [])
@@ -218,9 +239,13 @@ def test_documented_ticker_is_best_bid_and_ask_with_quantities() -> None:
     """CHANNELS, Ticker Channel example."""
     [event] = protocol().on_frame(TICKER, T_MS).events
     assert event == MarketEvent(
-        BTC, DataType.TICKER, T_MS, 1675974637167,
-        Ticker(Decimal("21931.98"), Decimal("8000.21"), Decimal("21933.98"),
-               Decimal("8038.07770938")),
+        BTC,
+        DataType.TICKER,
+        T_MS,
+        1675974637167,
+        Ticker(
+            Decimal("21931.98"), Decimal("8000.21"), Decimal("21933.98"), Decimal("8038.07770938")
+        ),
         "2023-02-09T20:30:37.167359596Z:"
         "21932.98:16038.28770938:21931.98:8000.21:21933.98:8038.07770938",
     )
@@ -231,9 +256,21 @@ def test_documented_candle_is_a_five_minute_candle() -> None:
     """CHANNELS, Candles Channel example: ``start`` is epoch seconds of a 5-minute bucket."""
     [event] = protocol().on_frame(CANDLES, T_MS).events
     assert event == MarketEvent(
-        ETH, DataType.CANDLE, T_MS, 1686341975396,
-        Candle("5m", 1688998200000, 1688998499999, Decimal("1867.38"), Decimal("1867.72"),
-               Decimal("1865.63"), Decimal("1866.81"), Decimal("0.20269406"), False),
+        ETH,
+        DataType.CANDLE,
+        T_MS,
+        1686341975396,
+        Candle(
+            "5m",
+            1688998200000,
+            1688998499999,
+            Decimal("1867.38"),
+            Decimal("1867.72"),
+            Decimal("1865.63"),
+            Decimal("1866.81"),
+            Decimal("0.20269406"),
+            False,
+        ),
         "1688998200:1867.38:1867.72:1865.63:1866.81:0.20269406",
     )
 
@@ -246,7 +283,8 @@ def test_documented_level2_snapshot_is_published_best_bid_first() -> None:
     assert event.exchange_timestamp_ms == 1675974770714
     assert event.payload == L2Update(
         ((Decimal("21921.73"), Decimal("0.06317902")), (Decimal("21921.3"), Decimal("0.02"))),
-        (), True,
+        (),
+        True,
     )
     assert event.dedup_key.startswith("snapshot:2023-02-09T20:32:50.714964855Z:")
     assert len(event.dedup_key) == len("snapshot:2023-02-09T20:32:50.714964855Z:") + 16
@@ -256,8 +294,14 @@ def test_level2_update_after_the_snapshot_is_a_delta_timed_by_its_event_time() -
     """CHANNELS, Level2 Channel example, then the same shape with ``type`` update."""
     proto = protocol()
     proto.on_frame(LEVEL2, T_MS)
-    update = l2(1, "update", "BTC-USD", ("bid", "21921.3", "0"), ("offer", "21930.5", "0.4"),
-                event_time="2023-02-09T20:32:51.123456Z")
+    update = l2(
+        1,
+        "update",
+        "BTC-USD",
+        ("bid", "21921.3", "0"),
+        ("offer", "21930.5", "0.4"),
+        event_time="2023-02-09T20:32:51.123456Z",
+    )
     [event] = proto.on_frame(update, T_MS + 1).events
     assert event.payload == L2Update(
         ((Decimal("21921.3"), Decimal("0")),), ((Decimal("21930.5"), Decimal("0.4")),), False
@@ -282,8 +326,10 @@ def test_heartbeat_and_subscriptions_ack_give_an_empty_outcome() -> None:
     """CHANNELS, Heartbeats Channel example; the ack shape is nautilus_trader's test data."""
     proto = protocol()
     assert proto.on_frame(HEARTBEAT, T_MS) == FrameOutcome([], [], [], [])
-    ack = ('{"channel":"subscriptions","client_id":"","timestamp":"2023-06-23T20:31:27Z",'
-           '"sequence_num":1,"events":[{"subscriptions":{"level2":["BTC-USD"]}}]}')
+    ack = (
+        '{"channel":"subscriptions","client_id":"","timestamp":"2023-06-23T20:31:27Z",'
+        '"sequence_num":1,"events":[{"subscriptions":{"level2":["BTC-USD"]}}]}'
+    )
     assert proto.on_frame(ack, T_MS) == FrameOutcome([], [], [], [])
 
 
@@ -313,7 +359,8 @@ def test_fresh_snapshot_after_a_gap_restores_publishing_one_book_at_a_time() -> 
     [snapshot] = proto.on_frame(book_snapshot(8, "BTC-USD"), T_MS).events
     assert snapshot.payload == L2Update(
         ((Decimal("21921.73"), Decimal("0.06317902")), (Decimal("21921.3"), Decimal("0.02"))),
-        ((Decimal("21933.98"), Decimal("1.5")),), True,
+        ((Decimal("21933.98"), Decimal("1.5")),),
+        True,
     )
     [delta] = proto.on_frame(l2(9, "update", "BTC-USD", ("offer", "21933.98", "0")), T_MS).events
     assert delta.payload == L2Update((), ((Decimal("21933.98"), Decimal("0")),), False)
@@ -367,8 +414,17 @@ def test_update_that_crosses_the_book_resyncs_only_that_book() -> None:
 def test_removing_the_best_ask_then_bidding_below_the_next_one_does_not_cross() -> None:
     """CHANNELS level2 example shape: best prices are tracked past removed levels."""
     proto = protocol(products=("BTC-USD",))
-    proto.on_frame(l2(0, "snapshot", "BTC-USD", ("bid", "100", "1"), ("offer", "101", "1"),
-                      ("offer", "103", "1")), T_MS)
+    proto.on_frame(
+        l2(
+            0,
+            "snapshot",
+            "BTC-USD",
+            ("bid", "100", "1"),
+            ("offer", "101", "1"),
+            ("offer", "103", "1"),
+        ),
+        T_MS,
+    )
     proto.on_frame(l2(1, "update", "BTC-USD", ("offer", "101", "0")), T_MS)
     outcome = proto.on_frame(l2(2, "update", "BTC-USD", ("bid", "102", "1")), T_MS)
     assert (len(outcome.events), outcome.resyncs) == (1, [])
@@ -457,8 +513,10 @@ def test_subscribe_frames_send_heartbeats_first_then_one_channel_per_message() -
 
 
 def test_only_the_channels_a_product_needs_are_subscribed() -> None:
-    subs = (SubscriptionConfig("BTC-USD", "BTC/USD", (DataType.TRADE,)),
-            SubscriptionConfig("ETH-USD", "ETH/USD", (DataType.L2_ORDERBOOK, DataType.TRADE)))
+    subs = (
+        SubscriptionConfig("BTC-USD", "BTC/USD", (DataType.TRADE,)),
+        SubscriptionConfig("ETH-USD", "ETH/USD", (DataType.L2_ORDERBOOK, DataType.TRADE)),
+    )
     proto = CoinbaseProtocol(VenueConfig(id="coinbase", subscriptions=subs, ws_url="ws://x/cb"))
     assert [json.loads(f) for f in proto.subscribe_frames()] == [
         {"type": "subscribe", "channel": "heartbeats"},
@@ -504,18 +562,41 @@ def test_rfc3339_times_with_nanoseconds_are_cut_to_milliseconds() -> None:
 # scalar fields; ``product_type`` is "UNKNOWN_PRODUCT_TYPE" in the example and is
 # set here to "SPOT", one of the enum values the page documents.
 PRODUCT = {
-    "product_id": "BTC-USD", "price": "140.21", "price_percentage_change_24h": "9.43%",
-    "volume_24h": "1908432", "volume_percentage_change_24h": "9.43%",
-    "base_increment": "0.00000001", "quote_increment": "0.00000001",
-    "quote_min_size": "0.00000001", "quote_max_size": "1000", "base_min_size": "0.00000001",
-    "base_max_size": "1000", "base_name": "Bitcoin", "quote_name": "US Dollar",
-    "watched": True, "is_disabled": False, "new": True, "status": "<string>",
-    "cancel_only": True, "limit_only": True, "post_only": True, "trading_disabled": False,
-    "auction_mode": True, "base_display_symbol": "BTC", "quote_display_symbol": "USD",
-    "product_type": "SPOT", "quote_currency_id": "USD", "base_currency_id": "BTC",
-    "mid_market_price": "140.22", "alias": "BTC-USD", "alias_to": ["BTC-USDC"],
-    "view_only": True, "price_increment": "0.00000001", "display_name": "BTC PERP",
-    "product_venue": "neptune", "approximate_quote_24h_volume": "1908432",
+    "product_id": "BTC-USD",
+    "price": "140.21",
+    "price_percentage_change_24h": "9.43%",
+    "volume_24h": "1908432",
+    "volume_percentage_change_24h": "9.43%",
+    "base_increment": "0.00000001",
+    "quote_increment": "0.00000001",
+    "quote_min_size": "0.00000001",
+    "quote_max_size": "1000",
+    "base_min_size": "0.00000001",
+    "base_max_size": "1000",
+    "base_name": "Bitcoin",
+    "quote_name": "US Dollar",
+    "watched": True,
+    "is_disabled": False,
+    "new": True,
+    "status": "<string>",
+    "cancel_only": True,
+    "limit_only": True,
+    "post_only": True,
+    "trading_disabled": False,
+    "auction_mode": True,
+    "base_display_symbol": "BTC",
+    "quote_display_symbol": "USD",
+    "product_type": "SPOT",
+    "quote_currency_id": "USD",
+    "base_currency_id": "BTC",
+    "mid_market_price": "140.22",
+    "alias": "BTC-USD",
+    "alias_to": ["BTC-USDC"],
+    "view_only": True,
+    "price_increment": "0.00000001",
+    "display_name": "BTC PERP",
+    "product_venue": "neptune",
+    "approximate_quote_24h_volume": "1908432",
 }
 
 
@@ -539,15 +620,21 @@ def test_listing_leaves_out_aliases_disabled_and_non_spot_products() -> None:
     products = [
         PRODUCT,
         {**PRODUCT, "product_id": "BTC-USDC", "quote_currency_id": "USDC", "alias_to": []},
-        {**PRODUCT, "product_id": "ETH-EUR", "base_currency_id": "ETH",
-         "quote_currency_id": "EUR", "alias": ""},
+        {
+            **PRODUCT,
+            "product_id": "ETH-EUR",
+            "base_currency_id": "ETH",
+            "quote_currency_id": "EUR",
+            "alias": "",
+        },
         {**PRODUCT, "product_id": "XYZ-USD", "is_disabled": True, "alias": ""},
         {**PRODUCT, "product_id": "BIP-20DEC30-CDE", "product_type": "FUTURE", "alias": ""},
         {**PRODUCT, "product_type": "UNKNOWN_PRODUCT_TYPE"},
     ]
     body = json.dumps({"products": products}).encode()
-    assert [(i.instrument, i.canonical_symbol) for i in listing.parse(listing.requests[0], body)
-            ] == [("BTC-USD", "BTC/USD"), ("ETH-EUR", "ETH/EUR")]
+    assert [
+        (i.instrument, i.canonical_symbol) for i in listing.parse(listing.requests[0], body)
+    ] == [("BTC-USD", "BTC/USD"), ("ETH-EUR", "ETH/EUR")]
 
 
 @pytest.mark.parametrize("body", [b"<html>", b"[]", b'{"products": [1]}', b'{"error": "x"}'])
@@ -561,17 +648,20 @@ def test_listing_refuses_a_body_it_cannot_read(body: bytes) -> None:
 def test_simulated_venue_acknowledges_subscribes_and_unsubscribes() -> None:
     venue = CoinbaseSimulatedVenue()
     venue.on_frame_passed(HEARTBEAT)
-    [ack] = venue.on_client_frame('{"type":"subscribe","product_ids":["BTC-USD"],'
-                                  '"channel":"level2"}')
+    [ack] = venue.on_client_frame(
+        '{"type":"subscribe","product_ids":["BTC-USD"],"channel":"level2"}'
+    )
     assert json.loads(ack) == {
-        "channel": "subscriptions", "client_id": "",
+        "channel": "subscriptions",
+        "client_id": "",
         "timestamp": "2023-06-23T20:31:26.122969572Z",
         "events": [{"subscriptions": {"level2": ["BTC-USD"]}}],
     }
     [ack] = venue.on_client_frame('{"type":"subscribe","channel":"heartbeats"}')
     assert json.loads(ack)["events"] == [{"subscriptions": {"level2": ["BTC-USD"]}}]
-    [ack] = venue.on_client_frame('{"type":"unsubscribe","product_ids":["BTC-USD"],'
-                                  '"channel":"level2"}')
+    [ack] = venue.on_client_frame(
+        '{"type":"unsubscribe","product_ids":["BTC-USD"],"channel":"level2"}'
+    )
     assert json.loads(ack)["events"] == [{"subscriptions": {}}]
     assert venue.on_client_frame("not json") == ()
     assert venue.on_client_frame('{"type":"ping"}') == ()
@@ -596,7 +686,9 @@ def test_simulated_venue_answers_a_resubscribed_book_with_its_current_snapshot()
     assert [json.loads(r)["type"] for r in replies] == ["unsubscribe", "subscribe"]
     answers = [a for r in replies for a in venue.on_client_frame(r)]
     assert [json.loads(a)["channel"] for a in answers] == [
-        "subscriptions", "subscriptions", "l2_data"
+        "subscriptions",
+        "subscriptions",
+        "l2_data",
     ]
     events = [e for a in answers for e in proto.on_frame(a, T_MS).events]
     assert [e.payload for e in events] == [
@@ -611,11 +703,16 @@ def test_simulated_venue_answers_a_resubscribed_book_with_its_current_snapshot()
 
 
 _JSON_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False),
-    st.text(max_size=12), st.sampled_from(["0", "-1", "1e999999", "NaN", "", "bid", "offer",
-                                           "snapshot", "update", "BTC-USD"]),
-    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(),
-                                                          max_size=2),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=12),
+    st.sampled_from(
+        ["0", "-1", "1e999999", "NaN", "", "bid", "offer", "snapshot", "update", "BTC-USD"]
+    ),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
 
 
@@ -659,9 +756,9 @@ def test_any_field_replaced_by_any_json_value_raises_only_frame_error(
 
 @settings(max_examples=200, deadline=None)
 @given(
-    base=st.sampled_from([
-        LEVEL2, '{"type":"subscribe","product_ids":["BTC-USD"],"channel":"level2"}'
-    ]),
+    base=st.sampled_from(
+        [LEVEL2, '{"type":"subscribe","product_ids":["BTC-USD"],"channel":"level2"}']
+    ),
     choice=st.integers(min_value=0),
     value=_JSON_VALUES,
 )

@@ -53,9 +53,9 @@ def first_frame(predicate: Any) -> tuple[int, str, int]:
     raise AssertionError("no such frame")
 
 
-def replay(proto: VenueProtocol, frames: list[tuple[str, int]] | None = None) -> tuple[
-    list[MarketEvent], list[FrameOutcome], dict[str, int]
-]:
+def replay(
+    proto: VenueProtocol, frames: list[tuple[str, int]] | None = None
+) -> tuple[list[MarketEvent], list[FrameOutcome], dict[str, int]]:
     """Feed frames (default: the whole recording); returns events, outcomes and rejections."""
     events: list[MarketEvent] = []
     outcomes: list[FrameOutcome] = []
@@ -139,8 +139,10 @@ def test_no_venue_ping_is_sent_and_the_documented_heartbeat_gives_an_empty_outco
     """Heartbeat example of https://docs.cdp.coinbase.com/exchange/websocket-feed/channels."""
     proto = protocol({"BTC-USD": "BTC/USD"})
     assert proto.keepalive() is None
-    heartbeat = ('{"type": "heartbeat", "sequence": 90, "last_trade_id": 20,'
-                 ' "product_id": "BTC-USD", "time": "2014-11-07T08:19:28.464459Z"}')
+    heartbeat = (
+        '{"type": "heartbeat", "sequence": 90, "last_trade_id": 20,'
+        ' "product_id": "BTC-USD", "time": "2014-11-07T08:19:28.464459Z"}'
+    )
     assert proto.on_frame(heartbeat, 1) == FrameOutcome([], [], [])
     assert proto.on_open() == FrameOutcome([], [], [])
 
@@ -160,8 +162,11 @@ def test_documented_error_message_is_a_subscribe_error() -> None:
     assert caught.value.reason == "subscribe_error"
     assert caught.value.detail == "error message: "
     with pytest.raises(FrameError) as caught:
-        protocol().on_frame('{"type":"error","message":"Failed to subscribe",'
-                            '"reason":"level2 requires authentication"}', 1)
+        protocol().on_frame(
+            '{"type":"error","message":"Failed to subscribe",'
+            '"reason":"level2 requires authentication"}',
+            1,
+        )
     assert caught.value.detail == "Failed to subscribe: level2 requires authentication"
 
 
@@ -173,7 +178,10 @@ def test_snapshot_is_published_with_every_recorded_level_best_first() -> None:
     outcome = protocol().on_frame(frame, at_ms)
     [event] = outcome.events
     assert (event.instrument, event.data_type, event.received_at_ms) == (
-        BAND_GBP, DataType.L2_ORDERBOOK, 1618677817077)
+        BAND_GBP,
+        DataType.L2_ORDERBOOK,
+        1618677817077,
+    )
     assert event.exchange_timestamp_ms is None
     assert event.dedup_key == "snapshot:986ef65f82eecb04"
     assert event.msg_id == "coinbase-exchange:BAND-GBP:l2_orderbook:snapshot:986ef65f82eecb04"
@@ -182,12 +190,16 @@ def test_snapshot_is_published_with_every_recorded_level_best_first() -> None:
     assert payload.is_snapshot is True
     assert (payload.first_update_id, payload.last_update_id) == (None, None)
     assert (len(payload.bids), len(payload.asks)) == (152, 166)
-    assert payload.bids[:3] == ((Decimal("14.7693"), Decimal("27.51")),
-                                (Decimal("14.7659"), Decimal("12.48")),
-                                (Decimal("14.7594"), Decimal("12.28")))
-    assert payload.asks[:3] == ((Decimal("14.8024"), Decimal("12.77")),
-                                (Decimal("14.8069"), Decimal("12.49")),
-                                (Decimal("14.8095"), Decimal("12.73")))
+    assert payload.bids[:3] == (
+        (Decimal("14.7693"), Decimal("27.51")),
+        (Decimal("14.7659"), Decimal("12.48")),
+        (Decimal("14.7594"), Decimal("12.28")),
+    )
+    assert payload.asks[:3] == (
+        (Decimal("14.8024"), Decimal("12.77")),
+        (Decimal("14.8069"), Decimal("12.49")),
+        (Decimal("14.8095"), Decimal("12.73")),
+    )
     assert str(payload.asks[13][1]) == "467.90"  # the venue's digits are kept
     assert outcome.replies == [] and outcome.resyncs == []
 
@@ -196,8 +208,10 @@ def test_l2update_is_a_delta_with_the_venue_time_and_a_content_dedup_key() -> No
     proto = protocol()
     proto.on_frame(*frame_at(15))  # SKL-BTC snapshot
     frame, at_ms = frame_at(30)
-    assert frame == ('{"type":"l2update","product_id":"SKL-BTC","changes":[["sell","0.00001306",'
-                     '"660.5"]],"time":"2021-04-17T16:43:37.075687Z"}')
+    assert frame == (
+        '{"type":"l2update","product_id":"SKL-BTC","changes":[["sell","0.00001306",'
+        '"660.5"]],"time":"2021-04-17T16:43:37.075687Z"}'
+    )
     [event] = proto.on_frame(frame, at_ms).events
     assert event == MarketEvent(
         SKL_BTC,
@@ -213,7 +227,8 @@ def test_l2update_removing_a_level_carries_quantity_zero() -> None:
     proto = protocol()
     proto.on_frame(*frame_at(2))  # BAND-GBP snapshot
     index, frame, at_ms = first_frame(
-        lambda f: f["type"] == "l2update" and f["product_id"] == "BAND-GBP")
+        lambda f: f["type"] == "l2update" and f["product_id"] == "BAND-GBP"
+    )
     assert index == 43
     [event] = proto.on_frame(frame, at_ms).events
     assert event.payload == L2Update((), ((Decimal("14.8098"), Decimal("0.00")),), False)
@@ -223,8 +238,12 @@ def test_match_is_a_trade_whose_aggressor_is_opposite_to_the_maker_side() -> Non
     _, frame, at_ms = first_frame(lambda f: f["type"] == "match")
     [event] = protocol().on_frame(frame, at_ms).events
     assert event == MarketEvent(
-        SKL_BTC, DataType.TRADE, 1618677817129, 1618677817089,
-        Trade("280232", Decimal("0.00001305"), Decimal("985"), Side.BUY), "280232",
+        SKL_BTC,
+        DataType.TRADE,
+        1618677817129,
+        1618677817089,
+        Trade("280232", Decimal("0.00001305"), Decimal("985"), Side.BUY),
+        "280232",
     )
     # The ticker of the same trade names the taker side: "buy".
     _, ticker, _ = first_frame(lambda f: f["type"] == "ticker" and f["trade_id"] == 280232)
@@ -233,11 +252,16 @@ def test_match_is_a_trade_whose_aggressor_is_opposite_to_the_maker_side() -> Non
 
 def test_every_recorded_trade_side_equals_the_taker_side_of_its_ticker() -> None:
     events, _, _ = replay(protocol())
-    sides = {(e.instrument.instrument, e.payload.trade_id): e.payload.side.value.lower()
-             for e in events if isinstance(e.payload, Trade)}
-    ticker_sides = {(f["product_id"], str(f["trade_id"])): f["side"]
-                    for f in (json.loads(raw) for raw, _ in raw_frames())
-                    if f["type"] == "ticker"}
+    sides = {
+        (e.instrument.instrument, e.payload.trade_id): e.payload.side.value.lower()
+        for e in events
+        if isinstance(e.payload, Trade)
+    }
+    ticker_sides = {
+        (f["product_id"], str(f["trade_id"])): f["side"]
+        for f in (json.loads(raw) for raw, _ in raw_frames())
+        if f["type"] == "ticker"
+    }
     assert len(ticker_sides) == 107
     assert all(sides[key] == side for key, side in ticker_sides.items())
 
@@ -246,8 +270,12 @@ def test_last_match_is_a_trade_deduplicated_by_its_trade_id() -> None:
     frame, at_ms = frame_at(6)
     [event] = protocol().on_frame(frame, at_ms).events
     assert event == MarketEvent(
-        BAND_GBP, DataType.TRADE, 1618677817079, 1618677810244,
-        Trade("881613", Decimal("14.7775"), Decimal("0.04"), Side.BUY), "881613",
+        BAND_GBP,
+        DataType.TRADE,
+        1618677817079,
+        1618677810244,
+        Trade("881613", Decimal("14.7775"), Decimal("0.04"), Side.BUY),
+        "881613",
     )
 
 
@@ -255,7 +283,10 @@ def test_ticker_without_sizes_is_best_bid_and_ask_with_zero_quantities() -> None
     frame, at_ms = frame_at(4)
     [event] = protocol().on_frame(frame, at_ms).events
     assert event == MarketEvent(
-        BAND_GBP, DataType.TICKER, 1618677817079, 1618677810244,
+        BAND_GBP,
+        DataType.TICKER,
+        1618677817079,
+        1618677810244,
         Ticker(Decimal("14.7550"), Decimal(0), Decimal("14.8060"), Decimal(0), 333938798),
         "333938798",
     )
@@ -265,8 +296,9 @@ def test_ticker_with_best_sizes_publishes_them() -> None:
     message = json.loads(frame_at(4)[0])
     message |= {"best_bid_size": "3.10", "best_ask_size": "0.50"}
     [event] = protocol().on_frame(json.dumps(message), 5).events
-    assert event.payload == Ticker(Decimal("14.7550"), Decimal("3.10"), Decimal("14.8060"),
-                                   Decimal("0.50"), 333938798)
+    assert event.payload == Ticker(
+        Decimal("14.7550"), Decimal("3.10"), Decimal("14.8060"), Decimal("0.50"), 333938798
+    )
 
 
 def test_recorded_session_builds_the_reference_books_and_publishes_every_trade_and_ticker() -> None:
@@ -281,11 +313,21 @@ def test_recorded_session_builds_the_reference_books_and_publishes_every_trade_a
         assert updates[0].is_snapshot
         assert len(updates) == 1 + l2update_count(product)
         assert rebuild(updates) == reference[product], product
-        assert [(e.payload.trade_id, str(e.payload.price), str(e.payload.quantity),
-                 e.payload.side.value) for e in mine if isinstance(e.payload, Trade)
-                ] == trades(product)
-        assert [(str(e.payload.bid_price), str(e.payload.ask_price), e.payload.update_id)
-                for e in mine if isinstance(e.payload, Ticker)] == tickers(product)
+        assert [
+            (
+                e.payload.trade_id,
+                str(e.payload.price),
+                str(e.payload.quantity),
+                e.payload.side.value,
+            )
+            for e in mine
+            if isinstance(e.payload, Trade)
+        ] == trades(product)
+        assert [
+            (str(e.payload.bid_price), str(e.payload.ask_price), e.payload.update_id)
+            for e in mine
+            if isinstance(e.payload, Ticker)
+        ] == tickers(product)
     counts = {t: sum(1 for e in events if e.data_type is t) for t in ALL}
     assert counts == {DataType.TRADE: 107, DataType.TICKER: 107, DataType.L2_ORDERBOOK: 9729}
     keys = [e.msg_id for e in events]
@@ -309,9 +351,14 @@ def test_l2update_before_its_snapshot_is_skipped_as_unsynced() -> None:
 
 
 def crossing_update(product: str, price: str) -> str:
-    return json.dumps({"type": "l2update", "product_id": product,
-                       "changes": [["buy", price, "1.00"]],
-                       "time": "2021-04-17T16:43:37.500000Z"})
+    return json.dumps(
+        {
+            "type": "l2update",
+            "product_id": product,
+            "changes": [["buy", price, "1.00"]],
+            "time": "2021-04-17T16:43:37.500000Z",
+        }
+    )
 
 
 def test_update_that_crosses_the_book_resyncs_that_one_product() -> None:
@@ -325,21 +372,27 @@ def test_update_that_crosses_the_book_resyncs_that_one_product() -> None:
     assert outcome.events == []
     assert outcome.resyncs == [BookResync(BAND_GBP, "crossed_book")]
     assert [json.loads(r) for r in outcome.replies] == [
-        {"type": "unsubscribe",
-         "channels": [{"name": "level2_batch", "product_ids": ["BAND-GBP"]}]},
-        {"type": "subscribe",
-         "channels": [{"name": "level2_batch", "product_ids": ["BAND-GBP"]}]},
+        {
+            "type": "unsubscribe",
+            "channels": [{"name": "level2_batch", "product_ids": ["BAND-GBP"]}],
+        },
+        {"type": "subscribe", "channels": [{"name": "level2_batch", "product_ids": ["BAND-GBP"]}]},
     ]
     # Nothing more for BAND-GBP's book until a snapshot; the other books go on.
     later, outcomes, rejected = replay(proto, frames[200:2000])
-    band_updates = sum(1 for f, _ in frames[200:2000]
-                       if '"l2update","product_id":"BAND-GBP"' in f)
+    band_updates = sum(1 for f, _ in frames[200:2000] if '"l2update","product_id":"BAND-GBP"' in f)
     assert band_updates > 0
     assert rejected == {"unsynced": band_updates}
-    assert not [e for e in later if e.instrument.instrument == "BAND-GBP"
-                and e.data_type is DataType.L2_ORDERBOOK]
-    assert [e for e in later if e.instrument.instrument == "SKL-USD"
-            and e.data_type is DataType.L2_ORDERBOOK]
+    assert not [
+        e
+        for e in later
+        if e.instrument.instrument == "BAND-GBP" and e.data_type is DataType.L2_ORDERBOOK
+    ]
+    assert [
+        e
+        for e in later
+        if e.instrument.instrument == "SKL-USD" and e.data_type is DataType.L2_ORDERBOOK
+    ]
     assert not any(o.resyncs for o in outcomes)
 
 
@@ -353,15 +406,22 @@ def test_fresh_snapshot_after_a_resync_restores_publishing_with_new_dedup_keys()
         venue.on_frame_passed(frame)
     outcome = proto.on_frame(crossing_update("BAND-GBP", "14.9999"), 2)
     replies = [r for reply in outcome.replies for r in venue.on_client_frame(reply)]
-    assert [json.loads(r)["type"] for r in replies] == ["subscriptions", "subscriptions",
-                                                         "snapshot"]
+    assert [json.loads(r)["type"] for r in replies] == [
+        "subscriptions",
+        "subscriptions",
+        "snapshot",
+    ]
     events, _, rejected = replay(proto, [(r, 3) for r in replies] + frames[200:])
     assert rejected == {}
-    band = [e for e in events if e.instrument.instrument == "BAND-GBP"
-            and e.data_type is DataType.L2_ORDERBOOK]
+    band = [
+        e
+        for e in events
+        if e.instrument.instrument == "BAND-GBP" and e.data_type is DataType.L2_ORDERBOOK
+    ]
     assert band[0].payload.is_snapshot is True  # type: ignore[union-attr]
-    assert len(band) == 1 + sum(1 for f, _ in frames[200:]
-                                if '"l2update","product_id":"BAND-GBP"' in f)
+    assert len(band) == 1 + sum(
+        1 for f, _ in frames[200:] if '"l2update","product_id":"BAND-GBP"' in f
+    )
     assert rebuild([e.payload for e in band]) == books()["BAND-GBP"]  # type: ignore[misc]
     assert band[0].dedup_key.startswith("snapshot:")
     assert band[0].dedup_key != "snapshot:986ef65f82eecb04"
@@ -391,11 +451,22 @@ def test_ticker_with_an_older_sequence_is_a_stale_update() -> None:
 
 # --- malformed frames ----------------------------------------------------------------------------
 
-_UPDATE = {"type": "l2update", "product_id": "BAND-GBP", "changes": [["sell", "14.9", "1"]],
-           "time": "2021-04-17T16:43:37.083117Z"}
+_UPDATE = {
+    "type": "l2update",
+    "product_id": "BAND-GBP",
+    "changes": [["sell", "14.9", "1"]],
+    "time": "2021-04-17T16:43:37.083117Z",
+}
 _MATCH = {
-    "type": "match", "trade_id": 1, "side": "sell", "size": "1", "price": "2",
-    "product_id": "BAND-GBP", "sequence": 5, "time": "2021-04-17T16:43:37.083117Z"}
+    "type": "match",
+    "trade_id": 1,
+    "side": "sell",
+    "size": "1",
+    "price": "2",
+    "product_id": "BAND-GBP",
+    "sequence": 5,
+    "time": "2021-04-17T16:43:37.083117Z",
+}
 
 
 @pytest.mark.parametrize(
@@ -422,10 +493,15 @@ _MATCH = {
         (json.dumps(_MATCH | {"trade_id": -1}), "invalid_value"),
         (json.dumps(_MATCH | {"price": 2.5}), "invalid_value"),
         (json.dumps({k: v for k, v in _MATCH.items() if k != "size"}), "missing_field"),
-        ('{"type": "snapshot", "product_id": "BAND-GBP", "bids": [["1", "2", "3"]], "asks": []}',
-         "invalid_value"),
-        ('{"type": "ticker", "product_id": "BAND-GBP", "sequence": 1, "best_bid": "1",'
-         ' "time": "2021-04-17T16:43:37.083117Z"}', "missing_field"),
+        (
+            '{"type": "snapshot", "product_id": "BAND-GBP", "bids": [["1", "2", "3"]], "asks": []}',
+            "invalid_value",
+        ),
+        (
+            '{"type": "ticker", "product_id": "BAND-GBP", "sequence": 1, "best_bid": "1",'
+            ' "time": "2021-04-17T16:43:37.083117Z"}',
+            "missing_field",
+        ),
     ],
 )
 def test_unusable_frames_raise_frame_error_with_a_reason(frame: str, reason: str) -> None:
@@ -461,17 +537,37 @@ def test_products_listing_parses_the_documented_product_objects() -> None:
     listing = venue_spec(VENUE).instrument_listing
     assert listing is not None
     assert listing.requests == (ListingRequest("/products"),)
-    body = orjson.dumps([
-        {"id": "BTC-USD", "base_currency": "BTC", "quote_currency": "USD",
-         "base_increment": "0.00000001", "quote_increment": "0.01", "display_name": "BTC-USD",
-         "status": "online", "status_message": None, "min_market_funds": "10",
-         "post_only": False, "limit_only": False, "cancel_only": False, "fx_stablecoin": False},
-        {"id": "BAND-GBP", "base_currency": "BAND", "quote_currency": "GBP",
-         "status": "delisted"},
-    ])
+    body = orjson.dumps(
+        [
+            {
+                "id": "BTC-USD",
+                "base_currency": "BTC",
+                "quote_currency": "USD",
+                "base_increment": "0.00000001",
+                "quote_increment": "0.01",
+                "display_name": "BTC-USD",
+                "status": "online",
+                "status_message": None,
+                "min_market_funds": "10",
+                "post_only": False,
+                "limit_only": False,
+                "cancel_only": False,
+                "fx_stablecoin": False,
+            },
+            {
+                "id": "BAND-GBP",
+                "base_currency": "BAND",
+                "quote_currency": "GBP",
+                "status": "delisted",
+            },
+        ]
+    )
     [listed] = listing.parse(listing.requests[0], body)
     assert (listed.instrument, listed.canonical_symbol, listed.kind) == (
-        "BTC-USD", "BTC/USD", "spot")
+        "BTC-USD",
+        "BTC/USD",
+        "spot",
+    )
     with pytest.raises(ValueError):
         parse_products(listing.requests[0], b'{"message": "NotFound"}')
 
@@ -482,8 +578,9 @@ def test_simulated_venue_answers_only_later_subscribes_with_subscriptions_and_sn
     assert venue.on_client_frame(proto.subscribe_frames()[0]) == []  # the recording answers it
     for frame, _ in raw_frames()[:44]:  # BAND-GBP snapshot and its first update (14.8098 gone)
         venue.on_frame_passed(frame)
-    unsubscribe = ('{"type":"unsubscribe","channels":'
-                   '[{"name":"level2_batch","product_ids":["BAND-GBP"]}]}')
+    unsubscribe = (
+        '{"type":"unsubscribe","channels":[{"name":"level2_batch","product_ids":["BAND-GBP"]}]}'
+    )
     [answer] = venue.on_client_frame(unsubscribe)
     channels = {c["name"]: c["product_ids"] for c in json.loads(answer)["channels"]}
     assert "BAND-GBP" not in channels["level2_batch"]
@@ -493,8 +590,12 @@ def test_simulated_venue_answers_only_later_subscribes_with_subscriptions_and_sn
     assert json.loads(answer)["type"] == "subscriptions"
     message = json.loads(snapshot)
     assert message["product_id"] == "BAND-GBP" and message["type"] == "snapshot"
-    assert message["asks"][:4] == [["14.8024", "12.77"], ["14.8069", "12.49"],
-                                   ["14.8095", "12.73"], ["14.8143", "27.80"]]
+    assert message["asks"][:4] == [
+        ["14.8024", "12.77"],
+        ["14.8069", "12.49"],
+        ["14.8095", "12.73"],
+        ["14.8143", "27.80"],
+    ]
     assert message["bids"][0] == ["14.7693", "27.51"]
     assert venue.on_client_frame("not json") == []
     assert venue.on_client_frame('{"type": "ping"}') == []

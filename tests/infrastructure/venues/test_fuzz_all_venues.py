@@ -76,8 +76,10 @@ FRAMES_PER_VENUE = 10_000
 PROBE_EVERY = 50
 """A real frame is fed after every this many fuzzed frames, and must still give events."""
 
-MODULES = {m.__name__.rsplit(".", 1)[1]: m for m in (
-    binance, bybit, coinbase, coinbase_exchange, deribit, hyperliquid, kraken, okx)}
+MODULES = {
+    m.__name__.rsplit(".", 1)[1]: m
+    for m in (binance, bybit, coinbase, coinbase_exchange, deribit, hyperliquid, kraken, okx)
+}
 
 SETTINGS: dict[str, Any] = {
     "max_examples": EXAMPLES,
@@ -96,8 +98,13 @@ def plans(seed: int, count: int) -> list[tuple[int, int, int, int, int]]:
     how many), drawn by a PRNG seeded with ``seed`` (the same plans for the same seed)."""
     rng = random.Random(seed)
     return [
-        (rng.getrandbits(31), rng.getrandbits(31), rng.getrandbits(31), rng.getrandbits(31),
-         rng.getrandbits(31))
+        (
+            rng.getrandbits(31),
+            rng.getrandbits(31),
+            rng.getrandbits(31),
+            rng.getrandbits(31),
+            rng.getrandbits(31),
+        )
         for _ in range(count)
     ]
 
@@ -272,8 +279,14 @@ def test_fuzzed_snapshot_bodies_are_events_or_bad_snapshots(venue: str) -> None:
     @settings(**{**SETTINGS, "max_examples": 2})
     @given(batch_seed=seeds_of_batches)
     def run(batch_seed: int) -> None:
-        proto = build_protocol(venue, tuple(sorted(
-            {r.instrument.instrument for r in state.protocol.on_open().snapshot_requests})))
+        proto = build_protocol(
+            venue,
+            tuple(
+                sorted(
+                    {r.instrument.instrument for r in state.protocol.on_open().snapshot_requests}
+                )
+            ),
+        )
         requests = proto.on_open().snapshot_requests
         for seed, *plan in plans(batch_seed, SNAPSHOT_BATCH):
             body = mutate(bodies[seed % len(bodies)], (plan[0], plan[1], plan[2], plan[3]))

@@ -102,8 +102,10 @@ DOC_CTX: dict[str, Any] = {
 
 
 def protocol(
-    data_types: tuple[DataType, ...] = ALL, coins: tuple[str, ...] = ("BTC",),
-    candle_interval: str = "15m", depth: int = 0,
+    data_types: tuple[DataType, ...] = ALL,
+    coins: tuple[str, ...] = ("BTC",),
+    candle_interval: str = "15m",
+    depth: int = 0,
 ) -> VenueProtocol:
     subs = tuple(
         SubscriptionConfig(coin, f"{coin}/USDC:PERP", data_types, depth, candle_interval)
@@ -119,12 +121,17 @@ def frame(channel: str, data: Any) -> str:
 
 
 def book_frame(time_ms: int, bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> str:
-    return frame("l2Book", {
-        "coin": "BTC",
-        "time": time_ms,
-        "levels": [[{"px": p, "sz": s, "n": 1} for p, s in bids],
-                   [{"px": p, "sz": s, "n": 1} for p, s in asks]],
-    })
+    return frame(
+        "l2Book",
+        {
+            "coin": "BTC",
+            "time": time_ms,
+            "levels": [
+                [{"px": p, "sz": s, "n": 1} for p, s in bids],
+                [{"px": p, "sz": s, "n": 1} for p, s in asks],
+            ],
+        },
+    )
 
 
 # --- trades ---------------------------------------------------------------
@@ -138,20 +145,45 @@ def test_trades_message_gives_one_trade_per_element_with_the_taker_side() -> Non
     (found with the code search: "BTC Price Stream - Exchange WebSocket Reference").
     """
     trades = [
-        {"coin": "BTC", "side": "B", "px": "64411.0", "sz": "0.31377", "time": 1781416943647,
-         "hash": "0x7f58708caf49d86c80d2043dae4bfc00009388724a4cf73e23211bdf6e4db257",
-         "tid": 828642708897583, "users": ["0xe9be", "0xf910"]},
-        {"coin": "BTC", "side": "A", "px": "64410.5", "sz": "0.00100", "time": 1781416943647,
-         "hash": "0x00", "tid": 828642708897584, "users": ["0xaa", "0xbb"]},
+        {
+            "coin": "BTC",
+            "side": "B",
+            "px": "64411.0",
+            "sz": "0.31377",
+            "time": 1781416943647,
+            "hash": "0x7f58708caf49d86c80d2043dae4bfc00009388724a4cf73e23211bdf6e4db257",
+            "tid": 828642708897583,
+            "users": ["0xe9be", "0xf910"],
+        },
+        {
+            "coin": "BTC",
+            "side": "A",
+            "px": "64410.5",
+            "sz": "0.00100",
+            "time": 1781416943647,
+            "hash": "0x00",
+            "tid": 828642708897584,
+            "users": ["0xaa", "0xbb"],
+        },
     ]
     outcome = protocol().on_frame(frame("trades", trades), T_MS)
     assert outcome.events == [
-        MarketEvent(BTC, DataType.TRADE, T_MS, 1781416943647,
-                    Trade("828642708897583", Decimal("64411.0"), Decimal("0.31377"), Side.BUY),
-                    "1781416943647:828642708897583"),
-        MarketEvent(BTC, DataType.TRADE, T_MS, 1781416943647,
-                    Trade("828642708897584", Decimal("64410.5"), Decimal("0.00100"), Side.SELL),
-                    "1781416943647:828642708897584"),
+        MarketEvent(
+            BTC,
+            DataType.TRADE,
+            T_MS,
+            1781416943647,
+            Trade("828642708897583", Decimal("64411.0"), Decimal("0.31377"), Side.BUY),
+            "1781416943647:828642708897583",
+        ),
+        MarketEvent(
+            BTC,
+            DataType.TRADE,
+            T_MS,
+            1781416943647,
+            Trade("828642708897584", Decimal("64410.5"), Decimal("0.00100"), Side.SELL),
+            "1781416943647:828642708897584",
+        ),
     ]
     assert str(outcome.events[1].payload.price) == "64410.5"  # type: ignore[union-attr]
     assert outcome.snapshot_requests == [] and outcome.replies == [] and outcome.resyncs == []
@@ -173,10 +205,15 @@ def test_l2book_message_is_published_as_a_snapshot_with_exactly_the_venue_levels
     outcome = protocol().on_frame(frame("l2Book", DOC_BOOK), T_MS)
     assert outcome.events == [
         MarketEvent(
-            BTC, DataType.L2_ORDERBOOK, T_MS, 1754450974231,
+            BTC,
+            DataType.L2_ORDERBOOK,
+            T_MS,
+            1754450974231,
             L2Update(
-                bids=((Decimal("113377.0"), Decimal("7.6699")),
-                      (Decimal("113376.0"), Decimal("4.13714"))),
+                bids=(
+                    (Decimal("113377.0"), Decimal("7.6699")),
+                    (Decimal("113376.0"), Decimal("4.13714")),
+                ),
                 asks=((Decimal("113397.0"), Decimal("0.11543")),),
                 is_snapshot=True,
             ),
@@ -195,9 +232,11 @@ def test_every_newer_l2book_message_is_a_full_snapshot_replacing_the_last() -> N
         T_MS + 500,
     )
     assert [e.payload for e in outcome.events] == [
-        L2Update(((Decimal("113370.0"), Decimal("1.5")),),
-                 ((Decimal("113380.0"), Decimal("2")), (Decimal("113381.5"), Decimal("3"))),
-                 True)
+        L2Update(
+            ((Decimal("113370.0"), Decimal("1.5")),),
+            ((Decimal("113380.0"), Decimal("2")), (Decimal("113381.5"), Decimal("3"))),
+            True,
+        )
     ]
     assert outcome.events[0].dedup_key == "1754450974731"
 
@@ -255,7 +294,9 @@ def test_l2book_prices_sent_as_json_numbers_are_refused() -> None:
     with pytest.raises(FrameError) as error:
         protocol().on_frame(
             '{"channel":"l2Book","data":{"coin":"BTC","time":1,'
-            '"levels":[[{"px":113377.0,"sz":"1","n":1}],[]]}}', T_MS)
+            '"levels":[[{"px":113377.0,"sz":"1","n":1}],[]]}}',
+            T_MS,
+        )
     assert error.value.reason == "invalid_value"
 
 
@@ -286,15 +327,24 @@ def test_every_depth_maps_to_the_twenty_level_book(depth: int) -> None:
 
 def test_bbo_message_is_a_ticker() -> None:
     """SUBSCRIPTIONS, ``WsBbo``: ``bbo: [bid, ask]`` of WsLevel (INFO example levels)."""
-    bbo = {"coin": "BTC", "time": 1754450974231,
-           "bbo": [{"px": "113377.0", "sz": "7.6699", "n": 17},
-                   {"px": "113397.0", "sz": "0.11543", "n": 3}]}
+    bbo = {
+        "coin": "BTC",
+        "time": 1754450974231,
+        "bbo": [
+            {"px": "113377.0", "sz": "7.6699", "n": 17},
+            {"px": "113397.0", "sz": "0.11543", "n": 3},
+        ],
+    }
     outcome = protocol().on_frame(frame("bbo", bbo), T_MS)
     assert outcome.events == [
-        MarketEvent(BTC, DataType.TICKER, T_MS, 1754450974231,
-                    Ticker(Decimal("113377.0"), Decimal("7.6699"),
-                           Decimal("113397.0"), Decimal("0.11543")),
-                    "1754450974231")
+        MarketEvent(
+            BTC,
+            DataType.TICKER,
+            T_MS,
+            1754450974231,
+            Ticker(Decimal("113377.0"), Decimal("7.6699"), Decimal("113397.0"), Decimal("0.11543")),
+            "1754450974231",
+        )
     ]
 
 
@@ -315,8 +365,11 @@ def test_repeated_bbo_is_stale_and_a_one_sided_bbo_is_refused() -> None:
 def test_bbo_and_l2book_keep_separate_times() -> None:
     proto = protocol()
     proto.on_frame(frame("l2Book", DOC_BOOK), T_MS)
-    bbo = {"coin": "BTC", "time": DOC_BOOK["time"],
-           "bbo": [{"px": "1.0", "sz": "1", "n": 1}, {"px": "2.0", "sz": "1", "n": 1}]}
+    bbo = {
+        "coin": "BTC",
+        "time": DOC_BOOK["time"],
+        "bbo": [{"px": "1.0", "sz": "1", "n": 1}, {"px": "2.0", "sz": "1", "n": 1}],
+    }
     assert len(proto.on_frame(frame("bbo", bbo), T_MS).events) == 1
 
 
@@ -327,22 +380,36 @@ def test_active_asset_ctx_gives_a_funding_rate_and_the_open_interest() -> None:
     """PERPETUALS metaAndAssetCtxs example context, as SUBSCRIPTIONS' WsActiveAssetCtx."""
     outcome = protocol().on_frame(frame("activeAssetCtx", {"coin": "BTC", "ctx": DOC_CTX}), T_MS)
     assert outcome.events == [
-        MarketEvent(BTC, DataType.FUNDING_RATE, T_MS, None,
-                    FundingRate(Decimal("0.0000125"), Decimal("14.3161"), Decimal("14.32")),
-                    "0.0000125:14.3161:14.32:35a2649a91353f52"),
-        MarketEvent(BTC, DataType.OPEN_INTEREST, T_MS, None,
-                    OpenInterest(Decimal("688.11")), "688.11:35a2649a91353f52"),
+        MarketEvent(
+            BTC,
+            DataType.FUNDING_RATE,
+            T_MS,
+            None,
+            FundingRate(Decimal("0.0000125"), Decimal("14.3161"), Decimal("14.32")),
+            "0.0000125:14.3161:14.32:35a2649a91353f52",
+        ),
+        MarketEvent(
+            BTC,
+            DataType.OPEN_INTEREST,
+            T_MS,
+            None,
+            OpenInterest(Decimal("688.11")),
+            "688.11:35a2649a91353f52",
+        ),
     ]
 
 
 def test_active_asset_ctx_numbers_keep_their_digits() -> None:
     """SUBSCRIPTIONS types PerpsAssetCtx fields as ``number``: decoded as Decimal, not float."""
-    text = ('{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":0.0000125,'
-            '"openInterest":688.110,"markPx":14.3161,"oraclePx":14.32,"dayNtlVlm":1.0,'
-            '"prevDayPx":15.322}}}')
+    text = (
+        '{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":0.0000125,'
+        '"openInterest":688.110,"markPx":14.3161,"oraclePx":14.32,"dayNtlVlm":1.0,'
+        '"prevDayPx":15.322}}}'
+    )
     events = protocol().on_frame(text, T_MS).events
-    assert events[0].payload == FundingRate(Decimal("0.0000125"), Decimal("14.3161"),
-                                            Decimal("14.32"))
+    assert events[0].payload == FundingRate(
+        Decimal("0.0000125"), Decimal("14.3161"), Decimal("14.32")
+    )
     assert str(events[1].payload.open_interest) == "688.110"  # type: ignore[union-attr]
 
 
@@ -352,17 +419,23 @@ def test_active_asset_ctx_publishes_only_the_wanted_data_types() -> None:
     assert [e.data_type for e in events] == [DataType.OPEN_INTEREST]
     with pytest.raises(FrameError) as error:
         protocol((DataType.TRADE,)).on_frame(
-            frame("activeAssetCtx", {"coin": "BTC", "ctx": DOC_CTX}), T_MS)
+            frame("activeAssetCtx", {"coin": "BTC", "ctx": DOC_CTX}), T_MS
+        )
     assert error.value.reason == "unsubscribed"
 
 
 def test_spot_asset_ctx_without_funding_is_a_missing_field_for_a_funding_subscription() -> None:
     """SUBSCRIPTIONS, WsActiveSpotAssetCtx (SPOT spotMetaAndAssetCtxs example) has no funding."""
-    spot_ctx = {"dayNtlVlm": "8906.0", "markPx": "0.14", "midPx": "0.209265",
-                "prevDayPx": "0.20432"}
+    spot_ctx = {
+        "dayNtlVlm": "8906.0",
+        "markPx": "0.14",
+        "midPx": "0.209265",
+        "prevDayPx": "0.20432",
+    }
     with pytest.raises(FrameError) as error:
         protocol((DataType.FUNDING_RATE,)).on_frame(
-            frame("activeAssetCtx", {"coin": "BTC", "ctx": spot_ctx}), T_MS)
+            frame("activeAssetCtx", {"coin": "BTC", "ctx": spot_ctx}), T_MS
+        )
     assert error.value.reason == "missing_field"
 
 
@@ -374,10 +447,22 @@ def test_candle_message_is_an_open_candle() -> None:
     outcome = protocol().on_frame(frame("candle", DOC_CANDLE), T_MS)
     assert outcome.events == [
         MarketEvent(
-            BTC, DataType.CANDLE, T_MS, None,
-            Candle("15m", 1681923600000, 1681924499999, Decimal("29295.0"), Decimal("29309.0"),
-                   Decimal("29250.0"), Decimal("29258.0"), Decimal("0.98639"), False,
-                   trade_count=189),
+            BTC,
+            DataType.CANDLE,
+            T_MS,
+            None,
+            Candle(
+                "15m",
+                1681923600000,
+                1681924499999,
+                Decimal("29295.0"),
+                Decimal("29309.0"),
+                Decimal("29250.0"),
+                Decimal("29258.0"),
+                Decimal("0.98639"),
+                False,
+                trade_count=189,
+            ),
             "1681923600000:189:0.98639:29258.0:29309.0:29250.0",
         )
     ]
@@ -386,17 +471,37 @@ def test_candle_message_is_an_open_candle() -> None:
 def test_candle_rollover_publishes_the_previous_candle_closed_then_the_new_one() -> None:
     proto = protocol()
     proto.on_frame(frame("candle", DOC_CANDLE), T_MS)
-    later = dict(DOC_CANDLE, t=1681924500000, T=1681925399999, o="29258.0", c="29260.0",
-                 h="29260.0", l="29258.0", v="0.1", n=3)
+    later = dict(
+        DOC_CANDLE,
+        t=1681924500000,
+        T=1681925399999,
+        o="29258.0",
+        c="29260.0",
+        h="29260.0",
+        l="29258.0",
+        v="0.1",
+        n=3,
+    )
     events = proto.on_frame(frame("candle", later), T_MS + 1).events
-    assert [(e.payload.open_time_ms, e.payload.is_closed, e.dedup_key)  # type: ignore[union-attr]
-            for e in events] == [
+    assert [
+        (e.payload.open_time_ms, e.payload.is_closed, e.dedup_key)  # type: ignore[union-attr]
+        for e in events
+    ] == [
         (1681923600000, True, "1681923600000:closed"),
         (1681924500000, False, "1681924500000:3:0.1:29260.0:29260.0:29258.0"),
     ]
     assert events[0].payload == Candle(
-        "15m", 1681923600000, 1681924499999, Decimal("29295.0"), Decimal("29309.0"),
-        Decimal("29250.0"), Decimal("29258.0"), Decimal("0.98639"), True, trade_count=189)
+        "15m",
+        1681923600000,
+        1681924499999,
+        Decimal("29295.0"),
+        Decimal("29309.0"),
+        Decimal("29250.0"),
+        Decimal("29258.0"),
+        Decimal("0.98639"),
+        True,
+        trade_count=189,
+    )
     with pytest.raises(FrameError) as error:
         proto.on_frame(frame("candle", DOC_CANDLE), T_MS + 2)
     assert error.value.reason == "stale_update"
@@ -404,8 +509,10 @@ def test_candle_rollover_publishes_the_previous_candle_closed_then_the_new_one()
 
 def test_candle_prices_sent_as_json_numbers_keep_their_digits() -> None:
     """SUBSCRIPTIONS types Candle o/c/h/l/v as ``number``."""
-    text = ('{"channel":"candle","data":{"t":1681923600000,"T":1681924499999,"s":"BTC",'
-            '"i":"15m","o":29295.0,"c":29258.0,"h":29309.0,"l":29250.0,"v":0.98639,"n":189}}')
+    text = (
+        '{"channel":"candle","data":{"t":1681923600000,"T":1681924499999,"s":"BTC",'
+        '"i":"15m","o":29295.0,"c":29258.0,"h":29309.0,"l":29250.0,"v":0.98639,"n":189}}'
+    )
     candle = protocol().on_frame(text, T_MS).events[0].payload
     assert isinstance(candle, Candle)
     assert (str(candle.open), str(candle.volume)) == ("29295.0", "0.98639")
@@ -430,7 +537,11 @@ def test_pong_and_subscription_responses_give_an_empty_outcome() -> None:
     ):
         outcome = proto.on_frame(text, T_MS)
         assert (outcome.events, outcome.snapshot_requests, outcome.replies, outcome.resyncs) == (
-            [], [], [], [])
+            [],
+            [],
+            [],
+            [],
+        )
 
 
 def test_keepalive_is_the_documented_ping_every_thirty_seconds() -> None:
@@ -445,8 +556,13 @@ def test_subscribe_frames_one_per_channel_in_the_documented_format() -> None:
     assert [json.loads(f) for f in frames] == [
         {"method": "subscribe", "subscription": {"type": t, "coin": c, **extra}}
         for c in ("BTC", "PURR/USDC")
-        for t, extra in (("trades", {}), ("bbo", {}), ("l2Book", {}), ("activeAssetCtx", {}),
-                         ("candle", {"interval": "15m"}))
+        for t, extra in (
+            ("trades", {}),
+            ("bbo", {}),
+            ("l2Book", {}),
+            ("activeAssetCtx", {}),
+            ("candle", {"interval": "15m"}),
+        )
     ]
 
 
@@ -480,20 +596,30 @@ def test_nothing_is_fetched_on_open() -> None:
         ("[1, 2]", "unknown_event"),
         ('{"channel":"allMids","data":{"mids":{}}}', "unknown_event"),
         ('{"data":{}}', "unknown_event"),
-        ('{"channel":"error","data":"Error parsing JSON into valid websocket request: '
-         '{ \\"type\\": \\"allMids\\" }"}', "subscribe_error"),
+        (
+            '{"channel":"error","data":"Error parsing JSON into valid websocket request: '
+            '{ \\"type\\": \\"allMids\\" }"}',
+            "subscribe_error",
+        ),
         ('{"channel":"l2Book","data":{"coin":"BTC","levels":[[],[]]}}', "missing_field"),
-        ('{"channel":"l2Book","data":{"coin":"BTC","time":-1,"levels":[[],[]]}}',
-         "invalid_value"),
+        ('{"channel":"l2Book","data":{"coin":"BTC","time":-1,"levels":[[],[]]}}', "invalid_value"),
         ('{"channel":"l2Book","data":{"coin":"BTC","time":1,"levels":[[]]}}', "invalid_value"),
         ('{"channel":"l2Book","data":{"coin":"ETH","time":1,"levels":[[],[]]}}', "unsubscribed"),
         ('{"channel":"trades","data":{"coin":"BTC"}}', "invalid_value"),
-        ('{"channel":"trades","data":[{"coin":"BTC","side":"B","px":"1","sz":"1","time":1}]}',
-         "missing_field"),
-        ('{"channel":"trades","data":[{"coin":"BTC","side":"B","px":"NaN","sz":"1","time":1,'
-         '"tid":1}]}', "invalid_value"),
-        ('{"channel":"trades","data":[{"coin":"BTC","side":"B","px":"1","sz":"1","time":true,'
-         '"tid":1}]}', "invalid_value"),
+        (
+            '{"channel":"trades","data":[{"coin":"BTC","side":"B","px":"1","sz":"1","time":1}]}',
+            "missing_field",
+        ),
+        (
+            '{"channel":"trades","data":[{"coin":"BTC","side":"B","px":"NaN","sz":"1","time":1,'
+            '"tid":1}]}',
+            "invalid_value",
+        ),
+        (
+            '{"channel":"trades","data":[{"coin":"BTC","side":"B","px":"1","sz":"1","time":true,'
+            '"tid":1}]}',
+            "invalid_value",
+        ),
         ('{"channel":"candle","data":{"s":"BTC","i":"15m","t":1}}', "missing_field"),
     ],
 )
@@ -514,8 +640,10 @@ def test_simulated_venue_answers_pings_and_acknowledges_subscriptions() -> None:
     assert list(venue.on_client_frame('{"method":"ping"}')) == ['{"channel":"pong"}']
     sub = '{"method":"subscribe","subscription":{"type":"trades","coin":"SOL"}}'
     assert [json.loads(f) for f in venue.on_client_frame(sub)] == [
-        {"channel": "subscriptionResponse",
-         "data": {"method": "subscribe", "subscription": {"type": "trades", "coin": "SOL"}}}
+        {
+            "channel": "subscriptionResponse",
+            "data": {"method": "subscribe", "subscription": {"type": "trades", "coin": "SOL"}},
+        }
     ]
     unsub = '{"method":"unsubscribe","subscription":{"type":"l2Book","coin":"BTC"}}'
     assert json.loads(venue.on_client_frame(unsub)[0])["data"]["method"] == "unsubscribe"
@@ -575,7 +703,9 @@ def test_listing_posts_meta_and_spot_meta_to_info() -> None:
     listing = venue_spec("hyperliquid").instrument_listing
     assert listing is not None
     assert [(r.path, r.json_body) for r in listing.requests] == [
-        ("/info", '{"type":"meta"}'), ("/info", '{"type":"spotMeta"}')]
+        ("/info", '{"type":"meta"}'),
+        ("/info", '{"type":"spotMeta"}'),
+    ]
     assert venue_spec("hyperliquid").default_rest_url == "https://api.hyperliquid.xyz"
 
 
@@ -599,7 +729,8 @@ def test_spot_meta_lists_pairs_named_from_their_tokens() -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [b"not json", b"[]", b'{"universe": 3}', b'{"universe": [{"szDecimals": 5}]}'])
+    "body", [b"not json", b"[]", b'{"universe": 3}', b'{"universe": [{"szDecimals": 5}]}']
+)
 def test_unreadable_listing_raises_value_error(body: bytes) -> None:
     with pytest.raises(ValueError):
         parse_listing(PERP_LISTING, body)
@@ -608,7 +739,9 @@ def test_unreadable_listing_raises_value_error(body: bytes) -> None:
 
 
 def test_spot_pair_naming_an_unknown_token_raises_value_error() -> None:
-    body = (b'{"tokens": [{"name": "USDC", "index": 0}],'
-            b' "universe": [{"name": "@9", "tokens": [7, 0]}]}')
+    body = (
+        b'{"tokens": [{"name": "USDC", "index": 0}],'
+        b' "universe": [{"name": "@9", "tokens": [7, 0]}]}'
+    )
     with pytest.raises(ValueError):
         parse_listing(SPOT_LISTING, body)

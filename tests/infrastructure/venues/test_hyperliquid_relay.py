@@ -24,11 +24,24 @@ from relay.infrastructure.venues.registry import supported_data_types
 
 pytestmark = pytest.mark.integration
 
-TRADE = {"coin": "BTC", "side": "A", "px": "64411.0", "sz": "0.31377", "time": 1781416943647,
-         "hash": "0x7f58", "tid": 828642708897583, "users": ["0xe9be", "0xf910"]}
-BBO = {"coin": "BTC", "time": 1754450974231,
-       "bbo": [{"px": "113377.0", "sz": "7.6699", "n": 17},
-               {"px": "113397.0", "sz": "0.11543", "n": 3}]}
+TRADE = {
+    "coin": "BTC",
+    "side": "A",
+    "px": "64411.0",
+    "sz": "0.31377",
+    "time": 1781416943647,
+    "hash": "0x7f58",
+    "tid": 828642708897583,
+    "users": ["0xe9be", "0xf910"],
+}
+BBO = {
+    "coin": "BTC",
+    "time": 1754450974231,
+    "bbo": [
+        {"px": "113377.0", "sz": "7.6699", "n": 17},
+        {"px": "113397.0", "sz": "0.11543", "n": 3},
+    ],
+}
 
 DATA_FRAMES = [
     frame("l2Book", DOC_BOOK),
@@ -86,24 +99,43 @@ candle_interval = "15m"
         assert await task == 0
 
     assert [json.loads(r)["subscription"]["type"] for r in received] == [
-        "trades", "bbo", "l2Book", "activeAssetCtx", "candle"]
+        "trades",
+        "bbo",
+        "l2Book",
+        "activeAssetCtx",
+        "candle",
+    ]
     stored: dict[str, Any] = {h["Nats-Msg-Id"]: orjson.loads(d) for _, h, d in messages}
-    assert sorted(stored) == sorted([
-        "hyperliquid:BTC:l2_orderbook:1754450974231",
-        "hyperliquid:BTC:l2_orderbook:1754450974731",
-        "hyperliquid:BTC:trade:1781416943647:828642708897583",
-        "hyperliquid:BTC:ticker:1754450974231",
-        "hyperliquid:BTC:funding_rate:0.0000125:14.3161:14.32:35a2649a91353f52",
-        "hyperliquid:BTC:open_interest:688.11:35a2649a91353f52",
-        "hyperliquid:BTC:candle:1681923600000:189:0.98639:29258.0:29309.0:29250.0",
-    ])
+    assert sorted(stored) == sorted(
+        [
+            "hyperliquid:BTC:l2_orderbook:1754450974231",
+            "hyperliquid:BTC:l2_orderbook:1754450974731",
+            "hyperliquid:BTC:trade:1781416943647:828642708897583",
+            "hyperliquid:BTC:ticker:1754450974231",
+            "hyperliquid:BTC:funding_rate:0.0000125:14.3161:14.32:35a2649a91353f52",
+            "hyperliquid:BTC:open_interest:688.11:35a2649a91353f52",
+            "hyperliquid:BTC:candle:1681923600000:189:0.98639:29258.0:29309.0:29250.0",
+        ]
+    )
     subjects = sorted({s for s, _, _ in messages})
-    assert subjects == [f"market.hyperliquid.btc-usdc:perp.{t}" for t in (
-        "candle", "funding_rate", "l2_orderbook", "open_interest", "ticker", "trade")]
+    assert subjects == [
+        f"market.hyperliquid.btc-usdc:perp.{t}"
+        for t in ("candle", "funding_rate", "l2_orderbook", "open_interest", "ticker", "trade")
+    ]
     assert len(messages) == 7
-    assert relay.metrics.registry.get_sample_value(
-        "relay_frames_rejected_total", {"venue": "hyperliquid", "reason": "stale_update"}) == 1
+    assert (
+        relay.metrics.registry.get_sample_value(
+            "relay_frames_rejected_total", {"venue": "hyperliquid", "reason": "stale_update"}
+        )
+        == 1
+    )
     assert stored["hyperliquid:BTC:l2_orderbook:1754450974231"]["payload"] == {
-        "type": "l2_update", "bids": [["113377.0", "7.6699"], ["113376.0", "4.13714"]],
-        "asks": [["113397.0", "0.11543"]], "is_snapshot": True,
-        "first_update_id": None, "last_update_id": None, "snapshot_part": 1, "snapshot_parts": 1}
+        "type": "l2_update",
+        "bids": [["113377.0", "7.6699"], ["113376.0", "4.13714"]],
+        "asks": [["113397.0", "0.11543"]],
+        "is_snapshot": True,
+        "first_update_id": None,
+        "last_update_id": None,
+        "snapshot_part": 1,
+        "snapshot_parts": 1,
+    }

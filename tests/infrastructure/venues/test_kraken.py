@@ -36,29 +36,53 @@ GUIDE = "https://docs.kraken.com/api/docs/guides/spot-ws-book-v2"
 BOOK_PAGE = "https://docs.kraken.com/api/docs/websocket-v2/book"
 
 GUIDE_BIDS = [
-    ("45283.5", "0.10000000"), ("45283.4", "1.54582015"), ("45282.1", "0.10000000"),
-    ("45281.0", "0.10000000"), ("45280.3", "1.54592586"), ("45279.0", "0.07990000"),
-    ("45277.6", "0.03310103"), ("45277.5", "0.30000000"), ("45277.3", "1.54602737"),
+    ("45283.5", "0.10000000"),
+    ("45283.4", "1.54582015"),
+    ("45282.1", "0.10000000"),
+    ("45281.0", "0.10000000"),
+    ("45280.3", "1.54592586"),
+    ("45279.0", "0.07990000"),
+    ("45277.6", "0.03310103"),
+    ("45277.5", "0.30000000"),
+    ("45277.3", "1.54602737"),
     ("45276.6", "0.15445238"),
 ]
 GUIDE_ASKS = [
-    ("45285.2", "0.00100000"), ("45286.4", "1.54571953"), ("45286.6", "1.54571109"),
-    ("45289.6", "1.54560911"), ("45290.2", "0.15890660"), ("45291.8", "1.54553491"),
-    ("45294.7", "0.04454749"), ("45296.1", "0.35380000"), ("45297.5", "0.09945542"),
+    ("45285.2", "0.00100000"),
+    ("45286.4", "1.54571953"),
+    ("45286.6", "1.54571109"),
+    ("45289.6", "1.54560911"),
+    ("45290.2", "0.15890660"),
+    ("45291.8", "1.54553491"),
+    ("45294.7", "0.04454749"),
+    ("45296.1", "0.35380000"),
+    ("45297.5", "0.09945542"),
     ("45299.5", "0.18772827"),
 ]
 """The BTC/USD book of the checksum guide's worked example (checksum 3310070434)."""
 
 MATIC_BIDS = [
-    ("0.5666", "4831.75496356"), ("0.5665", "6658.22734739"), ("0.5664", "18724.91513344"),
-    ("0.5663", "11563.92544914"), ("0.5662", "14006.65365711"), ("0.5661", "17454.85679807"),
-    ("0.566", "18097.1547"), ("0.5659", "33644.89175666"), ("0.5658", "148.3464"),
+    ("0.5666", "4831.75496356"),
+    ("0.5665", "6658.22734739"),
+    ("0.5664", "18724.91513344"),
+    ("0.5663", "11563.92544914"),
+    ("0.5662", "14006.65365711"),
+    ("0.5661", "17454.85679807"),
+    ("0.566", "18097.1547"),
+    ("0.5659", "33644.89175666"),
+    ("0.5658", "148.3464"),
     ("0.5657", "606.70854372"),
 ]
 MATIC_ASKS = [
-    ("0.5668", "4410.79769741"), ("0.5669", "4655.40412487"), ("0.567", "49844.89424998"),
-    ("0.5671", "24306.41678"), ("0.5672", "29783.25223475"), ("0.5673", "57234.71239278"),
-    ("0.5674", "45065.04744"), ("0.5675", "5912.76380354"), ("0.5676", "42514.92434778"),
+    ("0.5668", "4410.79769741"),
+    ("0.5669", "4655.40412487"),
+    ("0.567", "49844.89424998"),
+    ("0.5671", "24306.41678"),
+    ("0.5672", "29783.25223475"),
+    ("0.5673", "57234.71239278"),
+    ("0.5674", "45065.04744"),
+    ("0.5675", "5912.76380354"),
+    ("0.5676", "42514.92434778"),
     ("0.5677", "36304.0847022"),
 ]
 """The MATIC/USD snapshot of the book channel page (checksum 2439117997)."""
@@ -76,12 +100,20 @@ def levels_json(levels: list[tuple[str, str]]) -> str:
     return ",".join(f'{{"price": {p}, "qty": {q}}}' for p, q in levels)
 
 
-def book_frame(kind: str, symbol: str, bids: list[tuple[str, str]], asks: list[tuple[str, str]],
-               checksum: int, timestamp: str = "2023-10-06T17:35:55.440295Z") -> str:
+def book_frame(
+    kind: str,
+    symbol: str,
+    bids: list[tuple[str, str]],
+    asks: list[tuple[str, str]],
+    checksum: int,
+    timestamp: str = "2023-10-06T17:35:55.440295Z",
+) -> str:
     """A v2 book message in the documented shape, numbers written as the venue writes them."""
-    return (f'{{"channel": "book", "type": "{kind}", "data": [{{"symbol": "{symbol}", '
-            f'"bids": [{levels_json(bids)}], "asks": [{levels_json(asks)}], '
-            f'"checksum": {checksum}, "timestamp": "{timestamp}"}}]}}')
+    return (
+        f'{{"channel": "book", "type": "{kind}", "data": [{{"symbol": "{symbol}", '
+        f'"bids": [{levels_json(bids)}], "asks": [{levels_json(asks)}], '
+        f'"checksum": {checksum}, "timestamp": "{timestamp}"}}]}}'
+    )
 
 
 def guide_snapshot(checksum: int = 3310070434) -> str:
@@ -92,10 +124,13 @@ def matic_snapshot() -> str:
     return book_frame("snapshot", "MATIC/USD", MATIC_BIDS, MATIC_ASKS, 2439117997)
 
 
-def protocol(symbols: dict[str, str] | None = None, data_types: tuple[DataType, ...] = ALL,
-             depth: int = 0, interval: str = "5m") -> KrakenProtocol:
-    symbols = symbols or {"BTC/USD": "BTC/USD", "MATIC/USD": "MATIC/USD",
-                          "ALGO/USD": "ALGO/USD"}
+def protocol(
+    symbols: dict[str, str] | None = None,
+    data_types: tuple[DataType, ...] = ALL,
+    depth: int = 0,
+    interval: str = "5m",
+) -> KrakenProtocol:
+    symbols = symbols or {"BTC/USD": "BTC/USD", "MATIC/USD": "MATIC/USD", "ALGO/USD": "ALGO/USD"}
     subs = tuple(SubscriptionConfig(i, c, data_types, depth, interval) for i, c in symbols.items())
     built = venue_spec("kraken").protocol_factory(VenueConfig(id="kraken", subscriptions=subs))
     assert isinstance(built, KrakenProtocol)
@@ -106,8 +141,12 @@ def decimals(levels: list[tuple[str, str]]) -> tuple[tuple[Decimal, Decimal], ..
     return tuple((D(p), D(q)) for p, q in levels)
 
 
-def checksum_of(bids: list[tuple[str, str]], asks: list[tuple[str, str]],
-                price_decimals: int = 1, qty_decimals: int = 8) -> int:
+def checksum_of(
+    bids: list[tuple[str, str]],
+    asks: list[tuple[str, str]],
+    price_decimals: int = 1,
+    qty_decimals: int = 8,
+) -> int:
     ordered_bids = sorted(decimals(bids), key=lambda level: level[0], reverse=True)
     ordered_asks = sorted(decimals(asks), key=lambda level: level[0])
     return book_checksum(ordered_asks, ordered_bids, price_decimals, qty_decimals)
@@ -149,9 +188,7 @@ def test_book_page_snapshot_and_update_verify_with_the_pairs_precision() -> None
     proto = protocol()
     snapshot = proto.on_frame(matic_snapshot(), 1)
     assert snapshot.resyncs == []
-    assert snapshot.events[0].payload == L2Update(
-        decimals(MATIC_BIDS), decimals(MATIC_ASKS), True
-    )
+    assert snapshot.events[0].payload == L2Update(decimals(MATIC_BIDS), decimals(MATIC_ASKS), True)
     update = proto.on_frame(MATIC_UPDATE, 2)
     assert update.resyncs == [] and update.replies == []
     [event] = update.events
@@ -164,8 +201,9 @@ def test_book_page_snapshot_and_update_verify_with_the_pairs_precision() -> None
 # --- resync -------------------------------------------------------------------------------
 
 
-def test_forced_checksum_mismatch_resyncs_only_that_book_and_the_fresh_snapshot_restores_it(
-) -> None:
+def test_forced_checksum_mismatch_resyncs_only_that_book_and_the_fresh_snapshot_restores_it() -> (
+    None
+):
     """An update whose checksum disagrees (the guide's book, one quantity changed and the
     checksum left at the old value) throws that one book away (GUIDE, BOOK_PAGE)."""
     proto = protocol()
@@ -182,8 +220,9 @@ def test_forced_checksum_mismatch_resyncs_only_that_book_and_the_fresh_snapshot_
     ]
     # Until the fresh snapshot: BTC/USD updates publish nothing, even a consistent one.
     good_bids = [("45283.5", "0.20000000"), *GUIDE_BIDS[1:]]
-    good = book_frame("update", "BTC/USD", [("45283.5", "0.20000000")], [],
-                      checksum_of(good_bids, GUIDE_ASKS))
+    good = book_frame(
+        "update", "BTC/USD", [("45283.5", "0.20000000")], [], checksum_of(good_bids, GUIDE_ASKS)
+    )
     assert proto.on_frame(good, 4) == FrameOutcome([], [], [])
     # The other book is untouched.
     assert len(proto.on_frame(MATIC_UPDATE, 5).events) == 1
@@ -233,15 +272,17 @@ def test_insert_beyond_depth_truncates_the_worst_level_and_publishes_its_removal
     proto = protocol(depth=10)
     proto.on_frame(guide_snapshot(), 1)
     inserted = [("45284.0", "1.00000000"), *GUIDE_BIDS[:9]]
-    insert = book_frame("update", "BTC/USD", [("45284.0", "1.00000000")], [],
-                        checksum_of(inserted, GUIDE_ASKS))
+    insert = book_frame(
+        "update", "BTC/USD", [("45284.0", "1.00000000")], [], checksum_of(inserted, GUIDE_ASKS)
+    )
     outcome = proto.on_frame(insert, 2)
     assert outcome.resyncs == []
     assert outcome.events[0].payload == L2Update(
         ((D("45284.0"), D("1.00000000")), (D("45276.6"), D(0))), (), False
     )
-    remove = book_frame("update", "BTC/USD", [("45284.0", "0")], [],
-                        checksum_of(GUIDE_BIDS[:9], GUIDE_ASKS))
+    remove = book_frame(
+        "update", "BTC/USD", [("45284.0", "0")], [], checksum_of(GUIDE_BIDS[:9], GUIDE_ASKS)
+    )
     outcome = proto.on_frame(remove, 3)
     assert outcome.resyncs == []
     assert outcome.events[0].payload == L2Update(((D("45284.0"), D(0)),), (), False)
@@ -252,10 +293,15 @@ def test_without_truncation_the_dropped_level_would_break_the_checksum() -> None
     proto = protocol(depth=25)
     proto.on_frame(guide_snapshot(), 1)
     inserted = [("45284.0", "1.00000000"), *GUIDE_BIDS]
-    proto.on_frame(book_frame("update", "BTC/USD", [("45284.0", "1.00000000")], [],
-                              checksum_of(inserted, GUIDE_ASKS)), 2)
-    remove = book_frame("update", "BTC/USD", [("45284.0", "0")], [],
-                        checksum_of(GUIDE_BIDS[:9], GUIDE_ASKS))
+    proto.on_frame(
+        book_frame(
+            "update", "BTC/USD", [("45284.0", "1.00000000")], [], checksum_of(inserted, GUIDE_ASKS)
+        ),
+        2,
+    )
+    remove = book_frame(
+        "update", "BTC/USD", [("45284.0", "0")], [], checksum_of(GUIDE_BIDS[:9], GUIDE_ASKS)
+    )
     assert proto.on_frame(remove, 3).resyncs == [BookResync(BTC, "checksum")]
 
 
@@ -263,16 +309,19 @@ def test_book_updates_with_equal_time_and_checksum_get_distinct_dedup_keys() -> 
     """Two deep changes in the same microsecond leave the top-10 checksum equal (BOOK_PAGE)."""
     proto = protocol(depth=25)
     proto.on_frame(matic_snapshot(), 1)
-    first = proto.on_frame(book_frame("update", "MATIC/USD", [("0.5600", "10.00000000")], [],
-                                      2439117997), 2)
-    second = proto.on_frame(book_frame("update", "MATIC/USD", [("0.5601", "10.00000000")], [],
-                                       2439117997), 3)
+    first = proto.on_frame(
+        book_frame("update", "MATIC/USD", [("0.5600", "10.00000000")], [], 2439117997), 2
+    )
+    second = proto.on_frame(
+        book_frame("update", "MATIC/USD", [("0.5601", "10.00000000")], [], 2439117997), 3
+    )
     assert first.resyncs == [] and second.resyncs == []
     assert first.events[0].dedup_key != second.events[0].dedup_key
     again = protocol(depth=25)
     again.on_frame(matic_snapshot(), 10)
-    repeat = again.on_frame(book_frame("update", "MATIC/USD", [("0.5600", "10.00000000")], [],
-                                       2439117997), 11)
+    repeat = again.on_frame(
+        book_frame("update", "MATIC/USD", [("0.5600", "10.00000000")], [], 2439117997), 11
+    )
     assert repeat.events[0].dedup_key == first.events[0].dedup_key
 
 
@@ -331,9 +380,17 @@ def test_documented_ohlc_update_is_an_open_candle_of_the_configured_interval() -
     [event] = protocol(interval="5m").on_frame(OHLC_UPDATE, 8).events
     assert event.instrument == MATIC and event.data_type is DataType.CANDLE
     assert event.payload == Candle(
-        interval="5m", open_time_ms=1696436700000, close_time_ms=1696437000000,
-        open=D("0.5624"), high=D("0.5628"), low=D("0.5622"), close=D("0.5627"),
-        volume=D("30927.68066226"), is_closed=False, quote_volume=None, trade_count=12,
+        interval="5m",
+        open_time_ms=1696436700000,
+        close_time_ms=1696437000000,
+        open=D("0.5624"),
+        high=D("0.5628"),
+        low=D("0.5622"),
+        close=D("0.5627"),
+        volume=D("30927.68066226"),
+        is_closed=False,
+        quote_volume=None,
+        trade_count=12,
     )
     assert event.exchange_timestamp_ms == 1696436700000
     assert event.dedup_key == "5:1696436700000:12:30927.68066226"
@@ -348,24 +405,28 @@ def test_rfc3339_timestamps_with_nanoseconds_become_epoch_milliseconds() -> None
 # --- control messages, keepalive ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("frame", [
-    # https://docs.kraken.com/api/docs/websocket-v2/ping (response example)
-    '{"method": "pong", "req_id": 101, "time_in": "2023-09-24T14:10:23.799685Z",'
-    ' "time_out": "2023-09-24T14:10:23.799703Z"}',
-    # https://docs.kraken.com/api/docs/websocket-v2/heartbeat
-    '{"channel": "heartbeat"}',
-    # https://docs.kraken.com/api/docs/websocket-v2/status (example)
-    '{"channel": "status", "data": [{"api_version": "v2", "connection_id": 13834774380200032777,'
-    ' "system": "online", "version": "2.0.0"}], "type": "update"}',
-    # https://docs.kraken.com/api/docs/websocket-v2/book (subscribe ack example)
-    '{"method": "subscribe", "result": {"channel": "book", "depth": 10, "snapshot": true,'
-    ' "symbol": "ALGO/USD"}, "success": true, "time_in": "2023-10-06T17:35:55.219022Z",'
-    ' "time_out": "2023-10-06T17:35:55.219067Z"}',
-    # https://docs.kraken.com/api/docs/websocket-v2/trade (unsubscribe ack example)
-    '{"method": "unsubscribe", "result": {"channel": "trade", "symbol": "MATIC/USD"},'
-    ' "success": true, "time_in": "2023-09-25T09:21:10.428340Z",'
-    ' "time_out": "2023-09-25T09:21:10.428375Z"}',
-])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        # https://docs.kraken.com/api/docs/websocket-v2/ping (response example)
+        '{"method": "pong", "req_id": 101, "time_in": "2023-09-24T14:10:23.799685Z",'
+        ' "time_out": "2023-09-24T14:10:23.799703Z"}',
+        # https://docs.kraken.com/api/docs/websocket-v2/heartbeat
+        '{"channel": "heartbeat"}',
+        # https://docs.kraken.com/api/docs/websocket-v2/status (example)
+        '{"channel": "status", "data": [{"api_version": "v2",'
+        ' "connection_id": 13834774380200032777,'
+        ' "system": "online", "version": "2.0.0"}], "type": "update"}',
+        # https://docs.kraken.com/api/docs/websocket-v2/book (subscribe ack example)
+        '{"method": "subscribe", "result": {"channel": "book", "depth": 10, "snapshot": true,'
+        ' "symbol": "ALGO/USD"}, "success": true, "time_in": "2023-10-06T17:35:55.219022Z",'
+        ' "time_out": "2023-10-06T17:35:55.219067Z"}',
+        # https://docs.kraken.com/api/docs/websocket-v2/trade (unsubscribe ack example)
+        '{"method": "unsubscribe", "result": {"channel": "trade", "symbol": "MATIC/USD"},'
+        ' "success": true, "time_in": "2023-09-25T09:21:10.428340Z",'
+        ' "time_out": "2023-09-25T09:21:10.428375Z"}',
+    ],
+)
 def test_pongs_heartbeats_status_and_acks_give_an_empty_outcome(frame: str) -> None:
     proto = protocol()
     assert proto.on_frame(frame, 1) == FrameOutcome([], [], [])
@@ -374,9 +435,11 @@ def test_pongs_heartbeats_status_and_acks_give_an_empty_outcome(frame: str) -> N
 
 def test_failed_subscribe_ack_is_a_subscribe_error() -> None:
     """The ack schema: ``success`` false with an ``error`` message (ticker page)."""
-    frame = ('{"method": "subscribe", "error": "Currency pair not supported", "success": false,'
-             ' "time_in": "2023-09-25T09:04:31.742599Z",'
-             ' "time_out": "2023-09-25T09:04:31.742648Z"}')
+    frame = (
+        '{"method": "subscribe", "error": "Currency pair not supported", "success": false,'
+        ' "time_in": "2023-09-25T09:04:31.742599Z",'
+        ' "time_out": "2023-09-25T09:04:31.742648Z"}'
+    )
     with pytest.raises(FrameError) as info:
         protocol().on_frame(frame, 1)
     assert info.value.reason == "subscribe_error"
@@ -396,23 +459,55 @@ def test_subscribe_frames_group_symbols_by_channel_depth_and_interval() -> None:
     subs = (
         SubscriptionConfig("BTC/USD", "BTC/USD", ALL, 0, "1m"),
         SubscriptionConfig("ETH/USD", "ETH/USD", ALL, 100, "1m"),
-        SubscriptionConfig("MATIC/USD", "MATIC/USD", (DataType.L2_ORDERBOOK, DataType.CANDLE),
-                           7, "1h"),
+        SubscriptionConfig(
+            "MATIC/USD", "MATIC/USD", (DataType.L2_ORDERBOOK, DataType.CANDLE), 7, "1h"
+        ),
     )
     proto = venue_spec("kraken").protocol_factory(VenueConfig(id="kraken", subscriptions=subs))
     assert [json.loads(frame) for frame in proto.subscribe_frames()] == [
-        {"method": "subscribe", "params": {"channel": "trade", "symbol": ["BTC/USD", "ETH/USD"],
-                                           "snapshot": False}},
-        {"method": "subscribe", "params": {"channel": "ticker", "symbol": ["BTC/USD", "ETH/USD"],
-                                           "event_trigger": "bbo"}},
-        {"method": "subscribe", "params": {"channel": "book", "symbol": ["BTC/USD", "MATIC/USD"],
-                                           "depth": 10, "snapshot": True}},
-        {"method": "subscribe", "params": {"channel": "book", "symbol": ["ETH/USD"],
-                                           "depth": 100, "snapshot": True}},
-        {"method": "subscribe", "params": {"channel": "ohlc", "symbol": ["BTC/USD", "ETH/USD"],
-                                           "interval": 1, "snapshot": False}},
-        {"method": "subscribe", "params": {"channel": "ohlc", "symbol": ["MATIC/USD"],
-                                           "interval": 60, "snapshot": False}},
+        {
+            "method": "subscribe",
+            "params": {"channel": "trade", "symbol": ["BTC/USD", "ETH/USD"], "snapshot": False},
+        },
+        {
+            "method": "subscribe",
+            "params": {
+                "channel": "ticker",
+                "symbol": ["BTC/USD", "ETH/USD"],
+                "event_trigger": "bbo",
+            },
+        },
+        {
+            "method": "subscribe",
+            "params": {
+                "channel": "book",
+                "symbol": ["BTC/USD", "MATIC/USD"],
+                "depth": 10,
+                "snapshot": True,
+            },
+        },
+        {
+            "method": "subscribe",
+            "params": {"channel": "book", "symbol": ["ETH/USD"], "depth": 100, "snapshot": True},
+        },
+        {
+            "method": "subscribe",
+            "params": {
+                "channel": "ohlc",
+                "symbol": ["BTC/USD", "ETH/USD"],
+                "interval": 1,
+                "snapshot": False,
+            },
+        },
+        {
+            "method": "subscribe",
+            "params": {
+                "channel": "ohlc",
+                "symbol": ["MATIC/USD"],
+                "interval": 60,
+                "snapshot": False,
+            },
+        },
     ]
     assert proto.ws_url() == "wss://ws.kraken.com/v2"
 
@@ -425,10 +520,20 @@ def test_spec_paces_subscribe_frames_and_lists_the_venue() -> None:
     assert spec.default_ws_url == "wss://ws.kraken.com/v2"
 
 
-@pytest.mark.parametrize(("depth", "channel_depth"), [
-    (0, 10), (1, 10), (10, 10), (11, 25), (25, 25), (26, 100), (400, 500), (1000, 1000),
-    (5000, 1000),
-])
+@pytest.mark.parametrize(
+    ("depth", "channel_depth"),
+    [
+        (0, 10),
+        (1, 10),
+        (10, 10),
+        (11, 25),
+        (25, 25),
+        (26, 100),
+        (400, 500),
+        (1000, 1000),
+        (5000, 1000),
+    ],
+)
 def test_depth_maps_to_the_smallest_offered_book_depth_not_below_it(
     depth: int, channel_depth: int
 ) -> None:
@@ -436,10 +541,23 @@ def test_depth_maps_to_the_smallest_offered_book_depth_not_below_it(
     assert book_depth(depth) == channel_depth
 
 
-@pytest.mark.parametrize(("interval", "minutes"), [
-    ("1m", 1), ("5m", 5), ("15m", 15), ("30m", 30), ("1h", 60), ("4h", 240), ("1d", 1440),
-    ("1w", 10080), ("15d", 21600), ("120s", 2), ("30s", 0), ("1M", 0),
-])
+@pytest.mark.parametrize(
+    ("interval", "minutes"),
+    [
+        ("1m", 1),
+        ("5m", 5),
+        ("15m", 15),
+        ("30m", 30),
+        ("1h", 60),
+        ("4h", 240),
+        ("1d", 1440),
+        ("1w", 10080),
+        ("15d", 21600),
+        ("120s", 2),
+        ("30s", 0),
+        ("1M", 0),
+    ],
+)
 def test_candle_interval_is_sent_in_minutes(interval: str, minutes: int) -> None:
     """The ohlc channel's interval is minutes (1 ... 21600); others get 0 and a subscribe
     error from the venue."""
@@ -449,24 +567,27 @@ def test_candle_interval_is_sent_in_minutes(interval: str, minutes: int) -> None
 # --- malformed frames ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("frame", "reason"), [
-    ("not json", "not_json"),
-    (b"\xff\xfe", "not_json"),
-    ("[1, 2]", "unknown_event"),
-    ('{"channel": "spread", "type": "update", "data": []}', "unknown_event"),
-    ('{"method": "edit_order", "success": true}', "unknown_event"),
-    (TRADE_UPDATE.replace('"price": 0.5117, ', ""), "missing_field"),
-    (TRADE_UPDATE.replace('"sell"', '"short"'), "invalid_value"),
-    (TRADE_UPDATE.replace("40.0", "-40.0"), "invalid_value"),
-    (TRADE_UPDATE.replace("0.5117", '"abc"'), "invalid_value"),
-    (TRADE_UPDATE.replace("0.5117", "1e999999"), "invalid_value"),
-    (TRADE_UPDATE.replace("2023-09-25T07:49:37.708706Z", "yesterday"), "invalid_value"),
-    (TRADE_UPDATE.replace("MATIC/USD", "DOGE/USD"), "unsubscribed"),
-    (MATIC_UPDATE.replace('"checksum": 2114181697,', ""), "missing_field"),
-    (MATIC_UPDATE.replace("2114181697", '"x"'), "invalid_value"),
-    (MATIC_UPDATE.replace('"bids": [', '"bids": [{"price": 0, "qty": 1}, '), "invalid_value"),
-    (MATIC_UPDATE.replace('"type": "update"', '"type": "partial"'), "invalid_value"),
-])
+@pytest.mark.parametrize(
+    ("frame", "reason"),
+    [
+        ("not json", "not_json"),
+        (b"\xff\xfe", "not_json"),
+        ("[1, 2]", "unknown_event"),
+        ('{"channel": "spread", "type": "update", "data": []}', "unknown_event"),
+        ('{"method": "edit_order", "success": true}', "unknown_event"),
+        (TRADE_UPDATE.replace('"price": 0.5117, ', ""), "missing_field"),
+        (TRADE_UPDATE.replace('"sell"', '"short"'), "invalid_value"),
+        (TRADE_UPDATE.replace("40.0", "-40.0"), "invalid_value"),
+        (TRADE_UPDATE.replace("0.5117", '"abc"'), "invalid_value"),
+        (TRADE_UPDATE.replace("0.5117", "1e999999"), "invalid_value"),
+        (TRADE_UPDATE.replace("2023-09-25T07:49:37.708706Z", "yesterday"), "invalid_value"),
+        (TRADE_UPDATE.replace("MATIC/USD", "DOGE/USD"), "unsubscribed"),
+        (MATIC_UPDATE.replace('"checksum": 2114181697,', ""), "missing_field"),
+        (MATIC_UPDATE.replace("2114181697", '"x"'), "invalid_value"),
+        (MATIC_UPDATE.replace('"bids": [', '"bids": [{"price": 0, "qty": 1}, '), "invalid_value"),
+        (MATIC_UPDATE.replace('"type": "update"', '"type": "partial"'), "invalid_value"),
+    ],
+)
 def test_unusable_frames_raise_frame_error_with_a_reason(frame: str | bytes, reason: str) -> None:
     with pytest.raises(FrameError) as info:
         protocol().on_frame(frame, 1)
@@ -525,24 +646,35 @@ def test_simulated_venue_answers_pings_and_acks_each_symbol() -> None:
         '"snapshot":false}}'
     )
     assert [json.loads(r) for r in replies] == [
-        {"method": "subscribe", "result": {"channel": "trade", "symbol": "BTC/USD",
-                                           "snapshot": False}, "success": True},
-        {"method": "subscribe", "result": {"channel": "trade", "symbol": "ETH/USD",
-                                           "snapshot": False}, "success": True},
+        {
+            "method": "subscribe",
+            "result": {"channel": "trade", "symbol": "BTC/USD", "snapshot": False},
+            "success": True,
+        },
+        {
+            "method": "subscribe",
+            "result": {"channel": "trade", "symbol": "ETH/USD", "snapshot": False},
+            "success": True,
+        },
     ]
     proto = protocol()
     for reply in replies:
         assert proto.on_frame(reply, 1) == FrameOutcome([], [], [])
 
 
-def test_simulated_venue_sends_a_fresh_verified_snapshot_when_a_book_is_subscribed_again(
-) -> None:
+def test_simulated_venue_sends_a_fresh_verified_snapshot_when_a_book_is_subscribed_again() -> None:
     """The replay passed the guide's snapshot and one update; a resync's subscribe gets the
     book as it stands now, which the protocol accepts (GUIDE)."""
     sim = KrakenSimulatedVenue()
     asks = [("45285.2", "0.00200000"), *GUIDE_ASKS[1:]]
-    update = book_frame("update", "BTC/USD", [], [("45285.2", "0.00200000")],
-                        checksum_of(GUIDE_BIDS, asks), "2023-10-06T17:35:56.000001Z")
+    update = book_frame(
+        "update",
+        "BTC/USD",
+        [],
+        [("45285.2", "0.00200000")],
+        checksum_of(GUIDE_BIDS, asks),
+        "2023-10-06T17:35:56.000001Z",
+    )
     sim.on_frame_passed(guide_snapshot())
     sim.on_frame_passed(update)
     proto = protocol()

@@ -69,9 +69,14 @@ class Scenario:
 
 def config(venue: str, instrument: str, **sub: Any) -> VenueConfig:
     """One subscription to the book (only) of ``instrument``."""
-    return VenueConfig(id=venue, subscriptions=(
-        SubscriptionConfig(instrument, instrument.replace("-", "/"),
-                           (DataType.L2_ORDERBOOK,), **sub),))
+    return VenueConfig(
+        id=venue,
+        subscriptions=(
+            SubscriptionConfig(
+                instrument, instrument.replace("-", "/"), (DataType.L2_ORDERBOOK,), **sub
+            ),
+        ),
+    )
 
 
 def levels(pairs: list[tuple[str, str]] | list[list[str]], descending: bool) -> Levels:
@@ -92,25 +97,37 @@ def binance(capture: str) -> Callable[[], Scenario]:
         http = next(r for r in recs if r["kind"] == "http" and "depth" in r["url"])
         symbol = http["url"].split("symbol=")[1].split("&")[0]
         snapshot = json.loads(http["data"])
-        frames = [r["data"] for r in recs if r["kind"] == "recv"
-                  and json.loads(r["data"])["data"].get("e") == "depthUpdate"
-                  and json.loads(r["data"])["data"]["s"] == symbol]
+        frames = [
+            r["data"]
+            for r in recs
+            if r["kind"] == "recv"
+            and json.loads(r["data"])["data"].get("e") == "depthUpdate"
+            and json.loads(r["data"])["data"]["s"] == symbol
+        ]
         diffs = [json.loads(frame)["data"] for frame in frames]
         first = next(i for i, d in enumerate(diffs) if d["u"] >= snapshot["lastUpdateId"])
-        sync = frames[:first + 3]
-        deltas = frames[first + 3:first + 9]
+        sync = frames[: first + 3]
+        deltas = frames[first + 3 : first + 9]
         as_of = first + 5
         book = {"b": dict(snapshot["bids"]), "a": dict(snapshot["asks"])}
-        for diff in diffs[first:as_of + 1]:
+        for diff in diffs[first : as_of + 1]:
             for key in ("b", "a"):
                 for price, quantity in diff[key]:
                     book[key][price] = quantity
         bids = [(p, q) for p, q in book["b"].items() if Decimal(q) != 0]
         asks = [(p, q) for p, q in book["a"].items() if Decimal(q) != 0]
         body = json.dumps({"lastUpdateId": diffs[as_of]["u"], "bids": bids, "asks": asks})
-        return Scenario(symbol, sync, deltas, [], (levels(bids, True), levels(asks, False)),
-                        rest=True, sync_body=http["data"].encode(), sync_body_after=first + 1,
-                        fresh_body=body.encode())
+        return Scenario(
+            symbol,
+            sync,
+            deltas,
+            [],
+            (levels(bids, True), levels(asks, False)),
+            rest=True,
+            sync_body=http["data"].encode(),
+            sync_body_after=first + 1,
+            fresh_body=body.encode(),
+        )
 
     return build
 
@@ -121,17 +138,28 @@ def bybit(venue: str) -> Callable[[], Scenario]:
     def build() -> Scenario:
         snapshot = snapshot_before_delta()
         fresh = snapshot_before_delta()
-        fresh["data"].update(u=177400600, seq=66544703400, b=[["30246.00", "4.000"]],
-                             a=[["30250.00", "0.500"], ["30251.00", "1.250"]])
-        deltas = [delta_with(177400507, 66544703342, [["30247.20", "30.028"]], []),
-                  delta_with(177400508, 66544703343, [], [["30260.00", "0"]])]
+        fresh["data"].update(
+            u=177400600,
+            seq=66544703400,
+            b=[["30246.00", "4.000"]],
+            a=[["30250.00", "0.500"], ["30251.00", "1.250"]],
+        )
+        deltas = [
+            delta_with(177400507, 66544703342, [["30247.20", "30.028"]], []),
+            delta_with(177400508, 66544703343, [], [["30260.00", "0"]]),
+        ]
         topic = '["orderbook.50.BTCUSDT"]'
         return Scenario(
-            "BTCUSDT", [json.dumps(snapshot)], [json.dumps(d) for d in deltas],
+            "BTCUSDT",
+            [json.dumps(snapshot)],
+            [json.dumps(d) for d in deltas],
             [json.dumps(fresh)],
             (levels(fresh["data"]["b"], True), levels(fresh["data"]["a"], False)),
-            replies=[f'{{"op":"unsubscribe","args":{topic}}}',
-                     f'{{"op":"subscribe","args":{topic}}}'])
+            replies=[
+                f'{{"op":"unsubscribe","args":{topic}}}',
+                f'{{"op":"subscribe","args":{topic}}}',
+            ],
+        )
 
     return build
 
@@ -143,18 +171,30 @@ def recorded(capture: str) -> list[str]:
 def okx() -> Scenario:
     """The first recorded ``books`` snapshot of okx.jsonl and that book's next updates."""
     frames = recorded("okx.jsonl")
-    index, snapshot = next((i, f) for i, f in enumerate(frames)
-                           if '"action":"snapshot"' in f and '"channel":"books"' in f)
+    index, snapshot = next(
+        (i, f)
+        for i, f in enumerate(frames)
+        if '"action":"snapshot"' in f and '"channel":"books"' in f
+    )
     inst_id = json.loads(snapshot)["arg"]["instId"]
-    updates = [f for f in frames[index:] if '"action":"update"' in f
-               and f'"channel":"books","instId":"{inst_id}"' in f][:5]
+    updates = [
+        f
+        for f in frames[index:]
+        if '"action":"update"' in f and f'"channel":"books","instId":"{inst_id}"' in f
+    ][:5]
     entry = json.loads(snapshot)["data"][0]
     arg = f'[{{"channel":"books","instId":"{inst_id}"}}]'
-    return Scenario(inst_id, [snapshot], updates, [snapshot],
-                    (levels([lv[:2] for lv in entry["bids"]], True),
-                     levels([lv[:2] for lv in entry["asks"]], False)),
-                    replies=[f'{{"op":"unsubscribe","args":{arg}}}',
-                             f'{{"op":"subscribe","args":{arg}}}'])
+    return Scenario(
+        inst_id,
+        [snapshot],
+        updates,
+        [snapshot],
+        (
+            levels([lv[:2] for lv in entry["bids"]], True),
+            levels([lv[:2] for lv in entry["asks"]], False),
+        ),
+        replies=[f'{{"op":"unsubscribe","args":{arg}}}', f'{{"op":"subscribe","args":{arg}}}'],
+    )
 
 
 def coinbase_exchange() -> Scenario:
@@ -163,13 +203,21 @@ def coinbase_exchange() -> Scenario:
     index, snapshot = next((i, f) for i, f in enumerate(frames) if '"type":"snapshot"' in f)
     message = json.loads(snapshot)
     product = message["product_id"]
-    updates = [f for f in frames[index:] if '"type":"l2update"' in f
-               and f'"product_id":"{product}"' in f][:5]
+    updates = [
+        f for f in frames[index:] if '"type":"l2update"' in f and f'"product_id":"{product}"' in f
+    ][:5]
     channels = f'[{{"name":"level2_batch","product_ids":["{product}"]}}]'
-    return Scenario(product, [snapshot], updates, [snapshot],
-                    (levels(message["bids"], True), levels(message["asks"], False)),
-                    replies=[f'{{"type":"unsubscribe","channels":{channels}}}',
-                             f'{{"type":"subscribe","channels":{channels}}}'])
+    return Scenario(
+        product,
+        [snapshot],
+        updates,
+        [snapshot],
+        (levels(message["bids"], True), levels(message["asks"], False)),
+        replies=[
+            f'{{"type":"unsubscribe","channels":{channels}}}',
+            f'{{"type":"subscribe","channels":{channels}}}',
+        ],
+    )
 
 
 def deribit() -> Scenario:
@@ -178,41 +226,63 @@ def deribit() -> Scenario:
     index, snapshot = next((i, f) for i, f in enumerate(frames) if '"type":"snapshot"' in f)
     data = json.loads(snapshot, parse_float=Decimal)["params"]["data"]
     name = data["instrument_name"]
-    changes = [f for f in frames[index:] if '"type":"change"' in f
-               and f'"instrument_name":"{name}"' in f][:5]
+    changes = [
+        f for f in frames[index:] if '"type":"change"' in f and f'"instrument_name":"{name}"' in f
+    ][:5]
     channel = f'["book.{name}.100ms"]'
     # Request ids go on from the connection's subscribe frames (ids 1..3 here).
     return Scenario(
-        name, [snapshot], changes, [snapshot],
-        (levels([lv[1:] for lv in data["bids"]], True),
-         levels([lv[1:] for lv in data["asks"]], False)),
+        name,
+        [snapshot],
+        changes,
+        [snapshot],
+        (
+            levels([lv[1:] for lv in data["bids"]], True),
+            levels([lv[1:] for lv in data["asks"]], False),
+        ),
         replies=[
             '{"jsonrpc":"2.0","id":3,"method":"public/unsubscribe","params":{"channels":'
-            f'{channel}}}}}',
+            f"{channel}}}}}",
             '{"jsonrpc":"2.0","id":4,"method":"public/subscribe","params":{"channels":'
-            f'{channel}}}}}',
-        ])
+            f"{channel}}}}}",
+        ],
+    )
 
 
 def kraken() -> Scenario:
     """The book channel page's MATIC/USD snapshot and update (checksums 2439117997, 2114181697)."""
     channel = '{"channel":"book","symbol":["MATIC/USD"],"depth":10'
-    return Scenario("MATIC/USD", [matic_snapshot()], [MATIC_UPDATE], [matic_snapshot()],
-                    (levels(MATIC_BIDS, True), levels(MATIC_ASKS, False)),
-                    replies=[f'{{"method":"unsubscribe","params":{channel}}}}}',
-                             f'{{"method":"subscribe","params":{channel},"snapshot":true}}}}'])
+    return Scenario(
+        "MATIC/USD",
+        [matic_snapshot()],
+        [MATIC_UPDATE],
+        [matic_snapshot()],
+        (levels(MATIC_BIDS, True), levels(MATIC_ASKS, False)),
+        replies=[
+            f'{{"method":"unsubscribe","params":{channel}}}}}',
+            f'{{"method":"subscribe","params":{channel},"snapshot":true}}}}',
+        ],
+    )
 
 
 def coinbase() -> Scenario:
     """The channels page's level2 shape: a snapshot, updates, a fresh snapshot after them."""
-    updates = [l2(2, "update", "BTC-USD", ("bid", "21921.5", "1")),
-               l2(3, "update", "BTC-USD", ("offer", "21933.98", "0"))]
+    updates = [
+        l2(2, "update", "BTC-USD", ("bid", "21921.5", "1")),
+        l2(3, "update", "BTC-USD", ("offer", "21933.98", "0")),
+    ]
     products = '"product_ids":["BTC-USD"],"channel":"level2"'
     return Scenario(
-        "BTC-USD", [book_snapshot(1)], updates, [book_snapshot(4)],
-        ((( Decimal("21921.73"), Decimal("0.06317902")), (Decimal("21921.3"), Decimal("0.02"))),
-         ((Decimal("21933.98"), Decimal("1.5")),)),
-        replies=[f'{{"type":"unsubscribe",{products}}}', f'{{"type":"subscribe",{products}}}'])
+        "BTC-USD",
+        [book_snapshot(1)],
+        updates,
+        [book_snapshot(4)],
+        (
+            ((Decimal("21921.73"), Decimal("0.06317902")), (Decimal("21921.3"), Decimal("0.02"))),
+            ((Decimal("21933.98"), Decimal("1.5")),),
+        ),
+        replies=[f'{{"type":"unsubscribe",{products}}}', f'{{"type":"subscribe",{products}}}'],
+    )
 
 
 def hyperliquid() -> Scenario:
@@ -222,9 +292,13 @@ def hyperliquid() -> Scenario:
     the last time, so it is published (without the resync it is ``stale_update``).
     """
     bids, asks = [("113377.0", "7.6699")], [("113397.0", "0.11543"), ("113398.0", "2")]
-    return Scenario("BTC", [hyperliquid_book(T_MS, [("113376.0", "1")], [("113399.0", "1")])],
-                    [], [hyperliquid_book(T_MS, bids, asks)],
-                    (levels(bids, True), levels(asks, False)))
+    return Scenario(
+        "BTC",
+        [hyperliquid_book(T_MS, [("113376.0", "1")], [("113399.0", "1")])],
+        [],
+        [hyperliquid_book(T_MS, bids, asks)],
+        (levels(bids, True), levels(asks, False)),
+    )
 
 
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
@@ -253,7 +327,8 @@ class Feed:
     def __init__(self, venue: str, scenario: Scenario) -> None:
         depth = {"depth": 50} if venue.startswith("bybit") else {}
         self.protocol: VenueProtocol = venue_spec(venue).protocol_factory(
-            config(venue, scenario.instrument, **depth))
+            config(venue, scenario.instrument, **depth)
+        )
         self.events: list[MarketEvent] = []
         self.rejected: list[str] = []
         self.requests: list[SnapshotRequest] = []
@@ -311,7 +386,8 @@ def test_resync_books_publishes_no_delta_until_the_fresh_snapshot_which_is_the_b
     assert outcome.events == []
     if scenario.rest:
         assert [(r.instrument, r.reason) for r in outcome.snapshot_requests] == [
-            (instrument, REASON)]
+            (instrument, REASON)
+        ]
         assert (outcome.replies, outcome.resyncs) == ([], [])
     else:
         assert outcome.snapshot_requests == []

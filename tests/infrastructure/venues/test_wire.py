@@ -86,7 +86,9 @@ def test_zero_price_is_refused_with_the_venue_string() -> None:
     with pytest.raises(InvalidValueError) as info:
         wire.levels("b", [["7.5", "1"], ["0.00", "2"]])
     assert (info.value.field, info.value.value, info.value.reason) == (
-        "price", "0.00", "expected a price > 0",
+        "price",
+        "0.00",
+        "expected a price > 0",
     )
 
 
@@ -102,8 +104,19 @@ class Count(int):
 
 @pytest.mark.parametrize(
     ("raw", "accepted"),
-    [(0, True), (2**63 - 1, True), (Count(5), True), (2**63, False), (-1, False),
-     (Count(-1), False), (True, False), (False, False), (1.0, False), ("1", False), (None, False)],
+    [
+        (0, True),
+        (2**63 - 1, True),
+        (Count(5), True),
+        (2**63, False),
+        (-1, False),
+        (Count(-1), False),
+        (True, False),
+        (False, False),
+        (1.0, False),
+        ("1", False),
+        (None, False),
+    ],
 )
 def test_integer_takes_ints_in_range_and_refuses_bools_floats_and_strings(
     raw: Any, accepted: bool
@@ -131,8 +144,11 @@ def read(fn: Any, raw: Any) -> str:
         ("1e3", "1E+3", "1E+3"),
         (" 1", "1", "1"),
         ("NaN", "not finite", "not finite"),
-        ("9" * 42, "exponent beyond +-40 (too many digits)",
-         "exponent beyond +-40 (too many digits)"),
+        (
+            "9" * 42,
+            "exponent beyond +-40 (too many digits)",
+            "exponent beyond +-40 (too many digits)",
+        ),
         (Text("2.5"), "2.5", "2.5"),
         (3, "3", "3"),
         (True, "expected a decimal string", "expected a decimal string"),
