@@ -17,8 +17,8 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from reference_books import CAPTURES
 from support.capture_replay import replay
+from support.reference_books import CAPTURES
 
 from relay.application.pipeline import Pipeline, RecentIds
 from relay.application.ports import OutboundMessage

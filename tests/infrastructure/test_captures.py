@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from reference_books import CAPTURES
+from support.reference_books import CAPTURES
 
 from relay.infrastructure.captures import (
     CaptureError,

@@ -22,7 +22,7 @@ from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from reference_books import records
+from support.reference_books import records
 
 Quote = tuple[str, str, str, str]
 """(bid, bid size, ask, ask size), decimal strings."""

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from reference_books import CAPTURES
+from support.reference_books import CAPTURES
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 

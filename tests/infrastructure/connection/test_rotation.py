@@ -11,14 +11,14 @@ import asyncio
 from dataclasses import replace
 
 import pytest
-from e2e_support import (
+from support.e2e import (
     Stored,
     config_text,
     expected_counts,
     stored_messages,
     verify_jetstream,
 )
-from reference_books import CAPTURES
+from support.reference_books import CAPTURES
 
 from relay.bootstrap import Relay
 from relay.config.loader import parse_config

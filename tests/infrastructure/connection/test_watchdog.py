@@ -1,7 +1,7 @@
 """The staleness watchdog's bookkeeping, the rotation age and the REST bucket, clock passed in.
 
 Their timers and sockets are exercised against the real simulator in
-``tests/test_resilience.py`` (stall, REST 429/500) and ``test_rotation.py``.
+``tests/e2e/test_resilience.py`` (stall, REST 429/500) and ``test_rotation.py``.
 """
 
 from __future__ import annotations

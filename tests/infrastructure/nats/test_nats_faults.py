@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
-from e2e_support import (
+from support.e2e import (
     config_text,
     expected_counts,
     start_relay,
@@ -31,7 +31,7 @@ from e2e_support import (
     stored_messages,
     verify_jetstream,
 )
-from reference_books import CAPTURES
+from support.reference_books import CAPTURES
 
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from reference_books import binance_books, records
+from support.reference_books import binance_books, records
 
 from relay.application.errors import FrameError
 from relay.application.ports import FrameOutcome, SnapshotRequest, VenueProtocol

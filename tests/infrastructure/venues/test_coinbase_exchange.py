@@ -15,7 +15,14 @@ from typing import Any
 
 import orjson
 import pytest
-from coinbase_exchange_reference import PRODUCTS, books, l2update_count, raw_frames, tickers, trades
+from support.coinbase_exchange_reference import (
+    PRODUCTS,
+    books,
+    l2update_count,
+    raw_frames,
+    tickers,
+    trades,
+)
 
 from relay.application.errors import FrameError
 from relay.application.ports import BookResync, FrameOutcome, VenueProtocol

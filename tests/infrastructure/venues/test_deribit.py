@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from deribit_reference import deribit_reference, instruments
-from reference_books import records
+from support.deribit_reference import deribit_reference, instruments
+from support.reference_books import records
 
 from relay.application.errors import FrameError
 from relay.application.ports import BookResync, FrameOutcome

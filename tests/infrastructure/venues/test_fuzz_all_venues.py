@@ -8,7 +8,7 @@ fed the recorded session with its REST snapshots, so books are synced) ends as a
 raised here"); nothing else ever escapes, and a real frame fed afterwards still
 gives its events. At least :data:`FRAMES_PER_VENUE` frames per venue, each
 hypothesis example a batch of :data:`BATCH` frames (seeds and mutations: see
-``tests/fuzz_frames.py``). REST snapshot bodies of venues that fetch them go
+``tests/support/fuzz_frames.py``). REST snapshot bodies of venues that fetch them go
 through ``on_snapshot`` mutated the same way (outcome: events or ``bad_snapshot``),
 and the simulated venue sides of ``relay simulate`` take the same frames, as
 recorded and as client frames, without raising.
@@ -26,7 +26,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from fuzz_frames import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.fuzz_frames import (
     Synced,
     build_protocol,
     documented_frames,
@@ -38,8 +40,6 @@ from fuzz_frames import (
     seed_frames,
     synced,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from relay.application.errors import FrameError
 from relay.application.ports import FrameOutcome, VenueProtocol
@@ -256,7 +256,7 @@ SNAPSHOT_VENUES = tuple(v for v in VENUES if recorded(v).bodies)
 
 def _trimmed(body: str) -> str:
     """A REST body with every list cut to 20 items (a 1,000-level book is slow to mutate)."""
-    from fuzz_frames import dumps
+    from support.fuzz_frames import dumps
 
     def cut(value: Any) -> Any:
         if isinstance(value, list):

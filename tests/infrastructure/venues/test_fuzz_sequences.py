@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 import pytest
-from fuzz_frames import Replay, recorded, session_steps
+from support.fuzz_frames import Replay, recorded, session_steps
 
 from relay.application.errors import FrameError
 from relay.application.ports import FrameOutcome

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
-from e2e_support import stored_messages
+from support.e2e import stored_messages
 from test_hyperliquid import DOC_BOOK, DOC_CANDLE, DOC_CTX, book_frame, frame
 from websockets.asyncio.server import ServerConnection, serve
 

@@ -26,12 +26,12 @@ from typing import Any
 
 import orjson
 import pytest
-from coinbase_exchange_reference import raw_frames
-from e2e_support import stored_messages
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference_books import CAPTURES
 from support.capture_replay import NO_ADAPTER, SUBSCRIPTION_READERS, Replay, replay
+from support.coinbase_exchange_reference import raw_frames
+from support.e2e import stored_messages
+from support.reference_books import CAPTURES
 from support.ticker_frames import KRAKEN_TICKER, TICKER_FRAMES, Quote
 from test_coinbase import LEVEL2, l2, with_sequence
 from test_kraken import book_frame, guide_snapshot

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from reference_books import records
+from support.reference_books import records
 
 from relay.application.errors import FrameError
 from relay.application.ports import BookResync, FrameOutcome, Keepalive

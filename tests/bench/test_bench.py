@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from reference_books import CAPTURES
+from support.reference_books import CAPTURES
 
 from relay.application.errors import FrameError
 from relay.application.ports import OutboundMessage, VenueProtocol

@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
-from e2e_support import (
+from prometheus_client.parser import text_string_to_metric_families
+from support.e2e import (
     config_text,
     expected_counts,
     relay_in_process,
@@ -22,8 +23,7 @@ from e2e_support import (
     stored_messages,
     verify_jetstream,
 )
-from prometheus_client.parser import text_string_to_metric_families
-from reference_books import CAPTURES, records
+from support.reference_books import CAPTURES, records
 
 from relay.infrastructure.captures import read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from reference_books import records
+from support.reference_books import records
 
 CAPTURE = "deribit.jsonl"
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "captures"
+CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "captures"
 
 Book = tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]
 

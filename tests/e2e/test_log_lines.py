@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from e2e_support import start_relay, stop_relay
+from support.e2e import start_relay, stop_relay
 
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
 

@@ -24,13 +24,13 @@ from typing import Any
 import betterproto
 import nats
 import orjson
-from reference_books import CAPTURES, binance_books, recv_payloads
 
 from relay.bootstrap import Relay
 from relay.config.loader import parse_config
 from relay.infrastructure.embedded_nats import free_port
 from relay.infrastructure.venues.registry import supported_data_types
 from relay.serialization.generated import market_data as pb
+from support.reference_books import CAPTURES, binance_books, recv_payloads
 
 USDM = {
     "SUSHIUSDT": "SUSHI/USDT",

@@ -16,8 +16,8 @@ import contextlib
 
 import nats
 import pytest
-from e2e_support import expected_counts, relay_in_process, sample, stored_messages, verify_jetstream
-from reference_books import CAPTURES
+from support.e2e import expected_counts, relay_in_process, sample, stored_messages, verify_jetstream
+from support.reference_books import CAPTURES
 
 from relay.application.ports import OutboundMessage
 from relay.domain.model import Instrument

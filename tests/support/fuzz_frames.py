@@ -40,7 +40,7 @@ from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.infrastructure.captures import RecordKind, read_capture
 from relay.infrastructure.venues.registry import venue_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT.parent / "shared" / "captures"
 RECEIVED_AT_MS = 1_700_000_000_000
 MEGABYTE = 1_000_000

@@ -14,7 +14,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from reference_books import records
+from support.reference_books import records
 
 CAPTURE = "coinbase-exchange.jsonl"
 

@@ -24,19 +24,17 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
-import test_end_to_end_coinbase_exchange as coinbase_exchange_e2e
-import test_end_to_end_deribit as deribit_e2e
-import test_end_to_end_okx as okx_e2e
-from coinbase_exchange_reference import PRODUCTS, l2update_count, tickers, trades
-from deribit_reference import deribit_reference
-from e2e_support import (
+from support import coinbase_exchange_e2e, deribit_e2e, okx_e2e
+from support.coinbase_exchange_reference import PRODUCTS, l2update_count, tickers, trades
+from support.deribit_reference import deribit_reference
+from support.e2e import (
     Stored,
     config_text,
     expected_counts,
     stored_messages,
     verify_jetstream,
 )
-from reference_books import CAPTURES
+from support.reference_books import CAPTURES
 
 from relay.bootstrap import Relay
 from relay.config.loader import parse_config
