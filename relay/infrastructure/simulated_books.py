@@ -33,7 +33,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, TypeGuard
 from urllib.parse import parse_qsl
 
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import wire
 
 BINANCE_DEPTH_PATHS = frozenset({"/api/v3/depth", "/fapi/v1/depth", "/dapi/v1/depth"})
 """REST paths (without the simulator's venue prefix) answered as Binance depth snapshots."""

@@ -119,7 +119,7 @@ from relay.domain.model import (
     Trade,
     parse_decimal,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,

@@ -102,16 +102,16 @@ from relay.domain.model import (
     Trade,
     plain_decimal_match,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import wire
+from relay.infrastructure.venues.common.wire import (
+    MAX_ID,
+)
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
     ListingRequest,
     VenueSpec,
     register,
-)
-from relay.infrastructure.venues.wire import (
-    MAX_ID,
 )
 
 VENUE_ID = "coinbase"

@@ -120,7 +120,7 @@ from relay.domain.model import (
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,

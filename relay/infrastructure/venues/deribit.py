@@ -32,7 +32,7 @@ session ``deribit.jsonl`` in ``shared/captures``):
   (1 request/second; response example).
 
 Numbers: Deribit sends prices and amounts as JSON numbers (``["new",0.0015,4714.0]``).
-Frames are decoded by :func:`relay.infrastructure.venues.wire.exact_json`
+Frames are decoded by :func:`relay.infrastructure.venues.common.wire.exact_json`
 (``parse_float=Decimal``), so every price keeps the digits as sent; NaN and
 Infinity are refused (``not_json``).
 
@@ -109,7 +109,7 @@ from relay.domain.model import (
     Trade,
     parse_decimal,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,

@@ -29,7 +29,7 @@ formats parsed here follow these pages):
 The TypeScript types of the subscriptions page declare ``Candle`` prices and
 the asset context fields as ``number``, while the documented example bodies
 send them as strings. Both are accepted: those two (low-rate) channels are
-decoded by :func:`relay.infrastructure.venues.wire.exact_object`
+decoded by :func:`relay.infrastructure.venues.common.wire.exact_object`
 (``parse_float=Decimal``), so a JSON number keeps
 the venue's digits; every other channel must send strings (``px``, ``sz``).
 
@@ -103,7 +103,7 @@ from relay.domain.model import (
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,

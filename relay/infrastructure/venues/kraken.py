@@ -22,7 +22,7 @@ pages were read through the ``search`` tool):
 Every message is a JSON object: data as ``{"channel": ..., "type": "snapshot" |
 "update", "data": [...]}``, requests and their acks as ``{"method": ...}``.
 Prices and quantities are JSON *numbers*; frames are decoded by
-:func:`relay.infrastructure.venues.wire.exact_json` (``parse_float=Decimal``) so
+:func:`relay.infrastructure.venues.common.wire.exact_json` (``parse_float=Decimal``) so
 the venue's digits are kept (never a float).
 
 Symbols: the configured ``instrument`` is the v2 symbol (``"BTC/USD"``); it is
@@ -122,7 +122,7 @@ from relay.domain.model import (
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,

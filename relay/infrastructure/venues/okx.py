@@ -111,17 +111,17 @@ from relay.domain.model import (
     Trade,
     parse_decimal,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import wire
+from relay.infrastructure.venues.common.wire import (
+    DETAIL_CHARS,
+    MAX_ID,
+)
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
     ListingRequest,
     VenueSpec,
     register,
-)
-from relay.infrastructure.venues.wire import (
-    DETAIL_CHARS,
-    MAX_ID,
 )
 
 VENUE_ID = "okx"
