@@ -114,12 +114,11 @@ from relay.domain.model import (
     Liquidation,
     MarketEvent,
     OpenInterest,
-    Side,
     Ticker,
     Trade,
     parse_decimal,
 )
-from relay.infrastructure.venues.common import wire
+from relay.infrastructure.venues.common import sides, wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -241,15 +240,6 @@ def _time_ms(field: str, raw: Any) -> int:
     if isinstance(raw, str) and raw.isdigit() and len(raw) <= 19:
         return wire.integer(field, int(raw))
     return wire.integer(field, raw)
-
-
-def _side(field: str, raw: Any) -> Side:
-    """Bybit's ``"Buy"`` / ``"Sell"``."""
-    if raw == "Buy":
-        return Side.BUY
-    if raw == "Sell":
-        return Side.SELL
-    raise InvalidValueError(field, raw, "expected Buy or Sell")
 
 
 def subscribe_frame(topics: Sequence[str]) -> str:
@@ -720,7 +710,7 @@ class BybitProtocol(VenueProtocol):
                         trade_id,
                         wire.price("p", item["p"]),
                         wire.quantity("v", item["v"]),
-                        _side("S", item["S"]),
+                        sides.side("S", item["S"], "Buy", "Sell"),
                     ),
                     trade_id,
                 )
@@ -791,8 +781,7 @@ class BybitProtocol(VenueProtocol):
             raise FrameError("unsubscribed", wire.clip(topic))
         events: list[MarketEvent] = []
         for item in self._items(message):
-            position = _side("S", item["S"])
-            side = Side.SELL if position is Side.BUY else Side.BUY
+            side = sides.opposite(sides.side("S", item["S"], "Buy", "Sell"))
             time_ms = wire.integer("T", item["T"])
             price = wire.price("p", item["p"])
             quantity = wire.quantity("v", item["v"])

@@ -97,12 +97,11 @@ from relay.domain.model import (
     L2Update,
     MarketEvent,
     PriceLevel,
-    Side,
     Ticker,
     Trade,
     plain_decimal_match,
 )
-from relay.infrastructure.venues.common import wire
+from relay.infrastructure.venues.common import sides, wire
 from relay.infrastructure.venues.common.wire import (
     MAX_ID,
 )
@@ -165,9 +164,6 @@ _CHANNEL_FOR: dict[DataType, str] = {
     DataType.CANDLE: "candles",
 }
 """Subscribe channel of each data type (``l2_data`` is what ``level2`` messages are named)."""
-
-_AGGRESSOR = {"BUY": Side.SELL, "SELL": Side.BUY}
-"""The documented ``side`` is the maker's; the published side is the taker's."""
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|\+00:00)"
@@ -505,9 +501,8 @@ class CoinbaseProtocol(VenueProtocol):
                 trade = wire.json_object("trades[]", raw_trade)
                 instrument = self._instrument(trade["product_id"], DataType.TRADE)
                 trade_id = wire.text("trade_id", trade["trade_id"])
-                side = _AGGRESSOR.get(trade["side"])
-                if side is None:
-                    raise InvalidValueError("side", trade["side"], "expected BUY or SELL")
+                # The documented ``side`` is the maker's; the published side is the taker's.
+                side = sides.opposite(sides.side("side", trade["side"], "BUY", "SELL"))
                 events.append(
                     MarketEvent(
                         instrument,

@@ -116,11 +116,10 @@ from relay.domain.model import (
     L2Update,
     MarketEvent,
     PriceLevel,
-    Side,
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues.common import wire
+from relay.infrastructure.venues.common import sides, wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -218,15 +217,6 @@ def _changes(raw: Any) -> tuple[tuple[PriceLevel, ...], tuple[PriceLevel, ...]]:
         else:
             raise InvalidValueError("changes", side, "expected side buy or sell")
     return tuple(bids), tuple(asks)
-
-
-def _taker_side(maker_side: Any) -> Side:
-    """A match's ``side`` is the maker's; the aggressor is the other side."""
-    if maker_side == "buy":
-        return Side.SELL
-    if maker_side == "sell":
-        return Side.BUY
-    raise InvalidValueError("side", maker_side, "expected buy or sell")
 
 
 def channel_frame(kind: str, channels: Sequence[tuple[str, Sequence[str]]]) -> str:
@@ -499,7 +489,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
             trade_id,
             wire.price("price", message["price"]),
             wire.quantity("size", message["size"]),
-            _taker_side(message["side"]),
+            sides.opposite(sides.side("side", message["side"], "buy", "sell")),
         )
         exchange_ms = parse_time_ms(message["time"])
         self._sequence(message, instrument, DataType.TRADE)

@@ -104,12 +104,11 @@ from relay.domain.model import (
     MarketEvent,
     OpenInterest,
     PriceLevel,
-    Side,
     Ticker,
     Trade,
     parse_decimal,
 )
-from relay.infrastructure.venues.common import wire
+from relay.infrastructure.venues.common import sides, wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -235,17 +234,6 @@ def _book_levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
         quantity = _quantity("amount", amount)
         levels.append((_price("price", price), _ZERO if action == "delete" else quantity))
     return tuple(levels)
-
-
-def _side(field: str, raw: Any) -> Side:
-    if raw == "buy":
-        return Side.BUY
-    if raw == "sell":
-        return Side.SELL
-    raise InvalidValueError(field, raw, "expected buy or sell")
-
-
-_OPPOSITE = {Side.BUY: Side.SELL, Side.SELL: Side.BUY}
 
 
 class BookState(enum.Enum):
@@ -560,7 +548,7 @@ class DeribitProtocol(VenueProtocol):
             timestamp = wire.integer("timestamp", trade["timestamp"])
             price = _price("price", trade["price"])
             amount = _quantity("amount", trade["amount"])
-            side = _side("direction", trade["direction"])
+            side = sides.side("direction", trade["direction"], "buy", "sell")
             if DataType.TRADE in wanted:
                 events.append(
                     MarketEvent(
@@ -576,7 +564,7 @@ class DeribitProtocol(VenueProtocol):
             if flag is not None and DataType.LIQUIDATION in wanted:
                 if flag not in ("M", "T", "MT"):
                     raise InvalidValueError("liquidation", flag, "expected M, T or MT")
-                liquidated = _OPPOSITE[side] if flag == "M" else side
+                liquidated = sides.opposite(side) if flag == "M" else side
                 events.append(
                     MarketEvent(
                         instrument,

@@ -99,11 +99,10 @@ from relay.domain.model import (
     MarketEvent,
     OpenInterest,
     PriceLevel,
-    Side,
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues.common import wire
+from relay.infrastructure.venues.common import sides, wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -349,13 +348,7 @@ class HyperliquidProtocol(VenueProtocol):
         for raw in data:
             trade = wire.json_object("trade", raw)
             wanted = self._wanted_for(trade["coin"], DataType.TRADE)
-            side_word = trade["side"]
-            if side_word == "B":
-                side = Side.BUY
-            elif side_word == "A":
-                side = Side.SELL
-            else:
-                raise InvalidValueError("side", side_word, "expected 'B' or 'A'")
+            side = sides.side("side", trade["side"], "B", "A", quoted=True)
             time_ms = wire.integer("time", trade["time"])
             tid = wire.integer("tid", trade["tid"])
             events.append(

@@ -118,11 +118,10 @@ from relay.domain.model import (
     L2Update,
     MarketEvent,
     PriceLevel,
-    Side,
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues.common import wire
+from relay.infrastructure.venues.common import sides, wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -516,9 +515,7 @@ class KrakenProtocol(VenueProtocol):
         for raw in _list("data", message["data"]):
             entry = wire.json_object("data", raw)
             instrument = self._instrument(entry, DataType.TRADE)
-            side = entry["side"]
-            if side not in ("buy", "sell"):
-                raise InvalidValueError("side", side, "expected buy or sell")
+            side = sides.side("side", entry["side"], "buy", "sell")
             trade_id = str(wire.integer("trade_id", entry["trade_id"]))
             events.append(
                 MarketEvent(
@@ -530,7 +527,7 @@ class KrakenProtocol(VenueProtocol):
                         trade_id,
                         wire.price("price", entry["price"]),
                         wire.quantity("qty", entry["qty"]),
-                        Side.BUY if side == "buy" else Side.SELL,
+                        side,
                     ),
                     trade_id,
                 )

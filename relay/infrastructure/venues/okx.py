@@ -106,12 +106,11 @@ from relay.domain.model import (
     MarketEvent,
     OpenInterest,
     PriceLevel,
-    Side,
     Ticker,
     Trade,
     parse_decimal,
 )
-from relay.infrastructure.venues.common import wire
+from relay.infrastructure.venues.common import sides, wire
 from relay.infrastructure.venues.common.wire import (
     DETAIL_CHARS,
     MAX_ID,
@@ -422,14 +421,6 @@ def _seq(field: str, raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not -1 <= raw <= MAX_ID:
         raise InvalidValueError(field, raw, "expected an integer in -1..2**63-1")
     return raw
-
-
-def _side(field: str, raw: Any) -> Side:
-    if raw == "buy":
-        return Side.BUY
-    if raw == "sell":
-        return Side.SELL
-    raise InvalidValueError(field, raw, "expected buy or sell")
 
 
 def _book_levels(field: str, raw: Any) -> tuple[BookLevel, ...]:
@@ -771,7 +762,7 @@ class OkxProtocol(VenueProtocol):
                 trade_id,
                 wire.price("px", entry["px"]),
                 wire.quantity("sz", entry["sz"]),
-                _side("side", entry["side"]),
+                sides.side("side", entry["side"], "buy", "sell"),
             ),
             trade_id,
         )
@@ -849,7 +840,7 @@ class OkxProtocol(VenueProtocol):
                 raise InvalidValueError("details", details, "expected a list")
             for detail in _data_objects(details):
                 ts = _ms("ts", detail["ts"])
-                side = _side("side", detail["side"])
+                side = sides.side("side", detail["side"], "buy", "sell")
                 size, price = detail["sz"], detail["bkPx"]
                 events.append(
                     MarketEvent(
