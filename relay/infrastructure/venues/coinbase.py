@@ -70,9 +70,7 @@ FrameError reasons raised here: ``not_json``, ``unknown_event``,
 
 from __future__ import annotations
 
-import calendar
 import hashlib
-import re
 from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -101,7 +99,7 @@ from relay.domain.model import (
     Trade,
     plain_decimal_match,
 )
-from relay.infrastructure.venues.common import sides, wire
+from relay.infrastructure.venues.common import sides, times, wire
 from relay.infrastructure.venues.common.wire import (
     MAX_ID,
 )
@@ -165,35 +163,11 @@ _CHANNEL_FOR: dict[DataType, str] = {
 }
 """Subscribe channel of each data type (``l2_data`` is what ``level2`` messages are named)."""
 
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|\+00:00)"
-).fullmatch
-
 
 def _list(field: str, raw: Any) -> list[Any]:
     if not isinstance(raw, list):
         raise InvalidValueError(field, raw, "expected a list")
     return raw
-
-
-def parse_time_ms(field: str, raw: Any) -> int:
-    """Epoch ms of an RFC 3339 UTC time, up to nanoseconds (``"2023-02-09T20:32:50.714964855Z"``).
-
-    Raises:
-        InvalidValueError: not a string of that form.
-    """
-    match = _RFC3339(raw) if isinstance(raw, str) else None
-    if match is None:
-        raise InvalidValueError(field, raw, "expected an RFC 3339 UTC time")
-    year, month, day, hour, minute, second, fraction = match.groups()
-    try:
-        seconds = calendar.timegm(
-            (int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0)
-        )
-    except (OverflowError, ValueError):
-        raise InvalidValueError(field, raw, "not a valid time") from None
-    millis = int((fraction or "0")[:3].ljust(3, "0"))
-    return seconds * 1000 + millis
 
 
 def _digest(parts: Iterable[str]) -> str:
@@ -266,7 +240,7 @@ def _levels(updates: list[Any]) -> tuple[tuple[PriceLevel, ...], tuple[PriceLeve
         else:
             raise InvalidValueError("side", side, "expected bid or offer")
         event_time = update["event_time"]
-        latest_ms = max(latest_ms, parse_time_ms("event_time", event_time))
+        latest_ms = max(latest_ms, times.rfc3339_ms("event_time", event_time))
         parts.extend((side, price_text, quantity_text))
     return tuple(bids), tuple(asks), latest_ms, _digest(parts)
 
@@ -448,7 +422,7 @@ class CoinbaseProtocol(VenueProtocol):
         """Validate every event of the message first, then apply them: a malformed
         message leaves the books as they were (and :meth:`on_frame` resyncs them)."""
         message_time = message["timestamp"]
-        message_ms = parse_time_ms("timestamp", message_time)
+        message_ms = times.rfc3339_ms("timestamp", message_time)
         parsed: list[
             tuple[str, Instrument, tuple[PriceLevel, ...], tuple[PriceLevel, ...], int, str]
         ] = []
@@ -508,7 +482,7 @@ class CoinbaseProtocol(VenueProtocol):
                         instrument,
                         DataType.TRADE,
                         received_at_ms,
-                        parse_time_ms("time", trade["time"]),
+                        times.rfc3339_ms("time", trade["time"]),
                         Trade(
                             trade_id,
                             wire.price("price", trade["price"]),
@@ -523,7 +497,7 @@ class CoinbaseProtocol(VenueProtocol):
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
     ) -> None:
         message_time = message["timestamp"]
-        message_ms = parse_time_ms("timestamp", message_time)
+        message_ms = times.rfc3339_ms("timestamp", message_time)
         for raw in _list("events", message["events"]):
             for raw_ticker in _list("tickers", wire.json_object("events[]", raw)["tickers"]):
                 ticker = wire.json_object("tickers[]", raw_ticker)
@@ -556,7 +530,7 @@ class CoinbaseProtocol(VenueProtocol):
     def _candles(
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
     ) -> None:
-        message_ms = parse_time_ms("timestamp", message["timestamp"])
+        message_ms = times.rfc3339_ms("timestamp", message["timestamp"])
         for raw in _list("events", message["events"]):
             for raw_candle in _list("candles", wire.json_object("events[]", raw)["candles"]):
                 candle = wire.json_object("candles[]", raw_candle)

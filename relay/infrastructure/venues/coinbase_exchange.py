@@ -98,7 +98,6 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Callable, Collection, Sequence
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -119,7 +118,7 @@ from relay.domain.model import (
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues.common import sides, wire
+from relay.infrastructure.venues.common import sides, times, wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -150,8 +149,6 @@ SUBSCRIBE_INTERVAL_S = 0.1
 HASH_BYTES = 8
 """BLAKE2b digest size of the content hashes in dedup keys (16 hex digits)."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
 _ZERO = Decimal(0)
 
 _DOCS = (
@@ -165,22 +162,6 @@ _DOCS = (
 
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=HASH_BYTES).hexdigest()
-
-
-def parse_time_ms(raw: Any) -> int:
-    """The venue's ISO 8601 UTC time (``"2021-04-17T16:43:37.075687Z"``) as epoch ms.
-
-    Raises:
-        InvalidValueError: not a string, not ISO 8601, or without a UTC offset.
-    """
-    text = wire.text("time", raw)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidValueError("time", raw, "expected an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise InvalidValueError("time", raw, "expected a UTC time (Z)")
-    return (moment - _EPOCH) // _MILLISECOND
 
 
 def _level(field: str, price: Any, quantity: Any) -> PriceLevel:
@@ -424,7 +405,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         instrument = self._instrument(message, DataType.L2_ORDERBOOK)
         book = self._books[instrument.instrument]
         time_text = wire.text("time", message["time"])
-        exchange_ms = parse_time_ms(time_text)
+        exchange_ms = times.rfc3339_ms("time", time_text)
         changes = message["changes"]
         bids, asks = _changes(changes)
         if book.state is not BookState.SYNCED:
@@ -491,7 +472,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
             wire.quantity("size", message["size"]),
             sides.opposite(sides.side("side", message["side"], "buy", "sell")),
         )
-        exchange_ms = parse_time_ms(message["time"])
+        exchange_ms = times.rfc3339_ms("time", message["time"])
         self._sequence(message, instrument, DataType.TRADE)
         event = MarketEvent(
             instrument, DataType.TRADE, received_at_ms, exchange_ms, trade, trade_id
@@ -508,7 +489,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         ask_price = wire.price("best_ask", message["best_ask"])
         bid_quantity = _ZERO if bid_size is None else wire.quantity("best_bid_size", bid_size)
         ask_quantity = _ZERO if ask_size is None else wire.quantity("best_ask_size", ask_size)
-        exchange_ms = parse_time_ms(message["time"])
+        exchange_ms = times.rfc3339_ms("time", message["time"])
         sequence = self._sequence(message, instrument, DataType.TICKER)
         event = MarketEvent(
             instrument,

@@ -91,7 +91,6 @@ BookResync reasons: ``checksum``.
 
 from __future__ import annotations
 
-import calendar
 import enum
 import json
 import re
@@ -121,7 +120,7 @@ from relay.domain.model import (
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues.common import sides, wire
+from relay.infrastructure.venues.common import sides, times, wire
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -151,9 +150,6 @@ SUBSCRIBE_INTERVAL_S = 1.0
 _ZERO = Decimal(0)
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
 _INTERVAL = re.compile(r"([0-9]+)([a-zA-Z])")
-_RFC3339 = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z"
-)
 
 
 def book_depth(depth: int) -> int:
@@ -183,25 +179,6 @@ def interval_minutes(interval: str) -> int:
             return int(match.group(1)) // 60
         return 0
     return int(match.group(1)) * _UNIT_MINUTES[match.group(2)]
-
-
-def rfc3339_ms(field: str, raw: Any) -> int:
-    """``"2023-09-25T07:48:36.925533Z"`` (up to 9 fraction digits) -> epoch ms (truncated).
-
-    Raises:
-        InvalidValueError: not such a UTC timestamp.
-    """
-    match = _RFC3339.fullmatch(raw) if isinstance(raw, str) else None
-    if match is None:
-        raise InvalidValueError(field, raw, "expected an RFC 3339 UTC timestamp")
-    year, month, day, hour, minute, second, fraction = match.groups()
-    if not 1 <= int(month) <= 12 or not 1 <= int(day) <= 31 or int(hour) > 23:
-        raise InvalidValueError(field, raw, "not a valid date")
-    seconds = calendar.timegm(
-        (int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0)
-    )
-    millis = int((fraction or "0").ljust(3, "0")[:3])
-    return seconds * 1000 + millis
 
 
 def _list(field: str, raw: Any) -> list[Any]:
@@ -522,7 +499,7 @@ class KrakenProtocol(VenueProtocol):
                     instrument,
                     DataType.TRADE,
                     received_at_ms,
-                    rfc3339_ms("timestamp", entry["timestamp"]),
+                    times.rfc3339_ms("timestamp", entry["timestamp"]),
                     Trade(
                         trade_id,
                         wire.price("price", entry["price"]),
@@ -559,7 +536,7 @@ class KrakenProtocol(VenueProtocol):
                     instrument,
                     DataType.TICKER,
                     received_at_ms,
-                    None if timestamp is None else rfc3339_ms("timestamp", timestamp),
+                    None if timestamp is None else times.rfc3339_ms("timestamp", timestamp),
                     ticker,
                     key,
                 )
@@ -573,7 +550,7 @@ class KrakenProtocol(VenueProtocol):
             entry = wire.json_object("data", raw)
             instrument = self._instrument(entry, DataType.CANDLE)
             minutes = wire.integer("interval", entry["interval"])
-            begin = rfc3339_ms("interval_begin", entry["interval_begin"])
+            begin = times.rfc3339_ms("interval_begin", entry["interval_begin"])
             trades = wire.integer("trades", entry["trades"])
             volume = wire.quantity("volume", entry["volume"])
             events.append(
@@ -616,7 +593,7 @@ class KrakenProtocol(VenueProtocol):
         asks = _levels("asks", entry["asks"])
         expected = wire.integer("checksum", entry["checksum"])
         raw_timestamp = entry.get("timestamp")
-        timestamp = None if raw_timestamp is None else rfc3339_ms("timestamp", raw_timestamp)
+        timestamp = None if raw_timestamp is None else times.rfc3339_ms("timestamp", raw_timestamp)
         snapshot = kind == "snapshot"
         if not snapshot and book.state is not BookState.SYNCED:
             return FrameOutcome([], [], [])
