@@ -60,6 +60,7 @@ from relay.domain.model import (
     parse_decimal,
 )
 from relay.infrastructure.venues.common import wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -443,19 +444,13 @@ class BinanceProtocol(VenueProtocol):
             stream = message.get("stream")
             if isinstance(stream, str) and stream.endswith("@bookTicker"):
                 kind = "bookTicker"
-        try:
+        with FrameErrors(kind):
             if kind == "depthUpdate":
                 return self._depth(data, received_at_ms)
             handler = self._handlers.get(kind) if isinstance(kind, str) else None
             if handler is None:
                 raise FrameError("unknown_event", wire.clip(f"event type {wire.brief(kind)}"))
             event = handler(data, received_at_ms)
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(kind)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(kind)}: {exc}")) from None
         return FrameOutcome([event] if event is not None else [], [], [])
 
     def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:

@@ -119,6 +119,7 @@ from relay.domain.model import (
     parse_decimal,
 )
 from relay.infrastructure.venues.common import sides, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -585,7 +586,7 @@ class BybitProtocol(VenueProtocol):
         if not isinstance(topic, str):
             return self._control(message)
         kind = topic.split(".", 1)[0]
-        try:
+        with FrameErrors(topic):
             if kind == "orderbook":
                 return self._orderbook(topic, message, received_at_ms)
             if kind == "publicTrade":
@@ -598,12 +599,6 @@ class BybitProtocol(VenueProtocol):
                 events = self._liquidation(topic, message, received_at_ms)
             else:
                 raise FrameError("unknown_event", wire.clip(f"topic {wire.brief(topic)}"))
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(topic)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(topic)}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def _control(self, message: dict[str, Any]) -> FrameOutcome:
@@ -641,18 +636,12 @@ class BybitProtocol(VenueProtocol):
         if book is None:
             raise FrameError("unsubscribed", wire.clip(topic))
         events: list[MarketEvent] = []
-        try:
+        with FrameErrors(topic):
             is_snapshot, ts_ms = self._header(message)
             data = message["data"]
             if not isinstance(data, dict):
                 raise InvalidValueError("data", data, "expected an object")
             reason = book.on_message(is_snapshot, data, ts_ms, received_at_ms, events)
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(topic)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(topic)}: {exc}")) from None
         if reason is None:
             return FrameOutcome(events, [], [])
         return self._resync([book], reason)

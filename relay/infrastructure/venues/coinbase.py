@@ -100,6 +100,7 @@ from relay.domain.model import (
     plain_decimal_match,
 )
 from relay.infrastructure.venues.common import sides, times, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.common.wire import (
     MAX_ID,
 )
@@ -320,33 +321,25 @@ class CoinbaseProtocol(VenueProtocol):
         if message.get("type") == "error":
             raise FrameError("subscribe_error", wire.label(message.get("message", message)))
         channel = message.get("channel")
+        on_error = self._resync_bad_update if channel == "l2_data" else None
         try:
-            self._check_sequence(channel, message)
-            events: list[MarketEvent] = []
-            if channel == "l2_data":
-                self._l2_data(message, received_at_ms, events)
-            elif channel == "market_trades":
-                self._market_trades(message, received_at_ms, events)
-            elif channel == "ticker":
-                self._ticker(message, received_at_ms, events)
-            elif channel == "candles":
-                self._candles(message, received_at_ms, events)
-            elif channel not in ("heartbeats", "subscriptions"):
-                raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
+            with FrameErrors(channel, on_error=on_error):
+                self._check_sequence(channel, message)
+                events: list[MarketEvent] = []
+                if channel == "l2_data":
+                    self._l2_data(message, received_at_ms, events)
+                elif channel == "market_trades":
+                    self._market_trades(message, received_at_ms, events)
+                elif channel == "ticker":
+                    self._ticker(message, received_at_ms, events)
+                elif channel == "candles":
+                    self._candles(message, received_at_ms, events)
+                elif channel not in ("heartbeats", "subscriptions"):
+                    raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
         except FrameError as exc:
             if channel == "l2_data" and exc.reason == "unknown_event":
                 self._resync_all("bad_update")
             raise
-        except KeyError as exc:
-            if channel == "l2_data":
-                self._resync_all("bad_update")
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            if channel == "l2_data":
-                self._resync_all("bad_update")
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         outcome = FrameOutcome(events, [], self._pending_replies, self._pending_resyncs)
         self._pending_replies = []
         self._pending_resyncs = []
@@ -390,6 +383,10 @@ class CoinbaseProtocol(VenueProtocol):
         self._pending_replies = []
         self._pending_resyncs = []
         return outcome
+
+    def _resync_bad_update(self) -> None:
+        """A malformed ``l2_data`` message: every book resyncs (reason ``bad_update``)."""
+        self._resync_all("bad_update")
 
     def _resync_all(self, reason: str) -> None:
         """Drop every book; queue one resync each and one level2 unsubscribe + subscribe."""

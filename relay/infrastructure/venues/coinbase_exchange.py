@@ -119,6 +119,7 @@ from relay.domain.model import (
     Trade,
 )
 from relay.infrastructure.venues.common import sides, times, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -352,14 +353,8 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         handler = self._handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
             raise FrameError("unknown_event", wire.clip(f"message type {wire.brief(kind)}"))
-        try:
+        with FrameErrors(kind):
             return handler(message, frame, received_at_ms)
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(kind)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(kind)}: {exc}")) from None
 
     def _instrument(self, message: dict[str, Any], data_type: DataType) -> Instrument:
         product = wire.text("product_id", message["product_id"])

@@ -109,6 +109,7 @@ from relay.domain.model import (
     parse_decimal,
 )
 from relay.infrastructure.venues.common import sides, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -380,7 +381,7 @@ class DeribitProtocol(VenueProtocol):
         """
         message = wire.exact_object(frame)
         method = message.get("method")
-        try:
+        with FrameErrors(method):
             if method == "subscription":
                 params = wire.json_object("params", message["params"])
                 channel = _text("channel", params["channel"])
@@ -389,12 +390,6 @@ class DeribitProtocol(VenueProtocol):
                 return self._heartbeat(wire.json_object("params", message["params"]))
             if "result" in message or "error" in message:
                 return self._answer(message)
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(method)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(method)}: {exc}")) from None
         raise FrameError("unknown_event", wire.clip(f"method {wire.brief(method)}"))
 
     def _heartbeat(self, params: dict[str, Any]) -> FrameOutcome:

@@ -103,6 +103,7 @@ from relay.domain.model import (
     Trade,
 )
 from relay.infrastructure.venues.common import sides, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -294,14 +295,8 @@ class HyperliquidProtocol(VenueProtocol):
             raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
         if channel in _DECIMAL_CHANNELS:
             message = wire.exact_object(frame)
-        try:
+        with FrameErrors(channel):
             events = handler(message["data"], received_at_ms)
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:

@@ -121,6 +121,7 @@ from relay.domain.model import (
     Trade,
 )
 from relay.infrastructure.venues.common import sides, times, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -450,7 +451,7 @@ class KrakenProtocol(VenueProtocol):
         """
         message = wire.exact_object(frame)
         channel = message.get("channel")
-        try:
+        with FrameErrors(channel, also=(ArithmeticError,)):
             if channel is None:
                 return self._method(message)
             if channel == "heartbeat" or channel == "status":
@@ -459,12 +460,6 @@ class KrakenProtocol(VenueProtocol):
             if handler is None:
                 raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
             return handler(message, received_at_ms)
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError, ArithmeticError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
 
     def _method(self, message: dict[str, Any]) -> FrameOutcome:
         method = message.get("method")

@@ -111,6 +111,7 @@ from relay.domain.model import (
     parse_decimal,
 )
 from relay.infrastructure.venues.common import sides, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.common.wire import (
     DETAIL_CHARS,
     MAX_ID,
@@ -585,7 +586,7 @@ class OkxProtocol(VenueProtocol):
         channel = arg.get("channel")
         if not isinstance(channel, str):
             raise FrameError("unknown_event", wire.clip(f"no channel: {str(frame)[:80]}"))
-        try:
+        with FrameErrors(channel):
             if channel in BOOK_CHANNELS:
                 return self._book(arg, channel, message, data, received_at_ms)
             if channel.startswith("candle"):
@@ -596,12 +597,6 @@ class OkxProtocol(VenueProtocol):
             if handler is None:
                 raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
             events = [handler(entry, received_at_ms) for entry in _data_objects(data)]
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def _instrument(self, inst_id: Any, data_type: DataType) -> Instrument:
