@@ -95,8 +95,9 @@ from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
-from relay.application.order_book import OrderBook
+from relay.application.order_book import OrderBook, apply_raw_levels
 from relay.application.ports import (
     BookResync,
     FrameOutcome,
@@ -272,7 +273,7 @@ class TopicBook:
         self.topic = topic
         self.l2 = l2
         self.ticker = ticker
-        self.synced = False
+        self.state = BookState.AWAITING_SNAPSHOT
         self.book = OrderBook()
         self.last_update_id = 0
 
@@ -301,7 +302,7 @@ class TopicBook:
         asks = wire.levels("a", data["a"])
         if is_snapshot:
             self.book.reset(bids, asks)
-            self.synced = True
+            self.state = BookState.SYNCED
             self.last_update_id = update_id
             if self.l2:
                 book_bids, book_asks = self.book.levels()
@@ -317,7 +318,7 @@ class TopicBook:
                 )
             self._publish_ticker(update_id, key, ts_ms, received_at_ms, events)
             return None
-        if not self.synced:
+        if self.state is not BookState.SYNCED:
             return None
         if self.last_update_id - STALE_WINDOW_UPDATES <= update_id <= self.last_update_id:
             raise FrameError(
@@ -370,7 +371,7 @@ class TopicBook:
 
     def restart(self) -> None:
         """Throw the book away; deltas are ignored until the next snapshot."""
-        self.synced = False
+        self.state = BookState.AWAITING_SNAPSHOT
         self.book = OrderBook()
 
 
@@ -787,6 +788,10 @@ class BybitProtocol(VenueProtocol):
         return events
 
 
+_RawSide = dict[Decimal, list[Any]]
+"""price -> the recorded level ``[price text, size text]``."""
+
+
 class BybitSimulatedVenue:
     """Bybit's side of one connection served by ``relay simulate``.
 
@@ -801,7 +806,7 @@ class BybitSimulatedVenue:
     """
 
     def __init__(self) -> None:
-        self._books: dict[str, tuple[dict[str, str], dict[str, str], dict[str, Any]]] = {}
+        self._books: dict[str, tuple[_RawSide, _RawSide, dict[str, Any]]] = {}
         self._subscribed: set[str] = set()
 
     def on_frame_passed(self, frame: str) -> None:
@@ -822,12 +827,8 @@ class BybitSimulatedVenue:
         if message.get("type") == "snapshot" or topic not in self._books:
             self._books[topic] = ({}, {}, {})
         bids, asks, last = self._books[topic]
-        for side, levels in ((bids, new_bids), (asks, new_asks)):
-            for price, size in levels:
-                if Decimal(size) == 0:
-                    side.pop(price, None)
-                else:
-                    side[price] = size
+        apply_raw_levels(bids, new_bids)
+        apply_raw_levels(asks, new_asks)
         last.update(
             symbol=data.get("s"), u=data.get("u"), seq=data.get("seq"), ts=message.get("ts")
         )
@@ -881,8 +882,8 @@ class BybitSimulatedVenue:
                 "ts": last.get("ts"),
                 "data": {
                     "s": last.get("symbol"),
-                    "b": [[p, bids[p]] for p in sorted(bids, key=Decimal, reverse=True)],
-                    "a": [[p, asks[p]] for p in sorted(asks, key=Decimal)],
+                    "b": [bids[p][:2] for p in sorted(bids, reverse=True)],
+                    "a": [asks[p][:2] for p in sorted(asks)],
                     "u": last.get("u"),
                     "seq": last.get("seq"),
                 },

@@ -77,9 +77,10 @@ from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
 from relay.application.latest_id import LatestId
-from relay.application.order_book import OrderBook
+from relay.application.order_book import OrderBook, apply_raw_levels
 from relay.application.ports import (
     BookResync,
     FrameOutcome,
@@ -179,22 +180,22 @@ def _digest(parts: Iterable[str]) -> str:
 class CoinbaseBook:
     """The relay's copy of one ``level2`` book and whether it may be published."""
 
-    __slots__ = ("book", "instrument", "synced")
+    __slots__ = ("book", "instrument", "state")
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
         self.book = OrderBook()
-        self.synced = False
+        self.state = BookState.AWAITING_SNAPSHOT
 
     def reset(self, bids: Sequence[PriceLevel], asks: Sequence[PriceLevel]) -> None:
         """Replace the book with a snapshot; it may be published from now on."""
         self.book.reset(bids, asks)
-        self.synced = True
+        self.state = BookState.SYNCED
 
     def drop(self) -> None:
         """Throw the book away; nothing is published for it until the next snapshot."""
         self.book = OrderBook()
-        self.synced = False
+        self.state = BookState.AWAITING_SNAPSHOT
 
     def apply(self, bids: Sequence[PriceLevel], asks: Sequence[PriceLevel]) -> bool:
         """Apply an update; True when it crossed a book that was not crossed before it."""
@@ -448,7 +449,7 @@ class CoinbaseProtocol(VenueProtocol):
                     )
                 )
             else:
-                if not book.synced:
+                if book.state is not BookState.SYNCED:
                     continue  # thrown away: waits for the snapshot of its resubscription
                 if book.apply(bids, asks):
                     self._resync_one(book, "crossed_book")
@@ -605,6 +606,10 @@ def parse_products(request: ListingRequest, body: bytes) -> list[ListedInstrumen
     return listed
 
 
+_RawSide = dict[Decimal, tuple[str, str]]
+"""price -> the recorded ``(price_level, new_quantity)`` texts."""
+
+
 class CoinbaseSimulatedVenue:
     """The venue's side of one simulated connection.
 
@@ -620,7 +625,7 @@ class CoinbaseSimulatedVenue:
 
     def __init__(self) -> None:
         self._subscriptions: dict[str, list[str]] = {}
-        self._books: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        self._books: dict[str, tuple[_RawSide, _RawSide]] = {}
         self._timestamp = "1970-01-01T00:00:00Z"
 
     def on_frame_passed(self, frame: str) -> None:
@@ -646,12 +651,9 @@ class CoinbaseSimulatedVenue:
                 price, quantity = update.get("price_level"), update.get("new_quantity")
                 if not isinstance(price, str) or not isinstance(quantity, str):
                     continue
-                if plain_decimal_match(quantity) is None:
+                if plain_decimal_match(price) is None or plain_decimal_match(quantity) is None:
                     continue
-                if Decimal(quantity) == 0:
-                    side.pop(price, None)
-                else:
-                    side[price] = quantity
+                apply_raw_levels(side, ((price, quantity),))
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
         """The acknowledgement (and resubscribed books' snapshots) for a client message."""
@@ -697,7 +699,7 @@ class CoinbaseSimulatedVenue:
                 "new_quantity": quantity,
             }
             for side, levels in (("bid", bids), ("offer", asks))
-            for price, quantity in levels.items()
+            for price, quantity in levels.values()
         ]
         return orjson.dumps(
             {

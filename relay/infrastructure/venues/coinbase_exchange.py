@@ -95,7 +95,6 @@ message).
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from collections.abc import Callable, Collection, Sequence
 from decimal import Decimal
@@ -103,9 +102,10 @@ from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
 from relay.application.latest_id import LatestId
-from relay.application.order_book import OrderBook
+from relay.application.order_book import OrderBook, apply_raw_levels
 from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
 from relay.config.model import VenueConfig
 from relay.domain.errors import InvalidValueError
@@ -215,13 +215,6 @@ def channel_frame(kind: str, channels: Sequence[tuple[str, Sequence[str]]]) -> s
             ],
         }
     ).decode()
-
-
-class BookState(enum.Enum):
-    """Where one product's book is."""
-
-    AWAITING_SNAPSHOT = "awaiting_snapshot"
-    SYNCED = "synced"
 
 
 class _Book:
@@ -546,11 +539,7 @@ class SimulatedCoinbaseExchange:
                 return
             bids, asks = self._books[product]
             for side, price, size, *_ in changes:
-                levels = bids if side == "buy" else asks
-                if Decimal(size) == 0:
-                    levels.pop(Decimal(price), None)
-                else:
-                    levels[Decimal(price)] = [price, size]
+                apply_raw_levels(bids if side == "buy" else asks, ([price, size],))
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
         """Answer a client frame: ``subscriptions`` and fresh snapshots, as described above."""

@@ -80,7 +80,6 @@ answer to a subscribe, or a subscribe answer missing requested channels) and
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Collection, Sequence
 from decimal import Decimal
@@ -88,6 +87,7 @@ from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
 from relay.application.order_book import OrderBook
 from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
@@ -235,13 +235,6 @@ def _book_levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
         quantity = _quantity("amount", amount)
         levels.append((_price("price", price), _ZERO if action == "delete" else quantity))
     return tuple(levels)
-
-
-class BookState(enum.Enum):
-    """Whether a book may be published."""
-
-    AWAITING_SNAPSHOT = "awaiting_snapshot"
-    SYNCED = "synced"
 
 
 class DeribitBook:

@@ -91,7 +91,6 @@ BookResync reasons: ``checksum``.
 
 from __future__ import annotations
 
-import enum
 import json
 import re
 import zlib
@@ -101,7 +100,9 @@ from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
+from relay.application.order_book import apply_levels
 from relay.application.ports import (
     BookResync,
     FrameOutcome,
@@ -234,13 +235,6 @@ def _levels(field: str, raw: Any) -> list[PriceLevel]:
     return levels
 
 
-class BookState(enum.Enum):
-    """Where one book is."""
-
-    AWAITING_SNAPSHOT = "awaiting_snapshot"
-    SYNCED = "synced"
-
-
 class KrakenBook:
     """One symbol's book kept to Kraken's rules: truncated to depth, checked by checksum.
 
@@ -253,8 +247,8 @@ class KrakenBook:
         self.instrument = instrument
         self.depth = depth
         self.state = BookState.AWAITING_SNAPSHOT
-        self.bids: dict[Decimal, Decimal] = {}
-        self.asks: dict[Decimal, Decimal] = {}
+        self.bids: dict[Decimal, PriceLevel] = {}
+        self.asks: dict[Decimal, PriceLevel] = {}
         self.price_decimals = 0
         self.qty_decimals = 0
         self.snapshots = 0
@@ -286,12 +280,8 @@ class KrakenBook:
         """
         self._learn(bids)
         self._learn(asks)
-        for side, levels in ((self.bids, bids), (self.asks, asks)):
-            for price, qty in levels:
-                if qty == _ZERO:
-                    side.pop(price, None)
-                else:
-                    side[price] = qty
+        apply_levels(self.bids, bids)
+        apply_levels(self.asks, asks)
         dropped_bids: list[PriceLevel] = []
         while len(self.bids) > self.depth:
             worst = min(self.bids)
@@ -306,14 +296,14 @@ class KrakenBook:
 
     def levels(self) -> tuple[tuple[PriceLevel, ...], tuple[PriceLevel, ...]]:
         """(bids best first, asks best first)."""
-        bids = tuple(sorted(self.bids.items(), key=lambda level: level[0], reverse=True))
-        asks = tuple(sorted(self.asks.items(), key=lambda level: level[0]))
+        bids = tuple((p, self.bids[p][1]) for p in sorted(self.bids, reverse=True))
+        asks = tuple((p, self.asks[p][1]) for p in sorted(self.asks))
         return bids, asks
 
     def checksum(self) -> int:
         """The checksum of the book held now (see :func:`book_checksum`)."""
-        bids = sorted(self.bids.items(), key=lambda level: level[0], reverse=True)
-        asks = sorted(self.asks.items(), key=lambda level: level[0])
+        bids = [(p, self.bids[p][1]) for p in sorted(self.bids, reverse=True)]
+        asks = [(p, self.asks[p][1]) for p in sorted(self.asks)]
         return book_checksum(asks, bids, self.price_decimals, self.qty_decimals)
 
 

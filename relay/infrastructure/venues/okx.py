@@ -87,7 +87,9 @@ from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
+from relay.application.order_book import apply_levels, apply_raw_levels
 from relay.application.ports import (
     BookResync,
     FrameOutcome,
@@ -350,7 +352,7 @@ def checksum(bids: Sequence[TextLevel], asks: Sequence[TextLevel]) -> int:
 BookLevel = tuple[Decimal, Decimal, str, str]
 """(price, size, price text, size text) of one received level."""
 
-_Side = dict[Decimal, tuple[Decimal, str, str]]
+_Side = dict[Decimal, BookLevel]
 
 
 class OkxBook:
@@ -359,14 +361,14 @@ class OkxBook:
     Attributes:
         instrument: whose book.
         channel: the subscribed channel (``books`` or ``books5``).
-        synced: False until a snapshot arrives (and after a resync).
+        state: AWAITING_SNAPSHOT until a snapshot arrives (and after a resync), then SYNCED.
         seq_id: the last ``seqId`` applied (None when the venue sends none).
     """
 
     def __init__(self, instrument: Instrument, channel: str) -> None:
         self.instrument = instrument
         self.channel = channel
-        self.synced = False
+        self.state = BookState.AWAITING_SNAPSHOT
         self.seq_id: int | None = None
         self.bids: _Side = {}
         self.asks: _Side = {}
@@ -376,34 +378,35 @@ class OkxBook:
         self.bids = {}
         self.asks = {}
         self.apply(bids, asks)
-        self.synced = True
+        self.state = BookState.SYNCED
 
     def apply(self, bids: Sequence[BookLevel], asks: Sequence[BookLevel]) -> None:
         """Apply received levels: size 0 removes the price, others replace it."""
-        for side, levels in ((self.bids, bids), (self.asks, asks)):
-            for price, size, price_text, size_text in levels:
-                if size:
-                    side[price] = (size, price_text, size_text)
-                else:
-                    side.pop(price, None)
+        apply_levels(self.bids, bids)
+        apply_levels(self.asks, asks)
+
+    @property
+    def synced(self) -> bool:
+        """True once a snapshot is applied, until the next resync."""
+        return self.state is BookState.SYNCED
 
     def clear(self) -> None:
         """Throw the book away; it waits for a new snapshot."""
         self.bids = {}
         self.asks = {}
-        self.synced = False
+        self.state = BookState.AWAITING_SNAPSHOT
         self.seq_id = None
 
     def checksum(self) -> int:
         """:func:`checksum` of the book's top 25 levels (O(levels) selection)."""
-        bids = [self.bids[p][1:] for p in heapq.nlargest(CHECKSUM_LEVELS, self.bids)]
-        asks = [self.asks[p][1:] for p in heapq.nsmallest(CHECKSUM_LEVELS, self.asks)]
+        bids = [self.bids[p][2:] for p in heapq.nlargest(CHECKSUM_LEVELS, self.bids)]
+        asks = [self.asks[p][2:] for p in heapq.nsmallest(CHECKSUM_LEVELS, self.asks)]
         return checksum(bids, asks)
 
     def levels(self) -> tuple[tuple[PriceLevel, ...], tuple[PriceLevel, ...]]:
         """(bids best first, asks best first) as Decimals."""
-        bids = tuple((p, self.bids[p][0]) for p in sorted(self.bids, reverse=True))
-        asks = tuple((p, self.asks[p][0]) for p in sorted(self.asks))
+        bids = tuple((p, self.bids[p][1]) for p in sorted(self.bids, reverse=True))
+        asks = tuple((p, self.asks[p][1]) for p in sorted(self.asks))
         return bids, asks
 
 
@@ -628,7 +631,7 @@ class OkxProtocol(VenueProtocol):
             if snapshot_only:
                 self._short_snapshot(book, entry, received_at_ms, events)
                 continue
-            if action == "update" and not book.synced:
+            if action == "update" and book.state is not BookState.SYNCED:
                 raise FrameError("awaiting_snapshot", f"{instrument.instrument}: update dropped")
             reason = self._apply(book, entry, action == "snapshot", received_at_ms, events)
             if reason is not None:
@@ -937,12 +940,7 @@ class OkxSimulatedVenue:
             if snapshot or key not in self._books:
                 self._books[key] = ({}, {})
             for side, levels in zip(self._books[key], (bids, asks), strict=True):
-                for level in levels:
-                    price = Decimal(level[0])
-                    if Decimal(level[1]):
-                        side[price] = level
-                    else:
-                        side.pop(price, None)
+                apply_raw_levels(side, levels)
             self._last[key] = entry
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
