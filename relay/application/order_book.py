@@ -1,14 +1,30 @@
-"""An L2 order book kept by the relay, so that what it publishes can be checked."""
+"""An L2 order book kept by the relay, and the one rule for applying levels to a book side.
+
+Every venue's delta format the relay speaks replaces a level's quantity and
+removes the level when the quantity is zero. :meth:`OrderBook.apply` applies
+parsed levels (Decimal price and quantity) with its sides kept sorted;
+:func:`apply_levels` applies parsed levels to a plain price -> level dict (a
+venue book that keeps more per level, such as the text its checksum covers);
+:func:`apply_raw_levels` applies levels kept as the venue wrote them (simulated
+venues and recorded-session replays).
+"""
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from relay.domain.model import PriceLevel
 
 _ZERO = Decimal(0)
+
+Level = TypeVar("Level", bound=tuple[Any, ...])
+"""A parsed level that may carry more: ``(price, quantity, ...)``, both Decimal."""
+
+RawLevel = TypeVar("RawLevel", bound=Sequence[Any])
+"""A level as the venue wrote it: ``[price text, quantity text, ...]`` (a list or tuple)."""
 
 
 class OrderBook:
@@ -97,3 +113,41 @@ def _apply_side(
             side[price] = quantity
         elif side.pop(price, None) is not None:
             del prices[bisect_left(prices, price)]
+
+
+def apply_raw_levels(side: dict[Decimal, RawLevel], levels: Iterable[RawLevel]) -> None:
+    """Apply levels kept as the venue wrote them to one book side, in place.
+
+    Args:
+        side: ``Decimal(price text)`` -> the level as received (the object itself is kept).
+        levels: ``[price text, quantity text, ...]`` (OKX ``["30238.8", "2", "0", "1"]``,
+            Binance ``["7.6110", "12"]``), plain decimal strings; a quantity of zero
+            in any spelling (``"0"``, ``"0.00000000"``) removes the price, any other
+            quantity sets the level.
+
+    Raises:
+        decimal.InvalidOperation: a price or quantity that is no decimal (callers
+            pass levels already checked, e.g. by ``wire.simulated_levels``).
+    """
+    for level in levels:
+        price = Decimal(level[0])
+        if Decimal(level[1]):
+            side[price] = level
+        else:
+            side.pop(price, None)
+
+
+def apply_levels(side: dict[Decimal, Level], levels: Iterable[Level]) -> None:
+    """Apply parsed levels to one book side, in place.
+
+    Args:
+        side: price -> the level last received for it (the object itself is kept).
+        levels: ``(price, quantity, ...)`` with Decimal price and quantity (OKX's
+            ``(price, size, price text, size text)``, Kraken's ``(price, qty)``); a
+            quantity of zero removes the price, any other sets the level.
+    """
+    for level in levels:
+        if level[1]:
+            side[level[0]] = level
+        else:
+            side.pop(level[0], None)

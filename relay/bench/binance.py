@@ -16,11 +16,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from relay.application.order_book import apply_raw_levels
 from relay.bench.errors import BenchError
 from relay.bench.levels import (
     Level,
     RawSide,
-    apply_levels,
     id_range,
     received_frames,
     reset_levels,
@@ -146,12 +146,12 @@ class BinanceSession:
             book.straddle = kept[0]
             book.shift = last["u"] - (first["pu"] if self.futures else first["U"] - 1)
             start: tuple[RawSide, RawSide] = ({}, {})
-            apply_levels(start[0], book.snapshot["bids"])
-            apply_levels(start[1], book.snapshot["asks"])
+            apply_raw_levels(start[0], book.snapshot["bids"])
+            apply_raw_levels(start[1], book.snapshot["asks"])
             end = (dict(start[0]), dict(start[1]))
             for i in kept:
-                apply_levels(end[0], self.frames[i].data["b"])
-                apply_levels(end[1], self.frames[i].data["a"])
+                apply_raw_levels(end[0], self.frames[i].data["b"])
+                apply_raw_levels(end[1], self.frames[i].data["a"])
             book.reset_bids = reset_levels(
                 start[0], end[0], {Decimal(p) for p, _ in first["b"]}, _removal
             )

@@ -3,13 +3,14 @@
 Shared by the recorded-session readers (:mod:`relay.bench.binance`,
 :mod:`relay.bench.okx`): a level is the venue's list of strings, price first
 and size second (Binance ``["7.6110", "12"]``, OKX ``["30238.8", "2", "0", "1"]``),
-kept unchanged so that checksums over the venue's text (OKX) stay right.
+kept unchanged so that checksums over the venue's text (OKX) stay right. Levels are
+applied to a side by :func:`relay.application.order_book.apply_raw_levels`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,16 +25,6 @@ RawSide = dict[Decimal, Level]
 
 CANDLE_ALIGN_MS = 60_000
 """Time shifts are whole minutes, so that shifted candles stay aligned to their bars."""
-
-
-def apply_levels(side: RawSide, levels: Iterable[Sequence[Any]]) -> None:
-    """Apply recorded levels to a side: size 0 removes the price, others replace it."""
-    for level in levels:
-        price = Decimal(level[0])
-        if Decimal(level[1]) == 0:
-            side.pop(price, None)
-        else:
-            side[price] = list(level)
 
 
 def reset_levels(

@@ -25,11 +25,11 @@ from typing import Any
 
 import orjson
 
+from relay.application.order_book import apply_raw_levels
 from relay.bench.errors import BenchError
 from relay.bench.levels import (
     Level,
     RawSide,
-    apply_levels,
     id_range,
     received_frames,
     reset_levels,
@@ -151,16 +151,16 @@ class OkxSession:
             start: tuple[RawSide, RawSide] = ({}, {})
             for entry in self.frames[book.snapshot].entries:
                 start = ({}, {})
-                apply_levels(start[0], entry["bids"])
-                apply_levels(start[1], entry["asks"])
+                apply_raw_levels(start[0], entry["bids"])
+                apply_raw_levels(start[1], entry["asks"])
                 if not check_checksum(*start, int(entry.get("checksum") or 0)):
                     raise BenchError(f"{path}: {inst_id}: snapshot checksum does not match")
             end = (dict(start[0]), dict(start[1]))
             for i in frames:
                 self._entries_before[i] = book.updates
                 for entry in self.frames[i].entries:
-                    apply_levels(end[0], entry["bids"])
-                    apply_levels(end[1], entry["asks"])
+                    apply_raw_levels(end[0], entry["bids"])
+                    apply_raw_levels(end[1], entry["asks"])
                     if not check_checksum(*end, int(entry.get("checksum") or 0)):
                         raise BenchError(
                             f"{path}: {inst_id}: checksum does not match at ts {entry.get('ts')}"

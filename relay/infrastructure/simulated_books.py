@@ -33,7 +33,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, TypeGuard
 from urllib.parse import parse_qsl
 
-from relay.infrastructure.venues import wire
+from relay.application.order_book import apply_raw_levels
+from relay.infrastructure.venues.common import wire
 
 BINANCE_DEPTH_PATHS = frozenset({"/api/v3/depth", "/fapi/v1/depth", "/dapi/v1/depth"})
 """REST paths (without the simulator's venue prefix) answered as Binance depth snapshots."""
@@ -131,22 +132,6 @@ def parse_binance_depth_update(text: str) -> tuple[str, BinanceDepthUpdate] | No
     )
 
 
-def apply_levels(side: dict[Decimal, Level], levels: Sequence[Level]) -> None:
-    """Apply one side of a diff to a book side, in place.
-
-    Args:
-        side: price -> level as the venue wrote it.
-        levels: ``(price, quantity)`` strings; a zero quantity (``"0"``,
-            ``"0.00000000"``) removes the price, any other sets it.
-    """
-    for price, quantity in levels:
-        key = Decimal(price)
-        if Decimal(quantity) == 0:
-            side.pop(key, None)
-        else:
-            side[key] = (price, quantity)
-
-
 class BinanceSnapshotBuilder:
     """Binance depth snapshots as of the replay position (spot, USD-M and COIN-M).
 
@@ -224,8 +209,8 @@ class BinanceSnapshotBuilder:
             for update in passed:
                 if update.last_update_id <= last_update_id:
                     continue
-                apply_levels(bid_side, update.bids)
-                apply_levels(ask_side, update.asks)
+                apply_raw_levels(bid_side, update.bids)
+                apply_raw_levels(ask_side, update.asks)
                 last_update_id = update.last_update_id
         except InvalidOperation:
             return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from relay.application.latest_id import LatestId
-from relay.infrastructure.venues.wire import MAX_ID
+from relay.infrastructure.venues.common.wire import MAX_ID
 
 
 def test_newer_ids_are_taken_and_recent_repeats_refused() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal as D
 
-from relay.application.order_book import OrderBook
+from relay.application.order_book import OrderBook, apply_levels, apply_raw_levels
 
 
 def book() -> OrderBook:
@@ -86,3 +86,36 @@ def test_random_deltas_keep_the_levels_and_best_prices_of_a_plain_dict_book() ->
         tuple(sorted(bids.items(), reverse=True)),
         tuple(sorted(asks.items())),
     )
+
+
+def test_the_three_level_appliers_hold_the_same_book_for_any_sequence_of_levels() -> None:
+    """OrderBook.apply (sorted sides), apply_levels (parsed levels with their texts, as
+    OKX and Kraken keep them) and apply_raw_levels (the venue's strings, as simulated
+    venues and the bench keep them) end with the same price -> quantity on each step,
+    zero written in any spelling removing the price."""
+    rng = random.Random(11)
+    sorted_book = OrderBook()
+    parsed: dict[D, tuple[D, D, str, str]] = {}
+    raw: dict[D, list[str]] = {}
+    for _ in range(300):
+        texts = [
+            (
+                f"{rng.randint(95, 105)}.{rng.choice(['', '0', '5', '50'])}".rstrip("."),
+                rng.choice(["0", "0.000", "1", "2.5", "0.10"]),
+            )
+            for _ in range(rng.randint(0, 6))
+        ]
+        sorted_book.apply([(D(p), D(q)) for p, q in texts], [])
+        apply_levels(parsed, [(D(p), D(q), p, q) for p, q in texts])
+        apply_raw_levels(raw, [[p, q] for p, q in texts])
+        assert {p: level[1] for p, level in parsed.items()} == sorted_book.bids
+        assert {p: D(level[1]) for p, level in raw.items()} == sorted_book.bids
+        assert all(level[1] for level in parsed.values())
+    assert len(sorted_book.bids) > 5
+
+
+def test_a_raw_level_is_kept_as_the_venue_wrote_it() -> None:
+    side: dict[D, list[str]] = {}
+    apply_raw_levels(side, [["30238.8", "2", "0", "1"], ["30238.9", "0.5", "0", "2"]])
+    apply_raw_levels(side, [["30238.80", "3", "0", "4"], ["30238.9", "0.00000000", "0", "0"]])
+    assert side == {D("30238.8"): ["30238.80", "3", "0", "4"]}

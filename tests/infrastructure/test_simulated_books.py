@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from relay.application.order_book import apply_raw_levels
 from relay.infrastructure.captures import Capture, RecordKind, read_capture
 from relay.infrastructure.simulated_books import (
     SNAPSHOT_BUILDERS,
     BinanceSnapshotBuilder,
-    apply_levels,
     parse_binance_depth_update,
     snapshot_builder_for,
 )
@@ -126,7 +126,7 @@ def test_parse_binance_depth_update_reads_wrapped_and_raw_frames() -> None:
 
 def test_apply_levels_removes_zero_quantities_in_any_spelling() -> None:
     side = {Decimal("1.0"): ("1.0", "5"), Decimal("2.0"): ("2.0", "6")}
-    apply_levels(side, [("1.00000000", "0.00000000"), ("2.0", "7"), ("3.0", "1")])
+    apply_raw_levels(side, [("1.00000000", "0.00000000"), ("2.0", "7"), ("3.0", "1")])
     assert side == {Decimal("2.0"): ("2.0", "7"), Decimal("3.0"): ("3.0", "1")}
 
 

@@ -40,6 +40,7 @@ from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
 from relay.application.order_book import OrderBook
 from relay.application.ports import FrameOutcome, SnapshotRequest, VenueProtocol
@@ -59,7 +60,8 @@ from relay.domain.model import (
     Trade,
     parse_decimal,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -142,13 +144,6 @@ _PendingSnapshot = tuple[int, tuple[PriceLevel, ...], tuple[PriceLevel, ...], in
 """(lastUpdateId, bids, asks, event time ms, received at ms) of a snapshot not yet aligned."""
 
 
-class SyncState(enum.Enum):
-    """Where a book is in Binance's procedure."""
-
-    AWAITING_SNAPSHOT = "awaiting_snapshot"
-    SYNCED = "synced"
-
-
 STALE_WINDOW_UPDATES = 1_000_000
 """A diff ``u`` at most this far behind the synced book's is stale (skipped); further
 behind, a gap (resync): the book's own ``u`` is then the one not to trust."""
@@ -168,7 +163,7 @@ class BookSync:
         self.instrument = instrument
         self.continuity = continuity
         self.window_ms = window_ms
-        self.state = SyncState.AWAITING_SNAPSHOT
+        self.state = BookState.AWAITING_SNAPSHOT
         self.book = OrderBook()
         self.last_update_id = 0
         self.snapshot_id = 0
@@ -191,7 +186,7 @@ class BookSync:
                 that cannot be trusted (2**63-1 in a corrupted diff would otherwise
                 make every later diff stale).
         """
-        if self.state is SyncState.SYNCED:
+        if self.state is BookState.SYNCED:
             last = self.last_update_id
             if last - STALE_WINDOW_UPDATES <= diff.last_update_id <= last:
                 raise FrameError(
@@ -227,7 +222,7 @@ class BookSync:
             None, or ``"stale_snapshot"`` when the snapshot is older than every
             buffered diff and a newer one must be fetched.
         """
-        if self.state is SyncState.SYNCED:
+        if self.state is BookState.SYNCED:
             return None
         self._snapshot = (last_update_id, bids, asks, event_time_ms, received_at_ms)
         return self._align(events)
@@ -270,7 +265,7 @@ class BookSync:
                 dedup_key=f"snapshot:{snapshot_id}",
             )
         )
-        self.state = SyncState.SYNCED
+        self.state = BookState.SYNCED
         self.snapshot_id = snapshot_id
         self.last_update_id = snapshot_id
         reason = self._publish_delta(buffer.popleft(), events)
@@ -312,7 +307,7 @@ class BookSync:
 
     def restart(self, diff: DepthDiff | None = None) -> None:
         """Throw the book away; it waits for a new snapshot, ``diff`` (if any) buffered."""
-        self.state = SyncState.AWAITING_SNAPSHOT
+        self.state = BookState.AWAITING_SNAPSHOT
         self.book = OrderBook()
         self._snapshot = None
         self._buffer.clear()
@@ -443,19 +438,13 @@ class BinanceProtocol(VenueProtocol):
             stream = message.get("stream")
             if isinstance(stream, str) and stream.endswith("@bookTicker"):
                 kind = "bookTicker"
-        try:
+        with FrameErrors(kind):
             if kind == "depthUpdate":
                 return self._depth(data, received_at_ms)
             handler = self._handlers.get(kind) if isinstance(kind, str) else None
             if handler is None:
                 raise FrameError("unknown_event", wire.clip(f"event type {wire.brief(kind)}"))
             event = handler(data, received_at_ms)
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(kind)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(kind)}: {exc}")) from None
         return FrameOutcome([event] if event is not None else [], [], [])
 
     def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:

@@ -95,8 +95,9 @@ from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
-from relay.application.order_book import OrderBook
+from relay.application.order_book import OrderBook, apply_raw_levels
 from relay.application.ports import (
     BookResync,
     FrameOutcome,
@@ -114,12 +115,12 @@ from relay.domain.model import (
     Liquidation,
     MarketEvent,
     OpenInterest,
-    Side,
     Ticker,
     Trade,
     parse_decimal,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import sides, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -243,15 +244,6 @@ def _time_ms(field: str, raw: Any) -> int:
     return wire.integer(field, raw)
 
 
-def _side(field: str, raw: Any) -> Side:
-    """Bybit's ``"Buy"`` / ``"Sell"``."""
-    if raw == "Buy":
-        return Side.BUY
-    if raw == "Sell":
-        return Side.SELL
-    raise InvalidValueError(field, raw, "expected Buy or Sell")
-
-
 def subscribe_frame(topics: Sequence[str]) -> str:
     """``{"op":"subscribe","args":[...]}``."""
     return orjson.dumps({"op": "subscribe", "args": list(topics)}).decode()
@@ -281,7 +273,7 @@ class TopicBook:
         self.topic = topic
         self.l2 = l2
         self.ticker = ticker
-        self.synced = False
+        self.state = BookState.AWAITING_SNAPSHOT
         self.book = OrderBook()
         self.last_update_id = 0
 
@@ -310,7 +302,7 @@ class TopicBook:
         asks = wire.levels("a", data["a"])
         if is_snapshot:
             self.book.reset(bids, asks)
-            self.synced = True
+            self.state = BookState.SYNCED
             self.last_update_id = update_id
             if self.l2:
                 book_bids, book_asks = self.book.levels()
@@ -326,7 +318,7 @@ class TopicBook:
                 )
             self._publish_ticker(update_id, key, ts_ms, received_at_ms, events)
             return None
-        if not self.synced:
+        if self.state is not BookState.SYNCED:
             return None
         if self.last_update_id - STALE_WINDOW_UPDATES <= update_id <= self.last_update_id:
             raise FrameError(
@@ -379,7 +371,7 @@ class TopicBook:
 
     def restart(self) -> None:
         """Throw the book away; deltas are ignored until the next snapshot."""
-        self.synced = False
+        self.state = BookState.AWAITING_SNAPSHOT
         self.book = OrderBook()
 
 
@@ -595,7 +587,7 @@ class BybitProtocol(VenueProtocol):
         if not isinstance(topic, str):
             return self._control(message)
         kind = topic.split(".", 1)[0]
-        try:
+        with FrameErrors(topic):
             if kind == "orderbook":
                 return self._orderbook(topic, message, received_at_ms)
             if kind == "publicTrade":
@@ -608,12 +600,6 @@ class BybitProtocol(VenueProtocol):
                 events = self._liquidation(topic, message, received_at_ms)
             else:
                 raise FrameError("unknown_event", wire.clip(f"topic {wire.brief(topic)}"))
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(topic)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(topic)}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def _control(self, message: dict[str, Any]) -> FrameOutcome:
@@ -651,18 +637,12 @@ class BybitProtocol(VenueProtocol):
         if book is None:
             raise FrameError("unsubscribed", wire.clip(topic))
         events: list[MarketEvent] = []
-        try:
+        with FrameErrors(topic):
             is_snapshot, ts_ms = self._header(message)
             data = message["data"]
             if not isinstance(data, dict):
                 raise InvalidValueError("data", data, "expected an object")
             reason = book.on_message(is_snapshot, data, ts_ms, received_at_ms, events)
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(topic)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(topic)}: {exc}")) from None
         if reason is None:
             return FrameOutcome(events, [], [])
         return self._resync([book], reason)
@@ -720,7 +700,7 @@ class BybitProtocol(VenueProtocol):
                         trade_id,
                         wire.price("p", item["p"]),
                         wire.quantity("v", item["v"]),
-                        _side("S", item["S"]),
+                        sides.side("S", item["S"], "Buy", "Sell"),
                     ),
                     trade_id,
                 )
@@ -791,8 +771,7 @@ class BybitProtocol(VenueProtocol):
             raise FrameError("unsubscribed", wire.clip(topic))
         events: list[MarketEvent] = []
         for item in self._items(message):
-            position = _side("S", item["S"])
-            side = Side.SELL if position is Side.BUY else Side.BUY
+            side = sides.opposite(sides.side("S", item["S"], "Buy", "Sell"))
             time_ms = wire.integer("T", item["T"])
             price = wire.price("p", item["p"])
             quantity = wire.quantity("v", item["v"])
@@ -809,6 +788,10 @@ class BybitProtocol(VenueProtocol):
         return events
 
 
+_RawSide = dict[Decimal, list[Any]]
+"""price -> the recorded level ``[price text, size text]``."""
+
+
 class BybitSimulatedVenue:
     """Bybit's side of one connection served by ``relay simulate``.
 
@@ -823,7 +806,7 @@ class BybitSimulatedVenue:
     """
 
     def __init__(self) -> None:
-        self._books: dict[str, tuple[dict[str, str], dict[str, str], dict[str, Any]]] = {}
+        self._books: dict[str, tuple[_RawSide, _RawSide, dict[str, Any]]] = {}
         self._subscribed: set[str] = set()
 
     def on_frame_passed(self, frame: str) -> None:
@@ -844,12 +827,8 @@ class BybitSimulatedVenue:
         if message.get("type") == "snapshot" or topic not in self._books:
             self._books[topic] = ({}, {}, {})
         bids, asks, last = self._books[topic]
-        for side, levels in ((bids, new_bids), (asks, new_asks)):
-            for price, size in levels:
-                if Decimal(size) == 0:
-                    side.pop(price, None)
-                else:
-                    side[price] = size
+        apply_raw_levels(bids, new_bids)
+        apply_raw_levels(asks, new_asks)
         last.update(
             symbol=data.get("s"), u=data.get("u"), seq=data.get("seq"), ts=message.get("ts")
         )
@@ -903,8 +882,8 @@ class BybitSimulatedVenue:
                 "ts": last.get("ts"),
                 "data": {
                     "s": last.get("symbol"),
-                    "b": [[p, bids[p]] for p in sorted(bids, key=Decimal, reverse=True)],
-                    "a": [[p, asks[p]] for p in sorted(asks, key=Decimal)],
+                    "b": [bids[p][:2] for p in sorted(bids, reverse=True)],
+                    "a": [asks[p][:2] for p in sorted(asks)],
                     "u": last.get("u"),
                     "seq": last.get("seq"),
                 },

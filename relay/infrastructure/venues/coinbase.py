@@ -70,18 +70,17 @@ FrameError reasons raised here: ``not_json``, ``unknown_event``,
 
 from __future__ import annotations
 
-import calendar
 import hashlib
-import re
 from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
 from relay.application.latest_id import LatestId
-from relay.application.order_book import OrderBook
+from relay.application.order_book import OrderBook, apply_raw_levels
 from relay.application.ports import (
     BookResync,
     FrameOutcome,
@@ -97,21 +96,21 @@ from relay.domain.model import (
     L2Update,
     MarketEvent,
     PriceLevel,
-    Side,
     Ticker,
     Trade,
     plain_decimal_match,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import sides, times, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.wire import (
+    MAX_ID,
+)
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
     ListingRequest,
     VenueSpec,
     register,
-)
-from relay.infrastructure.venues.wire import (
-    MAX_ID,
 )
 
 VENUE_ID = "coinbase"
@@ -166,38 +165,11 @@ _CHANNEL_FOR: dict[DataType, str] = {
 }
 """Subscribe channel of each data type (``l2_data`` is what ``level2`` messages are named)."""
 
-_AGGRESSOR = {"BUY": Side.SELL, "SELL": Side.BUY}
-"""The documented ``side`` is the maker's; the published side is the taker's."""
-
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|\+00:00)"
-).fullmatch
-
 
 def _list(field: str, raw: Any) -> list[Any]:
     if not isinstance(raw, list):
         raise InvalidValueError(field, raw, "expected a list")
     return raw
-
-
-def parse_time_ms(field: str, raw: Any) -> int:
-    """Epoch ms of an RFC 3339 UTC time, up to nanoseconds (``"2023-02-09T20:32:50.714964855Z"``).
-
-    Raises:
-        InvalidValueError: not a string of that form.
-    """
-    match = _RFC3339(raw) if isinstance(raw, str) else None
-    if match is None:
-        raise InvalidValueError(field, raw, "expected an RFC 3339 UTC time")
-    year, month, day, hour, minute, second, fraction = match.groups()
-    try:
-        seconds = calendar.timegm(
-            (int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0)
-        )
-    except (OverflowError, ValueError):
-        raise InvalidValueError(field, raw, "not a valid time") from None
-    millis = int((fraction or "0")[:3].ljust(3, "0"))
-    return seconds * 1000 + millis
 
 
 def _digest(parts: Iterable[str]) -> str:
@@ -208,22 +180,22 @@ def _digest(parts: Iterable[str]) -> str:
 class CoinbaseBook:
     """The relay's copy of one ``level2`` book and whether it may be published."""
 
-    __slots__ = ("book", "instrument", "synced")
+    __slots__ = ("book", "instrument", "state")
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
         self.book = OrderBook()
-        self.synced = False
+        self.state = BookState.AWAITING_SNAPSHOT
 
     def reset(self, bids: Sequence[PriceLevel], asks: Sequence[PriceLevel]) -> None:
         """Replace the book with a snapshot; it may be published from now on."""
         self.book.reset(bids, asks)
-        self.synced = True
+        self.state = BookState.SYNCED
 
     def drop(self) -> None:
         """Throw the book away; nothing is published for it until the next snapshot."""
         self.book = OrderBook()
-        self.synced = False
+        self.state = BookState.AWAITING_SNAPSHOT
 
     def apply(self, bids: Sequence[PriceLevel], asks: Sequence[PriceLevel]) -> bool:
         """Apply an update; True when it crossed a book that was not crossed before it."""
@@ -270,7 +242,7 @@ def _levels(updates: list[Any]) -> tuple[tuple[PriceLevel, ...], tuple[PriceLeve
         else:
             raise InvalidValueError("side", side, "expected bid or offer")
         event_time = update["event_time"]
-        latest_ms = max(latest_ms, parse_time_ms("event_time", event_time))
+        latest_ms = max(latest_ms, times.rfc3339_ms("event_time", event_time))
         parts.extend((side, price_text, quantity_text))
     return tuple(bids), tuple(asks), latest_ms, _digest(parts)
 
@@ -350,33 +322,25 @@ class CoinbaseProtocol(VenueProtocol):
         if message.get("type") == "error":
             raise FrameError("subscribe_error", wire.label(message.get("message", message)))
         channel = message.get("channel")
+        on_error = self._resync_bad_update if channel == "l2_data" else None
         try:
-            self._check_sequence(channel, message)
-            events: list[MarketEvent] = []
-            if channel == "l2_data":
-                self._l2_data(message, received_at_ms, events)
-            elif channel == "market_trades":
-                self._market_trades(message, received_at_ms, events)
-            elif channel == "ticker":
-                self._ticker(message, received_at_ms, events)
-            elif channel == "candles":
-                self._candles(message, received_at_ms, events)
-            elif channel not in ("heartbeats", "subscriptions"):
-                raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
+            with FrameErrors(channel, on_error=on_error):
+                self._check_sequence(channel, message)
+                events: list[MarketEvent] = []
+                if channel == "l2_data":
+                    self._l2_data(message, received_at_ms, events)
+                elif channel == "market_trades":
+                    self._market_trades(message, received_at_ms, events)
+                elif channel == "ticker":
+                    self._ticker(message, received_at_ms, events)
+                elif channel == "candles":
+                    self._candles(message, received_at_ms, events)
+                elif channel not in ("heartbeats", "subscriptions"):
+                    raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
         except FrameError as exc:
             if channel == "l2_data" and exc.reason == "unknown_event":
                 self._resync_all("bad_update")
             raise
-        except KeyError as exc:
-            if channel == "l2_data":
-                self._resync_all("bad_update")
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            if channel == "l2_data":
-                self._resync_all("bad_update")
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         outcome = FrameOutcome(events, [], self._pending_replies, self._pending_resyncs)
         self._pending_replies = []
         self._pending_resyncs = []
@@ -421,6 +385,10 @@ class CoinbaseProtocol(VenueProtocol):
         self._pending_resyncs = []
         return outcome
 
+    def _resync_bad_update(self) -> None:
+        """A malformed ``l2_data`` message: every book resyncs (reason ``bad_update``)."""
+        self._resync_all("bad_update")
+
     def _resync_all(self, reason: str) -> None:
         """Drop every book; queue one resync each and one level2 unsubscribe + subscribe."""
         self._resync(list(self._books), reason)
@@ -452,7 +420,7 @@ class CoinbaseProtocol(VenueProtocol):
         """Validate every event of the message first, then apply them: a malformed
         message leaves the books as they were (and :meth:`on_frame` resyncs them)."""
         message_time = message["timestamp"]
-        message_ms = parse_time_ms("timestamp", message_time)
+        message_ms = times.rfc3339_ms("timestamp", message_time)
         parsed: list[
             tuple[str, Instrument, tuple[PriceLevel, ...], tuple[PriceLevel, ...], int, str]
         ] = []
@@ -481,7 +449,7 @@ class CoinbaseProtocol(VenueProtocol):
                     )
                 )
             else:
-                if not book.synced:
+                if book.state is not BookState.SYNCED:
                     continue  # thrown away: waits for the snapshot of its resubscription
                 if book.apply(bids, asks):
                     self._resync_one(book, "crossed_book")
@@ -505,15 +473,14 @@ class CoinbaseProtocol(VenueProtocol):
                 trade = wire.json_object("trades[]", raw_trade)
                 instrument = self._instrument(trade["product_id"], DataType.TRADE)
                 trade_id = wire.text("trade_id", trade["trade_id"])
-                side = _AGGRESSOR.get(trade["side"])
-                if side is None:
-                    raise InvalidValueError("side", trade["side"], "expected BUY or SELL")
+                # The documented ``side`` is the maker's; the published side is the taker's.
+                side = sides.opposite(sides.side("side", trade["side"], "BUY", "SELL"))
                 events.append(
                     MarketEvent(
                         instrument,
                         DataType.TRADE,
                         received_at_ms,
-                        parse_time_ms("time", trade["time"]),
+                        times.rfc3339_ms("time", trade["time"]),
                         Trade(
                             trade_id,
                             wire.price("price", trade["price"]),
@@ -528,7 +495,7 @@ class CoinbaseProtocol(VenueProtocol):
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
     ) -> None:
         message_time = message["timestamp"]
-        message_ms = parse_time_ms("timestamp", message_time)
+        message_ms = times.rfc3339_ms("timestamp", message_time)
         for raw in _list("events", message["events"]):
             for raw_ticker in _list("tickers", wire.json_object("events[]", raw)["tickers"]):
                 ticker = wire.json_object("tickers[]", raw_ticker)
@@ -561,7 +528,7 @@ class CoinbaseProtocol(VenueProtocol):
     def _candles(
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
     ) -> None:
-        message_ms = parse_time_ms("timestamp", message["timestamp"])
+        message_ms = times.rfc3339_ms("timestamp", message["timestamp"])
         for raw in _list("events", message["events"]):
             for raw_candle in _list("candles", wire.json_object("events[]", raw)["candles"]):
                 candle = wire.json_object("candles[]", raw_candle)
@@ -639,6 +606,10 @@ def parse_products(request: ListingRequest, body: bytes) -> list[ListedInstrumen
     return listed
 
 
+_RawSide = dict[Decimal, tuple[str, str]]
+"""price -> the recorded ``(price_level, new_quantity)`` texts."""
+
+
 class CoinbaseSimulatedVenue:
     """The venue's side of one simulated connection.
 
@@ -654,7 +625,7 @@ class CoinbaseSimulatedVenue:
 
     def __init__(self) -> None:
         self._subscriptions: dict[str, list[str]] = {}
-        self._books: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        self._books: dict[str, tuple[_RawSide, _RawSide]] = {}
         self._timestamp = "1970-01-01T00:00:00Z"
 
     def on_frame_passed(self, frame: str) -> None:
@@ -680,12 +651,9 @@ class CoinbaseSimulatedVenue:
                 price, quantity = update.get("price_level"), update.get("new_quantity")
                 if not isinstance(price, str) or not isinstance(quantity, str):
                     continue
-                if plain_decimal_match(quantity) is None:
+                if plain_decimal_match(price) is None or plain_decimal_match(quantity) is None:
                     continue
-                if Decimal(quantity) == 0:
-                    side.pop(price, None)
-                else:
-                    side[price] = quantity
+                apply_raw_levels(side, ((price, quantity),))
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
         """The acknowledgement (and resubscribed books' snapshots) for a client message."""
@@ -731,7 +699,7 @@ class CoinbaseSimulatedVenue:
                 "new_quantity": quantity,
             }
             for side, levels in (("bid", bids), ("offer", asks))
-            for price, quantity in levels.items()
+            for price, quantity in levels.values()
         ]
         return orjson.dumps(
             {

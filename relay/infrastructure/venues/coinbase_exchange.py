@@ -95,18 +95,17 @@ message).
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from collections.abc import Callable, Collection, Sequence
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
 from relay.application.latest_id import LatestId
-from relay.application.order_book import OrderBook
+from relay.application.order_book import OrderBook, apply_raw_levels
 from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
 from relay.config.model import VenueConfig
 from relay.domain.errors import InvalidValueError
@@ -116,11 +115,11 @@ from relay.domain.model import (
     L2Update,
     MarketEvent,
     PriceLevel,
-    Side,
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import sides, times, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -151,8 +150,6 @@ SUBSCRIBE_INTERVAL_S = 0.1
 HASH_BYTES = 8
 """BLAKE2b digest size of the content hashes in dedup keys (16 hex digits)."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
 _ZERO = Decimal(0)
 
 _DOCS = (
@@ -166,22 +163,6 @@ _DOCS = (
 
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=HASH_BYTES).hexdigest()
-
-
-def parse_time_ms(raw: Any) -> int:
-    """The venue's ISO 8601 UTC time (``"2021-04-17T16:43:37.075687Z"``) as epoch ms.
-
-    Raises:
-        InvalidValueError: not a string, not ISO 8601, or without a UTC offset.
-    """
-    text = wire.text("time", raw)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidValueError("time", raw, "expected an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise InvalidValueError("time", raw, "expected a UTC time (Z)")
-    return (moment - _EPOCH) // _MILLISECOND
 
 
 def _level(field: str, price: Any, quantity: Any) -> PriceLevel:
@@ -220,15 +201,6 @@ def _changes(raw: Any) -> tuple[tuple[PriceLevel, ...], tuple[PriceLevel, ...]]:
     return tuple(bids), tuple(asks)
 
 
-def _taker_side(maker_side: Any) -> Side:
-    """A match's ``side`` is the maker's; the aggressor is the other side."""
-    if maker_side == "buy":
-        return Side.SELL
-    if maker_side == "sell":
-        return Side.BUY
-    raise InvalidValueError("side", maker_side, "expected buy or sell")
-
-
 def channel_frame(kind: str, channels: Sequence[tuple[str, Sequence[str]]]) -> str:
     """A ``subscribe`` or ``unsubscribe`` frame with channel objects.
 
@@ -243,13 +215,6 @@ def channel_frame(kind: str, channels: Sequence[tuple[str, Sequence[str]]]) -> s
             ],
         }
     ).decode()
-
-
-class BookState(enum.Enum):
-    """Where one product's book is."""
-
-    AWAITING_SNAPSHOT = "awaiting_snapshot"
-    SYNCED = "synced"
 
 
 class _Book:
@@ -381,14 +346,8 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         handler = self._handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
             raise FrameError("unknown_event", wire.clip(f"message type {wire.brief(kind)}"))
-        try:
+        with FrameErrors(kind):
             return handler(message, frame, received_at_ms)
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(kind)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(kind)}: {exc}")) from None
 
     def _instrument(self, message: dict[str, Any], data_type: DataType) -> Instrument:
         product = wire.text("product_id", message["product_id"])
@@ -434,7 +393,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         instrument = self._instrument(message, DataType.L2_ORDERBOOK)
         book = self._books[instrument.instrument]
         time_text = wire.text("time", message["time"])
-        exchange_ms = parse_time_ms(time_text)
+        exchange_ms = times.rfc3339_ms("time", time_text)
         changes = message["changes"]
         bids, asks = _changes(changes)
         if book.state is not BookState.SYNCED:
@@ -499,9 +458,9 @@ class CoinbaseExchangeProtocol(VenueProtocol):
             trade_id,
             wire.price("price", message["price"]),
             wire.quantity("size", message["size"]),
-            _taker_side(message["side"]),
+            sides.opposite(sides.side("side", message["side"], "buy", "sell")),
         )
-        exchange_ms = parse_time_ms(message["time"])
+        exchange_ms = times.rfc3339_ms("time", message["time"])
         self._sequence(message, instrument, DataType.TRADE)
         event = MarketEvent(
             instrument, DataType.TRADE, received_at_ms, exchange_ms, trade, trade_id
@@ -518,7 +477,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         ask_price = wire.price("best_ask", message["best_ask"])
         bid_quantity = _ZERO if bid_size is None else wire.quantity("best_bid_size", bid_size)
         ask_quantity = _ZERO if ask_size is None else wire.quantity("best_ask_size", ask_size)
-        exchange_ms = parse_time_ms(message["time"])
+        exchange_ms = times.rfc3339_ms("time", message["time"])
         sequence = self._sequence(message, instrument, DataType.TICKER)
         event = MarketEvent(
             instrument,
@@ -580,11 +539,7 @@ class SimulatedCoinbaseExchange:
                 return
             bids, asks = self._books[product]
             for side, price, size, *_ in changes:
-                levels = bids if side == "buy" else asks
-                if Decimal(size) == 0:
-                    levels.pop(Decimal(price), None)
-                else:
-                    levels[Decimal(price)] = [price, size]
+                apply_raw_levels(bids if side == "buy" else asks, ([price, size],))
 
     def on_client_frame(self, frame: str) -> Sequence[str]:
         """Answer a client frame: ``subscriptions`` and fresh snapshots, as described above."""

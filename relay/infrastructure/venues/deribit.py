@@ -32,7 +32,7 @@ session ``deribit.jsonl`` in ``shared/captures``):
   (1 request/second; response example).
 
 Numbers: Deribit sends prices and amounts as JSON numbers (``["new",0.0015,4714.0]``).
-Frames are decoded by :func:`relay.infrastructure.venues.wire.exact_json`
+Frames are decoded by :func:`relay.infrastructure.venues.common.wire.exact_json`
 (``parse_float=Decimal``), so every price keeps the digits as sent; NaN and
 Infinity are refused (``not_json``).
 
@@ -80,7 +80,6 @@ answer to a subscribe, or a subscribe answer missing requested channels) and
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Collection, Sequence
 from decimal import Decimal
@@ -88,6 +87,7 @@ from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
 from relay.application.order_book import OrderBook
 from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
@@ -104,12 +104,12 @@ from relay.domain.model import (
     MarketEvent,
     OpenInterest,
     PriceLevel,
-    Side,
     Ticker,
     Trade,
     parse_decimal,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import sides, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -235,24 +235,6 @@ def _book_levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
         quantity = _quantity("amount", amount)
         levels.append((_price("price", price), _ZERO if action == "delete" else quantity))
     return tuple(levels)
-
-
-def _side(field: str, raw: Any) -> Side:
-    if raw == "buy":
-        return Side.BUY
-    if raw == "sell":
-        return Side.SELL
-    raise InvalidValueError(field, raw, "expected buy or sell")
-
-
-_OPPOSITE = {Side.BUY: Side.SELL, Side.SELL: Side.BUY}
-
-
-class BookState(enum.Enum):
-    """Whether a book may be published."""
-
-    AWAITING_SNAPSHOT = "awaiting_snapshot"
-    SYNCED = "synced"
 
 
 class DeribitBook:
@@ -392,7 +374,7 @@ class DeribitProtocol(VenueProtocol):
         """
         message = wire.exact_object(frame)
         method = message.get("method")
-        try:
+        with FrameErrors(method):
             if method == "subscription":
                 params = wire.json_object("params", message["params"])
                 channel = _text("channel", params["channel"])
@@ -401,12 +383,6 @@ class DeribitProtocol(VenueProtocol):
                 return self._heartbeat(wire.json_object("params", message["params"]))
             if "result" in message or "error" in message:
                 return self._answer(message)
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(method)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(method)}: {exc}")) from None
         raise FrameError("unknown_event", wire.clip(f"method {wire.brief(method)}"))
 
     def _heartbeat(self, params: dict[str, Any]) -> FrameOutcome:
@@ -560,7 +536,7 @@ class DeribitProtocol(VenueProtocol):
             timestamp = wire.integer("timestamp", trade["timestamp"])
             price = _price("price", trade["price"])
             amount = _quantity("amount", trade["amount"])
-            side = _side("direction", trade["direction"])
+            side = sides.side("direction", trade["direction"], "buy", "sell")
             if DataType.TRADE in wanted:
                 events.append(
                     MarketEvent(
@@ -576,7 +552,7 @@ class DeribitProtocol(VenueProtocol):
             if flag is not None and DataType.LIQUIDATION in wanted:
                 if flag not in ("M", "T", "MT"):
                     raise InvalidValueError("liquidation", flag, "expected M, T or MT")
-                liquidated = _OPPOSITE[side] if flag == "M" else side
+                liquidated = sides.opposite(side) if flag == "M" else side
                 events.append(
                     MarketEvent(
                         instrument,

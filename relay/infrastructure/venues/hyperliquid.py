@@ -29,7 +29,7 @@ formats parsed here follow these pages):
 The TypeScript types of the subscriptions page declare ``Candle`` prices and
 the asset context fields as ``number``, while the documented example bodies
 send them as strings. Both are accepted: those two (low-rate) channels are
-decoded by :func:`relay.infrastructure.venues.wire.exact_object`
+decoded by :func:`relay.infrastructure.venues.common.wire.exact_object`
 (``parse_float=Decimal``), so a JSON number keeps
 the venue's digits; every other channel must send strings (``px``, ``sz``).
 
@@ -99,11 +99,11 @@ from relay.domain.model import (
     MarketEvent,
     OpenInterest,
     PriceLevel,
-    Side,
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import sides, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -295,14 +295,8 @@ class HyperliquidProtocol(VenueProtocol):
             raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
         if channel in _DECIMAL_CHANNELS:
             message = wire.exact_object(frame)
-        try:
+        with FrameErrors(channel):
             events = handler(message["data"], received_at_ms)
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
@@ -349,13 +343,7 @@ class HyperliquidProtocol(VenueProtocol):
         for raw in data:
             trade = wire.json_object("trade", raw)
             wanted = self._wanted_for(trade["coin"], DataType.TRADE)
-            side_word = trade["side"]
-            if side_word == "B":
-                side = Side.BUY
-            elif side_word == "A":
-                side = Side.SELL
-            else:
-                raise InvalidValueError("side", side_word, "expected 'B' or 'A'")
+            side = sides.side("side", trade["side"], "B", "A", quoted=True)
             time_ms = wire.integer("time", trade["time"])
             tid = wire.integer("tid", trade["tid"])
             events.append(

@@ -22,7 +22,7 @@ pages were read through the ``search`` tool):
 Every message is a JSON object: data as ``{"channel": ..., "type": "snapshot" |
 "update", "data": [...]}``, requests and their acks as ``{"method": ...}``.
 Prices and quantities are JSON *numbers*; frames are decoded by
-:func:`relay.infrastructure.venues.wire.exact_json` (``parse_float=Decimal``) so
+:func:`relay.infrastructure.venues.common.wire.exact_json` (``parse_float=Decimal``) so
 the venue's digits are kept (never a float).
 
 Symbols: the configured ``instrument`` is the v2 symbol (``"BTC/USD"``); it is
@@ -91,8 +91,6 @@ BookResync reasons: ``checksum``.
 
 from __future__ import annotations
 
-import calendar
-import enum
 import json
 import re
 import zlib
@@ -102,7 +100,9 @@ from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
+from relay.application.order_book import apply_levels
 from relay.application.ports import (
     BookResync,
     FrameOutcome,
@@ -118,11 +118,11 @@ from relay.domain.model import (
     L2Update,
     MarketEvent,
     PriceLevel,
-    Side,
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import sides, times, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
@@ -152,9 +152,6 @@ SUBSCRIBE_INTERVAL_S = 1.0
 _ZERO = Decimal(0)
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
 _INTERVAL = re.compile(r"([0-9]+)([a-zA-Z])")
-_RFC3339 = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z"
-)
 
 
 def book_depth(depth: int) -> int:
@@ -184,25 +181,6 @@ def interval_minutes(interval: str) -> int:
             return int(match.group(1)) // 60
         return 0
     return int(match.group(1)) * _UNIT_MINUTES[match.group(2)]
-
-
-def rfc3339_ms(field: str, raw: Any) -> int:
-    """``"2023-09-25T07:48:36.925533Z"`` (up to 9 fraction digits) -> epoch ms (truncated).
-
-    Raises:
-        InvalidValueError: not such a UTC timestamp.
-    """
-    match = _RFC3339.fullmatch(raw) if isinstance(raw, str) else None
-    if match is None:
-        raise InvalidValueError(field, raw, "expected an RFC 3339 UTC timestamp")
-    year, month, day, hour, minute, second, fraction = match.groups()
-    if not 1 <= int(month) <= 12 or not 1 <= int(day) <= 31 or int(hour) > 23:
-        raise InvalidValueError(field, raw, "not a valid date")
-    seconds = calendar.timegm(
-        (int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0)
-    )
-    millis = int((fraction or "0").ljust(3, "0")[:3])
-    return seconds * 1000 + millis
 
 
 def _list(field: str, raw: Any) -> list[Any]:
@@ -257,13 +235,6 @@ def _levels(field: str, raw: Any) -> list[PriceLevel]:
     return levels
 
 
-class BookState(enum.Enum):
-    """Where one book is."""
-
-    AWAITING_SNAPSHOT = "awaiting_snapshot"
-    SYNCED = "synced"
-
-
 class KrakenBook:
     """One symbol's book kept to Kraken's rules: truncated to depth, checked by checksum.
 
@@ -276,8 +247,8 @@ class KrakenBook:
         self.instrument = instrument
         self.depth = depth
         self.state = BookState.AWAITING_SNAPSHOT
-        self.bids: dict[Decimal, Decimal] = {}
-        self.asks: dict[Decimal, Decimal] = {}
+        self.bids: dict[Decimal, PriceLevel] = {}
+        self.asks: dict[Decimal, PriceLevel] = {}
         self.price_decimals = 0
         self.qty_decimals = 0
         self.snapshots = 0
@@ -309,12 +280,8 @@ class KrakenBook:
         """
         self._learn(bids)
         self._learn(asks)
-        for side, levels in ((self.bids, bids), (self.asks, asks)):
-            for price, qty in levels:
-                if qty == _ZERO:
-                    side.pop(price, None)
-                else:
-                    side[price] = qty
+        apply_levels(self.bids, bids)
+        apply_levels(self.asks, asks)
         dropped_bids: list[PriceLevel] = []
         while len(self.bids) > self.depth:
             worst = min(self.bids)
@@ -329,14 +296,14 @@ class KrakenBook:
 
     def levels(self) -> tuple[tuple[PriceLevel, ...], tuple[PriceLevel, ...]]:
         """(bids best first, asks best first)."""
-        bids = tuple(sorted(self.bids.items(), key=lambda level: level[0], reverse=True))
-        asks = tuple(sorted(self.asks.items(), key=lambda level: level[0]))
+        bids = tuple((p, self.bids[p][1]) for p in sorted(self.bids, reverse=True))
+        asks = tuple((p, self.asks[p][1]) for p in sorted(self.asks))
         return bids, asks
 
     def checksum(self) -> int:
         """The checksum of the book held now (see :func:`book_checksum`)."""
-        bids = sorted(self.bids.items(), key=lambda level: level[0], reverse=True)
-        asks = sorted(self.asks.items(), key=lambda level: level[0])
+        bids = [(p, self.bids[p][1]) for p in sorted(self.bids, reverse=True)]
+        asks = [(p, self.asks[p][1]) for p in sorted(self.asks)]
         return book_checksum(asks, bids, self.price_decimals, self.qty_decimals)
 
 
@@ -474,7 +441,7 @@ class KrakenProtocol(VenueProtocol):
         """
         message = wire.exact_object(frame)
         channel = message.get("channel")
-        try:
+        with FrameErrors(channel, also=(ArithmeticError,)):
             if channel is None:
                 return self._method(message)
             if channel == "heartbeat" or channel == "status":
@@ -483,12 +450,6 @@ class KrakenProtocol(VenueProtocol):
             if handler is None:
                 raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
             return handler(message, received_at_ms)
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError, ArithmeticError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
 
     def _method(self, message: dict[str, Any]) -> FrameOutcome:
         method = message.get("method")
@@ -516,21 +477,19 @@ class KrakenProtocol(VenueProtocol):
         for raw in _list("data", message["data"]):
             entry = wire.json_object("data", raw)
             instrument = self._instrument(entry, DataType.TRADE)
-            side = entry["side"]
-            if side not in ("buy", "sell"):
-                raise InvalidValueError("side", side, "expected buy or sell")
+            side = sides.side("side", entry["side"], "buy", "sell")
             trade_id = str(wire.integer("trade_id", entry["trade_id"]))
             events.append(
                 MarketEvent(
                     instrument,
                     DataType.TRADE,
                     received_at_ms,
-                    rfc3339_ms("timestamp", entry["timestamp"]),
+                    times.rfc3339_ms("timestamp", entry["timestamp"]),
                     Trade(
                         trade_id,
                         wire.price("price", entry["price"]),
                         wire.quantity("qty", entry["qty"]),
-                        Side.BUY if side == "buy" else Side.SELL,
+                        side,
                     ),
                     trade_id,
                 )
@@ -562,7 +521,7 @@ class KrakenProtocol(VenueProtocol):
                     instrument,
                     DataType.TICKER,
                     received_at_ms,
-                    None if timestamp is None else rfc3339_ms("timestamp", timestamp),
+                    None if timestamp is None else times.rfc3339_ms("timestamp", timestamp),
                     ticker,
                     key,
                 )
@@ -576,7 +535,7 @@ class KrakenProtocol(VenueProtocol):
             entry = wire.json_object("data", raw)
             instrument = self._instrument(entry, DataType.CANDLE)
             minutes = wire.integer("interval", entry["interval"])
-            begin = rfc3339_ms("interval_begin", entry["interval_begin"])
+            begin = times.rfc3339_ms("interval_begin", entry["interval_begin"])
             trades = wire.integer("trades", entry["trades"])
             volume = wire.quantity("volume", entry["volume"])
             events.append(
@@ -619,7 +578,7 @@ class KrakenProtocol(VenueProtocol):
         asks = _levels("asks", entry["asks"])
         expected = wire.integer("checksum", entry["checksum"])
         raw_timestamp = entry.get("timestamp")
-        timestamp = None if raw_timestamp is None else rfc3339_ms("timestamp", raw_timestamp)
+        timestamp = None if raw_timestamp is None else times.rfc3339_ms("timestamp", raw_timestamp)
         snapshot = kind == "snapshot"
         if not snapshot and book.state is not BookState.SYNCED:
             return FrameOutcome([], [], [])

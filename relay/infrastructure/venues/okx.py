@@ -87,7 +87,9 @@ from typing import Any
 
 import orjson
 
+from relay.application.book_state import BookState
 from relay.application.errors import FrameError
+from relay.application.order_book import apply_levels, apply_raw_levels
 from relay.application.ports import (
     BookResync,
     FrameOutcome,
@@ -106,22 +108,22 @@ from relay.domain.model import (
     MarketEvent,
     OpenInterest,
     PriceLevel,
-    Side,
     Ticker,
     Trade,
     parse_decimal,
 )
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import sides, wire
+from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.wire import (
+    DETAIL_CHARS,
+    MAX_ID,
+)
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListedInstrument,
     ListingRequest,
     VenueSpec,
     register,
-)
-from relay.infrastructure.venues.wire import (
-    DETAIL_CHARS,
-    MAX_ID,
 )
 
 VENUE_ID = "okx"
@@ -350,7 +352,7 @@ def checksum(bids: Sequence[TextLevel], asks: Sequence[TextLevel]) -> int:
 BookLevel = tuple[Decimal, Decimal, str, str]
 """(price, size, price text, size text) of one received level."""
 
-_Side = dict[Decimal, tuple[Decimal, str, str]]
+_Side = dict[Decimal, BookLevel]
 
 
 class OkxBook:
@@ -359,14 +361,14 @@ class OkxBook:
     Attributes:
         instrument: whose book.
         channel: the subscribed channel (``books`` or ``books5``).
-        synced: False until a snapshot arrives (and after a resync).
+        state: AWAITING_SNAPSHOT until a snapshot arrives (and after a resync), then SYNCED.
         seq_id: the last ``seqId`` applied (None when the venue sends none).
     """
 
     def __init__(self, instrument: Instrument, channel: str) -> None:
         self.instrument = instrument
         self.channel = channel
-        self.synced = False
+        self.state = BookState.AWAITING_SNAPSHOT
         self.seq_id: int | None = None
         self.bids: _Side = {}
         self.asks: _Side = {}
@@ -376,34 +378,35 @@ class OkxBook:
         self.bids = {}
         self.asks = {}
         self.apply(bids, asks)
-        self.synced = True
+        self.state = BookState.SYNCED
 
     def apply(self, bids: Sequence[BookLevel], asks: Sequence[BookLevel]) -> None:
         """Apply received levels: size 0 removes the price, others replace it."""
-        for side, levels in ((self.bids, bids), (self.asks, asks)):
-            for price, size, price_text, size_text in levels:
-                if size:
-                    side[price] = (size, price_text, size_text)
-                else:
-                    side.pop(price, None)
+        apply_levels(self.bids, bids)
+        apply_levels(self.asks, asks)
+
+    @property
+    def synced(self) -> bool:
+        """True once a snapshot is applied, until the next resync."""
+        return self.state is BookState.SYNCED
 
     def clear(self) -> None:
         """Throw the book away; it waits for a new snapshot."""
         self.bids = {}
         self.asks = {}
-        self.synced = False
+        self.state = BookState.AWAITING_SNAPSHOT
         self.seq_id = None
 
     def checksum(self) -> int:
         """:func:`checksum` of the book's top 25 levels (O(levels) selection)."""
-        bids = [self.bids[p][1:] for p in heapq.nlargest(CHECKSUM_LEVELS, self.bids)]
-        asks = [self.asks[p][1:] for p in heapq.nsmallest(CHECKSUM_LEVELS, self.asks)]
+        bids = [self.bids[p][2:] for p in heapq.nlargest(CHECKSUM_LEVELS, self.bids)]
+        asks = [self.asks[p][2:] for p in heapq.nsmallest(CHECKSUM_LEVELS, self.asks)]
         return checksum(bids, asks)
 
     def levels(self) -> tuple[tuple[PriceLevel, ...], tuple[PriceLevel, ...]]:
         """(bids best first, asks best first) as Decimals."""
-        bids = tuple((p, self.bids[p][0]) for p in sorted(self.bids, reverse=True))
-        asks = tuple((p, self.asks[p][0]) for p in sorted(self.asks))
+        bids = tuple((p, self.bids[p][1]) for p in sorted(self.bids, reverse=True))
+        asks = tuple((p, self.asks[p][1]) for p in sorted(self.asks))
         return bids, asks
 
 
@@ -422,14 +425,6 @@ def _seq(field: str, raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not -1 <= raw <= MAX_ID:
         raise InvalidValueError(field, raw, "expected an integer in -1..2**63-1")
     return raw
-
-
-def _side(field: str, raw: Any) -> Side:
-    if raw == "buy":
-        return Side.BUY
-    if raw == "sell":
-        return Side.SELL
-    raise InvalidValueError(field, raw, "expected buy or sell")
 
 
 def _book_levels(field: str, raw: Any) -> tuple[BookLevel, ...]:
@@ -594,7 +589,7 @@ class OkxProtocol(VenueProtocol):
         channel = arg.get("channel")
         if not isinstance(channel, str):
             raise FrameError("unknown_event", wire.clip(f"no channel: {str(frame)[:80]}"))
-        try:
+        with FrameErrors(channel):
             if channel in BOOK_CHANNELS:
                 return self._book(arg, channel, message, data, received_at_ms)
             if channel.startswith("candle"):
@@ -605,12 +600,6 @@ class OkxProtocol(VenueProtocol):
             if handler is None:
                 raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
             events = [handler(entry, received_at_ms) for entry in _data_objects(data)]
-        except KeyError as exc:
-            raise FrameError(
-                "missing_field", wire.clip(f"{wire.label(channel)}: {exc.args[0]!r}")
-            ) from None
-        except (InvalidValueError, TypeError, ValueError) as exc:
-            raise FrameError("invalid_value", wire.clip(f"{wire.label(channel)}: {exc}")) from None
         return FrameOutcome(events, [], [])
 
     def _instrument(self, inst_id: Any, data_type: DataType) -> Instrument:
@@ -642,7 +631,7 @@ class OkxProtocol(VenueProtocol):
             if snapshot_only:
                 self._short_snapshot(book, entry, received_at_ms, events)
                 continue
-            if action == "update" and not book.synced:
+            if action == "update" and book.state is not BookState.SYNCED:
                 raise FrameError("awaiting_snapshot", f"{instrument.instrument}: update dropped")
             reason = self._apply(book, entry, action == "snapshot", received_at_ms, events)
             if reason is not None:
@@ -771,7 +760,7 @@ class OkxProtocol(VenueProtocol):
                 trade_id,
                 wire.price("px", entry["px"]),
                 wire.quantity("sz", entry["sz"]),
-                _side("side", entry["side"]),
+                sides.side("side", entry["side"], "buy", "sell"),
             ),
             trade_id,
         )
@@ -849,7 +838,7 @@ class OkxProtocol(VenueProtocol):
                 raise InvalidValueError("details", details, "expected a list")
             for detail in _data_objects(details):
                 ts = _ms("ts", detail["ts"])
-                side = _side("side", detail["side"])
+                side = sides.side("side", detail["side"], "buy", "sell")
                 size, price = detail["sz"], detail["bkPx"]
                 events.append(
                     MarketEvent(
@@ -951,12 +940,7 @@ class OkxSimulatedVenue:
             if snapshot or key not in self._books:
                 self._books[key] = ({}, {})
             for side, levels in zip(self._books[key], (bids, asks), strict=True):
-                for level in levels:
-                    price = Decimal(level[0])
-                    if Decimal(level[1]):
-                        side[price] = level
-                    else:
-                        side.pop(price, None)
+                apply_raw_levels(side, levels)
             self._last[key] = entry
 
     def on_client_frame(self, frame: str) -> Sequence[str]:

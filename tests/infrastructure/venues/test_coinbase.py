@@ -36,8 +36,8 @@ from relay.infrastructure.venues.coinbase import (
     PRODUCTS_DOC,
     CoinbaseProtocol,
     CoinbaseSimulatedVenue,
-    parse_time_ms,
 )
+from relay.infrastructure.venues.common.times import rfc3339_ms
 from relay.infrastructure.venues.registry import ListingRequest, venue_spec
 
 CHANNELS = (
@@ -553,9 +553,9 @@ def test_rest_snapshots_are_never_used() -> None:
 
 
 def test_rfc3339_times_with_nanoseconds_are_cut_to_milliseconds() -> None:
-    assert parse_time_ms("t", "2023-02-09T20:32:50.714964855Z") == 1675974770714
-    assert parse_time_ms("t", "1970-01-01T00:00:00Z") == 0
-    assert parse_time_ms("t", "2019-08-14T20:42:27.2Z") == 1565815347200
+    assert rfc3339_ms("t", "2023-02-09T20:32:50.714964855Z") == 1675974770714
+    assert rfc3339_ms("t", "1970-01-01T00:00:00Z") == 0
+    assert rfc3339_ms("t", "2019-08-14T20:42:27.2Z") == 1565815347200
 
 
 # The List Public Products example response (PRODUCTS), trimmed to the product's

@@ -31,8 +31,8 @@ from relay.domain.model import DataType, Instrument, L2Update, MarketEvent, Side
 from relay.infrastructure.venues.coinbase_exchange import (
     SimulatedCoinbaseExchange,
     parse_products,
-    parse_time_ms,
 )
+from relay.infrastructure.venues.common.times import rfc3339_ms
 from relay.infrastructure.venues.registry import ListingRequest, venue_spec
 
 VENUE = "coinbase-exchange"
@@ -528,9 +528,9 @@ def test_trade_only_product_refuses_book_frames_as_unsubscribed() -> None:
 
 
 def test_venue_time_is_converted_to_exact_epoch_milliseconds() -> None:
-    assert parse_time_ms("2021-04-17T16:43:37.075687Z") == 1618677817075
-    assert parse_time_ms("2014-11-07T08:19:28.464459Z") == 1415348368464
-    assert parse_time_ms("2021-04-17T16:43:37Z") == 1618677817000
+    assert rfc3339_ms("time", "2021-04-17T16:43:37.075687Z") == 1618677817075
+    assert rfc3339_ms("time", "2014-11-07T08:19:28.464459Z") == 1415348368464
+    assert rfc3339_ms("time", "2021-04-17T16:43:37Z") == 1618677817000
 
 
 # --- listing and simulated venue -----------------------------------------------------------------

@@ -26,8 +26,8 @@ from support.fuzz_frames import Replay, recorded, session_steps
 from relay.application.errors import FrameError
 from relay.application.ports import FrameOutcome
 from relay.domain.model import DataType
+from relay.infrastructure.venues.common.wire import MAX_ID
 from relay.infrastructure.venues.registry import registered_venues
-from relay.infrastructure.venues.wire import MAX_ID
 
 VENUES = registered_venues()
 RECORDED_VENUES = tuple(v for v in VENUES if recorded(v).steps)

@@ -17,6 +17,7 @@ from relay.application.errors import FrameError
 from relay.application.ports import BookResync, FrameOutcome, Keepalive
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import Candle, DataType, Instrument, L2Update, Side, Ticker, Trade
+from relay.infrastructure.venues.common.times import rfc3339_ms
 from relay.infrastructure.venues.kraken import (
     KrakenProtocol,
     KrakenSimulatedVenue,
@@ -25,7 +26,6 @@ from relay.infrastructure.venues.kraken import (
     checksum_digits,
     interval_minutes,
     parse_asset_pairs,
-    rfc3339_ms,
 )
 from relay.infrastructure.venues.registry import ListingRequest, venue_spec
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from relay.domain.errors import InvalidValueError
-from relay.infrastructure.venues import wire
+from relay.infrastructure.venues.common import wire
 
 
 class Word(enum.Enum):
