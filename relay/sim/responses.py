@@ -17,11 +17,13 @@ _MANAGED_HEADERS = frozenset(
 
 
 def not_found(target: str, reason: str) -> Response:
+    """A 404 with a JSON body ``{"error": reason, "status": 404, "path": target}``."""
     body = json.dumps({"error": reason, "status": 404, "path": target})
     return http_response(http.HTTPStatus.NOT_FOUND, body, ())
 
 
 def fault_response(status: int, target: str) -> Response:
+    """A simulated REST fault: ``status`` with a JSON body; a 429 carries ``Retry-After``."""
     body = json.dumps({"error": "simulated fault", "status": status, "path": target})
     headers: tuple[tuple[str, str], ...] = ()
     if status == http.HTTPStatus.TOO_MANY_REQUESTS:
@@ -30,6 +32,11 @@ def fault_response(status: int, target: str) -> Response:
 
 
 def http_response(status: int, body: str, headers: tuple[tuple[str, str], ...]) -> Response:
+    """An HTTP response with ``body`` (UTF-8) and the recorded ``(name, value)`` headers.
+
+    Hop-by-hop and length headers of the recording are dropped; ``Date`` and
+    ``Content-Type: application/json`` are added unless recorded.
+    """
     body_bytes = body.encode("utf-8")
     recorded = [(name, value) for name, value in headers if name.lower() not in _MANAGED_HEADERS]
     recorded_names = {name.lower() for name, _ in recorded}

@@ -1,4 +1,9 @@
-"""bybit: the venue side of a simulated connection (``relay simulate``)."""
+"""Bybit's side of a simulated connection (``relay simulate``).
+
+Reuses the venue module's own book and checksum code
+(:mod:`relay.infrastructure.venues.bybit`); registered by venue id in
+:mod:`relay.sim.venues.registry`.
+"""
 
 from __future__ import annotations
 

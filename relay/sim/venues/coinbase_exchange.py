@@ -1,4 +1,9 @@
-"""coinbase_exchange: the venue side of a simulated connection (``relay simulate``)."""
+"""Coinbase Exchange's side of a simulated connection (``relay simulate``).
+
+Reuses the venue module's own book and checksum code
+(:mod:`relay.infrastructure.venues.coinbase_exchange`); registered by venue id in
+:mod:`relay.sim.venues.registry`.
+"""
 
 from __future__ import annotations
 

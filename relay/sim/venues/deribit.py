@@ -1,4 +1,9 @@
-"""deribit: the venue side of a simulated connection (``relay simulate``)."""
+"""Deribit's side of a simulated connection (``relay simulate``).
+
+Reuses the venue module's own book and checksum code
+(:mod:`relay.infrastructure.venues.deribit`); registered by venue id in
+:mod:`relay.sim.venues.registry`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""okx: the venue side of a simulated connection (``relay simulate``)."""
+"""OKX's side of a simulated connection (``relay simulate``).
+
+Reuses the venue module's own book and checksum code
+(:mod:`relay.infrastructure.venues.okx`); registered by venue id in
+:mod:`relay.sim.venues.registry`.
+"""
 
 from __future__ import annotations
 
