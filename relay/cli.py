@@ -80,7 +80,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from relay.infrastructure.simulator import Faults, SimulatorError, run_simulator
+    from relay.sim.errors import SimulatorError
+    from relay.sim.faults import Faults
+    from relay.sim.server import run_simulator
 
     try:
         faults = Faults(

@@ -26,6 +26,7 @@ FORBIDDEN = {
     ),
     "application": (
         "relay.infrastructure",
+        "relay.sim",
         "relay.bootstrap",
         "relay.cli",
         "relay.serialization",
@@ -38,6 +39,7 @@ FORBIDDEN = {
     ),
     "serialization": (
         "relay.infrastructure",
+        "relay.sim",
         "relay.application",
         "relay.config",
         "relay.bootstrap",
@@ -46,8 +48,10 @@ FORBIDDEN = {
         "httpx",
         "starlette",
     ),
+    "infrastructure": ("relay.sim",),
     "config": (
         "relay.infrastructure",
+        "relay.sim",
         "relay.application",
         "relay.serialization",
         "relay.bootstrap",
@@ -87,3 +91,30 @@ def test_layer_imports_nothing_from_outer_layers(layer: str) -> None:
             ):
                 offending.append(f"{path.relative_to(PACKAGE)}: {name}")
     assert offending == []
+
+
+SIM_MAY_IMPORT = (
+    "relay.domain",
+    "relay.application",
+    "relay.serialization",
+    "relay.infrastructure.venues",
+    "relay.sim",
+)
+"""The simulator (test tooling) may use the inner layers and the venues' own
+parsing, book and checksum code; nothing of the relay's service code."""
+
+
+def test_the_simulator_imports_only_inner_layers_and_the_venue_modules() -> None:
+    offending = []
+    for path in sorted((PACKAGE / "sim").rglob("*.py")):
+        for name in imports_of(path):
+            if (name == "relay" or name.startswith("relay.")) and not any(
+                name == allowed or name.startswith(allowed + ".") for allowed in SIM_MAY_IMPORT
+            ):
+                offending.append(f"{path.relative_to(PACKAGE)}: {name}")
+    assert offending == []
+
+
+def test_the_service_composition_root_does_not_import_the_simulator() -> None:
+    names = imports_of(PACKAGE / "bootstrap.py")
+    assert [name for name in names if name == "relay.sim" or name.startswith("relay.sim.")] == []

@@ -26,7 +26,7 @@ from relay.bench.levels import (
     reset_levels,
     time_shift_ms,
 )
-from relay.infrastructure.captures import Capture, RecordKind
+from relay.sim.captures import Capture, RecordKind
 
 QUOTES = ("USDT", "BUSD", "USDC", "BTC", "ETH", "BNB", "EUR", "USD")
 """Quote currencies recognised when naming renamed instruments (``SUSHIUSDT`` -> ``SUSHI/USDT``)."""

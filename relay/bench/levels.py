@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from relay.bench.errors import BenchError
-from relay.infrastructure.captures import Capture, RecordKind
+from relay.sim.captures import Capture, RecordKind
 
 Level = list[Any]
 """One level as recorded: ``[price text, size text, ...]``."""

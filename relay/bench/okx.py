@@ -35,8 +35,8 @@ from relay.bench.levels import (
     reset_levels,
     time_shift_ms,
 )
-from relay.infrastructure.captures import Capture
 from relay.infrastructure.venues import okx
+from relay.sim.captures import Capture
 
 CHANNELS = ("trades", "tickers", "books")
 """The channels repeated (the relay's trade, ticker and book streams)."""

@@ -75,11 +75,11 @@ from relay.bench.sessions import (
 )
 from relay.config.loader import parse_config
 from relay.config.model import PipelineConfig, StreamConfig
-from relay.infrastructure.captures import CaptureError
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.process_stats import cpu_seconds
 from relay.infrastructure.venues.registry import supported_data_types
 from relay.serialization.formats import codec_for
+from relay.sim.captures import CaptureError
 
 DEFAULT_VENUE = "binance-usdm"
 """The venue whose recorded session is benchmarked by default."""

@@ -23,7 +23,7 @@ import orjson
 from relay.bench.binance import BinanceSession
 from relay.bench.errors import BenchError
 from relay.bench.okx import OkxSession
-from relay.infrastructure.captures import Capture, read_capture
+from relay.sim.captures import Capture, read_capture
 
 WARMUP_S = 0.5
 """At maximum load, the first frames (at most :data:`WARMUP_FRAMES`) are spread over this

@@ -19,10 +19,10 @@ from nats.aio.msg import Msg
 
 from relay.bootstrap import Relay
 from relay.config.loader import parse_config
-from relay.infrastructure.captures import read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
-from relay.infrastructure.simulator import Simulator
 from relay.infrastructure.venues.registry import supported_data_types
+from relay.sim.captures import read_capture
+from relay.sim.server import Simulator
 
 DEMO_DIR = Path(__file__).resolve().parent
 CAPTURES = ("binance-usdm.jsonl", "binance-spot.jsonl")
@@ -76,7 +76,7 @@ async def run_demo(seconds: float, speed: str = "realtime") -> int:
     """Run the demo for ``seconds``; prints to stdout. Returns the exit code (0)."""
     from relay.config.model import LogFormat
     from relay.infrastructure.logs import configure_logging
-    from relay.infrastructure.simulator import parse_speed
+    from relay.sim.replay import parse_speed
 
     configure_logging("WARNING", LogFormat.TEXT)
     captures = [read_capture(DEMO_DIR / name) for name in CAPTURES]

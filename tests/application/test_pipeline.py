@@ -23,9 +23,9 @@ from support.reference_books import CAPTURES
 from relay.application.pipeline import Pipeline, RecentIds
 from relay.application.ports import OutboundMessage
 from relay.domain.model import MarketEvent
-from relay.infrastructure.captures import read_capture
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.serialization.json_codec import JsonCodec
+from relay.sim.captures import read_capture
 
 USDM_EVENTS = [event for event, _ in replay(read_capture(CAPTURES / "binance-usdm.jsonl")).events]
 """The 1,527 events of the recorded Binance USD-M session, in the order the relay makes them."""

@@ -21,9 +21,10 @@ from support.reference_books import CAPTURES
 
 from relay.application.ports import OutboundMessage
 from relay.domain.model import Instrument
-from relay.infrastructure.captures import read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats
-from relay.infrastructure.simulator import Faults, ReconnectMode, Simulator
+from relay.sim.captures import read_capture
+from relay.sim.faults import Faults, ReconnectMode
+from relay.sim.server import Simulator
 
 pytestmark = pytest.mark.integration
 

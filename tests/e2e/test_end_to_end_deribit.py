@@ -24,10 +24,11 @@ from support.reference_books import CAPTURES
 
 from relay.bootstrap import Relay
 from relay.config.loader import parse_config
-from relay.infrastructure.captures import read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats
-from relay.infrastructure.simulator import Faults, Simulator
 from relay.infrastructure.venues.registry import supported_data_types
+from relay.sim.captures import read_capture
+from relay.sim.faults import Faults
+from relay.sim.server import Simulator
 
 pytestmark = pytest.mark.integration
 

@@ -25,9 +25,10 @@ from support.e2e import (
 )
 from support.reference_books import CAPTURES, records
 
-from relay.infrastructure.captures import read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
-from relay.infrastructure.simulator import Faults, Simulator
+from relay.sim.captures import read_capture
+from relay.sim.faults import Faults
+from relay.sim.server import Simulator
 
 USDM_ONLY = ("binance-usdm",)
 USDM_EXPECTED = {"trade": 91, "ticker": 613, "candle": 67, "l2_orderbook": 756, "l2_snapshot": 4}

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import tomlkit
 
-from relay.infrastructure.captures import read_capture
-from relay.infrastructure.simulator import Simulator
 from relay.infrastructure.venues.registry import ListedInstrument, ListingRequest, venue_spec
+from relay.sim.captures import read_capture
+from relay.sim.server import Simulator
 
 USDM_EXCHANGE_INFO = {
     "timezone": "UTC",

@@ -26,8 +26,8 @@ from relay.application.errors import FrameError
 from relay.application.ports import FrameOutcome, SnapshotRequest, VenueProtocol
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import FORBIDDEN_SYMBOL_CHARACTERS, DataType, MarketEvent
-from relay.infrastructure.captures import Capture, RecordKind
 from relay.infrastructure.venues.registry import venue_spec
+from relay.sim.captures import Capture, RecordKind
 
 NO_ADAPTER = frozenset(
     {"bitfinex", "bitmex", "bitstamp", "gate-futures", "gate-spot", "kraken-futures"}

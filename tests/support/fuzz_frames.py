@@ -33,12 +33,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
+from hypothesis import HealthCheck
+from hypothesis import strategies as st
 
 from relay.application.errors import FrameError
 from relay.application.ports import FrameOutcome, SnapshotRequest, VenueProtocol
 from relay.config.model import SubscriptionConfig, VenueConfig
-from relay.infrastructure.captures import RecordKind, read_capture
 from relay.infrastructure.venues.registry import venue_spec
+from relay.sim.captures import RecordKind, read_capture
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT.parent / "shared" / "captures"
@@ -499,3 +501,36 @@ def _tree_value(kind: int, node: Any, key: Any, what: int) -> Any:
         siblings = list(node.values()) if isinstance(node, dict) else list(node)
         return siblings[what % len(siblings)]
     return Raw(("NaN", "1e400", "-0", "Infinity", "1e-400")[what % 5])
+
+
+# --- hypothesis settings and plans shared by the fuzz tests ---
+
+EXAMPLES = 5
+"""Hypothesis examples per fuzz test (each one a batch of frames)."""
+
+SETTINGS: dict[str, Any] = {
+    "max_examples": EXAMPLES,
+    "derandomize": True,
+    "database": None,
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+
+seeds_of_batches = st.integers(0, 2**64 - 1)
+"""One hypothesis example: the seed of the PRNG that draws its batch of plans."""
+
+
+def plans(seed: int, count: int) -> list[tuple[int, int, int, int, int]]:
+    """``count`` plans, one per frame: (seed frame index, mutation kind, where, what,
+    how many), drawn by a PRNG seeded with ``seed`` (the same plans for the same seed)."""
+    rng = random.Random(seed)
+    return [
+        (
+            rng.getrandbits(31),
+            rng.getrandbits(31),
+            rng.getrandbits(31),
+            rng.getrandbits(31),
+            rng.getrandbits(31),
+        )
+        for _ in range(count)
+    ]

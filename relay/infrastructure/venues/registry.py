@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from relay.application.ports import VenueProtocol
 from relay.config.model import VenueConfig
@@ -77,23 +76,6 @@ class InstrumentListing:
     parse: Callable[[ListingRequest, bytes], list[ListedInstrument]]
 
 
-class SimulatedVenue(Protocol):
-    """The venue's side of one connection served by ``relay simulate``.
-
-    The simulator replays recorded frames; this object answers what the client
-    sends the way the venue would (pongs, subscribe acknowledgements, a fresh
-    book snapshot when a book channel is subscribed again).
-    """
-
-    def on_frame_passed(self, frame: str) -> None:
-        """A recorded venue frame the replay passed (sent, or skipped by a fault)."""
-        ...
-
-    def on_client_frame(self, frame: str) -> Sequence[str]:
-        """Text frames to send back for a frame the client sent (may be empty)."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class VenueSpec:
     """What the relay knows of one venue id.
@@ -119,8 +101,6 @@ class VenueSpec:
             candle subscriptions go to the business endpoint, with ``ws_url``
             set to it); None: one connection. Sharding by
             ``max_subscriptions_per_connection`` applies to each part afterwards.
-        simulated_venue: builds the venue side of one simulated connection for
-            ``relay simulate`` (None: recorded frames only, client frames ignored).
         instrument_listing: how ``relay instruments`` lists the venue's
             instruments (None: the venue has no public listing).
     """
@@ -136,7 +116,6 @@ class VenueSpec:
     subscribe_interval_s: float = 0.0
     max_subscriptions_per_connection: int = 0
     split_connections: Callable[[VenueConfig], Sequence[VenueConfig]] | None = None
-    simulated_venue: Callable[[], SimulatedVenue] | None = None
     instrument_listing: InstrumentListing | None = None
 
 

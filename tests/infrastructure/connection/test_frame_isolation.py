@@ -37,12 +37,12 @@ from relay.application.ports import (
 )
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType, Instrument, L2Update, MarketEvent, Side, Trade
-from relay.infrastructure.captures import read_capture
 from relay.infrastructure.connection.venue_connection import VenueConnection
 from relay.infrastructure.metrics import PrometheusMetrics
-from relay.infrastructure.simulator import Simulator
 from relay.infrastructure.venues import registry
 from relay.infrastructure.venues.registry import VenueSpec, venue_spec
+from relay.sim.captures import read_capture
+from relay.sim.server import Simulator
 
 VENUE = "isolation-test"
 BOOK = Instrument(VENUE, "BOOK-1", "BOOK/ONE")

@@ -22,10 +22,11 @@ from support.reference_books import CAPTURES
 
 from relay.bootstrap import Relay
 from relay.config.loader import parse_config
-from relay.infrastructure.captures import Capture, RecordKind, read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
-from relay.infrastructure.simulator import Faults, ReconnectMode, Simulator
 from relay.infrastructure.venues.registry import supported_data_types
+from relay.sim.captures import Capture, RecordKind, read_capture
+from relay.sim.faults import Faults, ReconnectMode
+from relay.sim.server import Simulator
 
 pytestmark = pytest.mark.integration
 

@@ -32,13 +32,14 @@ from relay.application.ports import (
 )
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType, Instrument, MarketEvent
-from relay.infrastructure.captures import read_capture
 from relay.infrastructure.connection.session import OUTBOX_MAX_FRAMES
 from relay.infrastructure.connection.venue_connection import VenueConnection
 from relay.infrastructure.metrics import PrometheusMetrics
-from relay.infrastructure.simulator import Simulator
 from relay.infrastructure.venues import registry
 from relay.infrastructure.venues.registry import VenueSpec, plan_connections
+from relay.sim.captures import read_capture
+from relay.sim.server import Simulator
+from relay.sim.venues import registry as sim_registry
 
 VENUE = "plumbing-test"
 SUBSCRIBE_INTERVAL_S = 0.1
@@ -113,12 +114,13 @@ def plumbing_venue() -> Iterator[VenueSpec]:
             protocol_factory=PlumbingProtocol,
             subscribe_interval_s=SUBSCRIBE_INTERVAL_S,
             max_subscriptions_per_connection=2,
-            simulated_venue=EchoVenueSide,
         )
     )
+    sim_registry.register_simulated(sim_registry.SimulatedSide(VENUE, venue=EchoVenueSide))
     sides.clear()
     yield spec
     registry._REGISTRY.pop(VENUE)
+    sim_registry._REGISTRY.pop(VENUE)
 
 
 def venue_config(ws_url: str, instruments: Sequence[str] = ("BOOK-1",)) -> VenueConfig:

@@ -37,11 +37,11 @@ from relay.domain.model import (
 from relay.infrastructure.venues.bybit import (
     LINEAR,
     SPOT,
-    BybitSimulatedVenue,
     book_depth,
     parse_instruments,
 )
 from relay.infrastructure.venues.registry import ListedInstrument, ListingRequest, venue_spec
+from relay.sim.venues.bybit import BybitSimulatedVenue
 
 ORDERBOOK_PAGE = "https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook"
 CONNECT_PAGE = "https://bybit-exchange.github.io/docs/v5/ws/connect"

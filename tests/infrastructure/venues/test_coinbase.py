@@ -35,10 +35,10 @@ from relay.infrastructure.venues.coinbase import (
     CHANNELS_DOC,
     PRODUCTS_DOC,
     CoinbaseProtocol,
-    CoinbaseSimulatedVenue,
 )
 from relay.infrastructure.venues.common.times import rfc3339_ms
 from relay.infrastructure.venues.registry import ListingRequest, venue_spec
+from relay.sim.venues.coinbase import CoinbaseSimulatedVenue
 
 CHANNELS = (
     "https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-channels"

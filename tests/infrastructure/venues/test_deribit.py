@@ -30,11 +30,11 @@ from relay.infrastructure.venues.deribit import (
     CHANNELS_PER_SUBSCRIBE,
     MAX_PENDING_REQUESTS,
     DeribitProtocol,
-    DeribitSimulatedVenue,
     UnsupportedIntervalError,
     canonical_symbol,
 )
 from relay.infrastructure.venues.registry import ListingRequest, venue_spec
+from relay.sim.venues.deribit import DeribitSimulatedVenue
 
 BOOKISH = (DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK, DataType.OPEN_INTEREST)
 PUT = "BTC-24SEP21-8000-P"

@@ -9,9 +9,8 @@ raised here"); nothing else ever escapes, and a real frame fed afterwards still
 gives its events. At least :data:`FRAMES_PER_VENUE` frames per venue, each
 hypothesis example a batch of :data:`BATCH` frames (seeds and mutations: see
 ``tests/support/fuzz_frames.py``). REST snapshot bodies of venues that fetch them go
-through ``on_snapshot`` mutated the same way (outcome: events or ``bad_snapshot``),
-and the simulated venue sides of ``relay simulate`` take the same frames, as
-recorded and as client frames, without raising.
+through ``on_snapshot`` mutated the same way (outcome: events or ``bad_snapshot``).
+The simulated venue sides are fuzzed in ``tests/sim/venues/test_fuzz_sides.py``.
 
 Runs are derandomized (fixed seed, no example database): the same frames every run.
 """
@@ -19,16 +18,15 @@ Runs are derandomized (fixed seed, no example database): the same frames every r
 from __future__ import annotations
 
 import copy
-import random
 import re
 from collections import Counter
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings
 from support.fuzz_frames import (
+    SETTINGS,
     Synced,
     build_protocol,
     documented_frames,
@@ -36,8 +34,10 @@ from support.fuzz_frames import (
     instruments,
     module_name,
     mutate,
+    plans,
     recorded,
     seed_frames,
+    seeds_of_batches,
     synced,
 )
 
@@ -64,13 +64,12 @@ from relay.infrastructure.venues import (
     kraken,
     okx,
 )
-from relay.infrastructure.venues.registry import registered_venues, venue_spec
+from relay.infrastructure.venues.registry import registered_venues
 from relay.serialization.json_codec import encode_json
 
 VENUES = registered_venues()
 BATCH = 2_100
 """Frames one hypothesis example feeds (its plans come from a PRNG seeded by the example)."""
-EXAMPLES = 5
 FRAMES_PER_VENUE = 10_000
 """Least frames fed per venue; the test fails below it."""
 PROBE_EVERY = 50
@@ -80,33 +79,6 @@ MODULES = {
     m.__name__.rsplit(".", 1)[1]: m
     for m in (binance, bybit, coinbase, coinbase_exchange, deribit, hyperliquid, kraken, okx)
 }
-
-SETTINGS: dict[str, Any] = {
-    "max_examples": EXAMPLES,
-    "derandomize": True,
-    "database": None,
-    "deadline": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
-}
-
-seeds_of_batches = st.integers(0, 2**64 - 1)
-"""One hypothesis example: the seed of the PRNG that draws its batch of plans."""
-
-
-def plans(seed: int, count: int) -> list[tuple[int, int, int, int, int]]:
-    """``count`` plans, one per frame: (seed frame index, mutation kind, where, what,
-    how many), drawn by a PRNG seeded with ``seed`` (the same plans for the same seed)."""
-    rng = random.Random(seed)
-    return [
-        (
-            rng.getrandbits(31),
-            rng.getrandbits(31),
-            rng.getrandbits(31),
-            rng.getrandbits(31),
-            rng.getrandbits(31),
-        )
-        for _ in range(count)
-    ]
 
 
 def documented_reasons(venue: str) -> frozenset[str]:
@@ -305,40 +277,3 @@ def test_fuzzed_snapshot_bodies_are_events_or_bad_snapshots(venue: str) -> None:
     run()
     print(f"{venue}: {tally['bodies']} snapshot bodies fuzzed: {dict(sorted(tally.items()))}")
     assert tally["bodies"] >= 2_000
-
-
-SIDE_BATCH = 1_000
-"""Recorded and client frame pairs one example feeds a simulated side."""
-SIMULATED_VENUES = tuple(v for v in VENUES if venue_spec(v).simulated_venue is not None)
-
-
-@pytest.mark.parametrize("venue", SIMULATED_VENUES)
-def test_simulated_venue_sides_take_any_recorded_or_client_frame(venue: str) -> None:
-    factory = venue_spec(venue).simulated_venue
-    assert factory is not None
-    client_seeds = tuple(synced(venue).protocol.subscribe_frames())[:20] + seed_frames(venue)[:50]
-    seeds = seed_frames(venue)
-    tally: Counter[str] = Counter()
-
-    @settings(**{**SETTINGS, "max_examples": 2})
-    @given(batch_seed=seeds_of_batches)
-    def run(batch_seed: int) -> None:
-        side = factory()
-        for frame in seeds[:300]:
-            side.on_frame_passed(frame)
-        for seed, *plan in plans(batch_seed, SIDE_BATCH):
-            mutated = mutate(seeds[seed % len(seeds)], (plan[0], plan[1], plan[2], plan[3]))
-            text = mutated if isinstance(mutated, str) else mutated.decode(errors="replace")
-            side.on_frame_passed(text)
-            swapped = (plan[1], plan[0], plan[3], plan[2])
-            client = mutate(client_seeds[seed % len(client_seeds)], swapped)
-            text = client if isinstance(client, str) else client.decode(errors="replace")
-            replies = side.on_client_frame(text)
-            assert all(isinstance(reply, str) for reply in replies)
-            tally["frames"] += 2
-        for frame in client_seeds:
-            assert all(isinstance(reply, str) for reply in side.on_client_frame(frame))
-
-    run()
-    print(f"{venue}: {tally['frames']} frames fed to its simulated side")
-    assert tally["frames"] >= 4_000

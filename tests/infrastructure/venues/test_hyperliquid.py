@@ -47,6 +47,7 @@ from relay.infrastructure.venues.hyperliquid import (
     parse_listing,
 )
 from relay.infrastructure.venues.registry import venue_spec
+from relay.sim.venues.registry import simulated_venue
 
 ALL = (
     DataType.TRADE,
@@ -634,7 +635,7 @@ def test_unusable_frames_raise_frame_error_with_a_reason(text: str, reason: str)
 
 def test_simulated_venue_answers_pings_and_acknowledges_subscriptions() -> None:
     """HEARTBEATS (ping/pong) and WEBSOCKET (subscriptionResponse echoes the subscription)."""
-    factory = venue_spec("hyperliquid").simulated_venue
+    factory = simulated_venue("hyperliquid")
     assert factory is not None
     venue = factory()
     assert list(venue.on_client_frame('{"method":"ping"}')) == ['{"channel":"pong"}']
@@ -652,7 +653,7 @@ def test_simulated_venue_answers_pings_and_acknowledges_subscriptions() -> None:
 
 
 def test_simulated_venue_sends_the_latest_book_after_a_book_subscribe() -> None:
-    factory = venue_spec("hyperliquid").simulated_venue
+    factory = simulated_venue("hyperliquid")
     assert factory is not None
     venue = factory()
     sub = '{"method":"subscribe","subscription":{"type":"l2Book","coin":"BTC"}}'

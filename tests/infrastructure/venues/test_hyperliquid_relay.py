@@ -19,8 +19,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from relay.bootstrap import Relay
 from relay.config.loader import parse_config
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
-from relay.infrastructure.venues.hyperliquid import HyperliquidSimulatedVenue
 from relay.infrastructure.venues.registry import supported_data_types
+from relay.sim.venues.hyperliquid import HyperliquidSimulatedVenue
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,6 @@ from relay.domain.model import Candle, DataType, Instrument, L2Update, Side, Tic
 from relay.infrastructure.venues.common.times import rfc3339_ms
 from relay.infrastructure.venues.kraken import (
     KrakenProtocol,
-    KrakenSimulatedVenue,
     book_checksum,
     book_depth,
     checksum_digits,
@@ -28,6 +27,7 @@ from relay.infrastructure.venues.kraken import (
     parse_asset_pairs,
 )
 from relay.infrastructure.venues.registry import ListingRequest, venue_spec
+from relay.sim.venues.kraken import KrakenSimulatedVenue
 
 D = Decimal
 ALL = (DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK, DataType.CANDLE)

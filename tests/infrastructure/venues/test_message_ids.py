@@ -48,12 +48,12 @@ from relay.config.model import (
     VenueConfig,
 )
 from relay.domain.model import DataType, MarketEvent, Ticker
-from relay.infrastructure.captures import RecordKind, read_capture
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats.publisher import JetStreamPublisher
 from relay.infrastructure.venues.registry import registered_venues, venue_spec
 from relay.serialization.json_codec import JsonCodec, event_to_dict
+from relay.sim.captures import RecordKind, read_capture
 
 CAPTURE_FILES = sorted(CAPTURES.glob("*.jsonl"))
 

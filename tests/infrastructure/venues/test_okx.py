@@ -35,7 +35,6 @@ from relay.domain.model import (
 from relay.infrastructure.venues.okx import (
     MAX_SUBSCRIBE_BYTES,
     OkxProtocol,
-    OkxSimulatedVenue,
     book_channel,
     business_url,
     candle_close_ms,
@@ -46,6 +45,8 @@ from relay.infrastructure.venues.okx import (
     split_config,
 )
 from relay.infrastructure.venues.registry import ListedInstrument, ListingRequest, venue_spec
+from relay.sim.venues.okx import OkxSimulatedVenue
+from relay.sim.venues.registry import simulated_venue
 
 CAPTURE = "okx.jsonl"
 SYMBOLS = {
@@ -785,7 +786,7 @@ def test_listing_parser_on_the_documented_example() -> None:
 
 
 def test_simulated_venue_answers_pings_and_subscribes_and_resends_a_book() -> None:
-    venue = venue_spec("okx").simulated_venue
+    venue = simulated_venue("okx")
     assert venue is not None
     sim = venue()
     assert sim.on_client_frame("ping") == ["pong"]

@@ -9,13 +9,9 @@ from pathlib import Path
 import pytest
 
 from relay.application.order_book import apply_raw_levels
-from relay.infrastructure.captures import Capture, RecordKind, read_capture
-from relay.infrastructure.simulated_books import (
-    SNAPSHOT_BUILDERS,
-    BinanceSnapshotBuilder,
-    parse_binance_depth_update,
-    snapshot_builder_for,
-)
+from relay.sim.books import BinanceSnapshotBuilder, parse_binance_depth_update
+from relay.sim.captures import Capture, RecordKind, read_capture
+from relay.sim.venues.registry import simulated_side, simulated_venue_ids, snapshot_builder_for
 
 SNAPSHOT = (
     '{"lastUpdateId":100,"E":5000,"T":4999,'
@@ -130,8 +126,13 @@ def test_apply_levels_removes_zero_quantities_in_any_spelling() -> None:
     assert side == {Decimal("2.0"): ("2.0", "7"), Decimal("3.0"): ("3.0", "1")}
 
 
-def test_builders_are_registered_by_venue_prefix(usdm: Capture) -> None:
-    assert set(SNAPSHOT_BUILDERS) == {"binance"}
+def test_builders_are_registered_by_venue_id(usdm: Capture) -> None:
+    with_builders = {
+        venue
+        for venue in simulated_venue_ids()
+        if (side := simulated_side(venue)) is not None and side.snapshot_builder is not None
+    }
+    assert with_builders == {"binance-coinm", "binance-spot", "binance-usdm"}
     assert isinstance(snapshot_builder_for("binance-coinm", [[]]), BinanceSnapshotBuilder)
     assert snapshot_builder_for("okx", [[]]) is None
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from support.reference_books import CAPTURES
 
-from relay.infrastructure.captures import (
+from relay.sim.captures import (
     CaptureError,
     CaptureHeader,
     RecordKind,

@@ -18,26 +18,17 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedError, Inval
 
 from relay.cli import build_parser
 from relay.domain.errors import RelayError
-from relay.infrastructure.captures import (
+from relay.sim.captures import (
     Capture,
     CaptureError,
     CaptureRecord,
     RecordKind,
     read_capture,
 )
-from relay.infrastructure.simulator import (
-    GARBAGE_NOT_JSON,
-    GARBAGE_UNKNOWN_EVENT,
-    Faults,
-    InvalidSpeedError,
-    ReconnectMode,
-    Simulator,
-    SimulatorError,
-    parse_speed,
-    replay_schedule,
-    rest_key,
-    run_simulator,
-)
+from relay.sim.errors import InvalidSpeedError, SimulatorError
+from relay.sim.faults import GARBAGE_NOT_JSON, GARBAGE_UNKNOWN_EVENT, Faults, ReconnectMode
+from relay.sim.replay import parse_speed, replay_schedule, rest_key
+from relay.sim.server import Simulator, run_simulator
 
 SUSHI_LAST_UPDATE_ID = 600859605926
 IDLE_WAIT_S = 0.3

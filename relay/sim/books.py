@@ -6,9 +6,9 @@ book needs the snapshot the venue would give *now*, not the recorded one. A
 :class:`SnapshotBuilder` computes it from the recorded snapshot and the
 recorded book updates the replay has passed.
 
-Builders are venue-specific and registered in :data:`SNAPSHOT_BUILDERS` by
-venue-name prefix; :func:`snapshot_builder_for` picks one for a capture, so the
-simulator itself never tests a venue name.
+Builders are venue-specific; each venue id's builder is registered with its
+simulated side (:mod:`relay.sim.venues.registry`), so the simulator itself
+never tests a venue name.
 
 Binance (spot ``/api/v3/depth``, USD-M ``/fapi/v1/depth``, COIN-M
 ``/dapi/v1/depth``, each with ``symbol=``): the recorded snapshot (from
@@ -223,31 +223,6 @@ class BinanceSnapshotBuilder:
         recorded["bids"] = [list(bid_side[price]) for price in sorted(bid_side, reverse=True)]
         recorded["asks"] = [list(ask_side[price]) for price in sorted(ask_side)]
         return json.dumps(recorded, separators=(",", ":"))
-
-
-SNAPSHOT_BUILDERS: Mapping[str, SnapshotBuilderFactory] = {
-    "binance": BinanceSnapshotBuilder,
-}
-"""Venue-name prefix -> builder factory (``"binance"`` covers binance-usdm, -spot, -coinm)."""
-
-
-def snapshot_builder_for(
-    venue: str, connections: Sequence[Sequence[str]]
-) -> SnapshotBuilder | None:
-    """The snapshot builder for a capture's venue, if one is registered.
-
-    Args:
-        venue: the capture header's venue, e.g. ``"binance-usdm"``.
-        connections: the ``recv`` frame texts of each recorded connection.
-
-    Returns:
-        A builder from the first :data:`SNAPSHOT_BUILDERS` prefix ``venue``
-        starts with, or ``None`` (the recorded snapshots are served as they are).
-    """
-    for prefix, factory in SNAPSHOT_BUILDERS.items():
-        if venue.startswith(prefix):
-            return factory(connections)
-    return None
 
 
 def _is_int(value: object) -> TypeGuard[int]:

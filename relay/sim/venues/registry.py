@@ -1,0 +1,115 @@
+"""The simulator's venue registry: each venue's simulated side, by venue id.
+
+The production registry (:mod:`relay.infrastructure.venues.registry`) knows
+nothing of the simulator; a module under ``relay.sim.venues`` registers, for
+each venue id it covers, the venue side answering what a client sends and/or
+the builder of book-accurate REST snapshots. The simulator looks sides up here
+by id and never tests a venue name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from relay.sim.books import SnapshotBuilder, SnapshotBuilderFactory
+
+SIMULATED_VENUE_MODULES = (
+    "binance",
+    "bybit",
+    "coinbase",
+    "coinbase_exchange",
+    "deribit",
+    "hyperliquid",
+    "kraken",
+    "okx",
+)
+"""Modules under ``relay.sim.venues`` that register simulated sides when imported."""
+
+
+class SimulatedVenue(Protocol):
+    """The venue's side of one connection served by ``relay simulate``.
+
+    The simulator replays recorded frames; this object answers what the client
+    sends the way the venue would (pongs, subscribe acknowledgements, a fresh
+    book snapshot when a book channel is subscribed again).
+    """
+
+    def on_frame_passed(self, frame: str) -> None:
+        """A recorded venue frame the replay passed (sent, or skipped by a fault)."""
+        ...
+
+    def on_client_frame(self, frame: str) -> Sequence[str]:
+        """Text frames to send back for a frame the client sent (may be empty)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedSide:
+    """What the simulator adds to the recorded frames of one venue id.
+
+    Attributes:
+        venue_id: the venue id, as in the capture header (``"okx"``).
+        venue: builds the venue side of one simulated connection (None:
+            recorded frames only, client frames ignored).
+        snapshot_builder: builds, from the ``recv`` frame texts of each recorded
+            connection, the REST book snapshots as of the replay's position
+            (None: recorded snapshots are served as they are).
+    """
+
+    venue_id: str
+    venue: Callable[[], SimulatedVenue] | None = None
+    snapshot_builder: SnapshotBuilderFactory | None = None
+
+
+_REGISTRY: dict[str, SimulatedSide] = {}
+
+
+def register_simulated(side: SimulatedSide) -> SimulatedSide:
+    """Add a venue id's simulated side; a second registration of the id replaces the first."""
+    _REGISTRY[side.venue_id] = side
+    return side
+
+
+def _load_modules() -> None:
+    for name in SIMULATED_VENUE_MODULES:
+        importlib.import_module(f"relay.sim.venues.{name}")
+
+
+def simulated_side(venue_id: str) -> SimulatedSide | None:
+    """The simulated side registered for ``venue_id``, or None (recorded frames only)."""
+    _load_modules()
+    return _REGISTRY.get(venue_id)
+
+
+def simulated_venue_ids() -> tuple[str, ...]:
+    """Every venue id with a registered simulated side, sorted."""
+    _load_modules()
+    return tuple(sorted(_REGISTRY))
+
+
+def simulated_venue(venue_id: str) -> Callable[[], SimulatedVenue] | None:
+    """The factory of ``venue_id``'s venue side, or None if it answers nothing."""
+    side = simulated_side(venue_id)
+    return None if side is None else side.venue
+
+
+def snapshot_builder_for(
+    venue_id: str, connections: Sequence[Sequence[str]]
+) -> SnapshotBuilder | None:
+    """The snapshot builder for a capture's venue, if one is registered.
+
+    Args:
+        venue_id: the capture header's venue, e.g. ``"binance-usdm"``.
+        connections: the ``recv`` frame texts of each recorded connection.
+
+    Returns:
+        A builder from the venue's :attr:`SimulatedSide.snapshot_builder`, or
+        ``None`` (the recorded snapshots are served as they are).
+    """
+    side = simulated_side(venue_id)
+    if side is None or side.snapshot_builder is None:
+        return None
+    return side.snapshot_builder(connections)
