@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.ticker_frames import BYBIT_TICKER
 
 from relay.application.errors import FrameError
 from relay.application.ports import BookResync, FrameOutcome, Keepalive, VenueProtocol
@@ -360,34 +361,7 @@ def test_public_trade_is_a_trade_with_the_taker_side() -> None:
     assert str(event.payload.price) == "16578.50"  # type: ignore[union-attr]
 
 
-LINEAR_TICKER = {
-    "topic": "tickers.BTCUSDT",
-    "type": "snapshot",
-    "data": {
-        "symbol": "BTCUSDT",
-        "tickDirection": "PlusTick",
-        "price24hPcnt": "0.017103",
-        "lastPrice": "17216.00",
-        "prevPrice24h": "16926.50",
-        "highPrice24h": "17281.50",
-        "lowPrice24h": "16915.00",
-        "prevPrice1h": "17238.00",
-        "markPrice": "17217.33",
-        "indexPrice": "17227.36",
-        "openInterest": "68744.761",
-        "openInterestValue": "1183601235.91",
-        "turnover24h": "1570383121.943499",
-        "volume24h": "91705.276",
-        "nextFundingTime": "1673280000000",
-        "fundingRate": "-0.000212",
-        "bid1Price": "17215.50",
-        "bid1Size": "84.489",
-        "ask1Price": "17216.00",
-        "ask1Size": "83.020",
-    },
-    "cs": 24987956059,
-    "ts": 1673272861686,
-}
+LINEAR_TICKER = BYBIT_TICKER
 TICKER_TYPES = (DataType.TICKER, DataType.FUNDING_RATE, DataType.OPEN_INTEREST)
 
 
