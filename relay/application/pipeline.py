@@ -21,8 +21,8 @@ MAX_BATCH_EVENTS = 512
 """Events taken from the queue at once by the publisher loop."""
 
 HEADER_ROOM_BYTES = 1024
-"""Room left below the server's ``max_payload`` for the headers (message id,
-content type) and the sequence number's growth when a snapshot is cut into parts."""
+"""Room left below the server's ``max_payload`` for the headers (message id, content type)
+when a snapshot is cut into parts."""
 
 BookResyncRequest = Callable[[Instrument, str], None]
 """Asks the venue connection of an instrument to resync its book, with a reason."""
@@ -270,24 +270,27 @@ class Pipeline:
         count = len(parts)
         for number, part in enumerate(parts, 1):
             if number > 1:
-                sequence = next(stream.numbers)
-            await self._submit_one(
-                stream, self._encoder.encode(part, sequence), f"{msg_id}:{number}/{count}", read_ns
-            )
+                next(stream.numbers)  # the number part ``number`` was encoded with
+            await self._submit_one(stream, part, f"{msg_id}:{number}/{count}", read_ns)
 
     def _parts(
         self, event: MarketEvent, update: L2Update, sequence: int, limit: int, size: int
-    ) -> list[MarketEvent] | None:
-        """The snapshot ``event`` in parts whose encodings fit ``limit`` bytes.
+    ) -> list[bytes] | None:
+        """The snapshot ``event`` encoded as parts of at most ``limit`` bytes each.
 
+        Part ``k`` is encoded with sequence number ``sequence + k - 1``: the
+        stream's counter gives exactly those next, and the caller takes them.
         Starts from ``size / limit`` parts and adds a quarter (at least one)
         until every part fits; None when even one level per side per part does not.
         """
         levels = max(len(update.bids), len(update.asks))
         count = -(-size // limit)
         while True:
-            parts = [replace(event, payload=part) for part in split_snapshot(update, count)]
-            if all(len(self._encoder.encode(part, sequence)) <= limit for part in parts):
+            parts = [
+                self._encoder.encode(replace(event, payload=part), sequence + index)
+                for index, part in enumerate(split_snapshot(update, count))
+            ]
+            if all(len(part) <= limit for part in parts):
                 return parts
             if count >= levels:
                 return None
