@@ -6,11 +6,9 @@ its simulated side is the snapshot builder only, for spot, USD-M and COIN-M.
 
 from __future__ import annotations
 
+from relay.infrastructure.venues.binance import VENUE_IDS
 from relay.sim.books import BinanceSnapshotBuilder
 from relay.sim.venues.registry import SimulatedSide, register_simulated
 
-BINANCE_VENUE_IDS = ("binance-spot", "binance-usdm", "binance-coinm")
-"""The venue ids served by :mod:`relay.infrastructure.venues.binance`."""
-
-for _venue_id in BINANCE_VENUE_IDS:
+for _venue_id in VENUE_IDS:
     register_simulated(SimulatedSide(_venue_id, snapshot_builder=BinanceSnapshotBuilder))
