@@ -55,7 +55,7 @@ from relay.infrastructure.venues.registry import (
     register,
 )
 
-__all__ = ["COINM", "SPOT", "USDM", "VENUE_IDS", "BinanceMarket", "BinanceProtocol"]
+__all__ = ["VENUE_IDS"]
 
 VENUE_IDS = ("binance-spot", "binance-usdm", "binance-coinm")
 """The venue ids this package registers."""
