@@ -13,12 +13,11 @@ repetitions; the relay then checks the chain as it does live. A recording that
 has them is renumbered the same way. The recorded checksums are kept: every
 repetition walks the recorded books again (see
 :func:`relay.bench.sessions.write_synthetic_capture`), and :func:`check_checksum`
-proves them with the relay's own :func:`relay.infrastructure.venues.okx.checksum`.
+proves them with the relay's own :func:`relay.infrastructure.venues.okx.raw_book_checksum`.
 """
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -74,9 +73,7 @@ def check_checksum(bids: RawSide, asks: RawSide, expected: int) -> bool:
     """Whether OKX's checksum of a book of recorded levels is ``expected`` (0: not checked)."""
     if not expected:
         return True
-    top_bids = [(bids[p][0], bids[p][1]) for p in heapq.nlargest(okx.CHECKSUM_LEVELS, bids)]
-    top_asks = [(asks[p][0], asks[p][1]) for p in heapq.nsmallest(okx.CHECKSUM_LEVELS, asks)]
-    return okx.checksum(top_bids, top_asks) == expected
+    return okx.raw_book_checksum(bids, asks) == expected
 
 
 class OkxSession:

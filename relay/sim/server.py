@@ -60,7 +60,7 @@ served connections 1, 2 and 3 and the 4th runs clean:
 After a skip, and always in ``resume`` mode, REST book snapshots are answered
 as the venue would: the book as of the last frame the replay has passed (sent
 or skipped), built by the venue's registered snapshot builder
-(:mod:`relay.sim.venues`; Binance's is in :mod:`relay.sim.books`); until the
+(:mod:`relay.sim.venues`, e.g. Binance's in :mod:`relay.sim.venues.binance`); until the
 replay passes the recorded snapshot, and for other venues, the recorded
 snapshot is served.
 

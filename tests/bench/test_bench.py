@@ -23,8 +23,8 @@ from relay.bench.sessions import open_session, write_synthetic_capture
 from relay.cli import main
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType
-from relay.infrastructure.venues.binance import USDM, BinanceProtocol
-from relay.infrastructure.venues.okx import OkxProtocol
+from relay.infrastructure.venues.binance.protocol import USDM, BinanceProtocol
+from relay.infrastructure.venues.okx.protocol import OkxProtocol
 from relay.sim.captures import RecordKind, read_capture
 
 USDM_CAPTURE = CAPTURES / "binance-usdm.jsonl"

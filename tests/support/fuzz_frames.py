@@ -5,10 +5,12 @@ as it registers):
 
 - recorded: the ``recv`` frames and REST responses of ``shared/captures/<venue id>.jsonl``
   when such a capture exists (binance-*, okx, deribit, coinbase-exchange);
-- documented: every string constant of ``tests/infrastructure/venues/test_<module>.py``
-  and of the venue module (``relay/infrastructure/venues/<module>.py``, whose
-  docstrings carry trimmed sample payloads) that is, whole or line by line, a
-  JSON object, and every dict literal of the test module, dumped as JSON.
+- documented: every string constant of the venue's test module
+  (``tests/infrastructure/venues/test_<module>.py``, or ``<module>/test_<module>.py``)
+  and of the venue's code (``relay/infrastructure/venues/<module>.py``, or every
+  file of the package ``<module>/``, whose docstrings carry trimmed sample
+  payloads) that is, whole or line by line, a JSON object, and every dict
+  literal of the test module, dumped as JSON.
 
 Mutations (:func:`mutate`) take a seed and one plan of four integers (drawn by
 hypothesis) and return the frame to feed: a field deleted, a value swapped for
@@ -56,8 +58,8 @@ class Raw:
 
 
 def module_name(venue: str) -> str:
-    """``"okx"`` for ``"okx"``, ``"binance"`` for ``"binance-usdm"``: the venue's module."""
-    return venue_spec(venue).protocol_factory.__module__.rsplit(".", 1)[1]
+    """``"okx"`` for ``"okx"``, ``"binance"`` for ``"binance-usdm"``: its module or package."""
+    return venue_spec(venue).protocol_factory.__module__.split(".")[3]
 
 
 def _json_object_texts(text: str) -> Iterator[str]:
@@ -93,8 +95,15 @@ def _documented_in(path: Path, dict_literals: bool) -> list[str]:
 def documented_frames(venue: str) -> tuple[str, ...]:
     """JSON objects of the venue's test module and its parser module, in source order, once."""
     module = module_name(venue)
-    texts = _documented_in(ROOT / "tests/infrastructure/venues" / f"test_{module}.py", True)
-    texts += _documented_in(ROOT / "relay/infrastructure/venues" / f"{module}.py", False)
+    tests = ROOT / "tests/infrastructure/venues"
+    test_file = tests / f"test_{module}.py"
+    if not test_file.exists():
+        test_file = tests / module / f"test_{module}.py"
+    texts = _documented_in(test_file, True)
+    code = ROOT / "relay/infrastructure/venues"
+    code_file = code / f"{module}.py"
+    for path in [code_file] if code_file.exists() else sorted((code / module).glob("*.py")):
+        texts += _documented_in(path, False)
     return tuple(dict.fromkeys(texts))
 
 

@@ -1,8 +1,7 @@
 """Bybit's side of a simulated connection (``relay simulate``).
 
-Reuses the venue module's own book and checksum code
-(:mod:`relay.infrastructure.venues.bybit`); registered by venue id in
-:mod:`relay.sim.venues.registry`.
+Serves the venue ids of :mod:`relay.infrastructure.venues.bybit`; registered by
+venue id in :mod:`relay.sim.venues.registry`.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from typing import Any
 import orjson
 
 from relay.application.order_book import apply_raw_levels
+from relay.infrastructure.venues.bybit import VENUE_IDS
 from relay.infrastructure.venues.common import wire
 from relay.sim.venues.registry import SimulatedSide, register_simulated
 
@@ -119,5 +119,5 @@ class BybitSimulatedVenue:
         )
 
 
-for _venue_id in ("bybit-spot", "bybit-linear", "bybit-inverse"):
+for _venue_id in VENUE_IDS:
     register_simulated(SimulatedSide(_venue_id, venue=BybitSimulatedVenue))

@@ -1,7 +1,7 @@
 """Hyperliquid's side of a simulated connection (``relay simulate``).
 
-Reuses the venue module's own book and checksum code
-(:mod:`relay.infrastructure.venues.hyperliquid`); registered by venue id in
+Serves the venue id of :mod:`relay.infrastructure.venues.hyperliquid` (every
+book frame is a whole book, so nothing is rebuilt); registered by venue id in
 :mod:`relay.sim.venues.registry`.
 """
 

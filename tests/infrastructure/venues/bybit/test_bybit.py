@@ -35,12 +35,8 @@ from relay.domain.model import (
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues.bybit import (
-    LINEAR,
-    SPOT,
-    book_depth,
-    parse_instruments,
-)
+from relay.infrastructure.venues.bybit.listing import parse_instruments
+from relay.infrastructure.venues.bybit.protocol import LINEAR, SPOT, book_depth
 from relay.infrastructure.venues.registry import ListedInstrument, ListingRequest, venue_spec
 from relay.sim.venues.bybit import BybitSimulatedVenue
 
@@ -957,7 +953,7 @@ def test_first_subscribe_of_a_book_gets_only_the_ack() -> None:
 
 @pytest.mark.parametrize("venue", ["bybit-spot", "bybit-linear", "bybit-inverse"])
 def test_config_example_loads_and_builds_its_protocol(venue: str) -> None:
-    path = Path(__file__).resolve().parents[3] / "config" / "examples" / f"{venue}.toml"
+    path = Path(__file__).resolve().parents[4] / "config" / "examples" / f"{venue}.toml"
     [config] = load(path).venues
     assert config.id == venue
     proto = venue_spec(venue).protocol_factory(config)

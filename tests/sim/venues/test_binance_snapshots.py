@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from relay.application.order_book import apply_raw_levels
-from relay.sim.books import BinanceSnapshotBuilder, parse_binance_depth_update
 from relay.sim.captures import Capture, RecordKind, read_capture
+from relay.sim.venues.binance import BinanceSnapshotBuilder, parse_binance_depth_update
 from relay.sim.venues.registry import simulated_side, simulated_venue_ids, snapshot_builder_for
 
 SNAPSHOT = (

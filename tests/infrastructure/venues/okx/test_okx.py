@@ -32,18 +32,17 @@ from relay.domain.model import (
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues.okx import (
+from relay.infrastructure.venues.okx.book import checksum
+from relay.infrastructure.venues.okx.channels import (
     MAX_SUBSCRIBE_BYTES,
-    OkxProtocol,
     book_channel,
     business_url,
-    candle_close_ms,
-    canonical_symbol,
-    checksum,
     okx_bar,
-    parse_listing,
     split_config,
 )
+from relay.infrastructure.venues.okx.listing import canonical_symbol, parse_listing
+from relay.infrastructure.venues.okx.parse import candle_close_ms
+from relay.infrastructure.venues.okx.protocol import OkxProtocol
 from relay.infrastructure.venues.registry import ListedInstrument, ListingRequest, venue_spec
 from relay.sim.venues.okx import OkxSimulatedVenue
 from relay.sim.venues.registry import simulated_venue

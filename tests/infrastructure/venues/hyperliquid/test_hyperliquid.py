@@ -41,7 +41,7 @@ from relay.domain.model import (
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues.hyperliquid import (
+from relay.infrastructure.venues.hyperliquid.listing import (
     PERP_LISTING,
     SPOT_LISTING,
     parse_listing,

@@ -1,0 +1,244 @@
+"""Binance's relay protocol: one combined-stream connection; frames in, events and requests out.
+
+Streams are named in the URL (``<base>?streams=sushiusdt@aggTrade/...``), so no
+subscribe frame is sent; Binance pings and the WebSocket library answers. Books
+are kept by :class:`~relay.infrastructure.venues.binance.book.BookSync` from REST
+depth snapshots (https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams/How-to-manage-a-local-order-book-correctly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from relay.application.errors import FrameError
+from relay.application.ports import FrameOutcome, SnapshotRequest, VenueProtocol
+from relay.config.model import VenueConfig
+from relay.domain.errors import InvalidValueError
+from relay.domain.model import DataType, Instrument, MarketEvent
+from relay.infrastructure.venues.binance import parse
+from relay.infrastructure.venues.binance.book import BUFFER_MARGIN_S, BookSync, Continuity
+from relay.infrastructure.venues.common import wire
+from relay.infrastructure.venues.common.errors import FrameErrors
+
+_Event = MarketEvent | None
+
+SNAPSHOT_LIMIT = 1000
+"""Levels asked for in a REST depth snapshot (request weight 10 on spot, 20 on futures)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BinanceMarket:
+    """The differences between Binance's three market data APIs."""
+
+    continuity: Continuity
+    depth_path: str
+    snapshot_weight: int
+
+
+SPOT = BinanceMarket(Continuity.SPOT, "/api/v3/depth", 10)
+USDM = BinanceMarket(Continuity.FUTURES, "/fapi/v1/depth", 20)
+COINM = BinanceMarket(Continuity.FUTURES, "/dapi/v1/depth", 20)
+
+
+class BinanceProtocol(VenueProtocol):
+    """One Binance combined-stream connection (sans-IO).
+
+    Args:
+        config: the venue's config (subscriptions, URL overrides).
+        market: spot, USD-M or COIN-M rules.
+        default_ws_url: the venue's public combined-stream URL.
+    """
+
+    def __init__(self, config: VenueConfig, market: BinanceMarket, default_ws_url: str) -> None:
+        self._config = config
+        self._market = market
+        self._futures = market.continuity is Continuity.FUTURES
+        self._ws_base = config.ws_url or default_ws_url
+        instruments: dict[str, Instrument] = {}
+        wanted: dict[str, frozenset[DataType]] = {}
+        self._intervals: dict[str, str] = {}
+        self._books: dict[str, BookSync] = {}
+        for sub in config.subscriptions:
+            key = sub.instrument.upper()
+            instrument = Instrument(config.id, sub.instrument, sub.canonical_symbol)
+            instruments[key] = instrument
+            wanted[key] = frozenset(sub.data_types)
+            self._intervals[key] = sub.candle_interval
+            if DataType.L2_ORDERBOOK in sub.data_types:
+                self._books[key] = BookSync(
+                    instrument,
+                    market.continuity,
+                    round((config.snapshot_timeout_s + BUFFER_MARGIN_S) * 1000),
+                )
+        # data type -> venue symbol (SUSHIUSDT) -> instrument, for the symbols subscribed to it
+        self._subscribed: dict[DataType, dict[str, Instrument]] = {
+            data_type: {key: i for key, i in instruments.items() if data_type in wanted[key]}
+            for data_type in DataType
+        }
+        self._handlers: dict[str, Callable[[dict[str, Any], int], MarketEvent | None]] = {
+            "aggTrade": self._handler(DataType.TRADE, parse.agg_trade),
+            "trade": self._handler(DataType.TRADE, parse.trade),
+            "bookTicker": self._handler(DataType.TICKER, parse.book_ticker),
+            "kline": self._handler(DataType.CANDLE, parse.kline),
+            "markPriceUpdate": self._handler(DataType.FUNDING_RATE, parse.mark_price),
+            "forceOrder": self._force_order,
+        }
+
+    def stream_names(self) -> list[str]:
+        """The combined-stream names for every subscription (``sushiusdt@aggTrade``, ...)."""
+        names: list[str] = []
+        stream_for = {
+            DataType.TRADE: "aggTrade",
+            DataType.TICKER: "bookTicker",
+            DataType.L2_ORDERBOOK: "depth@100ms",
+            DataType.FUNDING_RATE: "markPrice@1s",
+            DataType.LIQUIDATION: "forceOrder",
+        }
+        for sub in self._config.subscriptions:
+            symbol = sub.instrument.lower()
+            for data_type in sub.data_types:
+                if data_type is DataType.CANDLE:
+                    names.append(f"{symbol}@kline_{sub.candle_interval}")
+                else:
+                    names.append(f"{symbol}@{stream_for[data_type]}")
+        return names
+
+    def ws_url(self) -> str:
+        """``<base>?streams=a/b/c``: Binance's combined stream, subscribed in the URL."""
+        separator = "&" if "?" in self._ws_base else "?"
+        return f"{self._ws_base}{separator}streams={'/'.join(self.stream_names())}"
+
+    def subscribe_frames(self) -> Sequence[str]:
+        """None: the streams are named in the URL."""
+        return ()
+
+    def on_open(self) -> FrameOutcome:
+        """Ask for a REST snapshot of every subscribed book."""
+        return FrameOutcome([], [self._snapshot_request(key, "initial") for key in self._books], [])
+
+    def _snapshot_request(self, key: str, reason: str) -> SnapshotRequest:
+        return SnapshotRequest(
+            self._books[key].instrument,
+            f"{self._market.depth_path}?symbol={key}&limit={SNAPSHOT_LIMIT}",
+            reason,
+            self._market.snapshot_weight,
+        )
+
+    def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
+        """Parse one combined-stream frame.
+
+        Shapes (trimmed from ``binance-usdm.jsonl``)::
+
+            {"stream":"ctkusdt@aggTrade","data":{"e":"aggTrade","E":1626992741575,"a":16599292,
+             "s":"CTKUSDT","p":"1.01100","q":"10","f":23961322,"l":23961322,"T":1626992741421,"m":false}}
+            {"stream":"sushiusdt@depth@100ms","data":{"e":"depthUpdate","E":1626992741037,
+             "T":1626992741024,"s":"SUSHIUSDT","U":600859599090,"u":600859600917,"pu":600859598061,
+             "b":[["7.5040","813"]],"a":[["7.6150","1563"]]}}
+
+        Raises:
+            FrameError: ``not_json`` (not JSON text or bytes), ``unknown_event``,
+                ``missing_field``, ``invalid_value`` (wrong type, ids or times
+                outside 0..2**63-1, decimals refused by
+                :func:`~relay.domain.model.parse_decimal`, prices <= 0,
+                quantities < 0, ``U > u``), ``unsubscribed`` or ``stale_update``.
+        """
+        message = wire.frame_object(frame)
+        data = message.get("data")
+        if not isinstance(data, dict):
+            if "result" in message and "id" in message:
+                return FrameOutcome([], [], [])
+            raise FrameError("unknown_event", f"no data object: {str(frame)[:80]}")
+        kind = data.get("e")
+        if kind is None:
+            stream = message.get("stream")
+            if isinstance(stream, str) and stream.endswith("@bookTicker"):
+                kind = "bookTicker"
+        with FrameErrors(kind):
+            if kind == "depthUpdate":
+                return self._depth(data, received_at_ms)
+            handler = self._handlers.get(kind) if isinstance(kind, str) else None
+            if handler is None:
+                raise FrameError("unknown_event", wire.clip(f"event type {wire.brief(kind)}"))
+            event = handler(data, received_at_ms)
+        return FrameOutcome([event] if event is not None else [], [], [])
+
+    def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
+        """Restart the named books' sync (all when None) and ask for their REST snapshots.
+
+        Instruments are matched as configured (case-insensitive, as the venue's
+        symbols are); ones without a book here are ignored.
+        """
+        keys = (
+            self._books
+            if instruments is None
+            else [k for k in dict.fromkeys(i.upper() for i in instruments) if k in self._books]
+        )
+        for key in keys:
+            self._books[key].resync(reason)
+        return FrameOutcome([], [self._snapshot_request(key, reason) for key in keys], [])
+
+    def on_snapshot(
+        self, request: SnapshotRequest, body: bytes, received_at_ms: int
+    ) -> FrameOutcome:
+        """Take a REST depth snapshot (shape: :func:`.parse.depth_snapshot`).
+
+        Raises:
+            FrameError: ``bad_snapshot``: not JSON, not an object, a missing or
+                malformed ``lastUpdateId``, ``bids``, ``asks`` or ``E`` (same
+                rules as for frames).
+        """
+        key = request.instrument.instrument.upper()
+        sync = self._books[key]
+        try:
+            snapshot = parse.depth_snapshot(body)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, InvalidValueError) as exc:
+            raise FrameError("bad_snapshot", wire.clip(f"{key}: {exc}")) from None
+        events: list[MarketEvent] = []
+        reason = sync.on_snapshot(
+            snapshot.last_update_id,
+            snapshot.bids,
+            snapshot.asks,
+            snapshot.event_time_ms,
+            received_at_ms,
+            events,
+        )
+        requests = [self._snapshot_request(key, reason)] if reason else []
+        return FrameOutcome(events, requests, [])
+
+    def _instrument(self, data: dict[str, Any], data_type: DataType) -> Instrument:
+        symbol = wire.text("s", data["s"])
+        instrument = self._subscribed[data_type].get(symbol)
+        if instrument is None:
+            raise FrameError("unsubscribed", f"{wire.label(symbol)} {data_type.value}")
+        return instrument
+
+    def _depth(self, data: dict[str, Any], received_at_ms: int) -> FrameOutcome:
+        key = wire.text("s", data["s"])
+        sync = self._books.get(key)  # one per symbol subscribed to l2_orderbook
+        if sync is None:
+            raise FrameError("unsubscribed", f"{key} {DataType.L2_ORDERBOOK.value}")
+        diff = parse.depth_diff(data, self._futures, received_at_ms)
+        events: list[MarketEvent] = []
+        reason = sync.on_diff(diff, events)
+        requests = [self._snapshot_request(key, reason)] if reason else []
+        return FrameOutcome(events, requests, [])
+
+    def _handler(
+        self, data_type: DataType, read: Callable[[dict[str, Any], Instrument, int], _Event]
+    ) -> Callable[[dict[str, Any], int], _Event]:
+        """``read`` for the subscribed instrument the frame's ``s`` names."""
+
+        def handle(data: dict[str, Any], received_at_ms: int) -> _Event:
+            return read(data, self._instrument(data, data_type), received_at_ms)
+
+        return handle
+
+    def _force_order(self, data: dict[str, Any], received_at_ms: int) -> MarketEvent:
+        """``forceOrder``: the symbol ``s`` is in the order object ``o``."""
+        order = wire.json_object("o", data["o"])
+        instrument = self._instrument(order, DataType.LIQUIDATION)
+        return parse.force_order(order, instrument, received_at_ms)
