@@ -60,13 +60,19 @@ BINANCE_VENUES = {**ALL_VENUES, "binance-coinm": ("binance-coinm.jsonl", COINM, 
 """Every recorded Binance capture (the default runs use ALL_VENUES)."""
 
 
-def config_text(
-    nats_url: str, sim: str, http_port: int, fmt: str, venues: tuple[str, ...] = tuple(ALL_VENUES)
+def relay_header(
+    nats_url: str, http_port: int, fmt: str = "json", log_level: str = "INFO", nats: str = ""
 ) -> str:
-    parts = [
-        f"""
+    """The relay TOML of every end-to-end run, before its ``[[venues]]``: NATS at
+    ``nats_url`` with a file stream ``MARKET`` on ``market.>``, ``fmt`` serialization,
+    ``/health`` and ``/metrics`` on ``127.0.0.1:http_port``, JSON logs at ``log_level``.
+
+    ``nats``: further ``[nats]`` keys, one per line (``"ack_timeout_s = 2"``).
+    """
+    return f"""
 [nats]
 urls = ["{nats_url}"]
+{nats}
 [[nats.streams]]
 name = "MARKET"
 subjects = ["market.>"]
@@ -76,9 +82,22 @@ format = "{fmt}"
 [http]
 listen = "127.0.0.1:{http_port}"
 [logging]
-level = "INFO"
+level = "{log_level}"
 """
-    ]
+
+
+def config_text(
+    nats_url: str,
+    sim: str,
+    http_port: int,
+    fmt: str,
+    venues: tuple[str, ...] = tuple(ALL_VENUES),
+    nats: str = "",
+) -> str:
+    """Relay TOML for the Binance captures ``venues`` served by the simulator at ``sim``
+    (``host:port``), every recorded symbol with trades, tickers, books and candles;
+    ``nats``: as :func:`relay_header`."""
+    parts = [relay_header(nats_url, http_port, fmt, nats=nats)]
     for venue in venues:
         _, symbols, _ = BINANCE_VENUES[venue]
         parts.append(f"""
