@@ -15,8 +15,9 @@ import os
 import re
 import signal
 import sys
+import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,16 @@ async def stop_relay(relay: asyncio.subprocess.Process) -> str:
     relay.send_signal(signal.SIGTERM)
     _, stderr = await asyncio.wait_for(relay.communicate(), 60)
     return stderr.decode()
+
+
+async def until(
+    condition: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 30.0
+) -> None:
+    """Poll ``condition`` every 50 ms until it holds; fail after ``timeout_s`` naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while not await condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
 
 
 Stored = list[tuple[str, dict[str, str], bytes]]
