@@ -21,6 +21,7 @@ from support.e2e import (
     start_relay,
     stop_relay,
     stored_messages,
+    until,
     verify_jetstream,
 )
 from support.reference_books import CAPTURES, records
@@ -51,16 +52,6 @@ async def metric_total(client: httpx.AsyncClient, port: int, name: str) -> float
         for sample in family.samples
         if sample.name == name + "_total"
     )
-
-
-async def until(
-    condition: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 30.0
-) -> None:
-    """Poll ``condition`` every 50 ms until it holds; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not await condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 OUTAGE_AFTER_PUBLISHED = (200, 700)

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from support.coinbase_exchange_reference import PRODUCTS, books, l2update_count, tickers, trades
-from support.e2e import Stored
+from support.e2e import Stored, relay_header
 
 VENUE = "coinbase-exchange"
 
@@ -25,26 +25,15 @@ def config_text(nats_url: str, simulator: str, http_port: int, depth: int = 0) -
     ``depth``: each subscription's book depth (0: full book).
     """
     parts = [
+        relay_header(nats_url, http_port, log_level="WARNING"),
         f"""
-[nats]
-urls = ["{nats_url}"]
-[[nats.streams]]
-name = "MARKET"
-subjects = ["market.>"]
-storage = "file"
-[serialization]
-format = "json"
-[http]
-listen = "127.0.0.1:{http_port}"
-[logging]
-level = "WARNING"
 [[venues]]
 id = "{VENUE}"
 ws_url = "ws://{simulator}/{VENUE}"
 [venues.stale_after_s]
 ticker = 0
 l2_orderbook = 0
-"""
+""",
     ]
     for product, canonical in PRODUCTS.items():
         parts.append(f"""

@@ -13,30 +13,18 @@ from typing import Any
 from relay.infrastructure.embedded_nats import free_port
 from relay.infrastructure.venues.deribit import canonical_symbol
 from support.deribit_reference import deribit_reference, instruments
-from support.e2e import Stored, decode
+from support.e2e import Stored, decode, relay_header
 
 
 def config_text(nats_url: str, simulator: str) -> str:
     """Relay TOML: NATS at ``nats_url``, Deribit at the simulator ``host:port``, all instruments."""
     parts = [
+        relay_header(nats_url, free_port()),
         f"""
-[nats]
-urls = ["{nats_url}"]
-[[nats.streams]]
-name = "MARKET"
-subjects = ["market.>"]
-storage = "file"
-[serialization]
-format = "json"
-[http]
-listen = "127.0.0.1:{free_port()}"
-[logging]
-level = "INFO"
-
 [[venues]]
 id = "deribit"
 ws_url = "ws://{simulator}/deribit/ws/api/v2"
-"""
+""",
     ]
     for name in instruments():
         parts.append(f"""

@@ -15,8 +15,9 @@ import os
 import re
 import signal
 import sys
+import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -60,13 +61,19 @@ BINANCE_VENUES = {**ALL_VENUES, "binance-coinm": ("binance-coinm.jsonl", COINM, 
 """Every recorded Binance capture (the default runs use ALL_VENUES)."""
 
 
-def config_text(
-    nats_url: str, sim: str, http_port: int, fmt: str, venues: tuple[str, ...] = tuple(ALL_VENUES)
+def relay_header(
+    nats_url: str, http_port: int, fmt: str = "json", log_level: str = "INFO", nats: str = ""
 ) -> str:
-    parts = [
-        f"""
+    """The relay TOML of every end-to-end run, before its ``[[venues]]``: NATS at
+    ``nats_url`` with a file stream ``MARKET`` on ``market.>``, ``fmt`` serialization,
+    ``/health`` and ``/metrics`` on ``127.0.0.1:http_port``, JSON logs at ``log_level``.
+
+    ``nats``: further ``[nats]`` keys, one per line (``"ack_timeout_s = 2"``).
+    """
+    return f"""
 [nats]
 urls = ["{nats_url}"]
+{nats}
 [[nats.streams]]
 name = "MARKET"
 subjects = ["market.>"]
@@ -76,9 +83,22 @@ format = "{fmt}"
 [http]
 listen = "127.0.0.1:{http_port}"
 [logging]
-level = "INFO"
+level = "{log_level}"
 """
-    ]
+
+
+def config_text(
+    nats_url: str,
+    sim: str,
+    http_port: int,
+    fmt: str,
+    venues: tuple[str, ...] = tuple(ALL_VENUES),
+    nats: str = "",
+) -> str:
+    """Relay TOML for the Binance captures ``venues`` served by the simulator at ``sim``
+    (``host:port``), every recorded symbol with trades, tickers, books and candles;
+    ``nats``: as :func:`relay_header`."""
+    parts = [relay_header(nats_url, http_port, fmt, nats=nats)]
     for venue in venues:
         _, symbols, _ = BINANCE_VENUES[venue]
         parts.append(f"""
@@ -144,6 +164,16 @@ async def stop_relay(relay: asyncio.subprocess.Process) -> str:
     return stderr.decode()
 
 
+async def until(
+    condition: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 30.0
+) -> None:
+    """Poll ``condition`` every 50 ms until it holds; fail after ``timeout_s`` naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while not await condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
 Stored = list[tuple[str, dict[str, str], bytes]]
 
 
@@ -163,9 +193,15 @@ async def stored_messages(nats_url: str, expected: int, polls: int = 600) -> Sto
         last = count
         await asyncio.sleep(0.1)
     messages: Stored = []
-    for seq in range(1, last + 1):
-        msg = await js.get_msg("MARKET", seq)
-        messages.append((msg.subject or "", dict(msg.headers or {}), msg.data or b""))
+    if last > 0:
+        # One ordered consumer delivers them in stream order (one request per message
+        # through the JetStream API took seconds for the 10,000 of Coinbase Exchange).
+        subject = (await js.stream_info("MARKET")).config.subjects or [">"]
+        subscription = await js.subscribe(subject[0], stream="MARKET", ordered_consumer=True)
+        for _ in range(last):
+            msg = await subscription.next_msg(timeout=30)
+            messages.append((msg.subject, dict(msg.headers or {}), msg.data))
+        await subscription.unsubscribe()
     await nc.close()
     return messages
 

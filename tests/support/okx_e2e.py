@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
-from support.e2e import Stored
+from support.e2e import Stored, relay_header
 from support.reference_books import recv_payloads
 
 SYMBOLS = {
@@ -28,24 +28,14 @@ Book = dict[str, dict[Decimal, tuple[str, str]]]
 
 def okx_config(nats_url: str, simulator: str, http_port: int) -> str:
     """Relay TOML: NATS at ``nats_url``, OKX at the simulator ``host:port``, the 3 instruments."""
-    text = f"""
-[nats]
-urls = ["{nats_url}"]
-[[nats.streams]]
-name = "MARKET"
-subjects = ["market.>"]
-storage = "file"
-[serialization]
-format = "json"
-[http]
-listen = "127.0.0.1:{http_port}"
-[logging]
-level = "INFO"
-
+    text = (
+        relay_header(nats_url, http_port)
+        + f"""
 [[venues]]
 id = "okx"
 ws_url = "ws://{simulator}/okx/ws/v5/public"
 """
+    )
     for instrument, canonical in SYMBOLS.items():
         text += f"""
 [[venues.subscriptions]]

@@ -1,11 +1,11 @@
-"""A nats-server that hangs, or loses its streams, during a realtime replay (real processes).
+"""A nats-server that hangs, or loses its streams, during a paced replay (real processes).
 
-``relay simulate`` replays the recorded Binance USD-M session at its recorded
-pace, ``relay run`` publishes it, and the nats-server is stopped, killed and
-restarted under it. JetStream must end up holding every recorded event exactly
-once (``verify_jetstream``: values equal to the recording, per-stream
-``sequence`` without holes, message ids unique), and the relay must count no
-drop, since nothing was dropped.
+``relay simulate`` replays the recorded Binance USD-M session (31 s) at
+:data:`SPEED` times its recorded pace, ``relay run`` publishes it, and the
+nats-server is stopped, killed and restarted under it. JetStream must end up
+holding every recorded event exactly once (``verify_jetstream``: values equal
+to the recording, per-stream ``sequence`` without holes, message ids unique),
+and the relay must count no drop, since nothing was dropped.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -29,6 +29,7 @@ from support.e2e import (
     start_relay,
     stop_relay,
     stored_messages,
+    until,
     verify_jetstream,
 )
 from support.reference_books import CAPTURES
@@ -39,11 +40,14 @@ pytestmark = pytest.mark.integration
 
 USDM = ("binance-usdm",)
 USDM_EXPECTED = {"trade": 91, "ticker": 613, "candle": 67, "l2_orderbook": 756, "l2_snapshot": 4}
+SPEED = "4"
+"""Replay pace (times the recorded one): events still flow when a fault starts (150 of
+1,527 stored, about 1 s in) and arrive during it."""
 
 
 @contextlib.asynccontextmanager
-async def realtime_simulator() -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    """``relay simulate`` on the USD-M capture at recorded pace; yields (``host:port``, process)."""
+async def paced_simulator() -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+    """``relay simulate`` on the USD-M capture at :data:`SPEED`; yields (``host:port``, process)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -53,7 +57,7 @@ async def realtime_simulator() -> AsyncIterator[tuple[str, asyncio.subprocess.Pr
         "--port",
         "0",
         "--speed",
-        "realtime",
+        SPEED,
         stdout=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None
@@ -77,16 +81,6 @@ async def health(client: httpx.AsyncClient, port: int) -> int | None:
         return None
 
 
-async def wait_for(condition: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
-    """Poll an async predicate every 0.1 s until it holds."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await condition():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not within {timeout_s} s: {what}")
-
-
 async def stream_count(url: str) -> int:
     nc = await nats.connect(url)
     try:
@@ -102,7 +96,20 @@ def summary(stderr: str) -> dict[str, int]:
     return dict(next(json.loads(line) for line in stderr.splitlines() if '"msg":"stopped"' in line))
 
 
-async def test_a_server_hung_30_s_then_killed_and_restarted_loses_and_duplicates_nothing(
+HUNG_NATS = """ack_timeout_s = 1.0
+connect_timeout_s = 1.0
+ping_interval_s = 1.0
+max_outstanding_pings = 2"""
+"""``[nats]`` keys of the hung-server run: a hang is noticed by an overdue ack within
+1 s while events flow, by unanswered PINGs within 3 s when idle (the defaults: 5 s
+and 15 s), and a reconnect to the stopped server gives up after 1 s."""
+HANG_S = 8.0
+"""How long the server stays stopped: over twice the 3 s within which the hang is
+noticed even when idle (the defaults' 15 s: a 30 s hang), and longer than what is
+left of the replay, so the rest of the session arrives during the hang."""
+
+
+async def test_a_server_hung_8_s_then_killed_and_restarted_loses_and_duplicates_nothing(
     tmp_path: Path,
 ) -> None:
     store = tmp_path / "store"
@@ -112,8 +119,10 @@ async def test_a_server_hung_30_s_then_killed_and_restarted_loses_and_duplicates
     http_port = free_port()
     config = tmp_path / "relay.toml"
     try:
-        async with realtime_simulator() as (address, _), httpx.AsyncClient() as client:
-            config.write_text(config_text(server.url, address, http_port, "json", USDM))
+        async with paced_simulator() as (address, _), httpx.AsyncClient() as client:
+            config.write_text(
+                config_text(server.url, address, http_port, "json", USDM, nats=HUNG_NATS)
+            )
             relay = await start_relay(config)
             try:
 
@@ -123,20 +132,21 @@ async def test_a_server_hung_30_s_then_killed_and_restarted_loses_and_duplicates
                 async def some_stored() -> bool:
                     return await stream_count(server.url) >= 150
 
-                await wait_for(healthy, 30, "/health 200")
-                await wait_for(some_stored, 30, "150 events stored")
+                await until(healthy, "/health 200")
+                await until(some_stored, "150 events stored")
                 server.send_signal(signal.SIGSTOP)
                 stopped_at = time.monotonic()
 
                 async def unhealthy() -> bool:
                     return await health(client, http_port) == 503
 
-                await wait_for(unhealthy, 20, "/health 503 after SIGSTOP")
+                await until(unhealthy, "/health 503 after SIGSTOP", timeout_s=20)
                 to_503_s = time.monotonic() - stopped_at
-                await asyncio.sleep(30 - (time.monotonic() - stopped_at))  # the hang lasts 30 s
+                # The hang itself: it lasts HANG_S (a duration, not a wait for a condition).
+                await asyncio.sleep(HANG_S - (time.monotonic() - stopped_at))
                 await server.kill()
                 await server.start()
-                await wait_for(healthy, 30, "/health 200 after the restart")
+                await until(healthy, "/health 200 after the restart")
                 messages = await stored_messages(server.url, expected_counts(USDM))
             finally:
                 stderr = await stop_relay(relay)
@@ -172,7 +182,7 @@ async def test_a_memory_stream_lost_with_its_server_is_created_again_and_the_rep
     config = tmp_path / "relay.toml"
     health_in_gap: list[int | None] = []
     try:
-        async with realtime_simulator() as (address, simulator), httpx.AsyncClient() as client:
+        async with paced_simulator() as (address, simulator), httpx.AsyncClient() as client:
             text = config_text(first.url, address, http_port, "json", USDM)
             config.write_text(text.replace('storage = "file"', 'storage = "memory"'))
             relay = await start_relay(config)
@@ -181,7 +191,7 @@ async def test_a_memory_stream_lost_with_its_server_is_created_again_and_the_rep
                 async def some_stored() -> bool:
                     return await stream_count(first.url) >= 150
 
-                await wait_for(some_stored, 30, "150 events stored")
+                await until(some_stored, "150 events stored")
                 # Pause the venue so that what the first server stored is known exactly.
                 simulator.send_signal(signal.SIGSTOP)
                 counts: list[int] = []
@@ -190,7 +200,7 @@ async def test_a_memory_stream_lost_with_its_server_is_created_again_and_the_rep
                     counts.append(await stream_count(first.url))
                     return len(counts) > 10 and len(set(counts[-10:])) == 1
 
-                await wait_for(settled, 30, "stream count settled")
+                await until(settled, "stream count settled")
                 before = await stored_messages(first.url, counts[-1])
                 await first.kill()
                 simulator.send_signal(signal.SIGCONT)  # events now arrive with no server
@@ -198,7 +208,7 @@ async def test_a_memory_stream_lost_with_its_server_is_created_again_and_the_rep
                 async def unhealthy() -> bool:
                     return await health(client, http_port) == 503
 
-                await wait_for(unhealthy, 10, "/health 503 with the server gone")
+                await until(unhealthy, "/health 503 with the server gone", timeout_s=10)
                 health_in_gap.append(await health(client, http_port))
                 second = EmbeddedNats(port=first.port)  # same address, empty store
                 await second.start()
@@ -207,7 +217,7 @@ async def test_a_memory_stream_lost_with_its_server_is_created_again_and_the_rep
                     async def healthy() -> bool:
                         return await health(client, http_port) == 200
 
-                    await wait_for(healthy, 30, "/health 200 after the restart")
+                    await until(healthy, "/health 200 after the restart")
                     after = await stored_messages(second.url, expected_counts(USDM) - len(before))
                 finally:
                     stderr = await stop_relay(relay)

@@ -72,18 +72,37 @@ Stream = tuple[DataType, str]
 
 
 def _tail_outcome(
-    replay: Replay, steps: list[tuple[str, str, str]]
+    replay: Replay,
+    steps: list[tuple[str, str, str]],
+    wanted: set[Stream] | None = None,
+    resynced: set[str] | None = None,
 ) -> tuple[set[Stream], set[str]]:
-    """Streams published by the steps, and instruments whose books were resynced."""
+    """Streams published by the steps, and instruments whose books were resynced
+    (added to ``resynced`` when given).
+
+    With ``wanted``, feeding stops once :func:`_missing` is empty: published and
+    resynced sets only grow, so later steps cannot change the verdict.
+    """
     published: set[Stream] = set()
-    resynced: set[str] = set()
+    resynced = set() if resynced is None else resynced
     for step in steps:
         result = replay.step(*step)
         if isinstance(result, FrameOutcome):
             published.update((e.data_type, e.instrument.instrument) for e in result.events)
             resynced.update(r.instrument.instrument for r in result.resyncs)
             resynced.update(r.instrument.instrument for r in result.snapshot_requests)
+            if wanted is not None and not _missing(wanted, published, resynced):
+                break
     return published, resynced
+
+
+def _missing(wanted: set[Stream], published: set[Stream], resynced: set[str]) -> set[Stream]:
+    """Wanted streams neither published nor, for a book, resynced."""
+    return {
+        (data_type, name)
+        for data_type, name in wanted - published
+        if not (data_type is DataType.L2_ORDERBOOK and name in resynced)
+    }
 
 
 def _record(replay: Replay, frame: str, resynced: set[str]) -> None:
@@ -131,13 +150,8 @@ def test_a_frame_with_a_huge_id_never_makes_the_later_real_frames_stale(venue: s
                 trial = copy.deepcopy(replay)
                 resynced: set[str] = set()
                 _record(trial, variant, resynced)
-                published, later = _tail_outcome(trial, tail)
-                resynced |= later
-                missing = {
-                    (data_type, name)
-                    for data_type, name in wanted - published
-                    if not (data_type is DataType.L2_ORDERBOOK and name in resynced)
-                }
+                published, _ = _tail_outcome(trial, tail, wanted, resynced)
+                missing = _missing(wanted, published, resynced)
                 assert not missing, (venue, split, variant[:300], sorted(missing))
                 variants += 1
             checked |= {data_type for data_type, _ in wanted}
