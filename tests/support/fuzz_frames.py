@@ -5,10 +5,12 @@ as it registers):
 
 - recorded: the ``recv`` frames and REST responses of ``shared/captures/<venue id>.jsonl``
   when such a capture exists (binance-*, okx, deribit, coinbase-exchange);
-- documented: every string constant of ``tests/infrastructure/venues/test_<module>.py``
-  and of the venue module (``relay/infrastructure/venues/<module>.py``, whose
-  docstrings carry trimmed sample payloads) that is, whole or line by line, a
-  JSON object, and every dict literal of the test module, dumped as JSON.
+- documented: every string constant of the venue's tests
+  (``tests/infrastructure/venues/test_<module>.py``, or ``<module>/test_*.py`` for a
+  venue package) and of the venue's code (``relay/infrastructure/venues/<module>.py``
+  or every file of the ``<module>/`` package, whose docstrings carry trimmed sample
+  payloads) that is, whole or line by line, a JSON object, and every dict literal of
+  the tests, dumped as JSON.
 
 Mutations (:func:`mutate`) take a seed and one plan of four integers (drawn by
 hypothesis) and return the frame to feed: a field deleted, a value swapped for
@@ -56,8 +58,15 @@ class Raw:
 
 
 def module_name(venue: str) -> str:
-    """``"okx"`` for ``"okx"``, ``"binance"`` for ``"binance-usdm"``: the venue's module."""
-    return venue_spec(venue).protocol_factory.__module__.rsplit(".", 1)[1]
+    """``"okx"`` for ``"okx"``, ``"binance"`` for ``"binance-usdm"``: the venue's module
+    or package under ``relay.infrastructure.venues``."""
+    module = venue_spec(venue).protocol_factory.__module__
+    return module.removeprefix("relay.infrastructure.venues.").split(".", 1)[0]
+
+
+def _sources(module_file: Path, package_dir: Path, pattern: str) -> list[Path]:
+    """``module_file`` if the venue is one module, else the package's files matching ``pattern``."""
+    return [module_file] if module_file.exists() else sorted(package_dir.glob(pattern))
 
 
 def _json_object_texts(text: str) -> Iterator[str]:
@@ -93,8 +102,13 @@ def _documented_in(path: Path, dict_literals: bool) -> list[str]:
 def documented_frames(venue: str) -> tuple[str, ...]:
     """JSON objects of the venue's test module and its parser module, in source order, once."""
     module = module_name(venue)
-    texts = _documented_in(ROOT / "tests/infrastructure/venues" / f"test_{module}.py", True)
-    texts += _documented_in(ROOT / "relay/infrastructure/venues" / f"{module}.py", False)
+    tests = ROOT / "tests/infrastructure/venues"
+    code = ROOT / "relay/infrastructure/venues"
+    texts: list[str] = []
+    for path in _sources(tests / f"test_{module}.py", tests / module, "test_*.py"):
+        texts += _documented_in(path, True)
+    for path in _sources(code / f"{module}.py", code / module, "*.py"):
+        texts += _documented_in(path, False)
     return tuple(dict.fromkeys(texts))
 
 

@@ -18,7 +18,7 @@ from relay.domain.model import (
     PriceLevel,
 )
 from relay.infrastructure.venues.common import wire
-from relay.infrastructure.venues.kraken import (
+from relay.infrastructure.venues.kraken.protocol import (
     BOOK_DEPTHS,
     VENUE_ID,
     KrakenBook,

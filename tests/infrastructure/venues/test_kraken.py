@@ -18,7 +18,7 @@ from relay.application.ports import BookResync, FrameOutcome, Keepalive
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import Candle, DataType, Instrument, L2Update, Side, Ticker, Trade
 from relay.infrastructure.venues.common.times import rfc3339_ms
-from relay.infrastructure.venues.kraken import (
+from relay.infrastructure.venues.kraken.protocol import (
     KrakenProtocol,
     book_checksum,
     book_depth,
