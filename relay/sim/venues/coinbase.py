@@ -16,7 +16,7 @@ from relay.application.order_book import apply_raw_levels
 from relay.domain.model import (
     plain_decimal_match,
 )
-from relay.infrastructure.venues.coinbase import (
+from relay.infrastructure.venues.coinbase.protocol import (
     _BOOK_CHANNEL,
     VENUE_ID,
 )

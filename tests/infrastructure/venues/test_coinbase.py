@@ -31,7 +31,7 @@ from relay.domain.model import (
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues.coinbase import (
+from relay.infrastructure.venues.coinbase.protocol import (
     CHANNELS_DOC,
     PRODUCTS_DOC,
     CoinbaseProtocol,
