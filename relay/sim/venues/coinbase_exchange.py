@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from relay.application.order_book import apply_raw_levels
-from relay.infrastructure.venues.coinbase_exchange import VENUE_ID
+from relay.infrastructure.venues.coinbase_exchange.protocol import VENUE_ID
 from relay.infrastructure.venues.common import wire
 from relay.sim.venues.registry import SimulatedSide, register_simulated
 

@@ -1,0 +1,5 @@
+"""Coinbase Exchange: this package holds the venue's code, split next; see :mod:`.protocol`."""
+
+from relay.infrastructure.venues.coinbase_exchange import protocol
+
+__doc__ = protocol.__doc__
