@@ -17,7 +17,7 @@ from relay.domain.model import (
     PriceLevel,
 )
 from relay.infrastructure.venues.common import wire
-from relay.infrastructure.venues.deribit import (
+from relay.infrastructure.venues.deribit.protocol import (
     SPEC,
     _book_levels,
 )

@@ -26,7 +26,7 @@ from relay.domain.model import (
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues.deribit import (
+from relay.infrastructure.venues.deribit.protocol import (
     CHANNELS_PER_SUBSCRIBE,
     MAX_PENDING_REQUESTS,
     DeribitProtocol,
