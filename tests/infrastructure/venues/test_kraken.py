@@ -18,14 +18,9 @@ from relay.application.ports import BookResync, FrameOutcome, Keepalive
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import Candle, DataType, Instrument, L2Update, Side, Ticker, Trade
 from relay.infrastructure.venues.common.times import rfc3339_ms
-from relay.infrastructure.venues.kraken.protocol import (
-    KrakenProtocol,
-    book_checksum,
-    book_depth,
-    checksum_digits,
-    interval_minutes,
-    parse_asset_pairs,
-)
+from relay.infrastructure.venues.kraken.book import book_checksum, book_depth, checksum_digits
+from relay.infrastructure.venues.kraken.listing import parse_asset_pairs
+from relay.infrastructure.venues.kraken.protocol import KrakenProtocol, interval_minutes
 from relay.infrastructure.venues.registry import ListingRequest, venue_spec
 from relay.sim.venues.kraken import KrakenSimulatedVenue
 
