@@ -7,7 +7,8 @@ as it registers):
   when such a capture exists (binance-*, okx, deribit, coinbase-exchange);
 - documented: every string constant of the venue's tests
   (``tests/infrastructure/venues/test_<module>.py``, or ``<module>/test_*.py`` for a
-  venue package) and of the venue's code (``relay/infrastructure/venues/<module>.py``
+  venue package, and ``tests/support/<module>_frames.py`` when the venue's tests share
+  frames from there) and of the venue's code (``relay/infrastructure/venues/<module>.py``
   or every file of the ``<module>/`` package, whose docstrings carry trimmed sample
   payloads) that is, whole or line by line, a JSON object, and every dict literal of
   the tests, dumped as JSON.
@@ -105,8 +106,11 @@ def documented_frames(venue: str) -> tuple[str, ...]:
     tests = ROOT / "tests/infrastructure/venues"
     code = ROOT / "relay/infrastructure/venues"
     texts: list[str] = []
+    frames = ROOT / "tests/support" / f"{module}_frames.py"
     for path in _sources(tests / f"test_{module}.py", tests / module, "test_*.py"):
         texts += _documented_in(path, True)
+    if frames.exists():
+        texts += _documented_in(frames, True)
     for path in _sources(code / f"{module}.py", code / module, "*.py"):
         texts += _documented_in(path, False)
     return tuple(dict.fromkeys(texts))
