@@ -31,11 +31,8 @@ from relay.domain.model import (
     Ticker,
     Trade,
 )
-from relay.infrastructure.venues.coinbase.protocol import (
-    CHANNELS_DOC,
-    PRODUCTS_DOC,
-    CoinbaseProtocol,
-)
+from relay.infrastructure.venues.coinbase.listing import PRODUCTS_DOC
+from relay.infrastructure.venues.coinbase.protocol import CHANNELS_DOC, CoinbaseProtocol
 from relay.infrastructure.venues.common.times import rfc3339_ms
 from relay.infrastructure.venues.registry import ListingRequest, venue_spec
 from relay.sim.venues.coinbase import CoinbaseSimulatedVenue
