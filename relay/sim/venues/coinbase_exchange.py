@@ -1,7 +1,8 @@
 """Coinbase Exchange's side of a simulated connection (``relay simulate``).
 
-Reuses the venue module's own book and checksum code
-(:mod:`relay.infrastructure.venues.coinbase_exchange`); registered by venue id in
+Keeps books as the venue wrote them (levels checked by
+:func:`~relay.infrastructure.venues.common.wire.simulated_levels`, applied by the shared
+:func:`~relay.application.order_book.apply_raw_levels`); registered by venue id in
 :mod:`relay.sim.venues.registry`.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 import orjson
 
 from relay.application.order_book import apply_raw_levels
-from relay.infrastructure.venues.coinbase_exchange.protocol import VENUE_ID
+from relay.infrastructure.venues.coinbase_exchange import VENUE_ID
 from relay.infrastructure.venues.common import wire
 from relay.sim.venues.registry import SimulatedSide, register_simulated
 

@@ -28,9 +28,7 @@ from relay.application.errors import FrameError
 from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType, Instrument, L2Update, MarketEvent, Side, Ticker, Trade
-from relay.infrastructure.venues.coinbase_exchange.protocol import (
-    parse_products,
-)
+from relay.infrastructure.venues.coinbase_exchange.listing import parse_products
 from relay.infrastructure.venues.common.times import rfc3339_ms
 from relay.infrastructure.venues.registry import ListingRequest, venue_spec
 from relay.sim.venues.coinbase_exchange import SimulatedCoinbaseExchange
