@@ -26,12 +26,12 @@ from relay.domain.model import (
     Ticker,
     Trade,
 )
+from relay.infrastructure.venues.deribit.listing import canonical_symbol
 from relay.infrastructure.venues.deribit.protocol import (
     CHANNELS_PER_SUBSCRIBE,
     MAX_PENDING_REQUESTS,
     DeribitProtocol,
     UnsupportedIntervalError,
-    canonical_symbol,
 )
 from relay.infrastructure.venues.registry import ListingRequest, venue_spec
 from relay.sim.venues.deribit import DeribitSimulatedVenue

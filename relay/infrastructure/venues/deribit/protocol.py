@@ -1,40 +1,15 @@
-"""Deribit: JSON-RPC 2.0 over one WebSocket; books verified by ``change_id`` continuity.
+"""Deribit's relay protocol: JSON-RPC requests, heartbeats, notifications -> events, resyncs.
 
-Sources (every format parsed here comes from one of these, or from the recorded
-session ``deribit.jsonl`` in ``shared/captures``):
-
-- Notifications (``{"jsonrpc":"2.0","method":"subscription","params":{"channel","data"}}``):
-  https://docs.deribit.com/articles/notifications
-- Books: https://docs.deribit.com/subscriptions/orderbook/bookinstrument_nameinterval
-  (first notification a full snapshot, then changes ``[action, price, amount]`` with
-  action ``new``/``change``/``delete``; every change carries ``prev_change_id``,
-  equal to the previous notification's ``change_id`` when nothing was missed).
-  Snapshot and change frames of ``deribit.jsonl`` (2021-07, options).
-- Trades: https://docs.deribit.com/subscriptions/trades/tradesinstrument_nameinterval
-  (``liquidation``: ``"M"``, ``"T"`` or ``"MT"``, only on trades caused by a
-  liquidation). The frame shape is the one in cryptofeed's ``deribit.py`` docstring.
-- Ticker: ticker frames of ``deribit.jsonl`` (options); the perpetual fields
-  ``funding_8h``, ``current_funding``, ``index_price``, ``open_interest`` as in the
-  ticker example of cryptofeed's ``deribit.py`` (taken from Deribit's docs).
-- Candles: https://docs.deribit.com/subscriptions/market-data/charttradesinstrument_nameresolution
-  (resolutions 1, 3, 5, 10, 15, 30, 60, 120, 180, 360, 720 minutes and ``1D``); the
-  notification shape ``{"tick","open","high","low","close","volume","cost"}`` is the
-  documented example as reproduced in gocryptotrader's Deribit tests (the stored copy
-  of the page does not show its example).
-- Heartbeats: https://docs.deribit.com/api-reference/session-management/public-set_heartbeat
-  (interval >= 10 s; the server sends ``heartbeat`` messages and ``test_request``
-  messages, to be answered with ``public/test`` or the connection is closed) and
-  https://docs.deribit.com/api-reference/supporting/public-test.
-- Limits: https://docs.deribit.com/api-reference/subscription-management/public-subscribe
-  (``public/subscribe``: sustained ~3.3 requests/second),
-  https://docs.deribit.com/articles/connection-management-best-practices (32
-  connections per IP), https://docs.deribit.com/api-reference/market-data/public-get_instruments
-  (1 request/second; response example).
-
-Numbers: Deribit sends prices and amounts as JSON numbers (``["new",0.0015,4714.0]``).
-Frames are decoded by :func:`relay.infrastructure.venues.common.wire.exact_json`
-(``parse_float=Decimal``), so every price keeps the digits as sent; NaN and
-Infinity are refused (``not_json``).
+Sources: https://docs.deribit.com/articles/notifications
+(``{"jsonrpc":"2.0","method":"subscription","params":{"channel","data"}}``);
+https://docs.deribit.com/api-reference/session-management/public-set_heartbeat
+(interval >= 10 s; the server sends ``heartbeat`` messages and ``test_request``
+messages, to be answered with ``public/test`` or the connection is closed) and
+https://docs.deribit.com/api-reference/supporting/public-test;
+https://docs.deribit.com/api-reference/subscription-management/public-subscribe
+(``public/subscribe``: sustained ~3.3 requests/second);
+https://docs.deribit.com/articles/connection-management-best-practices (32
+connections per IP).
 
 Channels: ``book.<instrument>.100ms``, ``trades.<instrument>.100ms``,
 ``ticker.<instrument>.100ms`` (``raw`` is only for authorized connections; the
@@ -44,38 +19,8 @@ of any interval are accepted (the recording used ``raw``).
 Depth: every ``depth`` maps to ``book.<instrument>.100ms``, the full book. Deribit's
 depth-limited channels (``book.<instrument>.<group>.<depth>.<interval>``, depth
 1/10/20) send unchained snapshots without ``prev_change_id``, which the relay could
-not verify; the full incremental book is the nearest channel it can keep honest.
-
-Book rules (one :class:`DeribitBook` per instrument): a snapshot replaces the book
-and is published as a snapshot event; a change whose ``prev_change_id`` is not the
-book's ``change_id`` is a ``gap``: the book is thrown away, a :class:`BookResync`
-is reported, and ``public/unsubscribe`` + ``public/subscribe`` of that one book
-channel are sent back; changes arriving before the fresh snapshot are dropped
-silently. A change whose ``change_id`` is not newer than the book's (and at most
-:data:`STALE_WINDOW_CHANGES` behind it) is a ``stale_update`` (a duplicate),
-skipped without resync; one further behind is a ``gap`` (the book's
-``change_id`` came from a corrupted frame, and would make every later change stale).
-
-Data types: ``trade`` (and ``liquidation`` for trades flagged ``liquidation``) from
-``trades``; ``ticker``, ``funding_rate`` (perpetuals: ``funding_8h``, the funding over
-8 hours, with ``mark_price`` and ``index_price``) and ``open_interest`` (published
-when it changes) from ``ticker``; ``l2_orderbook`` from ``book``; ``candle`` from
-``chart.trades`` (never marked closed: Deribit sends no close flag).
-
-Dedup keys: trades and liquidations the ``trade_id``; book snapshots
-``snapshot:<change_id>``, changes ``<snapshot change_id>:<change_id>``; tickers
-``<timestamp>:<bid>:<bid amount>:<ask>:<ask amount>``; funding
-``<timestamp>:<funding_8h>``; open interest ``<timestamp>:<open_interest>``; candles
-``<tick>:<volume>:<cost>:<high>:<low>:<close>``.
-
-Canonical symbols (listing): perpetuals ``<base>/<quote>:PERP`` (``BTC-PERPETUAL`` ->
-``BTC/USD:PERP``), spot ``<base>/<quote>``, futures and options the instrument name
-with ``/`` after the currency (``BTC-24SEP21-8000-P`` -> ``BTC/24SEP21-8000-P``).
-
-FrameError reasons raised here: ``not_json``, ``unknown_event``, ``missing_field``,
-``invalid_value``, ``unsubscribed``, ``stale_update``, ``subscribe_error`` (an error
-answer to a subscribe, or a subscribe answer missing requested channels) and
-``request_error`` (an error answer to any other request).
+not verify; the full incremental book is the nearest channel it can keep honest
+(its rules: :mod:`.book`).
 """
 
 from __future__ import annotations
@@ -85,41 +30,23 @@ from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
-from relay.application.book_state import BookState
 from relay.application.errors import FrameError
-from relay.application.order_book import OrderBook
 from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
 from relay.config.model import VenueConfig
 from relay.domain.errors import InvalidValueError, RelayError
 from relay.domain.model import (
-    MAX_DECIMAL_EXPONENT,
-    Candle,
     DataType,
-    FundingRate,
     Instrument,
     L2Update,
-    Liquidation,
     MarketEvent,
-    OpenInterest,
-    PriceLevel,
-    Ticker,
-    Trade,
-    parse_decimal,
 )
-from relay.infrastructure.venues.common import sides, wire
+from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
-from relay.infrastructure.venues.registry import (
-    InstrumentListing,
-    ListedInstrument,
-    ListingRequest,
-    VenueSpec,
-    register,
-)
+from relay.infrastructure.venues.deribit import parse
+from relay.infrastructure.venues.deribit.book import Change, DeribitBook
+from relay.infrastructure.venues.deribit.parse import RESOLUTIONS
 
 WS_URL = "wss://www.deribit.com/ws/api/v2"
-REST_URL = "https://www.deribit.com"
 
 HEARTBEAT_INTERVAL_S = 30
 """Asked for with ``public/set_heartbeat`` (the documented minimum is 10 s)."""
@@ -135,36 +62,9 @@ is the relay's own, to keep frames and their answers small."""
 NOTIFICATION_INTERVAL = "100ms"
 """Interval of the book, trades and ticker channels (``raw`` needs an authorized connection)."""
 
-
 MAX_PENDING_REQUESTS = 1_000
 """Requests remembered while their answer is awaited; the oldest is forgotten first
 (its answer, if it ever comes, is then treated as one the relay did not ask for)."""
-
-RESOLUTIONS: dict[str, tuple[str, int]] = {
-    "1m": ("1", 60_000),
-    "3m": ("3", 180_000),
-    "5m": ("5", 300_000),
-    "10m": ("10", 600_000),
-    "15m": ("15", 900_000),
-    "30m": ("30", 1_800_000),
-    "1h": ("60", 3_600_000),
-    "2h": ("120", 7_200_000),
-    "3h": ("180", 10_800_000),
-    "6h": ("360", 21_600_000),
-    "12h": ("720", 43_200_000),
-    "1d": ("1D", 86_400_000),
-}
-"""Relay candle interval -> (Deribit chart resolution, candle length in ms)."""
-
-_BY_RESOLUTION = {resolution: (word, ms) for word, (resolution, ms) in RESOLUTIONS.items()}
-
-LISTING_CURRENCIES = ("BTC", "ETH", "USDC", "USDT")
-
-STALE_WINDOW_CHANGES = 1_000_000_000
-"""A book change whose ``change_id`` is at most this far behind the book's is stale
-(a duplicate); further behind, a gap. (``change_id`` is venue-wide and advances by
-hundreds between two changes of one book, hence the wide window.)"""
-"""Currencies whose instruments ``relay instruments`` lists (one request each)."""
 
 
 class UnsupportedIntervalError(RelayError, ValueError):
@@ -180,90 +80,6 @@ class UnsupportedIntervalError(RelayError, ValueError):
             f"supported: {', '.join(RESOLUTIONS)}"
         )
         self.interval = interval
-
-
-def _number(field: str, raw: Any) -> Decimal:
-    """A JSON number (decoded as Decimal or int) of bounded size; anything else refused."""
-    if type(raw) is Decimal:
-        exponent = raw.as_tuple().exponent
-        if (
-            isinstance(exponent, int)
-            and -MAX_DECIMAL_EXPONENT <= exponent <= MAX_DECIMAL_EXPONENT
-            and -MAX_DECIMAL_EXPONENT <= raw.adjusted() <= MAX_DECIMAL_EXPONENT
-        ):
-            return raw
-        raise InvalidValueError(field, raw, "too many digits")
-    if type(raw) is int:
-        return parse_decimal(field, raw)
-    raise InvalidValueError(field, raw, "expected a number")
-
-
-def _price(field: str, raw: Any) -> Decimal:
-    value = _number(field, raw)
-    if value <= 0:
-        raise InvalidValueError(field, raw, "expected a price > 0")
-    return value
-
-
-def _quantity(field: str, raw: Any) -> Decimal:
-    """A quantity, or a best price where 0 means an empty side: >= 0."""
-    value = _number(field, raw)
-    if value < 0:
-        raise InvalidValueError(field, raw, "expected a value >= 0")
-    return value
-
-
-def _text(field: str, raw: Any) -> str:
-    if not isinstance(raw, str) or not raw:
-        raise InvalidValueError(field, raw, "expected a non-empty string")
-    return raw
-
-
-_ZERO = Decimal(0)
-_ACTIONS = frozenset({"new", "change", "delete"})
-
-
-def _book_levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
-    """``[["new",0.0015,4714.0],["delete",0.001,0.0]]`` -> ((price, amount), ...); delete -> 0."""
-    if not isinstance(raw, list):
-        raise InvalidValueError(field, raw, "expected a list of [action, price, amount]")
-    levels: list[PriceLevel] = []
-    for level in raw:
-        if type(level) is not list or len(level) != 3 or level[0] not in _ACTIONS:
-            raise InvalidValueError(field, level, "expected [new|change|delete, price, amount]")
-        action, price, amount = level
-        quantity = _quantity("amount", amount)
-        levels.append((_price("price", price), _ZERO if action == "delete" else quantity))
-    return tuple(levels)
-
-
-class DeribitBook:
-    """One instrument's book as the relay holds it, and the channel that feeds it.
-
-    Attributes:
-        instrument: whose book.
-        channel: the book channel this connection subscribes (``book.BTC-PERPETUAL.100ms``).
-        state: awaiting a snapshot (at start and after a resync) or synced.
-        change_id: the ``change_id`` of the last notification applied.
-        snapshot_id: the ``change_id`` of the snapshot the book started from.
-    """
-
-    __slots__ = ("book", "change_id", "channel", "instrument", "snapshot_id", "state")
-
-    def __init__(self, instrument: Instrument, channel: str) -> None:
-        self.instrument = instrument
-        self.channel = channel
-        self.state = BookState.AWAITING_SNAPSHOT
-        self.book = OrderBook()
-        self.change_id = 0
-        self.snapshot_id = 0
-
-    def reset(self) -> None:
-        """Throw the book away until the next snapshot."""
-        self.state = BookState.AWAITING_SNAPSHOT
-        self.book = OrderBook()
-        self.change_id = 0
-        self.snapshot_id = 0
 
 
 def _request(request_id: int, method: str, params: dict[str, Any]) -> str:
@@ -377,7 +193,7 @@ class DeribitProtocol(VenueProtocol):
         with FrameErrors(method):
             if method == "subscription":
                 params = wire.json_object("params", message["params"])
-                channel = _text("channel", params["channel"])
+                channel = parse.text("channel", params["channel"])
                 return self._notification(channel, params["data"], received_at_ms)
             if method == "heartbeat":
                 return self._heartbeat(wire.json_object("params", message["params"]))
@@ -439,18 +255,16 @@ class DeribitProtocol(VenueProtocol):
         return instrument
 
     def _book(self, name: str, data: dict[str, Any], received_at_ms: int) -> FrameOutcome:
-        """A book snapshot or change (see the module docstring for the rules)."""
+        """A book snapshot or change (see :mod:`.book` for the rules)."""
         self._instrument(name, frozenset({DataType.L2_ORDERBOOK}))
         sync = self._books[name]
         kind = data.get("type")
         change_id = wire.integer("change_id", data["change_id"])
         timestamp = wire.integer("timestamp", data["timestamp"])
-        bids = _book_levels("bids", data["bids"])
-        asks = _book_levels("asks", data["asks"])
+        bids = parse.book_levels("bids", data["bids"])
+        asks = parse.book_levels("asks", data["asks"])
         if kind == "snapshot" or (kind is None and "prev_change_id" not in data):
-            sync.book.reset(bids, asks)
-            sync.state = BookState.SYNCED
-            sync.change_id = sync.snapshot_id = change_id
+            sync.snapshot(bids, asks, change_id)
             book_bids, book_asks = sync.book.levels()
             event = MarketEvent(
                 sync.instrument,
@@ -464,16 +278,16 @@ class DeribitProtocol(VenueProtocol):
         if kind not in ("change", None):
             raise InvalidValueError("type", kind, "expected snapshot or change")
         previous = wire.integer("prev_change_id", data["prev_change_id"])
-        if sync.state is not BookState.SYNCED:
+        if not sync.gate.synced:
             return FrameOutcome([], [], [])
-        if sync.change_id - STALE_WINDOW_CHANGES <= change_id <= sync.change_id:
+        check = sync.check(change_id, previous)
+        if check is Change.STALE:
             raise FrameError(
                 "stale_update", f"{name}: change_id={change_id} <= book's {sync.change_id}"
             )
-        if previous != sync.change_id:
+        if check is Change.GAP:
             return self._resync(sync, "gap")
-        sync.book.apply(bids, asks)
-        sync.change_id = change_id
+        sync.apply(bids, asks, change_id)
         event = MarketEvent(
             sync.instrument,
             DataType.L2_ORDERBOOK,
@@ -501,7 +315,7 @@ class DeribitProtocol(VenueProtocol):
         )
         channels = []
         for name in names:
-            self._books[name].reset()
+            self._books[name].reset(reason)
             channels.append(self._books[name].channel)
         chunks = [
             channels[start : start + CHANNELS_PER_SUBSCRIBE]
@@ -514,70 +328,14 @@ class DeribitProtocol(VenueProtocol):
         )
 
     def _trades(self, name: str, data: Any, received_at_ms: int) -> list[MarketEvent]:
-        """``trades.<instrument>.<interval>``: a list of trades.
-
-        Shape (cryptofeed's ``deribit.py`` docstring; ``liquidation`` per Deribit's docs)::
-
-            [{"trade_seq":933,"trade_id":"9178","timestamp":1550736299753,"tick_direction":3,
-              "price":3948.69,"instrument_name":"BTC-PERPETUAL","index_price":3930.73,
-              "direction":"sell","amount":10,"liquidation":"M"}]
-
-        The liquidation's side is the liquidated order's: the taker's (``direction``)
-        for ``T`` and ``MT``, the maker's (the opposite) for ``M``.
-        """
+        """``trades.<instrument>.<interval>``: trades and liquidations
+        (see :func:`.parse.trade_events`)."""
         instrument = self._instrument(name, frozenset({DataType.TRADE, DataType.LIQUIDATION}))
-        wanted = self._wanted[name]
-        if not isinstance(data, list):
-            raise InvalidValueError("data", data, "expected a list of trades")
-        events: list[MarketEvent] = []
-        for raw in data:
-            trade = wire.json_object("trade", raw)
-            trade_id = _text("trade_id", trade["trade_id"])
-            timestamp = wire.integer("timestamp", trade["timestamp"])
-            price = _price("price", trade["price"])
-            amount = _quantity("amount", trade["amount"])
-            side = sides.side("direction", trade["direction"], "buy", "sell")
-            if DataType.TRADE in wanted:
-                events.append(
-                    MarketEvent(
-                        instrument,
-                        DataType.TRADE,
-                        received_at_ms,
-                        timestamp,
-                        Trade(trade_id, price, amount, side),
-                        trade_id,
-                    )
-                )
-            flag = trade.get("liquidation")
-            if flag is not None and DataType.LIQUIDATION in wanted:
-                if flag not in ("M", "T", "MT"):
-                    raise InvalidValueError("liquidation", flag, "expected M, T or MT")
-                liquidated = sides.opposite(side) if flag == "M" else side
-                events.append(
-                    MarketEvent(
-                        instrument,
-                        DataType.LIQUIDATION,
-                        received_at_ms,
-                        timestamp,
-                        Liquidation(liquidated, price, amount),
-                        trade_id,
-                    )
-                )
-        return events
+        return parse.trade_events(instrument, self._wanted[name], data, received_at_ms)
 
     def _ticker(self, name: str, data: dict[str, Any], received_at_ms: int) -> list[MarketEvent]:
-        """``ticker.<instrument>.<interval>``: best bid/ask, funding (perpetuals), open interest.
-
-        Shape (trimmed from ``deribit.jsonl``; perpetuals add ``funding_8h`` and
-        ``current_funding``)::
-
-            {"timestamp":1626993723632,"open_interest":12685.0,"mark_price":0.001972,
-             "instrument_name":"ETH-30JUL21-2800-C","index_price":2006.72,
-             "best_bid_price":0.0015,"best_bid_amount":4714.0,
-             "best_ask_price":0.0025,"best_ask_amount":873.0}
-
-        A best price of 0 (with amount 0) means that side of the book is empty.
-        """
+        """``ticker.<instrument>.<interval>``: best bid/ask, funding (perpetuals), open
+        interest (published when it changes); see :func:`.parse.ticker_event`."""
         instrument = self._instrument(
             name, frozenset({DataType.TICKER, DataType.FUNDING_RATE, DataType.OPEN_INTEREST})
         )
@@ -585,175 +343,19 @@ class DeribitProtocol(VenueProtocol):
         timestamp = wire.integer("timestamp", data["timestamp"])
         events: list[MarketEvent] = []
         if DataType.TICKER in wanted:
-            bid = _quantity("best_bid_price", data["best_bid_price"])
-            bid_amount = _quantity("best_bid_amount", data["best_bid_amount"])
-            ask = _quantity("best_ask_price", data["best_ask_price"])
-            ask_amount = _quantity("best_ask_amount", data["best_ask_amount"])
-            events.append(
-                MarketEvent(
-                    instrument,
-                    DataType.TICKER,
-                    received_at_ms,
-                    timestamp,
-                    Ticker(bid, bid_amount, ask, ask_amount),
-                    f"{timestamp}:{bid}:{bid_amount}:{ask}:{ask_amount}",
-                )
-            )
+            events.append(parse.ticker_event(instrument, data, timestamp, received_at_ms))
         if DataType.FUNDING_RATE in wanted and "funding_8h" in data:
-            rate = _number("funding_8h", data["funding_8h"])
-            index = data.get("index_price")
-            events.append(
-                MarketEvent(
-                    instrument,
-                    DataType.FUNDING_RATE,
-                    received_at_ms,
-                    timestamp,
-                    FundingRate(
-                        rate=rate,
-                        mark_price=_price("mark_price", data["mark_price"]),
-                        index_price=None if index is None else _price("index_price", index),
-                    ),
-                    f"{timestamp}:{rate}",
-                )
-            )
+            events.append(parse.funding_event(instrument, data, timestamp, received_at_ms))
         if DataType.OPEN_INTEREST in wanted and "open_interest" in data:
-            open_interest = _quantity("open_interest", data["open_interest"])
+            open_interest = parse.quantity("open_interest", data["open_interest"])
             if self._open_interest.get(name) != open_interest:
                 self._open_interest[name] = open_interest
                 events.append(
-                    MarketEvent(
-                        instrument,
-                        DataType.OPEN_INTEREST,
-                        received_at_ms,
-                        timestamp,
-                        OpenInterest(open_interest),
-                        f"{timestamp}:{open_interest}",
-                    )
+                    parse.open_interest_event(instrument, open_interest, timestamp, received_at_ms)
                 )
         return events
 
     def _candle(self, name: str, resolution: str, data: Any, received_at_ms: int) -> MarketEvent:
-        """``chart.trades.<instrument>.<resolution>``: the current candle, sent while it grows.
-
-        Shape (Deribit's documented example)::
-
-            {"volume":0.05219351,"tick":1573645080000,"open":8869.79,"low":8788.25,
-             "high":8870.31,"cost":460,"close":8791.25}
-
-        ``volume`` is in the base currency, ``cost`` in the quote currency.
-        """
+        """``chart.trades.<instrument>.<resolution>`` (see :func:`.parse.candle_event`)."""
         instrument = self._instrument(name, frozenset({DataType.CANDLE}))
-        if resolution not in _BY_RESOLUTION:
-            raise InvalidValueError("resolution", resolution, "not a Deribit chart resolution")
-        interval, length_ms = _BY_RESOLUTION[resolution]
-        candle = wire.json_object("data", data)
-        tick = wire.integer("tick", candle["tick"])
-        volume = _quantity("volume", candle["volume"])
-        cost = _quantity("cost", candle["cost"])
-        high = _price("high", candle["high"])
-        low = _price("low", candle["low"])
-        close = _price("close", candle["close"])
-        return MarketEvent(
-            instrument,
-            DataType.CANDLE,
-            received_at_ms,
-            tick,
-            Candle(
-                interval=interval,
-                open_time_ms=tick,
-                close_time_ms=tick + length_ms - 1,
-                open=_price("open", candle["open"]),
-                high=high,
-                low=low,
-                close=close,
-                volume=volume,
-                is_closed=False,
-                quote_volume=cost,
-            ),
-            f"{tick}:{volume}:{cost}:{high}:{low}:{close}",
-        )
-
-
-def canonical_symbol(instrument_name: str, kind: str, base: str, quote: str) -> str:
-    """The suggested relay symbol of a Deribit instrument.
-
-    ``("BTC-PERPETUAL", "perpetual", "BTC", "USD")`` -> ``"BTC/USD:PERP"``;
-    ``("BTC_USDC", "spot", "BTC", "USDC")`` -> ``"BTC/USDC"``;
-    ``("BTC-24SEP21-8000-P", "option", ...)`` -> ``"BTC/24SEP21-8000-P"`` (futures alike).
-    """
-    if kind == "perpetual":
-        return f"{base}/{quote}:PERP"
-    if kind == "spot":
-        return f"{base}/{quote}"
-    return instrument_name.replace("-", "/", 1)
-
-
-def parse_instruments(request: ListingRequest, body: bytes) -> list[ListedInstrument]:
-    """Parse a ``public/get_instruments`` answer; combos are left out.
-
-    Shape (https://docs.deribit.com/api-reference/market-data/public-get_instruments, trimmed)::
-
-        {"jsonrpc":"2.0","id":1,"result":[{"settlement_period":"perpetual","quote_currency":"USD",
-          "kind":"future","instrument_name":"BTC-PERPETUAL","base_currency":"BTC",...}]}
-
-    Raises:
-        ValueError: not JSON, or a missing or malformed field (InvalidValueError is one).
-    """
-    try:
-        result = orjson.loads(body)["result"]
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"not a get_instruments answer: {exc}") from None
-    if not isinstance(result, list):
-        raise InvalidValueError("result", result, "expected a list")
-    listed: list[ListedInstrument] = []
-    for raw in result:
-        entry = wire.json_object("instrument", raw)
-        try:
-            name = _text("instrument_name", entry["instrument_name"])
-            kind = _text("kind", entry["kind"])
-            base = _text("base_currency", entry["base_currency"])
-            quote = _text("quote_currency", entry["quote_currency"])
-        except KeyError as exc:
-            raise ValueError(f"instrument without {exc.args[0]!r}") from None
-        if kind.endswith("_combo"):
-            continue
-        if kind == "future" and entry.get("settlement_period") == "perpetual":
-            kind = "perpetual"
-        listed.append(ListedInstrument(name, canonical_symbol(name, kind, base, quote), kind))
-    return listed
-
-
-def _build(config: VenueConfig) -> VenueProtocol:
-    return DeribitProtocol(config)
-
-
-_DOCS = "https://docs.deribit.com/"
-
-SPEC = register(
-    VenueSpec(
-        id="deribit",
-        data_types=frozenset(DataType),
-        default_ws_url=WS_URL,
-        default_rest_url=REST_URL,
-        protocol_factory=_build,
-        docs=(
-            _DOCS + "articles/notifications",
-            _DOCS + "subscriptions/orderbook/bookinstrument_nameinterval",
-            _DOCS + "subscriptions/trades/tradesinstrument_nameinterval",
-            _DOCS + "subscriptions/market-data/charttradesinstrument_nameresolution",
-            _DOCS + "api-reference/session-management/public-set_heartbeat",
-            _DOCS + "api-reference/subscription-management/public-subscribe",
-            _DOCS + "api-reference/market-data/public-get_instruments",
-        ),
-        rest_weight_per_minute=60,
-        subscribe_interval_s=SUBSCRIBE_INTERVAL_S,
-        instrument_listing=InstrumentListing(
-            requests=tuple(
-                ListingRequest(f"/api/v2/public/get_instruments?currency={currency}")
-                for currency in LISTING_CURRENCIES
-            ),
-            parse=parse_instruments,
-        ),
-    )
-)
-"""The ``deribit`` venue."""
+        return parse.candle_event(instrument, resolution, data, received_at_ms)
