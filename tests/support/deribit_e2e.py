@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from relay.infrastructure.embedded_nats import free_port
-from relay.infrastructure.venues.deribit import canonical_symbol
+from relay.infrastructure.venues.deribit.listing import canonical_symbol
 from support.deribit_reference import deribit_reference, instruments
 from support.e2e import Stored, decode, relay_header
 

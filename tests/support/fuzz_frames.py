@@ -5,12 +5,13 @@ as it registers):
 
 - recorded: the ``recv`` frames and REST responses of ``shared/captures/<venue id>.jsonl``
   when such a capture exists (binance-*, okx, deribit, coinbase-exchange);
-- documented: every string constant of the venue's test module
-  (``tests/infrastructure/venues/test_<module>.py``, or ``<module>/test_<module>.py``)
-  and of the venue's code (``relay/infrastructure/venues/<module>.py``, or every
-  file of the package ``<module>/``, whose docstrings carry trimmed sample
-  payloads) that is, whole or line by line, a JSON object, and every dict
-  literal of the test module, dumped as JSON.
+- documented: every string constant of the venue's tests
+  (``tests/infrastructure/venues/test_<module>.py``, or ``<module>/test_*.py`` for a
+  venue package, and ``tests/support/<module>_frames.py`` when the venue's tests share
+  frames from there) and of the venue's code (``relay/infrastructure/venues/<module>.py``
+  or every file of the ``<module>/`` package, whose docstrings carry trimmed sample
+  payloads) that is, whole or line by line, a JSON object, and every dict literal of
+  the tests, dumped as JSON.
 
 Mutations (:func:`mutate`) take a seed and one plan of four integers (drawn by
 hypothesis) and return the frame to feed: a field deleted, a value swapped for
@@ -58,8 +59,15 @@ class Raw:
 
 
 def module_name(venue: str) -> str:
-    """``"okx"`` for ``"okx"``, ``"binance"`` for ``"binance-usdm"``: its module or package."""
-    return venue_spec(venue).protocol_factory.__module__.split(".")[3]
+    """``"okx"`` for ``"okx"``, ``"binance"`` for ``"binance-usdm"``: the venue's module
+    or package under ``relay.infrastructure.venues``."""
+    module = venue_spec(venue).protocol_factory.__module__
+    return module.removeprefix("relay.infrastructure.venues.").split(".", 1)[0]
+
+
+def _sources(module_file: Path, package_dir: Path, pattern: str) -> list[Path]:
+    """``module_file`` if the venue is one module, else the package's files matching ``pattern``."""
+    return [module_file] if module_file.exists() else sorted(package_dir.glob(pattern))
 
 
 def _json_object_texts(text: str) -> Iterator[str]:
@@ -96,13 +104,14 @@ def documented_frames(venue: str) -> tuple[str, ...]:
     """JSON objects of the venue's test module and its parser module, in source order, once."""
     module = module_name(venue)
     tests = ROOT / "tests/infrastructure/venues"
-    test_file = tests / f"test_{module}.py"
-    if not test_file.exists():
-        test_file = tests / module / f"test_{module}.py"
-    texts = _documented_in(test_file, True)
     code = ROOT / "relay/infrastructure/venues"
-    code_file = code / f"{module}.py"
-    for path in [code_file] if code_file.exists() else sorted((code / module).glob("*.py")):
+    texts: list[str] = []
+    frames = ROOT / "tests/support" / f"{module}_frames.py"
+    for path in _sources(tests / f"test_{module}.py", tests / module, "test_*.py"):
+        texts += _documented_in(path, True)
+    if frames.exists():
+        texts += _documented_in(frames, True)
+    for path in _sources(code / f"{module}.py", code / module, "*.py"):
         texts += _documented_in(path, False)
     return tuple(dict.fromkeys(texts))
 

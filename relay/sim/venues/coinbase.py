@@ -1,7 +1,8 @@
 """Coinbase Advanced Trade's side of a simulated connection (``relay simulate``).
 
-Reuses the venue module's own book and checksum code
-(:mod:`relay.infrastructure.venues.coinbase`); registered by venue id in
+Keeps books as the venue wrote them with the shared
+:func:`~relay.application.order_book.apply_raw_levels`; the book channel's name
+comes from :mod:`relay.infrastructure.venues.coinbase.protocol`. Registered by venue id in
 :mod:`relay.sim.venues.registry`.
 """
 
@@ -16,10 +17,8 @@ from relay.application.order_book import apply_raw_levels
 from relay.domain.model import (
     plain_decimal_match,
 )
-from relay.infrastructure.venues.coinbase import (
-    _BOOK_CHANNEL,
-    VENUE_ID,
-)
+from relay.infrastructure.venues.coinbase import VENUE_ID
+from relay.infrastructure.venues.coinbase.protocol import BOOK_CHANNEL
 from relay.infrastructure.venues.common import wire
 from relay.sim.venues.registry import SimulatedSide, register_simulated
 
@@ -101,7 +100,7 @@ class CoinbaseSimulatedVenue:
                 }
             ).decode()
         ]
-        if message["type"] == "subscribe" and channel == _BOOK_CHANNEL:
+        if message["type"] == "subscribe" and channel == BOOK_CHANNEL:
             replies.extend(self._snapshot(p) for p in products if p in self._books)
         return replies
 

@@ -1,7 +1,8 @@
 """Coinbase Exchange's side of a simulated connection (``relay simulate``).
 
-Reuses the venue module's own book and checksum code
-(:mod:`relay.infrastructure.venues.coinbase_exchange`); registered by venue id in
+Keeps books as the venue wrote them (levels checked by
+:func:`~relay.infrastructure.venues.common.wire.simulated_levels`, applied by the shared
+:func:`~relay.application.order_book.apply_raw_levels`); registered by venue id in
 :mod:`relay.sim.venues.registry`.
 """
 
@@ -15,6 +16,7 @@ import orjson
 
 from relay.application.order_book import apply_raw_levels
 from relay.infrastructure.venues.coinbase_exchange import VENUE_ID
+from relay.infrastructure.venues.coinbase_exchange.protocol import BOOK_CHANNEL
 from relay.infrastructure.venues.common import wire
 from relay.sim.venues.registry import SimulatedSide, register_simulated
 
@@ -39,7 +41,9 @@ class SimulatedCoinbaseExchange:
     - Anything else the client sends gets no answer.
     """
 
-    BOOK_CHANNELS = frozenset({"level2", "level2_batch"})
+    BOOK_CHANNELS = frozenset({"level2", BOOK_CHANNEL})
+    """Book channels a subscribe may name: the relay's ``level2_batch`` and the
+    authenticated ``level2`` (same messages)."""
 
     def __init__(self) -> None:
         self._books: dict[str, tuple[dict[Decimal, list[str]], dict[Decimal, list[str]]]] = {}

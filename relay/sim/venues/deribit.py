@@ -1,7 +1,8 @@
 """Deribit's side of a simulated connection (``relay simulate``).
 
-Reuses the venue module's own book and checksum code
-(:mod:`relay.infrastructure.venues.deribit`); registered by venue id in
+Reads recorded book levels with the venue's own reader
+(:func:`relay.infrastructure.venues.deribit.parse.book_levels`) into the shared
+:class:`~relay.application.order_book.OrderBook`; registered by venue id in
 :mod:`relay.sim.venues.registry`.
 """
 
@@ -17,10 +18,8 @@ from relay.domain.model import (
     PriceLevel,
 )
 from relay.infrastructure.venues.common import wire
-from relay.infrastructure.venues.deribit import (
-    SPEC,
-    _book_levels,
-)
+from relay.infrastructure.venues.deribit import VENUE_ID
+from relay.infrastructure.venues.deribit.parse import book_levels
 from relay.sim.venues.registry import SimulatedSide, register_simulated
 
 
@@ -57,8 +56,8 @@ class DeribitSimulatedVenue:
             if message.get("method") != "subscription" or parts[0] != "book" or len(parts) != 3:
                 return
             data = params["data"]
-            bids = _book_levels("bids", data["bids"])
-            asks = _book_levels("asks", data["asks"])
+            bids = book_levels("bids", data["bids"])
+            asks = book_levels("asks", data["asks"])
             change_id = wire.integer("change_id", data["change_id"])
             timestamp = wire.integer("timestamp", data["timestamp"])
         except (ValueError, KeyError, TypeError, AttributeError, InvalidValueError):
@@ -130,4 +129,4 @@ class DeribitSimulatedVenue:
         )
 
 
-register_simulated(SimulatedSide(SPEC.id, venue=DeribitSimulatedVenue))
+register_simulated(SimulatedSide(VENUE_ID, venue=DeribitSimulatedVenue))

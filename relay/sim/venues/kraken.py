@@ -1,7 +1,7 @@
 """Kraken's side of a simulated connection (``relay simulate``).
 
-Reuses the venue module's own book and checksum code
-(:mod:`relay.infrastructure.venues.kraken`); registered by venue id in
+Reuses the venue's own level reader, book and checksum code
+(:mod:`relay.infrastructure.venues.kraken.parse` and ``.book``); registered by venue id in
 :mod:`relay.sim.venues.registry`.
 """
 
@@ -18,13 +18,9 @@ from relay.domain.model import (
     PriceLevel,
 )
 from relay.infrastructure.venues.common import wire
-from relay.infrastructure.venues.kraken import (
-    BOOK_DEPTHS,
-    VENUE_ID,
-    KrakenBook,
-    _levels,
-    _plain,
-)
+from relay.infrastructure.venues.kraken import VENUE_ID
+from relay.infrastructure.venues.kraken.book import BOOK_DEPTHS, KrakenBook
+from relay.infrastructure.venues.kraken.parse import levels, plain
 from relay.sim.venues.registry import SimulatedSide, register_simulated
 
 
@@ -54,8 +50,8 @@ class KrakenSimulatedVenue:
                 return
             entry = message["data"][0]
             symbol = entry["symbol"]
-            bids = _levels("bids", entry["bids"])
-            asks = _levels("asks", entry["asks"])
+            bids = levels("bids", entry["bids"])
+            asks = levels("asks", entry["asks"])
         except (FrameError, KeyError, IndexError, TypeError, InvalidValueError):
             return
         if not isinstance(symbol, str):
@@ -117,7 +113,7 @@ class KrakenSimulatedVenue:
         book_bids, book_asks = book.levels()
 
         def side(levels: Iterable[PriceLevel]) -> str:
-            return ",".join(f'{{"price":{_plain(p)},"qty":{_plain(q)}}}' for p, q in levels)
+            return ",".join(f'{{"price":{plain(p)},"qty":{plain(q)}}}' for p, q in levels)
 
         timestamp = self._timestamps.get(symbol)
         stamp = "" if timestamp is None else f',"timestamp":{json.dumps(timestamp)}'

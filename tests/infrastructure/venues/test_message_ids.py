@@ -30,11 +30,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.capture_replay import NO_ADAPTER, SUBSCRIPTION_READERS, Replay, replay
 from support.coinbase_exchange_reference import raw_frames
+from support.coinbase_frames import LEVEL2, l2, with_sequence
 from support.e2e import stored_messages
+from support.kraken_frames import book_frame, guide_snapshot
 from support.reference_books import CAPTURES
 from support.ticker_frames import KRAKEN_TICKER, TICKER_FRAMES, Quote
-from test_coinbase import LEVEL2, l2, with_sequence
-from test_kraken import book_frame, guide_snapshot
 
 from relay.application.errors import FrameError
 from relay.application.pipeline import Pipeline

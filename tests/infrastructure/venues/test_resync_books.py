@@ -20,12 +20,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from support.coinbase_frames import book_snapshot, l2
+from support.kraken_frames import MATIC_ASKS, MATIC_BIDS, MATIC_UPDATE, matic_snapshot
 from support.reference_books import records
 from test_bybit import delta_with, snapshot_before_delta
-from test_coinbase import book_snapshot, l2
 from test_hyperliquid import T_MS
 from test_hyperliquid import book_frame as hyperliquid_book
-from test_kraken import MATIC_ASKS, MATIC_BIDS, MATIC_UPDATE, matic_snapshot
 
 from relay.application.errors import FrameError
 from relay.application.ports import BookResync, FrameOutcome, SnapshotRequest, VenueProtocol

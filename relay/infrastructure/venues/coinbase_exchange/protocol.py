@@ -1,31 +1,12 @@
-"""Coinbase Exchange WebSocket feed (``wss://ws-feed.exchange.coinbase.com``): book, trades, ticker.
+"""Coinbase Exchange's relay protocol: one subscribe frame, frames -> events, book resyncs.
 
-This is the Exchange feed (formerly Coinbase Pro), not the Advanced Trade API.
-
-Sources (the formats parsed here follow the recorded session
-``coinbase-exchange.jsonl`` in ``shared/captures``, recorded 2021-04 on the same
-protocol, and these pages):
-
-- Channels (heartbeat, ticker, level2, level2_batch, matches; the heartbeat
-  example message): https://docs.cdp.coinbase.com/exchange/websocket-feed/channels
-- Overview (subscribe / unsubscribe, ``subscriptions`` answers, ``error``
-  messages, "clients are expected to ignore messages they do not support"):
-  https://docs.cloud.coinbase.com/exchange/docs/websocket-overview and
-  https://coinbase-migration.mintlify.app/coinbase-exchange/websocket-feed/overview
-- Limits (10 inbound messages per second, 1000 burst; 10 subscriptions per
-  product and channel per account; "users can subscribe/unsubscribe to multiple
-  channels and products within a single inbound message"):
-  https://docs.cdp.coinbase.com/exchange/websocket-feed/rate-limits
-- Products listing: https://docs.cdp.coinbase.com/api-reference/exchange-api/rest-api/products/get-all-known-trading-pairs
-- Which side a match's ``side`` names: the match message documentation says
-  "The side field indicates the maker order side" (quoted in
-  https://kiwix.lema.org/stackoverflow.com_en_all_2023-11/questions/66683387/coinbase-websocket-channel-match-vs-ticker;
-  the ticker's ``side`` is the taker side). The recording agrees: each ticker
-  carries the opposite ``side`` of the match with the same ``trade_id``.
-
-The search corpus held the heartbeat, status and limits sections of the
-channels pages but not the text of the level2, ticker and matches sections;
-their message shapes are taken from the recorded frames.
+Sources: the overview (subscribe / unsubscribe, ``subscriptions`` answers,
+``error`` messages, "clients are expected to ignore messages they do not
+support"): https://docs.cloud.coinbase.com/exchange/docs/websocket-overview and
+https://coinbase-migration.mintlify.app/coinbase-exchange/websocket-feed/overview;
+the limits page (10 inbound messages per second, 1000 burst; "users can
+subscribe/unsubscribe to multiple channels and products within a single inbound
+message"): https://docs.cdp.coinbase.com/exchange/websocket-feed/rate-limits.
 
 Channels and data types (one subscribe frame carries them all, as channel
 objects ``{"name": ..., "product_ids": [...]}``):
@@ -37,25 +18,13 @@ objects ``{"name": ..., "product_ids": [...]}``):
   book: ``depth`` has nothing to choose from and every value (0 included)
   maps to ``level2_batch``.
 - ``trade``: ``matches`` (``match``, and one ``last_match`` on subscribe).
-  The aggressor side is the opposite of the maker side given in ``side``.
-- ``ticker``: ``ticker`` (``best_bid``/``best_ask``; ``best_bid_size``/
-  ``best_ask_size`` when present. The 2021 recording has no sizes: the
-  quantities are then published as 0, meaning "not sent").
+- ``ticker``: ``ticker``.
 - ``heartbeat``: subscribed for every product, one message per product per
   second; answered with an empty outcome. It keeps frames flowing on quiet
   products, so a dead connection is seen by the connection's silence checks.
 
-Book procedure (one :class:`_Book` per product): the ``snapshot`` message
-replaces the book and is published as a snapshot event; each ``l2update``
-(``changes`` ``[side, price, size]``, size 0 removes the level) is applied and
-published as a delta. An ``l2update`` for a product whose snapshot has not
-arrived (before the first one, or after a resync) is skipped (``unsynced``).
-The level2 messages carry no sequence numbers, so the only check the relay can
-make is the book itself: an update that leaves the book crossed (best bid >=
-best ask) throws that book away and resyncs it by unsubscribing and
-subscribing ``level2_batch`` for that one product (a ``crossed_book``
-:class:`~relay.application.ports.BookResync`); nothing is published for it
-until the new snapshot arrives.
+A crossed book (see :mod:`.book`) is resynced by unsubscribing and subscribing
+``level2_batch`` for that one product.
 
 Duplicates and order: ``ticker`` and ``match`` messages carry the product's
 ``sequence``; one not newer than the last one of the same product and data
@@ -70,12 +39,7 @@ Dedup keys (``MarketEvent.dedup_key``):
 - trade: the ``trade_id`` (so a ``last_match`` on a new connection is a
   duplicate of the ``match`` an older connection published);
 - ticker: the ``sequence``;
-- book snapshot: ``snapshot:<b>``. ``b`` is ``h``, the first 16 hex digits
-  of the BLAKE2b hash of the snapshot frame (the message has no time and no
-  id), for the first snapshot of a product on a connection, and ``h:<n>`` for
-  its ``n``-th later one (``n`` = 1, 2, ...: a resync's): a resync snapshot
-  equal byte for byte to an earlier one is still published, while the same
-  frame re-sent on a new connection (a replay) still maps to the same key;
+- book snapshot: ``snapshot:<b>`` (``b``: see :mod:`.book`);
 - book delta: ``<b>:<time>:<c>``: the ``b`` of the snapshot it follows,
   the venue's ``time`` string, and ``c`` the BLAKE2b hash (16 hex digits) of
   the ``changes`` list. In the recording no two updates of one product share
@@ -85,56 +49,36 @@ Dedup keys (``MarketEvent.dedup_key``):
 
 Keepalive: the Exchange feed has no client-level ping message; the relay's
 WebSocket ping frames keep the connection checked (:meth:`keepalive` is None).
-
-FrameError reasons raised here: ``not_json``, ``unknown_event``,
-``missing_field``, ``invalid_value``, ``unsubscribed``, ``unsynced`` (an
-``l2update`` for a book without a snapshot), ``stale_update`` (a duplicate or
-out-of-order ``ticker`` or ``match``), ``subscribe_error`` (an ``error``
-message).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Collection, Sequence
-from decimal import Decimal
 from typing import Any
 
 import orjson
 
-from relay.application.book_state import BookState
 from relay.application.errors import FrameError
 from relay.application.latest_id import LatestId
-from relay.application.order_book import OrderBook
 from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
 from relay.config.model import VenueConfig
-from relay.domain.errors import InvalidValueError
 from relay.domain.model import (
     DataType,
     Instrument,
     L2Update,
     MarketEvent,
-    PriceLevel,
     Ticker,
-    Trade,
 )
-from relay.infrastructure.venues.common import sides, times, wire
+from relay.infrastructure.venues.coinbase_exchange import parse
+from relay.infrastructure.venues.coinbase_exchange.book import ExchangeBook
+from relay.infrastructure.venues.common import times, wire
 from relay.infrastructure.venues.common.errors import FrameErrors
-from relay.infrastructure.venues.registry import (
-    InstrumentListing,
-    ListedInstrument,
-    ListingRequest,
-    VenueSpec,
-    register,
-)
 
-VENUE_ID = "coinbase-exchange"
 STALE_WINDOW_SEQUENCES = 1_000_000
 """A ``sequence`` at most this far behind the product's last is a duplicate or out of
 order (a new connection repeats the last match within a few); further behind, the
 last one is the untrustworthy one."""
 DEFAULT_WS_URL = "wss://ws-feed.exchange.coinbase.com"
-DEFAULT_REST_URL = "https://api.exchange.coinbase.com"
 
 BOOK_CHANNEL = "level2_batch"
 """The order book channel: public (``level2`` needs authentication), full depth."""
@@ -145,60 +89,6 @@ HEARTBEAT_CHANNEL = "heartbeat"
 
 SUBSCRIBE_INTERVAL_S = 0.1
 """Least time between two frames sent: the documented 10 inbound messages per second."""
-
-
-HASH_BYTES = 8
-"""BLAKE2b digest size of the content hashes in dedup keys (16 hex digits)."""
-
-_ZERO = Decimal(0)
-
-_DOCS = (
-    "https://docs.cdp.coinbase.com/exchange/websocket-feed/channels",
-    "https://docs.cloud.coinbase.com/exchange/docs/websocket-overview",
-    "https://docs.cdp.coinbase.com/exchange/websocket-feed/rate-limits",
-    "https://docs.cdp.coinbase.com/api-reference/exchange-api/rest-api/products/"
-    "get-all-known-trading-pairs",
-)
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=HASH_BYTES).hexdigest()
-
-
-def _level(field: str, price: Any, quantity: Any) -> PriceLevel:
-    """One (price > 0, quantity >= 0) level from the venue's strings."""
-    return wire.price(field, price), wire.quantity(field, quantity)
-
-
-def _levels(field: str, raw: Any) -> tuple[PriceLevel, ...]:
-    """``[["14.8024", "12.77"], ...]`` -> ((price, quantity), ...)."""
-    if not isinstance(raw, list):
-        raise InvalidValueError(field, raw, "expected a list of [price, size]")
-    levels: list[PriceLevel] = []
-    for level in raw:
-        if type(level) is not list or len(level) != 2:
-            raise InvalidValueError(field, level, "expected [price, size]")
-        levels.append(_level(field, level[0], level[1]))
-    return tuple(levels)
-
-
-def _changes(raw: Any) -> tuple[tuple[PriceLevel, ...], tuple[PriceLevel, ...]]:
-    """``[["sell", "0.00001306", "660.5"], ...]`` -> (bid levels, ask levels), in order."""
-    if not isinstance(raw, list):
-        raise InvalidValueError("changes", raw, "expected a list of [side, price, size]")
-    bids: list[PriceLevel] = []
-    asks: list[PriceLevel] = []
-    for change in raw:
-        if type(change) is not list or len(change) != 3:
-            raise InvalidValueError("changes", change, "expected [side, price, size]")
-        side, price, quantity = change
-        if side == "buy":
-            bids.append(_level("changes", price, quantity))
-        elif side == "sell":
-            asks.append(_level("changes", price, quantity))
-        else:
-            raise InvalidValueError("changes", side, "expected side buy or sell")
-    return tuple(bids), tuple(asks)
 
 
 def channel_frame(kind: str, channels: Sequence[tuple[str, Sequence[str]]]) -> str:
@@ -217,38 +107,6 @@ def channel_frame(kind: str, channels: Sequence[tuple[str, Sequence[str]]]) -> s
     ).decode()
 
 
-class _Book:
-    """One product's book and the dedup part (``b``) of the snapshot it was built from."""
-
-    __slots__ = ("book", "instrument", "snapshot_hash", "snapshots", "state")
-
-    def __init__(self, instrument: Instrument) -> None:
-        self.instrument = instrument
-        self.state = BookState.AWAITING_SNAPSHOT
-        self.book = OrderBook()
-        self.snapshot_hash = ""
-        self.snapshots = 0
-        """Snapshots of this product taken on this connection so far."""
-
-    def reset(
-        self, bids: tuple[PriceLevel, ...], asks: tuple[PriceLevel, ...], frame_hash: str
-    ) -> None:
-        self.book.reset(bids, asks)
-        self.snapshot_hash = f"{frame_hash}:{self.snapshots}" if self.snapshots else frame_hash
-        self.snapshots += 1
-        self.state = BookState.SYNCED
-
-    def apply(self, bids: tuple[PriceLevel, ...], asks: tuple[PriceLevel, ...]) -> bool:
-        """Apply a delta; True when it leaves the book crossed (best bid >= best ask)."""
-        self.book.apply(bids, asks)
-        return self.book.crossed
-
-    def discard(self) -> None:
-        self.state = BookState.AWAITING_SNAPSHOT
-        self.book = OrderBook()
-        self.snapshot_hash = ""
-
-
 class CoinbaseExchangeProtocol(VenueProtocol):
     """One Coinbase Exchange feed connection (sans-IO); see the module docstring.
 
@@ -261,14 +119,14 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         self._ws_url = config.ws_url or DEFAULT_WS_URL
         self._instruments: dict[str, Instrument] = {}
         self._wanted: dict[str, frozenset[DataType]] = {}
-        self._books: dict[str, _Book] = {}
+        self._books: dict[str, ExchangeBook] = {}
         self._latest = LatestId(STALE_WINDOW_SEQUENCES)
         for sub in config.subscriptions:
             instrument = Instrument(config.id, sub.instrument, sub.canonical_symbol)
             self._instruments[sub.instrument] = instrument
             self._wanted[sub.instrument] = frozenset(sub.data_types)
             if DataType.L2_ORDERBOOK in sub.data_types:
-                self._books[sub.instrument] = _Book(instrument)
+                self._books[sub.instrument] = ExchangeBook(instrument)
         self._handlers: dict[str, Callable[[dict[str, Any], str | bytes, int], FrameOutcome]] = {
             "l2update": self._l2update,
             "snapshot": self._snapshot,
@@ -372,10 +230,10 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         self, message: dict[str, Any], frame: str | bytes, received_at_ms: int
     ) -> FrameOutcome:
         instrument = self._instrument(message, DataType.L2_ORDERBOOK)
-        bids = _levels("bids", message["bids"])
-        asks = _levels("asks", message["asks"])
+        bids = parse.levels("bids", message["bids"])
+        asks = parse.levels("asks", message["asks"])
         book = self._books[instrument.instrument]
-        book.reset(bids, asks, _digest(frame.encode() if isinstance(frame, str) else frame))
+        book.reset(bids, asks, parse.digest(frame.encode() if isinstance(frame, str) else frame))
         book_bids, book_asks = book.book.levels()
         event = MarketEvent(
             instrument,
@@ -395,8 +253,8 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         time_text = wire.text("time", message["time"])
         exchange_ms = times.rfc3339_ms("time", time_text)
         changes = message["changes"]
-        bids, asks = _changes(changes)
-        if book.state is not BookState.SYNCED:
+        bids, asks = parse.changes(changes)
+        if not book.gate.synced:
             raise FrameError("unsynced", f"{instrument.instrument}: no snapshot yet")
         if book.apply(bids, asks):
             return self.resync_books([instrument.instrument], "crossed_book")
@@ -406,7 +264,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
             received_at_ms,
             exchange_ms,
             L2Update(bids, asks, False),
-            f"{book.snapshot_hash}:{time_text}:{_digest(orjson.dumps(changes))}",
+            f"{book.snapshot_hash}:{time_text}:{parse.digest(orjson.dumps(changes))}",
         )
         return FrameOutcome([event], [], [])
 
@@ -422,7 +280,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         if not products:
             return FrameOutcome([], [], [])
         for product in products:
-            self._books[product].discard()
+            self._books[product].discard(reason)
         channels = [(BOOK_CHANNEL, products)]
         return FrameOutcome(
             [],
@@ -453,17 +311,10 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         self, message: dict[str, Any], frame: str | bytes, received_at_ms: int
     ) -> FrameOutcome:
         instrument = self._instrument(message, DataType.TRADE)
-        trade_id = str(wire.integer("trade_id", message["trade_id"]))
-        trade = Trade(
-            trade_id,
-            wire.price("price", message["price"]),
-            wire.quantity("size", message["size"]),
-            sides.opposite(sides.side("side", message["side"], "buy", "sell")),
-        )
-        exchange_ms = times.rfc3339_ms("time", message["time"])
+        trade, exchange_ms = parse.match_trade(message)
         self._sequence(message, instrument, DataType.TRADE)
         event = MarketEvent(
-            instrument, DataType.TRADE, received_at_ms, exchange_ms, trade, trade_id
+            instrument, DataType.TRADE, received_at_ms, exchange_ms, trade, trade.trade_id
         )
         return FrameOutcome([event], [], [])
 
@@ -471,13 +322,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         self, message: dict[str, Any], frame: str | bytes, received_at_ms: int
     ) -> FrameOutcome:
         instrument = self._instrument(message, DataType.TICKER)
-        bid_size = message.get("best_bid_size")
-        ask_size = message.get("best_ask_size")
-        bid_price = wire.price("best_bid", message["best_bid"])
-        ask_price = wire.price("best_ask", message["best_ask"])
-        bid_quantity = _ZERO if bid_size is None else wire.quantity("best_bid_size", bid_size)
-        ask_quantity = _ZERO if ask_size is None else wire.quantity("best_ask_size", ask_size)
-        exchange_ms = times.rfc3339_ms("time", message["time"])
+        bid_price, bid_quantity, ask_price, ask_quantity, exchange_ms = parse.best_quotes(message)
         sequence = self._sequence(message, instrument, DataType.TICKER)
         event = MarketEvent(
             instrument,
@@ -488,44 +333,3 @@ class CoinbaseExchangeProtocol(VenueProtocol):
             str(sequence),
         )
         return FrameOutcome([event], [], [])
-
-
-def parse_products(request: ListingRequest, body: bytes) -> list[ListedInstrument]:
-    """``GET /products``: every product whose ``status`` is ``online``, as ``BASE/QUOTE`` spot.
-
-    Shape (fields as in the documented product objects)::
-
-        [{"id":"BTC-USD","base_currency":"BTC","quote_currency":"USD",
-          "status":"online",...}, ...]
-
-    Raises:
-        ValueError: the body is not a JSON list of product objects.
-    """
-    products = orjson.loads(body)
-    if not isinstance(products, list):
-        raise ValueError("expected a JSON list of products")
-    listed: list[ListedInstrument] = []
-    for product in products:
-        if not isinstance(product, dict):
-            raise ValueError(f"expected a product object, got {product!r}")
-        if product.get("status", "online") != "online":
-            continue
-        product_id = wire.text("id", product["id"])
-        base = wire.text("base_currency", product["base_currency"])
-        quote = wire.text("quote_currency", product["quote_currency"])
-        listed.append(ListedInstrument(product_id, f"{base}/{quote}", "spot"))
-    return listed
-
-
-register(
-    VenueSpec(
-        id=VENUE_ID,
-        data_types=frozenset({DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK}),
-        default_ws_url=DEFAULT_WS_URL,
-        default_rest_url=DEFAULT_REST_URL,
-        protocol_factory=CoinbaseExchangeProtocol,
-        docs=_DOCS,
-        subscribe_interval_s=SUBSCRIBE_INTERVAL_S,
-        instrument_listing=InstrumentListing((ListingRequest("/products"),), parse_products),
-    )
-)
