@@ -138,6 +138,12 @@ class PrometheusMetrics(MetricsSink):
             ["venue", "data_type"],
             registry=r,
         )
+        self.http_shed = Counter(
+            "relay_http_connections_shed",
+            "HTTP connections closed at [http] max_connections (evicted_idle, refused)",
+            ["action"],
+            registry=r,
+        )
         self._children: dict[tuple[object, ...], MetricWrapperBase] = {}
 
     def _child(self, metric: MetricWrapperBase, *labels: str) -> MetricWrapperBase:
@@ -166,6 +172,10 @@ class PrometheusMetrics(MetricsSink):
     def event_dropped(self, venue: str, data_type: str, reason: str) -> None:
         """Count a dropped event."""
         self._child(self.dropped, venue, data_type, reason).inc()  # type: ignore[attr-defined]
+
+    def http_connection_shed(self, action: str) -> None:
+        """Count an HTTP connection closed at the connection cap (``evicted_idle``, ``refused``)."""
+        self._child(self.http_shed, action).inc()  # type: ignore[attr-defined]
 
     def queue_depth(self, depth: int) -> None:
         """Set the queue depth gauge."""
