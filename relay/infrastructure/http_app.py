@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 from collections.abc import Callable, Generator
 
@@ -145,7 +146,8 @@ class HttpServer:
                 backlog=self._backlog,
             )
         except OSError as exc:
-            raise HttpBindError(self.listen, (exc.strerror or str(exc)).lower()) from None
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise HttpBindError(self.listen, reason.lower()) from None
         self._socket.setblocking(False)
 
     async def run(self) -> None:
