@@ -158,8 +158,11 @@ class HttpConfig:
       then it is closed.
     - ``keep_alive_timeout_s``: whole seconds an idle keep-alive connection is
       kept after a response (uvicorn's ``timeout_keep_alive``).
-    - ``backlog``: the listen queue length (connections the kernel holds before
-      they are accepted; asyncio also accepts at most this many per wake-up).
+    - ``backlog``: the listen queue length: connections the kernel holds before
+      they are accepted, costing the process no file descriptor (the kernel
+      caps it at ``net.core.somaxconn``). When the queue is full the kernel
+      drops new SYNs and clients retry after 1 s, so it is large enough for a
+      burst of connections not to delay a probe by that second.
     """
 
     listen: str = "127.0.0.1:8080"
@@ -168,7 +171,7 @@ class HttpConfig:
     max_header_bytes: int = 16_384
     header_timeout_s: float = 10.0
     keep_alive_timeout_s: int = 5
-    backlog: int = 128
+    backlog: int = 2048
 
     @property
     def host(self) -> str:

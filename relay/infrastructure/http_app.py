@@ -71,6 +71,16 @@ def build_app(health: HealthMonitor, metrics: PrometheusMetrics) -> Starlette:
     )
 
 
+ACCEPTS_PER_WAKEUP = 64
+"""Connections asyncio accepts each time the listening socket is readable.
+
+Each holds a file descriptor until its protocol runs (and, past the cap, sheds
+a connection), a few loop iterations later; asyncio's default (the listen
+backlog, 2,048) let one burst take every descriptor of a process limited to
+1,024 before the gate saw any of them.
+"""
+
+
 class HttpBindError(RelayError):
     """The HTTP server cannot listen on its address (in use, not an address of this host).
 
@@ -122,14 +132,14 @@ class HttpServer:
             limit_concurrency=self.max_connections + 1,
             h11_max_incomplete_event_size=config.max_header_bytes,
             timeout_keep_alive=config.keep_alive_timeout_s,
-            backlog=config.backlog,
+            backlog=ACCEPTS_PER_WAKEUP,
             log_level="warning",
             access_log=False,
             lifespan="off",
             log_config=None,
         )
         self._backlog = config.backlog
-        self._server = _QuietServer(uvicorn_config)
+        self._server = _QuietServer(uvicorn_config, config.backlog)
         self._socket: socket.socket | None = None
 
     def bind(self) -> None:
@@ -176,7 +186,22 @@ class HttpServer:
 
 
 class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves SIGTERM/SIGINT to the relay's own shutdown."""
+    """A uvicorn server that leaves SIGTERM/SIGINT to the relay's own shutdown.
+
+    asyncio uses one number for the listen queue and for the connections it
+    accepts per wake-up; uvicorn is given :data:`ACCEPTS_PER_WAKEUP`, and once
+    it listens the socket's queue is set back to ``backlog``.
+    """
+
+    def __init__(self, config: uvicorn.Config, backlog: int) -> None:
+        super().__init__(config)
+        self._backlog = backlog
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start serving on ``sockets``, then give them the full listen queue."""
+        await super().startup(sockets)
+        for sock in sockets or ():
+            sock.listen(self._backlog)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
