@@ -18,6 +18,9 @@ loop then logged one traceback per attempt (up to ``backlog`` per wake-up, about
 - :func:`bounded_protocol` is uvicorn's h11 protocol with the gate and a
   timeout for the request head (from the accept, or from the end of the
   previous response).
+- :class:`relay.infrastructure.http_app.HttpServer` lets asyncio accept at
+  most ``ACCEPTS_PER_WAKEUP`` connections per wake-up (each holds a descriptor
+  until the gate sees it) while the kernel queues up to ``[http] backlog``.
 """
 
 from __future__ import annotations
