@@ -24,7 +24,8 @@ from relay.config.model import RelayConfig
 from relay.domain.model import DataType, Instrument
 from relay.infrastructure.connection.venue_connection import VenueConnection
 from relay.infrastructure.embedded_nats import EmbeddedNats
-from relay.infrastructure.http_app import HttpServer, build_app
+from relay.infrastructure.http_app import HttpBindError, HttpServer, build_app
+from relay.infrastructure.http_limits import ShedAction
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats.publisher import JetStreamPublisher
 from relay.infrastructure.nats.streams import StreamSetupError
@@ -39,6 +40,9 @@ log = logging.getLogger("relay")
 
 EXIT_JETSTREAM_SETUP = 2
 """Exit code when JetStream cannot be used at start (as for a bad config)."""
+
+EXIT_HTTP_BIND = 2
+"""Exit code when the HTTP server cannot listen on ``[http] listen`` (port in use)."""
 
 
 def load(path: Path) -> RelayConfig:
@@ -114,10 +118,13 @@ class Relay:
         }
         self.subscriptions = SubscriptionManager(self.connections)
         self.http = (
-            HttpServer(build_app(self.health, self.metrics), config.http.host, config.http.port)
+            HttpServer(build_app(self.health, self.metrics), config.http, self._http_shed)
             if config.http.enabled
             else None
         )
+
+    def _http_shed(self, action: ShedAction) -> None:
+        self.metrics.http_connection_shed(action.value)
 
     def _nats_state(self, connected: bool) -> None:
         self.health.nats_connected = connected
@@ -156,8 +163,24 @@ class Relay:
 
         Returns:
             the process exit code: 0, or ``EXIT_JETSTREAM_SETUP`` (2) when JetStream
-            cannot be used at start (one error line says why).
+            cannot be used at start, or ``EXIT_HTTP_BIND`` (2) when the HTTP port
+            cannot be bound (one error line says why).
         """
+        if self.http is not None:
+            try:
+                self.http.bind()
+            except HttpBindError as exc:
+                log.error(f"not starting: {exc}")
+                await self._http_client.aclose()
+                return EXIT_HTTP_BIND
+            if self.http.max_connections < self.config.http.max_connections:
+                log.warning(
+                    "http max_connections lowered to leave file descriptors to the venues",
+                    extra={
+                        "max_connections": self.http.max_connections,
+                        "configured": self.config.http.max_connections,
+                    },
+                )
         embedded: EmbeddedNats | None = None
         if self.config.nats.embedded:
             first = urlsplit(self.config.nats.urls[0])

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relay.config.errors import ConfigError
+from relay.domain.errors import RelayError
 from relay.infrastructure.event_loop import LOOPS
 
 if TYPE_CHECKING:
@@ -102,8 +103,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     except SimulatorError as exc:
         print(f"relay simulate: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_simulator(args.captures, args.host, args.port, args.speed, faults))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_simulator(args.captures, args.host, args.port, args.speed, faults))
+    except (RelayError, OSError) as exc:
+        print(f"relay simulate: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     return 0
 
 

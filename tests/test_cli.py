@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
+from conftest import CAPTURES_DIR
 
 from relay.cli import main
+from relay.infrastructure.embedded_nats import free_port
 
 BROKEN = """
 [nats]
@@ -61,3 +68,102 @@ def test_validate_accepts_the_shipped_configs(capsys: pytest.CaptureFixture[str]
     root = Path(__file__).resolve().parents[1]
     assert main(["validate", "--config", str(root / "config" / "simulate.toml")]) == 0
     assert "valid (2 venues, 8 subscriptions)" in capsys.readouterr().out
+
+
+def run_cli(*args: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """``python -m relay.cli ARGS`` as a child process; its exit code, stdout and stderr."""
+    return subprocess.run(
+        [sys.executable, "-m", "relay.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], line: str) -> None:
+    """Exit 2, nothing on stdout, and stderr exactly ``line``: no traceback."""
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", line + "\n")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port another socket listens on."""
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        yield holder.getsockname()[1]
+
+
+@pytest.mark.integration
+def test_run_on_a_taken_http_port_is_one_line_naming_it(tmp_path: Path, taken_port: int) -> None:
+    config = tmp_path / "relay.toml"
+    config.write_text(f"""
+[nats]
+urls = ["nats://127.0.0.1:{free_port()}"]
+[http]
+listen = "127.0.0.1:{taken_port}"
+[[venues]]
+id = "binance-usdm"
+[[venues.subscriptions]]
+instrument = "SUSHIUSDT"
+canonical_symbol = "SUSHI/USDT"
+data_types = ["trade"]
+""")
+    result = run_cli("run", "--config", str(config))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    document = orjson.loads(line)
+    assert (document["level"], document["logger"], document["msg"]) == (
+        "ERROR",
+        "relay",
+        f"not starting: http: cannot listen on 127.0.0.1:{taken_port}: address already in use",
+    )
+
+
+BAD_CAPTURES: dict[str, tuple[list[str] | None, str]] = {
+    "missing": (
+        None,
+        "{path}: cannot read capture file: [Errno 2] No such file or directory: '{path}'",
+    ),
+    "not JSON": (["hello"], "{path}:1: not JSON: Expecting value"),
+    "another format": (
+        ['{"hello": 1}'],
+        "{path}:1: not a relay capture file: no 'capture' field in the header",
+    ),
+    "empty": ([], "{path}: empty file, expected a header line"),
+}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("case", BAD_CAPTURES)
+def test_simulate_refuses_a_missing_or_invalid_capture_file_in_one_line(
+    tmp_path: Path, case: str
+) -> None:
+    lines, problem = BAD_CAPTURES[case]
+    path = tmp_path / "capture.jsonl"
+    if lines is not None:
+        path.write_text("".join(line + "\n" for line in lines))
+    result = run_cli("simulate", str(path), "--port", "0")
+    assert_one_line_error(result, "relay simulate: " + problem.format(path=path))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("speed", ["0", "-1", "fast", "nan"])
+def test_simulate_refuses_a_speed_that_is_not_realtime_max_or_positive(speed: str) -> None:
+    result = run_cli("simulate", str(CAPTURES_DIR / "okx.jsonl"), "--port", "0", "--speed", speed)
+    assert_one_line_error(
+        result,
+        f"relay simulate: invalid speed {speed!r}: expected 'realtime', 'max' or a positive"
+        " number (2 = twice as fast)",
+    )
+
+
+@pytest.mark.integration
+def test_simulate_on_a_taken_port_is_one_line_naming_it(taken_port: int) -> None:
+    result = run_cli("simulate", str(CAPTURES_DIR / "okx.jsonl"), "--port", str(taken_port))
+    assert_one_line_error(
+        result,
+        f"relay simulate: [Errno 98] error while attempting to bind on address"
+        f" ('127.0.0.1', {taken_port}): address already in use",
+    )

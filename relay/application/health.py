@@ -105,6 +105,22 @@ class HealthMonitor:
             "venues": venues,
         }
 
+    def readiness(self) -> list[str]:
+        """Why the relay cannot take traffic now (``/readyz``); empty when it is ready.
+
+        Ready: NATS connected, JetStream storing, and at least one venue
+        connection open (``connected``). Each missing condition gives one short
+        reason, e.g. ``["nats: not connected", "venues: none connected"]``.
+        """
+        reasons: list[str] = []
+        if not self.nats_connected:
+            reasons.append("nats: not connected")
+        if not self.jetstream_ready:
+            reasons.append(f"jetstream: {self.jetstream_problem or 'not ready'}")
+        if not any(h.state is ConnectionState.CONNECTED for h in self.venues.values()):
+            reasons.append("venues: none connected")
+        return reasons
+
     def _evaluate(self, now_ms: int) -> tuple[HealthStatus, dict[str, dict[str, object]]]:
         venues: dict[str, dict[str, object]] = {}
         down = 0

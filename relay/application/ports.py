@@ -196,6 +196,14 @@ class MetricsSink(Protocol):
         """An event was given up on."""
         ...
 
+    def publish_latency(self, venue: str, seconds: float) -> None:
+        """JetStream acknowledged an event ``seconds`` after its venue frame was read.
+
+        Called once per acked event whose read time is known, on the hot path:
+        it must be cheap and must not raise.
+        """
+        ...
+
     def queue_depth(self, depth: int) -> None:
         """Events waiting between the venue readers and the publisher."""
         ...

@@ -467,6 +467,15 @@ def _relay_config(root: _Table, venues: Mapping[str, frozenset[DataType]]) -> Re
         http=HttpConfig(
             listen=http.string("listen", _HTTP.listen, _listen_problem),
             enabled=http.boolean("enabled", _HTTP.enabled),
+            max_connections=http.integer("max_connections", _HTTP.max_connections, minimum=1),
+            max_header_bytes=http.integer("max_header_bytes", _HTTP.max_header_bytes, minimum=1024),
+            header_timeout_s=http.seconds(
+                "header_timeout_s", _HTTP.header_timeout_s, positive=True
+            ),
+            keep_alive_timeout_s=http.integer(
+                "keep_alive_timeout_s", _HTTP.keep_alive_timeout_s, minimum=1
+            ),
+            backlog=http.integer("backlog", _HTTP.backlog, minimum=1),
         ),
         pipeline=PipelineConfig(
             max_queue_events=pipeline.integer(

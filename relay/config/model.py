@@ -141,13 +141,37 @@ class SerializationConfig:
 
 @dataclass(frozen=True, slots=True)
 class HttpConfig:
-    """``[http]``: ``listen`` is ``"host:port"`` for /health and /metrics.
+    """``[http]``: ``listen`` is ``"host:port"`` for /livez, /readyz, /health and /metrics.
 
-    ``enabled`` false switches the HTTP server off.
+    ``enabled`` false switches the HTTP server off. The limits bound what
+    clients can hold (docs/configuration.md):
+
+    - ``max_connections``: open HTTP connections at most (also uvicorn's
+      ``limit_concurrency``); lowered at start to leave file descriptors for
+      the venues (:func:`relay.infrastructure.http_limits.connection_cap`).
+      At the cap the longest-open idle connection is closed to admit a new one;
+      with none idle the new one is closed at once.
+    - ``max_header_bytes``: bytes of a request head (request line + headers)
+      at most; more is answered 400 (h11's ``max_incomplete_event_size``).
+    - ``header_timeout_s``: seconds a connection may take to send a complete
+      request head, from its accept or from the end of the previous response;
+      then it is closed.
+    - ``keep_alive_timeout_s``: whole seconds an idle keep-alive connection is
+      kept after a response (uvicorn's ``timeout_keep_alive``).
+    - ``backlog``: the listen queue length: connections the kernel holds before
+      they are accepted, costing the process no file descriptor (the kernel
+      caps it at ``net.core.somaxconn``). When the queue is full the kernel
+      drops new SYNs and clients retry after 1 s, so it is large enough for a
+      burst of connections not to delay a probe by that second.
     """
 
     listen: str = "127.0.0.1:8080"
     enabled: bool = True
+    max_connections: int = 100
+    max_header_bytes: int = 16_384
+    header_timeout_s: float = 10.0
+    keep_alive_timeout_s: int = 5
+    backlog: int = 2048
 
     @property
     def host(self) -> str:

@@ -12,7 +12,10 @@ through the same formatter (the HTTP server is started with ``log_config=None``,
 so uvicorn installs no handler of its own); their WARNING and ERROR lines are
 rate-limited (:class:`RateLimitFilter`): a client sending bad requests in a
 loop gives one line per :data:`HTTP_ERROR_LOG_INTERVAL_S`, with the count of
-lines held back as ``suppressed``.
+lines held back as ``suppressed``. asyncio's logger goes through the same
+rate-limited handler: when the process runs out of file descriptors, asyncio's
+accept loop reports ``socket.accept() out of system resource`` (with a
+traceback) once per attempt, which would otherwise flood the log.
 """
 
 from __future__ import annotations
@@ -126,9 +129,9 @@ def configure_logging(
     fmt: LogFormat = LogFormat.JSON,
     http_error_limit: LogRateLimit | None = None,
 ) -> None:
-    """Send the ``relay`` and uvicorn loggers to stderr at ``level`` as JSON or text lines.
+    """Send the ``relay``, uvicorn and asyncio loggers to stderr at ``level`` (JSON or text).
 
-    uvicorn's WARNING and ERROR lines go through a :class:`RateLimitFilter`
+    uvicorn's and asyncio's WARNING and ERROR lines go through a :class:`RateLimitFilter`
     (``http_error_limit``; default: one line per logger and message every
     :data:`HTTP_ERROR_LOG_INTERVAL_S`).
     """
@@ -151,3 +154,6 @@ def configure_logging(
         child = logging.getLogger(name)
         child.handlers[:] = []
         child.propagate = True
+    asyncio_logger = logging.getLogger("asyncio")
+    asyncio_logger.handlers[:] = [http_handler]
+    asyncio_logger.propagate = False

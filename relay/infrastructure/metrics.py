@@ -6,11 +6,12 @@ built on them.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
@@ -53,6 +54,72 @@ class HotCounter(Collector):
     def describe(self) -> Iterator[CounterMetricFamily]:
         """The family without samples (for the registry's name checks)."""
         yield CounterMetricFamily(self.name, self.documentation, labels=list(self.labels))
+
+
+PUBLISH_LATENCY_BUCKETS_S = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+"""Upper bounds (seconds) of ``relay_publish_latency_seconds``: 0.5 ms to 10 s, then +Inf."""
+
+
+class HotHistogram(Collector):
+    """A histogram family kept in plain lists and read only when Prometheus scrapes.
+
+    For per-event observations: one ``bisect`` and two additions, no lock.
+    Observations come from the event loop's thread only.
+
+    Args:
+        name: the family name (``relay_publish_latency_seconds``).
+        documentation: the HELP text.
+        label: the one label's name (``venue``).
+        buckets: upper bounds, ascending, without +Inf.
+    """
+
+    def __init__(self, name: str, documentation: str, label: str, buckets: tuple[float, ...]):
+        self.name = name
+        self.documentation = documentation
+        self.label = label
+        self.buckets = buckets
+        self.series: dict[str, tuple[list[int], list[float]]] = {}
+        """label value -> (count per bucket, +Inf last; [sum])."""
+
+    def observe(self, value: str, seconds: float) -> None:
+        """Record one observation of ``seconds`` in the series ``value`` (the label value)."""
+        series = self.series.get(value)
+        if series is None:
+            series = self.series[value] = ([0] * (len(self.buckets) + 1), [0.0])
+        series[0][bisect_left(self.buckets, seconds)] += 1
+        series[1][0] += seconds
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        """The family as Prometheus reads it (cumulative buckets)."""
+        family = HistogramMetricFamily(self.name, self.documentation, labels=[self.label])
+        bounds = [*(repr(b) for b in self.buckets), "+Inf"]
+        for value, (counts, total) in list(self.series.items()):
+            cumulative: list[tuple[str, float]] = []
+            running = 0
+            for bound, count in zip(bounds, counts, strict=True):
+                running += count
+                cumulative.append((bound, running))
+            family.add_metric([value], cumulative, total[0])
+        yield family
+
+    def describe(self) -> Iterator[HistogramMetricFamily]:
+        """The family without samples (for the registry's name checks)."""
+        yield HistogramMetricFamily(self.name, self.documentation, labels=[self.label])
 
 
 class PrometheusMetrics(MetricsSink):
@@ -138,6 +205,19 @@ class PrometheusMetrics(MetricsSink):
             ["venue", "data_type"],
             registry=r,
         )
+        self.publish_latency_seconds = HotHistogram(
+            "relay_publish_latency_seconds",
+            "Seconds from reading the venue frame to handling JetStream's ack",
+            "venue",
+            PUBLISH_LATENCY_BUCKETS_S,
+        )
+        r.register(self.publish_latency_seconds)
+        self.http_shed = Counter(
+            "relay_http_connections_shed",
+            "HTTP connections closed at [http] max_connections (evicted_idle, refused)",
+            ["action"],
+            registry=r,
+        )
         self._children: dict[tuple[object, ...], MetricWrapperBase] = {}
 
     def _child(self, metric: MetricWrapperBase, *labels: str) -> MetricWrapperBase:
@@ -166,6 +246,14 @@ class PrometheusMetrics(MetricsSink):
     def event_dropped(self, venue: str, data_type: str, reason: str) -> None:
         """Count a dropped event."""
         self._child(self.dropped, venue, data_type, reason).inc()  # type: ignore[attr-defined]
+
+    def publish_latency(self, venue: str, seconds: float) -> None:
+        """Observe one frame-to-ack latency."""
+        self.publish_latency_seconds.observe(venue, seconds)
+
+    def http_connection_shed(self, action: str) -> None:
+        """Count an HTTP connection closed at the connection cap (``evicted_idle``, ``refused``)."""
+        self._child(self.http_shed, action).inc()  # type: ignore[attr-defined]
 
     def queue_depth(self, depth: int) -> None:
         """Set the queue depth gauge."""

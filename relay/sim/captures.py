@@ -178,6 +178,8 @@ def _load_object(path: Path, line: int, raw: str) -> Mapping[str, object]:
 
 
 def _parse_header(path: Path, obj: Mapping[str, object]) -> CaptureHeader:
+    if "capture" not in obj:
+        raise CaptureError(path, 1, "not a relay capture file: no 'capture' field in the header")
     version = _require_int(path, 1, obj, "capture")
     if version != SUPPORTED_CAPTURE_VERSION:
         raise CaptureError(path, 1, f"unsupported capture version {version}")

@@ -75,3 +75,26 @@ def test_jetstream_not_storing_is_unhealthy_with_the_problem_reported() -> None:
             "problem": "no ack within ack_timeout_s (5 s)",
         },
     )
+
+
+def test_readiness_names_each_missing_condition_and_is_empty_once_all_hold() -> None:
+    health = HealthMonitor(["binance-usdm", "binance-spot"])
+    assert health.readiness() == ["nats: not connected", "venues: none connected"]
+    health.nats_connected = True
+    health.jetstream_ready = False
+    health.jetstream_problem = "stream MARKET lost, re-creating"
+    health.venue_state("binance-spot", ConnectionState.CONNECTED)
+    assert health.readiness() == ["jetstream: stream MARKET lost, re-creating"]
+    health.jetstream_ready = True
+    assert health.readiness() == []
+    health.venue_state("binance-spot", ConnectionState.DISCONNECTED)
+    assert health.readiness() == ["venues: none connected"]
+
+
+def test_one_connected_venue_of_two_is_ready_while_health_says_degraded() -> None:
+    health = HealthMonitor(["binance-usdm", "binance-spot"])
+    health.nats_connected = True
+    health.venue_state("binance-usdm", ConnectionState.CONNECTED)
+    health.venue_message("binance-usdm", health.started_at_ms)
+    assert health.readiness() == []
+    assert health.status(health.started_at_ms) is HealthStatus.DEGRADED

@@ -1,7 +1,10 @@
-"""Log lines: text shows the structured fields; uvicorn's error lines are rate-limited."""
+"""Log lines: text shows the structured fields; uvicorn's and asyncio's error lines are
+rate-limited and written by the relay's formatter."""
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import logging
 from collections.abc import Iterator
 
@@ -9,10 +12,13 @@ import orjson
 import pytest
 
 from relay.application.log_rate_limit import LogRateLimit
+from relay.config.model import LogFormat
 from relay.infrastructure.logs import (
+    UVICORN_LOGGERS,
     JsonFormatter,
     RateLimitFilter,
     TextFormatter,
+    configure_logging,
 )
 
 
@@ -110,3 +116,42 @@ def test_repeated_warnings_are_held_back_and_the_next_line_counts_them(
         ("WARNING", "Invalid HTTP request received.", 4),
         ("ERROR", "Exception in ASGI application 5", 4),
     ]
+
+
+@pytest.fixture
+def configured_loggers() -> Iterator[None]:
+    """Restores what configure_logging changes on the loggers it sets up."""
+    names = ("relay", *UVICORN_LOGGERS, "asyncio")
+    saved = {
+        name: (list(log.handlers), log.propagate, log.level)
+        for name in names
+        for log in (logging.getLogger(name),)
+    }
+    yield
+    for name, (handlers, propagate, level) in saved.items():
+        log = logging.getLogger(name)
+        log.handlers[:] = handlers
+        log.propagate = propagate
+        log.setLevel(level)
+
+
+async def test_asyncios_accept_errors_come_out_as_one_relay_line_per_interval(
+    configured_loggers: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", LogFormat.JSON)
+    loop = asyncio.get_running_loop()
+    for _ in range(1_000):
+        loop.call_exception_handler(
+            {
+                "message": "socket.accept() out of system resource",
+                "exception": OSError(errno.EMFILE, "Too many open files"),
+            }
+        )
+    logging.getLogger("uvicorn.error").warning("Invalid HTTP request received.")
+    lines = capsys.readouterr().err.splitlines()
+    documents = [orjson.loads(line) for line in lines]
+    assert [(d["level"], d["logger"], d["msg"], d["suppressed"]) for d in documents] == [
+        ("ERROR", "asyncio", "socket.accept() out of system resource", 0),
+        ("WARNING", "uvicorn.error", "Invalid HTTP request received.", 0),
+    ]
+    assert documents[0]["exc"].endswith("OSError: [Errno 24] Too many open files")

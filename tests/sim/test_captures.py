@@ -123,6 +123,12 @@ REFUSALS: list[tuple[str, list[str], int | None, str]] = [
         "not JSON: Expecting property name enclosed in double quotes",
     ),
     ("header not an object", ["[1]", *cut()[1:]], 1, "expected a JSON object, got list"),
+    (
+        "header of another format",
+        ['{"hello": 1}', *cut()[1:]],
+        1,
+        "not a relay capture file: no 'capture' field in the header",
+    ),
     ("version a string", changed(1, capture="1"), 1, "field 'capture' must be an integer, got '1'"),
     ("version a bool", changed(1, capture=True), 1, "field 'capture' must be an integer, got True"),
     ("version 2", changed(1, capture=2), 1, "unsupported capture version 2"),

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import re
+import resource
 import signal
 import sys
 import time
@@ -143,8 +144,16 @@ async def simulator_process(*args: str, speed: str = "max") -> AsyncIterator[str
         await process.wait()
 
 
-async def start_relay(config: Path) -> asyncio.subprocess.Process:
-    """``relay run --config CONFIG`` as a child process (stderr piped)."""
+async def start_relay(config: Path, fd_limit: int | None = None) -> asyncio.subprocess.Process:
+    """``relay run --config CONFIG`` as a child process (stderr piped).
+
+    ``fd_limit``: its ``RLIMIT_NOFILE`` (soft and hard), as a host with a low limit would set it.
+    """
+
+    def limit_fds() -> None:
+        if fd_limit is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
+
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -154,6 +163,7 @@ async def start_relay(config: Path) -> asyncio.subprocess.Process:
         str(config),
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=limit_fds if fd_limit is not None else None,
     )
 
 

@@ -410,9 +410,12 @@ class JetStreamPublisher(MessageSink):
         now_ns = time.monotonic_ns()
         on_acked = self._on_acked
         published = self._metrics.event_published
+        latency = self._metrics.publish_latency
         for pending in items:
             message = pending.message
             published(message.venue, message.data_type)
+            if message.read_ns:
+                latency(message.venue, (now_ns - message.read_ns) * 1e-9)
             if on_acked is not None:
                 on_acked(message, now_ns)
         count = len(items)
