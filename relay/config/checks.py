@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
+from relay.config.secrets import mask_url
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType, subject_token
 
@@ -70,9 +71,9 @@ def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
     scheme = next((prefix for prefix in schemes if url.startswith(prefix)), None)
     if scheme is None:
         allowed = f"{', '.join(schemes[:-1])} or {schemes[-1]}"
-        return f"must start with {allowed}, got {url!r}"
+        return f"must start with {allowed}, got {mask_url(url)!r}"
     if len(url) == len(scheme) or any(character.isspace() for character in url):
-        return f"not a URL: {url!r}"
+        return f"not a URL: {mask_url(url)!r}"
     return None
 
 
@@ -103,3 +104,14 @@ def interval_problem(interval: str) -> str | None:
     if _CANDLE_INTERVAL.fullmatch(interval):
         return None
     return f"must be a count and a unit s, m, h, d, w or M (like '1m'), got {interval!r}"
+
+
+def file_problem(path: str) -> str | None:
+    """A file named in the config that the relay must read: it exists and can be opened."""
+    try:
+        with open(path, "rb"):
+            return None
+    except IsADirectoryError:
+        return f"{path!r} is a directory, not a file"
+    except OSError as error:
+        return f"cannot read the file {path!r}: {error.strerror or error}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from relay.config.checks import (
+    file_problem,
     nats_url_problem,
     stream_name_problem,
     subject_problem,
@@ -17,6 +18,7 @@ from relay.config.model import (
     StreamConfig,
 )
 from relay.config.reader import Table
+from relay.config.secrets import has_credentials
 
 MAX_STREAM_REPLICAS: Final = 5
 """JetStream's upper limit of stream replicas."""
@@ -46,7 +48,12 @@ def nats_config(table: Table) -> NatsConfig:
                     "name", f"duplicate stream name {stream.name!r} (first at {first})"
                 )
         streams.append(stream)
-    return NatsConfig(
+    user = table.string("user", defaults.user)
+    password = table.string("password", defaults.password, secret=True)
+    token = table.string("token", defaults.token, secret=True)
+    tls_cert_file = table.string("tls_cert_file", defaults.tls_cert_file, file_problem)
+    tls_key_file = table.string("tls_key_file", defaults.tls_key_file, file_problem)
+    config = NatsConfig(
         urls=tuple(url for _, url in urls),
         embedded=table.boolean("embedded", defaults.embedded),
         embedded_store_dir=table.string("embedded_store_dir", defaults.embedded_store_dir),
@@ -66,7 +73,54 @@ def nats_config(table: Table) -> NatsConfig:
             minimum=1,
             maximum=MAX_OUTSTANDING_PINGS,
         ),
+        user=user,
+        password=password,
+        token=token,
+        nkey_seed_file=table.string("nkey_seed_file", defaults.nkey_seed_file, file_problem),
+        creds_file=table.string("creds_file", defaults.creds_file, file_problem),
+        tls_ca_file=table.string("tls_ca_file", defaults.tls_ca_file, file_problem),
+        tls_cert_file=tls_cert_file,
+        tls_key_file=tls_key_file,
+        tls_verify=table.boolean("tls_verify", defaults.tls_verify),
+        tls_handshake_first=table.boolean("tls_handshake_first", defaults.tls_handshake_first),
     )
+    _check_security(table, config, [path for path, url in urls if has_credentials(url)])
+    return config
+
+
+def _check_security(table: Table, config: NatsConfig, urls_with_credentials: list[str]) -> None:
+    """Refuse incomplete or conflicting authentication and client-certificate settings.
+
+    One problem per conflicting key, each naming the method it conflicts with;
+    secrets are never part of a message.
+    """
+    if config.user and not config.password and not table.failed("password"):
+        table.report("password", "missing: user is set, so a password is needed")
+    if config.password and not config.user and not table.failed("user"):
+        table.report("user", "missing: password is set, so a user is needed")
+    if config.tls_cert_file and not config.tls_key_file and not table.failed("tls_key_file"):
+        table.report("tls_key_file", "missing: tls_cert_file is set, so its key file is needed")
+    if config.tls_key_file and not config.tls_cert_file and not table.failed("tls_cert_file"):
+        table.report("tls_cert_file", "missing: tls_key_file is set, so its certificate is needed")
+    methods = [
+        (table.key_path(key), name)
+        for key, name, present in (
+            ("user", "user/password", config.user or config.password),
+            ("token", "token", config.token),
+            ("nkey_seed_file", "nkey_seed_file", config.nkey_seed_file),
+            ("creds_file", "creds_file", config.creds_file),
+        )
+        if present
+    ]
+    if urls_with_credentials:
+        # One method however many URLs carry it (every server of a cluster).
+        methods.append((urls_with_credentials[0], "the credentials in the URL"))
+    for path, _ in methods[1:]:
+        table.context.report(
+            path,
+            f"conflicts with {methods[0][1]}: set one authentication method"
+            " (user/password, token, nkey_seed_file, creds_file or credentials in the URL)",
+        )
 
 
 def _ping_interval(table: Table, default: float) -> float:

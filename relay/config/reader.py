@@ -127,8 +127,19 @@ class Table:
         """Whether a problem was reported for this key (so later checks skip it)."""
         return self.key_path(key) in self.context.failed_paths
 
-    def string(self, key: str, default: str | None = None, check: StringCheck | None = None) -> str:
-        """A string, substituted; ``default`` None means the key is required."""
+    def string(
+        self,
+        key: str,
+        default: str | None = None,
+        check: StringCheck | None = None,
+        *,
+        secret: bool = False,
+    ) -> str:
+        """A string, substituted; ``default`` None means the key is required.
+
+        ``secret``: a password or token; a value of the wrong type is described
+        by its type only, never shown.
+        """
         fallback = "" if default is None else default
         value = self.data.get(key)
         if value is None:
@@ -136,7 +147,7 @@ class Table:
                 self.report(key, "missing required key")
             return fallback
         path = self.key_path(key)
-        text = self._string_value(value, path)
+        text = self._string_value(value, path, secret=secret)
         if text is None:
             return fallback
         if check is not None:
@@ -182,9 +193,10 @@ class Table:
                 pairs.append((path, text))
         return pairs
 
-    def _string_value(self, value: object, path: str) -> str | None:
+    def _string_value(self, value: object, path: str, *, secret: bool = False) -> str | None:
         if not isinstance(value, str):
-            self.context.report(path, f"expected a string, got {_describe(value)}")
+            shown = _describe(value).split(" ")[:2] if secret else [_describe(value)]
+            self.context.report(path, f"expected a string, got {' '.join(shown)}")
             return None
         return self.context.substitute(value, path)
 

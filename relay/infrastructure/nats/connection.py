@@ -6,10 +6,19 @@ the servers are unreachable; afterwards nats-py reconnects by itself (every
 0.5 s, without limit) and reports each loss and return through the callbacks,
 which the publisher (:mod:`.publisher`) turns into its outage handling. Error
 lines that repeat during an outage go through the publisher's rate-limited log.
+
+Authentication and TLS come from :mod:`.security`. When the server refuses the
+relay (authorization violation, an untrusted certificate, a TLS handshake it
+ends), at the first connection or at a reconnect, one line names the cause
+(rate-limited per cause), ``on_refused`` tells ``/health`` why, and the next
+attempt waits :class:`~.security.RefusalBackoff` (0.5 s doubling up to
+``REFUSED_RETRY_CAP_S``, 30 s) instead of nats-py's 0.5 s. The wait happens in
+nats-py's ``error_cb``, which nats-py awaits before its next attempt.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,6 +28,10 @@ from nats.aio.client import Client
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
 from relay.config.model import NatsConfig
+from relay.config.secrets import mask_url
+from relay.infrastructure.nats.security import RefusalBackoff, refusal_reason, security_options
+
+log = logging.getLogger("relay.nats")
 
 LimitedLog = Callable[[int, str, dict[str, object], object], None]
 """``(level, message, extra, key)``: log a repeating line at a limited rate (key None: message)."""
@@ -32,6 +45,9 @@ class NatsConnection:
         limited: the rate-limited log for lines that repeat while NATS is down.
         on_disconnected: awaited when the connection is lost (not when closed on purpose).
         on_reconnected: awaited when nats-py has connected again.
+        on_refused: called with the one-line cause when the server refuses an
+            attempt, and with "" once connected.
+        backoff: the waits after refusals (tests pass a short one).
     """
 
     def __init__(
@@ -40,13 +56,18 @@ class NatsConnection:
         limited: LimitedLog,
         on_disconnected: Callable[[], Awaitable[None]],
         on_reconnected: Callable[[], Awaitable[None]],
+        on_refused: Callable[[str], None] = lambda reason: None,
+        backoff: RefusalBackoff | None = None,
     ) -> None:
         self._config = config
         self._limited = limited
         self._on_disconnected = on_disconnected
         self._on_reconnected = on_reconnected
+        self._on_refused = on_refused
+        self._backoff = backoff if backoff is not None else RefusalBackoff()
         self._client: Client | None = None
         self._closing = False
+        self._up = False
 
     @property
     def client(self) -> Client | None:
@@ -68,14 +89,25 @@ class NatsConnection:
             before_sleep=lambda state: self._limited(
                 logging.WARNING,
                 "NATS not reachable, retrying",
-                {"urls": list(self._config.urls), "attempt": state.attempt_number},
+                {
+                    "urls": [mask_url(url) for url in self._config.urls],
+                    "attempt": state.attempt_number,
+                },
                 None,
             ),
         ):
             with attempt:
                 self._client = await nats.connect(**self._connect_options())
         assert self._client is not None
+        self._connected_again()
         return self._client
+
+    def _connected_again(self) -> None:
+        self._up = True
+        if self._backoff.refusals:
+            log.info("NATS accepted the relay", extra={"refusals": self._backoff.refusals})
+        self._backoff.reset()
+        self._on_refused("")
 
     def _connect_options(self) -> dict[str, Any]:
         return {
@@ -88,16 +120,23 @@ class NatsConnection:
             "disconnected_cb": self._disconnected,
             "reconnected_cb": self._reconnected,
             "error_cb": self._error,
+            **security_options(self._config),
         }
 
     async def _disconnected(self) -> None:
+        self._up = False
         if not self._closing:
             await self._on_disconnected()
 
     async def _reconnected(self) -> None:
+        self._connected_again()
         await self._on_reconnected()
 
     async def _error(self, exc: Exception) -> None:
+        reason = None if self._up else refusal_reason(exc, self._config)
+        if reason is not None:
+            await self._refused(reason)
+            return
         self._limited(
             logging.WARNING,
             "NATS error",
@@ -122,3 +161,15 @@ class NatsConnection:
             await client.drain()
         else:
             await client.close()
+
+    async def _refused(self, reason: str) -> None:
+        """The server refused an attempt: say why (rate-limited), then wait before the next."""
+        wait_s = self._backoff.next_wait_s()
+        self._limited(
+            logging.ERROR,
+            reason,
+            {"refusals": self._backoff.refusals, "retry_in_s": round(wait_s, 3)},
+            ("refused", reason),
+        )
+        self._on_refused(reason)
+        await asyncio.sleep(wait_s)

@@ -97,6 +97,8 @@ class JetStreamPublisher(MessageSink):
             ``publish_failed``, ``outage_buffer_full``).
         on_acked: called with each message JetStream acknowledged and the time
             (:data:`~relay.application.ports.AckObserver`); None: nobody is told.
+        on_refused: called with the one-line cause when the server refuses the
+            relay (authorization, TLS), and with "" once connected (:mod:`.connection`).
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class JetStreamPublisher(MessageSink):
         on_ready_change: Callable[[bool, str], None] = lambda ready, problem: None,
         on_drop: Callable[[OutboundMessage, str], None] = lambda message, reason: None,
         on_acked: AckObserver | None = None,
+        on_refused: Callable[[str], None] = lambda reason: None,
     ) -> None:
         self._on_drop = on_drop
         self._on_acked = on_acked
@@ -126,7 +129,7 @@ class JetStreamPublisher(MessageSink):
         self._unstorable: set[str] = set()
         self._log_limit = LogRateLimit(LOG_INTERVAL_S)
         self._connection = NatsConnection(
-            config, self._limited, self._disconnected, self._reconnected
+            config, self._limited, self._disconnected, self._reconnected, on_refused
         )
         self._inbox = ""
         self._tokens = itertools.count(1)
