@@ -25,10 +25,11 @@ from typing import Any
 
 import nats
 from nats.aio.client import Client
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
 
 from relay.config.model import NatsConfig
 from relay.config.secrets import mask_url
+from relay.infrastructure.nats.commands import allow_reconnect
 from relay.infrastructure.nats.security import RefusalBackoff, refusal_reason, security_options
 
 log = logging.getLogger("relay.nats")
@@ -75,32 +76,55 @@ class NatsConnection:
         return self._client
 
     async def open(self) -> Client:
-        """Connect, retrying with jittered backoff while the servers are unreachable.
+        """Connect, retrying while the servers are unreachable or refuse the relay.
+
+        Unreachable: jittered backoff (0.5 s doubling, at most 10 s), logged at a
+        limited rate. Refused (authorization, TLS): the cause was logged and the
+        :class:`~.security.RefusalBackoff` wait taken in ``error_cb``, so the next
+        attempt follows at once.
 
         Returns:
-            The connected client (also :attr:`client`).
+            The connected client (also :attr:`client`), with reconnects on.
 
         Raises:
-            nats.errors.Error: any failure other than an unreachable server.
+            nats.errors.Error: any other failure.
         """
+        unreachable = wait_random_exponential(multiplier=0.5, max=10.0)
+
+        def wait_s(state: RetryCallState) -> float:
+            return 0.0 if self._refused_attempt(state) else unreachable(state)
+
+        def before_sleep(state: RetryCallState) -> None:
+            if not self._refused_attempt(state):
+                self._limited(
+                    logging.WARNING,
+                    "NATS not reachable, retrying",
+                    {
+                        "urls": [mask_url(url) for url in self._config.urls],
+                        "attempt": state.attempt_number,
+                    },
+                    None,
+                )
+
         async for attempt in AsyncRetrying(
-            wait=wait_random_exponential(multiplier=0.5, max=10.0),
-            retry=retry_if_exception_type((OSError, TimeoutError, nats.errors.NoServersError)),
-            before_sleep=lambda state: self._limited(
-                logging.WARNING,
-                "NATS not reachable, retrying",
-                {
-                    "urls": [mask_url(url) for url in self._config.urls],
-                    "attempt": state.attempt_number,
-                },
-                None,
-            ),
+            wait=wait_s,
+            retry=retry_if_exception(self._retryable),
+            before_sleep=before_sleep,
         ):
             with attempt:
-                self._client = await nats.connect(**self._connect_options())
+                self._client = await nats.connect(**self._connect_options(), allow_reconnect=False)
         assert self._client is not None
+        allow_reconnect(self._client)
         self._connected_again()
         return self._client
+
+    def _retryable(self, exc: BaseException) -> bool:
+        unreachable = (OSError, TimeoutError, nats.errors.NoServersError)
+        return isinstance(exc, unreachable) or refusal_reason(exc, self._config) is not None
+
+    def _refused_attempt(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        return exc is not None and refusal_reason(exc, self._config) is not None
 
     def _connected_again(self) -> None:
         self._up = True

@@ -29,6 +29,16 @@ REFUSED_RETRY_BASE_S: Final = 0.5
 REFUSED_RETRY_CAP_S: Final = 30.0
 """Longest wait between two attempts while the server keeps refusing the relay."""
 
+_CLIENT_CERT_ALERTS: Final = frozenset(
+    {
+        "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+        "SSLV3_ALERT_BAD_CERTIFICATE",
+        "TLSV1_ALERT_UNKNOWN_CA",
+        "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+    }
+)
+"""OpenSSL's names of the alerts a server sends when it wants or refuses the client certificate."""
+
 _SERVER_REFUSALS: Final = (
     "authorization violation",
     "authentication expired",
@@ -82,8 +92,11 @@ def security_options(config: NatsConfig) -> dict[str, Any]:
     return options
 
 
-def credentials_shown(config: NatsConfig) -> str:
-    """Who the relay says it is, without secrets: ``user "relay"``, ``token ***``, ..."""
+def credentials_shown(config: NatsConfig) -> str | None:
+    """Who the relay says it is, without secrets: ``user "relay"``, ``token ***``, ...
+
+    None when no credentials are configured.
+    """
     if config.user:
         return f'user "{config.user}"'
     if config.token:
@@ -99,7 +112,7 @@ def credentials_shown(config: NatsConfig) -> str:
                 return f'user "{parts.username}" (from the URL)'
             if parts.username is not None:
                 return f"token {MASK} (from the URL)"
-    return "no credentials (none are configured)"
+    return None
 
 
 def refusal_reason(exc: BaseException, config: NatsConfig) -> str | None:
@@ -120,21 +133,30 @@ def refusal_reason(exc: BaseException, config: NatsConfig) -> str | None:
             f"nats: TLS: the server's certificate is not trusted ({exc.verify_message};"
             f" CA file: {trusted})"
         )
+    # The server ending the handshake over the client certificate shows as an alert
+    # or, when the alert loses the race with the close, as a reset connection.
+    alert = isinstance(exc, ssl.SSLError) and str(exc.reason) in _CLIENT_CERT_ALERTS
+    if alert or (isinstance(exc, ConnectionResetError) and config.tls_configured):
+        if config.tls_cert_file:
+            return f"nats: TLS: the server refused the client certificate {config.tls_cert_file}"
+        return (
+            "nats: TLS: the server requires a client certificate and none is configured"
+            " (tls_cert_file, tls_key_file)"
+        )
     if isinstance(exc, ssl.SSLError):
         return f"nats: TLS handshake failed: {exc.reason or exc}"
-    if isinstance(exc, ConnectionResetError) and config.tls_configured:
-        if config.tls_cert_file:
-            hint = f"was the client certificate {config.tls_cert_file} refused?"
-        else:
-            hint = "does the server require a client certificate? set tls_cert_file/tls_key_file"
-        return f"nats: TLS: the server closed the connection during the handshake ({hint})"
     if isinstance(exc, nats.errors.AuthorizationError):
-        return f"nats: authorization violation for {credentials_shown(config)}"
-    if isinstance(exc, nats.errors.Error):
+        text = "authorization violation"
+    elif isinstance(exc, nats.errors.Error):
         text = str(exc).removeprefix("nats: ").strip("'").lower()
-        if text in _SERVER_REFUSALS:
-            return f"nats: {text} for {credentials_shown(config)}"
-    return None
+        if text not in _SERVER_REFUSALS:
+            return None
+    else:
+        return None
+    who = credentials_shown(config)
+    if who is None:
+        return f"nats: {text}: the server wants credentials and none are configured"
+    return f"nats: {text} for {who}"
 
 
 class RefusalBackoff:
