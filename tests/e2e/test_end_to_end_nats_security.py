@@ -3,7 +3,8 @@
 Every mode the ``[nats]`` section offers is served by a nats-server started here
 with a config file written to ``tmp_path``: TLS with a private CA (certificates
 made with ``trustme``), mutual TLS (``verify: true``), nkey (keys made with
-``nkeys``), user/password and token. Each mode is run three ways:
+``nkeys``), JWT user credentials (operator, account and user JWTs made offline by
+``support.nats_jwt``), user/password and token. Each mode is run three ways:
 
 - ``right``: a real ``relay run`` subprocess against ``relay simulate`` on the
   recorded binance-spot session connects and publishes it completely (what
@@ -14,7 +15,7 @@ made with ``trustme``), mutual TLS (``verify: true``), nkey (keys made with
   0.5 s of nats-py), and ``/health`` says why.
 
 In every run the secrets (password, token, nkey seed) appear in none of the
-relay's stderr, ``/health`` or ``/metrics``.
+relay's stderr, ``/health`` or ``/metrics``, nor in ``relay validate``'s output.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import os
 import re
 import ssl
 import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +49,7 @@ from support.e2e import (
     stored_messages,
     verify_jetstream,
 )
+from support.nats_jwt import Operator, new_operator, stranger_account
 
 from relay.infrastructure.embedded_nats import free_port, nats_server_binary
 from relay.infrastructure.nats.security import REFUSED_RETRY_BASE_S
@@ -56,7 +59,7 @@ pytestmark = pytest.mark.integration
 VENUE = ("binance-spot",)
 PASSWORD = "pw-Zq81-never-shown"
 TOKEN = "tok-Hx55-never-shown"
-MODES = ("tls", "mtls", "nkey", "user", "token")
+MODES = ("tls", "mtls", "nkey", "creds", "user", "token")
 CASES = ("right", "wrong", "missing")
 REFUSALS_SEEN = 5
 """Server-side refusals waited for in the wrong/missing runs (4 waits measured)."""
@@ -82,13 +85,17 @@ class Pki:
 
 @dataclass(frozen=True)
 class Nkeys:
-    """An nkey user the server knows and one it does not (seed files and the public key)."""
+    """An nkey user the server knows and one it does not (seed files and the public key);
+    an operator (JWT auth) with a creds file of its account and one of a stranger account."""
 
     seed: str
     seed_file: Path
     public_key: str
     other_seed: str
     other_seed_file: Path
+    operator: Operator
+    creds_file: Path
+    other_creds_file: Path
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +138,17 @@ def user_nkeys(tmp_path_factory: pytest.TempPathFactory) -> Nkeys:
     (root / "relay.nk").write_bytes(seed + b"\n")
     (root / "other.nk").write_bytes(other + b"\n")
     public = nkeys.from_seed(bytearray(seed)).public_key.decode()
-    return Nkeys(seed.decode(), root / "relay.nk", public, other.decode(), root / "other.nk")
+    operator = new_operator()
+    return Nkeys(
+        seed.decode(),
+        root / "relay.nk",
+        public,
+        other.decode(),
+        root / "other.nk",
+        operator,
+        operator.creds(root / "relay.creds"),
+        operator.creds(root / "other.creds", account=stranger_account()),
+    )
 
 
 def server_config(mode: str, port: int, store: Path, pki: Pki, keys: Nkeys) -> str:
@@ -148,6 +165,8 @@ def server_config(mode: str, port: int, store: Path, pki: Pki, keys: Nkeys) -> s
         lines.append(f'authorization {{ user: "relay", password: "{PASSWORD}" }}')
     elif mode == "token":
         lines.append(f'authorization {{ token: "{TOKEN}" }}')
+    elif mode == "creds":
+        lines.append(keys.operator.server_config)
     return "\n".join(lines) + "\n"
 
 
@@ -168,6 +187,8 @@ def relay_keys(mode: str, case: str, pki: Pki, keys: Nkeys) -> str:
         return f'tls_ca_file = "{pki.ca_file}"\ntls_cert_file = "{cert}"\ntls_key_file = "{key}"\n'
     if mode == "nkey":
         return f'nkey_seed_file = "{keys.seed_file if right else keys.other_seed_file}"\n'
+    if mode == "creds":
+        return f'creds_file = "{keys.creds_file if right else keys.other_creds_file}"\n'
     if mode == "user":
         return f'user = "relay"\npassword = "{PASSWORD if right else "not-the-password"}"\n'
     return f'token = "{TOKEN if right else "not-the-token"}"\n'
@@ -190,6 +211,7 @@ def expected_reason(mode: str, case: str, pki: Pki, keys: Nkeys) -> str:
         return "nats: authorization violation: the server wants credentials and none are configured"
     who = {
         "nkey": f"the nkey seed in {keys.other_seed_file}",
+        "creds": f"the credentials in {keys.other_creds_file}",
         "user": 'user "relay"',
         "token": "token ***",
     }[mode]
@@ -206,6 +228,7 @@ def client_options(mode: str, pki: Pki, keys: Nkeys) -> dict[str, Any]:
         return {"tls": context}
     return {
         "nkey": {"nkeys_seed": str(keys.seed_file)},
+        "creds": {"user_credentials": str(keys.creds_file)},
         "user": {"user": "relay", "password": PASSWORD},
         "token": {"token": TOKEN},
     }[mode]
@@ -285,14 +308,15 @@ def server_times(lines: list[str]) -> list[float]:
 
 
 def assert_no_secret(texts: list[str], keys: Nkeys) -> None:
-    for secret in (
-        PASSWORD,
-        TOKEN,
-        keys.seed,
-        keys.other_seed,
-        "not-the-password",
-        "not-the-token",
-    ):
+    creds_seeds = [
+        line
+        for path in (keys.creds_file, keys.other_creds_file)
+        for line in path.read_text().splitlines()
+        if line.startswith("SU")
+    ]
+    assert len(creds_seeds) == 2
+    secrets = [PASSWORD, TOKEN, keys.seed, keys.other_seed, "not-the-password", "not-the-token"]
+    for secret in secrets + creds_seeds:
         for text in texts:
             assert secret not in text
 
@@ -355,11 +379,18 @@ async def publishes_the_session(
 
 
 async def is_refused(
-    mode: str, server: Server, config: Path, http_port: int, keys: str, reason: str, nk: Nkeys
+    mode: str,
+    server: Server,
+    config: Path,
+    http_port: int,
+    keys: str,
+    reason: str,
+    nk: Nkeys,
+    url: str = "",
 ) -> None:
     pattern = "TLS handshake error" if mode in ("tls", "mtls") else "authentication error"
     write_relay_config(
-        config, config_text(server.url, "127.0.0.1:9", http_port, "json", VENUE), keys
+        config, config_text(url or server.url, "127.0.0.1:9", http_port, "json", VENUE), keys
     )
     async with relay_process(config) as (_, stderr):
         await wait_for(
@@ -390,3 +421,49 @@ async def is_refused(
 def write_relay_config(path: Path, text: str, keys: str) -> None:
     """The e2e config with the security keys at the top of ``[nats]``."""
     path.write_text(text.replace("[nats]\n", "[nats]\n" + keys, 1))
+
+
+async def test_secrets_appear_in_no_validation_error_log_line_health_or_metrics(
+    pki: Pki, user_nkeys: Nkeys, tmp_path: Path
+) -> None:
+    # Validation: credentials in URLs (valid and refused ones), a token from the
+    # environment that conflicts, a password of the wrong type.
+    config = tmp_path / "invalid.toml"
+    write_relay_config(
+        config,
+        config_text(
+            f"nats://relay:{PASSWORD}@127.0.0.1:4222", "127.0.0.1:9", 8080, "json", VENUE
+        ).replace("urls = [", f'urls = ["relay:{PASSWORD}@typo:4222", ', 1),
+        'token = "${RELAY_TEST_TOKEN}"\npassword = 4815162342\n',
+    )
+    validate = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "relay.cli",
+        "validate",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "RELAY_TEST_TOKEN": TOKEN},
+    )
+    out, err = await validate.communicate()
+    shown = out.decode() + err.decode()
+    print(f"\nrelay validate (exit {validate.returncode}):\n{shown}")
+    assert validate.returncode == 2
+    assert shown.splitlines()[1:] == [
+        "  nats.urls[0]: must start with nats://, tls://, ws:// or wss://, got '***@typo:4222'",
+        "  nats.password: expected a string, got an integer",
+        "  nats.urls[1]: conflicts with token: set one authentication method"
+        " (user/password, token, nkey_seed_file, creds_file or credentials in the URL)",
+    ]
+    assert_no_secret([shown], user_nkeys)
+    assert "4815162342" not in shown
+    # A run with credentials in the URL that the server refuses.
+    with nats_server("user", tmp_path, pki, user_nkeys) as server:
+        await wait_for(lambda: server.lines("Server is ready"), 10, "nats-server")
+        url = server.url.replace("nats://", "nats://relay:not-the-password@")
+        reason = 'nats: authorization violation for user "relay" (from the URL)'
+        await is_refused(
+            "user", server, tmp_path / "relay.toml", free_port(), "", reason, user_nkeys, url
+        )
