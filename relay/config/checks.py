@@ -8,6 +8,7 @@ they are passed to :meth:`relay.config.reader.Table.string` as ``check``.
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
 from typing import Final
 
@@ -115,3 +116,71 @@ def file_problem(path: str) -> str | None:
         return f"{path!r} is a directory, not a file"
     except OSError as error:
         return f"cannot read the file {path!r}: {error.strerror or error}"
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return file.read()
+    except OSError:
+        return None
+
+
+def nkey_seed_file_problem(path: str) -> str | None:
+    """``nkey_seed_file``: readable, and its first non-empty line is a user seed (``SU...``).
+
+    The seed itself is never part of the message.
+    """
+    problem = file_problem(path)
+    if problem is not None:
+        return problem
+    lines = [line.strip() for line in (_read_text(path) or "").splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("SU"):
+        return f"{path!r} does not hold an nkey user seed (a line starting with 'SU')"
+    return None
+
+
+CREDS_MARKERS: Final = ("-----BEGIN NATS USER JWT-----", "-----BEGIN USER NKEY SEED-----")
+"""The two sections a ``.creds`` file has (as ``nsc`` writes it and nats-py reads it)."""
+
+
+def creds_file_problem(path: str) -> str | None:
+    """``creds_file``: readable, with a user JWT section and a user seed section."""
+    problem = file_problem(path)
+    if problem is not None:
+        return problem
+    text = _read_text(path) or ""
+    missing = [marker for marker in CREDS_MARKERS if marker not in text]
+    if missing:
+        return f"{path!r} is not a NATS credentials file (no {' and no '.join(missing)})"
+    return None
+
+
+def tls_ca_file_problem(path: str) -> str | None:
+    """``tls_ca_file``: readable, and PEM certificates the TLS library accepts as CAs."""
+    problem = file_problem(path)
+    if problem is not None:
+        return problem
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, ValueError) as error:
+        return f"{path!r} is not a PEM file of CA certificates: {_ssl_reason(error)}"
+    return None
+
+
+def tls_pair_problem(cert_path: str, key_path: str) -> str | None:
+    """``tls_cert_file`` + ``tls_key_file``: a PEM certificate and its private key."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_cert_chain(cert_path, key_path)
+    except (ssl.SSLError, ValueError) as error:
+        return (
+            f"{cert_path!r} and {key_path!r} are not a PEM certificate and its private key:"
+            f" {_ssl_reason(error)}"
+        )
+    return None
+
+
+def _ssl_reason(error: Exception) -> str:
+    reason = getattr(error, "reason", None)
+    return str(reason) if reason else str(error)

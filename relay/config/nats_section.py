@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Final
 
 from relay.config.checks import (
+    creds_file_problem,
     file_problem,
     nats_url_problem,
+    nkey_seed_file_problem,
     stream_name_problem,
     subject_problem,
+    tls_ca_file_problem,
+    tls_pair_problem,
     token_problem,
 )
 from relay.config.model import (
@@ -76,9 +80,11 @@ def nats_config(table: Table) -> NatsConfig:
         user=user,
         password=password,
         token=token,
-        nkey_seed_file=table.string("nkey_seed_file", defaults.nkey_seed_file, file_problem),
-        creds_file=table.string("creds_file", defaults.creds_file, file_problem),
-        tls_ca_file=table.string("tls_ca_file", defaults.tls_ca_file, file_problem),
+        nkey_seed_file=table.string(
+            "nkey_seed_file", defaults.nkey_seed_file, nkey_seed_file_problem
+        ),
+        creds_file=table.string("creds_file", defaults.creds_file, creds_file_problem),
+        tls_ca_file=table.string("tls_ca_file", defaults.tls_ca_file, tls_ca_file_problem),
         tls_cert_file=tls_cert_file,
         tls_key_file=tls_key_file,
         tls_verify=table.boolean("tls_verify", defaults.tls_verify),
@@ -102,6 +108,10 @@ def _check_security(table: Table, config: NatsConfig, urls_with_credentials: lis
         table.report("tls_key_file", "missing: tls_cert_file is set, so its key file is needed")
     if config.tls_key_file and not config.tls_cert_file and not table.failed("tls_cert_file"):
         table.report("tls_cert_file", "missing: tls_key_file is set, so its certificate is needed")
+    if config.tls_cert_file and config.tls_key_file:
+        problem = tls_pair_problem(config.tls_cert_file, config.tls_key_file)
+        if problem is not None:
+            table.report("tls_cert_file", problem)
     methods = [
         (table.key_path(key), name)
         for key, name, present in (

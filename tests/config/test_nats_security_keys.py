@@ -6,6 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+import trustme
 
 from relay.config.errors import ConfigError, ConfigProblem
 from relay.config.loader import parse_config
@@ -42,14 +43,25 @@ def problems(nats: str, environ: dict[str, str] | None = None) -> tuple[ConfigPr
     return caught.value.problems
 
 
+SEED_FILE = "SUAGMJH5XLGZKQQWAWKRZJIGMOU4HPFUYLXJMXOO5NLFEO2OJQJIKKRHBNA\n"
+CREDS_FILE = (
+    "-----BEGIN NATS USER JWT-----\neyJ0.e30.sig\n------END NATS USER JWT------\n\n"
+    "-----BEGIN USER NKEY SEED-----\nSUAG\n------END USER NKEY SEED------\n"
+)
+
+
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, str]:
+    """Files of the right kinds: a seed, a creds file, a CA, a client certificate and key."""
+    ca = trustme.CA()
+    client = ca.issue_cert("relay.example")
+    (tmp_path / "seed.nk").write_text(SEED_FILE)
+    (tmp_path / "user.creds").write_text(CREDS_FILE)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    client.cert_chain_pems[0].write_to_path(str(tmp_path / "client.pem"))
+    client.private_key_pem.write_to_path(str(tmp_path / "client.key"))
     names = ("seed.nk", "user.creds", "ca.pem", "client.pem", "client.key")
-    result = {}
-    for name in names:
-        (tmp_path / name).write_text("x\n")
-        result[name] = str(tmp_path / name)
-    return result
+    return {name: str(tmp_path / name) for name in names}
 
 
 def test_every_key_is_read_with_variables_substituted(files: dict[str, str]) -> None:
@@ -247,3 +259,44 @@ def test_secrets_are_not_in_the_configs_repr() -> None:
 )
 def test_mask_url_hides_the_secret_part_of_credentials(url: str, masked: str) -> None:
     assert mask_url(url) == masked
+
+
+def test_files_of_the_wrong_kind_are_each_named_without_their_content(
+    files: dict[str, str], tmp_path: Path
+) -> None:
+    garbage = tmp_path / "garbage"
+    garbage.write_text("SECRET-CONTENT not a seed\n")
+    got = problems(
+        f"""
+nkey_seed_file = "{garbage}"
+tls_ca_file = "{garbage}"
+tls_cert_file = "{files["client.pem"]}"
+tls_key_file = "{files["ca.pem"]}"
+"""
+    )
+    assert [problem.path for problem in got] == [
+        "nats.nkey_seed_file",
+        "nats.tls_ca_file",
+        "nats.tls_cert_file",
+    ]
+    assert (
+        got[0].message
+        == f"{str(garbage)!r} does not hold an nkey user seed (a line starting with 'SU')"
+    )
+    assert got[1].message.startswith(f"{str(garbage)!r} is not a PEM file of CA certificates: ")
+    assert got[2].message.startswith(
+        f"{files['client.pem']!r} and {files['ca.pem']!r} are not a PEM certificate and its"
+        " private key: "
+    )
+    assert "SECRET-CONTENT" not in str(got)
+
+
+def test_a_creds_file_without_its_sections_is_named(tmp_path: Path) -> None:
+    creds = tmp_path / "relay.creds"
+    creds.write_text("-----BEGIN NATS USER JWT-----\neyJ0.e30.sig\n")
+    assert problems(f'creds_file = "{creds}"\n') == (
+        ConfigProblem(
+            "nats.creds_file",
+            f"{str(creds)!r} is not a NATS credentials file (no -----BEGIN USER NKEY SEED-----)",
+        ),
+    )

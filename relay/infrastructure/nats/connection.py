@@ -48,7 +48,7 @@ class NatsConnection:
         on_reconnected: awaited when nats-py has connected again.
         on_refused: called with the one-line cause when the server refuses an
             attempt, and with "" once connected.
-        backoff: the waits after refusals (tests pass a short one).
+        backoff: the waits after refusals (default :class:`~.security.RefusalBackoff`).
     """
 
     def __init__(
