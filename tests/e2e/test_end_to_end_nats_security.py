@@ -14,6 +14,10 @@ made with ``trustme``), mutual TLS (``verify: true``), nkey (keys made with
   cause, the server sees its attempts spaced by the growing backoff (not the
   0.5 s of nats-py), and ``/health`` says why.
 
+TLS with ``handshake_first`` (TLS before the server's INFO) is run the right way
+only: without it on both sides the two wait for each other until the connect
+timeout, which is a server that does not answer, not a refusal.
+
 In every run the secrets (password, token, nkey seed) appear in none of the
 relay's stderr, ``/health`` or ``/metrics``, nor in ``relay validate``'s output.
 """
@@ -154,10 +158,13 @@ def user_nkeys(tmp_path_factory: pytest.TempPathFactory) -> Nkeys:
 def server_config(mode: str, port: int, store: Path, pki: Pki, keys: Nkeys) -> str:
     """nats-server's config file for one mode (JetStream on, listening on 127.0.0.1:port)."""
     lines = [f'listen: "127.0.0.1:{port}"', f'jetstream {{ store_dir: "{store}" }}']
-    if mode in ("tls", "mtls"):
-        verify = f'\n  ca_file: "{pki.ca_file}"\n  verify: true' if mode == "mtls" else ""
+    if mode in ("tls", "mtls", "tls-first"):
+        extra = {
+            "mtls": f'\n  ca_file: "{pki.ca_file}"\n  verify: true',
+            "tls-first": "\n  handshake_first: true",
+        }.get(mode, "")
         lines.append(
-            f'tls {{\n  cert_file: "{pki.server_cert}"\n  key_file: "{pki.server_key}"{verify}\n}}'
+            f'tls {{\n  cert_file: "{pki.server_cert}"\n  key_file: "{pki.server_key}"{extra}\n}}'
         )
     elif mode == "nkey":
         lines.append(f'authorization {{ users = [ {{ nkey: "{keys.public_key}" }} ] }}')
@@ -220,12 +227,12 @@ def expected_reason(mode: str, case: str, pki: Pki, keys: Nkeys) -> str:
 
 def client_options(mode: str, pki: Pki, keys: Nkeys) -> dict[str, Any]:
     """The test's own nats-py options to read what JetStream holds."""
-    if mode in ("tls", "mtls"):
+    if mode in ("tls", "mtls", "tls-first"):
         context = ssl.create_default_context()
         pki.ca.configure_trust(context)
         if mode == "mtls":
             context.load_cert_chain(pki.client_cert, pki.client_key)
-        return {"tls": context}
+        return {"tls": context, "tls_handshake_first": mode == "tls-first"}
     return {
         "nkey": {"nkeys_seed": str(keys.seed_file)},
         "creds": {"user_credentials": str(keys.creds_file)},
@@ -254,7 +261,7 @@ def nats_server(mode: str, tmp_path: Path, pki: Pki, keys: Nkeys) -> Iterator[Se
     log = tmp_path / "nats.log"
     with log.open("wb") as out:
         process = subprocess.Popen([str(nats_server_binary()), "-c", str(conf)], stderr=out)
-    scheme = "tls" if mode in ("tls", "mtls") else "nats"
+    scheme = "tls" if mode in ("tls", "mtls", "tls-first") else "nats"
     server = Server(f"{scheme}://127.0.0.1:{port}", log, process)
     try:
         yield server
@@ -466,4 +473,15 @@ async def test_secrets_appear_in_no_validation_error_log_line_health_or_metrics(
         reason = 'nats: authorization violation for user "relay" (from the URL)'
         await is_refused(
             "user", server, tmp_path / "relay.toml", free_port(), "", reason, user_nkeys, url
+        )
+
+
+async def test_tls_handshake_first_connects_and_publishes_the_session(
+    pki: Pki, user_nkeys: Nkeys, tmp_path: Path
+) -> None:
+    with nats_server("tls-first", tmp_path, pki, user_nkeys) as server:
+        await wait_for(lambda: server.lines("Server is ready"), 10, "nats-server")
+        keys = f'tls_ca_file = "{pki.ca_file}"\ntls_handshake_first = true\n'
+        await publishes_the_session(
+            "tls-first", server, tmp_path / "relay.toml", free_port(), keys, pki, user_nkeys
         )
