@@ -417,6 +417,8 @@ async def is_refused(
     assert 1 <= len(lines) <= 1 + int(window_s // 10), stderr[0][-3000:]
     assert (lines[0]["level"], lines[0]["refusals"], lines[0]["suppressed"]) == ("ERROR", 1, 0)
     assert "Traceback" not in stderr[0]
+    # Every attempt was recognized as a refusal (none taken for an unreachable server).
+    assert [r for r in log_records(stderr[0]) if r["msg"] == "NATS not reachable, retrying"] == []
     # Backoff: the n-th wait is at least half of 0.5 s * 2**n (jitter), so the first
     # REFUSALS_SEEN attempts span at least 0.25 + 0.5 + 1 + 2 = 3.75 s; nats-py's own
     # fixed 0.5 s would make them 2 s.

@@ -61,8 +61,8 @@ def test_tls_files_build_a_context_that_trusts_the_ca_and_presents_the_certifica
     assert options == {"tls_handshake_first": True}
     assert isinstance(context, ssl.SSLContext)
     assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
-    assert [cert["serialNumber"] for cert in context.get_ca_certs()] == [
-        format(x509.load_pem_x509_certificate(ca.cert_pem.bytes()).serial_number, "X")
+    assert [int(str(cert["serialNumber"]), 16) for cert in context.get_ca_certs()] == [
+        x509.load_pem_x509_certificate(ca.cert_pem.bytes()).serial_number
     ]
 
 
@@ -145,3 +145,35 @@ def test_backoff_doubles_from_half_a_second_with_jitter_up_to_the_cap() -> None:
     assert lowest.refusals == 10
     lowest.reset()
     assert (lowest.refusals, lowest.next_wait_s()) == (0, 0.25)
+
+
+def ssl_alert(reason: str) -> ssl.SSLError:
+    """An SSLError as OpenSSL raises it for a TLS alert from the server (``reason`` set)."""
+    error = ssl.SSLError(1, f"[SSL: {reason}] alert")
+    error.reason = reason
+    return error
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ssl_alert("TLSV13_ALERT_CERTIFICATE_REQUIRED"),
+        ConnectionResetError("Connection lost"),
+        BrokenPipeError(32, "Broken pipe"),
+    ],
+)
+def test_every_way_a_server_ends_the_handshake_over_a_missing_certificate_is_one_line(
+    exc: BaseException,
+) -> None:
+    config = NatsConfig(urls=("tls://h:4222",), tls_ca_file="/k/ca.pem")
+    assert refusal_reason(exc, config) == (
+        "nats: TLS: the server requires a client certificate and none is configured"
+        " (tls_cert_file, tls_key_file)"
+    )
+    with_cert = NatsConfig(
+        tls_ca_file="/k/ca.pem", tls_cert_file="/k/c.pem", tls_key_file="/k/c.key"
+    )
+    assert (
+        refusal_reason(exc, with_cert)
+        == "nats: TLS: the server refused the client certificate /k/c.pem"
+    )
