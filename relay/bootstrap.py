@@ -83,6 +83,7 @@ class Relay:
             on_connection_change=self._nats_state,
             on_drop=self._message_dropped,
             on_ready_change=self._jetstream_state,
+            on_refused=self._nats_refused,
             on_acked=on_acked,
         )
         books = {
@@ -128,6 +129,9 @@ class Relay:
 
     def _nats_state(self, connected: bool) -> None:
         self.health.nats_connected = connected
+
+    def _nats_refused(self, reason: str) -> None:
+        self.health.nats_reason = reason
 
     def _message_dropped(self, message: OutboundMessage, reason: str) -> None:
         self.pipeline.message_dropped(message, reason)

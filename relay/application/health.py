@@ -57,6 +57,9 @@ class HealthMonitor:
         self.jetstream_ready = True
         """False while the publisher reports an outage; ``jetstream_problem`` says why."""
         self.jetstream_problem = ""
+        self.nats_reason = ""
+        """Why NATS is not connected when the server refused the relay (one line, no
+        secrets: ``nats: authorization violation for user "relay"``); "" otherwise."""
         self.venues = {venue: VenueHealth() for venue in venues}
         self.stale_after_ms = int(stale_after_s * 1000)
         self.started_at_ms = _now_ms()
@@ -86,7 +89,8 @@ class HealthMonitor:
         Shape::
 
             {"status": "healthy",
-             "nats": {"connected": true, "jetstream_ready": true, "problem": ""},
+             "nats": {"connected": true, "jetstream_ready": true, "problem": "",
+                      "reason": ""},
              "uptime_s": 12.3,
              "venues": {"binance-usdm": {"state": "connected", "last_message_age_s": 0.2,
                                          "stale": false, "reconnects": 0,
@@ -100,6 +104,7 @@ class HealthMonitor:
                 "connected": self.nats_connected,
                 "jetstream_ready": self.jetstream_ready,
                 "problem": self.jetstream_problem,
+                "reason": self.nats_reason,
             },
             "uptime_s": round((now - self.started_at_ms) / 1000, 3),
             "venues": venues,

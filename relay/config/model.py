@@ -116,6 +116,18 @@ class NatsConfig:
         ping_interval_s: seconds between two client PINGs to the server.
         max_outstanding_pings: PINGs without a PONG after which the connection
             counts as dead (a hung server) and is replaced.
+        user: user name for user/password authentication ("" = none).
+        password: its password (never shown: ``***`` in logs and errors).
+        token: token authentication (never shown).
+        nkey_seed_file: file holding an nkey user seed (``SU...``): nkey authentication.
+        creds_file: JWT user credentials file (``.creds``: JWT and nkey seed).
+        tls_ca_file: PEM file of the CAs that signed the server's certificate
+            ("" = the system's CAs).
+        tls_cert_file: PEM client certificate (mutual TLS); needs ``tls_key_file``.
+        tls_key_file: PEM private key of ``tls_cert_file``.
+        tls_verify: check the server's certificate and host name (default true).
+        tls_handshake_first: start TLS before the server's INFO (the server must
+            be configured with ``handshake_first``).
     """
 
     urls: tuple[str, ...] = ("nats://127.0.0.1:4222",)
@@ -130,6 +142,27 @@ class NatsConfig:
     ack_batch_max: int = 256
     ping_interval_s: float = 5.0
     max_outstanding_pings: int = 2
+    user: str = ""
+    password: str = field(default="", repr=False)
+    token: str = field(default="", repr=False)
+    nkey_seed_file: str = ""
+    creds_file: str = ""
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_verify: bool = True
+    tls_handshake_first: bool = False
+
+    @property
+    def tls_configured(self) -> bool:
+        """Whether any ``tls_*`` key asks for TLS settings of the relay's own."""
+        return bool(
+            self.tls_ca_file
+            or self.tls_cert_file
+            or self.tls_key_file
+            or not self.tls_verify
+            or self.tls_handshake_first
+        )
 
 
 @dataclass(frozen=True, slots=True)

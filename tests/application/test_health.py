@@ -73,6 +73,23 @@ def test_jetstream_not_storing_is_unhealthy_with_the_problem_reported() -> None:
             "connected": True,
             "jetstream_ready": False,
             "problem": "no ack within ack_timeout_s (5 s)",
+            "reason": "",
+        },
+    )
+
+
+def test_a_server_refusing_the_relay_is_unhealthy_with_the_reason_reported() -> None:
+    health = HealthMonitor(["binance-usdm"])
+    health.venue_state("binance-usdm", ConnectionState.CONNECTED)
+    health.nats_reason = 'nats: authorization violation for user "relay"'
+    report = health.report(health.started_at_ms)
+    assert (report["status"], report["nats"]) == (
+        "unhealthy",
+        {
+            "connected": False,
+            "jetstream_ready": True,
+            "problem": "",
+            "reason": 'nats: authorization violation for user "relay"',
         },
     )
 

@@ -792,7 +792,9 @@ def test_quoted_unknown_key_is_named_in_toml_syntax() -> None:
             'nats."odd key"',
             "unknown key (known keys: urls, embedded, embedded_store_dir, streams,"
             " subject_prefix, ack_timeout_s, max_in_flight, connect_timeout_s, ack_mode,"
-            " ack_batch_max, ping_interval_s, max_outstanding_pings)",
+            " ack_batch_max, ping_interval_s, max_outstanding_pings, user, password, token,"
+            " nkey_seed_file, creds_file, tls_ca_file, tls_cert_file, tls_key_file, tls_verify,"
+            " tls_handshake_first)",
         ),
     )
 

@@ -187,9 +187,14 @@ async def until(
 Stored = list[tuple[str, dict[str, str], bytes]]
 
 
-async def stored_messages(nats_url: str, expected: int, polls: int = 600) -> Stored:
-    """Every message of stream MARKET once its count stops growing (subject, headers, data)."""
-    nc = await nats.connect(nats_url)
+async def stored_messages(
+    nats_url: str, expected: int, polls: int = 600, **connect_options: Any
+) -> Stored:
+    """Every message of stream MARKET once its count stops growing (subject, headers, data).
+
+    ``connect_options``: nats-py ``connect`` keywords (credentials, ``tls``).
+    """
+    nc = await nats.connect(nats_url, **connect_options)
     js = nc.jetstream()
     last, stable = -1, 0
     for _ in range(polls):

@@ -6,7 +6,8 @@ built here (pure functions, bytes out) and handed to nats-py's write buffer in o
 
 This is the only module of the relay that touches nats-py's private members
 (``_send_command``, ``_flush_pending``, ``_flush_queue``, ``_pending``,
-``_pending_data_size``). They are those of nats-py 2.x (:data:`NATS_PY_MAJOR`);
+``_pending_data_size``) and changes a client's options after connect
+(:func:`allow_reconnect`). They are those of nats-py 2.x (:data:`NATS_PY_MAJOR`);
 :func:`check_client` refuses any other client at connect, and
 ``tests/infrastructure/nats/test_commands.py`` proves the bytes equal what
 nats-py's own ``publish`` sends.
@@ -74,6 +75,19 @@ def check_client(nc: Client) -> None:
     missing = tuple(name for name in PRIVATE_MEMBERS if not hasattr(nc, name))
     if missing or version.split(".")[0] != str(NATS_PY_MAJOR):
         raise UnsupportedNatsClientError(version, missing)
+
+
+def allow_reconnect(nc: Client) -> None:
+    """Let a client connected with ``allow_reconnect=False`` reconnect from now on.
+
+    The relay's first connection is made with reconnects off, so that each
+    failed attempt raises to the relay's own retry loop instead of being retried
+    inside nats-py: after a TLS verification failure nats-py 2.16 hangs in
+    ``_close`` -> ``wait_closed`` and never tries again. nats-py reads
+    ``options["allow_reconnect"]`` when a connection is lost, so setting it here
+    turns its reconnects on for the rest of the client's life.
+    """
+    nc.options["allow_reconnect"] = True
 
 
 def header_tail(content_type: str) -> bytes:

@@ -37,13 +37,11 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
 from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import AckObserver, MessageSink, MetricsSink, OutboundMessage
@@ -62,6 +60,7 @@ from relay.infrastructure.nats.commands import (
     header_tail,
     write_commands,
 )
+from relay.infrastructure.nats.connection import NatsConnection
 from relay.infrastructure.nats.outage_buffer import OutageBuffer
 from relay.infrastructure.nats.streams import (
     JetStreamUnavailableError,
@@ -98,6 +97,8 @@ class JetStreamPublisher(MessageSink):
             ``publish_failed``, ``outage_buffer_full``).
         on_acked: called with each message JetStream acknowledged and the time
             (:data:`~relay.application.ports.AckObserver`); None: nobody is told.
+        on_refused: called with the one-line cause when the server refuses the
+            relay (authorization, TLS), and with "" once connected (:mod:`.connection`).
     """
 
     def __init__(
@@ -110,6 +111,7 @@ class JetStreamPublisher(MessageSink):
         on_ready_change: Callable[[bool, str], None] = lambda ready, problem: None,
         on_drop: Callable[[OutboundMessage, str], None] = lambda message, reason: None,
         on_acked: AckObserver | None = None,
+        on_refused: Callable[[str], None] = lambda reason: None,
     ) -> None:
         self._on_drop = on_drop
         self._on_acked = on_acked
@@ -126,11 +128,12 @@ class JetStreamPublisher(MessageSink):
         self._check_wakeup = asyncio.Event()
         self._unstorable: set[str] = set()
         self._log_limit = LogRateLimit(LOG_INTERVAL_S)
-        self._nc: Client | None = None
+        self._connection = NatsConnection(
+            config, self._limited, self._disconnected, self._reconnected, on_refused
+        )
         self._inbox = ""
         self._tokens = itertools.count(1)
         self._connected = False
-        self._closing = False
         self._pending: dict[str, Pending] = {}
         self._retries: list[tuple[float, int, Pending]] = []
         self._timer_wakeup = asyncio.Event()
@@ -165,22 +168,11 @@ class JetStreamPublisher(MessageSink):
             UnsupportedNatsClientError: the installed nats-py is not one whose
                 internals :mod:`.commands` knows.
         """
-        async for attempt in AsyncRetrying(
-            wait=wait_random_exponential(multiplier=0.5, max=10.0),
-            retry=retry_if_exception_type((OSError, TimeoutError, nats.errors.NoServersError)),
-            before_sleep=lambda state: self._limited(
-                logging.WARNING,
-                "NATS not reachable, retrying",
-                {"urls": list(self._config.urls), "attempt": state.attempt_number},
-            ),
-        ):
-            with attempt:
-                self._nc = await nats.connect(**self._connect_options())
-        assert self._nc is not None
-        check_client(self._nc)
-        self._max_payload = self._nc.max_payload
-        self._inbox = self._nc.new_inbox() + "."
-        await self._nc.subscribe(self._inbox + "*", cb=self._on_ack)
+        nc = await self._connection.open()
+        check_client(nc)
+        self._max_payload = nc.max_payload
+        self._inbox = nc.new_inbox() + "."
+        await nc.subscribe(self._inbox + "*", cb=self._on_ack)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_CHECK_S
         while True:
@@ -188,11 +180,11 @@ class JetStreamPublisher(MessageSink):
                 await self._check()
                 break
             except StreamSetupError:
-                await self._abandon()
+                await self._connection.abandon()
                 raise
             except JetStreamUnavailableError as exc:
                 if loop.time() >= deadline:
-                    await self._abandon()
+                    await self._connection.abandon()
                     raise StreamSetupError(
                         f"{exc} for {START_CHECK_S:g} s at start; is JetStream enabled on the"
                         " server (nats-server -js)?"
@@ -201,24 +193,9 @@ class JetStreamPublisher(MessageSink):
         self._set_connected(True)
         self._set_ready(True, "")
 
-    def _connect_options(self) -> dict[str, Any]:
-        return {
-            "servers": list(self._config.urls),
-            "connect_timeout": self._config.connect_timeout_s,
-            "max_reconnect_attempts": -1,
-            "reconnect_time_wait": 0.5,
-            "ping_interval": self._config.ping_interval_s,
-            "max_outstanding_pings": self._config.max_outstanding_pings,
-            "disconnected_cb": self._disconnected,
-            "reconnected_cb": self._reconnected,
-            "error_cb": self._error,
-        }
-
-    async def _abandon(self) -> None:
-        nc, self._nc = self._nc, None
-        if nc is not None:
-            self._closing = True
-            await nc.close()
+    @property
+    def _nc(self) -> Client | None:
+        return self._connection.client
 
     async def _check(self) -> None:
         """Check JetStream and the streams; learn the stream sequence for batch acks.
@@ -296,25 +273,16 @@ class JetStreamPublisher(MessageSink):
         return len(self._pending) + len(self._retries) + self._acks.unacknowledged
 
     async def _disconnected(self) -> None:
-        if not self._closing:
-            log.warning(
-                "NATS disconnected; buffering", extra={"unacknowledged": self._unacknowledged()}
-            )
-            if self._nc is not None:
-                discard_pending_commands(self._nc)
-            self._set_connected(False)
+        log.warning(
+            "NATS disconnected; buffering", extra={"unacknowledged": self._unacknowledged()}
+        )
+        if self._nc is not None:
+            discard_pending_commands(self._nc)
+        self._set_connected(False)
 
     async def _reconnected(self) -> None:
         log.info("NATS reconnected; checking JetStream", extra={"buffered": len(self._buffer)})
         self._set_connected(True)
-
-    async def _error(self, exc: Exception) -> None:
-        self._limited(
-            logging.WARNING,
-            "NATS error",
-            {"error": repr(exc)},
-            key=("NATS error", type(exc).__name__),
-        )
 
     def _limited(self, level: int, msg: str, extra: dict[str, object], key: object = None) -> None:
         """Log a line that repeats while a condition lasts, at most once per ``LOG_INTERVAL_S``."""
@@ -626,11 +594,4 @@ class JetStreamPublisher(MessageSink):
 
     async def close(self) -> None:
         """Flush and close the connection (just close it while NATS is unreachable)."""
-        nc, self._nc = self._nc, None
-        self._closing = True
-        if nc is None or nc.is_closed:
-            return
-        if nc.is_connected:
-            await nc.drain()
-        else:
-            await nc.close()
+        await self._connection.close()
