@@ -1,0 +1,98 @@
+"""The Dockerfile, read as instructions: what the image runs, as whom, on which address.
+
+No Docker engine runs on this machine (the client answers, the daemon does not), so the
+image itself is not built here; these tests read the Dockerfile and check what the build
+and the container depend on against the tree and the relay's own config loader.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from support.dockerfile import (
+    copy_sources,
+    env_values,
+    exec_form,
+    ignore_patterns,
+    ignored,
+    instructions,
+)
+
+from relay.config.loader import load_config
+from relay.demo import CAPTURES, DEMO_DIR
+from relay.infrastructure.venues.registry import supported_data_types
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = instructions(ROOT / "Dockerfile")
+
+
+def _one(keyword: str) -> str:
+    found = [i.arguments for i in DOCKERFILE if i.keyword == keyword]
+    assert len(found) == 1, f"{keyword}: {found}"
+    return found[0]
+
+
+def _healthcheck_url() -> str:
+    arguments = _one("HEALTHCHECK")
+    command = exec_form(arguments[arguments.index("CMD") + len("CMD") :].strip())
+    assert command[:2] == ["python", "-c"]
+    (url,) = [word for word in command[2].split("'") if word.startswith("http://")]
+    return url
+
+
+def test_the_image_runs_as_a_numeric_non_root_user() -> None:
+    user, _, group = _one("USER").partition(":")
+    assert user.isdigit() and int(user) != 0
+    assert group.isdigit() and int(group) != 0
+
+
+def test_the_image_config_listens_on_all_interfaces_on_the_exposed_port() -> None:
+    env = env_values(DOCKERFILE)
+    config_path = Path(env["RELAY_CONFIG"])
+    assert config_path.parts[:3] == ("/", "app", "config")
+    # The container's config is the tree's config/ (COPY config ./config under /app).
+    shipped = ROOT / config_path.relative_to("/app")
+    config = load_config(shipped, venues=supported_data_types(), environ=env)
+    assert (config.http.host, config.http.port, config.http.enabled) == ("0.0.0.0", 8080, True)
+    assert _one("EXPOSE") == "8080"
+
+
+def test_the_healthcheck_asks_livez_on_the_listening_port() -> None:
+    url = urlsplit(_healthcheck_url())
+    assert (url.hostname, url.port, url.path) == ("127.0.0.1", 8080, "/livez")
+    assert "--timeout=3s" in _one("HEALTHCHECK")
+
+
+def test_the_entrypoint_is_the_relay_command_running_the_config() -> None:
+    assert exec_form(_one("ENTRYPOINT")) == ["relay"]
+    assert exec_form(_one("CMD")) == ["run"]
+
+
+def test_every_copy_source_exists_and_is_in_the_build_context() -> None:
+    patterns = ignore_patterns(ROOT / ".dockerignore")
+    sources = copy_sources(DOCKERFILE)
+    assert sources == ["pyproject.toml", "README.md", "relay", "config"]
+    for source in sources:
+        assert (ROOT / source).exists(), source
+        assert not ignored(source, patterns), source
+    # What the image must not carry, and the matcher really matching.
+    for left_out in (".git", ".venv", "tests", "relay/demo/__pycache__/x.pyc"):
+        assert ignored(left_out, patterns), left_out
+
+
+def test_the_demo_sessions_and_their_notice_go_into_the_installed_package() -> None:
+    """`relay demo` replays relay/demo/*.jsonl (copied with `COPY relay`); pip installs
+    them only when pyproject's package data lists them, NOTICE (the attribution) too."""
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["relay"]
+    shipped = [*CAPTURES, "NOTICE"]
+    assert DEMO_DIR == ROOT / "relay" / "demo"
+    for name in shipped:
+        assert (DEMO_DIR / name).is_file(), name
+        assert any(fnmatch.fnmatch(f"demo/{name}", glob) for glob in globs), name
+    notice = (DEMO_DIR / "NOTICE").read_text()
+    assert "cryptofeed" in notice and "Bryant Moscon" in notice and "XFree86 1.1" in notice
