@@ -8,10 +8,16 @@ and the container depend on against the tree and the relay's own config loader.
 from __future__ import annotations
 
 import fnmatch
+import subprocess
+import sys
+import threading
 import tomllib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from support.dockerfile import (
     copy_sources,
     env_values,
@@ -64,6 +70,44 @@ def test_the_healthcheck_asks_livez_on_the_listening_port() -> None:
     url = urlsplit(_healthcheck_url())
     assert (url.hostname, url.port, url.path) == ("127.0.0.1", 8080, "/livez")
     assert "--timeout=3s" in _one("HEALTHCHECK")
+
+
+class _Probe(BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:
+        self.send_response(self.status if self.path == "/livez" else 404)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def probe_server() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Probe)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_the_healthcheck_command_passes_on_200_and_fails_otherwise(
+    probe_server: ThreadingHTTPServer,
+) -> None:
+    """The HEALTHCHECK's own command, run against a local server on another port."""
+    arguments = _one("HEALTHCHECK")
+    command = exec_form(arguments[arguments.index("CMD") + len("CMD") :].strip())
+    port = probe_server.server_address[1]
+    code = command[2].replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+    results = []
+    for status in (200, 503):
+        _Probe.status = status
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
+        results.append(run.returncode)
+    assert results[0] == 0 and results[1] != 0
 
 
 def test_the_entrypoint_is_the_relay_command_running_the_config() -> None:
