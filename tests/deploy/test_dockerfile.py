@@ -1,8 +1,9 @@
 """The Dockerfile, read as instructions: what the image runs, as whom, on which address.
 
 No Docker engine runs on this machine (the client answers, the daemon does not), so the
-image itself is not built here; these tests read the Dockerfile and check what the build
-and the container depend on against the tree and the relay's own config loader.
+image itself is not built here; these tests read the Dockerfile with BuildKit's parser
+and check what the build and the container depend on against the tree, the relay's own
+config loader and a local HTTP server.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from support.dockerfile import (
+    Instruction,
     copy_sources,
     env_values,
-    exec_form,
     ignore_patterns,
     ignored,
     instructions,
@@ -35,22 +36,28 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = instructions(ROOT / "Dockerfile")
 
 
-def _one(keyword: str) -> str:
-    found = [i.arguments for i in DOCKERFILE if i.keyword == keyword]
+def _one(keyword: str) -> Instruction:
+    found = [i for i in DOCKERFILE if i.keyword == keyword]
     assert len(found) == 1, f"{keyword}: {found}"
     return found[0]
 
 
-def _healthcheck_url() -> str:
-    arguments = _one("HEALTHCHECK")
-    command = exec_form(arguments[arguments.index("CMD") + len("CMD") :].strip())
+def _healthcheck_command() -> list[str]:
+    healthcheck = _one("HEALTHCHECK")
+    assert healthcheck.exec_form and healthcheck.values[0] == "CMD"
+    command = list(healthcheck.values[1:])
     assert command[:2] == ["python", "-c"]
-    (url,) = [word for word in command[2].split("'") if word.startswith("http://")]
+    return command
+
+
+def _healthcheck_url() -> str:
+    (url,) = [word for word in _healthcheck_command()[2].split("'") if word.startswith("http")]
     return url
 
 
 def test_the_image_runs_as_a_numeric_non_root_user() -> None:
-    user, _, group = _one("USER").partition(":")
+    (value,) = _one("USER").values
+    user, _, group = value.partition(":")
     assert user.isdigit() and int(user) != 0
     assert group.isdigit() and int(group) != 0
 
@@ -63,13 +70,13 @@ def test_the_image_config_listens_on_all_interfaces_on_the_exposed_port() -> Non
     shipped = ROOT / config_path.relative_to("/app")
     config = load_config(shipped, venues=supported_data_types(), environ=env)
     assert (config.http.host, config.http.port, config.http.enabled) == ("0.0.0.0", 8080, True)
-    assert _one("EXPOSE") == "8080"
+    assert _one("EXPOSE").values == ("8080",)
 
 
 def test_the_healthcheck_asks_livez_on_the_listening_port() -> None:
     url = urlsplit(_healthcheck_url())
     assert (url.hostname, url.port, url.path) == ("127.0.0.1", 8080, "/livez")
-    assert "--timeout=3s" in _one("HEALTHCHECK")
+    assert "--timeout=3s" in _one("HEALTHCHECK").flags
 
 
 class _Probe(BaseHTTPRequestHandler):
@@ -98,8 +105,7 @@ def test_the_healthcheck_command_passes_on_200_and_fails_otherwise(
     probe_server: ThreadingHTTPServer,
 ) -> None:
     """The HEALTHCHECK's own command, run against a local server on another port."""
-    arguments = _one("HEALTHCHECK")
-    command = exec_form(arguments[arguments.index("CMD") + len("CMD") :].strip())
+    command = _healthcheck_command()
     port = probe_server.server_address[1]
     code = command[2].replace("127.0.0.1:8080", f"127.0.0.1:{port}")
     results = []
@@ -111,8 +117,9 @@ def test_the_healthcheck_command_passes_on_200_and_fails_otherwise(
 
 
 def test_the_entrypoint_is_the_relay_command_running_the_config() -> None:
-    assert exec_form(_one("ENTRYPOINT")) == ["relay"]
-    assert exec_form(_one("CMD")) == ["run"]
+    for keyword, values in (("ENTRYPOINT", ("relay",)), ("CMD", ("run",))):
+        instruction = _one(keyword)
+        assert (instruction.exec_form, instruction.values) == (True, values)
 
 
 def test_every_copy_source_exists_and_is_in_the_build_context() -> None:

@@ -1,102 +1,91 @@
-"""A Dockerfile read as its instructions, and a .dockerignore matcher, for the image tests.
+"""A Dockerfile read with BuildKit's own parser, and a .dockerignore matcher, for the
+image tests.
 
-Follows the Dockerfile reference (docs.docker.com/reference/dockerfile): one instruction
-per logical line, ``\\`` at the end of a line continues it, ``#`` starts a comment line;
-the exec form of ``CMD``/``ENTRYPOINT``/``HEALTHCHECK CMD`` is a JSON array. Only what
-the tests need: no parser directives, heredocs or ``ARG`` substitution (a Dockerfile using
-them raises :class:`UnsupportedDockerfile`).
+The ``dockerfile`` package wraps the Go parser Docker uses
+(``github.com/moby/buildkit/frontend/dockerfile/parser``): one :class:`Instruction` per
+instruction, continuation lines joined, flags (``--timeout=3s``) apart from the values,
+``json`` true for the exec form of ``CMD``/``ENTRYPOINT``/``HEALTHCHECK CMD``.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import json
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+import dockerfile
+
 
 class UnsupportedDockerfile(Exception):
-    """The Dockerfile uses syntax this reader does not implement."""
+    """The Dockerfile or .dockerignore uses a form these helpers do not read."""
 
 
 @dataclass(frozen=True, slots=True)
 class Instruction:
-    """One instruction: ``keyword`` upper-cased (``COPY``), ``arguments`` the rest of the line."""
+    """One instruction: ``keyword`` upper-cased (``COPY``), its ``flags`` and ``values``,
+    ``exec_form`` true for a JSON-array form."""
 
     keyword: str
-    arguments: str
+    flags: tuple[str, ...]
+    values: tuple[str, ...]
+    exec_form: bool
 
 
 def instructions(path: Path) -> list[Instruction]:
-    """The instructions of the Dockerfile at ``path``, continuation lines joined.
+    """The instructions of the Dockerfile at ``path``, in order.
 
     Raises:
-        UnsupportedDockerfile: a heredoc (``<<``) or a variable (``$``) outside a string
-            of the exec form.
+        dockerfile.GoParseError: the file is not a valid Dockerfile.
     """
-    logical: list[str] = []
-    pending = ""
-    for line in path.read_text().splitlines():
-        stripped = line.strip()
-        if stripped.startswith("#") or (not stripped and not pending):
-            continue
-        if stripped.endswith("\\"):
-            pending += stripped[:-1] + " "
-            continue
-        logical.append(pending + stripped)
-        pending = ""
-    result = []
-    for line in logical:
-        keyword, _, arguments = line.partition(" ")
-        if "<<" in arguments:
-            raise UnsupportedDockerfile(f"heredoc not supported: {line}")
-        result.append(Instruction(keyword.upper(), arguments.strip()))
-    return result
+    return [
+        Instruction(command.cmd.upper(), command.flags, command.value, command.json)
+        for command in dockerfile.parse_file(str(path))
+    ]
 
 
 def env_values(found: list[Instruction]) -> dict[str, str]:
-    """Every ``ENV KEY=VALUE`` pair (the ``KEY=VALUE`` form), later ones winning."""
+    """Every ``ENV`` key and value (BuildKit gives them as key, value, key, value...),
+    later ones winning.
+
+    Raises:
+        UnsupportedDockerfile: a value holding a ``$`` variable (not expanded here).
+    """
     values: dict[str, str] = {}
     for instruction in found:
         if instruction.keyword == "ENV":
-            for pair in shlex.split(instruction.arguments):
-                key, separator, value = pair.partition("=")
-                if not separator:
-                    raise UnsupportedDockerfile(f"ENV without '=': {instruction.arguments}")
+            pairs = instruction.values
+            for key, value in zip(pairs[::2], pairs[1::2], strict=True):
+                if "$" in value:
+                    raise UnsupportedDockerfile(f"ENV {key} uses a variable: {value}")
                 values[key] = value
     return values
 
 
 def copy_sources(found: list[Instruction]) -> list[str]:
-    """The build-context paths every ``COPY`` takes (all arguments but the destination).
+    """The build-context paths every ``COPY`` takes (all values but the destination).
 
     Raises:
-        UnsupportedDockerfile: ``COPY --from`` (another stage) or a ``$`` variable.
+        UnsupportedDockerfile: ``COPY --from`` (another stage or image) or a ``$`` variable.
     """
     sources: list[str] = []
     for instruction in found:
         if instruction.keyword != "COPY":
             continue
-        words = shlex.split(instruction.arguments)
-        if any(word.startswith("--from") for word in words) or "$" in instruction.arguments:
-            raise UnsupportedDockerfile(f"COPY form not supported: {instruction.arguments}")
-        sources.extend(word for word in words[:-1] if not word.startswith("--"))
+        if any(flag.startswith("--from") for flag in instruction.flags):
+            raise UnsupportedDockerfile(f"COPY from another stage: {instruction}")
+        if any("$" in value for value in instruction.values):
+            raise UnsupportedDockerfile(f"COPY with a variable: {instruction}")
+        sources.extend(instruction.values[:-1])
     return sources
-
-
-def exec_form(arguments: str) -> list[str]:
-    """The JSON array of an exec-form ``CMD``/``ENTRYPOINT`` (``["relay"]`` -> ``['relay']``)."""
-    value = json.loads(arguments)
-    if not (isinstance(value, list) and all(isinstance(word, str) for word in value)):
-        raise UnsupportedDockerfile(f"not an exec form: {arguments}")
-    return value
 
 
 def ignored(path: str, patterns: list[str]) -> bool:
     """Whether .dockerignore ``patterns`` keep ``path`` (or a folder above it) out of the
     build context: each pattern is matched with :func:`fnmatch.fnmatch` (``**/`` also at
-    the top); ``!`` exceptions raise :class:`UnsupportedDockerfile`.
+    the top).
+
+    Raises:
+        UnsupportedDockerfile: a ``!`` exception pattern.
     """
     parts = Path(path).parts
     prefixes = ["/".join(parts[: end + 1]) for end in range(len(parts))]
