@@ -10,6 +10,7 @@ for the fields the operator reads and against the Service and the alert rules.
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -37,6 +38,10 @@ KUSTOMIZATIONS = [BASE, OVERLAY]
 SCHEMA_VERSIONS = ("1.29.0", kubernetes_schemas.latest_version())
 """The oldest minor still commonly run, and the newest the package ships."""
 OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
+OPERATOR_DURATION = re.compile(
+    r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
+)
+"""The Prometheus Operator CRDs' duration pattern (``for``, ``interval``, ``scrapeTimeout``)."""
 
 
 def _key(obj: Manifest) -> tuple[str, str]:
@@ -224,8 +229,11 @@ def test_the_service_pdb_and_service_monitor_select_the_pods_and_scrape_metrics(
         monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     )
     (endpoint,) = monitor["spec"]["endpoints"]
+    assert set(endpoint) == {"port", "path", "interval", "scrapeTimeout"}
     assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
     assert endpoint["path"] == "/metrics"
+    assert OPERATOR_DURATION.match(endpoint["interval"])
+    assert OPERATOR_DURATION.match(endpoint["scrapeTimeout"])
     # The alert RelayDown selects job="relay": the operator's job label is the Service name.
     assert service["metadata"]["name"] == "relay"
 
@@ -239,3 +247,6 @@ def test_the_prometheus_rule_has_the_operator_shape() -> None:
         for item in group["rules"]:
             assert set(item) <= {"alert", "record", "expr", "for", "labels", "annotations"}
             assert isinstance(item["expr"], str) and ("alert" in item) != ("record" in item)
+            assert OPERATOR_DURATION.match(item.get("for", "0")), item
+            assert all(isinstance(value, str) for value in item.get("labels", {}).values())
+            assert all(isinstance(value, str) for value in item.get("annotations", {}).values())
