@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 import yaml
 from kubernetes_validate import utils as kubernetes_schemas
 from support.kustomize import (
@@ -25,6 +26,7 @@ from support.kustomize import (
     render,
     strategic_merge,
 )
+from support.nats_jwt import new_operator
 
 from relay.config.errors import ConfigError
 from relay.config.loader import parse_config
@@ -192,25 +194,35 @@ def test_the_config_map_and_secret_are_what_the_pod_mounts() -> None:
     assert "relay.toml" in objects[("ConfigMap", "relay-config")]["data"]
 
 
-def test_the_config_map_relay_toml_is_a_valid_config_pointing_at_the_mounted_secret() -> None:
-    """Fails on a branch without the [nats] credential keys (creds_file, tls_ca_file):
-    those arrive with the NATS security work; the problems are printed."""
+def test_the_config_map_relay_toml_is_a_valid_config_pointing_at_the_mounted_secret(
+    tmp_path: Path,
+) -> None:
+    """The ConfigMap's relay.toml loads, with the Secret's files (a real creds file and
+    CA certificate, made here) in place at its mount path; every problem is printed."""
     objects = _objects(BASE)
     text = objects[("ConfigMap", "relay-config")]["data"]["relay.toml"]
     (container,) = _pod(objects)["containers"]
     environ = {item["name"]: item["value"] for item in container["env"]}
+    mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
+    secret_keys = set(objects[("Secret", "relay-nats")]["stringData"])
+    assert secret_keys == {"user.creds", "ca.crt"}
+    new_operator().creds(tmp_path / "user.creds")
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "ca.crt"))
+    mounted = mounts["nats-credentials"]
     try:
         config = parse_config(
-            text, source="relay-config", venues=supported_data_types(), environ=environ
+            text.replace(f"{mounted}/", f"{tmp_path}/"),
+            source="relay-config",
+            venues=supported_data_types(),
+            environ=environ,
         )
     except ConfigError as error:
         pytest.fail(str(error))
     assert (config.http.host, config.http.port) == ("0.0.0.0", 8080)
     assert config.nats.urls == ("tls://nats.nats.svc.cluster.local:4222",)
-    secret_keys = set(objects[("Secret", "relay-nats")]["stringData"])
-    mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
     named = {getattr(config.nats, key) for key in ("creds_file", "tls_ca_file")}
-    assert named == {f"{mounts['nats-credentials']}/{key}" for key in secret_keys}
+    assert named == {f"{tmp_path}/{key}" for key in secret_keys}
+    assert text.count(f"{mounted}/") == len(secret_keys)
 
 
 def test_the_service_pdb_and_service_monitor_select_the_pods_and_scrape_metrics() -> None:
