@@ -220,7 +220,7 @@ class CoinbaseProtocol(VenueProtocol):
                 channel == "l2_data"
                 and all(
                     isinstance(event, dict) and event.get("type") == "snapshot"
-                    for event in parse.json_list("events", message["events"])
+                    for event in wire.json_list("events", message["events"])
                 )
             ):
                 return
@@ -291,7 +291,7 @@ class CoinbaseProtocol(VenueProtocol):
         parsed: list[
             tuple[str, Instrument, tuple[PriceLevel, ...], tuple[PriceLevel, ...], int, str]
         ] = []
-        for raw in parse.json_list("events", message["events"]):
+        for raw in wire.json_list("events", message["events"]):
             event = wire.json_object("events[]", raw)
             kind = event["type"]
             if kind not in ("snapshot", "update"):
@@ -300,7 +300,7 @@ class CoinbaseProtocol(VenueProtocol):
                 )
             instrument = self._instrument(event["product_id"], DataType.L2_ORDERBOOK)
             parsed.append(
-                (kind, instrument, *parse.l2_levels(parse.json_list("updates", event["updates"])))
+                (kind, instrument, *parse.l2_levels(wire.json_list("updates", event["updates"])))
             )
         for kind, instrument, bids, asks, latest_ms, digest in parsed:
             book = self._books[instrument.instrument]
@@ -337,8 +337,8 @@ class CoinbaseProtocol(VenueProtocol):
     def _market_trades(
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
     ) -> None:
-        for raw in parse.json_list("events", message["events"]):
-            for raw_trade in parse.json_list("trades", wire.json_object("events[]", raw)["trades"]):
+        for raw in wire.json_list("events", message["events"]):
+            for raw_trade in wire.json_list("trades", wire.json_object("events[]", raw)["trades"]):
                 trade = wire.json_object("trades[]", raw_trade)
                 instrument = self._instrument(trade["product_id"], DataType.TRADE)
                 events.append(parse.trade_event(trade, instrument, received_at_ms))
@@ -348,9 +348,9 @@ class CoinbaseProtocol(VenueProtocol):
     ) -> None:
         message_time = message["timestamp"]
         message_ms = times.rfc3339_ms("timestamp", message_time)
-        for raw in parse.json_list("events", message["events"]):
+        for raw in wire.json_list("events", message["events"]):
             tickers = wire.json_object("events[]", raw)["tickers"]
-            for raw_ticker in parse.json_list("tickers", tickers):
+            for raw_ticker in wire.json_list("tickers", tickers):
                 ticker = wire.json_object("tickers[]", raw_ticker)
                 instrument = self._instrument(ticker["product_id"], DataType.TICKER)
                 events.append(
@@ -361,9 +361,9 @@ class CoinbaseProtocol(VenueProtocol):
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
     ) -> None:
         message_ms = times.rfc3339_ms("timestamp", message["timestamp"])
-        for raw in parse.json_list("events", message["events"]):
+        for raw in wire.json_list("events", message["events"]):
             candles = wire.json_object("events[]", raw)["candles"]
-            for raw_candle in parse.json_list("candles", candles):
+            for raw_candle in wire.json_list("candles", candles):
                 candle = wire.json_object("candles[]", raw_candle)
                 instrument = self._instrument(candle["product_id"], DataType.CANDLE)
                 events.append(parse.candle_event(candle, instrument, message_ms, received_at_ms))

@@ -238,7 +238,7 @@ class KrakenProtocol(VenueProtocol):
     def _trades(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
         """``trade``: one event per trade (see :func:`.parse.trade_event`)."""
         events: list[MarketEvent] = []
-        for raw in parse.json_list("data", message["data"]):
+        for raw in wire.json_list("data", message["data"]):
             entry = wire.json_object("data", raw)
             instrument = self._instrument(entry, DataType.TRADE)
             events.append(parse.trade_event(entry, instrument, received_at_ms))
@@ -247,7 +247,7 @@ class KrakenProtocol(VenueProtocol):
     def _ticker(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
         """``ticker``: best bid and ask with their quantities (see :func:`.parse.ticker_event`)."""
         events: list[MarketEvent] = []
-        for raw in parse.json_list("data", message["data"]):
+        for raw in wire.json_list("data", message["data"]):
             entry = wire.json_object("data", raw)
             instrument = self._instrument(entry, DataType.TICKER)
             events.append(parse.ticker_event(entry, instrument, received_at_ms))
@@ -256,7 +256,7 @@ class KrakenProtocol(VenueProtocol):
     def _ohlc(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
         """``ohlc``: one open candle per entry (see :func:`.parse.candle_event`)."""
         events: list[MarketEvent] = []
-        for raw in parse.json_list("data", message["data"]):
+        for raw in wire.json_list("data", message["data"]):
             entry = wire.json_object("data", raw)
             instrument = self._instrument(entry, DataType.CANDLE)
             interval = self._intervals[instrument.instrument]
