@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from relay.application.errors import FrameError
@@ -235,32 +235,44 @@ class KrakenProtocol(VenueProtocol):
             raise FrameError("unsubscribed", f"{wire.label(symbol)} {data_type.value}")
         return instrument
 
-    def _trades(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
-        """``trade``: one event per trade (see :func:`.parse.trade_event`)."""
-        events: list[MarketEvent] = []
+    def _entries(
+        self, message: dict[str, Any], data_type: DataType
+    ) -> Iterator[tuple[dict[str, Any], Instrument]]:
+        """Each ``data`` entry of a trade, ticker or ohlc message with its subscribed
+        instrument, checked one entry at a time (the first bad entry raises).
+
+        Raises:
+            KeyError, InvalidValueError: ``data`` or an entry's ``symbol`` missing or malformed.
+            FrameError: ``unsubscribed`` (a symbol not subscribed for ``data_type``).
+        """
         for raw in wire.json_list("data", message["data"]):
             entry = wire.json_object("data", raw)
-            instrument = self._instrument(entry, DataType.TRADE)
-            events.append(parse.trade_event(entry, instrument, received_at_ms))
+            yield entry, self._instrument(entry, data_type)
+
+    def _trades(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
+        """``trade``: one event per trade (see :func:`.parse.trade_event`)."""
+        events = [
+            parse.trade_event(entry, instrument, received_at_ms)
+            for entry, instrument in self._entries(message, DataType.TRADE)
+        ]
         return FrameOutcome(events, [], [])
 
     def _ticker(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
         """``ticker``: best bid and ask with their quantities (see :func:`.parse.ticker_event`)."""
-        events: list[MarketEvent] = []
-        for raw in wire.json_list("data", message["data"]):
-            entry = wire.json_object("data", raw)
-            instrument = self._instrument(entry, DataType.TICKER)
-            events.append(parse.ticker_event(entry, instrument, received_at_ms))
+        events = [
+            parse.ticker_event(entry, instrument, received_at_ms)
+            for entry, instrument in self._entries(message, DataType.TICKER)
+        ]
         return FrameOutcome(events, [], [])
 
     def _ohlc(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
         """``ohlc``: one open candle per entry (see :func:`.parse.candle_event`)."""
-        events: list[MarketEvent] = []
-        for raw in wire.json_list("data", message["data"]):
-            entry = wire.json_object("data", raw)
-            instrument = self._instrument(entry, DataType.CANDLE)
-            interval = self._intervals[instrument.instrument]
-            events.append(parse.candle_event(entry, instrument, interval, received_at_ms))
+        events = [
+            parse.candle_event(
+                entry, instrument, self._intervals[instrument.instrument], received_at_ms
+            )
+            for entry, instrument in self._entries(message, DataType.CANDLE)
+        ]
         return FrameOutcome(events, [], [])
 
     def _book(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
