@@ -61,6 +61,7 @@ from relay.infrastructure.venues.coinbase import parse
 from relay.infrastructure.venues.coinbase.book import CoinbaseBook
 from relay.infrastructure.venues.common import times, wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.subscriptions import Subscriptions
 
 STALE_WINDOW_SEQUENCES = 10_000
 """A ``sequence_num`` at most this far below the last is an out-of-order message
@@ -124,15 +125,13 @@ class CoinbaseProtocol(VenueProtocol):
     def __init__(self, config: VenueConfig) -> None:
         self._config = config
         self._ws_url = config.ws_url or WS_URL
-        self._instruments: dict[str, Instrument] = {}
-        self._wanted: dict[str, frozenset[DataType]] = {}
+        self._subscriptions = Subscriptions(config)
         self._books: dict[str, CoinbaseBook] = {}
         for sub in config.subscriptions:
-            instrument = Instrument(config.id, sub.instrument, sub.canonical_symbol)
-            self._instruments[sub.instrument] = instrument
-            self._wanted[sub.instrument] = frozenset(sub.data_types)
             if DataType.L2_ORDERBOOK in sub.data_types:
-                self._books[sub.instrument] = CoinbaseBook(instrument)
+                self._books[sub.instrument] = CoinbaseBook(
+                    self._subscriptions.instruments[sub.instrument]
+                )
         self._latest = LatestId(STALE_WINDOW_SEQUENCES)
         self._pending_resyncs: list[BookResync] = []
         self._pending_replies: list[str] = []
@@ -275,11 +274,7 @@ class CoinbaseProtocol(VenueProtocol):
         self._pending_replies.append(subscribe_frame(BOOK_CHANNEL, products))
 
     def _instrument(self, product_id: Any, data_type: DataType) -> Instrument:
-        product = wire.text("product_id", product_id)
-        instrument = self._instruments.get(product)
-        if instrument is None or data_type not in self._wanted[product]:
-            raise FrameError("unsubscribed", wire.clip(f"{wire.label(product)} {data_type.value}"))
-        return instrument
+        return self._subscriptions.instrument(wire.text("product_id", product_id), data_type)
 
     def _l2_data(
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]

@@ -41,6 +41,7 @@ from relay.domain.model import (
 )
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.subscriptions import Subscriptions
 from relay.infrastructure.venues.kraken import parse
 from relay.infrastructure.venues.kraken.book import KrakenBook, book_depth
 
@@ -88,18 +89,16 @@ class KrakenProtocol(VenueProtocol):
     def __init__(self, config: VenueConfig) -> None:
         self._config = config
         self._ws_url = config.ws_url or WS_URL
-        self._instruments: dict[str, Instrument] = {}
-        self._wanted: dict[str, frozenset[DataType]] = {}
+        self._subscriptions = Subscriptions(config)
         self._intervals: dict[str, str] = {}
         self._books: dict[str, KrakenBook] = {}
         for sub in config.subscriptions:
             symbol = sub.instrument
-            instrument = Instrument(config.id, symbol, sub.canonical_symbol)
-            self._instruments[symbol] = instrument
-            self._wanted[symbol] = frozenset(sub.data_types)
             self._intervals[symbol] = sub.candle_interval
             if DataType.L2_ORDERBOOK in sub.data_types:
-                self._books[symbol] = KrakenBook(instrument, book_depth(sub.depth))
+                self._books[symbol] = KrakenBook(
+                    self._subscriptions.instruments[symbol], book_depth(sub.depth)
+                )
         self._handlers: dict[str, Callable[[dict[str, Any], int], FrameOutcome]] = {
             "trade": self._trades,
             "ticker": self._ticker,
@@ -229,11 +228,7 @@ class KrakenProtocol(VenueProtocol):
         raise FrameError("unknown_event", wire.clip(f"method {wire.brief(method)}"))
 
     def _instrument(self, entry: dict[str, Any], data_type: DataType) -> Instrument:
-        symbol = wire.text("symbol", entry["symbol"])
-        instrument = self._instruments.get(symbol)
-        if instrument is None or data_type not in self._wanted[symbol]:
-            raise FrameError("unsubscribed", f"{wire.label(symbol)} {data_type.value}")
-        return instrument
+        return self._subscriptions.instrument(wire.text("symbol", entry["symbol"]), data_type)
 
     def _entries(
         self, message: dict[str, Any], data_type: DataType
