@@ -17,6 +17,7 @@ from relay.domain.errors import RelayError
 from relay.infrastructure.event_loop import LOOPS
 
 if TYPE_CHECKING:
+    from relay.config.model import RelayConfig
     from relay.infrastructure.venues.registry import ListedInstrument
 
 DEFAULT_CONFIG = "config/relay.toml"
@@ -27,14 +28,21 @@ def _config_path(args: argparse.Namespace) -> Path:
     return Path(args.config or os.environ.get("RELAY_CONFIG") or DEFAULT_CONFIG)
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
+def _load_config(path: Path) -> RelayConfig | None:
+    """The config at ``path``, or None after printing every problem to stderr."""
     from relay.bootstrap import load
 
-    path = _config_path(args)
     try:
-        config = load(path)
+        return load(path)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
+        return None
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    path = _config_path(args)
+    config = _load_config(path)
+    if config is None:
         return EXIT_CONFIG_ERROR
     subs = sum(len(v.subscriptions) for v in config.venues)
     print(f"{path}: valid ({len(config.venues)} venues, {subs} subscriptions)")
@@ -42,7 +50,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from relay.bootstrap import Relay, load
+    from relay.bootstrap import Relay
     from relay.infrastructure.event_loop import EventLoopError, loop_factory
     from relay.infrastructure.logs import configure_logging
 
@@ -52,11 +60,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG_ERROR
 
-    path = _config_path(args)
-    try:
-        config = load(path)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    config = _load_config(_config_path(args))
+    if config is None:
         return EXIT_CONFIG_ERROR
     configure_logging(config.logging.level, config.logging.format)
 
@@ -134,6 +139,11 @@ def _seconds(text: str) -> float:
     if not math.isfinite(value) or value < 0.0:
         raise ValueError(text)
     return value
+
+
+def _add_loop_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--loop asyncio|uvloop`` (default asyncio), the same choices wherever it is offered."""
+    parser.add_argument("--loop", choices=LOOPS, default="asyncio", help=help_text)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -240,11 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="benchmarks: record frame-to-ack latencies; write counts, CPU and RSS here at exit",
     )
-    run.add_argument(
-        "--loop",
-        choices=LOOPS,
-        default="asyncio",
-        help="event loop: asyncio (default) or uvloop (when installed; see docs/performance.md)",
+    _add_loop_option(
+        run, "event loop: asyncio (default) or uvloop (when installed; see docs/performance.md)"
     )
     run.set_defaults(func=_cmd_run)
 
@@ -427,12 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where bench-<format>.png is written (default .)",
     )
     bench.add_argument("--json", action="store_true", help="print one JSON object, no plot")
-    bench.add_argument(
-        "--loop",
-        choices=LOOPS,
-        default="asyncio",
-        help="event loop of the relay under test (relay run --loop)",
-    )
+    _add_loop_option(bench, "event loop of the relay under test (relay run --loop)")
     bench.set_defaults(func=_cmd_bench)
 
     instruments = sub.add_parser(

@@ -5,11 +5,11 @@ Generic code looks venues up here by id and never tests a venue name.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from relay.application.ports import VenueProtocol
+from relay.application.registry import Registry
 from relay.config.model import VenueConfig
 from relay.domain.errors import RelayError
 from relay.domain.model import DataType
@@ -119,18 +119,14 @@ class VenueSpec:
     instrument_listing: InstrumentListing | None = None
 
 
-_REGISTRY: dict[str, VenueSpec] = {}
+_REGISTRY: Registry[VenueSpec] = Registry(
+    f"relay.infrastructure.venues.{name}" for name in VENUE_MODULES
+)
 
 
 def register(spec: VenueSpec) -> VenueSpec:
     """Add a venue; a second registration of the same id replaces the first."""
-    _REGISTRY[spec.id] = spec
-    return spec
-
-
-def _load_venue_modules() -> None:
-    for name in VENUE_MODULES:
-        importlib.import_module(f"relay.infrastructure.venues.{name}")
+    return _REGISTRY.register(spec.id, spec)
 
 
 def venue_spec(venue_id: str) -> VenueSpec:
@@ -139,25 +135,23 @@ def venue_spec(venue_id: str) -> VenueSpec:
     Raises:
         UnknownVenueError: no such venue id.
     """
-    _load_venue_modules()
+    specs = _REGISTRY.entries()
     try:
-        return _REGISTRY[venue_id]
+        return specs[venue_id]
     except KeyError:
         raise UnknownVenueError(
-            f"unknown venue {venue_id!r}; known: {', '.join(sorted(_REGISTRY))}"
+            f"unknown venue {venue_id!r}; known: {', '.join(sorted(specs))}"
         ) from None
 
 
 def registered_venues() -> tuple[str, ...]:
     """Every registered venue id, sorted."""
-    _load_venue_modules()
-    return tuple(sorted(_REGISTRY))
+    return tuple(sorted(_REGISTRY.entries()))
 
 
 def supported_data_types() -> Mapping[str, frozenset[DataType]]:
     """venue id -> data types it supports, for config validation."""
-    _load_venue_modules()
-    return {venue_id: spec.data_types for venue_id, spec in _REGISTRY.items()}
+    return {venue_id: spec.data_types for venue_id, spec in _REGISTRY.entries().items()}
 
 
 def plan_connections(spec: VenueSpec, config: VenueConfig) -> list[tuple[str, VenueConfig]]:

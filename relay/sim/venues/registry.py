@@ -9,24 +9,13 @@ by id and never tests a venue name.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from relay.application.registry import Registry
+from relay.infrastructure.venues.registry import VENUE_MODULES
 from relay.sim.books import SnapshotBuilder, SnapshotBuilderFactory
-
-SIMULATED_VENUE_MODULES = (
-    "binance",
-    "bybit",
-    "coinbase",
-    "coinbase_exchange",
-    "deribit",
-    "hyperliquid",
-    "kraken",
-    "okx",
-)
-"""Modules under ``relay.sim.venues`` that register simulated sides when imported."""
 
 
 class SimulatedVenue(Protocol):
@@ -64,30 +53,23 @@ class SimulatedSide:
     snapshot_builder: SnapshotBuilderFactory | None = None
 
 
-_REGISTRY: dict[str, SimulatedSide] = {}
+_REGISTRY: Registry[SimulatedSide] = Registry(f"relay.sim.venues.{name}" for name in VENUE_MODULES)
+"""Each venue package's simulated side is the module of the same name under ``relay.sim.venues``."""
 
 
 def register_simulated(side: SimulatedSide) -> SimulatedSide:
     """Add a venue id's simulated side; a second registration of the id replaces the first."""
-    _REGISTRY[side.venue_id] = side
-    return side
-
-
-def _load_modules() -> None:
-    for name in SIMULATED_VENUE_MODULES:
-        importlib.import_module(f"relay.sim.venues.{name}")
+    return _REGISTRY.register(side.venue_id, side)
 
 
 def simulated_side(venue_id: str) -> SimulatedSide | None:
     """The simulated side registered for ``venue_id``, or None (recorded frames only)."""
-    _load_modules()
-    return _REGISTRY.get(venue_id)
+    return _REGISTRY.entries().get(venue_id)
 
 
 def simulated_venue_ids() -> tuple[str, ...]:
     """Every venue id with a registered simulated side, sorted."""
-    _load_modules()
-    return tuple(sorted(_REGISTRY))
+    return tuple(sorted(_REGISTRY.entries()))
 
 
 def simulated_venue(venue_id: str) -> Callable[[], SimulatedVenue] | None:

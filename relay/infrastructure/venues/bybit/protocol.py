@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -65,6 +65,22 @@ INTERVALS = {
     "1M": "M",
 }
 """Relay interval word -> Bybit kline interval (the kline page's "Available intervals")."""
+
+
+_T = TypeVar("_T")
+
+
+def _subscribed(table: dict[str, _T], topic: str) -> _T:
+    """What ``table`` holds for ``topic`` (a book, ticker state, kline or instrument).
+
+    Raises:
+        FrameError: ``unsubscribed``, the topic as detail (a topic this connection
+            did not subscribe).
+    """
+    value = table.get(topic)
+    if value is None:
+        raise FrameError("unsubscribed", wire.clip(topic))
+    return value
 
 
 class Category(enum.Enum):
@@ -281,9 +297,7 @@ class BybitProtocol(VenueProtocol):
         raise FrameError("unknown_event", wire.clip(f"no topic, op {wire.brief(op)}"))
 
     def _orderbook(self, topic: str, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
-        book = self._books.get(topic)
-        if book is None:
-            raise FrameError("unsubscribed", wire.clip(topic))
+        book = _subscribed(self._books, topic)
         events: list[MarketEvent] = []
         with FrameErrors(topic):
             is_snapshot, ts_ms, data = parse.object_message(message)
@@ -328,30 +342,20 @@ class BybitProtocol(VenueProtocol):
         )
 
     def _trade(self, topic: str, message: dict[str, Any], received_at_ms: int) -> list[MarketEvent]:
-        instrument = self._trades.get(topic)
-        if instrument is None:
-            raise FrameError("unsubscribed", wire.clip(topic))
-        return parse.trades(message, instrument, received_at_ms)
+        return parse.trades(message, _subscribed(self._trades, topic), received_at_ms)
 
     def _ticker(
         self, topic: str, message: dict[str, Any], received_at_ms: int
     ) -> list[MarketEvent]:
-        state = self._tickers.get(topic)
-        if state is None:
-            raise FrameError("unsubscribed", wire.clip(topic))
+        state = _subscribed(self._tickers, topic)
         is_snapshot, ts_ms, data = parse.object_message(message)
         return state.on_message(is_snapshot, data, ts_ms, received_at_ms)
 
     def _kline(self, topic: str, message: dict[str, Any], received_at_ms: int) -> list[MarketEvent]:
-        kline = self._klines.get(topic)
-        if kline is None:
-            raise FrameError("unsubscribed", wire.clip(topic))
+        kline = _subscribed(self._klines, topic)
         return parse.candles(message, kline.instrument, kline.interval, received_at_ms)
 
     def _liquidation(
         self, topic: str, message: dict[str, Any], received_at_ms: int
     ) -> list[MarketEvent]:
-        instrument = self._liquidations.get(topic)
-        if instrument is None:
-            raise FrameError("unsubscribed", wire.clip(topic))
-        return parse.liquidations(message, instrument, received_at_ms)
+        return parse.liquidations(message, _subscribed(self._liquidations, topic), received_at_ms)

@@ -57,17 +57,6 @@ _TICKER_FIELDS = (
 )
 
 
-def json_list(field: str, raw: Any) -> list[Any]:
-    """``raw`` if it is a JSON list.
-
-    Raises:
-        InvalidValueError: anything else.
-    """
-    if not isinstance(raw, list):
-        raise InvalidValueError(field, raw, "expected a list")
-    return raw
-
-
 def digest(parts: Iterable[str]) -> str:
     """A short content digest (16 hex characters) for dedup keys."""
     return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()

@@ -61,6 +61,7 @@ from relay.infrastructure.venues.coinbase import parse
 from relay.infrastructure.venues.coinbase.book import CoinbaseBook
 from relay.infrastructure.venues.common import times, wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.subscriptions import Subscriptions
 
 STALE_WINDOW_SEQUENCES = 10_000
 """A ``sequence_num`` at most this far below the last is an out-of-order message
@@ -124,15 +125,13 @@ class CoinbaseProtocol(VenueProtocol):
     def __init__(self, config: VenueConfig) -> None:
         self._config = config
         self._ws_url = config.ws_url or WS_URL
-        self._instruments: dict[str, Instrument] = {}
-        self._wanted: dict[str, frozenset[DataType]] = {}
+        self._subscriptions = Subscriptions(config)
         self._books: dict[str, CoinbaseBook] = {}
         for sub in config.subscriptions:
-            instrument = Instrument(config.id, sub.instrument, sub.canonical_symbol)
-            self._instruments[sub.instrument] = instrument
-            self._wanted[sub.instrument] = frozenset(sub.data_types)
             if DataType.L2_ORDERBOOK in sub.data_types:
-                self._books[sub.instrument] = CoinbaseBook(instrument)
+                self._books[sub.instrument] = CoinbaseBook(
+                    self._subscriptions.instruments[sub.instrument]
+                )
         self._latest = LatestId(STALE_WINDOW_SEQUENCES)
         self._pending_resyncs: list[BookResync] = []
         self._pending_replies: list[str] = []
@@ -220,7 +219,7 @@ class CoinbaseProtocol(VenueProtocol):
                 channel == "l2_data"
                 and all(
                     isinstance(event, dict) and event.get("type") == "snapshot"
-                    for event in parse.json_list("events", message["events"])
+                    for event in wire.json_list("events", message["events"])
                 )
             ):
                 return
@@ -275,11 +274,7 @@ class CoinbaseProtocol(VenueProtocol):
         self._pending_replies.append(subscribe_frame(BOOK_CHANNEL, products))
 
     def _instrument(self, product_id: Any, data_type: DataType) -> Instrument:
-        product = wire.text("product_id", product_id)
-        instrument = self._instruments.get(product)
-        if instrument is None or data_type not in self._wanted[product]:
-            raise FrameError("unsubscribed", wire.clip(f"{wire.label(product)} {data_type.value}"))
-        return instrument
+        return self._subscriptions.instrument(wire.text("product_id", product_id), data_type)
 
     def _l2_data(
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
@@ -291,7 +286,7 @@ class CoinbaseProtocol(VenueProtocol):
         parsed: list[
             tuple[str, Instrument, tuple[PriceLevel, ...], tuple[PriceLevel, ...], int, str]
         ] = []
-        for raw in parse.json_list("events", message["events"]):
+        for raw in wire.json_list("events", message["events"]):
             event = wire.json_object("events[]", raw)
             kind = event["type"]
             if kind not in ("snapshot", "update"):
@@ -300,7 +295,7 @@ class CoinbaseProtocol(VenueProtocol):
                 )
             instrument = self._instrument(event["product_id"], DataType.L2_ORDERBOOK)
             parsed.append(
-                (kind, instrument, *parse.l2_levels(parse.json_list("updates", event["updates"])))
+                (kind, instrument, *parse.l2_levels(wire.json_list("updates", event["updates"])))
             )
         for kind, instrument, bids, asks, latest_ms, digest in parsed:
             book = self._books[instrument.instrument]
@@ -337,8 +332,8 @@ class CoinbaseProtocol(VenueProtocol):
     def _market_trades(
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
     ) -> None:
-        for raw in parse.json_list("events", message["events"]):
-            for raw_trade in parse.json_list("trades", wire.json_object("events[]", raw)["trades"]):
+        for raw in wire.json_list("events", message["events"]):
+            for raw_trade in wire.json_list("trades", wire.json_object("events[]", raw)["trades"]):
                 trade = wire.json_object("trades[]", raw_trade)
                 instrument = self._instrument(trade["product_id"], DataType.TRADE)
                 events.append(parse.trade_event(trade, instrument, received_at_ms))
@@ -348,9 +343,9 @@ class CoinbaseProtocol(VenueProtocol):
     ) -> None:
         message_time = message["timestamp"]
         message_ms = times.rfc3339_ms("timestamp", message_time)
-        for raw in parse.json_list("events", message["events"]):
+        for raw in wire.json_list("events", message["events"]):
             tickers = wire.json_object("events[]", raw)["tickers"]
-            for raw_ticker in parse.json_list("tickers", tickers):
+            for raw_ticker in wire.json_list("tickers", tickers):
                 ticker = wire.json_object("tickers[]", raw_ticker)
                 instrument = self._instrument(ticker["product_id"], DataType.TICKER)
                 events.append(
@@ -361,9 +356,9 @@ class CoinbaseProtocol(VenueProtocol):
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
     ) -> None:
         message_ms = times.rfc3339_ms("timestamp", message["timestamp"])
-        for raw in parse.json_list("events", message["events"]):
+        for raw in wire.json_list("events", message["events"]):
             candles = wire.json_object("events[]", raw)["candles"]
-            for raw_candle in parse.json_list("candles", candles):
+            for raw_candle in wire.json_list("candles", candles):
                 candle = wire.json_object("candles[]", raw_candle)
                 instrument = self._instrument(candle["product_id"], DataType.CANDLE)
                 events.append(parse.candle_event(candle, instrument, message_ms, received_at_ms))

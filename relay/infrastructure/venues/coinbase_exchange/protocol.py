@@ -73,6 +73,7 @@ from relay.infrastructure.venues.coinbase_exchange import parse
 from relay.infrastructure.venues.coinbase_exchange.book import ExchangeBook
 from relay.infrastructure.venues.common import times, wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.subscriptions import Subscriptions
 
 STALE_WINDOW_SEQUENCES = 1_000_000
 """A ``sequence`` at most this far behind the product's last is a duplicate or out of
@@ -117,16 +118,14 @@ class CoinbaseExchangeProtocol(VenueProtocol):
     def __init__(self, config: VenueConfig) -> None:
         self._config = config
         self._ws_url = config.ws_url or DEFAULT_WS_URL
-        self._instruments: dict[str, Instrument] = {}
-        self._wanted: dict[str, frozenset[DataType]] = {}
+        self._subscriptions = Subscriptions(config)
         self._books: dict[str, ExchangeBook] = {}
         self._latest = LatestId(STALE_WINDOW_SEQUENCES)
         for sub in config.subscriptions:
-            instrument = Instrument(config.id, sub.instrument, sub.canonical_symbol)
-            self._instruments[sub.instrument] = instrument
-            self._wanted[sub.instrument] = frozenset(sub.data_types)
             if DataType.L2_ORDERBOOK in sub.data_types:
-                self._books[sub.instrument] = ExchangeBook(instrument)
+                self._books[sub.instrument] = ExchangeBook(
+                    self._subscriptions.instruments[sub.instrument]
+                )
         self._handlers: dict[str, Callable[[dict[str, Any], str | bytes, int], FrameOutcome]] = {
             "l2update": self._l2update,
             "snapshot": self._snapshot,
@@ -208,11 +207,9 @@ class CoinbaseExchangeProtocol(VenueProtocol):
             return handler(message, frame, received_at_ms)
 
     def _instrument(self, message: dict[str, Any], data_type: DataType) -> Instrument:
-        product = wire.text("product_id", message["product_id"])
-        wanted = self._wanted.get(product)
-        if wanted is None or data_type not in wanted:
-            raise FrameError("unsubscribed", wire.clip(f"{wire.label(product)} {data_type.value}"))
-        return self._instruments[product]
+        return self._subscriptions.instrument(
+            wire.text("product_id", message["product_id"]), data_type
+        )
 
     def _ignore(
         self, message: dict[str, Any], frame: str | bytes, received_at_ms: int

@@ -178,6 +178,17 @@ def json_object(field: str, raw: Any) -> dict[str, Any]:
     return raw
 
 
+def json_list(field: str, raw: Any) -> list[Any]:
+    """``raw`` if it is a JSON list.
+
+    Raises:
+        InvalidValueError: anything else.
+    """
+    if not isinstance(raw, list):
+        raise InvalidValueError(field, raw, "expected a list")
+    return raw
+
+
 def integer(field: str, raw: Any) -> int:
     """An id or epoch-ms time: a JSON integer in 0..MAX_ID; bools, floats, strings refused."""
     if (

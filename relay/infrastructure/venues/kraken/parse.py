@@ -50,17 +50,6 @@ from relay.domain.model import (
 from relay.infrastructure.venues.common import sides, times, wire
 
 
-def json_list(field: str, raw: Any) -> list[Any]:
-    """``raw`` if it is a JSON list.
-
-    Raises:
-        InvalidValueError: anything else.
-    """
-    if not isinstance(raw, list):
-        raise InvalidValueError(field, raw, "expected a list")
-    return raw
-
-
 def plain(value: Decimal) -> str:
     """A Decimal as a JSON number without exponent, keeping its digits (``0.10000000``).
 
@@ -79,7 +68,7 @@ def levels(field: str, raw: Any) -> list[PriceLevel]:
             with a price > 0 and a qty >= 0.
     """
     result: list[PriceLevel] = []
-    for level in json_list(field, raw):
+    for level in wire.json_list(field, raw):
         entry = wire.json_object(field, level)
         result.append((wire.price("price", entry["price"]), wire.quantity("qty", entry["qty"])))
     return result
@@ -198,7 +187,7 @@ def book_entry(message: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
     kind = message["type"]
     if kind not in ("snapshot", "update"):
         raise InvalidValueError("type", kind, "expected snapshot or update")
-    data = json_list("data", message["data"])
+    data = wire.json_list("data", message["data"])
     if len(data) != 1:
         raise InvalidValueError("data", len(data), "expected exactly one book")
     return kind == "snapshot", wire.json_object("data", data[0])

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from relay.application.errors import FrameError
@@ -41,6 +41,7 @@ from relay.domain.model import (
 )
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.subscriptions import Subscriptions
 from relay.infrastructure.venues.kraken import parse
 from relay.infrastructure.venues.kraken.book import KrakenBook, book_depth
 
@@ -88,18 +89,16 @@ class KrakenProtocol(VenueProtocol):
     def __init__(self, config: VenueConfig) -> None:
         self._config = config
         self._ws_url = config.ws_url or WS_URL
-        self._instruments: dict[str, Instrument] = {}
-        self._wanted: dict[str, frozenset[DataType]] = {}
+        self._subscriptions = Subscriptions(config)
         self._intervals: dict[str, str] = {}
         self._books: dict[str, KrakenBook] = {}
         for sub in config.subscriptions:
             symbol = sub.instrument
-            instrument = Instrument(config.id, symbol, sub.canonical_symbol)
-            self._instruments[symbol] = instrument
-            self._wanted[symbol] = frozenset(sub.data_types)
             self._intervals[symbol] = sub.candle_interval
             if DataType.L2_ORDERBOOK in sub.data_types:
-                self._books[symbol] = KrakenBook(instrument, book_depth(sub.depth))
+                self._books[symbol] = KrakenBook(
+                    self._subscriptions.instruments[symbol], book_depth(sub.depth)
+                )
         self._handlers: dict[str, Callable[[dict[str, Any], int], FrameOutcome]] = {
             "trade": self._trades,
             "ticker": self._ticker,
@@ -229,38 +228,46 @@ class KrakenProtocol(VenueProtocol):
         raise FrameError("unknown_event", wire.clip(f"method {wire.brief(method)}"))
 
     def _instrument(self, entry: dict[str, Any], data_type: DataType) -> Instrument:
-        symbol = wire.text("symbol", entry["symbol"])
-        instrument = self._instruments.get(symbol)
-        if instrument is None or data_type not in self._wanted[symbol]:
-            raise FrameError("unsubscribed", f"{wire.label(symbol)} {data_type.value}")
-        return instrument
+        return self._subscriptions.instrument(wire.text("symbol", entry["symbol"]), data_type)
+
+    def _entries(
+        self, message: dict[str, Any], data_type: DataType
+    ) -> Iterator[tuple[dict[str, Any], Instrument]]:
+        """Each ``data`` entry of a trade, ticker or ohlc message with its subscribed
+        instrument, checked one entry at a time (the first bad entry raises).
+
+        Raises:
+            KeyError, InvalidValueError: ``data`` or an entry's ``symbol`` missing or malformed.
+            FrameError: ``unsubscribed`` (a symbol not subscribed for ``data_type``).
+        """
+        for raw in wire.json_list("data", message["data"]):
+            entry = wire.json_object("data", raw)
+            yield entry, self._instrument(entry, data_type)
 
     def _trades(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
         """``trade``: one event per trade (see :func:`.parse.trade_event`)."""
-        events: list[MarketEvent] = []
-        for raw in parse.json_list("data", message["data"]):
-            entry = wire.json_object("data", raw)
-            instrument = self._instrument(entry, DataType.TRADE)
-            events.append(parse.trade_event(entry, instrument, received_at_ms))
+        events = [
+            parse.trade_event(entry, instrument, received_at_ms)
+            for entry, instrument in self._entries(message, DataType.TRADE)
+        ]
         return FrameOutcome(events, [], [])
 
     def _ticker(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
         """``ticker``: best bid and ask with their quantities (see :func:`.parse.ticker_event`)."""
-        events: list[MarketEvent] = []
-        for raw in parse.json_list("data", message["data"]):
-            entry = wire.json_object("data", raw)
-            instrument = self._instrument(entry, DataType.TICKER)
-            events.append(parse.ticker_event(entry, instrument, received_at_ms))
+        events = [
+            parse.ticker_event(entry, instrument, received_at_ms)
+            for entry, instrument in self._entries(message, DataType.TICKER)
+        ]
         return FrameOutcome(events, [], [])
 
     def _ohlc(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:
         """``ohlc``: one open candle per entry (see :func:`.parse.candle_event`)."""
-        events: list[MarketEvent] = []
-        for raw in parse.json_list("data", message["data"]):
-            entry = wire.json_object("data", raw)
-            instrument = self._instrument(entry, DataType.CANDLE)
-            interval = self._intervals[instrument.instrument]
-            events.append(parse.candle_event(entry, instrument, interval, received_at_ms))
+        events = [
+            parse.candle_event(
+                entry, instrument, self._intervals[instrument.instrument], received_at_ms
+            )
+            for entry, instrument in self._entries(message, DataType.CANDLE)
+        ]
         return FrameOutcome(events, [], [])
 
     def _book(self, message: dict[str, Any], received_at_ms: int) -> FrameOutcome:

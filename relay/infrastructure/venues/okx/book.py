@@ -144,10 +144,7 @@ class OkxBook:
         Raises:
             KeyError, InvalidValueError: a missing or malformed field.
         """
-        bids = book_levels("bids", entry["bids"])
-        asks = book_levels("asks", entry["asks"])
-        ts = ms("ts", entry["ts"])
-        seq_id = seq("seqId", entry["seqId"]) if "seqId" in entry else None
+        bids, asks, ts, seq_id = _book_fields(entry)
         prev = seq("prevSeqId", entry["prevSeqId"]) if "prevSeqId" in entry else None
         venue_checksum = entry.get("checksum")
         if venue_checksum is not None and (
@@ -194,10 +191,7 @@ class OkxBook:
         Raises:
             KeyError, InvalidValueError: a missing or malformed field.
         """
-        bids = book_levels("bids", entry["bids"])
-        asks = book_levels("asks", entry["asks"])
-        ts = ms("ts", entry["ts"])
-        seq_id = seq("seqId", entry["seqId"]) if "seqId" in entry else None
+        bids, asks, ts, seq_id = _book_fields(entry)
         self.reset(bids, asks)
         self.seq_id = seq_id
         book_bids, book_asks = self.levels()
@@ -211,3 +205,20 @@ class OkxBook:
                 f"{ts}:{seq_id}",
             )
         )
+
+
+def _book_fields(
+    entry: dict[str, Any],
+) -> tuple[tuple[BookLevel, ...], tuple[BookLevel, ...], int, int | None]:
+    """``bids``, ``asks``, ``ts`` and ``seqId`` (None when absent) of one ``books``
+    or ``books5`` data entry, read in that order.
+
+    Raises:
+        KeyError, InvalidValueError: a missing or malformed field.
+    """
+    return (
+        book_levels("bids", entry["bids"]),
+        book_levels("asks", entry["asks"]),
+        ms("ts", entry["ts"]),
+        seq("seqId", entry["seqId"]) if "seqId" in entry else None,
+    )

@@ -21,6 +21,7 @@ from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType, Instrument, MarketEvent
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.subscriptions import Subscriptions
 from relay.infrastructure.venues.okx import parse
 from relay.infrastructure.venues.okx.book import OkxBook
 from relay.infrastructure.venues.okx.channels import (
@@ -53,8 +54,7 @@ class OkxProtocol(VenueProtocol):
     def __init__(self, config: VenueConfig) -> None:
         self._config = config
         self._url = config.ws_url or PUBLIC_WS_URL
-        self._instruments: dict[str, Instrument] = {}
-        self._wanted: dict[str, frozenset[DataType]] = {}
+        self._subscriptions = Subscriptions(config)
         self._books: dict[str, OkxBook] = {}
         self._args: list[dict[str, str]] = []
         seen: set[tuple[str, str]] = set()
@@ -67,9 +67,7 @@ class OkxProtocol(VenueProtocol):
 
         for sub in config.subscriptions:
             inst_id = sub.instrument
-            instrument = Instrument(config.id, inst_id, sub.canonical_symbol)
-            self._instruments[inst_id] = instrument
-            self._wanted[inst_id] = frozenset(sub.data_types)
+            instrument = self._subscriptions.instruments[inst_id]
             for data_type in sub.data_types:
                 if data_type is DataType.L2_ORDERBOOK:
                     channel = book_channel(sub.depth)
@@ -165,12 +163,6 @@ class OkxProtocol(VenueProtocol):
             events = [handler(entry, received_at_ms) for entry in parse.data_objects(data)]
         return FrameOutcome(events, [], [])
 
-    def _instrument(self, inst_id: Any, data_type: DataType) -> Instrument:
-        instrument = self._instruments.get(inst_id) if isinstance(inst_id, str) else None
-        if instrument is None or data_type not in self._wanted[inst_id]:
-            raise FrameError("unsubscribed", wire.clip(f"{wire.label(inst_id)} {data_type.value}"))
-        return instrument
-
     # books
 
     def _book(
@@ -181,7 +173,7 @@ class OkxProtocol(VenueProtocol):
         data: list[Any],
         received_at_ms: int,
     ) -> FrameOutcome:
-        instrument = self._instrument(arg.get("instId"), DataType.L2_ORDERBOOK)
+        instrument = self._subscriptions.instrument(arg.get("instId"), DataType.L2_ORDERBOOK)
         book = self._books[instrument.instrument]
         if channel != book.channel:
             raise FrameError("unsubscribed", f"{instrument.instrument} {wire.label(channel)}")
@@ -236,7 +228,9 @@ class OkxProtocol(VenueProtocol):
         """``read`` for the subscribed instrument the entry's ``instId`` names."""
 
         def handle(entry: dict[str, Any], received_at_ms: int) -> MarketEvent:
-            return read(entry, self._instrument(entry["instId"], data_type), received_at_ms)
+            return read(
+                entry, self._subscriptions.instrument(entry["instId"], data_type), received_at_ms
+            )
 
         return handle
 
@@ -250,8 +244,8 @@ class OkxProtocol(VenueProtocol):
         skipped: list[str] = []
         for entry in parse.data_objects(data):
             inst_id = entry["instId"]
-            instrument = self._instruments.get(inst_id) if isinstance(inst_id, str) else None
-            if instrument is None or DataType.LIQUIDATION not in self._wanted[inst_id]:
+            instrument = self._subscriptions.find(inst_id, DataType.LIQUIDATION)
+            if instrument is None:
                 skipped.append(str(inst_id))
                 continue
             events.extend(parse.liquidations(entry, instrument, received_at_ms))
@@ -263,5 +257,5 @@ class OkxProtocol(VenueProtocol):
         self, arg: dict[str, Any], channel: str, data: list[Any], received_at_ms: int
     ) -> list[MarketEvent]:
         """``candle<bar>`` rows (:func:`.parse.candles`)."""
-        instrument = self._instrument(arg.get("instId"), DataType.CANDLE)
+        instrument = self._subscriptions.instrument(arg.get("instId"), DataType.CANDLE)
         return parse.candles(data, instrument, channel.removeprefix("candle"), received_at_ms)
