@@ -46,20 +46,32 @@ def canonical_problem(symbol: str) -> str | None:
     return None
 
 
-def token_problem(token: str) -> str | None:
-    if not token:
+def _name_problem(name: str, forbidden: frozenset[str], rule: str) -> str | None:
+    """``None`` for a non-empty ``name`` free of ``forbidden`` characters and white
+    space, else the problem: ``"must not be empty"`` or ``"<rule>, got '<name>'"``."""
+    if not name:
         return "must not be empty"
-    if _SUBJECT_TOKEN_FORBIDDEN.intersection(token) or any(c.isspace() for c in token):
-        return f"must be one NATS subject token (no '.', '*', '>' or spaces), got {token!r}"
+    if forbidden.intersection(name) or any(c.isspace() for c in name):
+        return f"{rule}, got {name!r}"
     return None
+
+
+def token_problem(token: str) -> str | None:
+    """The problem with ``token`` as one NATS subject token, or ``None``."""
+    return _name_problem(
+        token,
+        _SUBJECT_TOKEN_FORBIDDEN,
+        "must be one NATS subject token (no '.', '*', '>' or spaces)",
+    )
 
 
 def stream_name_problem(name: str) -> str | None:
-    if not name:
-        return "must not be empty"
-    if _STREAM_NAME_FORBIDDEN.intersection(name) or any(c.isspace() for c in name):
-        return f"a stream name must not contain '.', '*', '>', '/', '\\' or spaces, got {name!r}"
-    return None
+    """The problem with ``name`` as a JetStream stream name, or ``None``."""
+    return _name_problem(
+        name,
+        _STREAM_NAME_FORBIDDEN,
+        "a stream name must not contain '.', '*', '>', '/', '\\' or spaces",
+    )
 
 
 def subject_problem(subject: str) -> str | None:

@@ -20,6 +20,7 @@ answering: a restarting server, a cluster electing a leader).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 import nats.errors
 from nats.js import JetStreamContext
@@ -99,6 +100,21 @@ def _text(value: object, default: str) -> str:
     return str(getattr(value, "value", value))
 
 
+async def _stream_request(request: Awaitable[object], failure: str) -> None:
+    """Await a JetStream stream request (create, update).
+
+    Raises:
+        ServiceUnavailableError: JetStream did not answer (retried by the caller).
+        StreamSetupError: the server refused it: ``"<failure>: <what the server said>"``.
+    """
+    try:
+        await request
+    except ServiceUnavailableError:
+        raise
+    except APIError as exc:
+        raise StreamSetupError(f"{failure}: {_said(exc)}") from None
+
+
 def _said(error: APIError) -> str:
     return error.description or f"code {error.code}, err_code {error.err_code}"
 
@@ -171,15 +187,11 @@ class StreamKeeper:
         if not differences:
             return
         if stream.manage is StreamManagement.UPDATE:
-            try:
-                await js.update_stream(js_stream_config(stream))
-            except ServiceUnavailableError:
-                raise
-            except APIError as exc:
-                raise StreamSetupError(
-                    f"stream {stream.name}: cannot update it to the configuration"
-                    f" ({'; '.join(differences)}): {_said(exc)}"
-                ) from None
+            await _stream_request(
+                js.update_stream(js_stream_config(stream)),
+                f"stream {stream.name}: cannot update it to the configuration"
+                f" ({'; '.join(differences)})",
+            )
             log.warning(
                 "stream updated to the configuration",
                 extra={"stream": stream.name, "differences": differences},
@@ -194,14 +206,9 @@ class StreamKeeper:
             )
 
     async def _create(self, js: JetStreamContext, stream: StreamConfig) -> None:
-        try:
-            await js.add_stream(js_stream_config(stream))
-        except ServiceUnavailableError:
-            raise
-        except APIError as exc:
-            raise StreamSetupError(
-                f"stream {stream.name}: cannot create it: {_said(exc)}"
-            ) from None
+        await _stream_request(
+            js.add_stream(js_stream_config(stream)), f"stream {stream.name}: cannot create it"
+        )
         log.warning(
             "stream created",
             extra={
