@@ -128,7 +128,12 @@ async def test_held_open_connections_starve_neither_the_probes_nor_the_venues(
                         assert time.monotonic() < deadline, "relay HTTP not up within 30 s"
                         await asyncio.sleep(0.05)
                 async with held_connections(http_port) as sockets:
-                    during_burst = await probe(client, f"{base}/readyz")
+                    # Not bounded: while the burst is being accepted, a probe's new
+                    # connection is one of many and may itself be shed before its
+                    # request arrives (seen under load); what is bounded comes after.
+                    during_burst: tuple[int, float] | None = None
+                    with contextlib.suppress(httpx.TransportError):
+                        during_burst = await probe(client, f"{base}/readyz")
                     deadline = time.monotonic() + 30
                     while sum(closed_by_server(sock) for sock in sockets) < HELD - MAX_CONNECTIONS:
                         assert time.monotonic() < deadline, "the relay did not shed the excess"
@@ -158,9 +163,10 @@ async def test_held_open_connections_starve_neither_the_probes_nor_the_venues(
         if s.name == "relay_http_connections_shed_total"
     }
     probes = ready_probes + live + after
+    burst_probe = "shed" if during_burst is None else f"{during_burst[1] * 1000:.1f} ms"
     print(
         f"\n{HELD} connections held ({SLOW} slow heads), RLIMIT_NOFILE {FD_LIMIT}: "
-        f"first /readyz during the burst {during_burst[1] * 1000:.1f} ms (not bounded); "
+        f"first /readyz during the burst {burst_probe} (not bounded); "
         f"{len(ready_probes)} /readyz probes until ready, slowest probe once held "
         f"{max(t for _, t in probes) * 1000:.1f} ms; {closed} held connections closed by the "
         f"relay; shed {shed}; {len(messages)} messages stored; {len(lines)} log lines, "
