@@ -27,6 +27,7 @@ from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.http_app import HttpBindError, HttpServer, build_app
 from relay.infrastructure.http_limits import ShedAction
 from relay.infrastructure.metrics import PrometheusMetrics
+from relay.infrastructure.nats.commands import UnsupportedNatsClientError
 from relay.infrastructure.nats.publisher import JetStreamPublisher
 from relay.infrastructure.nats.streams import StreamSetupError
 from relay.infrastructure.venues.registry import (
@@ -253,11 +254,15 @@ class Relay:
         return 0
 
     async def _connect(self) -> bool:
-        """Connect the publisher; False (logged as one line) when JetStream cannot be used."""
+        """Connect the publisher; False (logged as one line) when JetStream cannot be
+        used or the installed nats-py is not one the publisher supports."""
         try:
             await self.publisher.connect()
         except StreamSetupError as exc:
             log.error(f"not starting: {exc.reason}")
+            return False
+        except UnsupportedNatsClientError as exc:
+            log.error(f"not starting: {exc}")
             return False
         return True
 
