@@ -263,7 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
             " snapshots are the book as of the last frame passed (Binance captures)."
         ),
     )
-    simulate.add_argument("captures", nargs="+", type=Path, help="capture files (*.jsonl)")
+    simulate.add_argument(
+        "captures", nargs="+", type=Path, help="capture files (*.jsonl, *.jsonl.zst)"
+    )
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=9000, help="0 picks a free port")
     simulate.add_argument("--speed", default="realtime", help="realtime, max or a factor")

@@ -45,6 +45,7 @@ from relay.config.model import (
     SubscriptionConfig,
     VenueConfig,
 )
+from relay.config.recording import RecordingConfig, read_recording
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType, subject_token
 
@@ -458,6 +459,7 @@ def _relay_config(root: _Table, venues: Mapping[str, frozenset[DataType]]) -> Re
     http = root.table("http", HttpConfig)
     pipeline = root.table("pipeline", PipelineConfig)
     logging = root.table("logging", LoggingConfig)
+    recording = read_recording(root.table("recording", RecordingConfig))
     return RelayConfig(
         nats=nats,
         venues=venue_configs,
@@ -499,6 +501,7 @@ def _relay_config(root: _Table, venues: Mapping[str, frozenset[DataType]]) -> Re
             level=logging.one_of("level", _LOGGING.level, LOG_LEVELS, fold_case=True),
             format=logging.choice("format", _LOGGING.format),
         ),
+        recording=recording,
     )
 
 
