@@ -41,6 +41,9 @@ IDLE_FLUSH_S = 1.0
 WRITE_RETRY_S = 10.0
 """Seconds after a write error before a venue's next file is tried."""
 
+QUEUE_FULL_LOG_INTERVAL_S = 10.0
+"""Least seconds between two "recording queue full" lines (each gives the drops since the last)."""
+
 DropCounter = Callable[[str, str, int], None]
 """``(venue, reason, count)``: records not written (``relay_recording_dropped_total``)."""
 
@@ -92,6 +95,9 @@ class CaptureRecorder:
         self._retry_at: dict[str, float] = {}
         self._written: dict[str, int] = {}
         self._thread = threading.Thread(target=self._run, name="recording-writer", daemon=True)
+        self._queue_full_drops = 0
+        self._queue_full_logged = 0
+        self._queue_full_logged_s = -QUEUE_FULL_LOG_INTERVAL_S
         self.finished: list[Path] = []
         """Every file finished so far, in order (for tests and the stop log line)."""
 
@@ -116,6 +122,7 @@ class CaptureRecorder:
         try:
             self._queue.put_nowait(item)
         except queue.Full:
+            self._queue_full_drops += 1
             self._on_dropped(venue, "queue_full", 1)
 
     def connection_opened(self, venue: str, url: str, t_s: float) -> str:
@@ -157,12 +164,26 @@ class CaptureRecorder:
             if item is None:
                 break
             self._handle(item)
+            self._log_queue_full()
             if time.monotonic() - last_item_s >= IDLE_FLUSH_S:
                 self._idle()
                 last_item_s = time.monotonic()
+        self._log_queue_full()
         for venue in list(self._files):
             self._finish(venue)
         self._report_written()
+
+    def _log_queue_full(self) -> None:
+        """One WARNING line per interval while records are dropped at the full queue."""
+        dropped = self._queue_full_drops - self._queue_full_logged
+        now = time.monotonic()
+        if dropped and now - self._queue_full_logged_s >= QUEUE_FULL_LOG_INTERVAL_S:
+            self._queue_full_logged += dropped
+            self._queue_full_logged_s = now
+            log.warning(
+                "recording queue full; records dropped",
+                extra={"dropped": dropped, "max_queue_records": self.config.max_queue_records},
+            )
 
     def _idle(self) -> None:
         """Flush pending records and rotate files that have grown old."""

@@ -7,8 +7,10 @@ and the files are read back with :func:`relay.sim.captures.read_capture`.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 import zstandard
 from support.reference_books import CAPTURES
 
@@ -116,7 +118,10 @@ def test_rotation_by_size_gives_valid_captures_holding_every_frame_once(tmp_path
     assert counts.dropped == {}
 
 
-def test_a_full_queue_drops_the_newest_records_and_counts_them(tmp_path: Path) -> None:
+def test_a_full_queue_drops_the_newest_records_and_counts_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="relay.recording")
     counts = Counts()
     target = recorder(tmp_path, counts, max_queue_records=100)
     feed(target, SOURCE.records[:150])  # the writer is not started: nothing leaves the queue
@@ -126,6 +131,9 @@ def test_a_full_queue_drops_the_newest_records_and_counts_them(tmp_path: Path) -
     capture = read_capture(target.finished[0])
     assert [content(r) for r in capture.records] == [content(r) for r in SOURCE.records[:100]]
     assert counts.written == {VENUE: 100}
+    [record] = caplog.records
+    assert record.getMessage() == "recording queue full; records dropped"
+    assert (record.dropped, record.max_queue_records) == (50, 100)  # type: ignore[attr-defined]
 
 
 def test_a_binary_frame_that_is_not_utf8_is_dropped_and_counted(tmp_path: Path) -> None:
