@@ -21,6 +21,9 @@ replies sent, resyncs counted.
   (:mod:`~relay.infrastructure.connection.watchdog`): no data for
   ``stale_after_s`` replaces the connection.
 - Frames larger than ``max_frame_bytes`` are counted (``oversized``) and skipped.
+- With ``[recording]``, the context's :class:`~relay.application.ports.TrafficRecorder`
+  is told of the connection's opening, every frame read (before any check) and
+  every frame sent; it queues them without waiting (a full queue drops the record).
 - Frame isolation: nothing a venue sends ends the venue task. An exception
   other than :class:`~relay.application.errors.FrameError` raised by the
   protocol while it handles a frame, a REST snapshot or the connection's

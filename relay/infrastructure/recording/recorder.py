@@ -1,8 +1,9 @@
 """Raw venue traffic to capture files, off the frame path: a bounded queue and a writer thread.
 
 :class:`CaptureRecorder` implements :class:`~relay.application.ports.TrafficRecorder`.
-The event loop only appends a tuple to a bounded :class:`queue.Queue`
-(``max_queue_records``); when it is full the record is dropped and counted
+The event loop only appends a tuple to a bounded deque (``max_queue_records``;
+no lock per frame, the writer polls it every :data:`POLL_S` when it is empty);
+when it is full the record is dropped and counted
 (``relay_recording_dropped_total{reason="queue_full"}``, full-policy
 ``drop_newest``): the venue reader never waits for the disk. One thread owns
 the files: it compresses records into one :class:`CaptureFile` per venue,
@@ -20,10 +21,10 @@ tried again every :data:`WRITE_RETRY_S`).
 
 from __future__ import annotations
 
+import collections
 import datetime
 import itertools
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -36,7 +37,10 @@ from relay.infrastructure.recording.capture_file import CaptureFile
 log = logging.getLogger("relay.recording")
 
 IDLE_FLUSH_S = 1.0
-"""Seconds without a record after which pending records are flushed to disk."""
+"""Seconds between two flushes of pending records to disk (and checks of file ages)."""
+
+POLL_S = 0.01
+"""How long the writer sleeps when the queue is empty (no lock is taken per frame)."""
 
 WRITE_RETRY_S = 10.0
 """Seconds after a write error before a venue's next file is tried."""
@@ -85,7 +89,9 @@ class CaptureRecorder:
     ) -> None:
         self.config = config
         self.directory = Path(config.dir)
-        self._queue: queue.Queue[_Item | None] = queue.Queue(config.max_queue_records)
+        self._records: collections.deque[_Item] = collections.deque()
+        self._max_records = config.max_queue_records
+        self._stopping = threading.Event()
         self._on_dropped = on_dropped
         self._on_written = on_written
         self._conn_numbers: dict[str, itertools.count[int]] = {}
@@ -113,15 +119,18 @@ class CaptureRecorder:
     def stop(self) -> None:
         """Write everything queued, finish every file, end the thread (blocks until done)."""
         if self._thread.is_alive():
-            self._queue.put(None)
+            self._stopping.set()
             self._thread.join()
 
     # --- the port, called on the event loop: never blocks, never raises ---
 
     def _put(self, venue: str, item: _Item) -> None:
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
+        # One producer (the event loop's thread), one consumer (the writer): deque's
+        # append and popleft are atomic, and no lock is taken per frame.
+        records = self._records
+        if len(records) < self._max_records:
+            records.append(item)
+        else:
             self._queue_full_drops += 1
             self._on_dropped(venue, "queue_full", 1)
 
@@ -153,21 +162,21 @@ class CaptureRecorder:
     # --- the writer thread ---
 
     def _run(self) -> None:
-        last_item_s = time.monotonic()
+        records = self._records
+        last_idle_s = time.monotonic()
         while True:
             try:
-                item = self._queue.get(timeout=IDLE_FLUSH_S)
-            except queue.Empty:
+                item = records.popleft()
+            except IndexError:
+                if self._stopping.is_set():
+                    break
+                time.sleep(POLL_S)
+            else:
+                self._handle(item)
+            if time.monotonic() - last_idle_s >= IDLE_FLUSH_S:
+                self._log_queue_full()
                 self._idle()
-                last_item_s = time.monotonic()
-                continue
-            if item is None:
-                break
-            self._handle(item)
-            self._log_queue_full()
-            if time.monotonic() - last_item_s >= IDLE_FLUSH_S:
-                self._idle()
-                last_item_s = time.monotonic()
+                last_idle_s = time.monotonic()
         self._log_queue_full()
         for venue in list(self._files):
             self._finish(venue)
