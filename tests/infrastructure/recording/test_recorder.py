@@ -8,6 +8,7 @@ and the files are read back with :func:`relay.sim.captures.read_capture`.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,16 @@ def recorder(directory: Path, counts: Counts, **keys: int) -> CaptureRecorder:
     return CaptureRecorder(config, counts.drop, counts.write)
 
 
-def feed(target: CaptureRecorder, records: tuple[CaptureRecord, ...]) -> None:
-    """Every record through the port; HTTP bodies as bytes, as httpx gives them."""
-    names: dict[str, str] = {}
+def feed(
+    target: CaptureRecorder,
+    records: tuple[CaptureRecord, ...],
+    names: dict[str, str] | None = None,
+) -> None:
+    """Every record through the port; HTTP bodies as bytes, as httpx gives them.
+
+    ``names``: recorded connection name -> the recorder's, kept across calls.
+    """
+    names = {} if names is None else names
     for record in records:
         if record.kind is RecordKind.CONNECT:
             assert record.conn is not None and record.url is not None
@@ -165,3 +173,25 @@ def test_a_directory_that_cannot_be_written_drops_and_counts_without_raising(
     assert target.finished == []
     assert counts.dropped == {(VENUE, "write_error"): 20}
     assert counts.written == {}
+
+
+def test_rotation_by_age_closes_the_file_while_traffic_pauses(tmp_path: Path) -> None:
+    counts = Counts()
+    config = RecordingConfig(enabled=True, dir=str(tmp_path), max_file_age_s=1.0)
+    target = CaptureRecorder(config, counts.drop, counts.write)
+    target.start()
+    names: dict[str, str] = {}
+    feed(target, SOURCE.records[:10], names)
+    deadline = time.monotonic() + 10
+    while not target.finished:  # the writer's once-a-second check closes it
+        assert time.monotonic() < deadline, "the old file was never closed"
+        time.sleep(0.05)
+    feed(target, SOURCE.records[10:20], names)
+    target.stop()
+
+    first, second = (read_capture(path) for path in target.finished)
+    assert [content(r) for r in first.records] == [content(r) for r in SOURCE.records[:10]]
+    # The new file opens the connection still open, then goes on with its frames.
+    assert content(second.records[0])[2:4] == ("ws-1", SOURCE.records[0].url)
+    assert second.records[0].kind is RecordKind.CONNECT
+    assert [content(r) for r in second.records[1:]] == [content(r) for r in SOURCE.records[10:20]]
