@@ -63,28 +63,34 @@ class CaptureFile:
         self.compressed_bytes = 0
         self.pending_bytes = 0
         self.pending_records = 0
+        self.pending_offered = 0
+        """Records given by the recorder (not the connects a new file repeats), not on disk yet."""
+        self.unreported_written = 0
         self.flush_bytes = min(FLUSH_BYTES_MAX, max_file_bytes or FLUSH_BYTES_MAX)
         self._level = level
         self._compressor = zstandard.ZstdCompressor(level=level).compressobj()
         self._file = self.part_path.open("wb")
 
-    def write(self, t_s: float, fields: dict[str, object]) -> None:
+    def write(self, t_s: float, fields: dict[str, object], offered: bool = True) -> None:
         """Compress one record: ``t`` (raised to the previous record's if earlier) + ``fields``.
 
         Args:
             t_s: the record's time, Unix epoch seconds.
             fields: the rest of the record, in file order (``{"kind": "recv", ...}``).
+            offered: a record the recorder was given (False for the ``connect``
+                records a new file repeats), counted as written once on disk.
 
         Raises:
-            OSError: a flush this write caused failed (the disk is full).
+            OSError: writing failed (the disk is full); the record counts as pending.
         """
         self.last_t = max(self.last_t, t_s)
         record: dict[str, object] = {"t": self.last_t, **fields}
         line = record_line(record)
-        self._put(self._compressor.compress(line))
         self.records += 1
         self.pending_records += 1
+        self.pending_offered += offered
         self.pending_bytes += len(line)
+        self._put(self._compressor.compress(line))
         if self.pending_bytes >= self.flush_bytes:
             self.flush()
 
@@ -98,8 +104,18 @@ class CaptureFile:
             return
         self._put(self._compressor.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
         self._file.flush()
+        self._on_disk()
+
+    def _on_disk(self) -> None:
+        self.unreported_written += self.pending_offered
+        self.pending_offered = 0
         self.pending_bytes = 0
         self.pending_records = 0
+
+    def take_written(self) -> int:
+        """Offered records on disk since the last call."""
+        count, self.unreported_written = self.unreported_written, 0
+        return count
 
     def _put(self, chunk: bytes) -> None:
         if chunk:
@@ -117,6 +133,7 @@ class CaptureFile:
         """
         self._put(self._compressor.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH))
         self._file.close()
+        self._on_disk()
         header = {
             "capture": 1,
             "venue": self.venue,

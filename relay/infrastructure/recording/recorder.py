@@ -99,7 +99,6 @@ class CaptureRecorder:
         self._files: dict[str, CaptureFile] = {}
         self._open_conns: dict[str, dict[str, str]] = {}
         self._retry_at: dict[str, float] = {}
-        self._written: dict[str, int] = {}
         self._thread = threading.Thread(target=self._run, name="recording-writer", daemon=True)
         self._queue_full_drops = 0
         self._queue_full_logged = 0
@@ -206,10 +205,13 @@ class CaptureRecorder:
         self._report_written()
 
     def _report_written(self) -> None:
-        for venue, count in self._written.items():
-            if count:
-                self._on_written(venue, count)
-        self._written.clear()
+        for venue, file in self._files.items():
+            self._count_written(venue, file)
+
+    def _count_written(self, venue: str, file: CaptureFile) -> None:
+        count = file.take_written()
+        if count:
+            self._on_written(venue, count)
 
     def _handle(self, item: _Item) -> None:
         kind, venue, t_s, conn, text, data, status = item
@@ -245,7 +247,6 @@ class CaptureRecorder:
             return
         if kind == "connect":
             self._open_conns.setdefault(venue, {})[conn] = text
-        self._written[venue] = self._written.get(venue, 0) + 1
         self._rotate_if_due(venue, file)
 
     def _file_for(self, venue: str, t_s: float) -> CaptureFile | None:
@@ -257,13 +258,16 @@ class CaptureRecorder:
             return None
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
         path = self.directory / f"{venue}-{stamp}-{next(self._file_numbers):06d}.jsonl.zst"
+        file = None
         try:
             file = CaptureFile(
                 path, venue, self.config.compression_level, self.config.max_file_bytes
             )
             for conn, url in self._open_conns.get(venue, {}).items():
-                file.write(t_s, {"kind": "connect", "conn": conn, "url": url})
+                file.write(t_s, {"kind": "connect", "conn": conn, "url": url}, offered=False)
         except OSError as exc:
+            if file is not None:
+                file.abandon()
             self._retry_at[venue] = time.monotonic() + WRITE_RETRY_S
             log.error(
                 "cannot open a recording file; records dropped until a retry",
@@ -286,12 +290,21 @@ class CaptureRecorder:
             path = file.finish()
         except OSError as exc:
             file.abandon()
+            self._count_written(venue, file)
+            if file.pending_offered:
+                self._on_dropped(venue, "write_error", file.pending_offered)
             self._retry_at[venue] = time.monotonic() + WRITE_RETRY_S
             log.error(
                 "cannot finish a recording file; its records stay in the .part file",
-                extra={"venue": venue, "path": str(file.part_path), "error": str(exc)},
+                extra={
+                    "venue": venue,
+                    "path": str(file.part_path),
+                    "error": str(exc),
+                    "lost_records": file.pending_offered,
+                },
             )
             return
+        self._count_written(venue, file)
         self.finished.append(path)
         log.info(
             "recording file written",
@@ -302,7 +315,8 @@ class CaptureRecorder:
         """Abandon the venue's file after a write error; count its unflushed records."""
         file = self._files.pop(venue)
         file.abandon()
-        self._on_dropped(venue, "write_error", file.pending_records)
+        self._count_written(venue, file)
+        self._on_dropped(venue, "write_error", file.pending_offered)
         self._retry_at[venue] = time.monotonic() + WRITE_RETRY_S
         log.error(
             "recording write failed; file abandoned, records dropped until a retry",
@@ -310,6 +324,6 @@ class CaptureRecorder:
                 "venue": venue,
                 "path": str(file.part_path),
                 "error": str(exc),
-                "lost_records": file.pending_records,
+                "lost_records": file.pending_offered,
             },
         )
