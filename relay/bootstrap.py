@@ -30,6 +30,7 @@ from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats.commands import UnsupportedNatsClientError
 from relay.infrastructure.nats.publisher import JetStreamPublisher
 from relay.infrastructure.nats.streams import StreamSetupError
+from relay.infrastructure.recording.recorder import CaptureRecorder
 from relay.infrastructure.venues.registry import (
     plan_connections,
     supported_data_types,
@@ -44,6 +45,9 @@ EXIT_JETSTREAM_SETUP = 2
 
 EXIT_HTTP_BIND = 2
 """Exit code when the HTTP server cannot listen on ``[http] listen`` (port in use)."""
+
+EXIT_RECORDING_DIR = 2
+"""Exit code when ``[recording] dir`` cannot be created."""
 
 
 def load(path: Path) -> RelayConfig:
@@ -106,6 +110,13 @@ class Relay:
             resync_book=self._request_resync,
         )
         self._http_client = httpx.AsyncClient()
+        self.recorder = (
+            CaptureRecorder(
+                config.recording, self.metrics.recording_drop, self.metrics.recording_written
+            )
+            if config.recording.enabled
+            else None
+        )
         self.connections = {
             name: VenueConnection(
                 spec,
@@ -115,6 +126,7 @@ class Relay:
                 self.health,
                 self._http_client,
                 name=name,
+                recorder=self.recorder,
             )
             for spec, name, part in plans
         }
@@ -169,7 +181,8 @@ class Relay:
         Returns:
             the process exit code: 0, or ``EXIT_JETSTREAM_SETUP`` (2) when JetStream
             cannot be used at start, or ``EXIT_HTTP_BIND`` (2) when the HTTP port
-            cannot be bound (one error line says why).
+            cannot be bound, or ``EXIT_RECORDING_DIR`` (2) when the recording
+            directory cannot be created (one error line says why).
         """
         if self.http is not None:
             try:
@@ -186,6 +199,13 @@ class Relay:
                         "configured": self.config.http.max_connections,
                     },
                 )
+        if self.recorder is not None:
+            try:
+                self.recorder.start()
+            except OSError as exc:
+                log.error(f"not starting: cannot create [recording] dir: {exc}")
+                await self._http_client.aclose()
+                return EXIT_RECORDING_DIR
         embedded: EmbeddedNats | None = None
         if self.config.nats.embedded:
             first = urlsplit(self.config.nats.urls[0])
@@ -199,6 +219,8 @@ class Relay:
             return await self._run(stop)
         finally:
             await self._http_client.aclose()
+            if self.recorder is not None:
+                await asyncio.to_thread(self.recorder.stop)
             if embedded is not None:
                 await embedded.stop()
 

@@ -1,4 +1,4 @@
-"""The ``relay`` command: run, validate, simulate, demo, bench, instruments."""
+"""The ``relay`` command: run, validate, simulate, demo, bench, instruments, export."""
 
 from __future__ import annotations
 
@@ -230,6 +230,36 @@ def _cmd_instruments(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    try:
+        from relay.export import ProgressBar, show_progress
+        from relay.export.jetstream import ExportError, Window
+        from relay.export.run import export, parse_time
+    except ImportError as exc:
+        print(
+            f"relay export: needs pyarrow ({exc.name} is not installed):"
+            " pip install 'relay[export]'",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG_ERROR
+    try:
+        window = Window(
+            args.subject,
+            None if args.since is None else parse_time(args.since),
+            None if args.until is None else parse_time(args.until),
+        )
+        progress = ProgressBar(sys.stderr) if show_progress(args.progress) else None
+        written = asyncio.run(export(args.nats_url, window, args.out, progress))
+    except (ExportError, OSError) as exc:
+        print(f"relay export: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    if not written:
+        print(f"no messages on {args.subject} in the window; nothing written")
+    for data_type, (path, rows) in written.items():
+        print(f"{path}: {rows} rows ({data_type})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -270,7 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
             " snapshots are the book as of the last frame passed (Binance captures)."
         ),
     )
-    simulate.add_argument("captures", nargs="+", type=Path, help="capture files (*.jsonl)")
+    simulate.add_argument(
+        "captures", nargs="+", type=Path, help="capture files (*.jsonl, *.jsonl.zst)"
+    )
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=9000, help="0 picks a free port")
     simulate.add_argument("--speed", default="realtime", help="realtime, max or a factor")
@@ -454,6 +486,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--rest-url", default="", help="REST base URL instead of the venue's public one"
     )
     instruments.set_defaults(func=_cmd_instruments)
+
+    export = sub.add_parser(
+        "export",
+        help="write a stream's messages to Parquet, one file per data type (needs pyarrow)",
+    )
+    export.add_argument(
+        "--subject", required=True, help="subject filter, e.g. 'market.binance-usdm.>'"
+    )
+    export.add_argument(
+        "--since", default=None, help="first stored time: ISO 8601 (UTC if no offset) or epoch ms"
+    )
+    export.add_argument(
+        "--until", default=None, help="last stored time: ISO 8601 (UTC if no offset) or epoch ms"
+    )
+    export.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="output path; OUT.parquet becomes OUT.<data_type>.parquet per data type",
+    )
+    export.add_argument(
+        "--nats-url",
+        default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"),
+        help="NATS server (default $NATS_URL, else nats://127.0.0.1:4222)",
+    )
+    export.add_argument(
+        "--progress",
+        action="store_true",
+        help="draw the progress bar on stderr even when it is not a terminal",
+    )
+    export.set_defaults(func=_cmd_export)
     return parser
 
 

@@ -167,3 +167,34 @@ def test_simulate_on_a_taken_port_is_one_line_naming_it(taken_port: int) -> None
         f"relay simulate: [Errno 98] error while attempting to bind on address"
         f" ('127.0.0.1', {taken_port}): address already in use",
     )
+
+
+def test_run_with_a_recording_dir_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    config = tmp_path / "relay.toml"
+    config.write_text(f"""
+[nats]
+urls = ["nats://127.0.0.1:{free_port()}"]
+[http]
+enabled = false
+[recording]
+enabled = true
+dir = "{blocker}/captures"
+[[venues]]
+id = "binance-usdm"
+[[venues.subscriptions]]
+instrument = "SUSHIUSDT"
+canonical_symbol = "SUSHI/USDT"
+data_types = ["trade"]
+""")
+    result = run_cli("run", "--config", str(config))
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    document = orjson.loads(line)
+    assert (document["level"], document["logger"], document["msg"]) == (
+        "ERROR",
+        "relay",
+        f"not starting: cannot create [recording] dir: [Errno 20] Not a directory:"
+        f" '{blocker}/captures'",
+    )

@@ -330,3 +330,41 @@ class MessageSink(Protocol):
     async def drain(self, timeout_s: float) -> int:
         """Wait until every message is acknowledged or dropped; returns how many are left."""
         ...
+
+
+class TrafficRecorder(Protocol):
+    """Where raw venue traffic goes to be recorded (``[recording]``), if anywhere.
+
+    Every method returns at once and never raises: an implementation queues the
+    record (bounded) and writes it elsewhere, dropping and counting what does
+    not fit, so the frame path never waits for a disk. Times are Unix epoch
+    seconds (float) when the frame was read or the answer received.
+    """
+
+    def connection_opened(self, venue: str, url: str, t_s: float) -> str:
+        """A WebSocket connection to ``url`` opened; returns its name (``"ws-3"``)."""
+        ...
+
+    def connection_closed(self, venue: str, conn: str) -> None:
+        """The connection named ``conn`` closed (nothing is recorded for it)."""
+        ...
+
+    def frame_sent(self, venue: str, conn: str, frame: str | bytes, t_s: float) -> None:
+        """A frame the relay sent to the venue on ``conn`` (subscribe frames, pings)."""
+        ...
+
+    def frame_received(self, venue: str, conn: str, frame: str | bytes, t_s: float) -> None:
+        """A frame the venue sent on ``conn``, as read (before any check)."""
+        ...
+
+    def http_response(
+        self,
+        venue: str,
+        method: str,
+        url: str,
+        status: int,
+        body: bytes,
+        t_s: float,
+    ) -> None:
+        """A REST answer received: request method and full URL, status and body bytes."""
+        ...

@@ -43,6 +43,7 @@ from relay.config.model import (
 )
 from relay.config.nats_section import nats_config
 from relay.config.reader import Context, Table
+from relay.config.recording import RecordingConfig, read_recording
 from relay.domain.model import DataType, subject_token
 
 __all__ = [
@@ -146,6 +147,7 @@ def _relay_config(root: Table, venues: Mapping[str, frozenset[DataType]]) -> Rel
     http = root.table("http", HttpConfig)
     pipeline = root.table("pipeline", PipelineConfig)
     logging = root.table("logging", LoggingConfig)
+    recording = read_recording(root.table("recording", RecordingConfig))
     return RelayConfig(
         nats=nats,
         venues=venue_configs,
@@ -187,6 +189,7 @@ def _relay_config(root: Table, venues: Mapping[str, frozenset[DataType]]) -> Rel
             level=logging.one_of("level", _LOGGING.level, LOG_LEVELS, fold_case=True),
             format=logging.choice("format", _LOGGING.format),
         ),
+        recording=recording,
     )
 
 

@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Final
 
+from relay.config.recording import RecordingConfig
 from relay.domain.model import DataType
 
 
@@ -374,3 +375,4 @@ class RelayConfig:
     http: HttpConfig = field(default_factory=HttpConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    recording: RecordingConfig = field(default_factory=RecordingConfig)

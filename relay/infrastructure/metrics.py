@@ -218,6 +218,18 @@ class PrometheusMetrics(MetricsSink):
             ["action"],
             registry=r,
         )
+        self.recording_dropped = Counter(
+            "relay_recording_dropped",
+            "Venue traffic records not recorded (queue_full, binary_frame, write_error)",
+            ["venue", "reason"],
+            registry=r,
+        )
+        self.recording_records = Counter(
+            "relay_recording_records",
+            "Venue traffic records written to capture files",
+            ["venue"],
+            registry=r,
+        )
         self._children: dict[tuple[object, ...], MetricWrapperBase] = {}
 
     def _child(self, metric: MetricWrapperBase, *labels: str) -> MetricWrapperBase:
@@ -279,6 +291,14 @@ class PrometheusMetrics(MetricsSink):
     def rotation(self, venue: str) -> None:
         """Count a planned rotation."""
         self._child(self.rotations, venue).inc()  # type: ignore[attr-defined]
+
+    def recording_drop(self, venue: str, reason: str, count: int) -> None:
+        """Count records not recorded (from any thread)."""
+        self.recording_dropped.labels(venue, reason).inc(count)
+
+    def recording_written(self, venue: str, count: int) -> None:
+        """Count records written to capture files (from the writer thread)."""
+        self.recording_records.labels(venue).inc(count)
 
     def rest_request(self, venue: str, status: str) -> None:
         """Count a REST answer."""

@@ -13,6 +13,10 @@ one record ordered by ``t``. The format is described in
      "status":200,"data":"{\\"lastUpdateId\\":600859605926,...}"}
 
 Frame texts (``data``) are kept exactly as recorded: they are never decoded here.
+
+A file whose name ends in ``.zst`` (``relay run``'s ``[recording]`` writes
+``*.jsonl.zst``) is zstd-compressed; it may hold several concatenated zstd
+frames (the recorder writes the header and the records as separate frames).
 """
 
 from __future__ import annotations
@@ -24,9 +28,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import zstandard
+
 from relay.domain.errors import RelayError
 
 SUPPORTED_CAPTURE_VERSION = 1
+ZSTD_SUFFIX = ".zst"
+"""A capture file with this suffix is zstd-compressed."""
 FORBIDDEN_VENUE_CHARACTERS = frozenset("/?#% \t\r\n")
 
 
@@ -129,20 +137,21 @@ def read_capture(path: Path) -> Capture:
     """Read and validate one capture file.
 
     Args:
-        path: a ``*.jsonl`` capture file (UTF-8).
+        path: a ``*.jsonl`` capture file (UTF-8), or a zstd-compressed one
+            (``*.jsonl.zst``, read across concatenated zstd frames).
 
     Returns:
         The header and every record; ``data`` strings are exactly as recorded.
 
     Raises:
-        CaptureError: the file cannot be read, a line is not a JSON object, a
+        CaptureError: the file cannot be read (or decompressed), a line is not a JSON object, a
             field is missing or of the wrong type, the ``kind`` or ``capture``
             version is unknown, records go back in time, or the header's
             ``records`` count differs from the number of record lines.
     """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = _read_bytes(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError, zstandard.ZstdError) as exc:
         raise CaptureError(path, None, f"cannot read capture file: {exc}") from exc
     lines = text.splitlines()
     if not lines:
@@ -165,6 +174,15 @@ def read_capture(path: Path) -> Capture:
             f"header says {header.record_count} records, file has {len(records)}",
         )
     return Capture(path=path, header=header, records=tuple(records))
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed when its name ends in :data:`ZSTD_SUFFIX`."""
+    if path.suffix != ZSTD_SUFFIX:
+        return path.read_bytes()
+    with path.open("rb") as file:
+        reader = zstandard.ZstdDecompressor().stream_reader(file, read_across_frames=True)
+        return reader.read()
 
 
 def _load_object(path: Path, line: int, raw: str) -> Mapping[str, object]:

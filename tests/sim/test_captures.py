@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import zstandard
 from support.reference_books import CAPTURES
 
 from relay.sim.captures import (
@@ -264,3 +265,27 @@ def test_a_file_that_is_not_utf8_is_refused_as_unreadable(tmp_path: Path) -> Non
         read_capture(path)
     assert raised.value.line is None
     assert raised.value.reason.startswith("cannot read capture file: 'utf-8' codec can't decode")
+
+
+def test_a_zstd_capture_reads_like_the_plain_file_across_concatenated_frames(
+    tmp_path: Path,
+) -> None:
+    text = USDM.read_bytes()
+    half = text.index(b"\n", len(text) // 2) + 1
+    path = tmp_path / "binance-usdm.jsonl.zst"
+    # Two zstd frames, cut mid-file, as the recorder writes a header frame and a body frame.
+    compressor = zstandard.ZstdCompressor()
+    path.write_bytes(compressor.compress(text[:half]) + compressor.compress(text[half:]))
+    plain, compressed = read_capture(USDM), read_capture(path)
+    assert compressed.header == plain.header
+    assert compressed.records == plain.records
+    assert len(compressed.records) == 1540
+
+
+def test_a_zst_file_that_is_not_zstd_is_refused_as_unreadable(tmp_path: Path) -> None:
+    path = tmp_path / "plain.jsonl.zst"
+    path.write_bytes(USDM.read_bytes()[:1000])
+    with pytest.raises(CaptureError) as raised:
+        read_capture(path)
+    assert raised.value.line is None
+    assert raised.value.reason.startswith("cannot read capture file: zstd decompress error")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 
-from relay.application.ports import MetricsSink, SnapshotRequest
+from relay.application.ports import MetricsSink, SnapshotRequest, TrafficRecorder
 from relay.application.rate_limit import TokenBucket, parse_retry_after
 from relay.domain.errors import RelayError
 
@@ -63,6 +63,7 @@ class RestClient:
         bucket: the venue's token bucket (see :func:`rest_bucket`).
         timeout_s: the timeout of one request, in seconds.
         metrics: where each answer's status is counted.
+        recorder: where every answer is recorded (``[recording]``), or None.
     """
 
     def __init__(
@@ -73,8 +74,10 @@ class RestClient:
         bucket: TokenBucket,
         timeout_s: float,
         metrics: MetricsSink,
+        recorder: TrafficRecorder | None = None,
     ) -> None:
         self._http = http
+        self.recorder = recorder
         self.base_url = base_url.rstrip("/")
         self.venue = venue
         self.bucket = bucket
@@ -108,6 +111,10 @@ class RestClient:
                 await self._acquire(request.weight)
                 response = await self._http.get(url, timeout=self.timeout_s)
                 self.metrics.rest_request(venue, str(response.status_code))
+                if self.recorder is not None:
+                    self.recorder.http_response(
+                        venue, "GET", url, response.status_code, response.content, time.time()
+                    )
                 if response.status_code in RETRY_STATUS:
                     retry_after = parse_retry_after(
                         response.headers.get("Retry-After"), time.time()

@@ -21,6 +21,9 @@ replies sent, resyncs counted.
   (:mod:`~relay.infrastructure.connection.watchdog`): no data for
   ``stale_after_s`` replaces the connection.
 - Frames larger than ``max_frame_bytes`` are counted (``oversized``) and skipped.
+- With ``[recording]``, the context's :class:`~relay.application.ports.TrafficRecorder`
+  is told of the connection's opening, every frame read (before any check) and
+  every frame sent; it queues them without waiting (a full queue drops the record).
 - Frame isolation: nothing a venue sends ends the venue task. An exception
   other than :class:`~relay.application.errors.FrameError` raised by the
   protocol while it handles a frame, a REST snapshot or the connection's
@@ -51,6 +54,7 @@ from relay.application.ports import (
     Keepalive,
     MetricsSink,
     SnapshotRequest,
+    TrafficRecorder,
     VenueProtocol,
 )
 from relay.config.model import VenueConfig
@@ -126,6 +130,7 @@ class SessionContext:
         metrics, health: where counts and states go.
         error_log: the rate limit of "unexpected error" and "order book resync" lines.
         count_frame: called once per frame read (the connection's frame count).
+        recorder: where the raw traffic is recorded (``[recording]``), or None.
     """
 
     config: VenueConfig
@@ -138,6 +143,7 @@ class SessionContext:
     health: HealthMonitor
     error_log: LogRateLimit
     count_frame: Callable[[], None]
+    recorder: TrafficRecorder | None = None
 
 
 class Handover:
@@ -193,6 +199,8 @@ class Session:
         self.outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_MAX_FRAMES)
         self.outbox_full = False
         self.broken: ProtocolStateError | None = None
+        self.conn = ""
+        """The connection's name in the recording (``"ws-1"``); empty when not recorded."""
 
     async def run(self) -> None:
         """Connect and read until the connection ends (normally only through :meth:`close`)."""
@@ -210,6 +218,9 @@ class Session:
             compression="deflate" if config.ws_compression else None,
         ) as ws:
             self.ws = ws
+            recorder = context.recorder
+            if recorder is not None:
+                self.conn = recorder.connection_opened(config.id, url, time.time())
             self.opened_at = time.monotonic()
             self.watchdog.start(self.opened_at)
             self.opened.set()
@@ -235,6 +246,8 @@ class Session:
                 for task in (*helpers, *self.snapshot_tasks):
                     task.cancel()
                 await asyncio.gather(*helpers, *self.snapshot_tasks, return_exceptions=True)
+                if recorder is not None:
+                    recorder.connection_closed(config.id, self.conn)
         if self.broken is not None:
             raise self.broken
         if self.outbox_full:
@@ -269,12 +282,19 @@ class Session:
                 await asyncio.sleep(wait_s)
             await ws.send(frame)
             last_sent = time.monotonic()
+            self._record_sent(frame)
 
     async def _keepalive(self, ws: ClientConnection, keepalive: Keepalive) -> None:
         """Send the venue's ping frame every ``keepalive.interval_s``."""
         while True:
             await asyncio.sleep(keepalive.interval_s)
             await ws.send(keepalive.frame)
+            self._record_sent(keepalive.frame)
+
+    def _record_sent(self, frame: str) -> None:
+        recorder = self.context.recorder
+        if recorder is not None:
+            recorder.frame_sent(self.context.config.id, self.conn, frame, time.time())
 
     async def _read(self, ws: ClientConnection) -> None:
         context = self.context
@@ -282,9 +302,13 @@ class Session:
         limit = context.config.max_frame_bytes
         protocol = self.protocol
         count_frame = context.count_frame
+        recorder = context.recorder
+        venue_id = context.config.id
         async for frame in ws:
             read_ns = time.monotonic_ns()
             received_at_ms = now_ms()
+            if recorder is not None:
+                recorder.frame_received(venue_id, self.conn, frame, time.time())
             count_frame()
             self.first_frame.set()
             context.health.venue_message(venue, received_at_ms)

@@ -31,7 +31,7 @@ import httpx
 
 from relay.application.health import ConnectionState, HealthMonitor
 from relay.application.log_rate_limit import LogRateLimit
-from relay.application.ports import MetricsSink
+from relay.application.ports import MetricsSink, TrafficRecorder
 from relay.config.model import VenueConfig
 from relay.domain.model import MarketEvent
 from relay.infrastructure.connection.reconnect import (
@@ -71,6 +71,8 @@ class VenueConnection:
             exception type) and "order book resync" lines (one per book and
             reason); default: one every
             :data:`~relay.infrastructure.connection.session.INTERNAL_ERROR_LOG_INTERVAL_S`).
+        recorder: where the connection's raw traffic (frames both ways, REST
+            answers) is recorded (``[recording]``); None: not recorded.
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class VenueConnection:
         http: httpx.AsyncClient,
         name: str = "",
         error_log: LogRateLimit | None = None,
+        recorder: TrafficRecorder | None = None,
     ) -> None:
         self.spec = spec
         self.config = config
@@ -99,6 +102,7 @@ class VenueConnection:
             ),
             config.snapshot_timeout_s,
             metrics,
+            recorder,
         )
         self.rotate_after_s = rotate_after_s(config, spec.max_connection_age_s)
         self.frames = 0
@@ -113,6 +117,7 @@ class VenueConnection:
             health=health,
             error_log=error_log or LogRateLimit(INTERNAL_ERROR_LOG_INTERVAL_S),
             count_frame=self._count_frame,
+            recorder=recorder,
         )
         self._stopping = False
         self._current: Session | None = None

@@ -1,0 +1,1 @@
+"""Recording raw venue traffic (``[recording]``) as zstd relay-capture/1 files."""
