@@ -28,6 +28,7 @@ from relay.config.errors import ConfigError, ConfigProblem
 from relay.config.model import (
     DEFAULT_MEMORY_MAX_BYTES,
     AckMode,
+    ConsumerStateConfig,
     DiscardPolicy,
     HttpConfig,
     LogFormat,
@@ -499,6 +500,7 @@ def _relay_config(root: _Table, venues: Mapping[str, frozenset[DataType]]) -> Re
             level=logging.one_of("level", _LOGGING.level, LOG_LEVELS, fold_case=True),
             format=logging.choice("format", _LOGGING.format),
         ),
+        consumer_state=_consumer_state(root.table("consumer_state", ConsumerStateConfig)),
     )
 
 
@@ -814,3 +816,24 @@ def _interval_problem(interval: str) -> str | None:
     if _CANDLE_INTERVAL.fullmatch(interval):
         return None
     return f"must be a count and a unit s, m, h, d, w or M (like '1m'), got {interval!r}"
+
+
+_CONSUMER_STATE: Final = ConsumerStateConfig()
+
+
+def _consumer_state(table: _Table) -> ConsumerStateConfig:
+    """``[consumer_state]`` (docs/configuration.md)."""
+    d = _CONSUMER_STATE
+    return ConsumerStateConfig(
+        enabled=table.boolean("enabled", d.enabled),
+        latest_bucket=table.string("latest_bucket", d.latest_bucket, _stream_name_problem),
+        books_bucket=table.string("books_bucket", d.books_bucket, _stream_name_problem),
+        status_bucket=table.string("status_bucket", d.status_bucket, _stream_name_problem),
+        latest_interval_s=table.seconds("latest_interval_s", d.latest_interval_s, positive=True),
+        book_snapshot_interval_s=table.seconds(
+            "book_snapshot_interval_s", d.book_snapshot_interval_s, positive=True
+        ),
+        max_bytes=table.integer("max_bytes", d.max_bytes, minimum=1024),
+        storage=table.choice("storage", d.storage),
+        manage=table.choice("manage", d.manage),
+    )
