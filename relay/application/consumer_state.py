@@ -65,6 +65,9 @@ class StatusRecord:
         last_reason: the latest resync's reason (``"gap"``), None before one.
         changed: not yet written since the last change.
         written_event_ms: ``last_event_ms`` as last written.
+        resync_unwritten: a resync began and no ``resyncing`` record was written
+            yet: the writer writes one even when the book streams again already,
+            so every resync shows for at least one interval.
     """
 
     instrument: Instrument
@@ -76,6 +79,7 @@ class StatusRecord:
     last_reason: str | None = None
     changed: bool = True
     written_event_ms: int | None = None
+    resync_unwritten: bool = False
 
     def seen(self, received_at_ms: int, snapshot: bool) -> None:
         """An event of the stream was published; a resyncing book streams again at its snapshot."""
@@ -86,14 +90,17 @@ class StatusRecord:
             self.state = StreamState.STREAMING
             self.changed = True
 
-    def document(self) -> dict[str, object]:
-        """The JSON document of the record (docs/wire-format.md, "relay-status")."""
+    def document(self, state: StreamState | None = None) -> dict[str, object]:
+        """The JSON document of the record (docs/wire-format.md, "relay-status").
+
+        ``state``: written instead of the current one (a resync already over).
+        """
         return {
             "venue": self.instrument.venue,
             "instrument": self.instrument.instrument,
             "canonical_symbol": self.instrument.canonical_symbol,
             "data_type": self.data_type.value,
-            "state": self.state.value,
+            "state": (state or self.state).value,
             "last_event_at": self.last_event_ms,
             "resyncs": self.resyncs,
             "last_reason": self.last_reason,
@@ -209,6 +216,7 @@ class ConsumerState:
         record.last_reason = reason
         record.state = StreamState.RESYNCING
         record.changed = True
+        record.resync_unwritten = True
 
     def connection_closed(self, connection: str) -> None:
         """Every stream of a venue connection is disconnected."""

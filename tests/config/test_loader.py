@@ -575,7 +575,8 @@ data_types = ["trade", "funding_rate", "trades", "trade"]
             "colour = 1",
             ConfigProblem(
                 "colour",
-                "unknown key (known keys: nats, venues, serialization, http, pipeline, logging, consumer_state)",
+                "unknown key (known keys: nats, venues, serialization, http, pipeline, logging,"
+                " consumer_state)",
             ),
         ),
     ],

@@ -22,6 +22,7 @@ from relay.client import LiveBook, RelayClient
 from relay.domain.model import Candle, Ticker
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.sim.captures import read_capture
+from relay.sim.faults import Faults, ReconnectMode
 from relay.sim.server import Simulator
 
 pytestmark = pytest.mark.integration
@@ -124,3 +125,77 @@ async def test_a_client_joining_halfway_gets_books_latest_and_history_from_nats_
                         ]
                     )
     print(f"\nbooks equal to the reference for {sorted(books)}; last sequences {last_sequence}")
+
+
+async def test_a_skipped_stretch_shows_resyncing_then_streaming_and_the_client_book_recovers() -> (
+    None
+):
+    # Recorded frames 200-204 skipped: the CTKUSDT and AKROUSDT depth diffs lose
+    # continuity (tests/e2e/test_resilience.py), each book resyncs once with reason "gap".
+    simulator = Simulator(
+        [read_capture(CAPTURES / "binance-usdm.jsonl")],
+        speed=2.0,
+        faults=Faults(skip_after_frames=200, skip_frames=5, reconnect=ReconnectMode.RESUME),
+    )
+    reference = binance_books("binance-usdm.jsonl", True)
+    seen: list[tuple[str, int]] = []
+    async with EmbeddedNats() as server, simulator:
+        async with relay_in_process(server.url, f"127.0.0.1:{simulator.port}", USDM_ONLY):
+            async with RelayClient(server.url) as client:
+
+                async def stream_made() -> bool:
+                    try:
+                        await client.nc.jetstream().stream_info("MARKET")
+                    except NotFoundError:
+                        return False
+                    return True
+
+                await until(stream_made, "stream MARKET created by the relay")
+                book = await client.order_book("binance-usdm", "ctk-usdt")
+
+                async def ctk_state(state: str) -> bool:
+                    for record in await client.status("binance-usdm"):
+                        if record.data_type == "l2_orderbook" and record.instrument == "CTKUSDT":
+                            if not seen or seen[-1] != (record.state, record.resyncs):
+                                seen.append((record.state, record.resyncs))
+                            return record.state == state
+                    return False
+
+                await until(lambda: ctk_state("resyncing"), "CTKUSDT resyncing", 60)
+                await until(lambda: ctk_state("streaming"), "CTKUSDT streaming again", 30)
+                messages = await stored_messages(server.url, expected_counts(USDM_ONLY) - 3)
+                last = max(
+                    int(orjson.loads(data)["sequence"])
+                    for subject, _, data in messages
+                    if subject == "market.binance-usdm.ctk-usdt.l2_orderbook"
+                )
+
+                async def caught_up() -> bool:
+                    return book.synced and book.sequence == last
+
+                await until(caught_up, "the client's CTKUSDT book at the last sequence")
+                assert book.levels() == reference["CTKUSDT"]
+
+                async def all_streaming() -> bool:
+                    found = await client.status("binance-usdm")
+                    return len(found) == 16 and all(r.state == "streaming" for r in found)
+
+                await until(all_streaming, "all 16 streams of the replay streaming")
+                records = {
+                    (r.instrument, r.data_type): r for r in await client.status("binance-usdm")
+                }
+    print(f"\nCTKUSDT states seen in status(): {seen}; client book at sequence {last}")
+    assert ("resyncing", 1) in seen
+    assert seen[-1] == ("streaming", 1)
+    assert seen.index(("resyncing", 1)) < seen.index(("streaming", 1))
+    ctk = records[("CTKUSDT", "l2_orderbook")]
+    assert (ctk.resyncs, ctk.last_reason) == (1, "gap")
+    resyncs = {
+        i: (r.resyncs, r.last_reason) for (i, t), r in records.items() if t == "l2_orderbook"
+    }
+    assert resyncs == {
+        "CTKUSDT": (1, "gap"),
+        "AKROUSDT": (1, "gap"),
+        "SUSHIUSDT": (0, None),
+        "KEEPUSDT": (0, None),
+    }

@@ -39,7 +39,13 @@ from nats.js.api import StorageType as JsStorageType
 from nats.js.errors import APIError, NotFoundError
 
 from relay.application.book_publication import split_snapshot
-from relay.application.consumer_state import BookImage, ConsumerState, book_key, state_key
+from relay.application.consumer_state import (
+    BookImage,
+    ConsumerState,
+    StreamState,
+    book_key,
+    state_key,
+)
 from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import EventEncoder
 from relay.config.model import ConsumerStateConfig, StreamManagement
@@ -197,21 +203,29 @@ class ConsumerStateWriter:
             image.written_at_s = now_s
         now_ms = time.time_ns() // 1_000_000
         for record in state.records.values():
-            if record.changed or (
+            if record.resync_unwritten:
+                # A resync over before this flush still shows for one interval.
+                record.resync_unwritten = False
+                document = record.document(StreamState.RESYNCING)
+                record.changed = record.state is not StreamState.RESYNCING
+            elif record.changed or (
                 record.last_event_ms != record.written_event_ms
                 and (record.written_event_ms or 0) + STATUS_REFRESH_S * 1000 <= now_ms
             ):
                 record.changed = False
-                record.written_event_ms = record.last_event_ms
-                key = state_key(record.instrument, record.data_type)
-                writes.append(
-                    self._put(
-                        js,
-                        f"$KV.{config.status_bucket}.{key}",
-                        orjson.dumps(record.document()),
-                        self._json_headers,
-                    )
+                document = record.document()
+            else:
+                continue
+            record.written_event_ms = record.last_event_ms
+            key = state_key(record.instrument, record.data_type)
+            writes.append(
+                self._put(
+                    js,
+                    f"$KV.{config.status_bucket}.{key}",
+                    orjson.dumps(document),
+                    self._json_headers,
                 )
+            )
         if writes:
             await asyncio.gather(*writes)
 
