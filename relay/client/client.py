@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import datetime
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
@@ -269,8 +269,10 @@ class RelayClient:
         symbol: str = "*",
         data_type: str = "*",
         on_hole: Callable[[str, int], None] | None = None,
-    ) -> AsyncIterator[ReceivedEvent]:
+    ) -> AsyncGenerator[ReceivedEvent, None]:
         """Live events as they are published (core NATS: from now on, none stored before).
+
+        Close it (``contextlib.aclosing``) when leaving the loop early.
 
         Args:
             venue, symbol, data_type: subject tokens or ``*``.
@@ -295,7 +297,8 @@ class RelayClient:
                     on_hole(msg.subject, missed)
                 yield ReceivedEvent(event, sequence, msg.subject, missed)
         finally:
-            await subscription.unsubscribe()
+            with contextlib.suppress(nats.errors.ConnectionClosedError):
+                await subscription.unsubscribe()
 
     async def _last_kv(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]] | None:
         js = self.nc.jetstream()
