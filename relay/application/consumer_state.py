@@ -23,8 +23,8 @@ import enum
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
-from relay.application.order_book import OrderBook
 from relay.domain.model import DataType, Instrument, L2Update
 
 LATEST_TYPES = frozenset(
@@ -110,9 +110,12 @@ class StatusRecord:
 class BookImage:
     """The book one book stream describes, and the ``sequence`` of its latest message.
 
+    Kept as two plain price -> quantity dicts (one dict operation per level on
+    the publish path); sorted only when an image is written.
+
     Attributes:
         instrument: whose book.
-        book: the levels after message ``sequence``.
+        bids, asks: the levels after message ``sequence``.
         sequence: the envelope sequence of the latest message applied.
         received_at_ms: that message's envelope ``received_at``.
         complete: every part of the latest snapshot is in.
@@ -122,7 +125,8 @@ class BookImage:
     """
 
     __slots__ = (
-        "book",
+        "asks",
+        "bids",
         "complete",
         "due",
         "instrument",
@@ -134,7 +138,8 @@ class BookImage:
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
-        self.book = OrderBook()
+        self.bids: dict[Decimal, Decimal] = {}
+        self.asks: dict[Decimal, Decimal] = {}
         self.sequence = 0
         self.received_at_ms = 0
         self.complete = False
@@ -149,21 +154,33 @@ class BookImage:
         carries it, so a consumer can start reading the stream from that time.
         """
         self.received_at_ms = received_at_ms
+        self.sequence = sequence
         if update.is_snapshot:
             if update.snapshot_part == 1:
-                self.book.reset(update.bids, update.asks)
-            else:
-                self.book.apply(update.bids, update.asks)
+                self.bids = {}
+                self.asks = {}
             self.complete = update.snapshot_part == update.snapshot_parts
             self.due = self.due or self.complete
-        else:
-            self.book.apply(update.bids, update.asks)
-        self.sequence = sequence
+        bids = self.bids
+        for price, quantity in update.bids:
+            if quantity:
+                bids[price] = quantity
+            else:
+                bids.pop(price, None)
+        asks = self.asks
+        for price, quantity in update.asks:
+            if quantity:
+                asks[price] = quantity
+            else:
+                asks.pop(price, None)
 
     def snapshot(self) -> L2Update:
         """The book as one snapshot (levels best first)."""
-        bids, asks = self.book.levels()
-        return L2Update(bids=bids, asks=asks, is_snapshot=True)
+        return L2Update(
+            bids=tuple(sorted(self.bids.items(), reverse=True)),
+            asks=tuple(sorted(self.asks.items())),
+            is_snapshot=True,
+        )
 
 
 class ConsumerState:
