@@ -31,6 +31,7 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
+import nats.errors
 import orjson
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -92,56 +93,65 @@ class BucketKeeper:
         """Make sure every bucket exists (and matches the config under ``manage = "update"``).
 
         Raises:
-            StreamSetupError: a bucket cannot be created or updated.
+            StreamSetupError: a bucket cannot be created or updated, or
+                JetStream did not answer (one line naming the bucket).
         """
         for wanted in bucket_configs(self._config):
-            stream = f"KV_{wanted.bucket}"
             try:
-                info = await js.stream_info(stream)
-            except NotFoundError:
-                try:
-                    await js.create_key_value(wanted)
-                except APIError as exc:
-                    raise StreamSetupError(
-                        f"bucket {wanted.bucket}: cannot create it: {exc.description}"
-                    ) from None
-                log.warning("bucket created", extra={"bucket": wanted.bucket})
-                continue
-            have = info.config
-            differences = [
-                f"{key}: {old!r} on the server, {new!r} configured"
-                for key, old, new in (
-                    ("history", have.max_msgs_per_subject, 1),
-                    ("max_bytes", have.max_bytes, wanted.max_bytes),
-                    (
-                        "storage",
-                        getattr(have.storage, "value", have.storage),
-                        _value(wanted.storage),
-                    ),
-                )
-                if old != new
-            ]
-            if not differences:
-                continue
-            if self._config.manage is StreamManagement.UPDATE:
-                have.max_msgs_per_subject = 1
-                have.max_bytes = wanted.max_bytes
-                try:
-                    await js.update_stream(have)
-                except APIError as exc:
-                    raise StreamSetupError(
-                        f"bucket {wanted.bucket}: cannot update it ({'; '.join(differences)}):"
-                        f" {exc.description}"
-                    ) from None
-                log.warning(
-                    "bucket updated to the configuration",
-                    extra={"bucket": wanted.bucket, "differences": differences},
-                )
-            else:
-                log.warning(
-                    'bucket differs from the configuration; left as it is (manage = "create")',
-                    extra={"bucket": wanted.bucket, "differences": differences},
-                )
+                await self._ensure(js, wanted)
+            except (nats.errors.Error, TimeoutError) as exc:
+                said = exc.description if isinstance(exc, APIError) else repr(exc)
+                raise StreamSetupError(f"bucket {wanted.bucket}: {said}") from None
+
+    async def _ensure(self, js: JetStreamContext, wanted: KeyValueConfig) -> None:
+        """Create one bucket, or apply the ``manage`` rule to it when it exists."""
+        stream = f"KV_{wanted.bucket}"
+        try:
+            info = await js.stream_info(stream)
+        except NotFoundError:
+            try:
+                await js.create_key_value(wanted)
+            except APIError as exc:
+                raise StreamSetupError(
+                    f"bucket {wanted.bucket}: cannot create it: {exc.description}"
+                ) from None
+            log.warning("bucket created", extra={"bucket": wanted.bucket})
+            return
+        have = info.config
+        differences = [
+            f"{key}: {old!r} on the server, {new!r} configured"
+            for key, old, new in (
+                ("history", have.max_msgs_per_subject, 1),
+                ("max_bytes", have.max_bytes, wanted.max_bytes),
+                (
+                    "storage",
+                    getattr(have.storage, "value", have.storage),
+                    _value(wanted.storage),
+                ),
+            )
+            if old != new
+        ]
+        if not differences:
+            return
+        if self._config.manage is StreamManagement.UPDATE:
+            have.max_msgs_per_subject = 1
+            have.max_bytes = wanted.max_bytes
+            try:
+                await js.update_stream(have)
+            except APIError as exc:
+                raise StreamSetupError(
+                    f"bucket {wanted.bucket}: cannot update it ({'; '.join(differences)}):"
+                    f" {exc.description}"
+                ) from None
+            log.warning(
+                "bucket updated to the configuration",
+                extra={"bucket": wanted.bucket, "differences": differences},
+            )
+        else:
+            log.warning(
+                'bucket differs from the configuration; left as it is (manage = "create")',
+                extra={"bucket": wanted.bucket, "differences": differences},
+            )
 
 
 class ConsumerStateWriter:
