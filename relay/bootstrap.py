@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from relay.application.consumer_state import ConsumerState
 from relay.application.health import HealthMonitor
 from relay.application.pipeline import Pipeline
 from relay.application.ports import AckObserver, OutboundMessage
@@ -28,9 +29,11 @@ from relay.infrastructure.http_app import HttpBindError, HttpServer, build_app
 from relay.infrastructure.http_limits import ShedAction
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats.commands import UnsupportedNatsClientError
+from relay.infrastructure.nats.kv import BucketKeeper, ConsumerStateWriter
 from relay.infrastructure.nats.publisher import JetStreamPublisher
 from relay.infrastructure.nats.streams import StreamSetupError
 from relay.infrastructure.recording.recorder import CaptureRecorder
+from relay.infrastructure.status_metrics import StatusMetrics
 from relay.infrastructure.venues.registry import (
     plan_connections,
     supported_data_types,
@@ -70,7 +73,6 @@ class Relay:
 
     def __init__(self, config: RelayConfig, on_acked: AckObserver | None = None) -> None:
         self.config = config
-        self.metrics = PrometheusMetrics()
         venues = [v for v in config.venues if v.enabled]
         plans = [
             (spec, name, part)
@@ -78,8 +80,24 @@ class Relay:
             for spec in (venue_spec(venue.id),)
             for name, part in plan_connections(spec, venue)
         ]
+        self.consumer_state = ConsumerState(
+            (
+                (Instrument(venue.id, sub.instrument, sub.canonical_symbol), data_type, name)
+                for _, name, venue in plans
+                for sub in venue.subscriptions
+                for data_type in sub.data_types
+            ),
+            config.consumer_state.book_snapshot_interval_s,
+        )
+        state = self.consumer_state if config.consumer_state.enabled else None
+        self.metrics: PrometheusMetrics = (
+            StatusMetrics(self.consumer_state) if state is not None else PrometheusMetrics()
+        )
         self.health = HealthMonitor([name for _, name, _ in plans])
         codec = codec_for(config.serialization.format.value)
+        self.state_writer = (
+            ConsumerStateWriter(config.consumer_state, state, codec) if state is not None else None
+        )
         self.publisher = JetStreamPublisher(
             config.nats,
             codec.content_type,
@@ -108,6 +126,7 @@ class Relay:
             config.nats.subject_prefix,
             depths={key: depth for key, (_, depth) in books.items() if depth > 0},
             resync_book=self._request_resync,
+            state=state,
         )
         self._http_client = httpx.AsyncClient()
         self.recorder = (
@@ -242,6 +261,12 @@ class Relay:
             publisher_task = group.create_task(self.publisher.run(), name="publisher")
             pipeline_task = group.create_task(self.pipeline.run(), name="pipeline")
             resync_task = group.create_task(self._resync_books(), name="book-resyncs")
+            client = self.publisher.client
+            writer_task = (
+                group.create_task(self.state_writer.run(client), name="consumer-state")
+                if self.state_writer is not None and client is not None
+                else None
+            )
             venues_task = group.create_task(self.subscriptions.run(), name="venues")
             log.info("relay running", extra={"venues": list(self.connections)})
             await stop.wait()
@@ -260,6 +285,8 @@ class Relay:
             pipeline_task.cancel()
             publisher_task.cancel()
             resync_task.cancel()
+            if writer_task is not None:
+                writer_task.cancel()
             await self._stop_http(http_task)
             log.info(
                 "stopped",
@@ -280,8 +307,12 @@ class Relay:
         used or the installed nats-py is not one the publisher supports."""
         try:
             await self.publisher.connect()
+            client = self.publisher.client
+            if self.config.consumer_state.enabled and client is not None:
+                await BucketKeeper(self.config.consumer_state).check(client.jetstream(timeout=5.0))
         except StreamSetupError as exc:
             log.error(f"not starting: {exc.reason}")
+            await self.publisher.close()
             return False
         except UnsupportedNatsClientError as exc:
             log.error(f"not starting: {exc}")

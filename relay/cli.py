@@ -152,6 +152,32 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(args.seconds, args.speed))
 
 
+def _cmd_tail(args: argparse.Namespace) -> int:
+    from relay.client.tail import TailSubjectError, tail_book, tail_events
+
+    try:
+        if args.book:
+            if len(args.target) != 2:
+                print("relay tail --book: expected VENUE SYMBOL", file=sys.stderr)
+                return 2
+            venue, symbol = args.target
+            asyncio.run(tail_book(args.nats, venue, symbol, args.count))
+        else:
+            if len(args.target) != 1:
+                print("relay tail: expected one SUBJECT", file=sys.stderr)
+                return 2
+            asyncio.run(tail_events(args.nats, args.target[0], args.json, args.count))
+    except TailSubjectError as exc:
+        print(f"relay tail: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, TimeoutError) as exc:
+        print(f"relay tail: cannot reach NATS at {args.nats}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
 def _rate(text: str) -> float:
     """A positive, finite events-per-second value."""
     value = float(text)
@@ -396,6 +422,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=20.0)
     demo.add_argument("--speed", default="realtime", help="simulator speed")
     demo.set_defaults(func=_cmd_demo)
+
+    tail = sub.add_parser(
+        "tail",
+        help="print the relay's events as they arrive, or a live top of book (docs/client.md)",
+    )
+    tail.add_argument(
+        "target",
+        nargs="+",
+        help="SUBJECT ('market.binance-usdm.*.trade'), or with --book: VENUE SYMBOL",
+    )
+    tail.add_argument("--book", action="store_true", help="a live top of book of VENUE SYMBOL")
+    tail.add_argument("--json", action="store_true", help="one JSON envelope per line")
+    tail.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
+    tail.add_argument("--count", type=_positive_count, default=None, help="stop after N lines")
+    tail.set_defaults(func=_cmd_tail)
 
     bench = sub.add_parser(
         "bench",

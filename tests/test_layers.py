@@ -118,3 +118,25 @@ def test_the_simulator_imports_only_inner_layers_and_the_venue_modules() -> None
 def test_the_service_composition_root_does_not_import_the_simulator() -> None:
     names = imports_of(PACKAGE / "bootstrap.py")
     assert [name for name in names if name == "relay.sim" or name.startswith("relay.sim.")] == []
+
+
+CLIENT_MAY_IMPORT = ("relay.domain", "relay.serialization", "relay.client")
+"""The consumer SDK: the domain, the serialization and nats-py; none of the service."""
+
+
+def test_the_client_imports_only_the_domain_the_serialization_and_nats() -> None:
+    offending = []
+    for path in sorted((PACKAGE / "client").rglob("*.py")):
+        for name in imports_of(path):
+            relay_name = name == "relay" or name.startswith("relay.")
+            if (relay_name and not name.startswith(CLIENT_MAY_IMPORT)) or name.split(".")[0] in (
+                "websockets",
+                "httpx",
+                "starlette",
+                "uvicorn",
+                "prometheus_client",
+                "tomlkit",
+                "tenacity",
+            ):
+                offending.append(f"{path.relative_to(PACKAGE)}: {name}")
+    assert offending == []

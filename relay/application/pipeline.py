@@ -10,10 +10,18 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 
 from relay.application.book_publication import DepthView, split_snapshot
+from relay.application.consumer_state import (
+    LATEST_TYPES,
+    BookImage,
+    ConsumerState,
+    StatusRecord,
+    StreamState,
+    state_key,
+)
 from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import EventEncoder, MessageSink, MetricsSink, OutboundMessage
 from relay.application.sequence import SequenceTracker
-from relay.domain.model import DataType, Instrument, L2Update, MarketEvent
+from relay.domain.model import Candle, DataType, Instrument, L2Update, MarketEvent
 
 log = logging.getLogger("relay.pipeline")
 
@@ -23,6 +31,8 @@ MAX_BATCH_EVENTS = 512
 HEADER_ROOM_BYTES = 1024
 """Room left below the server's ``max_payload`` for the headers (message id, content type)
 when a snapshot is cut into parts."""
+
+_STREAMING = StreamState.STREAMING
 
 BookResyncRequest = Callable[[Instrument, str], None]
 """Asks the venue connection of an instrument to resync its book, with a reason."""
@@ -60,9 +70,13 @@ class _Stream:
         "book_complete",
         "data_type",
         "depth_view",
+        "image",
+        "latest",
+        "latest_key",
         "msg_id_prefix",
         "numbers",
         "recent",
+        "status",
         "subject",
         "venue",
     )
@@ -74,6 +88,7 @@ class _Stream:
         numbers: Iterator[int],
         recent: RecentIds,
         depth: int,
+        state: ConsumerState | None,
     ) -> None:
         instrument = event.instrument
         self.subject = instrument.subject(event.data_type, subject_prefix)
@@ -89,6 +104,19 @@ class _Stream:
         self.book_complete = False
         """A book stream: its last snapshot went out whole, so deltas may follow."""
         self.depth_view = DepthView(depth) if is_book and depth > 0 else None
+        self.status: StatusRecord | None = None
+        self.latest_key: str | None = None
+        """The latest-value key of a ticker, funding rate, open interest or candle stream."""
+        self.image: BookImage | None = None
+        self.latest: dict[str, bytes] = {}
+        """Where a latest value goes: the consumer state's pending values."""
+        if state is not None:
+            self.latest = state.pending_latest
+            self.status = state.record(instrument, event.data_type)
+            if event.data_type in LATEST_TYPES:
+                self.latest_key = state_key(instrument, event.data_type)
+            if is_book:
+                self.image = state.book(instrument)
 
 
 class Pipeline:
@@ -129,6 +157,8 @@ class Pipeline:
             subscriptions with ``depth`` > 0.
         resync_book: asks for a book's resync (must not block: it is called
             from the publishing loop).
+        state: told of every message submitted (latest values, book images,
+            stream states) for the key-value buckets; None keeps none.
     """
 
     def __init__(
@@ -140,7 +170,9 @@ class Pipeline:
         subject_prefix: str = "market",
         depths: Mapping[tuple[str, str], int] | None = None,
         resync_book: BookResyncRequest = lambda instrument, reason: None,
+        state: ConsumerState | None = None,
     ) -> None:
+        self._state = state
         self._subject_prefix = subject_prefix
         self._depths = dict(depths or {})
         self._resync_book = resync_book
@@ -202,21 +234,30 @@ class Pipeline:
             self._metrics.event_duplicate(stream.venue, stream.data_type)
             return
         book = stream.book
+        update: L2Update | None = None
         if book is not None:
-            update = event.payload
-            assert isinstance(update, L2Update)
+            payload = event.payload
+            assert isinstance(payload, L2Update)
+            update = payload
             if update.is_snapshot or not stream.book_complete or stream.depth_view is not None:
                 await self._submit_book(stream, event, update, msg_id, read_ns)
                 return
+        sequence = next(stream.numbers)
+        data = self._encoder.encode(event, sequence)
+        status = stream.status
+        if status is not None:
+            status.last_event_ms = event.received_at_ms
+            if status.state is not _STREAMING:
+                status.seen(event.received_at_ms, False)
+            if update is not None:
+                stream.image.apply(update, sequence, event.received_at_ms)  # type: ignore[union-attr]
+            elif stream.latest_key is not None and (
+                type(event.payload) is not Candle or event.payload.is_closed
+            ):
+                stream.latest[stream.latest_key] = data
         await self._sink.submit(
             OutboundMessage(
-                stream.subject,
-                self._encoder.encode(event, next(stream.numbers)),
-                msg_id,
-                stream.venue,
-                stream.data_type,
-                read_ns,
-                book,
+                stream.subject, data, msg_id, stream.venue, stream.data_type, read_ns, book
             )
         )
 
@@ -240,15 +281,16 @@ class Pipeline:
             if not stream.book_complete:
                 self._metrics.event_dropped(stream.venue, stream.data_type, "book_incomplete")
                 return
-            await self._submit_one(
-                stream, self._encoder.encode(event, next(stream.numbers)), msg_id, read_ns
-            )
+            sequence = next(stream.numbers)
+            self._book_published(stream, event, update, sequence)
+            await self._submit_one(stream, self._encoder.encode(event, sequence), msg_id, read_ns)
             return
         sequence = next(stream.numbers)
         data = self._encoder.encode(event, sequence)
         limit = self._sink.max_payload_bytes - HEADER_ROOM_BYTES
         if limit <= 0 or len(data) <= limit:
             stream.book_complete = True
+            self._book_published(stream, event, update, sequence)
             await self._submit_one(stream, data, msg_id, read_ns)
             return
         parts = self._parts(event, update, sequence, limit, len(data))
@@ -268,6 +310,7 @@ class Pipeline:
             return
         stream.book_complete = True
         count = len(parts)
+        self._book_published(stream, event, update, sequence + count - 1)
         for number, part in enumerate(parts, 1):
             if number > 1:
                 next(stream.numbers)  # the number part ``number`` was encoded with
@@ -295,6 +338,18 @@ class Pipeline:
             if count >= levels:
                 return None
             count = min(max(count + 1, count * 5 // 4), levels)
+
+    @staticmethod
+    def _book_published(
+        stream: _Stream, event: MarketEvent, update: L2Update, sequence: int
+    ) -> None:
+        """A book message (a whole snapshot counts as one) goes out as ``sequence``."""
+        status = stream.status
+        if status is not None:
+            status.seen(event.received_at_ms, update.is_snapshot)
+        image = stream.image
+        if image is not None:
+            image.apply(update, sequence, event.received_at_ms)
 
     async def _submit_one(self, stream: _Stream, data: bytes, msg_id: str, read_ns: int) -> None:
         await self._sink.submit(
@@ -357,7 +412,7 @@ class Pipeline:
             recent = self._recent[venue] = RecentIds(RECENT_IDS_PER_VENUE)
         numbers = self.sequences.counter(instrument, event.data_type)
         depth = self._depths.get((venue, instrument.instrument), 0)
-        return _Stream(event, self._subject_prefix, numbers, recent, depth)
+        return _Stream(event, self._subject_prefix, numbers, recent, depth, self._state)
 
     async def drain(self, timeout_s: float) -> int:
         """Wait until the queue is empty (the :meth:`run` loop must still be running).

@@ -26,11 +26,13 @@ from relay.config.checks import (
     listen_problem,
     non_empty_problem,
     rest_url_problem,
+    stream_name_problem,
     venue_problem,
     ws_url_problem,
 )
 from relay.config.errors import ConfigError, ConfigProblem
 from relay.config.model import (
+    ConsumerStateConfig,
     HttpConfig,
     LoggingConfig,
     NatsConfig,
@@ -190,6 +192,7 @@ def _relay_config(root: Table, venues: Mapping[str, frozenset[DataType]]) -> Rel
             format=logging.choice("format", _LOGGING.format),
         ),
         recording=recording,
+        consumer_state=_consumer_state(root.table("consumer_state", ConsumerStateConfig)),
     )
 
 
@@ -340,3 +343,24 @@ def _data_types(
         else:
             result.append(data_type)
     return tuple(result)
+
+
+_CONSUMER_STATE: Final = ConsumerStateConfig()
+
+
+def _consumer_state(table: Table) -> ConsumerStateConfig:
+    """``[consumer_state]`` (docs/configuration.md)."""
+    d = _CONSUMER_STATE
+    return ConsumerStateConfig(
+        enabled=table.boolean("enabled", d.enabled),
+        latest_bucket=table.string("latest_bucket", d.latest_bucket, stream_name_problem),
+        books_bucket=table.string("books_bucket", d.books_bucket, stream_name_problem),
+        status_bucket=table.string("status_bucket", d.status_bucket, stream_name_problem),
+        latest_interval_s=table.seconds("latest_interval_s", d.latest_interval_s, positive=True),
+        book_snapshot_interval_s=table.seconds(
+            "book_snapshot_interval_s", d.book_snapshot_interval_s, positive=True
+        ),
+        max_bytes=table.integer("max_bytes", d.max_bytes, minimum=1024),
+        storage=table.choice("storage", d.storage),
+        manage=table.choice("manage", d.manage),
+    )

@@ -366,6 +366,36 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsumerStateConfig:
+    """``[consumer_state]``: the JetStream key-value buckets consumers read (docs/wire-format.md).
+
+    Attributes:
+        enabled: keep the buckets; false publishes only the streams.
+        latest_bucket: latest ``ticker``, ``funding_rate``, ``open_interest`` and
+            closed ``candle`` per instrument (``relay-latest``).
+        books_bucket: each book's latest full snapshot, in parts (``relay-books``).
+        status_bucket: each (venue, instrument, data type)'s stream state (``relay-status``).
+        latest_interval_s: at most one write per key in this many seconds (the
+            newest value wins); also how often status changes are written.
+        book_snapshot_interval_s: a book's snapshot is rewritten at least this
+            often (and at once after every resync).
+        max_bytes: size limit of each bucket, bytes.
+        storage: file or memory.
+        manage: as ``[[nats.streams]] manage``, for the buckets' streams.
+    """
+
+    enabled: bool = True
+    latest_bucket: str = "relay-latest"
+    books_bucket: str = "relay-books"
+    status_bucket: str = "relay-status"
+    latest_interval_s: float = 1.0
+    book_snapshot_interval_s: float = 30.0
+    max_bytes: int = 256 * 1024 * 1024
+    storage: StorageType = StorageType.FILE
+    manage: StreamManagement = StreamManagement.CREATE
+
+
+@dataclass(frozen=True, slots=True)
 class RelayConfig:
     """The whole configuration file."""
 
@@ -376,3 +406,4 @@ class RelayConfig:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     recording: RecordingConfig = field(default_factory=RecordingConfig)
+    consumer_state: ConsumerStateConfig = field(default_factory=ConsumerStateConfig)

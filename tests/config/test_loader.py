@@ -9,6 +9,7 @@ import pytest
 from relay.config.errors import ConfigError, ConfigProblem
 from relay.config.loader import load_config, parse_config
 from relay.config.model import (
+    ConsumerStateConfig,
     DiscardPolicy,
     HttpConfig,
     LogFormat,
@@ -576,7 +577,7 @@ data_types = ["trade", "funding_rate", "trades", "trade"]
             ConfigProblem(
                 "colour",
                 "unknown key (known keys: nats, venues, serialization, http, pipeline, logging,"
-                " recording)",
+                " recording, consumer_state)",
             ),
         ),
     ],
@@ -956,3 +957,27 @@ def test_shipped_simulate_toml_points_every_venue_at_the_simulator() -> None:
             max_bytes=1024**3,
         ),
     )
+
+
+def test_consumer_state_keys_are_read_and_checked_with_their_paths() -> None:
+    config = parse(
+        '[consumer_state]\nlatest_bucket = "my-latest"\nbook_snapshot_interval_s = 5\n'
+        'storage = "memory"\nmanage = "update"\n' + MINIMAL_VENUE
+    )
+    assert config.consumer_state == ConsumerStateConfig(
+        latest_bucket="my-latest",
+        book_snapshot_interval_s=5.0,
+        storage=StorageType.MEMORY,
+        manage=StreamManagement.UPDATE,
+    )
+    assert parse(MINIMAL_VENUE).consumer_state == ConsumerStateConfig()
+    text = (
+        '[consumer_state]\nbooks_bucket = "relay.books"\nlatest_interval_s = 0\n'
+        "max_bytes = 10\nenabled = 1\n" + MINIMAL_VENUE
+    )
+    assert [p.path for p in problems_of(text)] == [
+        "consumer_state.enabled",
+        "consumer_state.books_bucket",
+        "consumer_state.latest_interval_s",
+        "consumer_state.max_bytes",
+    ]

@@ -228,6 +228,11 @@ class JetStreamPublisher(MessageSink):
         return self._max_payload
 
     @property
+    def client(self) -> Client | None:
+        """The NATS connection once :meth:`connect` succeeded (the key-value writer shares it)."""
+        return self._nc
+
+    @property
     def connected(self) -> bool:
         """True while NATS is connected."""
         return self._connected

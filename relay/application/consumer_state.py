@@ -1,0 +1,261 @@
+"""What consumers read besides the streams: latest values, book images, stream states.
+
+The pipeline tells :class:`ConsumerState` about every message it publishes
+(cheap calls: a dict assignment, a book update); a writer in the
+infrastructure (:mod:`relay.infrastructure.nats.kv`) takes what changed every
+``latest_interval_s`` and writes it to the key-value buckets, so the stream
+publish path never waits for a bucket. Everything here is bounded by the
+configured instruments: one pending value per key (the newest wins), one book
+per book stream, one status record per (venue, instrument, data type).
+
+Keys are ``<venue>.<symbol token>.<data type>`` (``binance-usdm.btc-usdt.ticker``)
+for latest values and states, ``<venue>.<symbol token>`` for books.
+
+Stream states (:class:`StreamState`)::
+
+    DISCONNECTED --event--> STREAMING --resync--> RESYNCING --snapshot--> STREAMING
+    any --connection closed--> DISCONNECTED;  any --stale watchdog--> STALE
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from relay.domain.model import DataType, Instrument, L2Update
+
+LATEST_TYPES = frozenset(
+    {DataType.TICKER, DataType.FUNDING_RATE, DataType.OPEN_INTEREST, DataType.CANDLE}
+)
+"""Data types whose latest value is kept (candles: closed ones only)."""
+
+
+class StreamState(enum.Enum):
+    """The state of one (venue, instrument, data type) stream (see the module docstring)."""
+
+    STREAMING = "streaming"
+    RESYNCING = "resyncing"
+    STALE = "stale"
+    DISCONNECTED = "disconnected"
+
+
+def state_key(instrument: Instrument, data_type: DataType) -> str:
+    """``binance-usdm.btc-usdt.ticker``: the key of a latest value or a status record."""
+    return f"{instrument.venue}.{instrument.symbol_token}.{data_type.value}"
+
+
+def book_key(instrument: Instrument) -> str:
+    """``binance-usdm.btc-usdt``: the key prefix of a book image's parts."""
+    return f"{instrument.venue}.{instrument.symbol_token}"
+
+
+@dataclass(slots=True)
+class StatusRecord:
+    """One stream's state as written to the status bucket.
+
+    Attributes:
+        instrument, data_type: whose.
+        connection: the venue connection carrying it (``binance-usdm``, ``binance-usdm#2``).
+        state: the :class:`StreamState`.
+        last_event_ms: epoch ms the relay read its latest event (None: none yet).
+        resyncs: how often the book was resynced since start (books only; 0 else).
+        last_reason: the latest resync's reason (``"gap"``), None before one.
+        changed: not yet written since the last change.
+        written_event_ms: ``last_event_ms`` as last written.
+        resync_unwritten: a resync began and no ``resyncing`` record was written
+            yet: the writer writes one even when the book streams again already,
+            so every resync shows for at least one interval.
+    """
+
+    instrument: Instrument
+    data_type: DataType
+    connection: str
+    state: StreamState = StreamState.DISCONNECTED
+    last_event_ms: int | None = None
+    resyncs: int = 0
+    last_reason: str | None = None
+    changed: bool = True
+    written_event_ms: int | None = None
+    resync_unwritten: bool = False
+
+    def seen(self, received_at_ms: int, snapshot: bool) -> None:
+        """An event of the stream was published; a resyncing book streams again at its snapshot."""
+        self.last_event_ms = received_at_ms
+        if self.state is not StreamState.STREAMING and (
+            snapshot or self.state is not StreamState.RESYNCING
+        ):
+            self.state = StreamState.STREAMING
+            self.changed = True
+
+    def document(self, state: StreamState | None = None) -> dict[str, object]:
+        """The JSON document of the record (docs/wire-format.md, "relay-status").
+
+        ``state``: written instead of the current one (a resync already over).
+        """
+        return {
+            "venue": self.instrument.venue,
+            "instrument": self.instrument.instrument,
+            "canonical_symbol": self.instrument.canonical_symbol,
+            "data_type": self.data_type.value,
+            "state": (state or self.state).value,
+            "last_event_at": self.last_event_ms,
+            "resyncs": self.resyncs,
+            "last_reason": self.last_reason,
+        }
+
+
+class BookImage:
+    """The book one book stream describes, and the ``sequence`` of its latest message.
+
+    Kept as two plain price -> quantity dicts (one dict operation per level on
+    the publish path); sorted only when an image is written.
+
+    Attributes:
+        instrument: whose book.
+        bids, asks: the levels after message ``sequence``.
+        sequence: the envelope sequence of the latest message applied.
+        received_at_ms: that message's envelope ``received_at``.
+        complete: every part of the latest snapshot is in.
+        due: it should be written at the next flush (after a snapshot, i.e. a resync).
+        written_at_s: monotonic time of the latest write (0: never).
+        written_parts: how many parts the latest write had.
+    """
+
+    __slots__ = (
+        "asks",
+        "bids",
+        "complete",
+        "due",
+        "instrument",
+        "received_at_ms",
+        "sequence",
+        "written_at_s",
+        "written_parts",
+    )
+
+    def __init__(self, instrument: Instrument) -> None:
+        self.instrument = instrument
+        self.bids: dict[Decimal, Decimal] = {}
+        self.asks: dict[Decimal, Decimal] = {}
+        self.sequence = 0
+        self.received_at_ms = 0
+        self.complete = False
+        self.due = False
+        self.written_at_s = 0.0
+        self.written_parts = 0
+
+    def apply(self, update: L2Update, sequence: int, received_at_ms: int) -> None:
+        """Apply one published book message (a snapshot or a delta) with its sequence.
+
+        ``received_at_ms``: the message's envelope ``received_at``; the image
+        carries it, so a consumer can start reading the stream from that time.
+        """
+        self.received_at_ms = received_at_ms
+        self.sequence = sequence
+        if update.is_snapshot:
+            if update.snapshot_part == 1:
+                self.bids = {}
+                self.asks = {}
+            self.complete = update.snapshot_part == update.snapshot_parts
+            self.due = self.due or self.complete
+        bids = self.bids
+        for price, quantity in update.bids:
+            if quantity:
+                bids[price] = quantity
+            else:
+                bids.pop(price, None)
+        asks = self.asks
+        for price, quantity in update.asks:
+            if quantity:
+                asks[price] = quantity
+            else:
+                asks.pop(price, None)
+
+    def snapshot(self) -> L2Update:
+        """The book as one snapshot (levels best first)."""
+        return L2Update(
+            bids=tuple(sorted(self.bids.items(), reverse=True)),
+            asks=tuple(sorted(self.asks.items())),
+            is_snapshot=True,
+        )
+
+
+class ConsumerState:
+    """Latest values, book images and stream states, waiting for the bucket writer.
+
+    Args:
+        streams: every configured stream: (instrument, data type, connection name).
+        book_snapshot_interval_s: a book image is due at least this often.
+    """
+
+    def __init__(
+        self,
+        streams: Iterable[tuple[Instrument, DataType, str]],
+        book_snapshot_interval_s: float = 30.0,
+    ) -> None:
+        self.book_snapshot_interval_s = book_snapshot_interval_s
+        self.pending_latest: dict[str, bytes] = {}
+        """Key -> encoded envelope not yet written; bounded by the configured streams,
+        a newer value replaces a pending one."""
+        self.books: dict[Instrument, BookImage] = {}
+        self.records: dict[tuple[str, str, DataType], StatusRecord] = {}
+        for instrument, data_type, connection in streams:
+            self.records[(instrument.venue, instrument.instrument, data_type)] = StatusRecord(
+                instrument, data_type, connection
+            )
+            if data_type is DataType.L2_ORDERBOOK:
+                self.books[instrument] = BookImage(instrument)
+
+    def record(self, instrument: Instrument, data_type: DataType) -> StatusRecord:
+        """The status record of a stream (made on first use for one not configured)."""
+        key = (instrument.venue, instrument.instrument, data_type)
+        found = self.records.get(key)
+        if found is None:
+            found = self.records[key] = StatusRecord(instrument, data_type, instrument.venue)
+        return found
+
+    def book(self, instrument: Instrument) -> BookImage:
+        """The book image of a book stream (made on first use)."""
+        found = self.books.get(instrument)
+        if found is None:
+            found = self.books[instrument] = BookImage(instrument)
+        return found
+
+    def resync(self, venue: str, instrument: str, reason: str) -> None:
+        """A venue book lost its integrity and is being resynchronized."""
+        record = self.records.get((venue, instrument, DataType.L2_ORDERBOOK))
+        if record is None:
+            return
+        record.resyncs += 1
+        record.last_reason = reason
+        record.state = StreamState.RESYNCING
+        record.changed = True
+        record.resync_unwritten = True
+
+    def connection_closed(self, connection: str) -> None:
+        """Every stream of a venue connection is disconnected."""
+        for record in self.records.values():
+            if record.connection == connection and record.state is not StreamState.DISCONNECTED:
+                record.state = StreamState.DISCONNECTED
+                record.changed = True
+
+    def stale(self, venue: str, data_type: str) -> None:
+        """A venue's streams of one data type went silent (the watchdog replaces the connection)."""
+        for record in self.records.values():
+            if record.instrument.venue == venue and record.data_type.value == data_type:
+                record.state = StreamState.STALE
+                record.changed = True
+
+    def due_books(self, now_s: float | None = None) -> list[BookImage]:
+        """Complete book images due for a write: after a snapshot, or older than the interval."""
+        now = time.monotonic() if now_s is None else now_s
+        return [
+            image
+            for image in self.books.values()
+            if image.complete
+            and image.sequence
+            and (image.due or now - image.written_at_s >= self.book_snapshot_interval_s)
+        ]

@@ -1,0 +1,10 @@
+"""The relay's consumer SDK: events, latest values, live books and stream states from NATS.
+
+Imports only :mod:`relay.domain`, :mod:`relay.serialization` and nats-py
+(docs/client.md).
+"""
+
+from relay.client.book import BookAssembler
+from relay.client.client import LiveBook, ReceivedEvent, RelayClient, StreamStatus
+
+__all__ = ["BookAssembler", "LiveBook", "ReceivedEvent", "RelayClient", "StreamStatus"]

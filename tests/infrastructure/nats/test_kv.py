@@ -1,0 +1,150 @@
+"""The consumer key-value buckets against a real nats-server.
+
+Buckets are created with history 1 and ``max_bytes``; an existing one is left
+as it is under ``manage = "create"`` and updated under ``"update"``. The writer
+writes one value per key per flush (the newest), a book image in parts when it
+exceeds ``max_payload`` (purging parts left from a longer image), and after a
+failed write checks the buckets, re-creates a lost one and writes again.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import nats
+import pytest
+from nats.js.api import KeyValueConfig
+from nats.js.errors import KeyDeletedError, KeyNotFoundError
+from support.reference_books import binance_books
+
+from relay.application.consumer_state import ConsumerState
+from relay.client import RelayClient
+from relay.config.model import ConsumerStateConfig, StreamManagement
+from relay.domain.model import DataType, Instrument, L2Update, MarketEvent, Ticker
+from relay.infrastructure.embedded_nats import EmbeddedNats
+from relay.infrastructure.nats.kv import BucketKeeper, ConsumerStateWriter
+from relay.serialization.json_codec import JsonCodec, encode_json
+
+pytestmark = pytest.mark.integration
+
+MIB = 1024**2
+SUSHI = Instrument("binance-usdm", "SUSHIUSDT", "SUSHI/USDT")
+
+
+async def test_buckets_are_created_and_an_existing_one_is_updated_only_under_manage_update(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with EmbeddedNats() as server:
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await js.create_key_value(KeyValueConfig(bucket="relay-latest", history=5, max_bytes=MIB))
+        await BucketKeeper(ConsumerStateConfig(max_bytes=8 * MIB)).check(js)
+        latest = (await js.stream_info("KV_relay-latest")).config
+        books = (await js.stream_info("KV_relay-books")).config
+        assert (latest.max_msgs_per_subject, latest.max_bytes) == (5, MIB)
+        assert (books.max_msgs_per_subject, books.max_bytes) == (1, 8 * MIB)
+        lines = [r for r in caplog.records if r.getMessage().startswith("bucket differs")]
+        assert [r.__dict__["differences"] for r in lines] == [
+            [
+                "history: 5 on the server, 1 configured",
+                "max_bytes: 1048576 on the server, 8388608 configured",
+            ]
+        ]
+        update = ConsumerStateConfig(max_bytes=8 * MIB, manage=StreamManagement.UPDATE)
+        await BucketKeeper(update).check(js)
+        latest = (await js.stream_info("KV_relay-latest")).config
+        assert (latest.max_msgs_per_subject, latest.max_bytes) == (1, 8 * MIB)
+        await nc.close()
+
+
+def sushi_snapshot() -> L2Update:
+    bids, asks = binance_books("binance-usdm.jsonl", True)["SUSHIUSDT"]
+    return L2Update(tuple(sorted(bids.items(), reverse=True)), tuple(sorted(asks.items())), True)
+
+
+async def test_a_book_image_over_max_payload_is_written_in_parts_and_read_back_whole() -> None:
+    config = ConsumerStateConfig()
+    state = ConsumerState([(SUSHI, DataType.L2_ORDERBOOK, "binance-usdm")])
+    writer = ConsumerStateWriter(config, state, JsonCodec())
+    snapshot = sushi_snapshot()
+    async with EmbeddedNats() as server:
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await BucketKeeper(config).check(js)
+        state.books[SUSHI].apply(snapshot, 41, 1626992742289)
+        await writer.flush(js, 4096)
+        async with RelayClient(nc) as client:
+            found = await client.book_image("binance-usdm", "sushi-usdt")
+            assert found is not None
+            parts, sequence, received_at_ms = found
+            assert (len(parts), sequence, received_at_ms) == (
+                state.books[SUSHI].written_parts,
+                41,
+                1626992742289,
+            )
+            assert len(parts) > 1
+            assert [p.snapshot_part for p in parts] == list(range(1, len(parts) + 1))
+            assert tuple(level for p in parts for level in p.bids) == snapshot.bids
+            assert sorted(level for p in parts for level in p.asks) == sorted(snapshot.asks)
+            state.books[SUSHI].apply(
+                L2Update(snapshot.bids[:1], snapshot.asks[:1], True), 42, 1626992742300
+            )
+            await writer.flush(js, 4096)
+            parts, sequence, _ = await client.book_image("binance-usdm", "sushi-usdt") or (
+                [],
+                0,
+                0,
+            )
+            assert (len(parts), sequence) == (1, 42)
+            kv = await js.key_value("relay-books")
+            with pytest.raises((KeyDeletedError, KeyNotFoundError)):
+                await kv.get("binance-usdm.sushi-usdt.2")
+        await nc.close()
+
+
+def ticker(bid: str, at_ms: int) -> MarketEvent:
+    return MarketEvent(
+        SUSHI,
+        DataType.TICKER,
+        at_ms,
+        at_ms,
+        Ticker(Decimal(bid), Decimal("5"), Decimal("7.6120"), Decimal("9")),
+        str(at_ms),
+    )
+
+
+async def test_latest_values_are_one_write_per_key_per_flush_and_a_lost_bucket_comes_back() -> None:
+    config = ConsumerStateConfig()
+    state = ConsumerState([(SUSHI, DataType.TICKER, "binance-usdm")])
+    writer = ConsumerStateWriter(config, state, JsonCodec())
+    async with EmbeddedNats() as server:
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await BucketKeeper(config).check(js)
+        state.records.clear()
+        for bid, at_ms in (("7.6100", 1), ("7.6110", 2)):
+            state.pending_latest["binance-usdm.sushi-usdt.ticker"] = encode_json(
+                ticker(bid, at_ms), at_ms
+            )
+        await writer.flush(js, nc.max_payload)
+        assert writer.writes == 1
+        raw = await js.get_last_msg(
+            "KV_relay-latest", "$KV.relay-latest.binance-usdm.sushi-usdt.ticker"
+        )
+        assert (raw.headers or {})["Content-Type"] == "application/json"
+        async with RelayClient(nc) as client:
+            event = await client.latest("binance-usdm", "sushi-usdt", "ticker")
+            assert event is not None and event.payload == ticker("7.6110", 2).payload
+            await js.delete_key_value("relay-latest")
+            state.pending_latest["binance-usdm.sushi-usdt.ticker"] = encode_json(
+                ticker("7.6120", 3), 3
+            )
+            await writer.flush(js, nc.max_payload)  # fails: no bucket
+            assert writer.writes == 1
+            state.pending_latest["binance-usdm.sushi-usdt.ticker"] = encode_json(
+                ticker("7.6130", 4), 4
+            )
+            await writer.flush(js, nc.max_payload)  # checks, re-creates, writes
+            event = await client.latest("binance-usdm", "sushi-usdt", "ticker")
+            assert event is not None and event.payload == ticker("7.6130", 4).payload
+        await nc.close()
