@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from relay.domain.model import DataType, Instrument, L2Update
+from relay.application.order_book import apply_levels
+from relay.domain.model import DataType, Instrument, L2Update, PriceLevel
 
 LATEST_TYPES = frozenset(
     {DataType.TICKER, DataType.FUNDING_RATE, DataType.OPEN_INTEREST, DataType.CANDLE}
@@ -138,8 +139,8 @@ class BookImage:
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
-        self.bids: dict[Decimal, Decimal] = {}
-        self.asks: dict[Decimal, Decimal] = {}
+        self.bids: dict[Decimal, PriceLevel] = {}
+        self.asks: dict[Decimal, PriceLevel] = {}
         self.sequence = 0
         self.received_at_ms = 0
         self.complete = False
@@ -161,24 +162,14 @@ class BookImage:
                 self.asks = {}
             self.complete = update.snapshot_part == update.snapshot_parts
             self.due = self.due or self.complete
-        bids = self.bids
-        for price, quantity in update.bids:
-            if quantity:
-                bids[price] = quantity
-            else:
-                bids.pop(price, None)
-        asks = self.asks
-        for price, quantity in update.asks:
-            if quantity:
-                asks[price] = quantity
-            else:
-                asks.pop(price, None)
+        apply_levels(self.bids, update.bids)
+        apply_levels(self.asks, update.asks)
 
     def snapshot(self) -> L2Update:
         """The book as one snapshot (levels best first)."""
         return L2Update(
-            bids=tuple(sorted(self.bids.items(), reverse=True)),
-            asks=tuple(sorted(self.asks.items())),
+            bids=tuple(sorted(self.bids.values(), reverse=True)),
+            asks=tuple(sorted(self.asks.values())),
             is_snapshot=True,
         )
 

@@ -16,16 +16,16 @@ overdue (``ack_timeout_s``) while connected. During an outage events wait in a
 bounded outage buffer (``outage_buffer_max_events`` / ``_max_bytes``), and
 messages that were awaiting acks or re-sends go back to its front with their
 ids. Publishing resumes, in order, only after :class:`StreamKeeper` has checked
-JetStream and the streams again (re-creating a lost stream) after each
-reconnect or outage signal; ``ready`` is False (``relay_jetstream_ready`` 0,
-``/health`` unhealthy) until then. A message answered 503 whose subject no
-stream captures at all can never be stored: it is dropped (``no_stream``). A
-full buffer applies ``outage_full_policy`` (``block`` by default: the publisher
-stops taking events, the pipeline queue fills and the venue readers wait).
+JetStream and the streams again (re-creating a lost stream) after each reconnect or
+outage signal; ``ready`` is False (``relay_jetstream_ready`` 0, ``/health`` unhealthy)
+until then. A message answered 503 whose subject no stream captures at all can never
+be stored: it is dropped (``no_stream``). A full buffer applies ``outage_full_policy``
+(``block`` by default: the publisher stops taking events, the pipeline queue fills and
+the venue readers wait).
 
-In ``batch`` ack mode (the default) each batch's ``HPUB`` commands are written
-in one piece (:mod:`.commands`) and confirmed by the last one's ack (:mod:`.acks`);
-re-sends and ``each`` mode use nats-py's ``publish``. Held messages: :mod:`.outage_buffer`.
+In ``batch`` ack mode (the default) each batch's ``HPUB`` commands are written in one
+piece (:mod:`.commands`) and confirmed by the last one's ack (:mod:`.acks`); re-sends
+and ``each`` mode use nats-py's ``publish``. Held messages: :mod:`.outage_buffer`.
 """
 
 from __future__ import annotations
@@ -194,7 +194,8 @@ class JetStreamPublisher(MessageSink):
         self._set_ready(True, "")
 
     @property
-    def _nc(self) -> Client | None:
+    def client(self) -> Client | None:
+        """The NATS connection once :meth:`connect` succeeded (the key-value writer shares it)."""
         return self._connection.client
 
     async def _check(self) -> None:
@@ -203,8 +204,8 @@ class JetStreamPublisher(MessageSink):
         Raises:
             StreamSetupError, JetStreamUnavailableError: see :meth:`StreamKeeper.check`.
         """
-        assert self._nc is not None
-        js = self._nc.jetstream(timeout=self._config.ack_timeout_s)
+        assert self.client is not None
+        js = self.client.jetstream(timeout=self._config.ack_timeout_s)
         try:
             await self._keeper.check(js)
             await self._drop_unstorable(js)
@@ -226,11 +227,6 @@ class JetStreamPublisher(MessageSink):
     def max_payload_bytes(self) -> int:
         """The server's ``max_payload`` (bytes, headers included), read at connect; 0 before."""
         return self._max_payload
-
-    @property
-    def client(self) -> Client | None:
-        """The NATS connection once :meth:`connect` succeeded (the key-value writer shares it)."""
-        return self._nc
 
     @property
     def connected(self) -> bool:
@@ -281,8 +277,8 @@ class JetStreamPublisher(MessageSink):
         log.warning(
             "NATS disconnected; buffering", extra={"unacknowledged": self._unacknowledged()}
         )
-        if self._nc is not None:
-            discard_pending_commands(self._nc)
+        if self.client is not None:
+            discard_pending_commands(self.client)
         self._set_connected(False)
 
     async def _reconnected(self) -> None:
@@ -352,14 +348,14 @@ class JetStreamPublisher(MessageSink):
 
     async def flush(self) -> None:
         """Close the open batch: write it, the tail with a reply. Called when the queue runs dry."""
-        if not self._acks.has_tail or self._nc is None or not self._ready:
+        if not self._acks.has_tail or self.client is None or not self._ready:
             return
         token = str(next(self._tokens))
         deadline = asyncio.get_running_loop().time() + self._config.ack_timeout_s
         commands = self._acks.close(token, self._inbox + token, deadline)
         self._metrics.publish_in_flight(len(self._pending) + self._acks.awaiting)
         try:
-            await write_commands(self._nc, commands)
+            await write_commands(self.client, commands)
         except Exception as exc:
             batch = self._acks.pop(token)
             if batch is not None:
@@ -415,14 +411,14 @@ class JetStreamPublisher(MessageSink):
 
     async def _send(self, pending: Pending) -> None:
         """Publish a message that holds an in-flight slot."""
-        assert self._nc is not None
+        assert self.client is not None
         token = str(next(self._tokens))
         pending.deadline = asyncio.get_running_loop().time() + self._config.ack_timeout_s
         self._pending[token] = pending
         self._metrics.publish_in_flight(len(self._pending))
         message = pending.message
         try:
-            await self._nc.publish(
+            await self.client.publish(
                 message.subject,
                 message.payload,
                 reply=self._inbox + token,
@@ -508,7 +504,7 @@ class JetStreamPublisher(MessageSink):
             self._check_wakeup.clear()
             wait_s = 0.25
             reported: set[str] = set()
-            while self._connected and not self._ready and self._nc is not None:
+            while self._connected and not self._ready and self.client is not None:
                 try:
                     await self._check()
                 except StreamSetupError as exc:
