@@ -96,12 +96,12 @@ async def test_the_documented_example_strategy_prints_the_books_top_from_nats(
         deadline = time.monotonic() + 25
         while time.monotonic() < deadline:
             try:
-                line = await asyncio.wait_for(strategy.stdout.readline(), 3 if lines else 20)
+                read = await asyncio.wait_for(strategy.stdout.readline(), 3 if lines else 20)
             except TimeoutError:
                 break
-            if not line:
+            if not read:
                 break
-            lines.append(line.decode().rstrip("\n"))
+            lines.append(read.decode().rstrip("\n"))
         messages = await stored_messages(url.group(1), 1)
     finally:
         strategy.terminate()
