@@ -88,12 +88,13 @@ class Relay:
                 for data_type in sub.data_types
             ),
             config.consumer_state.book_snapshot_interval_s,
+            config.consumer_state.latest_interval_s,
         )
         state = self.consumer_state if config.consumer_state.enabled else None
         self.metrics: PrometheusMetrics = (
             StatusMetrics(self.consumer_state) if state is not None else PrometheusMetrics()
         )
-        self.health = HealthMonitor([name for _, name, _ in plans])
+        self.health = HealthMonitor([name for _, name, _ in plans], streams=state)
         codec = codec_for(config.serialization.format.value)
         self.state_writer = (
             ConsumerStateWriter(config.consumer_state, state, codec) if state is not None else None

@@ -14,7 +14,15 @@ for latest values and states, ``<venue>.<symbol token>`` for books.
 Stream states (:class:`StreamState`)::
 
     DISCONNECTED --event--> STREAMING --resync--> RESYNCING --snapshot--> STREAMING
-    any --connection closed--> DISCONNECTED;  any --stale watchdog--> STALE
+    any --stale watchdog--> STALE --event (after the reconnect)--> STREAMING
+    any but STALE --connection closed--> DISCONNECTED
+
+A stale stream stays ``stale`` while the watchdog's connection is closed and
+replaced (that closing is the watchdog's action, not a new cause). A resync or
+a stale stream is shown for at least ``hold_s`` (:meth:`StatusRecord.shown`,
+what ``/health`` reports) and written to the status bucket at least once
+(``resync_unwritten``, ``stale_unwritten``), even when the stream is streaming
+again sooner: ``/health`` and the bucket show every one of them.
 """
 
 from __future__ import annotations
@@ -43,6 +51,10 @@ class StreamState(enum.Enum):
     DISCONNECTED = "disconnected"
 
 
+_KEPT_AT_CLOSE = frozenset({StreamState.DISCONNECTED, StreamState.STALE})
+"""States a closed connection leaves as they are."""
+
+
 def state_key(instrument: Instrument, data_type: DataType) -> str:
     """``binance-usdm.btc-usdt.ticker``: the key of a latest value or a status record."""
     return f"{instrument.venue}.{instrument.symbol_token}.{data_type.value}"
@@ -69,6 +81,9 @@ class StatusRecord:
         resync_unwritten: a resync began and no ``resyncing`` record was written
             yet: the writer writes one even when the book streams again already,
             so every resync shows for at least one interval.
+        stale_unwritten: as ``resync_unwritten``, for ``stale``.
+        held: a ``resyncing`` or ``stale`` state :meth:`shown` reports while the
+            stream streams, until monotonic time ``held_until_s``.
     """
 
     instrument: Instrument
@@ -81,6 +96,9 @@ class StatusRecord:
     changed: bool = True
     written_event_ms: int | None = None
     resync_unwritten: bool = False
+    stale_unwritten: bool = False
+    held: StreamState | None = None
+    held_until_s: float = 0.0
 
     def seen(self, received_at_ms: int, snapshot: bool) -> None:
         """An event of the stream was published; a resyncing book streams again at its snapshot."""
@@ -90,6 +108,40 @@ class StatusRecord:
         ):
             self.state = StreamState.STREAMING
             self.changed = True
+
+    def hold(self, state: StreamState, until_s: float) -> None:
+        """Show ``state`` (resyncing or stale) until monotonic time ``until_s`` at least."""
+        self.state = state
+        self.changed = True
+        self.held = state
+        self.held_until_s = until_s
+        if state is StreamState.RESYNCING:
+            self.resync_unwritten = True
+        else:
+            self.stale_unwritten = True
+
+    def shown(self, now_s: float) -> StreamState:
+        """The state to report at monotonic time ``now_s``: the current one, or a
+        ``resyncing`` / ``stale`` held over a ``streaming`` that came back sooner."""
+        if self.held is not None and self.state is StreamState.STREAMING:
+            if now_s < self.held_until_s:
+                return self.held
+            self.held = None
+        return self.state
+
+    def health(self, now_s: float, now_ms: int) -> dict[str, object]:
+        """The record's entry in ``/health`` ``streams`` (at monotonic ``now_s``, epoch ``now_ms``).
+
+        Shape: ``{"state": "streaming", "last_event_age_s": 0.2, "resyncs": 0,
+        "last_reason": null}``; the age is None before the first event.
+        """
+        last = self.last_event_ms
+        return {
+            "state": self.shown(now_s).value,
+            "last_event_age_s": None if last is None else round((now_ms - last) / 1000, 3),
+            "resyncs": self.resyncs,
+            "last_reason": self.last_reason,
+        }
 
     def document(self, state: StreamState | None = None) -> dict[str, object]:
         """The JSON document of the record (docs/wire-format.md, "relay-status").
@@ -180,14 +232,18 @@ class ConsumerState:
     Args:
         streams: every configured stream: (instrument, data type, connection name).
         book_snapshot_interval_s: a book image is due at least this often.
+        hold_s: a resync or a stale stream is shown at least this long (the
+            writer's ``latest_interval_s``).
     """
 
     def __init__(
         self,
         streams: Iterable[tuple[Instrument, DataType, str]],
         book_snapshot_interval_s: float = 30.0,
+        hold_s: float = 1.0,
     ) -> None:
         self.book_snapshot_interval_s = book_snapshot_interval_s
+        self.hold_s = hold_s
         self.pending_latest: dict[str, bytes] = {}
         """Key -> encoded envelope not yet written; bounded by the configured streams,
         a newer value replaces a pending one."""
@@ -222,23 +278,39 @@ class ConsumerState:
             return
         record.resyncs += 1
         record.last_reason = reason
-        record.state = StreamState.RESYNCING
-        record.changed = True
-        record.resync_unwritten = True
+        record.hold(StreamState.RESYNCING, time.monotonic() + self.hold_s)
 
     def connection_closed(self, connection: str) -> None:
         """Every stream of a venue connection is disconnected."""
         for record in self.records.values():
-            if record.connection == connection and record.state is not StreamState.DISCONNECTED:
+            if record.connection == connection and record.state not in _KEPT_AT_CLOSE:
                 record.state = StreamState.DISCONNECTED
                 record.changed = True
 
     def stale(self, venue: str, data_type: str) -> None:
         """A venue's streams of one data type went silent (the watchdog replaces the connection)."""
+        until_s = time.monotonic() + self.hold_s
         for record in self.records.values():
             if record.instrument.venue == venue and record.data_type.value == data_type:
-                record.state = StreamState.STALE
-                record.changed = True
+                record.hold(StreamState.STALE, until_s)
+
+    def health(
+        self, now_s: float | None = None, now_ms: int | None = None
+    ) -> dict[str, dict[str, dict[str, dict[str, object]]]]:
+        """The ``/health`` ``streams`` section: venue -> instrument -> data type -> entry.
+
+        Entries as :meth:`StatusRecord.health` (``state`` as :meth:`StatusRecord.shown`);
+        ``now_s`` monotonic and ``now_ms`` epoch times, the clocks' by default.
+        """
+        mono = time.monotonic() if now_s is None else now_s
+        epoch = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        streams: dict[str, dict[str, dict[str, dict[str, object]]]] = {}
+        for record in self.records.values():
+            instrument = record.instrument
+            streams.setdefault(instrument.venue, {}).setdefault(instrument.instrument, {})[
+                record.data_type.value
+            ] = record.health(mono, epoch)
+        return streams
 
     def due_books(self, now_s: float | None = None) -> list[BookImage]:
         """Complete book images due for a write: after a snapshot, or older than the interval."""

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from relay.application.circuit_breaker import BreakerState
+from relay.application.consumer_state import ConsumerState
 
 
 class HealthStatus(enum.Enum):
@@ -47,12 +48,22 @@ class HealthMonitor:
     every venue down -> unhealthy; some venue
     down, or silent for longer than ``stale_after_s`` -> degraded; else healthy.
 
+    The ``streams`` section (with ``streams`` given) reports each (venue,
+    instrument, data type)'s state from the same records the ``relay-status``
+    bucket is written from (:meth:`ConsumerState.health`); it does not change
+    ``status``.
+
     Args:
         venues: the enabled venue ids.
         stale_after_s: message age after which a connected venue counts as stale.
+        streams: the stream states; None leaves the ``streams`` section out
+            (``[consumer_state] enabled = false``).
     """
 
-    def __init__(self, venues: list[str], stale_after_s: float = 60.0) -> None:
+    def __init__(
+        self, venues: list[str], stale_after_s: float = 60.0, streams: ConsumerState | None = None
+    ) -> None:
+        self.streams = streams
         self.nats_connected = False
         self.jetstream_ready = True
         """False while the publisher reports an outage; ``jetstream_problem`` says why."""
@@ -94,11 +105,17 @@ class HealthMonitor:
              "uptime_s": 12.3,
              "venues": {"binance-usdm": {"state": "connected", "last_message_age_s": 0.2,
                                          "stale": false, "reconnects": 0,
-                                         "circuit": "closed"}}}
+                                         "circuit": "closed"}},
+             "streams": {"binance-usdm": {"SUSHIUSDT": {"l2_orderbook": {
+                 "state": "streaming", "last_event_age_s": 0.1, "resyncs": 1,
+                 "last_reason": "gap"}}}}}
+
+        ``streams``: only with a :class:`ConsumerState`; states ``streaming``,
+        ``resyncing``, ``stale`` or ``disconnected``.
         """
         now = now_ms if now_ms is not None else _now_ms()
         status, venues = self._evaluate(now)
-        return {
+        report: dict[str, object] = {
             "status": status.value,
             "nats": {
                 "connected": self.nats_connected,
@@ -109,6 +126,9 @@ class HealthMonitor:
             "uptime_s": round((now - self.started_at_ms) / 1000, 3),
             "venues": venues,
         }
+        if self.streams is not None:
+            report["streams"] = self.streams.health(now_ms=now)
+        return report
 
     def readiness(self) -> list[str]:
         """Why the relay cannot take traffic now (``/readyz``); empty when it is ready.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from relay.application.consumer_state import ConsumerState
 from relay.application.health import ConnectionState, HealthMonitor, HealthStatus
+from relay.domain.model import DataType, Instrument
 
 
 def test_nats_down_is_unhealthy_even_with_venues_up() -> None:
@@ -115,3 +117,34 @@ def test_one_connected_venue_of_two_is_ready_while_health_says_degraded() -> Non
     health.venue_message("binance-usdm", health.started_at_ms)
     assert health.readiness() == []
     assert health.status(health.started_at_ms) is HealthStatus.DEGRADED
+
+
+def test_the_streams_section_comes_from_the_consumer_state_and_leaves_the_rest_as_it_was() -> None:
+    instrument = Instrument("binance-usdm", "SUSHIUSDT", "SUSHI/USDT")
+    state = ConsumerState([(instrument, DataType.L2_ORDERBOOK, "binance-usdm")], hold_s=0)
+    without = HealthMonitor(["binance-usdm"])
+    health = HealthMonitor(["binance-usdm"], streams=state)
+    for monitor in (without, health):
+        monitor.nats_connected = True
+        monitor.venue_state("binance-usdm", ConnectionState.CONNECTED)
+        monitor.venue_message("binance-usdm", health.started_at_ms)
+    state.record(instrument, DataType.L2_ORDERBOOK).seen(health.started_at_ms, True)
+    state.resync("binance-usdm", "SUSHIUSDT", "checksum")
+    now = health.started_at_ms + 250
+    report = health.report(now)
+    streams = report.pop("streams")
+    assert "streams" not in without.report(now)
+    assert report == {**without.report(now), "uptime_s": report["uptime_s"]}
+    assert streams == {
+        "binance-usdm": {
+            "SUSHIUSDT": {
+                "l2_orderbook": {
+                    "state": "resyncing",
+                    "last_event_age_s": 0.25,
+                    "resyncs": 1,
+                    "last_reason": "checksum",
+                }
+            }
+        }
+    }
+    assert report["status"] == "healthy"

@@ -213,11 +213,12 @@ class ConsumerStateWriter:
             image.written_at_s = now_s
         now_ms = time.time_ns() // 1_000_000
         for record in state.records.values():
-            if record.resync_unwritten:
-                # A resync over before this flush still shows for one interval.
-                record.resync_unwritten = False
-                document = record.document(StreamState.RESYNCING)
-                record.changed = record.state is not StreamState.RESYNCING
+            if record.resync_unwritten or record.stale_unwritten:
+                # A resync (or a stale stream) over before this flush still shows for one interval.
+                shown = StreamState.RESYNCING if record.resync_unwritten else StreamState.STALE
+                record.resync_unwritten = record.stale_unwritten = False
+                document = record.document(shown)
+                record.changed = record.state is not shown
             elif record.changed or (
                 record.last_event_ms != record.written_event_ms
                 and (record.written_event_ms or 0) + STATUS_REFRESH_S * 1000 <= now_ms

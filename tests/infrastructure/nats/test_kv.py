@@ -4,7 +4,8 @@ Buckets are created with history 1 and ``max_bytes``; an existing one is left
 as it is under ``manage = "create"`` and updated under ``"update"``. The writer
 writes one value per key per flush (the newest), a book image in parts when it
 exceeds ``max_payload`` (purging parts left from a longer image), and after a
-failed write checks the buckets, re-creates a lost one and writes again.
+failed write checks the buckets, re-creates a lost one and writes again. A resync
+or a stale stream over before a flush is still written once.
 """
 
 from __future__ import annotations
@@ -147,4 +148,42 @@ async def test_latest_values_are_one_write_per_key_per_flush_and_a_lost_bucket_c
             await writer.flush(js, nc.max_payload)  # checks, re-creates, writes
             event = await client.latest("binance-usdm", "sushi-usdt", "ticker")
             assert event is not None and event.payload == ticker("7.6130", 4).payload
+        await nc.close()
+
+
+@pytest.mark.parametrize(
+    ("fault", "shown"), [("resync", "resyncing"), ("stale", "stale")], ids=["resync", "stale"]
+)
+async def test_a_resync_or_stale_over_before_the_flush_is_written_once_then_streaming(
+    fault: str, shown: str
+) -> None:
+    config = ConsumerStateConfig()
+    state = ConsumerState([(SUSHI, DataType.L2_ORDERBOOK, "binance-usdm")])
+    writer = ConsumerStateWriter(config, state, JsonCodec())
+    record = state.record(SUSHI, DataType.L2_ORDERBOOK)
+    async with EmbeddedNats() as server:
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await BucketKeeper(config).check(js)
+        async with RelayClient(nc) as client:
+
+            async def written() -> list[tuple[str, int, str | None]]:
+                return [(r.state, r.resyncs, r.last_reason) for r in await client.status()]
+
+            record.seen(10, True)
+            await writer.flush(js, nc.max_payload)
+            assert await written() == [("streaming", 0, None)]
+            if fault == "resync":
+                state.resync("binance-usdm", "SUSHIUSDT", "gap")
+            else:
+                state.stale("binance-usdm", "l2_orderbook")
+                state.connection_closed("binance-usdm")
+            record.seen(20, True)  # back before the flush
+            await writer.flush(js, nc.max_payload)
+            resyncs, reason = (1, "gap") if fault == "resync" else (0, None)
+            assert await written() == [(shown, resyncs, reason)]
+            await writer.flush(js, nc.max_payload)
+            assert await written() == [("streaming", resyncs, reason)]
+            await writer.flush(js, nc.max_payload)
+            assert await written() == [("streaming", resyncs, reason)]
         await nc.close()
