@@ -117,3 +117,34 @@ def gate_trades(name: str) -> list[tuple[str, str, Decimal, Decimal, str]]:
                     )
                 )
     return trades
+
+
+def gate_tickers(name: str) -> list[tuple[str, str, str, str, str]]:
+    """(symbol, bid, bid size, ask, ask size) of every recorded ``*.book_ticker`` push, as
+    sent (a size sent as a JSON integer written as its digits)."""
+    tickers: list[tuple[str, str, str, str, str]] = []
+    for r in records(name):
+        if r["kind"] != "recv":
+            continue
+        message = json.loads(r["data"])
+        if message["channel"].endswith(".book_ticker") and message["event"] == "update":
+            t = message["result"]
+            tickers.append((t["s"], t["b"], str(t["B"]), t["a"], str(t["A"])))
+    return tickers
+
+
+def gate_candles(name: str) -> list[tuple[str, int, str, str, str, str, str]]:
+    """(pair, open time ms, open, high, low, close, volume) of every recorded candlestick
+    push; ``n`` is ``<interval>_<pair>``, ``t`` the open time in seconds."""
+    candles: list[tuple[str, int, str, str, str, str, str]] = []
+    for r in records(name):
+        if r["kind"] != "recv":
+            continue
+        message = json.loads(r["data"])
+        if not message["channel"].endswith(".candlesticks") or message["event"] != "update":
+            continue
+        result = message["result"]
+        for c in result if isinstance(result, list) else [result]:
+            pair = c["n"].split("_", 1)[1]
+            candles.append((pair, int(c["t"]) * 1000, c["o"], c["h"], c["l"], c["c"], str(c["v"])))
+    return candles
