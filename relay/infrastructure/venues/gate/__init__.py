@@ -8,7 +8,8 @@ Sources (the formats parsed here follow these pages and the recorded sessions
   ``spot.ping``; "How to maintain local order book")
 - Futures WebSocket v4: https://www.gate.io/docs/developers/futures/ws/en/
   (``futures.trades``, ``futures.book_ticker``, ``futures.order_book_update``,
-  ``futures.candlesticks``, ``futures.ping``)
+  ``futures.candlesticks``, ``futures.tickers`` for funding rate and open interest
+  (``total_size``), ``futures.public_liquidates``, ``futures.ping``)
 - REST v4: https://www.gate.io/docs/developers/apiv4/en/ (``GET /spot/order_book``,
   ``GET /futures/{settle}/order_book``, both with ``with_id=true``; public endpoints
   limited to 200 requests per 10 s per endpoint)
@@ -63,16 +64,19 @@ def _factory(market: GateMarket, default_ws_url: str) -> Callable[[VenueConfig],
 
 
 _TYPES = frozenset({DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK, DataType.CANDLE})
+_FUTURES_TYPES = _TYPES | {DataType.FUNDING_RATE, DataType.OPEN_INTEREST, DataType.LIQUIDATION}
 
-for _venue_id, _market, _ws_url, _doc in (
+for _venue_id, _types, _market, _ws_url, _doc in (
     (
         "gate-spot",
+        _TYPES,
         SPOT,
         "wss://api.gateio.ws/ws/v4/",
         "https://www.gate.io/docs/developers/apiv4/ws/en/",
     ),
     (
         "gate-futures",
+        _FUTURES_TYPES,
         USDT_FUTURES,
         "wss://fx-ws.gateio.ws/v4/ws/usdt",
         "https://www.gate.io/docs/developers/futures/ws/en/",
@@ -81,7 +85,7 @@ for _venue_id, _market, _ws_url, _doc in (
     register(
         VenueSpec(
             id=_venue_id,
-            data_types=_TYPES,
+            data_types=_types,
             default_ws_url=_ws_url,
             default_rest_url="https://api.gateio.ws",
             protocol_factory=_factory(_market, _ws_url),

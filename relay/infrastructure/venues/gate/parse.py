@@ -29,8 +29,11 @@ from relay.domain.errors import InvalidValueError
 from relay.domain.model import (
     Candle,
     DataType,
+    FundingRate,
     Instrument,
+    Liquidation,
     MarketEvent,
+    OpenInterest,
     PriceLevel,
     Side,
     Ticker,
@@ -204,6 +207,8 @@ def book_ticker(result: dict[str, Any], instrument: Instrument, received_at_ms: 
         {"t":1684930165621,"u":6159967,"s":"PHB_USDT","b":"0.7379","B":814,"a":"0.739","A":677}
         {"t":1606293275123,"u":48733182,"s":"BTC_USDT","b":"19177.79","B":"0.0003341504",
          "a":"19179.38","A":"0.09"}
+
+    An empty side is sent as price ``""`` and size 0; it is published as price 0.
     """
     update_id = wire.integer("u", result["u"])
     return MarketEvent(
@@ -212,14 +217,19 @@ def book_ticker(result: dict[str, Any], instrument: Instrument, received_at_ms: 
         received_at_ms,
         wire.integer("t", result["t"]),
         Ticker(
-            wire.price("bid_price", result["b"]),
+            _best("bid_price", result["b"]),
             wire.quantity("bid_quantity", result["B"]),
-            wire.price("ask_price", result["a"]),
+            _best("ask_price", result["a"]),
             wire.quantity("ask_quantity", result["A"]),
             update_id,
         ),
         str(update_id),
     )
+
+
+def _best(field: str, raw: Any) -> Decimal:
+    """A best price; ``""`` (an empty side, as the futures page documents) is 0."""
+    return Decimal(0) if raw == "" else wire.price(field, raw)
 
 
 def candle(
@@ -261,4 +271,77 @@ def candle(
             quote_volume=wire.quantity("quote_volume", result["a"]) if "a" in result else None,
         ),
         f"{open_time_ms}:{frame_time_ms}:{result['v']}:{result['c']}",
+    )
+
+
+def futures_funding(
+    entry: dict[str, Any], instrument: Instrument, received_at_ms: int, frame_time_ms: int
+) -> MarketEvent:
+    """The funding part of one ``futures.tickers`` entry: ``funding_rate`` (per 8 h period),
+    ``mark_price``, ``index_price``; the time is the frame's.
+
+    Shape (the documented example,
+    https://www.gate.io/docs/developers/futures/ws/en/#tickers-notification, trimmed)::
+
+        {"contract":"BTC_USD","last":"118.4","change_percentage":"0.77",
+         "funding_rate":"-0.000114","funding_rate_indicative":"0.01875",
+         "mark_price":"118.35","index_price":"118.36","total_size":"73648"}
+    """
+    rate = wire.decimal("funding_rate", entry["funding_rate"])
+    mark = wire.price("mark_price", entry["mark_price"])
+    index = entry.get("index_price")
+    return MarketEvent(
+        instrument,
+        DataType.FUNDING_RATE,
+        received_at_ms,
+        frame_time_ms,
+        FundingRate(
+            rate=rate,
+            mark_price=mark,
+            index_price=wire.price("index_price", index) if index not in (None, "") else None,
+        ),
+        f"{frame_time_ms}:{entry['funding_rate']}:{entry['mark_price']}",
+    )
+
+
+def futures_open_interest(
+    entry: dict[str, Any], instrument: Instrument, received_at_ms: int, frame_time_ms: int
+) -> MarketEvent:
+    """The open interest of one ``futures.tickers`` entry: ``total_size`` (contracts)."""
+    return MarketEvent(
+        instrument,
+        DataType.OPEN_INTEREST,
+        received_at_ms,
+        frame_time_ms,
+        OpenInterest(wire.quantity("total_size", entry["total_size"])),
+        f"{frame_time_ms}:{entry['total_size']}",
+    )
+
+
+def futures_liquidation(
+    entry: dict[str, Any], instrument: Instrument, received_at_ms: int, frame_time_ms: int
+) -> MarketEvent:
+    """One ``futures.public_liquidates`` entry; a negative ``size`` is a sell order (a long
+    liquidated). ``time_ms`` when sent, else ``time`` (s).
+
+    Shape (the documented example,
+    https://www.gate.io/docs/developers/futures/ws/en/#public-liquidates-notification)::
+
+        {"price":"215.1","size":"-124.5","time":1541486601,"contract":"BTC_USDT"}
+    """
+    size = wire.decimal("size", entry["size"])
+    if size == 0:
+        raise InvalidValueError("size", entry["size"], "expected a non-zero size")
+    if "time_ms" in entry:
+        time_ms = wire.integer("time_ms", entry["time_ms"])
+    else:
+        time_ms = wire.integer("time", entry["time"]) * 1000
+    side = Side.BUY if size > 0 else Side.SELL
+    return MarketEvent(
+        instrument,
+        DataType.LIQUIDATION,
+        received_at_ms,
+        wire.integer("time_ms", time_ms),
+        Liquidation(side, wire.price("price", entry["price"]), abs(size)),
+        f"{time_ms}:{side.value}:{entry['size']}:{entry['price']}",
     )

@@ -60,6 +60,14 @@ SPOT = GateMarket("spot", "/api/v4/spot/order_book", "currency_pair", False)
 USDT_FUTURES = GateMarket("futures", "/api/v4/futures/usdt/order_book", "contract", True)
 
 
+def _frame_time_ms(message: dict[str, Any]) -> int:
+    """The frame's ``time_ms`` when sent and non-zero, else its ``time`` (s) in ms."""
+    time_ms = message.get("time_ms")
+    if time_ms:
+        return wire.integer("time_ms", time_ms)
+    return wire.integer("time", message["time"]) * 1000
+
+
 class GateProtocol(VenueProtocol):
     """One Gate.io v4 connection (sans-IO).
 
@@ -105,14 +113,18 @@ class GateProtocol(VenueProtocol):
             f"{prefix}.book_ticker": self._each(DataType.TICKER, "s", parse.book_ticker),
             f"{prefix}.candlesticks": self._candles,
         }
+        if market.futures:
+            self._handlers[f"{prefix}.tickers"] = self._tickers
+            self._handlers[f"{prefix}.public_liquidates"] = self._liquidations
 
     def ws_url(self) -> str:
         """The configured or default URL (channels are subscribed by frames)."""
         return self._ws_url
 
     def subscribe_frames(self) -> Sequence[str]:
-        """One subscribe frame per channel: trades and book_ticker list every instrument;
-        order_book_update and candlesticks take one instrument per frame."""
+        """One subscribe frame per channel: trades, book_ticker and (futures) tickers and
+        public_liquidates list every instrument; order_book_update and candlesticks take one
+        instrument per frame."""
         prefix = self._market.prefix
         now = int(self._clock_s())
         frames: list[str] = []
@@ -132,6 +144,15 @@ class GateProtocol(VenueProtocol):
         for data_type, channel in ((DataType.TRADE, "trades"), (DataType.TICKER, "book_ticker")):
             if self._subscribed[data_type]:
                 frame(channel, list(self._subscribed[data_type]))
+        if self._market.futures:
+            stats = {
+                **self._subscribed[DataType.FUNDING_RATE],
+                **self._subscribed[DataType.OPEN_INTEREST],
+            }
+            if stats:
+                frame("tickers", list(stats))
+            if self._subscribed[DataType.LIQUIDATION]:
+                frame("public_liquidates", list(self._subscribed[DataType.LIQUIDATION]))
         for symbol in self._books:
             frame("order_book_update", [symbol, BOOK_UPDATE_FREQUENCY])
         for sub in self._config.subscriptions:
@@ -195,13 +216,13 @@ class GateProtocol(VenueProtocol):
             if channel == f"{self._market.prefix}.order_book_update":
                 return self._depth(message["result"], received_at_ms)
             handler = self._handlers.get(channel)
-            if channel == f"{self._market.prefix}.tickers":
+            if handler is None and channel == f"{self._market.prefix}.tickers":
                 # 24 h statistics without best bid/ask sizes: the relay's ticker is
                 # book_ticker; a tickers frame answers a subscription made elsewhere.
                 raise FrameError("unsubscribed", wire.clip(channel))
             if handler is None:
                 raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
-            frame_time_ms = wire.integer("time", message["time"]) * 1000
+            frame_time_ms = _frame_time_ms(message)
             events = handler(message["result"], received_at_ms, frame_time_ms)
         return FrameOutcome(events, [], [])
 
@@ -277,6 +298,38 @@ class GateProtocol(VenueProtocol):
             return events
 
         return handle
+
+    def _tickers(self, raw: Any, received_at_ms: int, frame_time_ms: int) -> list[MarketEvent]:
+        """``futures.tickers``: funding rate and open interest of each subscribed contract."""
+        events = []
+        funding = self._subscribed[DataType.FUNDING_RATE]
+        interest = self._subscribed[DataType.OPEN_INTEREST]
+        for entry in wire.json_list("result", raw):
+            data = wire.json_object("result", entry)
+            contract = wire.text("contract", data["contract"])
+            if contract not in funding and contract not in interest:
+                raise FrameError("unsubscribed", f"{wire.label(contract)} tickers")
+            if contract in funding:
+                events.append(
+                    parse.futures_funding(data, funding[contract], received_at_ms, frame_time_ms)
+                )
+            if contract in interest:
+                events.append(
+                    parse.futures_open_interest(
+                        data, interest[contract], received_at_ms, frame_time_ms
+                    )
+                )
+        return events
+
+    def _liquidations(self, raw: Any, received_at_ms: int, frame_time_ms: int) -> list[MarketEvent]:
+        events = []
+        for entry in wire.json_list("result", raw):
+            data = wire.json_object("result", entry)
+            instrument = self._instrument(DataType.LIQUIDATION, data["contract"])
+            events.append(
+                parse.futures_liquidation(data, instrument, received_at_ms, frame_time_ms)
+            )
+        return events
 
     def _candles(self, raw: Any, received_at_ms: int, frame_time_ms: int) -> list[MarketEvent]:
         entries = raw if isinstance(raw, list) else [raw]

@@ -22,8 +22,11 @@ from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import (
     Candle,
     DataType,
+    FundingRate,
     L2Update,
+    Liquidation,
     MarketEvent,
+    OpenInterest,
     Side,
     Ticker,
     Trade,
@@ -345,3 +348,70 @@ def test_a_malformed_snapshot_is_bad_snapshot() -> None:
     with pytest.raises(FrameError) as info:
         proto.on_snapshot(request, b'{"asks":[],"bids":[]}', 1)
     assert info.value.reason == "bad_snapshot"
+
+
+def futures_protocol(*data_types: DataType) -> GateProtocol:
+    subs = (SubscriptionConfig("BTC_USD", "BTC/USD:PERP", data_types),)
+    return GateProtocol(
+        VenueConfig(id="gate-futures", subscriptions=subs), USDT_FUTURES, "wss://x", lambda: 9.0
+    )
+
+
+TICKERS_FRAME = (
+    '{"time":1541659086,"time_ms":1541659086123,"channel":"futures.tickers","event":"update",'
+    '"result":[{"contract":"BTC_USD","last":"118.4","change_percentage":"0.77",'
+    '"funding_rate":"-0.000114","funding_rate_indicative":"0.01875","mark_price":"118.35",'
+    '"index_price":"118.36","total_size":"73648","volume_24h":"745487577","volume_24h_btc":"117",'
+    '"volume_24h_usd":"419950","quanto_base_rate":"","volume_24h_quote":"1665006",'
+    '"volume_24h_settle":"178","volume_24h_base":"5526","low_24h":"99.2","high_24h":"132.5"}]}'
+)
+"""https://www.gate.io/docs/developers/futures/ws/en/#tickers-notification"""
+
+LIQUIDATES_FRAME = (
+    '{"channel":"futures.public_liquidates","event":"update","time":1541505434,'
+    '"time_ms":1541505434123,"result":[{"price":"215.1","size":"-124.5","time":1541486601,'
+    '"contract":"BTC_USD"}]}'
+)
+"""https://www.gate.io/docs/developers/futures/ws/en/#public-liquidates-notification
+(contract renamed BTC_USD, as the page's other examples)"""
+
+
+def test_futures_tickers_give_funding_rate_and_open_interest() -> None:
+    proto = futures_protocol(DataType.FUNDING_RATE, DataType.OPEN_INTEREST)
+    funding, interest = proto.on_frame(TICKERS_FRAME, 5).events
+    assert funding.exchange_timestamp_ms == interest.exchange_timestamp_ms == 1541659086123
+    assert funding.payload == FundingRate(
+        Decimal("-0.000114"), Decimal("118.35"), Decimal("118.36"), None
+    )
+    assert interest.payload == OpenInterest(Decimal(73648))
+    assert [json.loads(f)["channel"] for f in proto.subscribe_frames()] == ["futures.tickers"]
+    only_interest = futures_protocol(DataType.OPEN_INTEREST).on_frame(TICKERS_FRAME, 5).events
+    assert [e.data_type for e in only_interest] == [DataType.OPEN_INTEREST]
+
+
+def test_futures_public_liquidates_negative_size_is_a_sell() -> None:
+    proto = futures_protocol(DataType.LIQUIDATION)
+    (event,) = proto.on_frame(LIQUIDATES_FRAME, 5).events
+    assert event.exchange_timestamp_ms == 1541486601000
+    assert event.payload == Liquidation(Side.SELL, Decimal("215.1"), Decimal("124.5"))
+    assert [json.loads(f) for f in proto.subscribe_frames()] == [
+        {
+            "time": 9,
+            "channel": "futures.public_liquidates",
+            "event": "subscribe",
+            "payload": ["BTC_USD"],
+        }
+    ]
+
+
+def test_an_empty_book_ticker_side_is_price_zero() -> None:
+    """The futures page: "If ``a`` is empty string, it means empty asks" (size 0)."""
+    frame = (
+        '{"time":1615366379,"time_ms":1615366379123,"channel":"futures.book_ticker",'
+        '"event":"update","result":{"t":1615366379123,"u":2517661076,"s":"BTC_USD",'
+        '"b":"54696.6","B":37000,"a":"","A":0}}'
+    )
+    (event,) = futures_protocol(DataType.TICKER).on_frame(frame, 5).events
+    assert event.payload == Ticker(
+        Decimal("54696.6"), Decimal(37000), Decimal(0), Decimal(0), 2517661076
+    )
