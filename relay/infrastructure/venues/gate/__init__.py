@@ -26,9 +26,9 @@ crossed book is a ``crossed_book`` resync. Both recordings chain this way (spot
 Keepalive: ``{"channel":"spot.ping"}`` / ``{"channel":"futures.ping"}`` every 10 s,
 answered by ``*.pong``.
 
-FrameError reasons raised here: ``not_json``, ``unknown_event``, ``missing_field``,
-``invalid_value``, ``unsubscribed``, ``stale_update`` (from :meth:`GateProtocol.on_frame`)
-and ``bad_snapshot`` (from :meth:`GateProtocol.on_snapshot`).
+FrameError reasons raised here: ``not_json``, ``unknown_event``, ``subscribe_error``,
+``missing_field``, ``invalid_value``, ``unsubscribed``, ``stale_update`` (from
+:meth:`GateProtocol.on_frame`) and ``bad_snapshot`` (from :meth:`GateProtocol.on_snapshot`).
 
 The package: :mod:`.parse` (frames and REST bodies), :mod:`.protocol` (the
 connection); this module registers the two venue ids.

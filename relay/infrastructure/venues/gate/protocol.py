@@ -195,15 +195,20 @@ class GateProtocol(VenueProtocol):
         Subscribe acknowledgements and pongs give nothing.
 
         Raises:
-            FrameError: ``not_json``, ``unknown_event`` (an unknown channel or event,
-                or an error answer), ``missing_field``, ``invalid_value``,
-                ``unsubscribed`` (also a ``*.tickers`` frame: the relay's ticker is
-                ``*.book_ticker``) or ``stale_update``.
+            FrameError: ``not_json``, ``unknown_event`` (an unknown channel or event),
+                ``subscribe_error`` (an ``error`` answer to a subscribe), ``missing_field``,
+                ``invalid_value``, ``unsubscribed`` (also a spot ``*.tickers`` frame: the
+                relay's ticker is ``*.book_ticker``) or ``stale_update``.
         """
         message = wire.frame_object(frame)
         channel = message.get("channel")
         event = message.get("event")
-        if event in ("subscribe", "unsubscribe") and message.get("error") is None:
+        if event in ("subscribe", "unsubscribe"):
+            if message.get("error") is not None:
+                raise FrameError(
+                    "subscribe_error",
+                    wire.clip(f"{wire.label(channel)}: {wire.brief(message['error'])}"),
+                )
             return FrameOutcome([], [], [])
         if isinstance(channel, str) and channel.endswith(".pong"):
             return FrameOutcome([], [], [])

@@ -316,7 +316,7 @@ def test_a_repeated_diff_of_a_synced_book_is_a_stale_update() -> None:
         ('{"time":1,"channel":"spot.new_thing","event":"update","result":{}}', "unknown_event"),
         (
             '{"time":1,"channel":"spot.trades","event":"subscribe","error":{"code":2},"result":null}',
-            "unknown_event",
+            "subscribe_error",
         ),
         ('{"time":1,"channel":"spot.trades","event":"update","result":{"id":1}}', "missing_field"),
         (
