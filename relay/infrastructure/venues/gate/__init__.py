@@ -31,7 +31,8 @@ FrameError reasons raised here: ``not_json``, ``unknown_event``, ``subscribe_err
 :meth:`GateProtocol.on_frame`) and ``bad_snapshot`` (from :meth:`GateProtocol.on_snapshot`).
 
 The package: :mod:`.parse` (frames and REST bodies), :mod:`.protocol` (the
-connection); this module registers the two venue ids.
+connection), :mod:`.listing` (``relay instruments``); this module registers the two
+venue ids.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ from collections.abc import Callable
 from relay.application.ports import VenueProtocol
 from relay.config.model import VenueConfig
 from relay.domain.model import DataType
+from relay.infrastructure.venues.gate.listing import FUTURES_LISTING, SPOT_LISTING, listing
 from relay.infrastructure.venues.gate.protocol import SPOT, USDT_FUTURES, GateMarket, GateProtocol
-from relay.infrastructure.venues.registry import VenueSpec, register
+from relay.infrastructure.venues.registry import InstrumentListing, VenueSpec, register
 
 __all__ = ["VENUE_IDS"]
 
@@ -66,10 +68,11 @@ def _factory(market: GateMarket, default_ws_url: str) -> Callable[[VenueConfig],
 _TYPES = frozenset({DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK, DataType.CANDLE})
 _FUTURES_TYPES = _TYPES | {DataType.FUNDING_RATE, DataType.OPEN_INTEREST, DataType.LIQUIDATION}
 
-for _venue_id, _types, _market, _ws_url, _doc in (
+for _venue_id, _types, _listing, _market, _ws_url, _doc in (
     (
         "gate-spot",
         _TYPES,
+        SPOT_LISTING,
         SPOT,
         "wss://api.gateio.ws/ws/v4/",
         "https://www.gate.io/docs/developers/apiv4/ws/en/",
@@ -77,6 +80,7 @@ for _venue_id, _types, _market, _ws_url, _doc in (
     (
         "gate-futures",
         _FUTURES_TYPES,
+        FUTURES_LISTING,
         USDT_FUTURES,
         "wss://fx-ws.gateio.ws/v4/ws/usdt",
         "https://www.gate.io/docs/developers/futures/ws/en/",
@@ -92,5 +96,6 @@ for _venue_id, _types, _market, _ws_url, _doc in (
             docs=(_doc, "https://www.gate.io/docs/developers/apiv4/en/"),
             rest_weight_per_minute=REST_REQUESTS_PER_MINUTE,
             subscribe_interval_s=SUBSCRIBE_INTERVAL_S,
+            instrument_listing=InstrumentListing((_listing,), listing),
         )
     )

@@ -415,3 +415,28 @@ def test_an_empty_book_ticker_side_is_price_zero() -> None:
     assert event.payload == Ticker(
         Decimal("54696.6"), Decimal(37000), Decimal(0), Decimal(0), 2517661076
     )
+
+
+def test_listings_keep_tradable_pairs_and_contracts_not_being_delisted() -> None:
+    """Bodies shaped as the documented examples of https://www.gate.io/docs/developers/apiv4/en/
+    (currency pairs; futures contracts), with one untradable / delisting entry added."""
+    spot = venue_spec("gate-spot").instrument_listing
+    futures = venue_spec("gate-futures").instrument_listing
+    assert spot is not None and futures is not None
+    pairs = (
+        b'[{"id":"ETH_USDT","base":"ETH","quote":"USDT","fee":"0.2","trade_status":"tradable"},'
+        b'{"id":"OLD_USDT","base":"OLD","quote":"USDT","trade_status":"untradable"}]'
+    )
+    contracts = (
+        b'[{"name":"BTC_USDT","type":"direct","quanto_multiplier":"0.0001","in_delisting":false},'
+        b'{"name":"OLD_USDT","type":"direct","in_delisting":true}]'
+    )
+    assert [
+        (i.instrument, i.canonical_symbol, i.kind) for i in spot.parse(spot.requests[0], pairs)
+    ] == [("ETH_USDT", "ETH/USDT", "spot")]
+    assert [
+        (i.instrument, i.canonical_symbol, i.kind)
+        for i in futures.parse(futures.requests[0], contracts)
+    ] == [("BTC_USDT", "BTC/USDT:PERP", "perpetual")]
+    with pytest.raises(ValueError):
+        spot.parse(spot.requests[0], b'{"not":"a list"}')
