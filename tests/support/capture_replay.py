@@ -29,9 +29,7 @@ from relay.domain.model import FORBIDDEN_SYMBOL_CHARACTERS, DataType, MarketEven
 from relay.infrastructure.venues.registry import venue_spec
 from relay.sim.captures import Capture, RecordKind
 
-NO_ADAPTER = frozenset(
-    {"bitfinex", "bitmex", "bitstamp", "gate-futures", "gate-spot", "kraken-futures"}
-)
+NO_ADAPTER = frozenset({"bitfinex", "bitmex", "bitstamp", "kraken-futures"})
 """Venue ids of the captures in ``shared/captures`` that the relay has no adapter for."""
 
 Wanted = dict[str, set[DataType]]
@@ -153,6 +151,33 @@ def _coinbase_exchange(capture: Capture) -> tuple[Wanted, dict[str, str]]:
     return wanted, {}
 
 
+def _gate(capture: Capture) -> tuple[Wanted, dict[str, str]]:
+    """``result`` of every Gate.io update: ``s`` (books, book tickers), ``currency_pair`` /
+    ``contract`` (trades), ``n`` = ``<interval>_<pair>`` (candlesticks)."""
+    types = {
+        "order_book_update": DataType.L2_ORDERBOOK,
+        "book_ticker": DataType.TICKER,
+        "trades": DataType.TRADE,
+    }
+    wanted: Wanted = {}
+    intervals: dict[str, str] = {}
+    for message in _frames(capture):
+        if message.get("event") != "update":
+            continue
+        channel = str(message.get("channel")).split(".", 1)[1]
+        result = message["result"]
+        for entry in result if isinstance(result, list) else [result]:
+            assert isinstance(entry, dict)
+            if channel == "candlesticks":
+                interval, _, pair = str(entry["n"]).partition("_")
+                intervals[pair] = interval
+                wanted.setdefault(pair, set()).add(DataType.CANDLE)
+            elif channel in types:
+                name = entry.get("s") or entry.get("currency_pair") or entry.get("contract")
+                wanted.setdefault(str(name), set()).add(types[channel])
+    return wanted, intervals
+
+
 SUBSCRIPTION_READERS: dict[str, Callable[[Capture], tuple[Wanted, dict[str, str]]]] = {
     "binance-spot": _binance,
     "binance-usdm": _binance,
@@ -160,6 +185,8 @@ SUBSCRIPTION_READERS: dict[str, Callable[[Capture], tuple[Wanted, dict[str, str]
     "okx": _okx,
     "deribit": _deribit,
     "coinbase-exchange": _coinbase_exchange,
+    "gate-spot": _gate,
+    "gate-futures": _gate,
 }
 """venue id -> reader of (instrument -> data types, instrument -> candle interval)."""
 

@@ -78,6 +78,45 @@ def _binance(capture: str) -> tuple[str, FrameBuilder]:
     return template["data"]["s"], build
 
 
+_GATE_SPOT_BOOK_TICKER = {
+    "time": 1606293275,
+    "channel": "spot.book_ticker",
+    "event": "update",
+    "result": {
+        "t": 1606293275123,
+        "u": 48733182,
+        "s": "BTC_USDT",
+        "b": "19177.79",
+        "B": "0.0003341504",
+        "a": "19179.38",
+        "A": "0.09",
+    },
+}
+"""The spot page's ``spot.book_ticker`` example
+(https://www.gate.io/docs/developers/apiv4/ws/en/#best-bid-or-ask-price)."""
+
+
+def _gate(template: dict[str, Any]) -> tuple[str, FrameBuilder]:
+    """``*.book_ticker``: ``t`` and update id ``u`` advance; futures sizes (contracts) are JSON
+    integers when the quote's are whole, as ``gate-futures.jsonl`` writes them."""
+    futures = template["channel"].startswith("futures.")
+
+    def size(text: str) -> str:
+        return _number(text) if futures and text.isdigit() else text
+
+    def build(quotes: list[Quote]) -> list[str]:
+        frames = []
+        for step, (bid, bid_size, ask, ask_size) in enumerate(quotes):
+            message = deepcopy(template)
+            result = message["result"]
+            result.update(b=bid, B=size(bid_size), a=ask, A=size(ask_size))
+            result.update(u=result["u"] + step, t=result["t"] + STEP_MS * step)
+            frames.append(_dumps(message))
+        return frames
+
+    return template["result"]["s"], build
+
+
 def _okx(quotes: list[Quote]) -> list[str]:
     """``tickers`` push of ``okx.jsonl``: ``ts`` advances."""
     template = _recorded("okx.jsonl", '"channel":"tickers","instId":"BTC-USDT"},"data"')
@@ -336,6 +375,10 @@ TICKER_FRAMES: dict[str, tuple[str, FrameBuilder]] = {
     "coinbase": ("BTC-USD", _coinbase),
     "coinbase-exchange": ("BAND-GBP", _coinbase_exchange),
     "deribit": ("BTC-24SEP21-8000-P", _deribit),
+    "gate-futures": _gate(
+        _recorded("gate-futures.jsonl", '"futures.book_ticker","event":"update"')
+    ),
+    "gate-spot": _gate(_GATE_SPOT_BOOK_TICKER),
     "hyperliquid": ("BTC", _hyperliquid),
     "kraken": ("ALGO/USD", _kraken),
     "okx": ("BTC-USDT", _okx),

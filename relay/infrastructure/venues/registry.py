@@ -25,6 +25,7 @@ VENUE_MODULES = (
     "coinbase",
     "coinbase_exchange",
     "deribit",
+    "gate",
     "hyperliquid",
     "kraken",
     "okx",

@@ -63,6 +63,8 @@ EXPECTED = {
     "binance-usdm": 1527,
     "coinbase-exchange": 9943,
     "deribit": 145,
+    "gate-futures": 401,
+    "gate-spot": 190,
     "okx": 392,
 }
 """Events each recorded session gives, every one with its own message id."""

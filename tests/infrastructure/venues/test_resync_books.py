@@ -132,6 +132,60 @@ def binance(capture: str) -> Callable[[], Scenario]:
     return build
 
 
+def gate(capture: str) -> Callable[[], Scenario]:
+    """As :func:`binance`, for Gate.io's recorded ``order_book_update`` diffs and REST bodies
+    (``id``; futures levels ``{"p": price, "s": size}``), on the first fetched book that has
+    nine diffs after its snapshot."""
+
+    def pairs(raw: list[Any]) -> list[tuple[str, str]]:
+        return [(x["p"], str(x["s"])) if isinstance(x, dict) else (x[0], x[1]) for x in raw]
+
+    def build() -> Scenario:
+        recs = records(capture)
+        updates = [
+            r["data"]
+            for r in recs
+            if r["kind"] == "recv"
+            and json.loads(r["data"])["channel"].endswith("order_book_update")
+            and json.loads(r["data"])["event"] == "update"
+        ]
+        for http in (r for r in recs if r["kind"] == "http"):
+            symbol = http["url"].split("=")[1].split("&")[0]
+            snapshot = json.loads(http["data"])
+            frames = [f for f in updates if json.loads(f)["result"]["s"] == symbol]
+            diffs = [json.loads(frame)["result"] for frame in frames]
+            later = [i for i, d in enumerate(diffs) if d["u"] > snapshot["id"]]
+            if later and len(diffs) >= later[0] + 9:
+                break
+        first = later[0]
+        as_of = first + 5
+        book = {"b": dict(pairs(snapshot["bids"])), "a": dict(pairs(snapshot["asks"]))}
+        for diff in diffs[first : as_of + 1]:
+            for key in ("b", "a"):
+                book[key].update(pairs(diff[key]))
+        bids = [(p, q) for p, q in book["b"].items() if Decimal(q) != 0]
+        asks = [(p, q) for p, q in book["a"].items() if Decimal(q) != 0]
+        futures = isinstance((snapshot["bids"] + snapshot["asks"])[0], dict)
+        body = {
+            "id": diffs[as_of]["u"],
+            "bids": [{"p": p, "s": int(q)} if futures else [p, q] for p, q in bids],
+            "asks": [{"p": p, "s": int(q)} if futures else [p, q] for p, q in asks],
+        }
+        return Scenario(
+            symbol,
+            frames[: first + 3],
+            frames[first + 3 : first + 9],
+            [],
+            (levels(bids, True), levels(asks, False)),
+            rest=True,
+            sync_body=http["data"].encode(),
+            sync_body_after=first + 1,
+            fresh_body=json.dumps(body).encode(),
+        )
+
+    return build
+
+
 def bybit(venue: str) -> Callable[[], Scenario]:
     """The orderbook page's shapes: a snapshot at u=177400506, the documented delta at u+1."""
 
@@ -309,6 +363,8 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "bybit-linear": bybit("bybit-linear"),
     "bybit-inverse": bybit("bybit-inverse"),
     "okx": okx,
+    "gate-spot": gate("gate-spot.jsonl"),
+    "gate-futures": gate("gate-futures.jsonl"),
     "coinbase-exchange": coinbase_exchange,
     "deribit": deribit,
     "kraken": kraken,

@@ -132,7 +132,13 @@ def test_builders_are_registered_by_venue_id(usdm: Capture) -> None:
         for venue in simulated_venue_ids()
         if (side := simulated_side(venue)) is not None and side.snapshot_builder is not None
     }
-    assert with_builders == {"binance-coinm", "binance-spot", "binance-usdm"}
+    assert with_builders == {
+        "binance-coinm",
+        "binance-spot",
+        "binance-usdm",
+        "gate-futures",
+        "gate-spot",
+    }
     assert isinstance(snapshot_builder_for("binance-coinm", [[]]), BinanceSnapshotBuilder)
     assert snapshot_builder_for("okx", [[]]) is None
 

@@ -37,23 +37,7 @@ from relay.domain.model import (
     parse_decimal,
 )
 from relay.infrastructure.venues.common import wire
-
-
-@dataclass(slots=True)
-class DepthDiff:
-    """One ``depthUpdate``: update ids ``U``..``u`` (and ``pu`` on futures), levels, times.
-
-    Not frozen (this package's own record, never changed once made): a frozen
-    dataclass's ``__init__`` costs about four times as much, once per diff.
-    """
-
-    first_update_id: int
-    last_update_id: int
-    previous_update_id: int | None
-    bids: tuple[PriceLevel, ...]
-    asks: tuple[PriceLevel, ...]
-    event_time_ms: int | None
-    received_at_ms: int
+from relay.infrastructure.venues.common.update_id_book import DepthDiff
 
 
 @dataclass(frozen=True, slots=True)
