@@ -1,0 +1,55 @@
+"""BitMEX: the realtime WebSocket; books verified by their ``orderBookL2`` level ids.
+
+The package: :mod:`.parse` (trade, quote and book rows), :mod:`.book` (the id ->
+price map of each book and its integrity rule), :mod:`.protocol` (subscribe
+frames, ``ping``, table frames -> events, resyncs); importing it registers the
+``bitmex`` venue.
+
+Sources (every format parsed comes from one of these, or from the recorded
+session ``bitmex.jsonl`` in ``shared/captures``, converted from cryptofeed's
+``sample_data``):
+
+- Realtime API: https://www.bitmex.com/app/wsAPI (subscribe frames and their
+  answers, table frames ``{"table","action","data"}`` with actions
+  ``partial``/``insert``/``update``/``delete``, ``ping``/``pong`` keepalive,
+  ``orderBookL2`` and ``orderBookL2_25`` rows keyed by ``id``).
+- cryptofeed's ``cryptofeed/exchanges/bitmex.py`` (the same id -> price book
+  procedure: ``update`` and ``delete`` rows carry only the id).
+- REST limit: https://www.bitmex.com/app/restAPI (30 requests per minute without
+  an API key; the relay makes no REST request for BitMEX).
+
+Book procedure: see :mod:`.book` (partial resets; an update or delete for an
+unknown id, or an insert of a known one, is a ``gap`` -> unsubscribe +
+subscribe that one book).
+
+FrameError reasons raised here: ``not_json``, ``unknown_event``, ``missing_field``,
+``invalid_value``, ``unsubscribed`` and ``subscribe_error`` (an error answer to a
+subscribe or unsubscribe).
+"""
+
+from __future__ import annotations
+
+from relay.domain.model import DataType
+from relay.infrastructure.venues.bitmex.protocol import WS_URL, BitmexProtocol
+from relay.infrastructure.venues.registry import VenueSpec, register
+
+VENUE_ID = "bitmex"
+"""The venue id in config and subjects."""
+
+REST_URL = "https://www.bitmex.com"
+"""The REST base (unused by the relay: books, trades and quotes come over the WebSocket)."""
+
+SPEC = register(
+    VenueSpec(
+        id=VENUE_ID,
+        data_types=frozenset({DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK}),
+        default_ws_url=WS_URL,
+        default_rest_url=REST_URL,
+        protocol_factory=BitmexProtocol,
+        docs=("https://www.bitmex.com/app/wsAPI", "https://www.bitmex.com/app/restAPI"),
+        rest_weight_per_minute=30,
+    )
+)
+"""The ``bitmex`` venue, as registered."""
+
+__all__ = ["SPEC", "VENUE_ID"]
