@@ -56,6 +56,7 @@ from relay.domain.model import (
 )
 from relay.infrastructure.venues import (
     binance,
+    bitmex,
     bybit,
     coinbase,
     coinbase_exchange,
@@ -77,7 +78,17 @@ PROBE_EVERY = 50
 
 MODULES = {
     m.__name__.rsplit(".", 1)[1]: m
-    for m in (binance, bybit, coinbase, coinbase_exchange, deribit, hyperliquid, kraken, okx)
+    for m in (
+        binance,
+        bitmex,
+        bybit,
+        coinbase,
+        coinbase_exchange,
+        deribit,
+        hyperliquid,
+        kraken,
+        okx,
+    )
 }
 
 
