@@ -15,11 +15,13 @@ id it already holds, means a message was missed or the book is wrong, a
 ``unsubscribe`` + ``subscribe`` of that one ``orderBookL2:<symbol>`` are sent
 back; rows arriving before the fresh ``partial`` are dropped silently.
 
-Dedup keys (there are no update ids): a snapshot ``snapshot:<digest of its
-levels>``; a delta ``<snapshot digest>:<n>:<action>:<digest of its rows>``, ``n``
-counting the deltas applied since that snapshot, so a delta that repeats an
-earlier one (same rows) still has its own key, and a re-sent session maps to the
-same keys.
+Dedup keys (there are no update ids): a snapshot ``snapshot:<s>``; a delta
+``<s>:<n>:<action>:<digest of its rows>``, ``n`` counting the deltas applied
+since that snapshot, so a delta that repeats an earlier one (same rows) still
+has its own key, and a re-sent session maps to the same keys. ``s`` is the
+digest of the snapshot's levels for the book's first partial on a connection
+and ``<digest>:<k>`` for its ``k``-th (a resync's), so a fresh partial equal to
+an earlier one is not taken for a duplicate.
 """
 
 from __future__ import annotations
@@ -50,11 +52,21 @@ class BitmexBook:
         gate: the sync gate: awaiting a partial (at start), synced, or resyncing.
         book: the price levels.
         ids: level id -> (side, price), for every level in the book.
-        snapshot_key: the digest of the partial the book started from.
+        snapshot_key: the key of the partial the book started from (see the module docstring).
         deltas: deltas applied since that partial.
+        partials: partials applied on this connection.
     """
 
-    __slots__ = ("book", "channel", "deltas", "gate", "ids", "instrument", "snapshot_key")
+    __slots__ = (
+        "book",
+        "channel",
+        "deltas",
+        "gate",
+        "ids",
+        "instrument",
+        "partials",
+        "snapshot_key",
+    )
 
     def __init__(self, instrument: Instrument, channel: str) -> None:
         self.instrument = instrument
@@ -64,6 +76,7 @@ class BitmexBook:
         self.ids: dict[int, tuple[Side, Decimal]] = {}
         self.snapshot_key = ""
         self.deltas = 0
+        self.partials = 0
 
     def partial(self, rows: Iterable[Row]) -> None:
         """Replace the book with a ``partial``'s rows (each with a price); synced.
@@ -83,7 +96,9 @@ class BitmexBook:
         self.ids = ids
         self.gate.snapshot_applied()
         book_bids, book_asks = self.book.levels()
-        self.snapshot_key = digest((*book_bids, "|", *book_asks))
+        self.partials += 1
+        key = digest((*book_bids, "|", *book_asks))
+        self.snapshot_key = key if self.partials == 1 else f"{key}:{self.partials}"
         self.deltas = 0
 
     def apply(

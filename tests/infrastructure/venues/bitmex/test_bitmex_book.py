@@ -48,6 +48,7 @@ def test_an_update_names_its_level_by_id_and_gets_the_price_from_the_partial() -
     proto = protocol(("UNIUSDT",), (DataType.L2_ORDERBOOK,))
     partial, t0 = first(table("orderBookL2", "partial", "UNIUSDT"))
     snapshot = proto.on_frame(partial, t0).events[0]
+    assert snapshot.dedup_key == f"snapshot:{digest_key(partial)}"
     assert isinstance(snapshot.payload, L2Update)
     assert snapshot.payload.is_snapshot
     assert snapshot.payload.asks[0] == (Decimal("17.297"), Decimal(175))
@@ -67,6 +68,17 @@ def test_an_update_names_its_level_by_id_and_gets_the_price_from_the_partial() -
             f"{key}:1:update:{digest(['51999982703:SELL:None:123'])}",
         )
     ]
+
+
+def digest_key(partial: str) -> str:
+    """The level digest of a partial, computed from the frame's rows alone."""
+    rows = json.loads(partial, parse_float=Decimal)["data"]
+    bids = sorted(
+        ((Decimal(r["price"]), Decimal(r["size"])) for r in rows if r["side"] == "Buy"),
+        reverse=True,
+    )
+    asks = sorted((Decimal(r["price"]), Decimal(r["size"])) for r in rows if r["side"] == "Sell")
+    return digest((*bids, "|", *asks))
 
 
 def gap_frame(name: str) -> str:
@@ -102,6 +114,10 @@ def test_an_update_of_an_unknown_id_resyncs_that_book_only_and_the_fresh_partial
     fresh = proto.on_frame(uni, t1 + 1).events
     assert len(fresh) == 1 and isinstance(fresh[0].payload, L2Update)
     assert fresh[0].payload.is_snapshot
+    # The same partial again: its own key (a resync's snapshot is never a duplicate).
+    first_key = digest_key(uni)
+    proto_key = fresh[0].dedup_key
+    assert proto_key == f"snapshot:{first_key}:2"
     assert proto._books["UNIUSDT"].gate.synced
     assert len(proto.on_frame(update, t1 + 2).events) == 1
 
