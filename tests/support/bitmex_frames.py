@@ -69,3 +69,22 @@ def table(name: str, action: str, symbol: str | None = None) -> Callable[[dict[s
         )
 
     return matches
+
+
+INSTRUMENT_PARTIAL = (
+    '{"table":"instrument","action":"partial","keys":["symbol"],'
+    '"filter":{"symbol":"XBTUSD"},"data":[{"symbol":"XBTUSD","rootSymbol":"XBT",'
+    '"state":"Open","typ":"FFWCSX","fundingTimestamp":"2020-02-02T04:00:00.000Z",'
+    '"fundingInterval":"2000-01-01T08:00:00.000Z","fundingRate":0.000106,'
+    '"indicativeFundingRate":0.0001,"lastPrice":9352,"bidPrice":9352,"askPrice":9352.5,'
+    '"openInterest":983043322,"openValue":10518563545400,"markMethod":"FairPrice",'
+    '"markPrice":9345.36,"timestamp":"2020-02-02T00:30:43.772Z"}]}'
+)
+"""The ``instrument`` partial example of cryptofeed's ``bitmex.py`` (fields trimmed)."""
+
+LIQUIDATION_INSERT = (
+    '{"table":"liquidation","action":"insert","data":[{"orderID":'
+    '"9513c849-ca0d-4e11-8190-9d221972288c","symbol":"XBTUSD","side":"Buy",'
+    '"price":6833.5,"leavesQty":2020}]}'
+)
+"""The liquidation row example of cryptofeed's ``bitmex.py`` in a table frame (wsAPI shape)."""

@@ -1,9 +1,9 @@
 """BitMEX: the realtime WebSocket; books verified by their ``orderBookL2`` level ids.
 
-The package: :mod:`.parse` (trade, quote and book rows), :mod:`.book` (the id ->
-price map of each book and its integrity rule), :mod:`.protocol` (subscribe
-frames, ``ping``, table frames -> events, resyncs); importing it registers the
-``bitmex`` venue.
+The package: :mod:`.parse` (trade, quote, instrument, liquidation and book
+rows), :mod:`.book` (the id -> price map of each book and its integrity rule),
+:mod:`.protocol` (subscribe frames, ``ping``, table frames -> events, resyncs);
+importing it registers the ``bitmex`` venue.
 
 Sources (every format parsed comes from one of these, or from the recorded
 session ``bitmex.jsonl`` in ``shared/captures``, converted from cryptofeed's
@@ -14,7 +14,8 @@ session ``bitmex.jsonl`` in ``shared/captures``, converted from cryptofeed's
   ``partial``/``insert``/``update``/``delete``, ``ping``/``pong`` keepalive,
   ``orderBookL2`` and ``orderBookL2_25`` rows keyed by ``id``).
 - cryptofeed's ``cryptofeed/exchanges/bitmex.py`` (the same id -> price book
-  procedure: ``update`` and ``delete`` rows carry only the id).
+  procedure: ``update`` and ``delete`` rows carry only the id; the ``instrument``
+  and ``liquidation`` row examples, which the recording does not hold).
 - REST limit: https://www.bitmex.com/app/restAPI (30 requests per minute without
   an API key; the relay makes no REST request for BitMEX).
 
@@ -42,7 +43,16 @@ REST_URL = "https://www.bitmex.com"
 SPEC = register(
     VenueSpec(
         id=VENUE_ID,
-        data_types=frozenset({DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK}),
+        data_types=frozenset(
+            {
+                DataType.TRADE,
+                DataType.TICKER,
+                DataType.L2_ORDERBOOK,
+                DataType.FUNDING_RATE,
+                DataType.OPEN_INTEREST,
+                DataType.LIQUIDATION,
+            }
+        ),
         default_ws_url=WS_URL,
         default_rest_url=REST_URL,
         protocol_factory=BitmexProtocol,

@@ -7,6 +7,8 @@ session ``bitmex.jsonl`` in ``shared/captures``):
   ``{"table","action","data":[rows]}``, actions ``partial``/``insert``/``update``/``delete``).
 - ``trade`` and ``quote`` rows: the trade and quote frames of ``bitmex.jsonl`` (2021-07).
 - ``orderBookL2`` rows: the partial/insert/update/delete frames of ``bitmex.jsonl``.
+- ``instrument`` and ``liquidation`` rows (not in the recording): the examples in
+  cryptofeed's ``cryptofeed/exchanges/bitmex.py`` docstrings.
 
 Numbers: BitMEX sends prices as JSON numbers (``"price":0.00001819``) and sizes as
 integers (contracts). Frames are decoded by
@@ -17,7 +19,9 @@ Times: RFC 3339 UTC text (``"2021-07-22T22:36:10.014Z"``), read by
 :func:`relay.infrastructure.venues.common.times.rfc3339_ms`.
 
 Dedup keys: trades the ``trdMatchID``; quotes
-``<timestamp>:<bidPrice>:<bidSize>:<askPrice>:<askSize>``; book messages see :mod:`.book`.
+``<timestamp>:<bidPrice>:<bidSize>:<askPrice>:<askSize>``; funding rates
+``<timestamp>:<fundingRate>``; open interest ``<timestamp>:<openInterest>``;
+liquidations the ``orderID``; book messages see :mod:`.book`.
 
 Every reader raises :class:`~relay.domain.errors.InvalidValueError` (a bad
 value) or KeyError (a missing field); the protocol maps both to ``FrameError``.
@@ -29,7 +33,17 @@ from decimal import Decimal
 from typing import Any
 
 from relay.domain.errors import InvalidValueError
-from relay.domain.model import DataType, Instrument, MarketEvent, Side, Ticker, Trade
+from relay.domain.model import (
+    DataType,
+    FundingRate,
+    Instrument,
+    Liquidation,
+    MarketEvent,
+    OpenInterest,
+    Side,
+    Ticker,
+    Trade,
+)
 from relay.infrastructure.venues.common import sides, times, wire
 
 _ZERO = Decimal(0)
@@ -131,3 +145,87 @@ def book_row(row: dict[str, Any], action: str) -> tuple[int, Side, Decimal | Non
             size,
         )
     return level_id, level_side, wire.price("price", row["price"]), size
+
+
+def funding_event(
+    instrument: Instrument, row: dict[str, Any], received_at_ms: int
+) -> MarketEvent | None:
+    """An ``instrument`` row carrying ``fundingRate`` -> a funding rate; None without it.
+
+    Shape (cryptofeed's ``bitmex.py`` instrument example, trimmed; update rows carry
+    only the fields that changed, with ``symbol`` and ``timestamp``)::
+
+        {"symbol":"XBTUSD","fundingTimestamp":"2020-02-02T04:00:00.000Z",
+         "fundingRate":0.000106,"indicativeFundingRate":0.0001,"markPrice":9345.36,
+         "timestamp":"2020-02-02T00:30:43.772Z"}
+
+    ``fundingRate`` is the rate of the current funding interval; ``fundingTimestamp``
+    (the next funding time) and ``markPrice`` are read when the row has them.
+    """
+    if "fundingRate" not in row or row["fundingRate"] is None:
+        return None
+    timestamp = times.rfc3339_ms("timestamp", row["timestamp"])
+    rate = wire.decimal("fundingRate", row["fundingRate"])
+    mark = row.get("markPrice")
+    next_time = row.get("fundingTimestamp")
+    return MarketEvent(
+        instrument,
+        DataType.FUNDING_RATE,
+        received_at_ms,
+        timestamp,
+        FundingRate(
+            rate=rate,
+            mark_price=None if mark is None else wire.price("markPrice", mark),
+            next_funding_time_ms=(
+                None if next_time is None else times.rfc3339_ms("fundingTimestamp", next_time)
+            ),
+        ),
+        f"{timestamp}:{rate}",
+    )
+
+
+def open_interest_event(
+    instrument: Instrument, row: dict[str, Any], received_at_ms: int
+) -> MarketEvent | None:
+    """An ``instrument`` row carrying ``openInterest`` (contracts) -> open interest; None
+    without it (shape: :func:`funding_event`, ``"openInterest":983043322``)."""
+    if "openInterest" not in row or row["openInterest"] is None:
+        return None
+    timestamp = times.rfc3339_ms("timestamp", row["timestamp"])
+    open_interest = wire.quantity("openInterest", row["openInterest"])
+    return MarketEvent(
+        instrument,
+        DataType.OPEN_INTEREST,
+        received_at_ms,
+        timestamp,
+        OpenInterest(open_interest),
+        f"{timestamp}:{open_interest}",
+    )
+
+
+def liquidation_event(
+    instrument: Instrument, row: dict[str, Any], received_at_ms: int
+) -> MarketEvent:
+    """A ``liquidation`` ``insert`` row -> a liquidation (the liquidation order's side,
+    price and quantity left, ``leavesQty``); no venue time is sent.
+
+    Shape (cryptofeed's ``bitmex.py`` liquidation example)::
+
+        {"orderID":"9513c849-ca0d-4e11-8190-9d221972288c","symbol":"XBTUSD","side":"Buy",
+         "price":6833.5,"leavesQty":2020}
+    """
+    order_id = row["orderID"]
+    if not isinstance(order_id, str) or not order_id:
+        raise InvalidValueError("orderID", order_id, "expected a non-empty string")
+    return MarketEvent(
+        instrument,
+        DataType.LIQUIDATION,
+        received_at_ms,
+        None,
+        Liquidation(
+            side(row),
+            wire.price("price", row["price"]),
+            wire.quantity("leavesQty", row["leavesQty"]),
+        ),
+        order_id,
+    )

@@ -6,8 +6,10 @@ answers ``{"success":true,"subscribe":"trade:XBTUSD","request":{...}}`` or
 ``{"table","action","data"}``; keepalive: when no message came for a while,
 send the text ``ping`` and expect ``pong``) and the frames of ``bitmex.jsonl``.
 
-Channels: ``trade:<symbol>``, ``quote:<symbol>`` and ``orderBookL2:<symbol>``
-(full depth) or ``orderBookL2_25:<symbol>`` (the best 25 levels per side, same
+Channels: ``trade:<symbol>``, ``quote:<symbol>`` (ticker), ``instrument:<symbol>``
+(funding_rate, open_interest), ``liquidation:<symbol>`` (``insert`` rows: new
+liquidation orders) and ``orderBookL2:<symbol>`` (full depth) or
+``orderBookL2_25:<symbol>`` (the best 25 levels per side, same
 partial/insert/update/delete rows) for a subscription whose ``depth`` is 1..25.
 """
 
@@ -54,6 +56,20 @@ def _chunks(args: Sequence[str]) -> list[Sequence[str]]:
     return [args[i : i + ARGS_PER_SUBSCRIBE] for i in range(0, len(args), ARGS_PER_SUBSCRIBE)]
 
 
+_ROW_EVENTS = {
+    DataType.TRADE: parse.trade_event,
+    DataType.TICKER: parse.quote_event,
+    DataType.LIQUIDATION: parse.liquidation_event,
+}
+"""Table rows that are one event each, by data type."""
+
+_INSTRUMENT_EVENTS = (
+    (DataType.FUNDING_RATE, parse.funding_event),
+    (DataType.OPEN_INTEREST, parse.open_interest_event),
+)
+"""What an ``instrument`` row may give."""
+
+
 class BitmexProtocol(VenueProtocol):
     """One BitMEX connection (sans-IO): subscribe frames, table frames in, events out.
 
@@ -77,6 +93,10 @@ class BitmexProtocol(VenueProtocol):
                 self._args.append(f"trade:{name}")
             if DataType.TICKER in wanted:
                 self._args.append(f"quote:{name}")
+            if wanted & {DataType.FUNDING_RATE, DataType.OPEN_INTEREST}:
+                self._args.append(f"instrument:{name}")
+            if DataType.LIQUIDATION in wanted:
+                self._args.append(f"liquidation:{name}")
             if DataType.L2_ORDERBOOK in wanted:
                 table = "orderBookL2_25" if 0 < sub.depth <= TOP25_DEPTH else "orderBookL2"
                 channel = f"{table}:{name}"
@@ -140,6 +160,14 @@ class BitmexProtocol(VenueProtocol):
                     return FrameOutcome(self._rows(DataType.TICKER, rows, received_at_ms), [], [])
                 if table in ("orderBookL2", "orderBookL2_25"):
                     return self._book(action, rows, received_at_ms)
+                if table == "instrument":
+                    return FrameOutcome(self._instrument_rows(rows, received_at_ms), [], [])
+                if table == "liquidation":
+                    if action != "insert":  # open liquidation orders changing or leaving
+                        return FrameOutcome([], [], [])
+                    return FrameOutcome(
+                        self._rows(DataType.LIQUIDATION, rows, received_at_ms), [], []
+                    )
                 raise FrameError("unknown_event", wire.clip(f"table {wire.brief(table)}"))
             if "error" in message:
                 raise FrameError(
@@ -162,7 +190,7 @@ class BitmexProtocol(VenueProtocol):
         self, data_type: DataType, rows: list[dict[str, Any]], received_at_ms: int
     ) -> list[MarketEvent]:
         """``trade`` / ``quote`` rows (``partial`` or ``insert``) of subscribed symbols."""
-        make = parse.trade_event if data_type is DataType.TRADE else parse.quote_event
+        make = _ROW_EVENTS[data_type]
         events: list[MarketEvent] = []
         skipped: list[str] = []
         for row in rows:
@@ -174,6 +202,30 @@ class BitmexProtocol(VenueProtocol):
             events.append(make(instrument, row, received_at_ms))
         if skipped and not events:
             raise FrameError("unsubscribed", wire.clip(f"{skipped[0]} {data_type.value}"))
+        return events
+
+    def _instrument_rows(
+        self, rows: list[dict[str, Any]], received_at_ms: int
+    ) -> list[MarketEvent]:
+        """``instrument`` rows: a funding rate for a row with ``fundingRate``, open interest
+        for one with ``openInterest`` (each when subscribed)."""
+        events: list[MarketEvent] = []
+        skipped: list[str] = []
+        for row in rows:
+            name = parse.symbol(row)
+            found = False
+            for data_type, make in _INSTRUMENT_EVENTS:
+                instrument = self._instrument(name, data_type)
+                if instrument is None:
+                    continue
+                found = True
+                event = make(instrument, row, received_at_ms)
+                if event is not None:
+                    events.append(event)
+            if not found:
+                skipped.append(name)
+        if skipped and not events:
+            raise FrameError("unsubscribed", wire.clip(f"{skipped[0]} instrument"))
         return events
 
     def _book(self, action: str, rows: list[dict[str, Any]], received_at_ms: int) -> FrameOutcome:

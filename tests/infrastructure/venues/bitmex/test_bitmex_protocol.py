@@ -5,12 +5,29 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from support.bitmex_frames import SYMBOLS, first, instrument, protocol, recv, table
+from support.bitmex_frames import (
+    INSTRUMENT_PARTIAL,
+    LIQUIDATION_INSERT,
+    SYMBOLS,
+    first,
+    instrument,
+    protocol,
+    recv,
+    table,
+)
 from support.bitmex_reference import bitmex_reference
 
 from relay.application.errors import FrameError
 from relay.application.ports import FrameOutcome, Keepalive
-from relay.domain.model import DataType, Side, Trade
+from relay.domain.model import (
+    DataType,
+    FundingRate,
+    Liquidation,
+    MarketEvent,
+    OpenInterest,
+    Side,
+    Trade,
+)
 from relay.infrastructure.venues.bitmex.protocol import ARGS_PER_SUBSCRIBE
 
 EMPTY = FrameOutcome([], [], [])
@@ -57,7 +74,7 @@ def test_an_error_answer_is_a_subscribe_error() -> None:
 @pytest.mark.parametrize(
     ("frame", "reason"),
     [
-        ('{"table":"funding","action":"partial","data":[]}', "unknown_event"),
+        ('{"table":"orderBook10","action":"partial","data":[]}', "unknown_event"),
         ('{"table":"trade","action":"upsert","data":[]}', "unknown_event"),
         ('{"table":"trade","action":"insert"}', "missing_field"),
         ('{"table":"trade","action":"insert","data":{}}', "invalid_value"),
@@ -111,3 +128,58 @@ def test_trades_and_quotes_of_the_session_match_the_reference() -> None:
     assert sum(map(len, trades.values())) == 27
     assert sum(quotes.values()) == 436
     assert set(trades) == set(SYMBOLS)
+
+
+def test_an_instrument_row_gives_funding_and_open_interest() -> None:
+    proto = protocol(("XBTUSD",), (DataType.FUNDING_RATE, DataType.OPEN_INTEREST))
+    assert proto.subscribe_frames() == ['{"op":"subscribe","args":["instrument:XBTUSD"]}']
+    funding, open_interest = proto.on_frame(INSTRUMENT_PARTIAL, 7).events
+    assert funding == MarketEvent(
+        instrument("XBTUSD"),
+        DataType.FUNDING_RATE,
+        7,
+        1580603443772,  # 2020-02-02T00:30:43.772Z
+        FundingRate(
+            rate=Decimal("0.000106"),
+            mark_price=Decimal("9345.36"),
+            next_funding_time_ms=1580616000000,  # 2020-02-02T04:00:00.000Z
+        ),
+        "1580603443772:0.000106",
+    )
+    assert open_interest == MarketEvent(
+        instrument("XBTUSD"),
+        DataType.OPEN_INTEREST,
+        7,
+        1580603443772,
+        OpenInterest(Decimal(983043322)),
+        "1580603443772:983043322",
+    )
+
+
+def test_an_instrument_update_without_funding_or_open_interest_gives_nothing() -> None:
+    proto = protocol(("XBTUSD",), (DataType.FUNDING_RATE, DataType.OPEN_INTEREST))
+    update = (
+        '{"table":"instrument","action":"update","data":[{"symbol":"XBTUSD",'
+        '"lastPrice":9352,"timestamp":"2020-02-02T00:30:44.000Z"}]}'
+    )
+    assert proto.on_frame(update, 8) == EMPTY
+    only_oi = protocol(("XBTUSD",), (DataType.OPEN_INTEREST,))
+    (event,) = only_oi.on_frame(INSTRUMENT_PARTIAL, 9).events
+    assert event.data_type is DataType.OPEN_INTEREST
+
+
+def test_a_liquidation_insert_is_a_liquidation_keyed_by_order_id() -> None:
+    proto = protocol(("XBTUSD",), (DataType.LIQUIDATION,))
+    assert proto.subscribe_frames() == ['{"op":"subscribe","args":["liquidation:XBTUSD"]}']
+    assert proto.on_frame(LIQUIDATION_INSERT, 3).events == [
+        MarketEvent(
+            instrument("XBTUSD"),
+            DataType.LIQUIDATION,
+            3,
+            None,
+            Liquidation(Side.BUY, Decimal("6833.5"), Decimal(2020)),
+            "9513c849-ca0d-4e11-8190-9d221972288c",
+        )
+    ]
+    update = LIQUIDATION_INSERT.replace('"insert"', '"update"')
+    assert proto.on_frame(update, 4) == EMPTY
