@@ -159,7 +159,7 @@ class BitmexProtocol(VenueProtocol):
                 if table == "quote":
                     return FrameOutcome(self._rows(DataType.TICKER, rows, received_at_ms), [], [])
                 if table in ("orderBookL2", "orderBookL2_25"):
-                    return self._book(action, rows, received_at_ms)
+                    return self._book(action, rows, message.get("filter"), received_at_ms)
                 if table == "instrument":
                     return FrameOutcome(self._instrument_rows(rows, received_at_ms), [], [])
                 if table == "liquidation":
@@ -228,9 +228,20 @@ class BitmexProtocol(VenueProtocol):
             raise FrameError("unsubscribed", wire.clip(f"{skipped[0]} instrument"))
         return events
 
-    def _book(self, action: str, rows: list[dict[str, Any]], received_at_ms: int) -> FrameOutcome:
-        """An ``orderBookL2`` frame (see :mod:`.book` for the rules); rows grouped by symbol."""
+    def _book(
+        self, action: str, rows: list[dict[str, Any]], where: Any, received_at_ms: int
+    ) -> FrameOutcome:
+        """An ``orderBookL2`` frame (see :mod:`.book` for the rules); rows grouped by symbol.
+
+        A ``partial`` without rows (an empty book; cryptofeed issue 688 reports empty
+        ``data``) names its symbol only in ``filter``: ``{"symbol":"XBTUSD"}``.
+        """
         grouped: dict[str, list[Row]] = {}
+        if action == "partial" and not rows and isinstance(where, dict) and "symbol" in where:
+            name = parse.symbol(where)
+            if self._instrument(name, DataType.L2_ORDERBOOK) is None:
+                raise FrameError("unsubscribed", wire.clip(f"{name} l2_orderbook"))
+            grouped[name] = []
         for row in rows:
             name = parse.symbol(row)
             if self._instrument(name, DataType.L2_ORDERBOOK) is None:

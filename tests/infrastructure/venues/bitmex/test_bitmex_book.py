@@ -165,3 +165,19 @@ def test_depth_up_to_25_subscribes_the_top_25_table() -> None:
         "orderBookL2:XBTUSD",
     )
     assert protocol(("XBTUSD",), (DataType.L2_ORDERBOOK,)).channels == ("orderBookL2:XBTUSD",)
+
+
+def test_a_partial_without_rows_is_an_empty_book_named_by_its_filter() -> None:
+    proto = protocol(("UNIUSDT",), (DataType.L2_ORDERBOOK,))
+    empty = (
+        '{"table":"orderBookL2","action":"partial","keys":["symbol","id","side"],'
+        '"filter":{"symbol":"UNIUSDT"},"data":[]}'
+    )
+    (event,) = proto.on_frame(empty, 1).events
+    assert event.payload == L2Update((), (), True)
+    assert proto._books["UNIUSDT"].gate.synced
+    insert, t = first(table("orderBookL2", "insert", "UNIUSDT"))
+    (delta,) = proto.on_frame(insert, t).events
+    assert isinstance(delta.payload, L2Update) and not delta.payload.is_snapshot
+    empty_update = '{"table":"orderBookL2","action":"update","data":[]}'
+    assert proto.on_frame(empty_update, t).events == []
