@@ -2,8 +2,9 @@
 
 The package: :mod:`.parse` (trade, quote, instrument, liquidation and book
 rows), :mod:`.book` (the id -> price map of each book and its integrity rule),
-:mod:`.protocol` (subscribe frames, ``ping``, table frames -> events, resyncs);
-importing it registers the ``bitmex`` venue.
+:mod:`.protocol` (subscribe frames, ``ping``, table frames -> events, resyncs),
+:mod:`.listing` (``relay instruments``); importing it registers the ``bitmex``
+venue.
 
 Sources (every format parsed comes from one of these, or from the recorded
 session ``bitmex.jsonl`` in ``shared/captures``, converted from cryptofeed's
@@ -17,7 +18,7 @@ session ``bitmex.jsonl`` in ``shared/captures``, converted from cryptofeed's
   procedure: ``update`` and ``delete`` rows carry only the id; the ``instrument``
   and ``liquidation`` row examples, which the recording does not hold).
 - REST limit: https://www.bitmex.com/app/restAPI (30 requests per minute without
-  an API key; the relay makes no REST request for BitMEX).
+  an API key; only ``relay instruments`` makes a REST request).
 
 Book procedure: see :mod:`.book` (partial resets; an update or delete for an
 unknown id, or an insert of a known one, is a ``gap`` -> unsubscribe +
@@ -31,6 +32,7 @@ subscribe or unsubscribe).
 from __future__ import annotations
 
 from relay.domain.model import DataType
+from relay.infrastructure.venues.bitmex.listing import LISTING
 from relay.infrastructure.venues.bitmex.protocol import WS_URL, BitmexProtocol
 from relay.infrastructure.venues.registry import VenueSpec, register
 
@@ -38,7 +40,7 @@ VENUE_ID = "bitmex"
 """The venue id in config and subjects."""
 
 REST_URL = "https://www.bitmex.com"
-"""The REST base (unused by the relay: books, trades and quotes come over the WebSocket)."""
+"""The REST base: only ``relay instruments`` uses it (``/api/v1/instrument/active``)."""
 
 SPEC = register(
     VenueSpec(
@@ -58,6 +60,7 @@ SPEC = register(
         protocol_factory=BitmexProtocol,
         docs=("https://www.bitmex.com/app/wsAPI", "https://www.bitmex.com/app/restAPI"),
         rest_weight_per_minute=30,
+        instrument_listing=LISTING,
     )
 )
 """The ``bitmex`` venue, as registered."""
