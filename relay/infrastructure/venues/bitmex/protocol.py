@@ -42,6 +42,8 @@ TOP25_DEPTH = 25
 
 _ACTIONS = frozenset({"partial", "insert", "update", "delete"})
 
+_BOOK_TABLES = ("orderBookL2", "orderBookL2_25")
+
 
 def _op(op: str, args: Sequence[str]) -> str:
     return json.dumps({"op": op, "args": list(args)}, separators=(",", ":"))
@@ -83,6 +85,7 @@ class BitmexProtocol(VenueProtocol):
         self._wanted: dict[str, frozenset[DataType]] = {}
         self._books: dict[str, BitmexBook] = {}
         self._args: list[str] = []
+        self._pending = FrameOutcome([], [], [])
         for sub in config.subscriptions:
             name = sub.instrument
             instrument = Instrument(config.id, name, sub.canonical_symbol)
@@ -138,27 +141,41 @@ class BitmexProtocol(VenueProtocol):
 
         Returns:
             The events; for a broken book, a :class:`BookResync` and its
-            unsubscribe + subscribe frames.
+            unsubscribe + subscribe frames. A malformed book frame (a bad or missing
+            row field) is a FrameError and resyncs the synced books it names
+            (``bad_update``); those frames come with the next outcome.
 
         Raises:
             FrameError: ``not_json``, ``unknown_event``, ``missing_field``,
                 ``invalid_value``, ``unsubscribed`` or ``subscribe_error``.
         """
+        outcome = self._frame(frame, received_at_ms)
+        if self._pending.replies or self._pending.resyncs:
+            outcome.replies[:0] = self._pending.replies
+            outcome.resyncs[:0] = self._pending.resyncs
+            self._pending = FrameOutcome([], [], [])
+        return outcome
+
+    def _frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
+        """:meth:`on_frame` less the replies of an earlier malformed book frame."""
         if frame == "pong" or frame == b"pong":
             return FrameOutcome([], [], [])
         message = wire.exact_object(frame)
         table = message.get("table")
-        with FrameErrors(table if table is not None else "message"):
+        on_error = (lambda: self._bad_book_frame(message)) if table in _BOOK_TABLES else None
+        with FrameErrors(table if table is not None else "message", on_error=on_error):
             if table is not None:
                 action = message["action"]
                 if action not in _ACTIONS:
                     raise FrameError("unknown_event", wire.clip(f"action {wire.brief(action)}"))
                 rows = [wire.json_object("row", r) for r in wire.json_list("data", message["data"])]
+                if table in ("trade", "quote") and action not in ("partial", "insert"):
+                    raise FrameError("unknown_event", wire.clip(f"{table} {action}"))
                 if table == "trade":
                     return FrameOutcome(self._rows(DataType.TRADE, rows, received_at_ms), [], [])
                 if table == "quote":
                     return FrameOutcome(self._rows(DataType.TICKER, rows, received_at_ms), [], [])
-                if table in ("orderBookL2", "orderBookL2_25"):
+                if table in _BOOK_TABLES:
                     return self._book(action, rows, message.get("filter"), received_at_ms)
                 if table == "instrument":
                     return FrameOutcome(self._instrument_rows(rows, received_at_ms), [], [])
@@ -179,6 +196,23 @@ class BitmexProtocol(VenueProtocol):
             if message.get("success") is True or "info" in message:
                 return FrameOutcome([], [], [])
         raise FrameError("unknown_event", wire.clip(f"keys {wire.brief(sorted(message)[:8])}"))
+
+    def _bad_book_frame(self, message: dict[str, Any]) -> None:
+        """A malformed book frame may hide a lost row: the synced books it names (every
+        synced book when no row names one) resync, reason ``bad_update``; the frames go
+        out with the next outcome (the malformed frame itself ends as a FrameError)."""
+        data = message.get("data")
+        names = {
+            row["symbol"]
+            for row in (data if isinstance(data, list) else [])
+            if isinstance(row, dict) and isinstance(row.get("symbol"), str)
+        }
+        named = [n for n in self._books if n in names] or list(self._books)
+        synced = [n for n in named if self._books[n].gate.synced]
+        if synced:
+            resync = self.resync_books(synced, "bad_update")
+            self._pending.replies.extend(resync.replies)
+            self._pending.resyncs.extend(resync.resyncs)
 
     def _instrument(self, name: str, data_type: DataType) -> Instrument | None:
         instrument = self._instruments.get(name)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
 from support.bitmex_frames import SYMBOLS, first, instrument, protocol, recv, table
 from support.bitmex_reference import bitmex_reference
 
 from relay.application.book_state import BookState
 from relay.application.errors import FrameError
-from relay.application.ports import BookResync
+from relay.application.ports import BookResync, FrameOutcome
 from relay.domain.model import DataType, L2Update, MarketEvent, Side
 from relay.infrastructure.venues.bitmex.book import digest
 from relay.infrastructure.venues.bitmex.protocol import BitmexProtocol
@@ -181,3 +182,32 @@ def test_a_partial_without_rows_is_an_empty_book_named_by_its_filter() -> None:
     assert isinstance(delta.payload, L2Update) and not delta.payload.is_snapshot
     empty_update = '{"table":"orderBookL2","action":"update","data":[]}'
     assert proto.on_frame(empty_update, t).events == []
+
+
+def test_a_malformed_book_frame_resyncs_the_synced_book_it_names_with_the_next_outcome() -> None:
+    proto = protocol(("UNIUSDT", "BCHUSD"), (DataType.L2_ORDERBOOK,))
+    uni, t = first(table("orderBookL2", "partial", "UNIUSDT"))
+    bch, _ = first(table("orderBookL2", "partial", "BCHUSD"))
+    proto.on_frame(uni, t)
+    proto.on_frame(bch, t)
+    bad = (
+        '{"table":"orderBookL2","action":"update","data":[{"symbol":"UNIUSDT",'
+        '"id":51999982703,"side":"Sell","size":"many"}]}'
+    )
+    with pytest.raises(FrameError) as raised:
+        proto.on_frame(bad, t)
+    assert raised.value.reason == "invalid_value"
+    assert proto._books["UNIUSDT"].gate.state is BookState.RESYNCING
+    assert proto._books["BCHUSD"].gate.synced
+    outcome = proto.on_frame("pong", t)
+    assert outcome.resyncs == [BookResync(instrument("UNIUSDT"), "bad_update")]
+    assert outcome.replies == [
+        '{"op":"unsubscribe","args":["orderBookL2:UNIUSDT"]}',
+        '{"op":"subscribe","args":["orderBookL2:UNIUSDT"]}',
+    ]
+    assert proto.on_frame("pong", t) == FrameOutcome([], [], [])
+    no_symbol = '{"table":"orderBookL2","action":"delete","data":[{"id":1,"side":"Buy"}]}'
+    with pytest.raises(FrameError) as raised:
+        proto.on_frame(no_symbol, t)
+    assert raised.value.reason == "missing_field"
+    assert proto.on_frame("pong", t).resyncs == [BookResync(instrument("BCHUSD"), "bad_update")]

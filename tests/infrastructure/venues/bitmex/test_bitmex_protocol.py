@@ -76,6 +76,7 @@ def test_an_error_answer_is_a_subscribe_error() -> None:
     [
         ('{"table":"orderBook10","action":"partial","data":[]}', "unknown_event"),
         ('{"table":"trade","action":"upsert","data":[]}', "unknown_event"),
+        ('{"table":"quote","action":"update","data":[]}', "unknown_event"),
         ('{"table":"trade","action":"insert"}', "missing_field"),
         ('{"table":"trade","action":"insert","data":{}}', "invalid_value"),
         ('{"hello":1}', "unknown_event"),
