@@ -29,7 +29,7 @@ from relay.domain.model import FORBIDDEN_SYMBOL_CHARACTERS, DataType, MarketEven
 from relay.infrastructure.venues.registry import venue_spec
 from relay.sim.captures import Capture, RecordKind
 
-NO_ADAPTER = frozenset({"bitfinex", "bitmex", "bitstamp", "kraken-futures"})
+NO_ADAPTER = frozenset({"bitfinex", "bitstamp", "kraken-futures"})
 """Venue ids of the captures in ``shared/captures`` that the relay has no adapter for."""
 
 Wanted = dict[str, set[DataType]]
@@ -151,6 +151,23 @@ def _coinbase_exchange(capture: Capture) -> tuple[Wanted, dict[str, str]]:
     return wanted, {}
 
 
+def _bitmex(capture: Capture) -> tuple[Wanted, dict[str, str]]:
+    """``symbol`` of every row of the ``trade``, ``quote`` and ``orderBookL2`` tables."""
+    tables = {
+        "trade": DataType.TRADE,
+        "quote": DataType.TICKER,
+        "orderBookL2": DataType.L2_ORDERBOOK,
+    }
+    wanted: Wanted = {}
+    for message in _frames(capture):
+        data_type = tables.get(str(message.get("table")))
+        rows = message.get("data")
+        if data_type is not None and isinstance(rows, list):
+            for row in rows:
+                wanted.setdefault(str(row["symbol"]), set()).add(data_type)
+    return wanted, {}
+
+
 def _gate(capture: Capture) -> tuple[Wanted, dict[str, str]]:
     """``result`` of every Gate.io update: ``s`` (books, book tickers), ``currency_pair`` /
     ``contract`` (trades), ``n`` = ``<interval>_<pair>`` (candlesticks)."""
@@ -184,6 +201,7 @@ SUBSCRIPTION_READERS: dict[str, Callable[[Capture], tuple[Wanted, dict[str, str]
     "binance-coinm": _binance,
     "okx": _okx,
     "deribit": _deribit,
+    "bitmex": _bitmex,
     "coinbase-exchange": _coinbase_exchange,
     "gate-spot": _gate,
     "gate-futures": _gate,

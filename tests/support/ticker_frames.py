@@ -9,7 +9,7 @@ template frame changes, so two messages with the same quote differ only in
 what the venue itself would change.
 
 Templates are recorded frames of ``shared/captures`` where the venue has a
-recording (Binance, OKX, Deribit, Coinbase Exchange) and the documented example
+recording (Binance, OKX, Deribit, Coinbase Exchange, BitMEX) and the documented example
 messages otherwise (the pages are named at each template).
 """
 
@@ -148,6 +148,25 @@ def _deribit(quotes: list[Quote]) -> list[str]:
             best_ask_price=_number(ask),
             best_ask_amount=_number(ask_size),
             timestamp=data["timestamp"] + STEP_MS * step,
+        )
+        frames.append(_dumps(message))
+    return frames
+
+
+def _bitmex(quotes: list[Quote]) -> list[str]:
+    """First ``quote`` insert row of ``bitmex.jsonl`` (JSON numbers): ``timestamp`` (ms)."""
+    template = _recorded("bitmex.jsonl", '"table":"quote","action":"insert"')
+    template["data"] = template["data"][:1]
+    frames = []
+    for step, (bid, bid_size, ask, ask_size) in enumerate(quotes):
+        message = deepcopy(template)
+        row = message["data"][0]
+        row.update(
+            bidPrice=_number(bid),
+            bidSize=_number(bid_size),
+            askPrice=_number(ask),
+            askSize=_number(ask_size),
+            timestamp=_rfc3339(row["timestamp"], step)[:23] + "Z",
         )
         frames.append(_dumps(message))
     return frames
@@ -369,6 +388,7 @@ TICKER_FRAMES: dict[str, tuple[str, FrameBuilder]] = {
     "binance-spot": _binance("binance-spot.jsonl"),
     "binance-usdm": _binance("binance-usdm.jsonl"),
     "binance-coinm": _binance("binance-coinm.jsonl"),
+    "bitmex": ("UNIUSDT", _bitmex),
     "bybit-spot": ("BTCUSDT", _bybit_spot),
     "bybit-linear": ("BTCUSDT", _bybit_tickers("BTCUSDT")),
     "bybit-inverse": ("BTCUSD", _bybit_tickers("BTCUSD")),

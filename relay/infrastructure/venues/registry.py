@@ -21,6 +21,7 @@ class UnknownVenueError(RelayError):
 
 VENUE_MODULES = (
     "binance",
+    "bitmex",
     "bybit",
     "coinbase",
     "coinbase_exchange",

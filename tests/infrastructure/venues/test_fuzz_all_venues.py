@@ -56,6 +56,7 @@ from relay.domain.model import (
 )
 from relay.infrastructure.venues import (
     binance,
+    bitmex,
     bybit,
     coinbase,
     coinbase_exchange,
@@ -80,6 +81,7 @@ MODULES = {
     m.__name__.rsplit(".", 1)[1]: m
     for m in (
         binance,
+        bitmex,
         bybit,
         coinbase,
         coinbase_exchange,

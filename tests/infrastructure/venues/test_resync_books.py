@@ -1,7 +1,7 @@
 """``VenueProtocol.resync_books`` on every registered venue: the book waits for a fresh snapshot.
 
 For each venue id a book is synced from recorded frames (``shared/captures``:
-Binance's three markets, OKX, Coinbase Exchange, Deribit) or the venue's
+Binance's three markets, OKX, Coinbase Exchange, Deribit, BitMEX) or the venue's
 documented examples (Bybit, Kraken, Coinbase, Hyperliquid: no recording), then
 ``resync_books(None, "internal_error")`` is called. What it returns must start
 the venue's own resync (REST snapshot requests, or the unsubscribe + subscribe
@@ -303,6 +303,34 @@ def deribit() -> Scenario:
     )
 
 
+def bitmex() -> Scenario:
+    """The first recorded ``orderBookL2`` partial of bitmex.jsonl and that book's next rows."""
+    frames = recorded("bitmex.jsonl")
+    index, partial = next(
+        (i, f) for i, f in enumerate(frames) if '"table":"orderBookL2","action":"partial"' in f
+    )
+    data = json.loads(partial, parse_float=Decimal)["data"]
+    name = data[0]["symbol"]
+    deltas = [
+        f
+        for f in frames[index:]
+        if '"table":"orderBookL2","action":"' in f
+        and all(row["symbol"] == name for row in json.loads(f)["data"])
+        and '"action":"partial"' not in f
+    ][:5]
+    bids = [(str(r["price"]), str(r["size"])) for r in data if r["side"] == "Buy"]
+    asks = [(str(r["price"]), str(r["size"])) for r in data if r["side"] == "Sell"]
+    args = f'["orderBookL2:{name}"]'
+    return Scenario(
+        name,
+        [partial],
+        deltas,
+        [partial],
+        (levels(bids, True), levels(asks, False)),
+        replies=[f'{{"op":"unsubscribe","args":{args}}}', f'{{"op":"subscribe","args":{args}}}'],
+    )
+
+
 def kraken() -> Scenario:
     """The book channel page's MATIC/USD snapshot and update (checksums 2439117997, 2114181697)."""
     channel = '{"channel":"book","symbol":["MATIC/USD"],"depth":10'
@@ -359,6 +387,7 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "binance-spot": binance("binance-spot.jsonl"),
     "binance-usdm": binance("binance-usdm.jsonl"),
     "binance-coinm": binance("binance-coinm.jsonl"),
+    "bitmex": bitmex,
     "bybit-spot": bybit("bybit-spot"),
     "bybit-linear": bybit("bybit-linear"),
     "bybit-inverse": bybit("bybit-inverse"),
