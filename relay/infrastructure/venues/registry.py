@@ -27,6 +27,7 @@ VENUE_MODULES = (
     "deribit",
     "hyperliquid",
     "kraken",
+    "kraken_futures",
     "okx",
 )
 """Modules under ``relay.infrastructure.venues`` that register venues when imported."""

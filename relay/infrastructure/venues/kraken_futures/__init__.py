@@ -1,0 +1,65 @@
+"""Kraken Futures (ws/v1): trades and books verified by ``seq`` continuity.
+
+Separate from the spot ``kraken`` package (another endpoint, another protocol);
+the two share only :mod:`relay.infrastructure.venues.common`. The package:
+:mod:`.parse` (book levels, book deltas, trades), :mod:`.book` (the ``seq`` chain
+of each book), :mod:`.protocol` (subscribe frames, frames -> events, resyncs);
+importing it registers the ``kraken-futures`` venue.
+
+Sources (every format parsed comes from one of these, or from the recorded
+session ``kraken-futures.jsonl`` in ``shared/captures``, 2021-07):
+
+- Endpoint, keepalive ("send a ping at least every 60 seconds"):
+  https://docs.kraken.com/exchange/api-reference/futures-websocket
+- Subscribe / unsubscribe requests and answers:
+  https://support.kraken.com/articles/360022635632-subscriptions-websockets-api-derivatives
+- Book (``book_snapshot`` then ``book`` deltas, ``seq`` +1 per message of a product):
+  https://docs.kraken.com/exchange/api-reference/futures-websocket/book
+- Trades: https://docs.kraken.com/exchange/api-reference/futures-websocket/trade
+- Quirks: cryptofeed's ``cryptofeed/exchanges/kraken_futures.py`` (a ``seq``
+  break is a missing message; ``product_id`` is the upper-case REST symbol).
+
+Book procedure: the ``book_snapshot`` the venue sends on subscribing syncs the
+book; each ``book`` message must carry the book's ``seq`` + 1; a break resyncs
+that one book by ``unsubscribe`` + ``subscribe`` of its ``book`` feed.
+
+FrameError reasons raised here: ``not_json``, ``unknown_event``, ``missing_field``,
+``invalid_value``, ``unsubscribed``, ``stale_update`` (a book message whose ``seq``
+is not newer than the book's) and ``subscribe_error`` (``subscribed_failed``,
+``unsubscribed_failed`` or ``error`` answers).
+"""
+
+from __future__ import annotations
+
+from relay.domain.model import DataType
+from relay.infrastructure.venues.kraken_futures.protocol import (
+    SUBSCRIBE_INTERVAL_S,
+    WS_URL,
+    KrakenFuturesProtocol,
+)
+from relay.infrastructure.venues.registry import VenueSpec, register
+
+VENUE_ID = "kraken-futures"
+"""The venue id in config and subjects."""
+
+_DOCS = "https://docs.kraken.com/exchange/api-reference/futures-websocket"
+
+SPEC = register(
+    VenueSpec(
+        id=VENUE_ID,
+        data_types=frozenset({DataType.TRADE, DataType.L2_ORDERBOOK}),
+        default_ws_url=WS_URL,
+        default_rest_url="",
+        protocol_factory=KrakenFuturesProtocol,
+        docs=(
+            _DOCS,
+            _DOCS + "/book",
+            _DOCS + "/trade",
+            "https://support.kraken.com/articles/360022635632-subscriptions-websockets-api-derivatives",
+        ),
+        subscribe_interval_s=SUBSCRIBE_INTERVAL_S,
+    )
+)
+"""The ``kraken-futures`` venue, as registered."""
+
+__all__ = ["SPEC", "VENUE_ID"]
