@@ -62,6 +62,7 @@ from relay.infrastructure.venues import (
     deribit,
     hyperliquid,
     kraken,
+    kraken_futures,
     okx,
 )
 from relay.infrastructure.venues.registry import registered_venues
@@ -77,7 +78,17 @@ PROBE_EVERY = 50
 
 MODULES = {
     m.__name__.rsplit(".", 1)[1]: m
-    for m in (binance, bybit, coinbase, coinbase_exchange, deribit, hyperliquid, kraken, okx)
+    for m in (
+        binance,
+        bybit,
+        coinbase,
+        coinbase_exchange,
+        deribit,
+        hyperliquid,
+        kraken,
+        kraken_futures,
+        okx,
+    )
 }
 
 

@@ -63,6 +63,7 @@ EXPECTED = {
     "binance-usdm": 1527,
     "coinbase-exchange": 9943,
     "deribit": 145,
+    "kraken-futures": 7027,
     "okx": 392,
 }
 """Events each recorded session gives, every one with its own message id."""
