@@ -17,8 +17,10 @@ Keepalive: the documented ping every 60 s is met by the connection's WebSocket
 PING frames (``ping_interval_s``, 20 s by default); the venue needs no
 application-level ping.
 
-Depth: the ``book`` feed has one depth, the full book; every ``depth`` maps to it
-(the relay publishes the book it verifies, never a truncated one it could not).
+Depth: the ``book`` feed has one depth, the full book, which the relay verifies;
+a subscription's ``depth`` N > 0 is honoured by the pipeline, which publishes the
+top N levels per side of it
+(:class:`~relay.application.book_publication.DepthView`).
 """
 
 from __future__ import annotations
