@@ -22,6 +22,7 @@ from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from relay.infrastructure.venues.kraken_futures.parse import TICKER_EXAMPLE
 from support.reference_books import records
 
 Quote = tuple[str, str, str, str]
@@ -109,6 +110,24 @@ def _deribit(quotes: list[Quote]) -> list[str]:
             best_ask_price=_number(ask),
             best_ask_amount=_number(ask_size),
             timestamp=data["timestamp"] + STEP_MS * step,
+        )
+        frames.append(_dumps(message))
+    return frames
+
+
+def _kraken_futures(quotes: list[Quote]) -> list[str]:
+    """The documented ``ticker`` message (https://docs.kraken.com/exchange/api-reference/
+    futures-websocket/ticker; example quoted in ccxt's ``krakenfutures``): ``time``."""
+    template = json.loads(TICKER_EXAMPLE)
+    frames = []
+    for step, (bid, bid_size, ask, ask_size) in enumerate(quotes):
+        message = deepcopy(template)
+        message.update(
+            bid=_number(bid),
+            bid_size=_number(bid_size),
+            ask=_number(ask),
+            ask_size=_number(ask_size),
+            time=template["time"] + STEP_MS * step,
         )
         frames.append(_dumps(message))
     return frames
@@ -338,6 +357,7 @@ TICKER_FRAMES: dict[str, tuple[str, FrameBuilder]] = {
     "deribit": ("BTC-24SEP21-8000-P", _deribit),
     "hyperliquid": ("BTC", _hyperliquid),
     "kraken": ("ALGO/USD", _kraken),
+    "kraken-futures": ("PI_XBTUSD", _kraken_futures),
     "okx": ("BTC-USDT", _okx),
 }
 """venue id -> (the instrument the frames are of, builder)."""

@@ -1,9 +1,10 @@
-"""Kraken Futures (ws/v1): trades and books verified by ``seq`` continuity.
+"""Kraken Futures (ws/v1): trades, tickers, funding, open interest, and books verified by ``seq``.
 
 Separate from the spot ``kraken`` package (another endpoint, another protocol);
 the two share only :mod:`relay.infrastructure.venues.common`. The package:
-:mod:`.parse` (book levels, book deltas, trades), :mod:`.book` (the ``seq`` chain
-of each book), :mod:`.protocol` (subscribe frames, frames -> events, resyncs);
+:mod:`.parse` (book levels, book deltas, trades, tickers, funding, open
+interest), :mod:`.book` (the ``seq`` chain of each book), :mod:`.protocol`
+(subscribe frames, frames -> events, resyncs);
 importing it registers the ``kraken-futures`` venue.
 
 Sources (every format parsed comes from one of these, or from the recorded
@@ -16,6 +17,9 @@ session ``kraken-futures.jsonl`` in ``shared/captures``, 2021-07):
 - Book (``book_snapshot`` then ``book`` deltas, ``seq`` +1 per message of a product):
   https://docs.kraken.com/exchange/api-reference/futures-websocket/book
 - Trades: https://docs.kraken.com/exchange/api-reference/futures-websocket/trade
+- Ticker (ticker, funding, open interest):
+  https://docs.kraken.com/exchange/api-reference/futures-websocket/ticker and the
+  example of Kraken's former futures API page quoted in ccxt's ``krakenfutures``.
 - Quirks: cryptofeed's ``cryptofeed/exchanges/kraken_futures.py`` (a ``seq``
   break is a missing message; ``product_id`` is the upper-case REST symbol).
 
@@ -47,7 +51,15 @@ _DOCS = "https://docs.kraken.com/exchange/api-reference/futures-websocket"
 SPEC = register(
     VenueSpec(
         id=VENUE_ID,
-        data_types=frozenset({DataType.TRADE, DataType.L2_ORDERBOOK}),
+        data_types=frozenset(
+            {
+                DataType.TRADE,
+                DataType.TICKER,
+                DataType.L2_ORDERBOOK,
+                DataType.FUNDING_RATE,
+                DataType.OPEN_INTEREST,
+            }
+        ),
         default_ws_url=WS_URL,
         default_rest_url="",
         protocol_factory=KrakenFuturesProtocol,
@@ -55,6 +67,7 @@ SPEC = register(
             _DOCS,
             _DOCS + "/book",
             _DOCS + "/trade",
+            _DOCS + "/ticker",
             "https://support.kraken.com/articles/360022635632-subscriptions-websockets-api-derivatives",
         ),
         subscribe_interval_s=SUBSCRIBE_INTERVAL_S,

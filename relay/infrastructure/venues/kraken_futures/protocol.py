@@ -9,9 +9,11 @@ requirement); the book and trade pages cited in :mod:`.parse`; the frames of
 ``kraken-futures.jsonl``.
 
 Feeds: ``trade`` (its ``trade_snapshot``, the product's last trades sent on
-subscribing, is history and is not republished) and ``book`` (see :mod:`.book`).
-Frames of feeds this connection did not subscribe (``ticker_lite`` in the
-recording) are refused as ``unknown_event``.
+subscribing, is history and is not republished); ``ticker`` for ``ticker``,
+``funding_rate`` (perpetuals) and ``open_interest`` (published when it changes;
+the venue re-sends every field about once a second); ``book`` (see :mod:`.book`).
+Frames of feeds the relay never subscribes (``ticker_lite`` in the recording,
+which carries no sizes) are refused as ``unknown_event``.
 
 Keepalive: the documented ping every 60 s is met by the connection's WebSocket
 PING frames (``ping_interval_s``, 20 s by default); the venue needs no
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
+from decimal import Decimal
 from typing import Any
 
 from relay.application.errors import FrameError
@@ -45,11 +48,14 @@ SUBSCRIBE_INTERVAL_S = 0.1
 """Least time between two subscribe frames. Kraken Futures documents no subscribe
 rate limit for public feeds; this is the relay's own pacing."""
 
-_FEEDS: tuple[tuple[str, DataType], ...] = (
-    ("trade", DataType.TRADE),
-    ("book", DataType.L2_ORDERBOOK),
+_FEEDS: tuple[tuple[str, frozenset[DataType]], ...] = (
+    ("trade", frozenset({DataType.TRADE})),
+    ("ticker", frozenset({DataType.TICKER, DataType.FUNDING_RATE, DataType.OPEN_INTEREST})),
+    ("book", frozenset({DataType.L2_ORDERBOOK})),
 )
-"""Feed -> the data type it carries, in subscription order."""
+"""Feed -> the data types it carries, in subscription order."""
+
+_TICKER_TYPES = _FEEDS[1][1]
 
 _EVENTS = frozenset({"info", "subscribed", "unsubscribed", "alert"})
 """``event`` answers that carry nothing to publish (``alert``: an informative notice)."""
@@ -74,6 +80,7 @@ class KrakenFuturesProtocol(VenueProtocol):
     def __init__(self, config: VenueConfig) -> None:
         self._ws_url = config.ws_url or WS_URL
         self._subscriptions = Subscriptions(config)
+        self._open_interest: dict[str, Decimal] = {}
         self._books = {
             name: FuturesBook(instrument)
             for name, instrument in self._subscriptions.instruments.items()
@@ -90,11 +97,12 @@ class KrakenFuturesProtocol(VenueProtocol):
         Shape::
 
             {"event":"subscribe","feed":"trade","product_ids":["PI_XBTUSD","PI_ETHUSD"]}
+            {"event":"subscribe","feed":"ticker","product_ids":["PI_XBTUSD"]}
             {"event":"subscribe","feed":"book","product_ids":["PI_XBTUSD"]}
         """
         frames = []
-        for feed, data_type in _FEEDS:
-            names = [n for n, wanted in self._subscriptions.wanted.items() if data_type in wanted]
+        for feed, data_types in _FEEDS:
+            names = [n for n, wanted in self._subscriptions.wanted.items() if data_types & wanted]
             if names:
                 frames.append(request_frame("subscribe", feed, names))
         return frames
@@ -131,12 +139,35 @@ class KrakenFuturesProtocol(VenueProtocol):
                 return FrameOutcome(
                     [parse.trade_event(instrument, message, received_at_ms)], [], []
                 )
+            if feed == "ticker":
+                return FrameOutcome(self._ticker(message, received_at_ms), [], [])
             if feed == "book_snapshot":
                 return self._snapshot(message, received_at_ms)
             if feed == "trade_snapshot":
                 self._subscriptions.instrument(message["product_id"], DataType.TRADE)
                 return FrameOutcome([], [], [])
         raise FrameError("unknown_event", wire.clip(f"feed {wire.brief(feed)}"))
+
+    def _ticker(self, message: dict[str, Any], received_at_ms: int) -> list[MarketEvent]:
+        """A ``ticker`` message: the ticker, a perpetual's funding, and open interest when
+        it changed since the last one published (see :mod:`.parse`)."""
+        name = message["product_id"]
+        instrument = self._subscriptions.instruments.get(name) if isinstance(name, str) else None
+        if instrument is None or not _TICKER_TYPES & self._subscriptions.wanted[name]:
+            raise FrameError("unsubscribed", f"{wire.label(name)} ticker")
+        wanted = self._subscriptions.wanted[name]
+        events: list[MarketEvent] = []
+        if DataType.TICKER in wanted:
+            events.append(parse.ticker_event(instrument, message, received_at_ms))
+        if DataType.FUNDING_RATE in wanted and parse.is_perpetual(message):
+            events.append(parse.funding_event(instrument, message, received_at_ms))
+        if DataType.OPEN_INTEREST in wanted:
+            value = parse.open_interest(message)
+            if self._open_interest.get(name) != value:
+                time = wire.integer("time", message["time"])
+                events.append(parse.open_interest_event(instrument, value, time, received_at_ms))
+                self._open_interest[name] = value
+        return events
 
     def _event(self, message: dict[str, Any]) -> FrameOutcome:
         event = message["event"]

@@ -28,7 +28,15 @@ def test_one_subscribe_frame_per_feed_lists_every_product_wanting_it() -> None:
 
 
 def test_spec_lists_the_data_types_and_the_documents() -> None:
-    assert SPEC.data_types == frozenset({DataType.TRADE, DataType.L2_ORDERBOOK})
+    assert SPEC.data_types == frozenset(
+        {
+            DataType.TRADE,
+            DataType.TICKER,
+            DataType.L2_ORDERBOOK,
+            DataType.FUNDING_RATE,
+            DataType.OPEN_INTEREST,
+        }
+    )
     assert SPEC.default_ws_url == "wss://futures.kraken.com/ws/v1"
     assert SPEC.docs[1] == ("https://docs.kraken.com/exchange/api-reference/futures-websocket/book")
 
