@@ -4,7 +4,8 @@ Separate from the spot ``kraken`` package (another endpoint, another protocol);
 the two share only :mod:`relay.infrastructure.venues.common`. The package:
 :mod:`.parse` (book levels, book deltas, trades, tickers, funding, open
 interest), :mod:`.book` (the ``seq`` chain of each book), :mod:`.protocol`
-(subscribe frames, frames -> events, resyncs);
+(subscribe frames, frames -> events, resyncs), :mod:`.listing` (``relay
+instruments``, canonical symbols);
 importing it registers the ``kraken-futures`` venue.
 
 Sources (every format parsed comes from one of these, or from the recorded
@@ -36,6 +37,7 @@ is not newer than the book's) and ``subscribe_error`` (``subscribed_failed``,
 from __future__ import annotations
 
 from relay.domain.model import DataType
+from relay.infrastructure.venues.kraken_futures.listing import LISTING, REST_URL
 from relay.infrastructure.venues.kraken_futures.protocol import (
     SUBSCRIBE_INTERVAL_S,
     WS_URL,
@@ -61,7 +63,7 @@ SPEC = register(
             }
         ),
         default_ws_url=WS_URL,
-        default_rest_url="",
+        default_rest_url=REST_URL,
         protocol_factory=KrakenFuturesProtocol,
         docs=(
             _DOCS,
@@ -69,8 +71,10 @@ SPEC = register(
             _DOCS + "/trade",
             _DOCS + "/ticker",
             "https://support.kraken.com/articles/360022635632-subscriptions-websockets-api-derivatives",
+            "https://docs.kraken.com/api-reference/instrument-details/get-instruments",
         ),
         subscribe_interval_s=SUBSCRIBE_INTERVAL_S,
+        instrument_listing=LISTING,
     )
 )
 """The ``kraken-futures`` venue, as registered."""
