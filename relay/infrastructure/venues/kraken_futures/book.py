@@ -8,8 +8,11 @@ book messages, every product's ``seq`` contiguous).
 
 Book rules (one :class:`FuturesBook` per product): a snapshot replaces the book
 and is published as a snapshot event; a delta whose ``seq`` is the book's + 1 is
-applied; one whose ``seq`` is not newer than the book's is a ``stale_update`` (a
-duplicate), skipped without resync; any other ``seq`` is a ``gap``: the book is
+applied; one whose ``seq`` is not newer than the book's (and at most
+:data:`STALE_WINDOW` behind it) is a ``stale_update`` (a duplicate), skipped
+without resync; any other ``seq`` is a ``gap`` (also one further behind: the
+book's ``seq`` then came from a corrupted frame and would make every later
+message stale): the book is
 thrown away, a ``BookResync`` is reported and ``unsubscribe`` + ``subscribe`` of the
 ``book`` feed for that one product are sent back (the venue answers a subscribe
 with a fresh ``book_snapshot``); deltas arriving before it are dropped silently.
@@ -23,6 +26,10 @@ from collections.abc import Iterable
 from relay.application.book_state import BookGate
 from relay.application.order_book import OrderBook
 from relay.domain.model import Instrument, PriceLevel
+
+STALE_WINDOW = 10_000
+"""A ``book`` message at most this many ``seq`` behind the book's is a repeat (stale);
+further behind, a gap. (``seq`` advances by one per message of a product.)"""
 
 
 class Delta(enum.Enum):
@@ -60,11 +67,11 @@ class FuturesBook:
         self.seq = self.snapshot_seq = seq
 
     def check(self, seq: int) -> Delta:
-        """Where a delta's ``seq`` stands: FOLLOWS (the book's + 1), STALE (not newer)
-        or GAP (any other)."""
+        """Where a delta's ``seq`` stands: FOLLOWS (the book's + 1), STALE (not newer,
+        within :data:`STALE_WINDOW`) or GAP (any other)."""
         if seq == self.seq + 1:
             return Delta.FOLLOWS
-        if seq <= self.seq:
+        if self.seq - STALE_WINDOW <= seq <= self.seq:
             return Delta.STALE
         return Delta.GAP
 

@@ -174,7 +174,15 @@ def test_deltas_before_any_snapshot_are_dropped_silently() -> None:
 
 @pytest.mark.parametrize(
     ("book_seq", "seq", "expected"),
-    [(5, 6, Delta.FOLLOWS), (5, 5, Delta.STALE), (5, 1, Delta.STALE), (5, 7, Delta.GAP)],
+    [
+        (5, 6, Delta.FOLLOWS),
+        (5, 5, Delta.STALE),
+        (5, 1, Delta.STALE),
+        (5, 7, Delta.GAP),
+        (20_005, 10_005, Delta.STALE),
+        (20_005, 10_004, Delta.GAP),
+        (2**63 - 1, 91193, Delta.GAP),
+    ],
 )
 def test_check_places_a_seq_against_the_book(book_seq: int, seq: int, expected: Delta) -> None:
     book = FuturesBook(instrument(BCH))
@@ -193,3 +201,11 @@ def test_resync_books_of_every_book_sends_one_unsubscribe_and_one_subscribe() ->
         BookResync(instrument(BCH), "requested"),
         BookResync(instrument(ETH), "requested"),
     ]
+
+
+def test_a_snapshot_with_a_corrupt_huge_seq_does_not_make_every_later_delta_stale() -> None:
+    proto = protocol([BCH])
+    frame, t = of("book_snapshot", BCH)[0]
+    proto.on_frame(frame.replace('"seq":91192', f'"seq":{2**63 - 1}'), t)
+    outcome = proto.on_frame(*of("book", BCH)[0])
+    assert outcome.resyncs == [BookResync(instrument(BCH), "gap")]
