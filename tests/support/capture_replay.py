@@ -29,7 +29,7 @@ from relay.domain.model import FORBIDDEN_SYMBOL_CHARACTERS, DataType, MarketEven
 from relay.infrastructure.venues.registry import venue_spec
 from relay.sim.captures import Capture, RecordKind
 
-NO_ADAPTER = frozenset({"bitfinex", "bitstamp", "kraken-futures"})
+NO_ADAPTER = frozenset({"bitfinex", "bitstamp"})
 """Venue ids of the captures in ``shared/captures`` that the relay has no adapter for."""
 
 Wanted = dict[str, set[DataType]]
@@ -195,6 +195,21 @@ def _gate(capture: Capture) -> tuple[Wanted, dict[str, str]]:
     return wanted, intervals
 
 
+def _kraken_futures(capture: Capture) -> tuple[Wanted, dict[str, str]]:
+    """``product_id`` of every ``book_snapshot``/``book`` and ``trade`` message."""
+    feeds = {
+        "book_snapshot": DataType.L2_ORDERBOOK,
+        "book": DataType.L2_ORDERBOOK,
+        "trade": DataType.TRADE,
+    }
+    wanted: Wanted = {}
+    for message in _frames(capture):
+        data_type = feeds.get(str(message.get("feed")))
+        if data_type is not None and "event" not in message:
+            wanted.setdefault(str(message["product_id"]), set()).add(data_type)
+    return wanted, {}
+
+
 SUBSCRIPTION_READERS: dict[str, Callable[[Capture], tuple[Wanted, dict[str, str]]]] = {
     "binance-spot": _binance,
     "binance-usdm": _binance,
@@ -205,6 +220,7 @@ SUBSCRIPTION_READERS: dict[str, Callable[[Capture], tuple[Wanted, dict[str, str]
     "coinbase-exchange": _coinbase_exchange,
     "gate-spot": _gate,
     "gate-futures": _gate,
+    "kraken-futures": _kraken_futures,
 }
 """venue id -> reader of (instrument -> data types, instrument -> candle interval)."""
 

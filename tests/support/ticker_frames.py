@@ -22,6 +22,7 @@ from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from relay.infrastructure.venues.kraken_futures.parse import TICKER_EXAMPLE
 from support.reference_books import records
 
 Quote = tuple[str, str, str, str]
@@ -167,6 +168,24 @@ def _bitmex(quotes: list[Quote]) -> list[str]:
             askPrice=_number(ask),
             askSize=_number(ask_size),
             timestamp=_rfc3339(row["timestamp"], step)[:23] + "Z",
+        )
+        frames.append(_dumps(message))
+    return frames
+
+
+def _kraken_futures(quotes: list[Quote]) -> list[str]:
+    """The documented ``ticker`` message (https://docs.kraken.com/exchange/api-reference/
+    futures-websocket/ticker; example quoted in ccxt's ``krakenfutures``): ``time``."""
+    template = json.loads(TICKER_EXAMPLE)
+    frames = []
+    for step, (bid, bid_size, ask, ask_size) in enumerate(quotes):
+        message = deepcopy(template)
+        message.update(
+            bid=_number(bid),
+            bid_size=_number(bid_size),
+            ask=_number(ask),
+            ask_size=_number(ask_size),
+            time=template["time"] + STEP_MS * step,
         )
         frames.append(_dumps(message))
     return frames
@@ -401,6 +420,7 @@ TICKER_FRAMES: dict[str, tuple[str, FrameBuilder]] = {
     "gate-spot": _gate(_GATE_SPOT_BOOK_TICKER),
     "hyperliquid": ("BTC", _hyperliquid),
     "kraken": ("ALGO/USD", _kraken),
+    "kraken-futures": ("PI_XBTUSD", _kraken_futures),
     "okx": ("BTC-USDT", _okx),
 }
 """venue id -> (the instrument the frames are of, builder)."""

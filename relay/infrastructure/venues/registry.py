@@ -29,6 +29,7 @@ VENUE_MODULES = (
     "gate",
     "hyperliquid",
     "kraken",
+    "kraken_futures",
     "okx",
 )
 """Modules under ``relay.infrastructure.venues`` that register venues when imported."""

@@ -64,6 +64,7 @@ from relay.infrastructure.venues import (
     gate,
     hyperliquid,
     kraken,
+    kraken_futures,
     okx,
 )
 from relay.infrastructure.venues.registry import registered_venues
@@ -89,6 +90,7 @@ MODULES = {
         gate,
         hyperliquid,
         kraken,
+        kraken_futures,
         okx,
     )
 }

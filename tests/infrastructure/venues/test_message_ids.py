@@ -66,6 +66,7 @@ EXPECTED = {
     "deribit": 145,
     "gate-futures": 401,
     "gate-spot": 190,
+    "kraken-futures": 7027,
     "okx": 392,
 }
 """Events each recorded session gives, every one with its own message id."""

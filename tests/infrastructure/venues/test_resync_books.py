@@ -1,7 +1,7 @@
 """``VenueProtocol.resync_books`` on every registered venue: the book waits for a fresh snapshot.
 
 For each venue id a book is synced from recorded frames (``shared/captures``:
-Binance's three markets, OKX, Coinbase Exchange, Deribit, BitMEX) or the venue's
+Binance's three markets, OKX, Coinbase Exchange, Deribit, BitMEX, Gate.io, Kraken Futures) or the venue's
 documented examples (Bybit, Kraken, Coinbase, Hyperliquid: no recording), then
 ``resync_books(None, "internal_error")`` is called. What it returns must start
 the venue's own resync (REST snapshot requests, or the unsubscribe + subscribe
@@ -331,6 +331,29 @@ def bitmex() -> Scenario:
     )
 
 
+def kraken_futures() -> Scenario:
+    """The first recorded ``book_snapshot`` of kraken-futures.jsonl and its product's deltas."""
+    frames = recorded("kraken-futures.jsonl")
+    index, snapshot = next((i, f) for i, f in enumerate(frames) if "book_snapshot" in f)
+    message = json.loads(snapshot, parse_float=str)
+    product = message["product_id"]
+    deltas = [
+        f for f in frames[index:] if '"feed":"book",' in f and f'"product_id":"{product}"' in f
+    ][:5]
+    products = f'"feed":"book","product_ids":["{product}"]'
+    return Scenario(
+        product,
+        [snapshot],
+        deltas,
+        [snapshot],
+        (
+            levels([(lv["price"], lv["qty"]) for lv in message["bids"]], True),
+            levels([(lv["price"], lv["qty"]) for lv in message["asks"]], False),
+        ),
+        replies=[f'{{"event":"unsubscribe",{products}}}', f'{{"event":"subscribe",{products}}}'],
+    )
+
+
 def kraken() -> Scenario:
     """The book channel page's MATIC/USD snapshot and update (checksums 2439117997, 2114181697)."""
     channel = '{"channel":"book","symbol":["MATIC/USD"],"depth":10'
@@ -397,6 +420,7 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "coinbase-exchange": coinbase_exchange,
     "deribit": deribit,
     "kraken": kraken,
+    "kraken-futures": kraken_futures,
     "coinbase": coinbase,
     "hyperliquid": hyperliquid,
 }
