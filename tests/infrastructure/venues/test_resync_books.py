@@ -2,7 +2,8 @@
 
 For each venue id a book is synced from recorded frames (``shared/captures``:
 Binance's three markets, OKX, Coinbase Exchange, Deribit, BitMEX, Gate.io,
-Kraken Futures) or the venue's documented examples (Bybit, Kraken, Coinbase, Hyperliquid: no recording), then
+Kraken Futures) or the venue's documented examples (Bybit, Kraken, Coinbase,
+Hyperliquid: no recording), then
 ``resync_books(None, "internal_error")`` is called. What it returns must start
 the venue's own resync (REST snapshot requests, or the unsubscribe + subscribe
 frames of the book channel and a ``BookResync``); the book deltas that follow
