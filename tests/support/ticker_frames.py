@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from relay.infrastructure.venues.kraken_futures.parse import TICKER_EXAMPLE
+from support.coinbase_frames import TICKER as COINBASE_DOC_TICKER
 from support.reference_books import records
 
 Quote = tuple[str, str, str, str]
@@ -252,35 +253,12 @@ def _kraken(quotes: list[Quote]) -> list[str]:
 
 
 COINBASE_TICKER: dict[str, Any] = {
-    "channel": "ticker",
-    "client_id": "",
+    **json.loads(COINBASE_DOC_TICKER),
     "timestamp": "2023-02-09T20:30:37.167359Z",
-    "sequence_num": 0,
-    "events": [
-        {
-            "type": "snapshot",
-            "tickers": [
-                {
-                    "type": "ticker",
-                    "product_id": "BTC-USD",
-                    "price": "21932.98",
-                    "volume_24_h": "16038.28770938",
-                    "low_24_h": "21835.29",
-                    "high_24_h": "23011.18",
-                    "low_52_w": "15460",
-                    "high_52_w": "48240",
-                    "price_percent_chg_24_h": "-4.15775596190603",
-                    "best_bid": "21931.98",
-                    "best_bid_quantity": "8000.21",
-                    "best_ask": "21933.98",
-                    "best_ask_quantity": "8038.07770938",
-                }
-            ],
-        }
-    ],
 }
 """https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-channels
-(Ticker Channel example; its nanosecond timestamp cut to microseconds)."""
+(Ticker Channel example, ``support.coinbase_frames.TICKER``; its nanosecond
+timestamp cut to microseconds)."""
 
 
 def _coinbase(quotes: list[Quote]) -> list[str]:
