@@ -27,6 +27,7 @@ from relay.infrastructure.venues.bitmex import parse
 from relay.infrastructure.venues.bitmex.book import BitmexBook, Row, digest
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.resync import books_to_resync
 
 WS_URL = "wss://ws.bitmex.com/realtime"
 
@@ -323,11 +324,7 @@ class BitmexProtocol(VenueProtocol):
 
         Instruments without a book here are ignored.
         """
-        names = (
-            list(self._books)
-            if instruments is None
-            else [n for n in dict.fromkeys(instruments) if n in self._books]
-        )
+        names = books_to_resync(self._books, instruments)
         channels = []
         for name in names:
             self._books[name].reset(reason)

@@ -61,6 +61,7 @@ from relay.infrastructure.venues.coinbase import parse
 from relay.infrastructure.venues.coinbase.book import CoinbaseBook
 from relay.infrastructure.venues.common import times, wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.resync import books_to_resync
 from relay.infrastructure.venues.common.subscriptions import Subscriptions
 
 STALE_WINDOW_SEQUENCES = 10_000
@@ -240,11 +241,7 @@ class CoinbaseProtocol(VenueProtocol):
         The outcome also carries resyncs still queued by a malformed message.
         Products without a book here are ignored.
         """
-        products = (
-            list(self._books)
-            if instruments is None
-            else [p for p in dict.fromkeys(instruments) if p in self._books]
-        )
+        products = books_to_resync(self._books, instruments)
         self._resync(products, reason)
         outcome = FrameOutcome([], [], self._pending_replies, self._pending_resyncs)
         self._pending_replies = []

@@ -73,6 +73,7 @@ from relay.infrastructure.venues.coinbase_exchange import parse
 from relay.infrastructure.venues.coinbase_exchange.book import ExchangeBook
 from relay.infrastructure.venues.common import times, wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.resync import books_to_resync
 from relay.infrastructure.venues.common.subscriptions import Subscriptions
 
 STALE_WINDOW_SEQUENCES = 1_000_000
@@ -269,11 +270,7 @@ class CoinbaseExchangeProtocol(VenueProtocol):
         """Throw the named books away (all when None); unsubscribe and subscribe their
         ``level2_batch`` channel in one frame each. Products without a book here are ignored.
         """
-        products = (
-            list(self._books)
-            if instruments is None
-            else [p for p in dict.fromkeys(instruments) if p in self._books]
-        )
+        products = books_to_resync(self._books, instruments)
         if not products:
             return FrameOutcome([], [], [])
         for product in products:

@@ -42,6 +42,7 @@ from relay.domain.model import (
 )
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.resync import books_to_resync
 from relay.infrastructure.venues.deribit import parse
 from relay.infrastructure.venues.deribit.book import Change, DeribitBook
 from relay.infrastructure.venues.deribit.parse import RESOLUTIONS
@@ -308,11 +309,7 @@ class DeribitProtocol(VenueProtocol):
         The channels go in requests of at most :data:`CHANNELS_PER_SUBSCRIBE`
         each; instruments without a book here are ignored.
         """
-        names = (
-            list(self._books)
-            if instruments is None
-            else [n for n in dict.fromkeys(instruments) if n in self._books]
-        )
+        names = books_to_resync(self._books, instruments)
         channels = []
         for name in names:
             self._books[name].reset(reason)

@@ -26,6 +26,7 @@ from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType, Instrument, MarketEvent
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.resync import books_to_resync
 from relay.infrastructure.venues.common.update_id_book import (
     BUFFER_MARGIN_S,
     BookSync,
@@ -236,11 +237,7 @@ class GateProtocol(VenueProtocol):
 
         Instruments are matched as configured; ones without a book here are ignored.
         """
-        symbols = (
-            list(self._books)
-            if instruments is None
-            else [s for s in dict.fromkeys(instruments) if s in self._books]
-        )
+        symbols = books_to_resync(self._books, instruments)
         for symbol in symbols:
             self._books[symbol].resync(reason)
         return FrameOutcome([], [self._snapshot_request(s, reason) for s in symbols], [])

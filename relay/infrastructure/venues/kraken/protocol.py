@@ -41,6 +41,7 @@ from relay.domain.model import (
 )
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.resync import books_to_resync
 from relay.infrastructure.venues.common.subscriptions import Subscriptions
 from relay.infrastructure.venues.kraken import parse
 from relay.infrastructure.venues.kraken.book import KrakenBook, book_depth
@@ -168,11 +169,7 @@ class KrakenProtocol(VenueProtocol):
 
         Symbols without a book here are ignored.
         """
-        symbols = (
-            list(self._books)
-            if instruments is None
-            else [s for s in dict.fromkeys(instruments) if s in self._books]
-        )
+        symbols = books_to_resync(self._books, instruments)
         for symbol in symbols:
             self._books[symbol].reset(reason)
         return FrameOutcome(

@@ -38,6 +38,7 @@ from relay.config.model import VenueConfig
 from relay.domain.model import DataType, L2Update, MarketEvent, Side
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.resync import books_to_resync
 from relay.infrastructure.venues.common.subscriptions import Subscriptions
 from relay.infrastructure.venues.kraken_futures import parse
 from relay.infrastructure.venues.kraken_futures.book import Delta, FuturesBook
@@ -232,11 +233,7 @@ class KrakenFuturesProtocol(VenueProtocol):
         """Throw the named books away (all when None); ``unsubscribe`` + ``subscribe`` the
         ``book`` feed for them (one frame each, every product in it); instruments
         without a book here are ignored."""
-        names = (
-            list(self._books)
-            if instruments is None
-            else [n for n in dict.fromkeys(instruments) if n in self._books]
-        )
+        names = books_to_resync(self._books, instruments)
         if not names:
             return FrameOutcome([], [], [], [])
         for name in names:

@@ -21,6 +21,7 @@ from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType, Instrument, MarketEvent
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.resync import books_to_resync
 from relay.infrastructure.venues.common.subscriptions import Subscriptions
 from relay.infrastructure.venues.okx import parse
 from relay.infrastructure.venues.okx.book import OkxBook
@@ -206,11 +207,7 @@ class OkxProtocol(VenueProtocol):
         channel, each under :data:`MAX_SUBSCRIBE_BYTES`; instruments without a
         book here are ignored.
         """
-        books = (
-            list(self._books.values())
-            if instruments is None
-            else [self._books[i] for i in dict.fromkeys(instruments) if i in self._books]
-        )
+        books = [self._books[i] for i in books_to_resync(self._books, instruments)]
         if not books:
             return FrameOutcome([], [], [])
         args = []
