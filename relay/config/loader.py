@@ -30,6 +30,7 @@ from relay.config.checks import (
     venue_problem,
     ws_url_problem,
 )
+from relay.config.cluster import ClusterConfig, read_cluster
 from relay.config.errors import ConfigError, ConfigProblem
 from relay.config.model import (
     ConsumerStateConfig,
@@ -193,6 +194,7 @@ def _relay_config(root: Table, venues: Mapping[str, frozenset[DataType]]) -> Rel
         ),
         recording=recording,
         consumer_state=_consumer_state(root.table("consumer_state", ConsumerStateConfig)),
+        cluster=read_cluster(root.table("cluster", ClusterConfig)),
     )
 
 

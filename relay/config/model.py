@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Final
 
+from relay.config.cluster import ClusterConfig
 from relay.config.recording import RecordingConfig
 from relay.domain.model import DataType
 
@@ -407,3 +408,4 @@ class RelayConfig:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     recording: RecordingConfig = field(default_factory=RecordingConfig)
     consumer_state: ConsumerStateConfig = field(default_factory=ConsumerStateConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)

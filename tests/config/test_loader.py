@@ -573,11 +573,11 @@ data_types = ["trade", "funding_rate", "trades", "trade"]
             ConfigProblem("serialization", "expected a table [serialization], got a string 'json'"),
         ),
         (
-            "colour = 1",
+            "flavour = 1",
             ConfigProblem(
-                "colour",
+                "flavour",
                 "unknown key (known keys: nats, venues, serialization, http, pipeline, logging,"
-                " recording, consumer_state)",
+                " recording, consumer_state, cluster)",
             ),
         ),
     ],

@@ -1,0 +1,62 @@
+"""Tests of the ``[cluster]`` section (relay.config.cluster through the loader)."""
+
+from __future__ import annotations
+
+import pytest
+
+from relay.config.cluster import ClusterConfig
+from relay.config.errors import ConfigError, ConfigProblem
+from relay.config.loader import parse_config
+from relay.domain.model import DataType
+
+VENUES = {"binance-spot": frozenset({DataType.TRADE})}
+
+MINIMAL_VENUE = """
+[[venues]]
+id = "binance-spot"
+[[venues.subscriptions]]
+instrument = "BTCUSDT"
+canonical_symbol = "BTC/USDT"
+data_types = ["trade"]
+"""
+
+
+def parse(section: str, environ: dict[str, str] | None = None) -> ClusterConfig:
+    text = section + "\n" + MINIMAL_VENUE
+    config = parse_config(text, source="test.toml", venues=VENUES, environ=environ or {})
+    return config.cluster
+
+
+def test_no_cluster_section_names_the_default_group() -> None:
+    assert parse("") == ClusterConfig(group="relay")
+
+
+@pytest.mark.parametrize("name", ["a", "prod-eu_1", "X" * 64, "0"])
+def test_a_group_name_of_allowed_characters_is_kept(name: str) -> None:
+    assert parse(f'[cluster]\ngroup = "{name}"') == ClusterConfig(group=name)
+
+
+def test_the_group_name_is_substituted_from_the_environment() -> None:
+    section = '[cluster]\ngroup = "${RELAY_GROUP}"'
+    assert parse(section, {"RELAY_GROUP": "eu-west"}) == ClusterConfig(group="eu-west")
+
+
+@pytest.mark.parametrize("name", ["", "a.b", "a b", "a*", "a>", "é", "X" * 65])
+def test_a_group_name_that_cannot_be_a_subject_token_is_refused(name: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(f'[cluster]\ngroup = "{name}"')
+
+    assert caught.value.problems == (
+        ConfigProblem(
+            "cluster.group", f"must be 1 to 64 characters from A-Z a-z 0-9 _ -, got {name!r}"
+        ),
+    )
+
+
+def test_an_unknown_cluster_key_is_refused_with_a_hint() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse('[cluster]\ngrup = "a"')
+
+    assert caught.value.problems == (
+        ConfigProblem("cluster.grup", "unknown key (did you mean 'group'?)"),
+    )
