@@ -92,7 +92,7 @@ BOOK = "BTCUSD-PERP"
 """The instrument of every documented market data sample."""
 
 
-def protocol(
+def protocol_config(
     data_types: tuple[DataType, ...] = tuple(
         sorted(
             (
@@ -109,18 +109,28 @@ def protocol(
     *,
     depth: int = 10,
     candle_interval: str = "1d",
-) -> CryptocomProtocol:
-    """A protocol subscribed to ``data_types`` of BTCUSD-PERP, its subscribe frames taken."""
-    proto = CryptocomProtocol(
-        VenueConfig(
-            id="cryptocom",
-            subscriptions=(
-                SubscriptionConfig(
-                    BOOK, "BTC/USD:PERP", data_types, depth=depth, candle_interval=candle_interval
-                ),
+) -> VenueConfig:
+    """The venue config of one subscription to ``data_types`` of BTCUSD-PERP."""
+    return VenueConfig(
+        id="cryptocom",
+        subscriptions=(
+            SubscriptionConfig(
+                BOOK, "BTC/USD:PERP", data_types, depth=depth, candle_interval=candle_interval
             ),
-        )
+        ),
     )
+
+
+def protocol(
+    data_types: tuple[DataType, ...] = tuple(DataType),
+    *,
+    depth: int = 10,
+    candle_interval: str = "1d",
+) -> CryptocomProtocol:
+    """A protocol subscribed to ``data_types`` of BTCUSD-PERP (all the venue offers by
+    default), its subscribe frames taken."""
+    wanted = tuple(d for d in data_types if d is not DataType.LIQUIDATION)
+    proto = CryptocomProtocol(protocol_config(wanted, depth=depth, candle_interval=candle_interval))
     proto.subscribe_frames()
     return proto
 
