@@ -10,6 +10,7 @@ reference (https://exchange-docs.crypto.com/exchange/v1/rest-ws/index.html).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,8 @@ from relay.infrastructure.venues.cryptocom.parse import book_levels
 from relay.sim.venues.registry import SimulatedSide, register_simulated
 
 _READ_ERRORS = (ValueError, KeyError, TypeError, AttributeError, InvalidValueError)
+_DEPTH = re.compile("[1-9][0-9]{0,5}")
+"""A channel's depth written as a JSON number in the snapshot (the reference's ``"depth":10``)."""
 
 UNKNOWN_METHOD_CODE = 40001
 """``code`` of the answer to a method the simulated venue does not know (the
@@ -119,7 +122,8 @@ class CryptocomSimulatedVenue:
         return (
             '{"id":-1,"method":"subscribe","code":0,"result":{"instrument_name":'
             f'{json.dumps(name)},"subscription":{json.dumps(channel)},"channel":"book",'
-            f'"depth":{json.dumps(depth)},"data":[{{"asks":[{levels(asks)}],'
+            f'"depth":{depth if _DEPTH.fullmatch(depth) else json.dumps(depth)},'
+            f'"data":[{{"asks":[{levels(asks)}],'
             f'"bids":[{levels(bids)}],"tt":{time},"t":{time},"u":{update_id}}}]}}}}'
         )
 

@@ -76,6 +76,7 @@ def test_a_repeated_book_subscribe_gets_the_book_passed_which_the_protocol_takes
         venue.on_frame_passed(frame)
     answer, fresh = venue.on_client_frame(SUBSCRIBE)
     assert json.loads(answer)["code"] == 0
+    assert json.loads(fresh)["result"]["depth"] == 10  # a number, as the reference writes it
     proto = protocol((DataType.L2_ORDERBOOK,))
     (event,) = proto.on_frame(fresh, 1).events
     assert isinstance(event.payload, L2Update) and event.payload.is_snapshot
