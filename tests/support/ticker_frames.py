@@ -24,6 +24,7 @@ from typing import Any
 
 from relay.infrastructure.venues.kraken_futures.parse import TICKER_EXAMPLE
 from support.coinbase_frames import TICKER as COINBASE_DOC_TICKER
+from support.cryptocom_frames import TICKER as CRYPTOCOM_DOC_TICKER
 from support.reference_books import records
 
 Quote = tuple[str, str, str, str]
@@ -189,6 +190,19 @@ def _kraken_futures(quotes: list[Quote]) -> list[str]:
             time=template["time"] + STEP_MS * step,
         )
         frames.append(_dumps(message))
+    return frames
+
+
+def _cryptocom(quotes: list[Quote]) -> list[str]:
+    """The documented ``ticker`` message (https://exchange-docs.crypto.com/exchange/v1/rest-ws/
+    index.html#ticker-instrument_name; ``support.cryptocom_frames.TICKER``): ``t`` advances."""
+    template = json.loads(CRYPTOCOM_DOC_TICKER)
+    frames = []
+    for step, (bid, bid_size, ask, ask_size) in enumerate(quotes):
+        message = deepcopy(template)
+        entry = message["result"]["data"][0]
+        entry.update(b=bid, bs=bid_size, k=ask, ks=ask_size, t=entry["t"] + STEP_MS * step)
+        frames.append(json.dumps(message))
     return frames
 
 
@@ -391,6 +405,7 @@ TICKER_FRAMES: dict[str, tuple[str, FrameBuilder]] = {
     "bybit-inverse": ("BTCUSD", _bybit_tickers("BTCUSD")),
     "coinbase": ("BTC-USD", _coinbase),
     "coinbase-exchange": ("BAND-GBP", _coinbase_exchange),
+    "cryptocom": ("BTCUSD-PERP", _cryptocom),
     "deribit": ("BTC-24SEP21-8000-P", _deribit),
     "gate-futures": _gate(
         _recorded("gate-futures.jsonl", '"futures.book_ticker","event":"update"')

@@ -11,7 +11,8 @@ replies sent, resyncs counted.
 
 - Frames to the venue (subscribe frames, replies, book resyncs) go through one
   bounded outbox (:data:`OUTBOX_MAX_FRAMES`) whose writer keeps the venue's
-  ``subscribe_interval_s`` between two frames; reading never waits for it. A
+  ``subscribe_interval_s`` between two frames (and ``connect_wait_s`` before the
+  first); reading never waits for it. A
   full outbox means the venue stopped reading: the connection is replaced.
 - Books resynchronized over the WebSocket (:class:`~relay.application.ports.BookResync`)
   are counted per venue, instrument and reason, like REST snapshot resyncs; their
@@ -131,6 +132,8 @@ class SessionContext:
         error_log: the rate limit of "unexpected error" and "order book resync" lines.
         count_frame: called once per frame read (the connection's frame count).
         recorder: where the raw traffic is recorded (``[recording]``), or None.
+        connect_wait_s: least seconds between the connection opening and the
+            first frame sent to the venue (its ``VenueSpec.connect_wait_s``).
     """
 
     config: VenueConfig
@@ -144,6 +147,7 @@ class SessionContext:
     error_log: LogRateLimit
     count_frame: Callable[[], None]
     recorder: TrafficRecorder | None = None
+    connect_wait_s: float = 0.0
 
 
 class Handover:
@@ -272,9 +276,10 @@ class Session:
                 self.ws.transport.abort()
 
     async def _writer(self, ws: ClientConnection) -> None:
-        """Send the outbox in order, at most one frame per ``subscribe_interval_s``."""
+        """Send the outbox in order, at most one frame per ``subscribe_interval_s``,
+        the first one no sooner than ``connect_wait_s`` after the connection opened."""
         interval_s = self.context.subscribe_interval_s
-        last_sent = -interval_s
+        last_sent = time.monotonic() + self.context.connect_wait_s - interval_s
         while True:
             frame = await self.outbox.get()
             wait_s = last_sent + interval_s - time.monotonic()

@@ -118,6 +118,7 @@ class VenueConnection:
             error_log=error_log or LogRateLimit(INTERNAL_ERROR_LOG_INTERVAL_S),
             count_frame=self._count_frame,
             recorder=recorder,
+            connect_wait_s=spec.connect_wait_s,
         )
         self._stopping = False
         self._current: Session | None = None

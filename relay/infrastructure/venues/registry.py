@@ -25,6 +25,7 @@ VENUE_MODULES = (
     "bybit",
     "coinbase",
     "coinbase_exchange",
+    "cryptocom",
     "deribit",
     "gate",
     "hyperliquid",
@@ -96,6 +97,9 @@ class VenueSpec:
             the relay rotates them a little earlier.
         subscribe_interval_s: least time between two subscribe frames on one
             connection (the venue's subscribe rate limit; 0 = none).
+        connect_wait_s: least time between a connection opening and its first
+            frame sent (a venue whose rate limit counts from the second the
+            connection opened; 0 = none).
         max_subscriptions_per_connection: most ``[[venues.subscriptions]]``
             entries one connection carries, from the venue's streams-per-connection
             limit (0 = no limit); more are spread over several connections.
@@ -117,6 +121,7 @@ class VenueSpec:
     rest_weight_per_minute: int = 1200
     max_connection_age_s: float = 0.0
     subscribe_interval_s: float = 0.0
+    connect_wait_s: float = 0.0
     max_subscriptions_per_connection: int = 0
     split_connections: Callable[[VenueConfig], Sequence[VenueConfig]] | None = None
     instrument_listing: InstrumentListing | None = None

@@ -296,3 +296,44 @@ async def test_the_simulator_lets_the_venue_side_answer_client_frames(
         await client.send("ping")
         assert await client.recv() == "pong after 2"
     assert [side.passed for side in sides] == [["frame-1", "frame-2"]]
+
+
+async def test_the_first_frame_waits_the_venues_connect_wait_after_the_connection_opens(
+    plumbing_venue: VenueSpec,
+) -> None:
+    """``VenueSpec.connect_wait_s`` (Crypto.com: 1 s, its rate limit counts from the second
+    the connection opened): the server sees the first subscribe frame no sooner than that
+    after accepting the connection; the frames after it keep their own pacing."""
+    opened: list[float] = []
+    received: list[tuple[float, str]] = []
+
+    async def handler(connection: ServerConnection) -> None:
+        opened.append(time.monotonic())
+        async for message in connection:
+            received.append((time.monotonic(), str(message)))
+
+    spec = replace(plumbing_venue, connect_wait_s=0.4)
+    async with serve(handler, "127.0.0.1", 0) as server:
+        url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+        async with httpx.AsyncClient() as http:
+            connection = VenueConnection(
+                spec,
+                venue_config(url),
+                published,
+                PrometheusMetrics(),
+                HealthMonitor([VENUE]),
+                http,
+            )
+            task = asyncio.create_task(connection.run())
+            for _ in range(100):
+                if [f for _, f in received if f.startswith("sub-")] == ["sub-1", "sub-2", "sub-3"]:
+                    break
+                await asyncio.sleep(0.05)
+            await connection.stop_reading()
+            await asyncio.wait_for(task, 5)
+    subs = [(at, f) for at, f in received if f.startswith("sub-")]
+    assert [f for _, f in subs] == ["sub-1", "sub-2", "sub-3"]
+    waited_s = subs[0][0] - opened[0]
+    print(f"\nfirst frame {waited_s:.3f} s after the connection opened")
+    assert waited_s >= 0.4 - 0.02
+    assert subs[1][0] - subs[0][0] >= SUBSCRIBE_INTERVAL_S - 0.02

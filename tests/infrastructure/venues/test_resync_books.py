@@ -3,7 +3,7 @@
 For each venue id a book is synced from recorded frames (``shared/captures``:
 Binance's three markets, OKX, Coinbase Exchange, Deribit, BitMEX, Gate.io,
 Kraken Futures) or the venue's documented examples (Bybit, Kraken, Coinbase,
-Hyperliquid: no recording), then
+Hyperliquid, Crypto.com: no recording), then
 ``resync_books(None, "internal_error")`` is called. What it returns must start
 the venue's own resync (REST snapshot requests, or the unsubscribe + subscribe
 frames of the book channel and a ``BookResync``); the book deltas that follow
@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from support import cryptocom_frames
 from support.coinbase_frames import book_snapshot, l2
 from support.kraken_frames import MATIC_ASKS, MATIC_BIDS, MATIC_UPDATE, matic_snapshot
 from support.reference_books import records
@@ -355,6 +356,29 @@ def kraken_futures() -> Scenario:
     )
 
 
+def cryptocom() -> Scenario:
+    """The book page's SNAPSHOT_AND_UPDATE samples (no recording): the snapshot, the documented
+    delta and two built on it; a fresh snapshot at a later ``u``. The resync subscribes the
+    book channel again (depth 0: ``book.BTCUSD-PERP.50``), without unsubscribing."""
+    bids, asks = [["50110.000000", "0.5"]], [["50120.000000", "0.7"], ["50121.000000", "2"]]
+    params = (
+        '"params":{"channels":["book.BTCUSD-PERP.50"],'
+        '"book_subscription_type":"SNAPSHOT_AND_UPDATE","book_update_frequency":10}'
+    )
+    return Scenario(
+        cryptocom_frames.BOOK,
+        [cryptocom_frames.BOOK_SNAPSHOT],
+        [
+            cryptocom_frames.BOOK_UPDATE,
+            cryptocom_frames.delta(7845460003, 7845460002, [["50113.500000", "0"]], []),
+            cryptocom_frames.delta(7845460004, 7845460003, [], [["50130.000000", "2"]]),
+        ],
+        [cryptocom_frames.snapshot(7845460010, bids, asks)],
+        (levels(bids, True), levels(asks, False)),
+        replies=[f'{{"id":2,"method":"subscribe",{params}}}'],
+    )
+
+
 def kraken() -> Scenario:
     """The book channel page's MATIC/USD snapshot and update (checksums 2439117997, 2114181697)."""
     channel = '{"channel":"book","symbol":["MATIC/USD"],"depth":10'
@@ -419,6 +443,7 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "gate-spot": gate("gate-spot.jsonl"),
     "gate-futures": gate("gate-futures.jsonl"),
     "coinbase-exchange": coinbase_exchange,
+    "cryptocom": cryptocom,
     "deribit": deribit,
     "kraken": kraken,
     "kraken-futures": kraken_futures,
