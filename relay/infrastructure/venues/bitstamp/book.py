@@ -14,15 +14,15 @@ Integrity, as far as a time stamp can vouch for it:
 
 - **Going backwards.** A diff whose ``microtimestamp`` is not after the book's (earlier,
   or the same again) breaks the chain: the book is resynced (``gap``) from a new REST
-  snapshot; the diff is kept in the new buffer.
+  snapshot.
 - **A chain that does not reach the snapshot** (``stale_snapshot``, a new snapshot is
-  fetched): the snapshot is only spliced when the diff stream is known to cover
-  everything after it, i.e. a diff at or before its ``microtimestamp`` was received
-  (buffered, or arriving while it waits), or the snapshot was requested after the
-  diff channel's subscription was acknowledged (``bts:subscription_succeeded``)
-  and no buffered diff has been thrown away since the book was restarted or
-  resynced. A snapshot that meets a later diff without either is older than the
-  stream: the diffs between them are missing.
+  fetched): a snapshot is only spliced once a diff at or before its ``microtimestamp``
+  was received since the book was (re)started, still buffered or arriving while the
+  snapshot waits: from that diff on the stream is complete. A snapshot that first
+  meets a later diff is older than the stream (or than the diffs thrown away from a
+  full buffer): the diffs between them may be missing. Diffs received before a
+  resync never count (not even the one that broke the chain), so a snapshot older
+  than the book that was thrown away is fetched again.
 - **Crossed.** A diff that leaves the book crossed (best bid >= best ask) means the
   book is wrong: ``crossed_book`` resync.
 """
@@ -44,14 +44,13 @@ BUFFER_MARGIN_S = 5.0
 """Diffs received longer than the snapshot time limit plus this margin before the newest
 are thrown away while no snapshot is waiting (as for Binance's
 :data:`~relay.infrastructure.venues.common.update_id_book.BUFFER_MARGIN_S`): a snapshot
-fetched in time is later than all of them. A thrown-away diff makes the next snapshot
-prove its coverage by a buffered diff (see the module docstring)."""
+fetched in time is later than all of them."""
 
 
 @dataclass(slots=True)
 class _Pending:
-    """A REST snapshot waiting for a diff after it; ``covered``: the stream is known to
-    hold every diff after it."""
+    """A REST snapshot waiting for a diff after it; ``covered``: a diff at or before it
+    was received, so the stream holds every diff after it."""
 
     microtimestamp: int
     bids: tuple[PriceLevel, ...]
@@ -79,7 +78,6 @@ class BookSync:
         book: the levels, valid while ``gate.synced``.
         last_microtimestamp: of the snapshot or diff applied last (µs).
         snapshot_microtimestamp: of the snapshot the book was built from (µs).
-        acknowledged: the diff channel's subscription was acknowledged.
     """
 
     def __init__(self, instrument: Instrument, window_ms: int) -> None:
@@ -89,19 +87,8 @@ class BookSync:
         self.book = OrderBook()
         self.last_microtimestamp = 0
         self.snapshot_microtimestamp = 0
-        self.acknowledged = False
-        self._requested_after_ack = False
-        self._discarded = False
         self._buffer: deque[BookDiff] = deque()
         self._snapshot: _Pending | None = None
-
-    def subscription_acknowledged(self) -> None:
-        """``bts:subscription_succeeded`` for the book's diff channel was received."""
-        self.acknowledged = True
-
-    def snapshot_requested(self) -> None:
-        """A REST snapshot is being asked for now (after the acknowledgement or not)."""
-        self._requested_after_ack = self.acknowledged
 
     def on_diff(self, diff: BookDiff, events: list[MarketEvent]) -> str | None:
         """Take one diff; append what it publishes to ``events``.
@@ -113,20 +100,18 @@ class BookSync:
         """
         if self.gate.synced:
             if diff.microtimestamp <= self.last_microtimestamp:
-                self.resync("gap", diff)
+                self.resync("gap")
                 return "gap"
             return self._publish_delta(diff, events)
         buffer = self._buffer
         if len(buffer) >= MAX_BUFFERED_DIFFS:
             buffer.popleft()
-            self._discarded = True
         buffer.append(diff)
         if self._snapshot is not None:
             return self._align(events)
         horizon = diff.received_at_ms - self.window_ms
         while buffer[0].received_at_ms < horizon:
             buffer.popleft()
-            self._discarded = True
         return None
 
     def on_snapshot(
@@ -144,8 +129,7 @@ class BookSync:
         """
         if self.gate.synced:
             return None
-        covered = self._requested_after_ack and not self._discarded
-        self._snapshot = _Pending(microtimestamp, bids, asks, received_at_ms, covered)
+        self._snapshot = _Pending(microtimestamp, bids, asks, received_at_ms, False)
         return self._align(events)
 
     def _align(self, events: list[MarketEvent]) -> str | None:
@@ -175,12 +159,11 @@ class BookSync:
         )
         self.gate.snapshot_applied()
         self.snapshot_microtimestamp = self.last_microtimestamp = stamp
-        self._discarded = False
         reason: str | None = None
         while buffer and reason is None:
             diff = buffer.popleft()
             if diff.microtimestamp <= self.last_microtimestamp:
-                self.resync("gap", diff)
+                self.resync("gap")
                 return "gap"
             reason = self._publish_delta(diff, events)
         return reason
@@ -189,7 +172,7 @@ class BookSync:
         """Apply and publish ``diff``; ``"crossed_book"`` (and a resync) if it crosses."""
         self.book.apply(diff.bids, diff.asks)
         if self.book.crossed:
-            self.resync("crossed_book", diff)
+            self.resync("crossed_book")
             return "crossed_book"
         stamp = diff.microtimestamp
         self.last_microtimestamp = stamp
@@ -205,13 +188,11 @@ class BookSync:
         )
         return None
 
-    def resync(self, reason: str, diff: BookDiff | None = None) -> None:
-        """Throw the book away; it waits for a new snapshot with only ``diff`` (if any)
-        buffered. ``reason`` goes to the book's gate (counted once per loss)."""
+    def resync(self, reason: str) -> None:
+        """Throw the book and its buffered diffs away; it waits for a new snapshot, which
+        a diff received from now on must reach. ``reason`` goes to the book's gate
+        (counted once per loss)."""
         self.gate.resync(reason)
         self.book = OrderBook()
         self._snapshot = None
         self._buffer.clear()
-        self._discarded = False
-        if diff is not None:
-            self._buffer.append(diff)

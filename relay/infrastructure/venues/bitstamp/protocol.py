@@ -47,7 +47,12 @@ ORDER_BOOK_PATH = "/api/v2/order_book/"
 cryptofeed and the recording ask for it; Bitstamp answers both)."""
 
 _QUIET_EVENTS = frozenset(
-    {"bts:heartbeat", "bts:unsubscription_succeeded", "bts:connection_established"}
+    {
+        "bts:subscription_succeeded",
+        "bts:unsubscription_succeeded",
+        "bts:heartbeat",
+        "bts:connection_established",
+    }
 )
 """Control events that carry nothing to publish."""
 
@@ -101,9 +106,7 @@ class BitstampProtocol(VenueProtocol):
         return FrameOutcome([], [self._snapshot_request(p, "initial") for p in self._books], [])
 
     def _snapshot_request(self, pair: str, reason: str) -> SnapshotRequest:
-        book = self._books[pair]
-        book.snapshot_requested()
-        return SnapshotRequest(book.instrument, ORDER_BOOK_PATH + pair, reason, 1)
+        return SnapshotRequest(self._books[pair].instrument, ORDER_BOOK_PATH + pair, reason, 1)
 
     def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
         """Parse one frame.
@@ -119,9 +122,8 @@ class BitstampProtocol(VenueProtocol):
              "event":"trade"}
             {"event":"bts:request_reconnect","channel":"","data":""}
 
-        Subscription acknowledgements and heartbeat answers give nothing (an
-        acknowledged diff channel is noted by its book); ``bts:request_reconnect``
-        gives an outcome asking for a reconnect.
+        Subscription acknowledgements and heartbeat answers give nothing;
+        ``bts:request_reconnect`` gives an outcome asking for a reconnect.
 
         Raises:
             FrameError: ``not_json``, ``unknown_event`` (an unknown event or channel),
@@ -138,12 +140,6 @@ class BitstampProtocol(VenueProtocol):
             with FrameErrors(channel):
                 events = [self._trade(channel.removeprefix(TRADES_PREFIX), message, received_at_ms)]
             return FrameOutcome(events, [], [])
-        if event == "bts:subscription_succeeded":
-            if isinstance(channel, str) and channel.startswith(BOOK_PREFIX):
-                book = self._books.get(channel.removeprefix(BOOK_PREFIX))
-                if book is not None:
-                    book.subscription_acknowledged()
-            return FrameOutcome([], [], [])
         if event in _QUIET_EVENTS:
             return FrameOutcome([], [], [])
         if event == "bts:request_reconnect":
