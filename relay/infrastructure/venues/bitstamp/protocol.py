@@ -140,7 +140,7 @@ class BitstampProtocol(VenueProtocol):
             with FrameErrors(channel):
                 events = [self._trade(channel.removeprefix(TRADES_PREFIX), message, received_at_ms)]
             return FrameOutcome(events, [], [])
-        if event in _QUIET_EVENTS:
+        if isinstance(event, str) and event in _QUIET_EVENTS:
             return FrameOutcome([], [], [])
         if event == "bts:request_reconnect":
             return FrameOutcome([], [], [], reconnect=True)
