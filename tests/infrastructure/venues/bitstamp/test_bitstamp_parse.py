@@ -51,7 +51,7 @@ def test_recorded_trades_keep_the_venue_digits_and_the_taker_side() -> None:
         "216000477",
     )
     assert buy.payload == Trade("216000477", Decimal("3805.44"), Decimal("0.07920000"), Side.BUY)
-    assert str(buy.payload.quantity) == "0.07920000"  # type: ignore[union-attr]
+    assert isinstance(buy.payload, Trade) and str(buy.payload.quantity) == "0.07920000"
     assert sell.payload == Trade("216000484", Decimal("3802.93"), Decimal("0.93100000"), Side.SELL)
     assert sell.msg_id == "bitstamp:ethusd:trade:216000484"
 
