@@ -80,12 +80,16 @@ class FrameOutcome:
         replies: text frames to send back on the WebSocket, in order (pongs,
             the unsubscribe + subscribe frames of a book resync).
         resyncs: books re-synchronized over the WebSocket (see :class:`BookResync`).
+        reconnect: the venue asked the client to reconnect (Bitstamp's
+            ``bts:request_reconnect`` before a server's maintenance): the connection
+            is replaced by a rotation, the new connection open before the old closes.
     """
 
     events: list[MarketEvent]
     snapshot_requests: list[SnapshotRequest]
     replies: list[str]
     resyncs: list[BookResync] = field(default_factory=list)
+    reconnect: bool = False
 
 
 class VenueProtocol(Protocol):

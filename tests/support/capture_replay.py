@@ -29,7 +29,7 @@ from relay.domain.model import FORBIDDEN_SYMBOL_CHARACTERS, DataType, MarketEven
 from relay.infrastructure.venues.registry import venue_spec
 from relay.sim.captures import Capture, RecordKind
 
-NO_ADAPTER = frozenset({"bitfinex", "bitstamp"})
+NO_ADAPTER = frozenset({"bitfinex"})
 """Venue ids of the captures in ``shared/captures`` that the relay has no adapter for."""
 
 Wanted = dict[str, set[DataType]]
@@ -210,6 +210,18 @@ def _kraken_futures(capture: Capture) -> tuple[Wanted, dict[str, str]]:
     return wanted, {}
 
 
+def _bitstamp(capture: Capture) -> tuple[Wanted, dict[str, str]]:
+    """The pair of every ``live_trades_<pair>`` trade and ``diff_order_book_<pair>`` diff."""
+    prefixes = {"live_trades_": DataType.TRADE, "diff_order_book_": DataType.L2_ORDERBOOK}
+    wanted: Wanted = {}
+    for message in _frames(capture):
+        channel = str(message.get("channel"))
+        for prefix, data_type in prefixes.items():
+            if message.get("event") in ("trade", "data") and channel.startswith(prefix):
+                wanted.setdefault(channel.removeprefix(prefix), set()).add(data_type)
+    return wanted, {}
+
+
 SUBSCRIPTION_READERS: dict[str, Callable[[Capture], tuple[Wanted, dict[str, str]]]] = {
     "binance-spot": _binance,
     "binance-usdm": _binance,
@@ -221,6 +233,7 @@ SUBSCRIPTION_READERS: dict[str, Callable[[Capture], tuple[Wanted, dict[str, str]
     "gate-spot": _gate,
     "gate-futures": _gate,
     "kraken-futures": _kraken_futures,
+    "bitstamp": _bitstamp,
 }
 """venue id -> reader of (instrument -> data types, instrument -> candle interval)."""
 
@@ -243,7 +256,7 @@ def subscriptions(venue: str, capture: Capture) -> tuple[SubscriptionConfig, ...
 def _answers(request: SnapshotRequest, url: str) -> bool:
     """A recorded REST URL answers a request when their path and query are equal."""
     parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" == request.path
+    return (f"{parts.path}?{parts.query}" if parts.query else parts.path) == request.path
 
 
 def replay(capture: Capture) -> Replay:

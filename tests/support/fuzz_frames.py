@@ -167,6 +167,8 @@ def _strings(value: Any, found: set[str]) -> None:
         parts = {value, *value.split(".")}
         if "@" in value:  # a Binance stream name: sushiusdt@depth
             parts.add(value.split("@")[0].upper())
+        if value.startswith(("live_trades_", "diff_order_book_")):  # Bitstamp: ..._ethusd
+            parts.add(value.rsplit("_", 1)[1].upper())
         for part in parts:
             letters = sum(c.isupper() for c in part)
             digits = sum(c.isdigit() for c in part)

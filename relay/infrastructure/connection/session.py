@@ -192,6 +192,8 @@ class Session:
         self.first_frame = asyncio.Event()
         self.live = asyncio.Event()
         """Set once the session publishes: at once, or when a rotation hands over to it."""
+        self.reconnect_asked = asyncio.Event()
+        """Set when the venue asked for a reconnect (:attr:`FrameOutcome.reconnect`)."""
         if not hold:
             self.live.set()
         self.closing = False
@@ -433,6 +435,8 @@ class Session:
             self._count_resync(resync.instrument.instrument, resync.reason)
         for reply in outcome.replies:
             self._send(reply)
+        if outcome.reconnect:
+            self.reconnect_asked.set()
 
     def _count_resync(self, instrument: str, reason: str) -> None:
         """Count every resync; log at most one line per book and reason per interval."""

@@ -15,7 +15,8 @@ order book is re-synchronized (new snapshot) before deltas flow again.
   pong within ``pong_timeout_s`` replaces the connection).
 - :mod:`~relay.infrastructure.connection.watchdog`: staleness per subscription.
 - :mod:`~relay.infrastructure.connection.rotation`: planned rotation before the
-  venue's own age limit, without a gap or a duplicate.
+  venue's own age limit, or when the venue asks for a reconnect
+  (:attr:`~relay.application.ports.FrameOutcome.reconnect`), without a gap or a duplicate.
 - :mod:`~relay.infrastructure.connection.rest`: REST snapshots, rate-limited and
   retried, honouring ``Retry-After``.
 """
@@ -179,9 +180,12 @@ class VenueConnection:
         return task
 
     async def _run_session(self, session: Session) -> None:
-        """Run one session, with its stable-success timer and rotation timer."""
+        """Run one session, with its stable-success timer and rotation timers (age, venue's ask)."""
         loop = asyncio.get_running_loop()
-        timers = [loop.create_task(self._stable_timer(session))]
+        timers = [
+            loop.create_task(self._stable_timer(session)),
+            loop.create_task(self._rotate_when_asked(session)),
+        ]
         if self.rotate_after_s > 0:
             timers.append(loop.create_task(self._rotation_timer(session)))
         try:
@@ -204,6 +208,14 @@ class VenueConnection:
         # first frame is closed by its own rotation, which cancels this timer.
         await old.live.wait()
         # Its own task: closing ``old`` cancels this timer, not the handover.
+        self._spawn(self.rotate(old))
+
+    async def _rotate_when_asked(self, old: Session) -> None:
+        """Rotate ``old`` once the venue asks for a reconnect (a server going into
+        maintenance): the new connection is opened before ``old`` is closed."""
+        await old.reconnect_asked.wait()
+        await old.live.wait()
+        log.info("venue asked for a reconnect, rotating", extra={"venue": self.name})
         self._spawn(self.rotate(old))
 
     async def rotate(self, old: Session | None = None) -> bool:

@@ -22,6 +22,7 @@ class UnknownVenueError(RelayError):
 VENUE_MODULES = (
     "binance",
     "bitmex",
+    "bitstamp",
     "bybit",
     "coinbase",
     "coinbase_exchange",

@@ -32,6 +32,7 @@ from relay.application.ports import (
 )
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType, Instrument, MarketEvent
+from relay.infrastructure.connection import rotation
 from relay.infrastructure.connection.session import OUTBOX_MAX_FRAMES
 from relay.infrastructure.connection.venue_connection import VenueConnection
 from relay.infrastructure.metrics import PrometheusMetrics
@@ -67,6 +68,8 @@ class PlumbingProtocol(VenueProtocol):
     def on_frame(self, frame: str | bytes, received_at_ms: int) -> FrameOutcome:
         if frame == "flood":
             return FrameOutcome([], [], [f"frame {n}" for n in range(OUTBOX_MAX_FRAMES + 10)])
+        if frame == "reconnect":
+            return FrameOutcome([], [], [], reconnect=True)
         if frame == "break":
             return FrameOutcome(
                 [], [], ["unsub BOOK-1", "sub BOOK-1"], [BookResync(self.instrument, "checksum")]
@@ -229,6 +232,51 @@ async def test_a_flood_of_frames_for_the_venue_drops_the_connection_and_reconnec
     assert len(connections) >= 2
     reconnects = metrics.registry.get_sample_value("relay_venue_reconnects_total", {"venue": VENUE})
     assert reconnects is not None and reconnects >= 1
+
+
+async def test_a_venue_asking_for_a_reconnect_gets_a_new_connection_before_the_old_closes(
+    plumbing_venue: VenueSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The protocol's outcome says ``reconnect`` (Bitstamp's ``bts:request_reconnect``): a
+    second connection is opened, and only once it has received a frame is the first one
+    closed (the rotation's handover; its catch-up wait cut to 0.2 s: the test venue
+    publishes nothing to catch up on). Counted as one rotation; no further connection."""
+    monkeypatch.setattr(rotation, "CATCH_UP_TIMEOUT_S", 0.2)
+    opened: list[float] = []
+    first_frame_sent: list[float] = []
+    closed: dict[int, float] = {}
+
+    async def handler(connection: ServerConnection) -> None:
+        number = len(opened) + 1
+        opened.append(time.monotonic())
+        await connection.send("reconnect" if number == 1 else "hello")
+        if number > 1:
+            first_frame_sent.append(time.monotonic())
+        async for _ in connection:
+            pass
+        closed[number] = time.monotonic()
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+        metrics = PrometheusMetrics()
+        async with httpx.AsyncClient() as http:
+            connection = VenueConnection(
+                plumbing_venue, venue_config(url), published, metrics, HealthMonitor([VENUE]), http
+            )
+            task = asyncio.create_task(connection.run())
+            for _ in range(100):
+                if 1 in closed:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # a window for a wrong third connection
+            assert len(opened) == 2 and list(closed) == [1]
+            await connection.stop_reading()
+            await asyncio.wait_for(task, 5)
+    assert first_frame_sent[0] < closed[1]
+    rotations = metrics.registry.get_sample_value(
+        "relay_connection_rotations_total", {"venue": VENUE}
+    )
+    assert rotations == 1
 
 
 def test_plan_connections_shards_subscriptions_and_names_the_connections(

@@ -57,6 +57,7 @@ from relay.domain.model import (
 from relay.infrastructure.venues import (
     binance,
     bitmex,
+    bitstamp,
     bybit,
     coinbase,
     coinbase_exchange,
@@ -84,6 +85,7 @@ MODULES = {
     for m in (
         binance,
         bitmex,
+        bitstamp,
         bybit,
         coinbase,
         coinbase_exchange,

@@ -62,6 +62,7 @@ EXPECTED = {
     "binance-spot": 264,
     "binance-usdm": 1527,
     "bitmex": 2442,
+    "bitstamp": 634,
     "coinbase-exchange": 9943,
     "deribit": 145,
     "gate-futures": 401,

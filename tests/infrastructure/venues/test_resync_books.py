@@ -1,7 +1,7 @@
 """``VenueProtocol.resync_books`` on every registered venue: the book waits for a fresh snapshot.
 
 For each venue id a book is synced from recorded frames (``shared/captures``:
-Binance's three markets, OKX, Coinbase Exchange, Deribit, BitMEX, Gate.io,
+Binance's three markets, OKX, Coinbase Exchange, Deribit, BitMEX, Bitstamp, Gate.io,
 Kraken Futures) or the venue's documented examples (Bybit, Kraken, Coinbase,
 Hyperliquid, Crypto.com: no recording), then
 ``resync_books(None, "internal_error")`` is called. What it returns must start
@@ -186,6 +186,42 @@ def gate(capture: str) -> Callable[[], Scenario]:
         )
 
     return build
+
+
+def bitstamp() -> Scenario:
+    """bitstamp.jsonl's ethusd order book and diffs: the diff before the snapshot's
+    ``microtimestamp`` (so the stream reaches it), the body, three diffs after it; the fresh
+    body is the book as of the third diff fed after the resync (its ``microtimestamp``)."""
+    recs = records("bitstamp.jsonl")
+    body = next(r["data"] for r in recs if r["kind"] == "http" and r["url"].endswith("/ethusd"))
+    snapshot = json.loads(body)
+    frames = [
+        r["data"]
+        for r in recs
+        if r["kind"] == "recv" and '"channel":"diff_order_book_ethusd","event":"data"' in r["data"]
+    ]
+    diffs = [json.loads(frame)["data"] for frame in frames]
+    stamp = int(snapshot["microtimestamp"])
+    first = next(i for i, d in enumerate(diffs) if int(d["microtimestamp"]) > stamp)
+    as_of = first + 5
+    book = {"b": dict(snapshot["bids"]), "a": dict(snapshot["asks"])}
+    for diff in diffs[first : as_of + 1]:
+        for key, side in (("b", "bids"), ("a", "asks")):
+            book[key].update(diff[side])
+    bids = [(p, q) for p, q in book["b"].items() if Decimal(q) != 0]
+    asks = [(p, q) for p, q in book["a"].items() if Decimal(q) != 0]
+    fresh = {"microtimestamp": diffs[as_of]["microtimestamp"], "bids": bids, "asks": asks}
+    return Scenario(
+        "ethusd",
+        frames[first - 1 : first + 3],
+        frames[first + 3 : first + 9],
+        [],
+        (levels(bids, True), levels(asks, False)),
+        rest=True,
+        sync_body=body.encode(),
+        sync_body_after=1,
+        fresh_body=json.dumps(fresh).encode(),
+    )
 
 
 def bybit(venue: str) -> Callable[[], Scenario]:
@@ -436,6 +472,7 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "binance-usdm": binance("binance-usdm.jsonl"),
     "binance-coinm": binance("binance-coinm.jsonl"),
     "bitmex": bitmex,
+    "bitstamp": bitstamp,
     "bybit-spot": bybit("bybit-spot"),
     "bybit-linear": bybit("bybit-linear"),
     "bybit-inverse": bybit("bybit-inverse"),

@@ -136,6 +136,7 @@ def test_builders_are_registered_by_venue_id(usdm: Capture) -> None:
         "binance-coinm",
         "binance-spot",
         "binance-usdm",
+        "bitstamp",
         "gate-futures",
         "gate-spot",
     }
