@@ -26,6 +26,7 @@ VENUE_MODULES = (
     "coinbase",
     "coinbase_exchange",
     "deribit",
+    "dydx",
     "gate",
     "hyperliquid",
     "kraken",
