@@ -37,8 +37,15 @@ def parse_listing(request: ListingRequest, body: bytes) -> list[ListedInstrument
     """The active markets of a ``/v4/perpetualMarkets`` body, in the body's order.
 
     Raises:
-        ValueError: the body is not JSON of that shape (InvalidValueError is one).
+        ValueError: the body is not JSON of that shape (the message names the field).
     """
+    try:
+        return _parse(body)
+    except InvalidValueError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _parse(body: bytes) -> list[ListedInstrument]:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
