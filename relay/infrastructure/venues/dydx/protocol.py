@@ -195,6 +195,9 @@ class DydxProtocol(VenueProtocol):
                     "subscribe_error", wire.clip(f"error: {wire.brief(message.get('message'))}")
                 )
             else:
+                raw = message.get("message_id")
+                if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= wire.MAX_ID:
+                    self._continue(self._ids.data(raw))  # numbered all the same
                 raise FrameError("unknown_event", wire.clip(f"type {wire.brief(kind)}"))
         return self._outcome(events)
 
@@ -211,15 +214,15 @@ class DydxProtocol(VenueProtocol):
     def _channel_data(
         self, message: dict[str, Any], received_at_ms: int, events: list[MarketEvent]
     ) -> None:
-        channel = message["channel"]
         message_id = wire.integer("message_id", message["message_id"])
-        if channel not in (TRADES, ORDERBOOK, CANDLES, MARKETS):
-            raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
         last = self._ids.last
         continuity = self._ids.data(message_id)
         if continuity is Continuity.STALE:
             raise FrameError("stale_update", f"message_id {message_id} <= last {last}")
         self._continue(continuity)
+        channel = message["channel"]
+        if channel not in (TRADES, ORDERBOOK, CANDLES, MARKETS):
+            raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
         contents = wire.json_object("contents", message["contents"])
         if channel == ORDERBOOK:
             self._book_update(message["id"], contents, message_id, received_at_ms, events)

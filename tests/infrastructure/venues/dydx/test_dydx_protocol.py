@@ -272,3 +272,17 @@ def test_resync_books_sends_the_resubscribe_of_the_named_books_only() -> None:
     assert outcome.replies == resubscribe(ETH)
     events, _ = run(proto, [book(message_id=2)])
     assert len(books(events)) == 1  # BTC-USD stays synced
+
+
+def test_a_message_of_a_kind_the_relay_does_not_use_still_takes_its_number() -> None:
+    proto = protocol((DataType.L2_ORDERBOOK,))
+    run(proto, [CONNECTED, numbered(BOOK_SNAPSHOT, 1)])
+    for frame in (
+        '{"type":"pong","connection_id":"c","message_id":2}',
+        '{"type":"channel_data","channel":"v4_block_height","message_id":3,"contents":{}}',
+    ):
+        with pytest.raises(FrameError) as caught:
+            proto.on_frame(frame, 1_000)
+        assert caught.value.reason == "unknown_event"
+    outcome = proto.on_frame(book(message_id=4), 1_000)
+    assert (len(outcome.events), outcome.resyncs) == (1, [])
