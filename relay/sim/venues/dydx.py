@@ -2,8 +2,10 @@
 
 Reads recorded book levels with the venue's own readers
 (:func:`relay.infrastructure.venues.dydx.parse.snapshot_levels` and
-:func:`~relay.infrastructure.venues.dydx.parse.update_levels`) into the shared
-:class:`~relay.application.order_book.OrderBook`; registered by venue id in
+:func:`~relay.infrastructure.venues.dydx.parse.update_levels`) into the venue's
+own :class:`~relay.infrastructure.venues.dydx.book.DydxBook` (levels stamped with
+message ids, crossed levels removed as the indexer's uncrossing guide says: the
+indexer uncrosses the book it serves too); registered by venue id in
 :mod:`relay.sim.venues.registry`.
 """
 
@@ -12,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from relay.application.order_book import OrderBook
 from relay.domain.errors import InvalidValueError
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.dydx import VENUE_ID
+from relay.infrastructure.venues.dydx.book import DydxBook
 from relay.infrastructure.venues.dydx.parse import snapshot_levels, update_levels
 from relay.sim.venues.registry import SimulatedSide, register_simulated
 
@@ -43,11 +45,11 @@ class DydxSimulatedVenue:
     Answers carry the ``connection_id`` and the ``message_id`` of the last
     recorded message passed (an answer takes no number from the recorded ones
     that follow). Books are rebuilt from recorded ``subscribed`` and
-    ``channel_data`` ``v4_orderbook`` messages passed.
+    ``channel_data`` ``v4_orderbook`` messages passed (see the module docstring).
     """
 
     def __init__(self) -> None:
-        self._books: dict[str, OrderBook] = {}
+        self._books: dict[str, DydxBook] = {}
         self._unsubscribed: set[tuple[str, str | None]] = set()
         self._connection_id = "simulated"
         self._message_id = 0
@@ -58,8 +60,9 @@ class DydxSimulatedVenue:
         if message is None:
             return
         message_id, connection_id = message.get("message_id"), message.get("connection_id")
-        if type(message_id) is int and 0 <= message_id <= wire.MAX_ID:
-            self._message_id = message_id
+        if type(message_id) is not int or not 0 <= message_id <= wire.MAX_ID:
+            return
+        self._message_id = message_id
         if isinstance(connection_id, str) and len(connection_id) <= 64:
             self._connection_id = connection_id
         name = message.get("id")
@@ -70,13 +73,13 @@ class DydxSimulatedVenue:
             if message.get("type") == "subscribed":
                 bids = snapshot_levels("bids", contents["bids"])
                 asks = snapshot_levels("asks", contents["asks"])
-                book = OrderBook()
-                book.reset(bids, asks)
+                book = DydxBook()
+                book.snapshot(bids, asks, message_id, "")
                 self._books[name] = book
             elif message.get("type") == "channel_data" and name in self._books:
                 bids = update_levels("bids", contents.get("bids"))
                 asks = update_levels("asks", contents.get("asks"))
-                self._books[name].apply(bids, asks)
+                self._books[name].apply(bids, asks, message_id)
         except _READ_ERRORS:
             return
 
@@ -109,7 +112,7 @@ class DydxSimulatedVenue:
         self._unsubscribed.discard(key)
         if channel == "v4_orderbook":
             book = self._books.get(key[1] or "")
-            bids, asks = book.levels() if book is not None else ((), ())
+            bids, asks = book.book.levels() if book is not None else ((), ())
             answer["contents"] = {
                 "bids": [{"price": str(p), "size": str(q)} for p, q in bids],
                 "asks": [{"price": str(p), "size": str(q)} for p, q in asks],
