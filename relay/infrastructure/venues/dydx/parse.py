@@ -60,19 +60,10 @@ _INTERVALS = {
 
 def resolution(interval: str) -> str:
     """The indexer's resolution for a configured ``candle_interval``: ``"1m"`` -> ``"1MIN"``,
-    ``"4h"`` -> ``"4HOURS"``; the indexer's own words (``"15MINS"``) pass as they are.
-
-    Raises:
-        ValueError: an interval the indexer has no resolution for (``"3m"``).
-    """
-    if interval in RESOLUTIONS_MS:
-        return interval
-    if interval in _INTERVALS:
-        return _INTERVALS[interval]
-    raise ValueError(
-        f"dydx has no candle interval {interval!r}; one of "
-        + ", ".join((*_INTERVALS, *RESOLUTIONS_MS))
-    )
+    ``"4h"`` -> ``"4HOURS"``; the indexer's own words (``"15MINS"``) and intervals it
+    lacks (``"3m"``) pass as they are: the indexer answers the subscribe of an
+    unknown resolution with an ``error`` (``subscribe_error``), as OKX does."""
+    return _INTERVALS.get(interval, interval)
 
 
 def digest(value: Any) -> str:

@@ -100,10 +100,7 @@ class DydxProtocol(VenueProtocol):
     Args:
         config: the venue's config; ``instrument`` is the market ticker
             (``BTC-USD``), ``candle_interval`` one of ``1m 5m 15m 30m 1h 4h 1d``
-            (or the indexer's ``1MIN``, ``5MINS``...).
-
-    Raises:
-        ValueError: a ``candle_interval`` the indexer has no resolution for.
+            (or the indexer's ``1MIN``, ``5MINS``...; see :func:`.parse.resolution`).
     """
 
     def __init__(self, config: VenueConfig) -> None:

@@ -145,9 +145,8 @@ def test_configured_intervals_map_to_the_indexer_resolutions(interval: str, word
     assert parse.resolution(interval) == word
 
 
-def test_an_interval_the_indexer_lacks_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="dydx has no candle interval '3m'"):
-        parse.resolution("3m")
+def test_an_interval_the_indexer_lacks_is_sent_as_it_is_for_the_indexer_to_refuse() -> None:
+    assert parse.resolution("3m") == "3m"
 
 
 def test_markets_answer_gives_funding_and_open_interest_of_each_market() -> None:
