@@ -220,10 +220,11 @@ class DydxProtocol(VenueProtocol):
         channel = message["channel"]
         if channel not in (TRADES, ORDERBOOK, CANDLES, MARKETS):
             raise FrameError("unknown_event", wire.clip(f"channel {wire.brief(channel)}"))
-        contents = wire.json_object("contents", message["contents"])
         if channel == ORDERBOOK:
-            self._book_update(message["id"], contents, message_id, received_at_ms, events)
-        elif channel == TRADES:
+            self._book_update(message, message_id, received_at_ms, events)
+            return
+        contents = wire.json_object("contents", message["contents"])
+        if channel == TRADES:
             instrument = self._subscriptions.instrument(message["id"], DataType.TRADE)
             for trade in wire.json_list("trades", contents["trades"]):
                 events.append(parse.trade_event(instrument, trade, received_at_ms))
@@ -306,16 +307,17 @@ class DydxProtocol(VenueProtocol):
 
     def _book_update(
         self,
-        name: Any,
-        contents: dict[str, Any],
+        message: dict[str, Any],
         message_id: int,
         received_at_ms: int,
         events: list[MarketEvent],
     ) -> None:
         """A ``channel_data`` book update (see :mod:`.book` for the rules)."""
+        name = message["id"]
         instrument = self._subscriptions.instrument(name, DataType.L2_ORDERBOOK)
         book = self._books[name]
         try:
+            contents = wire.json_object("contents", message["contents"])
             bids = parse.update_levels("bids", contents.get("bids"))
             asks = parse.update_levels("asks", contents.get("asks"))
         except _READ_ERRORS:

@@ -197,6 +197,10 @@ def test_an_unreadable_book_update_resyncs_that_one_book() -> None:
     outcome = proto.on_frame(eth, 1_000)
     assert outcome.resyncs == [BookResync(BTC_BOOK, "bad_update")]
     assert outcome.replies == resubscribe(BTC)
+    with pytest.raises(FrameError) as caught:  # contents missing: the ETH book goes too
+        proto.on_frame(json.dumps({**json.loads(eth), "message_id": 5, "contents": None}), 1)
+    assert caught.value.reason == "invalid_value"
+    assert proto.resync_books([], "internal_error").resyncs == [BookResync(ETH_BOOK, "bad_update")]
     assert [(e.instrument, e.payload) for e in outcome.events] == [
         (ETH_BOOK, L2Update(((D("28194"), D("1")),), (), False))
     ]
