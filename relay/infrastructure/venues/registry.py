@@ -28,6 +28,7 @@ VENUE_MODULES = (
     "coinbase_exchange",
     "cryptocom",
     "deribit",
+    "dydx",
     "gate",
     "hyperliquid",
     "kraken",

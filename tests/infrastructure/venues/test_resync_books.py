@@ -3,7 +3,7 @@
 For each venue id a book is synced from recorded frames (``shared/captures``:
 Binance's three markets, OKX, Coinbase Exchange, Deribit, BitMEX, Bitstamp, Gate.io,
 Kraken Futures) or the venue's documented examples (Bybit, Kraken, Coinbase,
-Hyperliquid, Crypto.com: no recording), then
+Hyperliquid, Crypto.com, dYdX: no recording), then
 ``resync_books(None, "internal_error")`` is called. What it returns must start
 the venue's own resync (REST snapshot requests, or the unsubscribe + subscribe
 frames of the book channel and a ``BookResync``); the book deltas that follow
@@ -23,6 +23,10 @@ from typing import Any
 import pytest
 from support import cryptocom_frames
 from support.coinbase_frames import book_snapshot, l2
+from support.dydx_frames import BOOK_SNAPSHOT as DYDX_SNAPSHOT
+from support.dydx_frames import CONNECTED as DYDX_CONNECTED
+from support.dydx_frames import book as dydx_book
+from support.dydx_frames import numbered
 from support.kraken_frames import MATIC_ASKS, MATIC_BIDS, MATIC_UPDATE, matic_snapshot
 from support.reference_books import records
 from test_bybit import delta_with, snapshot_before_delta
@@ -467,6 +471,28 @@ def hyperliquid() -> Scenario:
     )
 
 
+def dydx() -> Scenario:
+    """The indexer page's ``v4_orderbook`` examples, numbered for one connection; the fresh
+    book is the documented snapshot with its best bid and ask changed."""
+    fresh = json.loads(numbered(DYDX_SNAPSHOT, 4))
+    fresh["contents"]["bids"] = [{"price": "28193", "size": "1"}]
+    fresh["contents"]["asks"] = [{"price": "28196", "size": "2"}, {"price": "28197", "size": "3"}]
+    return Scenario(
+        "BTC-USD",
+        [DYDX_CONNECTED, numbered(DYDX_SNAPSHOT, 1)],
+        [
+            dydx_book(message_id=2, contents={"bids": [["28194", "1"]]}),
+            dydx_book(message_id=3, contents={"asks": [["28195", "0"]]}),
+        ],
+        [json.dumps(fresh)],
+        (levels([("28193", "1")], True), levels([("28196", "2"), ("28197", "3")], False)),
+        replies=[
+            '{"type":"unsubscribe","channel":"v4_orderbook","id":"BTC-USD"}',
+            '{"type":"subscribe","channel":"v4_orderbook","id":"BTC-USD"}',
+        ],
+    )
+
+
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "binance-spot": binance("binance-spot.jsonl"),
     "binance-usdm": binance("binance-usdm.jsonl"),
@@ -486,6 +512,7 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "kraken-futures": kraken_futures,
     "coinbase": coinbase,
     "hyperliquid": hyperliquid,
+    "dydx": dydx,
 }
 
 
