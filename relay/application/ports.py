@@ -80,12 +80,16 @@ class FrameOutcome:
         replies: text frames to send back on the WebSocket, in order (pongs,
             the unsubscribe + subscribe frames of a book resync).
         resyncs: books re-synchronized over the WebSocket (see :class:`BookResync`).
+        reconnect: why the venue asked the client to reconnect (Bitfinex's info
+            20051, its server restarting); non-empty: once the outcome is handled
+            the connection is closed and opened again, as after a drop.
     """
 
     events: list[MarketEvent]
     snapshot_requests: list[SnapshotRequest]
     replies: list[str]
     resyncs: list[BookResync] = field(default_factory=list)
+    reconnect: str = ""
 
 
 class VenueProtocol(Protocol):

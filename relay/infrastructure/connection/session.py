@@ -85,6 +85,10 @@ class OutboxFullError(ConnectionError):
     """More than :data:`OUTBOX_MAX_FRAMES` frames waited to be sent: the venue stopped reading."""
 
 
+class VenueRestartError(ConnectionError):
+    """The venue asked the client to reconnect (:attr:`FrameOutcome.reconnect`)."""
+
+
 class ProtocolStateError(ConnectionError):
     """The venue protocol raised while resyncing its books: its state cannot be trusted.
 
@@ -199,6 +203,8 @@ class Session:
         self.outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_MAX_FRAMES)
         self.outbox_full = False
         self.broken: ProtocolStateError | None = None
+        self.restart = ""
+        """Why the venue asked to reconnect (``FrameOutcome.reconnect``); empty if not."""
         self.conn = ""
         """The connection's name in the recording (``"ws-1"``); empty when not recorded."""
 
@@ -254,6 +260,8 @@ class Session:
             raise OutboxFullError(f"more than {OUTBOX_MAX_FRAMES} frames waited to be sent")
         if self.stale is not None:
             raise StaleConnectionError(self.stale)
+        if self.restart:
+            raise VenueRestartError(f"venue asked to reconnect: {self.restart}")
         if not self.closing:
             raise ConnectionError("venue closed the connection")
 
@@ -324,7 +332,7 @@ class Session:
                 except Exception as exc:
                     outcome = self._internal_error(exc, frame)
                 await self._handle(outcome, read_ns)
-            if self.closing:
+            if self.closing or self.restart:
                 break
 
     def _reject(self, reason: str, detail: str) -> None:
@@ -428,6 +436,8 @@ class Session:
             self._count_resync(resync.instrument.instrument, resync.reason)
         for reply in outcome.replies:
             self._send(reply)
+        if outcome.reconnect:
+            self.restart = outcome.reconnect
 
     def _count_resync(self, instrument: str, reason: str) -> None:
         """Count every resync; log at most one line per book and reason per interval."""
