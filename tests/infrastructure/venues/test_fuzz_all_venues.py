@@ -56,6 +56,7 @@ from relay.domain.model import (
 )
 from relay.infrastructure.venues import (
     binance,
+    bitfinex,
     bitmex,
     bybit,
     coinbase,
@@ -82,6 +83,7 @@ MODULES = {
     m.__name__.rsplit(".", 1)[1]: m
     for m in (
         binance,
+        bitfinex,
         bitmex,
         bybit,
         coinbase,
