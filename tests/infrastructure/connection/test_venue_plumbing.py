@@ -71,6 +71,8 @@ class PlumbingProtocol(VenueProtocol):
             return FrameOutcome(
                 [], [], ["unsub BOOK-1", "sub BOOK-1"], [BookResync(self.instrument, "checksum")]
             )
+        if frame == "restart":
+            return FrameOutcome([], [], [], [], reconnect="the server restarts")
         return FrameOutcome([], [], [])
 
     def resync_books(self, instruments: Collection[str] | None, reason: str) -> FrameOutcome:
@@ -229,6 +231,40 @@ async def test_a_flood_of_frames_for_the_venue_drops_the_connection_and_reconnec
     assert len(connections) >= 2
     reconnects = metrics.registry.get_sample_value("relay_venue_reconnects_total", {"venue": VENUE})
     assert reconnects is not None and reconnects >= 1
+
+
+async def test_a_venue_asking_for_a_reconnect_gets_a_new_connection(
+    plumbing_venue: VenueSpec,
+) -> None:
+    """``FrameOutcome.reconnect`` (Bitfinex's info 20051): the session closes its connection
+    and the venue connection opens a new one, counted as a reconnect."""
+    connections: list[int] = []
+
+    async def handler(connection: ServerConnection) -> None:
+        connections.append(len(connections) + 1)
+        if len(connections) == 1:
+            await connection.send("restart")
+        async for _ in connection:
+            pass
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+        metrics = PrometheusMetrics()
+        config = replace(venue_config(url), reconnect_base_s=0.05, reconnect_cap_s=0.1)
+        async with httpx.AsyncClient() as http:
+            connection = VenueConnection(
+                plumbing_venue, config, published, metrics, HealthMonitor([VENUE]), http
+            )
+            task = asyncio.create_task(connection.run())
+            for _ in range(100):
+                if len(connections) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            await connection.stop_reading()
+            await asyncio.wait_for(task, 5)
+    assert connections == [1, 2]
+    reconnects = metrics.registry.get_sample_value("relay_venue_reconnects_total", {"venue": VENUE})
+    assert reconnects == 1
 
 
 def test_plan_connections_shards_subscriptions_and_names_the_connections(

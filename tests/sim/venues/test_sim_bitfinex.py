@@ -7,15 +7,20 @@ them. The final books are compared with books built from the raw frames here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from decimal import Decimal
 
+import websockets
 from support.bitfinex_frames import SYMBOLS, protocol, recv
+from support.reference_books import CAPTURES
 
 from relay.application.errors import FrameError
 from relay.application.ports import BookResync
 from relay.infrastructure.venues.bitfinex.protocol import BitfinexProtocol
+from relay.sim.captures import read_capture
+from relay.sim.server import Simulator
 from relay.sim.venues.bitfinex import FIRST_NEW_CHAN_ID, BitfinexSimulatedVenue
 
 Book = tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]
@@ -124,3 +129,20 @@ def test_pings_are_answered_and_unknown_unsubscribes_refused() -> None:
     ]
     assert side.on_client_frame("not json") == []
     assert side.on_frame_passed(recv()[0]) is None
+
+
+async def test_the_simulator_sends_what_the_side_makes_of_the_recorded_frames() -> None:
+    """Through ``relay.sim.server.Simulator`` (max speed) to a plain WebSocket client that
+    asks for sequence numbers and checksums: the ``conf`` answer carries its flags, and
+    every book message is followed by a ``cs`` message, numbers contiguous."""
+    capture = read_capture(CAPTURES / "bitfinex.jsonl")
+    async with Simulator([capture], speed=None) as simulator:
+        url = simulator.ws_url_for("bitfinex", "/ws/2")
+        async with websockets.connect(url) as client:
+            for frame in protocol().subscribe_frames():
+                await client.send(frame)
+            frames = [str(await asyncio.wait_for(client.recv(), 10)) for _ in range(1693 + 1600)]
+    assert frames[1] == '{"event":"conf","status":"OK","flags":196608}'
+    channel = [json.loads(f) for f in frames if f.startswith("[")]
+    assert [m[-1] for m in channel] == list(range(1, 3271))
+    assert sum(m[1] == "cs" for m in channel) == 1600

@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from relay.config.model import SubscriptionConfig, VenueConfig
+from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType
+from relay.infrastructure.venues.bitfinex.parse import INTERVAL_MS
 
 SEQ_ALL = 65536
 """``conf`` flag: every array message ends with the connection's sequence number."""
@@ -53,8 +55,18 @@ def book_length(depth: int) -> int:
 
 
 def time_frame(interval: str) -> str:
-    """The venue's candle time frame of a config ``candle_interval`` (``"1d"`` -> ``"1D"``)."""
-    return TIME_FRAMES.get(interval, interval)
+    """The venue's candle time frame of a config ``candle_interval`` (``"1d"`` -> ``"1D"``).
+
+    Raises:
+        InvalidValueError: a time frame the candles page does not offer (``1M``, a
+            calendar month, is left out: its length varies).
+    """
+    frame = TIME_FRAMES.get(interval, interval)
+    if frame not in INTERVAL_MS:
+        raise InvalidValueError(
+            "candle_interval", interval, f"Bitfinex offers {', '.join(INTERVAL_MS)}"
+        )
+    return frame
 
 
 def candle_key(interval: str, symbol: str) -> str:

@@ -108,6 +108,9 @@ class BitfinexProtocol(VenueProtocol):
         config: the venue's config; ``instrument`` is the venue symbol (``tBTCUSD``,
             ``tTESTBTC:TESTUSD``); ``depth`` chooses the book ``len``; ``candle_interval``
             the candle time frame (``1m``, ``1h``, ``1D``...).
+
+    Raises:
+        InvalidValueError: a ``candle_interval`` Bitfinex does not offer.
     """
 
     def __init__(self, config: VenueConfig) -> None:

@@ -7,6 +7,7 @@ messages numbered 1..1,670). Info codes: https://docs.bitfinex.com/docs/ws-gener
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,8 @@ from support.bitfinex_frames import (
 )
 
 from relay.application.errors import FrameError
+from relay.config.model import VenueConfig
+from relay.domain.errors import InvalidValueError
 from relay.domain.model import Candle, DataType, MarketEvent, Side, Ticker, Trade
 from relay.infrastructure.venues.bitfinex import SPEC
 from relay.infrastructure.venues.bitfinex.channels import book_length, split_config
@@ -243,3 +246,17 @@ def test_refused_frames_name_their_reason(frame: str, reason: str) -> None:
     with pytest.raises(FrameError) as caught:
         protocol().on_frame(frame, 1)
     assert caught.value.reason == reason
+
+
+def test_a_candle_interval_bitfinex_does_not_offer_is_refused_when_the_protocol_is_built() -> None:
+    sub = config(["tBTCUSD"], (DataType.CANDLE,)).subscriptions[0]
+    for interval, key in (("1d", "trade:1D:tBTCUSD"), ("2w", "trade:14D:tBTCUSD")):
+        frames = BitfinexProtocol(
+            VenueConfig(id="bitfinex", subscriptions=(replace(sub, candle_interval=interval),))
+        ).subscribe_frames()
+        assert frames[1] == f'{{"event":"subscribe","channel":"candles","key":"{key}"}}'
+    with pytest.raises(InvalidValueError) as caught:
+        BitfinexProtocol(
+            VenueConfig(id="bitfinex", subscriptions=(replace(sub, candle_interval="1M"),))
+        )
+    assert "Bitfinex offers 1m, 5m, 15m, 30m, 1h, 3h, 6h, 12h, 1D, 1W, 14D" in str(caught.value)
