@@ -185,6 +185,11 @@ class BitfinexProtocol(VenueProtocol):
             return self._message(message, received_at_ms)
 
     def _message(self, message: list[Any], received_at_ms: int) -> FrameOutcome:
+        """A channel message: its sequence number checked first, then its body.
+
+        A message that reveals a gap returns the gap's resync even when its body is
+        refused (the resync's frames must reach the venue).
+        """
         chan_id = wire.integer("chanId", message[0])
         seq: int | None = None
         gap = FrameOutcome([], [], [], [])
@@ -194,16 +199,13 @@ class BitfinexProtocol(VenueProtocol):
             body = message[1:-1]
         else:
             body = message[1:]
-        if not body:
-            raise FrameError("missing_field", "channel message without a body")
-        if body[0] == "hb":
-            return gap
-        channel = self._channels.get(chan_id)
-        if channel is None:
+        try:
+            with FrameErrors("channel message", also=(IndexError,)):
+                outcome = self._body(chan_id, body, seq, received_at_ms)
+        except FrameError:
             if gap.resyncs:
                 return gap
-            raise FrameError("unsubscribed", f"chanId {chan_id}")
-        outcome = self._channel(channel, chan_id, body, seq, received_at_ms)
+            raise
         if not gap.resyncs:
             return outcome
         return FrameOutcome(
@@ -212,6 +214,18 @@ class BitfinexProtocol(VenueProtocol):
             gap.replies + outcome.replies,
             gap.resyncs + outcome.resyncs,
         )
+
+    def _body(
+        self, chan_id: int, body: list[Any], seq: int | None, received_at_ms: int
+    ) -> FrameOutcome:
+        if not body:
+            raise FrameError("missing_field", "channel message without a body")
+        if body[0] == "hb":
+            return FrameOutcome([], [], [], [])
+        channel = self._channels.get(chan_id)
+        if channel is None:
+            raise FrameError("unsubscribed", f"chanId {chan_id}")
+        return self._channel(channel, chan_id, body, seq, received_at_ms)
 
     def _sequence(self, seq: int) -> FrameOutcome:
         """Check one message's sequence number (see the module docstring)."""

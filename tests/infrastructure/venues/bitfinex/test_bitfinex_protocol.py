@@ -151,6 +151,14 @@ def test_a_sequence_break_resyncs_every_book_and_the_next_message_sets_the_basel
     assert not [e for e in later if e.data_type is DataType.L2_ORDERBOOK]
 
 
+def test_a_gap_revealed_by_a_refused_message_still_sends_the_resync() -> None:
+    proto = protocol(["tDOGUSD"])
+    _through(proto, 700)
+    outcome = proto.on_frame("[999999,[1,2,3],5000]", 2)  # a gap, on a channel never subscribed
+    assert [(r.instrument.instrument, r.reason) for r in outcome.resyncs] == [("tDOGUSD", "gap")]
+    assert outcome.replies[0] == '{"event":"unsubscribe","chanId":225206}'
+
+
 def test_a_repeated_sequence_number_is_stale_and_skipped() -> None:
     frames = recv()
     proto = protocol()
