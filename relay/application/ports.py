@@ -81,8 +81,9 @@ class FrameOutcome:
             the unsubscribe + subscribe frames of a book resync).
         resyncs: books re-synchronized over the WebSocket (see :class:`BookResync`).
         reconnect: the venue asked the client to reconnect (Bitstamp's
-            ``bts:request_reconnect`` before a server's maintenance): the connection
-            is replaced by a rotation, the new connection open before the old closes.
+            ``bts:request_reconnect`` before a server's maintenance, Bitfinex's info
+            20051 before its server restarts): the connection is replaced by a
+            rotation, the new connection open before the old closes.
     """
 
     events: list[MarketEvent]

@@ -378,12 +378,17 @@ class ConnectionReplay:
                     skipping = faults.skip_frames
                 await asyncio.sleep(max(0.0, base_s + offsets_s[index] - time.monotonic()))
                 self._clock.position = index + 1
+                replaced = None
                 if venue_side is not None:
-                    venue_side.on_frame_passed(frames[index].data)
+                    replaced = venue_side.on_frame_passed(frames[index].data)
                 if skipping:
                     skipping -= 1
                     continue
-                await self._send_frame(frames[index])
+                if replaced is None:
+                    await self._send_frame(frames[index].data)
+                else:
+                    for text in replaced:
+                        await self._send_frame(text)
                 sent += 1
                 if faults.garbage_every is not None and sent % faults.garbage_every == 0:
                     await self._send_garbage()
@@ -396,9 +401,9 @@ class ConnectionReplay:
         except ConnectionClosed:
             return
 
-    async def _send_frame(self, frame: ReplayFrame) -> None:
-        await self._connection.send(frame.data)
-        self._previous = frame.data
+    async def _send_frame(self, text: str) -> None:
+        await self._connection.send(text)
+        self._previous = text
 
     async def _send_garbage(self) -> None:
         await self._connection.send(garbage_frame(self._garbage_sent, self._previous))

@@ -70,8 +70,10 @@ every served connection gets one. It is shown every recorded frame the replay
 passes (sent or skipped, and in ``resume`` mode the frames before the resume
 point) and every frame the client sends, and what it answers (pongs, subscribe
 acknowledgements, a fresh book snapshot for a channel subscribed again) is sent
-to the client at once, between recorded frames. Other captures ignore what
-the client sends.
+to the client at once, between recorded frames. A side may also send other
+frames in place of a recorded one (Bitfinex's: channel ids and sequence numbers
+renumbered after a resubscribe, checksum messages added). Other captures ignore
+what the client sends.
 
 For tests, :attr:`Simulator.rest_log` lists every REST request answered
 (monotonic time, path with query, status) and

@@ -37,5 +37,5 @@ def test_every_venue_package_has_a_simulated_side_of_the_same_name() -> None:
     from relay.infrastructure.venues.registry import registered_venues
     from relay.sim.venues.registry import simulated_venue_ids
 
-    assert len(VENUE_MODULES) == 14
+    assert len(VENUE_MODULES) == 15
     assert simulated_venue_ids() == registered_venues()

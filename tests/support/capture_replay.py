@@ -29,7 +29,7 @@ from relay.domain.model import FORBIDDEN_SYMBOL_CHARACTERS, DataType, MarketEven
 from relay.infrastructure.venues.registry import venue_spec
 from relay.sim.captures import Capture, RecordKind
 
-NO_ADAPTER = frozenset({"bitfinex"})
+NO_ADAPTER: frozenset[str] = frozenset()
 """Venue ids of the captures in ``shared/captures`` that the relay has no adapter for."""
 
 Wanted = dict[str, set[DataType]]
@@ -222,7 +222,26 @@ def _bitstamp(capture: Capture) -> tuple[Wanted, dict[str, str]]:
     return wanted, {}
 
 
+def _bitfinex(capture: Capture) -> tuple[Wanted, dict[str, str]]:
+    """``symbol`` of every ``subscribed`` answer (trades, ticker, book; candles by ``key``)."""
+    channels = {"trades": DataType.TRADE, "ticker": DataType.TICKER, "book": DataType.L2_ORDERBOOK}
+    wanted: Wanted = {}
+    intervals: dict[str, str] = {}
+    for message in _frames(capture):
+        if message.get("event") != "subscribed":
+            continue
+        if message["channel"] == "candles":
+            _, interval, symbol = str(message["key"]).split(":", 2)
+            intervals[symbol] = interval
+            wanted.setdefault(symbol, set()).add(DataType.CANDLE)
+        else:
+            channel = channels[str(message["channel"])]
+            wanted.setdefault(str(message["symbol"]), set()).add(channel)
+    return wanted, intervals
+
+
 SUBSCRIPTION_READERS: dict[str, Callable[[Capture], tuple[Wanted, dict[str, str]]]] = {
+    "bitfinex": _bitfinex,
     "binance-spot": _binance,
     "binance-usdm": _binance,
     "binance-coinm": _binance,

@@ -175,6 +175,24 @@ def _bitmex(quotes: list[Quote]) -> list[str]:
     return frames
 
 
+def _bitfinex(quotes: list[Quote]) -> list[str]:
+    """The recorded ``conf`` answer (``SEQ_ALL``), tBFTUSD's ``subscribed`` answer and first
+    ticker message of ``bitfinex.jsonl``: the sequence number (its last item) advances."""
+    conf = json.dumps(_recorded("bitfinex.jsonl", '"event":"conf"'))
+    subscribed = _recorded("bitfinex.jsonl", '"channel":"ticker","chanId":232949')
+    frame = next(
+        r["data"]
+        for r in records("bitfinex.jsonl")
+        if r["kind"] == "recv" and r["data"].startswith("[232949,[")
+    )
+    chan, fields, seq = json.loads(frame, parse_float=str)
+    frames = [conf, json.dumps(subscribed)]
+    for step, quote in enumerate(quotes):
+        values = ",".join((*quote, *fields[4:]))
+        frames.append(f"[{chan},[{values}],{seq + step}]")
+    return frames
+
+
 def _kraken_futures(quotes: list[Quote]) -> list[str]:
     """The documented ``ticker`` message (https://docs.kraken.com/exchange/api-reference/
     futures-websocket/ticker; example quoted in ccxt's ``krakenfutures``): ``time``."""
@@ -399,6 +417,7 @@ TICKER_FRAMES: dict[str, tuple[str, FrameBuilder]] = {
     "binance-spot": _binance("binance-spot.jsonl"),
     "binance-usdm": _binance("binance-usdm.jsonl"),
     "binance-coinm": _binance("binance-coinm.jsonl"),
+    "bitfinex": ("tBFTUSD", _bitfinex),
     "bitmex": ("UNIUSDT", _bitmex),
     "bybit-spot": ("BTCUSDT", _bybit_spot),
     "bybit-linear": ("BTCUSDT", _bybit_tickers("BTCUSDT")),

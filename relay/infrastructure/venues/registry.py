@@ -21,6 +21,7 @@ class UnknownVenueError(RelayError):
 
 VENUE_MODULES = (
     "binance",
+    "bitfinex",
     "bitmex",
     "bitstamp",
     "bybit",

@@ -26,8 +26,15 @@ class SimulatedVenue(Protocol):
     book snapshot when a book channel is subscribed again).
     """
 
-    def on_frame_passed(self, frame: str) -> None:
-        """A recorded venue frame the replay passed (sent, or skipped by a fault)."""
+    def on_frame_passed(self, frame: str) -> Sequence[str] | None:
+        """A recorded venue frame the replay passed (sent, or skipped by a fault).
+
+        Returns:
+            None: the recorded frame is sent as it is (every side but Bitfinex's);
+            else the frames to send in its place, in order (none: the frame is
+            not sent, as a venue stops sending a channel once unsubscribed). A
+            skipped frame sends nothing either way.
+        """
         ...
 
     def on_client_frame(self, frame: str) -> Sequence[str]:

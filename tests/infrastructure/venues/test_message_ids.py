@@ -61,6 +61,7 @@ EXPECTED = {
     "binance-coinm": 4122,
     "binance-spot": 264,
     "binance-usdm": 1527,
+    "bitfinex": 1831,
     "bitmex": 2442,
     "bitstamp": 634,
     "coinbase-exchange": 9943,

@@ -373,6 +373,35 @@ def bitmex() -> Scenario:
     )
 
 
+def bitfinex() -> Scenario:
+    """tDOGUSD's recorded ``subscribed`` answer, snapshot and next five updates of
+    bitfinex.jsonl (after its ``conf`` answer: ``SEQ_ALL``), renumbered 1, 2, 3...; the
+    fresh subscription's answer (a new ``chanId``) and the same snapshot next."""
+    frames = recorded("bitfinex.jsonl")
+    conf = next(f for f in frames if '"event":"conf"' in f)
+    answer = next(f for f in frames if '"channel":"book","chanId":225206' in f)
+    book = [json.loads(f, parse_float=str)[1] for f in frames if f.startswith("[225206,[")]
+    snapshot, updates = book[0], book[1:6]
+
+    def numbered(chan: int, body: list[Any], seq: int) -> str:
+        return json.dumps([chan, body, seq]).replace('"', "")
+
+    bids = [(p, a) for p, _, a in snapshot if not a.startswith("-")]
+    asks = [(p, a[1:]) for p, _, a in snapshot if a.startswith("-")]
+    return Scenario(
+        "tDOGUSD",
+        [conf, answer, numbered(225206, snapshot, 1)],
+        [numbered(225206, u, 2 + i) for i, u in enumerate(updates)],
+        [answer.replace("225206", "7"), numbered(7, snapshot, 7)],
+        (levels(bids, True), levels(asks, False)),
+        replies=[
+            '{"event":"unsubscribe","chanId":225206}',
+            '{"event":"subscribe","channel":"book","symbol":"tDOGUSD","prec":"P0","freq":"F0",'
+            '"len":"25"}',
+        ],
+    )
+
+
 def kraken_futures() -> Scenario:
     """The first recorded ``book_snapshot`` of kraken-futures.jsonl and its product's deltas."""
     frames = recorded("kraken-futures.jsonl")
@@ -497,6 +526,7 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "binance-spot": binance("binance-spot.jsonl"),
     "binance-usdm": binance("binance-usdm.jsonl"),
     "binance-coinm": binance("binance-coinm.jsonl"),
+    "bitfinex": bitfinex,
     "bitmex": bitmex,
     "bitstamp": bitstamp,
     "bybit-spot": bybit("bybit-spot"),
