@@ -27,6 +27,7 @@ from relay.infrastructure.connection.venue_connection import VenueConnection
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.http_app import HttpBindError, HttpServer, build_app
 from relay.infrastructure.http_limits import ShedAction
+from relay.infrastructure.http_ui import ui_routes
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats.commands import UnsupportedNatsClientError
 from relay.infrastructure.nats.kv import BucketKeeper, ConsumerStateWriter
@@ -152,7 +153,9 @@ class Relay:
         }
         self.subscriptions = SubscriptionManager(self.connections)
         self.http = (
-            HttpServer(build_app(self.health, self.metrics), config.http, self._http_shed)
+            HttpServer(
+                build_app(self.health, self.metrics, ui_routes()), config.http, self._http_shed
+            )
             if config.http.enabled
             else None
         )

@@ -10,13 +10,13 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from relay.application.health import HealthMonitor, HealthStatus
 from relay.config.model import HttpConfig
@@ -32,8 +32,10 @@ from relay.infrastructure.metrics import PrometheusMetrics
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def build_app(health: HealthMonitor, metrics: PrometheusMetrics) -> Starlette:
-    """The ASGI app.
+def build_app(
+    health: HealthMonitor, metrics: PrometheusMetrics, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The ASGI app: the routes below, then ``extra_routes`` (the dashboard ``/ui``).
 
     - ``GET /livez``: 200 ``{"status": "alive"}`` whenever the event loop answers.
     - ``GET /readyz``: 200 ``{"ready": true}`` when NATS is connected, JetStream
@@ -67,6 +69,7 @@ def build_app(health: HealthMonitor, metrics: PrometheusMetrics) -> Starlette:
             Route("/readyz", readyz_endpoint, methods=["GET"]),
             Route("/health", health_endpoint, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            *extra_routes,
         ]
     )
 
