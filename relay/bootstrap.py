@@ -21,9 +21,11 @@ from relay.application.pipeline import Pipeline
 from relay.application.ports import AckObserver, OutboundMessage
 from relay.application.subscription_manager import SubscriptionManager
 from relay.config.loader import load_config
-from relay.config.model import RelayConfig
+from relay.config.model import RelayConfig, VenueConfig
 from relay.domain.model import DataType, Instrument
 from relay.infrastructure.connection.venue_connection import VenueConnection
+from relay.infrastructure.control.plane import ControlPlane
+from relay.infrastructure.control.status import NatsView
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.http_app import HttpBindError, HttpServer, build_app
 from relay.infrastructure.http_limits import ShedAction
@@ -36,6 +38,7 @@ from relay.infrastructure.nats.streams import StreamSetupError
 from relay.infrastructure.recording.recorder import CaptureRecorder
 from relay.infrastructure.status_metrics import StatusMetrics
 from relay.infrastructure.venues.registry import (
+    VenueSpec,
     plan_connections,
     supported_data_types,
     venue_spec,
@@ -119,7 +122,8 @@ class Relay:
         }
         self._book_connections = {key: name for key, (name, _) in books.items()}
         self._resyncs_pending: set[Instrument] = set()
-        self._resync_requests: asyncio.Queue[tuple[Instrument, str]] = asyncio.Queue(len(books) + 1)
+        # Bounded by the books: at most one pending request per book (``_resyncs_pending``).
+        self._resync_requests: asyncio.Queue[tuple[Instrument, str]] = asyncio.Queue()
         self.pipeline = Pipeline(
             config.pipeline.max_queue_events,
             codec,
@@ -138,27 +142,55 @@ class Relay:
             if config.recording.enabled
             else None
         )
-        self.connections = {
-            name: VenueConnection(
-                spec,
-                part,
-                self.pipeline.put,
-                self.metrics,
-                self.health,
-                self._http_client,
-                name=name,
-                recorder=self.recorder,
-            )
-            for spec, name, part in plans
-        }
+        self.connections = {name: self._connection(spec, name, part) for spec, name, part in plans}
         self.subscriptions = SubscriptionManager(self.connections)
-        self.http = (
-            HttpServer(
-                build_app(self.health, self.metrics, ui_routes()), config.http, self._http_shed
+        self.control = (
+            ControlPlane(
+                config,
+                self.connections,
+                self.subscriptions,
+                self._connection,
+                self.pipeline,
+                self.health,
+                self.consumer_state,
+                self._book_connections,
+                self.metrics,
+                NatsView(self._nats_connected, self._nats_server, self._nats_reconnects),
             )
+            if config.control.enabled
+            else None
+        )
+        routes = [*self.control.routes, *ui_routes()] if self.control is not None else []
+        self.http = (
+            HttpServer(build_app(self.health, self.metrics, routes), config.http, self._http_shed)
             if config.http.enabled
             else None
         )
+
+    def _connection(self, spec: VenueSpec, name: str, part: VenueConfig) -> VenueConnection:
+        """A venue connection named ``name`` for the config ``part`` (not yet running)."""
+        return VenueConnection(
+            spec,
+            part,
+            self.pipeline.put,
+            self.metrics,
+            self.health,
+            self._http_client,
+            name=name,
+            recorder=self.recorder,
+        )
+
+    def _nats_connected(self) -> bool:
+        return self.health.nats_connected
+
+    def _nats_server(self) -> str:
+        client = self.publisher.client
+        url = client.connected_url if client is not None else None
+        return f"{url.hostname}:{url.port}" if url is not None else ""
+
+    def _nats_reconnects(self) -> int:
+        client = self.publisher.client
+        return int(client.stats.get("reconnects", 0)) if client is not None else 0
 
     def _http_shed(self, action: ShedAction) -> None:
         self.metrics.http_connection_shed(action.value)
@@ -271,10 +303,18 @@ class Relay:
                 if self.state_writer is not None and client is not None
                 else None
             )
+            control_task = None
+            if self.control is not None and client is not None:
+                await self.control.open(client)
+                control_task = group.create_task(self.control.run(), name="control")
             venues_task = group.create_task(self.subscriptions.run(), name="venues")
             log.info("relay running", extra={"venues": list(self.connections)})
             await stop.wait()
             log.info("stopping: closing venue connections, then draining")
+            if self.control is not None:
+                self.control.stop()
+            if control_task is not None:
+                control_task.cancel()
             started = time.monotonic()
             timeout_s = self.config.pipeline.shutdown_timeout_s
 

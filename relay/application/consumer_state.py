@@ -99,6 +99,8 @@ class StatusRecord:
     stale_unwritten: bool = False
     held: StreamState | None = None
     held_until_s: float = 0.0
+    events: int = 0
+    """Messages published since start (a book snapshot cut in parts counts once)."""
 
     def seen(self, received_at_ms: int, snapshot: bool) -> None:
         """An event of the stream was published; a resyncing book streams again at its snapshot."""
@@ -263,6 +265,22 @@ class ConsumerState:
         if found is None:
             found = self.records[key] = StatusRecord(instrument, data_type, instrument.venue)
         return found
+
+    def add_stream(self, instrument: Instrument, data_type: DataType, connection: str) -> None:
+        """A stream subscribed at runtime on ``connection`` gets its record (and book image)."""
+        key = (instrument.venue, instrument.instrument, data_type)
+        if key not in self.records:
+            self.records[key] = StatusRecord(instrument, data_type, connection)
+        else:
+            self.records[key].connection = connection
+        if data_type is DataType.L2_ORDERBOOK and instrument not in self.books:
+            self.books[instrument] = BookImage(instrument)
+
+    def remove_stream(self, venue: str, instrument: str, data_type: DataType) -> None:
+        """A stream unsubscribed at runtime: its record and book image are dropped."""
+        record = self.records.pop((venue, instrument, data_type), None)
+        if record is not None and data_type is DataType.L2_ORDERBOOK:
+            self.books.pop(record.instrument, None)
 
     def book(self, instrument: Instrument) -> BookImage:
         """The book image of a book stream (made on first use)."""

@@ -75,20 +75,34 @@ class HealthMonitor:
         self.stale_after_ms = int(stale_after_s * 1000)
         self.started_at_ms = _now_ms()
 
+    def add_connection(self, name: str) -> None:
+        """A venue connection opened at runtime is reported from now on."""
+        self.venues.setdefault(name, VenueHealth())
+
+    def remove_connection(self, name: str) -> None:
+        """A venue connection closed at runtime is no longer reported."""
+        self.venues.pop(name, None)
+
     def venue_state(self, venue: str, state: ConnectionState) -> None:
         """Record a connection state change."""
-        health = self.venues[venue]
+        health = self.venues.get(venue)
+        if health is None:  # a connection removed at runtime, closing
+            return
         if state is ConnectionState.CONNECTING and health.state is not ConnectionState.CONNECTING:
             health.reconnects += 1
         health.state = state
 
     def venue_circuit(self, venue: str, state: BreakerState) -> None:
         """Record the venue's circuit breaker state."""
-        self.venues[venue].circuit = state
+        health = self.venues.get(venue)
+        if health is not None:
+            health.circuit = state
 
     def venue_message(self, venue: str, received_at_ms: int) -> None:
         """Record that a frame arrived."""
-        self.venues[venue].last_message_ms = received_at_ms
+        health = self.venues.get(venue)
+        if health is not None:
+            health.last_message_ms = received_at_ms
 
     def status(self, now_ms: int | None = None) -> HealthStatus:
         """The overall status now."""

@@ -75,6 +75,7 @@ class _Stream:
         "latest_key",
         "msg_id_prefix",
         "numbers",
+        "paused",
         "recent",
         "status",
         "subject",
@@ -98,6 +99,8 @@ class _Stream:
         self.data_type = event.data_type.value
         self.numbers = numbers
         self.recent = recent
+        self.paused = False
+        """Read but not published (a runtime knob): counted as dropped, ``reason="paused"``."""
         is_book = event.data_type is DataType.L2_ORDERBOOK
         self.book = instrument if is_book else None
         """The instrument of a book stream (carried by its messages), None for other types."""
@@ -183,6 +186,10 @@ class Pipeline:
         self.sequences = SequenceTracker()
         self._recent: dict[str, RecentIds] = {}
         self._streams: dict[tuple[Instrument, DataType], _Stream] = {}
+        self._paused: set[tuple[str, str, DataType]] = set()
+        self._removed: set[tuple[str, str, DataType]] = set()
+        """Streams unsubscribed at runtime: their events still queued or still read
+        (a venue that cannot unsubscribe live) are dropped, ``reason="unsubscribed"``."""
         self.accepted = 0
         self.duplicates = 0
         self.outside_depth = 0
@@ -227,7 +234,14 @@ class Pipeline:
         key = (event.instrument, event.data_type)
         stream = self._streams.get(key)
         if stream is None:
+            instrument = event.instrument
+            if (instrument.venue, instrument.instrument, event.data_type) in self._removed:
+                self._metrics.event_dropped(instrument.venue, event.data_type.value, "unsubscribed")
+                return
             stream = self._streams[key] = self._stream(event)
+        if stream.paused:
+            self._metrics.event_dropped(stream.venue, stream.data_type, "paused")
+            return
         msg_id = stream.msg_id_prefix + event.dedup_key
         if not stream.recent.add(msg_id):
             self.duplicates += 1
@@ -246,6 +260,7 @@ class Pipeline:
         data = self._encoder.encode(event, sequence)
         status = stream.status
         if status is not None:
+            status.events += 1
             status.last_event_ms = event.received_at_ms
             if status.state is not _STREAMING:
                 status.seen(event.received_at_ms, False)
@@ -346,6 +361,7 @@ class Pipeline:
         """A book message (a whole snapshot counts as one) goes out as ``sequence``."""
         status = stream.status
         if status is not None:
+            status.events += 1
             status.seen(event.received_at_ms, update.is_snapshot)
         image = stream.image
         if image is not None:
@@ -404,6 +420,64 @@ class Pipeline:
         )
         self._resync_book(book, "message_dropped")
 
+    def forget(self, venue: str, instrument: str, data_type: DataType) -> None:
+        """A stream was unsubscribed at runtime: drop its state (a book's depth view) and
+        every event of it from now on, until :meth:`restore`. Its sequence numbers are kept:
+        subscribed again, it goes on from the next number."""
+        key = (venue, instrument, data_type)
+        self._removed.add(key)
+        for found in [k for k in self._streams if _matches(k, key)]:
+            del self._streams[found]
+
+    def restore(self, venue: str, instrument: str, data_type: DataType, depth: int) -> None:
+        """A stream was subscribed at runtime: publish its events (a book from its next
+        snapshot), with book ``depth`` (0 = the venue's book)."""
+        self._removed.discard((venue, instrument, data_type))
+        if data_type is DataType.L2_ORDERBOOK:
+            self._set_depth(venue, instrument, depth)
+
+    def set_paused(self, venue: str, instrument: str, data_type: DataType, paused: bool) -> None:
+        """Pause (read, count as dropped, do not publish) or resume a stream.
+
+        A book resumed is published again from a fresh snapshot: its resync is
+        asked for (``reason="resumed"``), since the deltas read while paused
+        were not published.
+        """
+        key = (venue, instrument, data_type)
+        if paused:
+            self._paused.add(key)
+        else:
+            self._paused.discard(key)
+        for found, stream in self._streams.items():
+            if not _matches(found, key) or stream.paused == paused:
+                continue
+            stream.paused = paused
+            if not paused and stream.book is not None:
+                self._restart_book(stream, "resumed")
+
+    def set_depth(self, venue: str, instrument: str, depth: int) -> None:
+        """Publish a book with another depth (0 = the venue's book), from a fresh snapshot
+        (its resync is asked for, ``reason="depth_changed"``); no other book is touched."""
+        self._set_depth(venue, instrument, depth)
+        for (found, data_type), stream in self._streams.items():
+            if data_type is DataType.L2_ORDERBOOK and _matches(
+                (found, data_type), (venue, instrument, data_type)
+            ):
+                stream.depth_view = DepthView(depth) if depth > 0 else None
+                self._restart_book(stream, "depth_changed")
+
+    def _set_depth(self, venue: str, instrument: str, depth: int) -> None:
+        if depth > 0:
+            self._depths[(venue, instrument)] = depth
+        else:
+            self._depths.pop((venue, instrument), None)
+
+    def _restart_book(self, stream: _Stream, reason: str) -> None:
+        if stream.book is not None and stream.book_complete:
+            stream.book_complete = False
+        if stream.book is not None:
+            self._resync_book(stream.book, reason)
+
     def _stream(self, event: MarketEvent) -> _Stream:
         instrument = event.instrument
         venue = instrument.venue
@@ -412,7 +486,9 @@ class Pipeline:
             recent = self._recent[venue] = RecentIds(RECENT_IDS_PER_VENUE)
         numbers = self.sequences.counter(instrument, event.data_type)
         depth = self._depths.get((venue, instrument.instrument), 0)
-        return _Stream(event, self._subject_prefix, numbers, recent, depth, self._state)
+        stream = _Stream(event, self._subject_prefix, numbers, recent, depth, self._state)
+        stream.paused = (venue, instrument.instrument, event.data_type) in self._paused
+        return stream
 
     async def drain(self, timeout_s: float) -> int:
         """Wait until the queue is empty (the :meth:`run` loop must still be running).
@@ -423,3 +499,8 @@ class Pipeline:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._queue.join(), timeout_s)
         return self._queue.qsize()
+
+
+def _matches(found: tuple[Instrument, DataType], key: tuple[str, str, DataType]) -> bool:
+    instrument, data_type = found
+    return (instrument.venue, instrument.instrument, data_type) == key

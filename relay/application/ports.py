@@ -12,7 +12,8 @@ from typing import Protocol
 
 from relay.application.circuit_breaker import BreakerState
 from relay.application.errors import FrameError
-from relay.domain.model import Instrument, MarketEvent
+from relay.config.model import SubscriptionConfig
+from relay.domain.model import DataType, Instrument, MarketEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,34 @@ class VenueProtocol(Protocol):
             reason: the short word counted in ``relay_book_resyncs_total``.
         """
         ...
+
+    def subscribe(self, subscription: SubscriptionConfig) -> FrameOutcome | None:
+        """Start ``subscription`` on the open connection (a runtime change), if the venue can.
+
+        Its data types are added to what this connection reads for the
+        instrument (merged with any it reads already). The outcome carries the
+        subscribe frames (``replies``) and, for a book on a REST-snapshot venue,
+        its ``initial`` snapshot request; no other book is touched.
+
+        Returns:
+            None (the default) when the venue cannot subscribe on an open
+            connection (streams named in the URL only): the caller opens a new
+            connection for it instead.
+        """
+        return None
+
+    def unsubscribe(self, instrument: str, data_types: Collection[DataType]) -> FrameOutcome | None:
+        """Stop reading ``data_types`` of ``instrument`` on the open connection, if the venue can.
+
+        Their books are dropped; their frames arriving after this are skipped
+        as ``unsubscribed``. The outcome carries the unsubscribe frames.
+
+        Returns:
+            None (the default) when the venue cannot unsubscribe on an open
+            connection: the caller drops the streams' events until the
+            connection is next replaced (which no longer subscribes them).
+        """
+        return None
 
     def on_snapshot(
         self, request: SnapshotRequest, body: bytes, received_at_ms: int

@@ -32,12 +32,33 @@ class SubscriptionManager:
     def __init__(self, runners: Mapping[str, ConnectionRunner]) -> None:
         self.runners = dict(runners)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._group: asyncio.TaskGroup | None = None
 
     async def run(self) -> None:
         """Start every runner and wait for them; a runner that fails ends the group."""
         async with asyncio.TaskGroup() as group:
+            self._group = group
             for venue, runner in self.runners.items():
                 self._tasks[venue] = group.create_task(runner.run(), name=f"venue:{venue}")
+        self._group = None
+
+    def add(self, name: str, runner: ConnectionRunner) -> None:
+        """Add a connection at runtime: started now if :meth:`run` is running, else with it."""
+        self.runners[name] = runner
+        if self._group is not None:
+            self._tasks[name] = self._group.create_task(runner.run(), name=f"venue:{name}")
+
+    async def remove(self, name: str, timeout_s: float) -> None:
+        """Stop one connection (as :meth:`stop` does for all) and forget it."""
+        runner = self.runners.pop(name, None)
+        task = self._tasks.pop(name, None)
+        if runner is None:
+            return
+        await runner.stop_reading()
+        if task is not None and not task.done():
+            _, pending = await asyncio.wait([task], timeout=timeout_s)
+            for late in pending:
+                late.cancel()
 
     async def stop(self, timeout_s: float) -> None:
         """Stop reading on every connection, wait up to ``timeout_s`` for them, then cancel."""

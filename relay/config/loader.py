@@ -31,6 +31,7 @@ from relay.config.checks import (
     ws_url_problem,
 )
 from relay.config.cluster import ClusterConfig, read_cluster
+from relay.config.control import ControlConfig, StreamRequest, read_control
 from relay.config.errors import ConfigError, ConfigProblem
 from relay.config.model import (
     ConsumerStateConfig,
@@ -55,6 +56,7 @@ __all__ = [
     "ConfigProblem",
     "load_config",
     "parse_config",
+    "read_stream_request",
 ]
 
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -195,6 +197,7 @@ def _relay_config(root: Table, venues: Mapping[str, frozenset[DataType]]) -> Rel
         recording=recording,
         consumer_state=_consumer_state(root.table("consumer_state", ConsumerStateConfig)),
         cluster=read_cluster(root.table("cluster", ClusterConfig)),
+        control=read_control(root.table("control", ControlConfig)),
     )
 
 
@@ -366,3 +369,45 @@ def _consumer_state(table: Table) -> ConsumerStateConfig:
         storage=table.choice("storage", d.storage),
         manage=table.choice("manage", d.manage),
     )
+
+
+class _LiteralContext(Context):
+    """A context that substitutes nothing: API input is taken as written, never from the
+    environment (``${RELAY_CONTROL_TOKEN}`` in a request stays those characters)."""
+
+    def substitute(self, text: str, path: str) -> str | None:
+        return text
+
+
+def read_stream_request(
+    body: Mapping[str, object], *, venues: Mapping[str, frozenset[DataType]]
+) -> tuple[StreamRequest, tuple[ConfigProblem, ...]]:
+    """Check a runtime stream request (``POST /api/v1/streams``) by the config file's rules.
+
+    Args:
+        body: the decoded JSON object: ``{"venue": "binance-usdm", "instrument":
+            "BTCUSDT", "canonical_symbol": "BTC/USDT", "data_types": ["trade"],
+            "depth": 20, "candle_interval": "1m"}`` (``depth`` and
+            ``candle_interval`` optional).
+        venues: every registered venue id mapped to the data types it supports.
+
+    Returns:
+        The request and every problem found (paths as ``data_types[0]``); the
+        request is meaningful only when there is no problem. Nothing is read
+        from the environment.
+    """
+    context = _LiteralContext({})
+    table = Table(context, body, "", StreamRequest)
+    venue_id = table.string("venue", check=lambda text: venue_problem(text, venues))
+    supported = None if table.failed("venue") else venues[venue_id]
+    request = StreamRequest(
+        venue=venue_id,
+        instrument=table.string("instrument", check=non_empty_problem),
+        canonical_symbol=table.string("canonical_symbol", check=canonical_problem),
+        data_types=_data_types(table, venue_id, supported),
+        depth=table.integer("depth", _SUBSCRIPTION.depth, minimum=0, maximum=100_000),
+        candle_interval=table.string(
+            "candle_interval", _SUBSCRIPTION.candle_interval, interval_problem
+        ),
+    )
+    return request, tuple(context.problems)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from relay.config.cluster import ClusterConfig
+from relay.config.control import ControlConfig
 from relay.config.recording import RecordingConfig
 from relay.domain.model import DataType
 
@@ -409,3 +410,4 @@ class RelayConfig:
     recording: RecordingConfig = field(default_factory=RecordingConfig)
     consumer_state: ConsumerStateConfig = field(default_factory=ConsumerStateConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    control: ControlConfig = field(default_factory=ControlConfig)

@@ -33,9 +33,12 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def build_app(
-    health: HealthMonitor, metrics: PrometheusMetrics, extra_routes: Sequence[BaseRoute] = ()
+    health: HealthMonitor, metrics: PrometheusMetrics, extra: Sequence[BaseRoute] = ()
 ) -> Starlette:
-    """The ASGI app: the routes below, then ``extra_routes`` (the dashboard ``/ui``).
+    """The ASGI app.
+
+    ``extra``: further routes (the control API's ``Mount("/api/v1", ...)``, the dashboard
+    ``/ui``).
 
     - ``GET /livez``: 200 ``{"status": "alive"}`` whenever the event loop answers.
     - ``GET /readyz``: 200 ``{"ready": true}`` when NATS is connected, JetStream
@@ -69,7 +72,7 @@ def build_app(
             Route("/readyz", readyz_endpoint, methods=["GET"]),
             Route("/health", health_endpoint, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
-            *extra_routes,
+            *extra,
         ]
     )
 

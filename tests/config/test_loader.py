@@ -577,7 +577,7 @@ data_types = ["trade", "funding_rate", "trades", "trade"]
             ConfigProblem(
                 "flavour",
                 "unknown key (known keys: nats, venues, serialization, http, pipeline, logging,"
-                " recording, consumer_state, cluster)",
+                " recording, consumer_state, cluster, control)",
             ),
         ),
     ],

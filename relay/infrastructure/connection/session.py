@@ -403,6 +403,39 @@ class Session:
         if self.broken is not None and self.ws is not None:
             await self.ws.close(code=1011, reason="internal error")
 
+    async def change(self, step: Callable[[VenueProtocol], FrameOutcome | None]) -> bool:
+        """Run ``step`` on the protocol under the session's lock and handle its outcome.
+
+        For a runtime subscribe or unsubscribe (:meth:`VenueProtocol.subscribe`).
+        Returns False when ``step`` returned None (the venue cannot do it on an
+        open connection) or the session is closing. If ``step`` raises, the
+        protocol's state cannot be trusted: the connection is replaced (the new
+        one reads what its config says) and True is returned.
+        """
+        async with self.lock:
+            if self.closing or self.broken is not None:
+                return False
+            try:
+                outcome = step(self.protocol)
+            except Exception as exc:
+                log.error(
+                    "runtime subscription change failed, replacing the connection",
+                    extra={
+                        "venue": self.context.config.id,
+                        "connection": self.context.name,
+                        "error_type": type(exc).__name__,
+                        "error": clip(exc),
+                    },
+                )
+                self.broken = ProtocolStateError(f"{type(exc).__name__}: {clip(exc)}")
+            else:
+                if outcome is None:
+                    return False
+                await self._handle(outcome, time.monotonic_ns())
+        if self.broken is not None and self.ws is not None:
+            await self.ws.close(code=1011, reason="internal error")
+        return True
+
     async def _handle(self, outcome: FrameOutcome, read_ns: int) -> None:
         context = self.context
         venue = context.config.id

@@ -25,15 +25,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
+from dataclasses import replace
 
 import httpx
 
 from relay.application.health import ConnectionState, HealthMonitor
 from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import MetricsSink, TrafficRecorder
-from relay.config.model import VenueConfig
-from relay.domain.model import MarketEvent
+from relay.config.model import SubscriptionConfig, VenueConfig
+from relay.domain.model import DataType, MarketEvent
 from relay.infrastructure.connection.reconnect import (
     CONNECTION_ERRORS,
     StableConnectionLost,
@@ -106,11 +107,12 @@ class VenueConnection:
         )
         self.rotate_after_s = rotate_after_s(config, spec.max_connection_age_s)
         self.frames = 0
+        self._watched = watched_subscriptions(config)
         self.context = SessionContext(
             config=config,
             name=self.name,
             subscribe_interval_s=spec.subscribe_interval_s,
-            watched=watched_subscriptions(config),
+            watched=self._watched,
             publish=publish,
             fetch=self.rest.fetch,
             metrics=metrics,
@@ -255,3 +257,97 @@ class VenueConnection:
         self._stopping = True
         if self._current is not None:
             await self._current.close()
+
+    @property
+    def open(self) -> bool:
+        """A session is connected now."""
+        return self._current is not None and self._current.opened.is_set()
+
+    async def subscribe(
+        self, subscription: SubscriptionConfig, stale_after_s: Mapping[DataType, float]
+    ) -> None:
+        """Add a subscription at runtime (the venue must support live subscribe).
+
+        The connection's config gains it (merged with the instrument's entry, if
+        any), so every later session subscribes it from the start; the open
+        session, if any, subscribes it now
+        (:meth:`~relay.application.ports.VenueProtocol.subscribe`) without
+        touching its other books. ``stale_after_s``: the staleness threshold of
+        each new data type (0 = not watched).
+        """
+        subs = list(self.config.subscriptions)
+        for index, sub in enumerate(subs):
+            if sub.instrument == subscription.instrument:
+                types = (
+                    *sub.data_types,
+                    *(d for d in subscription.data_types if d not in sub.data_types),
+                )
+                subs[index] = replace(
+                    sub,
+                    data_types=types,
+                    depth=subscription.depth
+                    if DataType.L2_ORDERBOOK in subscription.data_types
+                    else sub.depth,
+                    candle_interval=subscription.candle_interval
+                    if DataType.CANDLE in subscription.data_types
+                    else sub.candle_interval,
+                )
+                break
+        else:
+            subs.append(subscription)
+        self.config = replace(self.config, subscriptions=tuple(subs))
+        for data_type in subscription.data_types:
+            self.set_stale_after(
+                subscription.instrument, data_type, stale_after_s.get(data_type, 0.0)
+            )
+        session = self._current
+        if session is not None and session.opened.is_set():
+            await session.change(lambda protocol: protocol.subscribe(subscription))
+
+    async def unsubscribe(self, instrument: str, data_types: Collection[DataType]) -> bool:
+        """Remove data types of an instrument at runtime; True when none is left here.
+
+        The config loses them; the open session unsubscribes them if the venue
+        can (:meth:`~relay.application.ports.VenueProtocol.unsubscribe`), else
+        their frames are still read until the next session (the pipeline drops
+        their events).
+        """
+        subs: list[SubscriptionConfig] = []
+        for sub in self.config.subscriptions:
+            if sub.instrument == instrument:
+                left = tuple(d for d in sub.data_types if d not in data_types)
+                if left:
+                    subs.append(replace(sub, data_types=left))
+            else:
+                subs.append(sub)
+        self.config = replace(self.config, subscriptions=tuple(subs))
+        for data_type in data_types:
+            self.set_stale_after(instrument, data_type, 0.0)
+        session = self._current
+        if subs and session is not None and session.opened.is_set():
+            await session.change(lambda protocol: protocol.unsubscribe(instrument, data_types))
+        return not subs
+
+    def carries(self, instrument: str) -> bool:
+        """The connection's config subscribes ``instrument``."""
+        return any(sub.instrument == instrument for sub in self.config.subscriptions)
+
+    def set_stale_after(self, instrument: str, data_type: DataType, stale_after_s: float) -> None:
+        """Watch ``(instrument, data_type)`` for silence longer than ``stale_after_s`` (0: don't).
+
+        Takes effect on the open session at once (a newly watched stream counts
+        its silence from now) and on every later one.
+        """
+        key = (instrument, data_type)
+        if stale_after_s <= 0:
+            self._watched.pop(key, None)
+            return
+        if key not in self._watched and self._current is not None:
+            self._current.watchdog.last_data_s[key] = time.monotonic()
+        self._watched[key] = stale_after_s
+
+    async def reconnect(self) -> None:
+        """Close the open session, if any; the connection reconnects (every book resynced)."""
+        session = self._current
+        if session is not None and session.opened.is_set():
+            await session.close()

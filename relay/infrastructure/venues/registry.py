@@ -106,6 +106,10 @@ class VenueSpec:
             ``max_subscriptions_per_connection`` applies to each part afterwards.
         instrument_listing: how ``relay instruments`` lists the venue's
             instruments (None: the venue has no public listing).
+        live_subscribe: its protocol subscribes and unsubscribes on an open
+            connection (:meth:`~relay.application.ports.VenueProtocol.subscribe`),
+            so a stream added at runtime joins an existing connection; False: a
+            stream added at runtime gets a connection of its own.
     """
 
     id: str
@@ -120,6 +124,7 @@ class VenueSpec:
     max_subscriptions_per_connection: int = 0
     split_connections: Callable[[VenueConfig], Sequence[VenueConfig]] | None = None
     instrument_listing: InstrumentListing | None = None
+    live_subscribe: bool = False
 
 
 _REGISTRY: Registry[VenueSpec] = Registry(

@@ -103,6 +103,7 @@ def _register(
             subscribe_interval_s=SUBSCRIBE_INTERVAL_S,
             max_subscriptions_per_connection=max_streams // STREAMS_PER_SUBSCRIPTION,
             instrument_listing=InstrumentListing((ListingRequest(listing_path),), exchange_info),
+            live_subscribe=True,
         )
     )
 

@@ -8,7 +8,8 @@ depth snapshots (https://developers.binance.com/docs/derivatives/usds-margined-f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+import itertools
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ import orjson
 
 from relay.application.errors import FrameError
 from relay.application.ports import FrameOutcome, SnapshotRequest, VenueProtocol
-from relay.config.model import VenueConfig
+from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType, Instrument, MarketEvent
 from relay.infrastructure.venues.binance import parse
@@ -44,6 +45,26 @@ USDM = BinanceMarket(Continuity.FUTURES, "/fapi/v1/depth", 20)
 COINM = BinanceMarket(Continuity.FUTURES, "/dapi/v1/depth", 20)
 
 
+_STREAM_FOR = {
+    DataType.TRADE: "aggTrade",
+    DataType.TICKER: "bookTicker",
+    DataType.L2_ORDERBOOK: "depth@100ms",
+    DataType.FUNDING_RATE: "markPrice@1s",
+    DataType.LIQUIDATION: "forceOrder",
+}
+
+
+def _names(instrument: str, data_types: Iterable[DataType], candle_interval: str) -> list[str]:
+    """Combined-stream names of one instrument's data types (``sushiusdt@depth@100ms``)."""
+    symbol = instrument.lower()
+    return [
+        f"{symbol}@kline_{candle_interval}"
+        if data_type is DataType.CANDLE
+        else f"{symbol}@{_STREAM_FOR[data_type]}"
+        for data_type in data_types
+    ]
+
+
 class BinanceProtocol(VenueProtocol):
     """One Binance combined-stream connection (sans-IO).
 
@@ -62,6 +83,7 @@ class BinanceProtocol(VenueProtocol):
         wanted: dict[str, frozenset[DataType]] = {}
         self._intervals: dict[str, str] = {}
         self._books: dict[str, BookSync] = {}
+        self._request_ids = itertools.count(1)
         for sub in config.subscriptions:
             key = sub.instrument.upper()
             instrument = Instrument(config.id, sub.instrument, sub.canonical_symbol)
@@ -90,22 +112,11 @@ class BinanceProtocol(VenueProtocol):
 
     def stream_names(self) -> list[str]:
         """The combined-stream names for every subscription (``sushiusdt@aggTrade``, ...)."""
-        names: list[str] = []
-        stream_for = {
-            DataType.TRADE: "aggTrade",
-            DataType.TICKER: "bookTicker",
-            DataType.L2_ORDERBOOK: "depth@100ms",
-            DataType.FUNDING_RATE: "markPrice@1s",
-            DataType.LIQUIDATION: "forceOrder",
-        }
-        for sub in self._config.subscriptions:
-            symbol = sub.instrument.lower()
-            for data_type in sub.data_types:
-                if data_type is DataType.CANDLE:
-                    names.append(f"{symbol}@kline_{sub.candle_interval}")
-                else:
-                    names.append(f"{symbol}@{stream_for[data_type]}")
-        return names
+        return [
+            name
+            for sub in self._config.subscriptions
+            for name in _names(sub.instrument, sub.data_types, sub.candle_interval)
+        ]
 
     def ws_url(self) -> str:
         """``<base>?streams=a/b/c``: Binance's combined stream, subscribed in the URL."""
@@ -181,6 +192,49 @@ class BinanceProtocol(VenueProtocol):
             self._books[key].resync(reason)
         return FrameOutcome([], [self._snapshot_request(key, reason) for key in keys], [])
 
+    def subscribe(self, subscription: SubscriptionConfig) -> FrameOutcome:
+        """Live-subscribe one instrument's data types with a ``SUBSCRIBE`` frame.
+
+        Binance "Live Subscribing/Unsubscribing to streams"
+        (https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams):
+        ``{"method":"SUBSCRIBE","params":["akrousdt@aggTrade","akrousdt@depth@100ms"],"id":1}``,
+        answered ``{"result":null,"id":1}``. A new book starts unsynced and asks
+        for its ``initial`` REST snapshot; the other books are not touched.
+        """
+        key = subscription.instrument.upper()
+        instrument = Instrument(
+            self._config.id, subscription.instrument, subscription.canonical_symbol
+        )
+        new = [d for d in subscription.data_types if key not in self._subscribed[d]]
+        for data_type in new:
+            self._subscribed[data_type][key] = instrument
+        self._intervals[key] = subscription.candle_interval
+        requests: list[SnapshotRequest] = []
+        if DataType.L2_ORDERBOOK in new and key not in self._books:
+            self._books[key] = BookSync(
+                instrument,
+                self._market.continuity,
+                round((self._config.snapshot_timeout_s + BUFFER_MARGIN_S) * 1000),
+            )
+            requests.append(self._snapshot_request(key, "initial"))
+        return FrameOutcome([], requests, self._frames("SUBSCRIBE", key, new))
+
+    def unsubscribe(self, instrument: str, data_types: Collection[DataType]) -> FrameOutcome:
+        """Stop reading ``data_types`` of ``instrument`` with an ``UNSUBSCRIBE`` frame
+        (same document as :meth:`subscribe`); its book, if named, is dropped."""
+        key = instrument.upper()
+        gone = [d for d in data_types if self._subscribed[d].pop(key, None) is not None]
+        if DataType.L2_ORDERBOOK in gone:
+            self._books.pop(key, None)
+        return FrameOutcome([], [], self._frames("UNSUBSCRIBE", key, gone))
+
+    def _frames(self, method: str, key: str, data_types: Sequence[DataType]) -> list[str]:
+        if not data_types:
+            return []
+        names = _names(key, data_types, self._intervals.get(key, "1m"))
+        frame = {"method": method, "params": names, "id": next(self._request_ids)}
+        return [orjson.dumps(frame).decode()]
+
     def on_snapshot(
         self, request: SnapshotRequest, body: bytes, received_at_ms: int
     ) -> FrameOutcome:
@@ -192,7 +246,9 @@ class BinanceProtocol(VenueProtocol):
                 rules as for frames).
         """
         key = request.instrument.instrument.upper()
-        sync = self._books[key]
+        sync = self._books.get(key)
+        if sync is None:
+            return FrameOutcome([], [], [])
         try:
             snapshot = parse.depth_snapshot(body)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, InvalidValueError) as exc:

@@ -1,0 +1,303 @@
+"""The runtime control service: change the desired streams, persist them, apply the difference.
+
+Every change (an API request, the bucket's overlay at start, another replica's
+change seen in the bucket) goes through one lock: it is checked against the
+current desired set, saved (API changes only), and the difference is handed
+to the :class:`StreamRuntime`, which touches only the streams it names.
+Every change is logged with who made it (the token's name, or ``bucket``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from relay.application.control.desired import (
+    Changes,
+    DocumentError,
+    Knobs,
+    Overlay,
+    StreamKey,
+    StreamSpec,
+    config_streams,
+    diff,
+    effective,
+    knobs_problems,
+    parse_document,
+    request_streams,
+)
+from relay.config.errors import ConfigProblem
+from relay.config.loader import read_stream_request
+from relay.config.model import VenueConfig
+from relay.domain.errors import InvalidValueError, RelayError
+from relay.domain.model import DataType, subject_token
+
+log = logging.getLogger("relay.control")
+
+
+class ControlError(RelayError):
+    """A change refused; ``status`` is the HTTP status the API answers.
+
+    Attributes:
+        status: 404 (no such stream), 409 (already subscribed), 422 (invalid:
+            ``problems`` lists every problem), 503 (the desired state could not
+            be saved; nothing changed).
+        problems: ``(path, message)`` pairs.
+    """
+
+    def __init__(self, status: int, problems: Sequence[ConfigProblem]) -> None:
+        super().__init__(
+            "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in problems)
+        )
+        self.status = status
+        self.problems = tuple(problems)
+
+
+class StoreError(RelayError):
+    """The desired state could not be saved (the bucket is unreachable)."""
+
+
+class StreamRuntime(Protocol):
+    """Applies a difference of desired streams to the running connections and pipeline."""
+
+    async def apply(self, changes: Changes) -> None:
+        """Subscribe ``added``, unsubscribe ``removed``, retune ``retuned``; nothing else."""
+        ...
+
+
+class DesiredStore(Protocol):
+    """Where the overlay document is kept (the ``relay-control`` bucket)."""
+
+    async def save(self, document: bytes) -> None:
+        """Store the document.
+
+        Raises:
+            StoreError: it could not be stored.
+        """
+        ...
+
+
+class ControlService:
+    """The desired streams and the changes to them (see the module docstring).
+
+    Args:
+        venues: the config's venue sections (all, enabled or not).
+        supported: venue id -> the data types it supports.
+        runtime: applies differences.
+        store: keeps the overlay; None: changes are not kept (no bucket).
+    """
+
+    def __init__(
+        self,
+        venues: Sequence[VenueConfig],
+        supported: Mapping[str, frozenset[DataType]],
+        runtime: StreamRuntime,
+        store: DesiredStore | None = None,
+    ) -> None:
+        self.venues = {venue.id: venue for venue in venues}
+        self.supported = supported
+        self.base = config_streams(venues)
+        self.overlay = Overlay()
+        self.runtime = runtime
+        self.store = store
+        self._lock = asyncio.Lock()
+        self._current = effective(self.base, self.overlay, self.venues)
+
+    def streams(self) -> list[StreamSpec]:
+        """The desired streams, ordered by (venue, instrument, data type)."""
+        return list(self._current.values())
+
+    def stream(self, key: StreamKey) -> StreamSpec | None:
+        """One desired stream, or None."""
+        return self._current.get(key)
+
+    async def add(self, body: object, who: str) -> list[StreamSpec]:
+        """Subscribe the streams a ``POST /api/v1/streams`` body names.
+
+        Raises:
+            ControlError: 422 (``body`` breaks a config rule: every problem),
+                409 (a named stream is already subscribed), 503 (not saved).
+        """
+        if not isinstance(body, dict):
+            raise ControlError(422, [ConfigProblem("", "expected a JSON object")])
+        request, problems = read_stream_request(body, venues=self.supported)
+        found = list(problems)
+        venue = self.venues.get(request.venue)
+        if venue is not None and not venue.enabled and not any(p.path == "venue" for p in found):
+            found.append(
+                ConfigProblem("venue", f"venue {request.venue!r} is disabled in the config")
+            )
+        if found:
+            raise ControlError(422, found)
+        async with self._lock:
+            current = self._current
+            wanted = request_streams(request)
+            taken = [
+                ConfigProblem(
+                    f"data_types[{i}]",
+                    f"{s.venue} {s.instrument} {s.data_type.value}: already subscribed",
+                )
+                for i, s in enumerate(wanted)
+                if s.key in current
+            ]
+            if taken:
+                raise ControlError(409, taken)
+            self._check_symbol(request.venue, request.instrument, request.canonical_symbol)
+            added = dict(self.overlay.added)
+            knobs = dict(self.overlay.knobs)
+            removed = set(self.overlay.removed)
+            for spec in wanted:
+                removed.discard(spec.key)
+                base = self.base.get(spec.key)
+                if base is None:
+                    added[spec.key] = spec
+                elif base.depth != spec.depth:
+                    knobs[spec.key] = Knobs(depth=spec.depth)
+            await self._commit(
+                Overlay(added, frozenset(removed), knobs), who, "add", [s.key for s in wanted]
+            )
+            return [self._current[s.key] for s in wanted]
+
+    def _check_symbol(self, venue: str, instrument: str, canonical: str) -> None:
+        """422 when the instrument is known under another name, or the name's token is taken."""
+        try:
+            token = subject_token(canonical)
+        except InvalidValueError as exc:
+            raise ControlError(422, [ConfigProblem("canonical_symbol", exc.reason)]) from None
+        for spec in self._current.values():
+            if spec.venue != venue:
+                continue
+            if spec.instrument == instrument and spec.canonical_symbol != canonical:
+                raise ControlError(
+                    422,
+                    [
+                        ConfigProblem(
+                            "canonical_symbol",
+                            f"{instrument!r} is subscribed as {spec.canonical_symbol!r}",
+                        )
+                    ],
+                )
+            if spec.instrument != instrument and subject_token(spec.canonical_symbol) == token:
+                raise ControlError(
+                    422,
+                    [
+                        ConfigProblem(
+                            "canonical_symbol",
+                            f"subject token {token!r} of {canonical!r} is already used by"
+                            f" {spec.instrument!r} in venue {venue!r}",
+                        )
+                    ],
+                )
+
+    async def remove(
+        self, venue: str, instrument: str, data_type: str | None, who: str
+    ) -> list[StreamKey]:
+        """Unsubscribe one instrument's streams (one data type, or all of them).
+
+        Raises:
+            ControlError: 404 (no such stream), 503 (not saved).
+        """
+        async with self._lock:
+            keys = [
+                key
+                for key in self._current
+                if key[0] == venue
+                and key[1] == instrument
+                and (data_type is None or key[2].value == data_type)
+            ]
+            if not keys:
+                what = f"{venue} {instrument}" + (f" {data_type}" if data_type else "")
+                raise ControlError(404, [ConfigProblem("", f"no such stream: {what}")])
+            added = {k: s for k, s in self.overlay.added.items() if k not in keys}
+            knobs = {k: s for k, s in self.overlay.knobs.items() if k not in keys}
+            removed = self.overlay.removed | {k for k in keys if k in self.base}
+            await self._commit(Overlay(added, removed, knobs), who, "remove", keys)
+            return keys
+
+    async def patch(self, key: StreamKey, body: object, who: str) -> StreamSpec:
+        """Change one stream's knobs (``paused``, ``depth``, ``stale_after_s``).
+
+        Raises:
+            ControlError: 404 (no such stream), 422 (every problem of ``body``), 503.
+        """
+        async with self._lock:
+            if key not in self._current:
+                what = f"{key[0]} {key[1]} {key[2].value}"
+                raise ControlError(404, [ConfigProblem("", f"no such stream: {what}")])
+            if not isinstance(body, dict):
+                raise ControlError(422, [ConfigProblem("", "expected a JSON object")])
+            knobs, problems = knobs_problems(body, self.overlay.knobs.get(key, Knobs()))
+            if "depth" in body and key[2] is not DataType.L2_ORDERBOOK:
+                problems.append(ConfigProblem("depth", "only l2_orderbook streams have a depth"))
+            if problems:
+                raise ControlError(422, problems)
+            merged = {**self.overlay.knobs, key: knobs}
+            if knobs == Knobs():
+                del merged[key]
+            await self._commit(replace(self.overlay, knobs=merged), who, "patch", [key], body)
+            return self._current[key]
+
+    async def follow(self, document: bytes | None, source: str) -> None:
+        """Take an overlay document from the bucket (at start, or another replica's change).
+
+        A document that cannot be read is logged and ignored (the current
+        streams stay); entries breaking a rule are logged and left out.
+        """
+        overlay = Overlay()
+        if document:
+            try:
+                overlay, problems = parse_document(document, self.supported)
+            except DocumentError as exc:
+                log.error("control state ignored", extra={"source": source, "error": str(exc)})
+                return
+            for problem in problems:
+                log.warning(
+                    "control state entry ignored", extra={"source": source, "problem": problem}
+                )
+        async with self._lock:
+            if overlay == self.overlay:
+                return
+            await self._commit(overlay, source, "follow", None, save=False)
+
+    async def _commit(
+        self,
+        overlay: Overlay,
+        who: str,
+        action: str,
+        keys: Sequence[StreamKey] | None,
+        body: object = None,
+        *,
+        save: bool = True,
+    ) -> None:
+        """Save (unless ``save`` is false), then apply the difference; under the lock."""
+        new = effective(self.base, overlay, self.venues)
+        changes = diff(self._current, new)
+        if save and self.store is not None:
+            try:
+                await self.store.save(overlay.document())
+            except StoreError as exc:
+                raise ControlError(
+                    503, [ConfigProblem("", f"not saved, nothing changed: {exc}")]
+                ) from None
+        self.overlay = overlay
+        self._current = new
+        await self.runtime.apply(changes)
+        log.info(
+            "control change",
+            extra={
+                "token": who,
+                "action": action,
+                "streams": [f"{v} {i} {d.value}" for v, i, d in keys] if keys else None,
+                "change": body,
+                "added": [f"{s.venue} {s.instrument} {s.data_type.value}" for s in changes.added],
+                "removed": [
+                    f"{s.venue} {s.instrument} {s.data_type.value}" for s in changes.removed
+                ],
+                "retuned": [
+                    f"{s.venue} {s.instrument} {s.data_type.value}" for _, s in changes.retuned
+                ],
+            },
+        )

@@ -1,0 +1,116 @@
+"""The desired streams in the ``relay-control`` key-value bucket, shared by a relay group.
+
+One key per group, ``<group>.streams`` (``[cluster] group``), holding the
+overlay document (:meth:`~relay.application.control.desired.Overlay.document`).
+:meth:`ControlBucket.open` creates the bucket if missing and reads the key at
+start; :meth:`ControlBucket.save` writes an API change; :meth:`ControlBucket.watch`
+hands every later value of the key (another replica's change, or this relay's
+own, which the service recognizes as no change) to a callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import nats.errors
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, StorageType
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
+
+from relay.application.control.service import StoreError
+from relay.config.control import ControlConfig
+
+log = logging.getLogger("relay.control")
+
+WATCH_RETRY_S = 2.0
+"""Seconds before the key is watched again after the watch ended (NATS reconnecting)."""
+
+
+class ControlBucket:
+    """The group's desired-streams key (see the module docstring).
+
+    Args:
+        config: ``[control]`` (the bucket's name).
+        group: ``[cluster] group``.
+    """
+
+    def __init__(self, config: ControlConfig, group: str) -> None:
+        self.bucket = config.bucket
+        self.key = f"{group}.streams"
+        self._js: JetStreamContext | None = None
+        self._kv: KeyValue | None = None
+        self.revision = 0
+        """The revision of the value last read or written here (0: none)."""
+
+    async def open(self, js: JetStreamContext) -> bytes | None:
+        """Create the bucket if missing; the key's value now (None: never written).
+
+        Raises:
+            StoreError: the bucket cannot be opened or created, or did not answer.
+        """
+        self._js = js
+        try:
+            return await self._read(await self._open())
+        except (nats.errors.Error, TimeoutError) as exc:
+            raise StoreError(f"bucket {self.bucket}: {exc!r}") from None
+
+    async def _open(self) -> KeyValue:
+        if self._kv is not None:
+            return self._kv
+        if self._js is None:
+            raise StoreError("not connected to NATS")
+        try:
+            self._kv = await self._js.key_value(self.bucket)
+        except (BucketNotFoundError, NotFoundError):
+            self._kv = await self._js.create_key_value(
+                KeyValueConfig(bucket=self.bucket, history=5, storage=StorageType.FILE)
+            )
+            log.warning("bucket created", extra={"bucket": self.bucket})
+        return self._kv
+
+    async def _read(self, kv: KeyValue) -> bytes | None:
+        try:
+            entry = await kv.get(self.key)
+        except KeyNotFoundError:
+            return None
+        self.revision = entry.revision or 0
+        return entry.value or None
+
+    async def save(self, document: bytes) -> None:
+        """Write the group's document.
+
+        Raises:
+            StoreError: the bucket is not reachable (the change is refused with 503).
+        """
+        try:
+            kv = await self._open()
+            self.revision = await kv.put(self.key, document)
+        except (nats.errors.Error, TimeoutError) as exc:
+            raise StoreError(f"bucket {self.bucket}: {exc!r}") from None
+
+    async def watch(self, changed: Callable[[bytes | None], Awaitable[None]]) -> None:
+        """Hand every new value of the key to ``changed`` (None: deleted), until cancelled.
+
+        The watch is opened again after :data:`WATCH_RETRY_S` when it ends or fails.
+        """
+        while True:
+            try:
+                kv = await self._open()
+                watcher = await kv.watch(self.key)
+                try:
+                    async for entry in watcher:
+                        if entry is None or (entry.revision or 0) <= self.revision:
+                            continue
+                        self.revision = entry.revision or 0
+                        await changed(entry.value or None)
+                finally:
+                    await watcher.stop()  # type: ignore[no-untyped-call]
+            except (nats.errors.Error, TimeoutError, StoreError) as exc:
+                log.warning(
+                    "control state watch ended; retrying",
+                    extra={"bucket": self.bucket, "error": repr(exc)},
+                )
+            await asyncio.sleep(WATCH_RETRY_S)
