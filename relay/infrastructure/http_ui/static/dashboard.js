@@ -19,6 +19,7 @@ const $ = (selector) => document.querySelector(selector);
 const history = new Map(); // stream key -> recent events_per_s, oldest first
 const streams = new Map(); // stream key -> the stream as last shown
 let capabilities = null; // GET /api/v1/capabilities, or null until read
+let venueChosen = false; // the user picked a venue in the add form
 
 // ---- formatting ---------------------------------------------------------------------------
 
@@ -283,8 +284,10 @@ function drawActions(element, stream) {
 const SVG = "http://www.w3.org/2000/svg";
 const SPARK_WIDTH = 120;
 const SPARK_HEIGHT = 24;
+const SPARK_MIN_POINTS = 60; // the line spans the last minute at least, up to HISTORY_POINTS
 
-// An inline SVG line of the stream's events/s, newest at the right edge, scaled to its maximum.
+// An inline SVG line of the stream's events/s, newest at the right edge, scaled to its maximum;
+// the width spans max(samples, one minute).
 function drawSparkline(element, values) {
   let svg = element.querySelector("svg");
   if (!svg) {
@@ -296,7 +299,7 @@ function drawSparkline(element, values) {
     element.append(svg);
   }
   const top = Math.max(...values, 0);
-  const step = SPARK_WIDTH / (HISTORY_POINTS - 1);
+  const step = SPARK_WIDTH / (Math.max(values.length, SPARK_MIN_POINTS) - 1);
   const points = values.map((value, index) => {
     const x = SPARK_WIDTH - (values.length - 1 - index) * step;
     const y = SPARK_HEIGHT - 1 - (top > 0 ? (value / top) * (SPARK_HEIGHT - 2) : 0);
@@ -336,6 +339,11 @@ function renderVenues(list) {
     setText(cell(row, "last_message_age_s"), age(venue.last_message_age_s));
   });
   fillVenueChoices(list.map((venue) => venue.id));
+  const select = $("#add-stream select[name=venue]");
+  if (!venueChosen && list.length && !list.some((venue) => venue.id === select.value)) {
+    select.value = list[0].id; // until the user picks one: a venue this relay runs
+    fillDataTypes();
+  }
 }
 
 function renderSummary(status) {
@@ -484,7 +492,10 @@ function start() {
     showMessage("token forgotten");
   });
   $("#add-stream").addEventListener("submit", addStreams);
-  $("#add-stream select[name=venue]").addEventListener("change", fillDataTypes);
+  $("#add-stream select[name=venue]").addEventListener("change", () => {
+    venueChosen = true;
+    fillDataTypes();
+  });
   $("#streams tbody").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action]");
     const stream = button && streams.get(button.closest("tr").dataset.key);
