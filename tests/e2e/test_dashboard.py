@@ -10,7 +10,8 @@ streams and the venue; a stream's event counter moves on the page (no reload); a
 token and an empty data-type choice are refused with the API's 401 and 422 problem shown
 on the page; adding the fourth recorded instrument (CTKUSDT ticker and book) from the form
 makes its rows appear with the book's best bid and ask, and its tickers reach JetStream
-equal to a run of recorded ones; removing both from their rows makes them disappear and no
+equal to a run of recorded ones; its row's pause and resume buttons change the relay's
+state of the stream; removing both from their rows makes them disappear and no
 further CTKUSDT message is stored while SUSHIUSDT's tickers go on.
 
 Every wait is a condition (WebDriverWait, or polling JetStream with a deadline). A failure
@@ -155,6 +156,11 @@ def shows_message(text: str) -> Callable[[WebDriver], bool]:
     return lambda driver: message(driver) == text
 
 
+def shows_cell(key: str, field: str, text: str) -> Callable[[WebDriver], bool]:
+    """A condition: a stream row's cell reads ``text``."""
+    return lambda driver: stream_cell(driver, key, field) == text
+
+
 def enter_token(driver: WebDriver, token: str) -> None:
     """Answer the token dialog the page opens on its first change."""
     wait(driver, lambda d: d.find_element(By.ID, "token-dialog").is_displayed(), "token dialog")
@@ -282,6 +288,14 @@ async def test_dashboard_shows_live_streams_and_adds_then_removes_a_stream(
             assert browser.get_screenshot_as_file(str(screenshot)), screenshot
         books = await stored_payloads(relay.nats_url, added_subjects[0], 1)
         assert isinstance(books[0]["payload"], dict) and books[0]["payload"]["is_snapshot"] is True
+
+        # Pause and resume the added ticker from its row: the relay's state follows.
+        for action, state in (("pause", "paused"), ("resume", "streaming")):
+            button = f'tr[data-key="{added[1]}"] [data-action=pause]'
+            assert browser.find_element(By.CSS_SELECTOR, button).text == action
+            browser.find_element(By.CSS_SELECTOR, button).click()
+            wait(browser, shows_message(f"{action} {added[1]}: done"), f"{action} done")
+            wait(browser, shows_cell(added[1], "state", state), f"{added[1]} {state}")
 
         # Removing both from their rows: the rows go, and while SUSHIUSDT's tickers keep
         # arriving no further CTKUSDT message is stored.

@@ -60,6 +60,7 @@ const STATUS_WORDS = {
   409: "already subscribed",
   413: "request too large",
   422: "not accepted",
+  503: "the relay is not ready for changes yet; try again",
 };
 
 function showMessage(text, isError = false) {
