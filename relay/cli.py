@@ -1,4 +1,4 @@
-"""The ``relay`` command: run, validate, simulate, demo, bench, instruments, export."""
+"""The ``relay`` command: run, validate, simulate, demo, bench, instruments, export, streams."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from relay.cli_streams import add_streams_parser
 from relay.config.errors import ConfigError
 from relay.domain.errors import RelayError
 from relay.infrastructure.event_loop import LOOPS
@@ -558,6 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw the progress bar on stderr even when it is not a terminal",
     )
     export.set_defaults(func=_cmd_export)
+    add_streams_parser(sub)
     return parser
 
 

@@ -124,7 +124,7 @@ async def simulator_process(
 ) -> AsyncIterator[str]:
     """``relay simulate`` as a child process on the given captures; yields ``host:port``.
 
-    ``options``: further ``relay simulate`` arguments (``("--reconnect", "resume")``).
+    ``options``: further command-line options (``("--reconnect", "resume")``).
     """
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -56,6 +56,8 @@ class ControlApi:
         reconnect: reconnects every connection of a venue id; False if it has none.
         capabilities: venue id -> ``{"data_types": [...], "depths": null}``.
         stopping: set when the relay stops (``/events`` streams end).
+        loaded: set once the group's runtime changes are loaded from the bucket
+            (or could not be); until then ``/streams`` answers 503.
     """
 
     config: ControlConfig
@@ -66,6 +68,7 @@ class ControlApi:
     reconnect: Callable[[str], Awaitable[bool]]
     capabilities: Mapping[str, Mapping[str, object]]
     stopping: asyncio.Event
+    loaded: asyncio.Event
 
 
 class _Refused(Exception):
@@ -125,11 +128,17 @@ def control_routes(api: ControlApi) -> list[Route]:
             raise _Refused(400, f"request body is not JSON: {str(exc)[:120]}") from None
 
     def endpoint(
-        handler: Callable[[Request, ControlToken | None], Awaitable[Response]], change: bool
+        handler: Callable[[Request, ControlToken | None], Awaitable[Response]],
+        change: bool,
+        loaded: bool = False,
     ) -> Callable[[Request], Awaitable[Response]]:
+        """``handler`` behind the token check (and, with ``loaded``, the start gate)."""
+
         async def run(request: Request) -> Response:
             try:
                 who = caller(request, change)
+                if loaded and not api.loaded.is_set():
+                    raise _Refused(503, "starting: the runtime changes are not loaded yet")
                 return await handler(request, who)
             except _Refused as exc:
                 return _problems(exc.status, exc.problems)
@@ -208,14 +217,16 @@ def control_routes(api: ControlApi) -> list[Route]:
         return _json(OPENAPI)
 
     return [
-        Route("/streams", endpoint(list_streams, False), methods=["GET"]),
-        Route("/streams", endpoint(add_stream, True), methods=["POST"]),
+        Route("/streams", endpoint(list_streams, False, True), methods=["GET"]),
+        Route("/streams", endpoint(add_stream, True, True), methods=["POST"]),
         Route(
-            "/streams/{venue}/{instrument:path}", endpoint(remove_stream, True), methods=["DELETE"]
+            "/streams/{venue}/{instrument:path}",
+            endpoint(remove_stream, True, True),
+            methods=["DELETE"],
         ),
         Route(
             "/streams/{venue}/{instrument:path}/{data_type}",
-            endpoint(patch_stream, True),
+            endpoint(patch_stream, True, True),
             methods=["PATCH"],
         ),
         Route("/venues", endpoint(list_venues, False), methods=["GET"]),

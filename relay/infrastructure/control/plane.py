@@ -77,6 +77,7 @@ class ControlPlane:
             self.service, state, health, metrics, lambda: pipeline.depth, nats
         )
         self.stopping = asyncio.Event()
+        self.loaded = asyncio.Event()
         capabilities = {
             venue: {"data_types": sorted(d.value for d in supported[venue]), "depths": None}
             for venue in registered_venues()
@@ -90,6 +91,7 @@ class ControlPlane:
             reconnect=self.reconnect,
             capabilities=capabilities,
             stopping=self.stopping,
+            loaded=self.loaded,
         )
         self.routes = [Mount(PREFIX, routes=control_routes(self.api))]
 
@@ -112,9 +114,10 @@ class ControlPlane:
             log.error(
                 "control state not loaded; running on the config file", extra={"error": str(exc)}
             )
-            return
+            document = None
         if document is not None:
             await self.service.follow(document, "bucket")
+        self.loaded.set()
 
     async def run(self) -> None:
         """Sample stream rates and follow the bucket, until cancelled."""
