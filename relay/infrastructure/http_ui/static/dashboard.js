@@ -106,6 +106,7 @@ function askToken() {
         if (dialog.returnValue === "ok" && token) {
           sessionStorage.setItem(TOKEN_KEY, token);
           $("#forget-token").hidden = false;
+          if (!capabilities) readCapabilities(); // refused without a token when reads need one
           resolve(token);
         } else {
           resolve(null);
@@ -475,6 +476,7 @@ function openFeed() {
     }
     const probe = await fetch(new URL("status", API)).catch(() => null);
     if (probe && probe.status === 401) {
+      feedDown("reading needs a token");
       feedWithToken();
     } else {
       feedDown("closed; reopening");
