@@ -16,7 +16,7 @@ const STREAM_FIELDS = [
 const VENUE_FIELDS = ["id", "state", "circuit", "reconnects", "connections", "last_message_age_s"];
 
 const $ = (selector) => document.querySelector(selector);
-const history = new Map(); // stream key -> recent events_per_s, oldest first
+const rates = new Map(); // stream key -> recent events_per_s, oldest first
 const streams = new Map(); // stream key -> the stream as last shown
 let capabilities = null; // GET /api/v1/capabilities, or null until read
 let venueChosen = false; // the user picked a venue in the add form
@@ -238,7 +238,7 @@ function streamRow(stream) {
 
 function forgetStream(key) {
   streams.delete(key);
-  history.delete(key);
+  rates.delete(key);
   const row = [...$("#streams tbody").rows].find((r) => r.dataset.key === key);
   if (row) row.remove();
 }
@@ -252,7 +252,7 @@ function updateStreamRow(row, stream) {
   setText(cell(row, "data_type"), stream.data_type);
   setState(cell(row, "state"), stream.state);
   setText(cell(row, "events_per_s"), stream.events_per_s.toFixed(1));
-  drawSparkline(cell(row, "sparkline"), history.get(streamKey(stream)) || []);
+  drawSparkline(cell(row, "sparkline"), rates.get(streamKey(stream)) || []);
   setText(cell(row, "events_total"), String(stream.events_total));
   setText(cell(row, "last_event_age_s"), age(stream.last_event_age_s));
   setText(cell(row, "resyncs"), String(stream.resyncs));
@@ -316,13 +316,13 @@ function renderStreams(list) {
   const keys = list.map(streamKey);
   const tbody = $("#streams tbody");
   syncRows(tbody, keys, STREAM_FIELDS);
-  for (const key of [...history.keys()]) if (!keys.includes(key)) forgetStream(key);
+  for (const key of [...rates.keys()]) if (!keys.includes(key)) forgetStream(key);
   list.forEach((stream, index) => {
     const key = keys[index];
-    const values = history.get(key) || [];
+    const values = rates.get(key) || [];
     values.push(stream.events_per_s);
     if (values.length > HISTORY_POINTS) values.shift();
-    history.set(key, values);
+    rates.set(key, values);
     updateStreamRow(tbody.rows[index], stream);
   });
   setText($("#stream-count"), `(${list.length})`);
