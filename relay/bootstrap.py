@@ -220,8 +220,9 @@ class Relay:
             instrument, reason = await self._resync_requests.get()
             self._resyncs_pending.discard(instrument)
             name = self._book_connections.get((instrument.venue, instrument.instrument))
-            if name is not None:
-                await self.connections[name].resync_book(instrument.instrument, reason)
+            connection = self.connections.get(name) if name is not None else None
+            if connection is not None:  # None: the book was removed at runtime meanwhile
+                await connection.resync_book(instrument.instrument, reason)
 
     def _jetstream_state(self, ready: bool, problem: str) -> None:
         self.health.jetstream_ready = ready
@@ -304,9 +305,11 @@ class Relay:
                 else None
             )
             control_task = None
-            if self.control is not None and client is not None:
-                await self.control.open(client)
-                control_task = group.create_task(self.control.run(), name="control")
+            if self.control is not None:
+                if client is not None:
+                    await self.control.open(client)
+                    control_task = group.create_task(self.control.run(), name="control")
+                self.control.loaded.set()
             venues_task = group.create_task(self.subscriptions.run(), name="venues")
             log.info("relay running", extra={"venues": list(self.connections)})
             await stop.wait()

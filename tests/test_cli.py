@@ -198,3 +198,14 @@ data_types = ["trade"]
         f"not starting: cannot create [recording] dir: [Errno 20] Not a directory:"
         f" '{blocker}/captures'",
     )
+
+
+def test_streams_against_an_unreachable_relay_is_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused
+    assert main(["streams", "pause", "okx", "BTC-USDT", "trade", "--url", url]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"relay streams: cannot reach {url}: ")
+    assert err.count("\n") == 1

@@ -33,11 +33,14 @@ class SubscriptionManager:
         self.runners = dict(runners)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._group: asyncio.TaskGroup | None = None
+        self._stopped = asyncio.Event()
 
     async def run(self) -> None:
-        """Start every runner and wait for them; a runner that fails ends the group."""
+        """Start every runner and wait until :meth:`stop` (connections may be added and
+        removed meanwhile, even down to none); a runner that fails ends the group."""
         async with asyncio.TaskGroup() as group:
             self._group = group
+            group.create_task(self._stopped.wait(), name="venues-until-stopped")
             for venue, runner in self.runners.items():
                 self._tasks[venue] = group.create_task(runner.run(), name=f"venue:{venue}")
         self._group = None
@@ -62,6 +65,7 @@ class SubscriptionManager:
 
     async def stop(self, timeout_s: float) -> None:
         """Stop reading on every connection, wait up to ``timeout_s`` for them, then cancel."""
+        self._stopped.set()
         await asyncio.gather(*(runner.stop_reading() for runner in self.runners.values()))
         tasks = [t for t in self._tasks.values() if not t.done()]
         if tasks:

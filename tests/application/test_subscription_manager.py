@@ -94,3 +94,24 @@ async def test_a_runner_that_fails_ends_the_group_and_cancels_the_others() -> No
         "deribit started",
         "okx started",
     ]
+
+
+async def test_connections_removed_down_to_none_and_added_at_runtime_run_until_stop() -> None:
+    log: list[str] = []
+    first = Runner("binance-usdm", log)
+    manager = SubscriptionManager({"binance-usdm": first})
+    task = asyncio.create_task(manager.run())
+    await asyncio.wait_for(first.started.wait(), 5.0)
+    await manager.remove("binance-usdm", timeout_s=5.0)
+    assert log == ["binance-usdm started", "binance-usdm stop_reading", "binance-usdm returned"]
+    assert not task.done()
+    added = Runner("binance-usdm#2", log)
+    manager.add("binance-usdm#2", added)
+    await asyncio.wait_for(added.started.wait(), 5.0)
+    await manager.stop(timeout_s=5.0)
+    await asyncio.wait_for(task, 5.0)
+    assert log[3:] == [
+        "binance-usdm#2 started",
+        "binance-usdm#2 stop_reading",
+        "binance-usdm#2 returned",
+    ]

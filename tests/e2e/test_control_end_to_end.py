@@ -22,11 +22,16 @@ One run, in order:
   publishes the AKROUSDT book too;
 - SUSHIUSDT trades are paused; A is restarted and comes back with the runtime
   changes (AKROUSDT book, CTKUSDT gone, trades paused) from the bucket.
+
+A second run (a relay in this event loop, the simulator in process) registers
+binance-usdm without live subscribe: the added book gets a connection of its
+own, closed when the book is removed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -41,9 +46,15 @@ import pytest
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from support.e2e import relay_header, simulator_process, start_relay, stop_relay, until
-from support.reference_books import binance_books, recv_payloads
+from support.reference_books import CAPTURES, binance_books, recv_payloads
 
+from relay.bootstrap import Relay
+from relay.config.loader import parse_config
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
+from relay.infrastructure.venues.registry import register, supported_data_types, venue_spec
+from relay.sim.captures import read_capture
+from relay.sim.faults import Faults, ReconnectMode
+from relay.sim.server import Simulator
 
 pytestmark = pytest.mark.integration
 
@@ -145,9 +156,9 @@ async def nats_server() -> AsyncIterator[EmbeddedNats]:
 
 
 async def test_runtime_changes_touch_only_named_streams_persist_and_reach_replicas(
-    nats_server: EmbeddedNats, tmp_path: Path
+    nats_server: EmbeddedNats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    os.environ["RELAY_CONTROL_TOKEN"] = TOKEN
+    monkeypatch.setenv("RELAY_CONTROL_TOKEN", TOKEN)
     reference = binance_books(CAPTURE, futures=True)
     recorded_ctk = [
         [f["data"]["b"], f["data"]["B"], f["data"]["a"], f["data"]["A"]]
@@ -330,3 +341,83 @@ async def test_runtime_changes_touch_only_named_streams_persist_and_reach_replic
                     log = await stop_relay(relay)
                     assert "Traceback" not in log
     await nc.close()
+
+
+async def test_a_stream_the_venue_cannot_join_live_gets_its_own_connection_closed_on_removal() -> (
+    None
+):
+    """binance-usdm registered without live subscribe: adding the AKROUSDT book opens
+    ``binance-usdm#2`` beside the running connection (the SUSHIUSDT book untouched), its
+    book equals the recording's, and removing it closes that connection."""
+    live = venue_spec("binance-usdm")
+    register(dataclasses.replace(live, live_subscribe=False))
+    simulator = Simulator(
+        [read_capture(CAPTURES / CAPTURE)],
+        speed=3.0,
+        faults=Faults(reconnect=ReconnectMode.RESUME),
+    )
+    reference = binance_books(CAPTURE, futures=True)
+    try:
+        async with EmbeddedNats() as server, simulator, httpx.AsyncClient(timeout=10) as http:
+            port = free_port()
+            text = config(server.url, f"127.0.0.1:{simulator.port}", port, "market")
+            relay = Relay(
+                parse_config(
+                    text,
+                    source="<test>",
+                    venues=supported_data_types(),
+                    environ={"RELAY_CONTROL_TOKEN": TOKEN},
+                )
+            )
+            stop = asyncio.Event()
+            task = asyncio.create_task(relay.run(stop))
+            nc = await nats.connect(server.url)
+            js = nc.jetstream()
+            url = f"http://127.0.0.1:{port}/api/v1"
+            auth = {"Authorization": f"Bearer {TOKEN}"}
+            try:
+
+                async def sushi_streaming() -> bool:
+                    return len(await envelopes(js, "MARKET", SUSHI_BOOK)) >= 2
+
+                await until(sushi_streaming, "the SUSHIUSDT book")
+                body = {
+                    "venue": "binance-usdm",
+                    "instrument": "AKROUSDT",
+                    "canonical_symbol": "AKRO/USDT",
+                    "data_types": ["l2_orderbook"],
+                }
+                assert (
+                    await http.post(f"{url}/streams", json=body, headers=auth)
+                ).status_code == 201
+                assert sorted(relay.health.venues) == ["binance-usdm", "binance-usdm#2"]
+
+                async def akro_done() -> bool:
+                    akro = await envelopes(js, "MARKET", AKRO_BOOK)
+                    return bool(akro) and rebuilt(akro) == reference["AKROUSDT"]
+
+                await until(akro_done, "the AKROUSDT book equal to the recording's", 40)
+                assert simulator.connections_served == 2
+                venues = (await http.get(f"{url}/venues")).json()["venues"]
+                assert [(v["connections"], v["reconnects"]) for v in venues] == [(2, 0)]
+                removed = await http.delete(f"{url}/streams/binance-usdm/AKROUSDT", headers=auth)
+                assert removed.json() == {
+                    "removed": [
+                        {
+                            "venue": "binance-usdm",
+                            "instrument": "AKROUSDT",
+                            "data_type": "l2_orderbook",
+                        }
+                    ]
+                }
+                assert sorted(relay.health.venues) == ["binance-usdm"]
+                assert sorted(relay.connections) == ["binance-usdm"]
+                sushi = await envelopes(js, "MARKET", SUSHI_BOOK)
+                assert [e["payload"]["is_snapshot"] for e in sushi].count(True) == 1
+                assert sequences_whole(sushi)
+            finally:
+                await nc.close()
+                stop.set()
+                assert await task == 0
+    finally:
+        register(live)

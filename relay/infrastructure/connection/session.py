@@ -407,14 +407,15 @@ class Session:
         """Run ``step`` on the protocol under the session's lock and handle its outcome.
 
         For a runtime subscribe or unsubscribe (:meth:`VenueProtocol.subscribe`).
-        Returns False when ``step`` returned None (the venue cannot do it on an
-        open connection) or the session is closing. If ``step`` raises, the
-        protocol's state cannot be trusted: the connection is replaced (the new
-        one reads what its config says) and True is returned.
+        Returns False only when ``step`` returned None (the protocol cannot make
+        this change on an open connection). A closing session is left alone (the
+        next one reads its connection's config) and True is returned. If ``step``
+        raises, the protocol's state cannot be trusted: the connection is
+        replaced (the new one reads what its config says) and True is returned.
         """
         async with self.lock:
             if self.closing or self.broken is not None:
-                return False
+                return True
             try:
                 outcome = step(self.protocol)
             except Exception as exc:

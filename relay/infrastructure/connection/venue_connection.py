@@ -265,7 +265,7 @@ class VenueConnection:
 
     async def subscribe(
         self, subscription: SubscriptionConfig, stale_after_s: Mapping[DataType, float]
-    ) -> None:
+    ) -> bool:
         """Add a subscription at runtime (the venue must support live subscribe).
 
         The connection's config gains it (merged with the instrument's entry, if
@@ -274,7 +274,13 @@ class VenueConnection:
         (:meth:`~relay.application.ports.VenueProtocol.subscribe`) without
         touching its other books. ``stale_after_s``: the staleness threshold of
         each new data type (0 = not watched).
+
+        Returns:
+            False, with nothing changed, when the open session's protocol cannot
+            make this change live (a topic shared with a stream it carries): the
+            caller opens a connection for it instead.
         """
+        previous = self.config
         subs = list(self.config.subscriptions)
         for index, sub in enumerate(subs):
             if sub.instrument == subscription.instrument:
@@ -296,13 +302,19 @@ class VenueConnection:
         else:
             subs.append(subscription)
         self.config = replace(self.config, subscriptions=tuple(subs))
+        session = self._current
+        if (
+            session is not None
+            and session.opened.is_set()
+            and not await session.change(lambda protocol: protocol.subscribe(subscription))
+        ):
+            self.config = previous
+            return False
         for data_type in subscription.data_types:
             self.set_stale_after(
                 subscription.instrument, data_type, stale_after_s.get(data_type, 0.0)
             )
-        session = self._current
-        if session is not None and session.opened.is_set():
-            await session.change(lambda protocol: protocol.subscribe(subscription))
+        return True
 
     async def unsubscribe(self, instrument: str, data_types: Collection[DataType]) -> bool:
         """Remove data types of an instrument at runtime; True when none is left here.

@@ -136,8 +136,7 @@ class ConnectionRuntime:
                 continue
             sub = part.subscriptions[0]
             target = self._joinable(registered, part, instrument)
-            if target is not None:
-                await target.subscribe(sub, stale)
+            if target is not None and await target.subscribe(sub, stale):
                 name = target.name
             else:
                 name = self._free_name(venue)

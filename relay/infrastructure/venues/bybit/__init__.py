@@ -157,6 +157,7 @@ def _register(venue_id: str, market: BybitMarket, data_types: frozenset[DataType
             subscribe_interval_s=SUBSCRIBE_INTERVAL_S,
             max_subscriptions_per_connection=market.max_subscriptions_per_connection,
             instrument_listing=InstrumentListing((listing,), parse_instruments),
+            live_subscribe=True,
         )
     )
 

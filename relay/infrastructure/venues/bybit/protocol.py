@@ -8,8 +8,8 @@ https://bybit-exchange.github.io/docs/v5/ws/connect and the public topic pages.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import orjson
@@ -180,6 +180,7 @@ class BybitProtocol(VenueProtocol):
 
     def __init__(self, config: VenueConfig, market: BybitMarket, default_ws_url: str) -> None:
         self._market = market
+        self._venue = config.id
         self._ws_url = config.ws_url or default_ws_url
         self._topics: list[str] = []
         self._trades: dict[str, Instrument] = {}
@@ -223,6 +224,92 @@ class BybitProtocol(VenueProtocol):
             self._klines[topic] = _Kline(instrument, sub.candle_interval)
             topics.append(topic)
         self._topics.extend(topics)
+
+    def _served(self, instrument: str) -> dict[str, frozenset[DataType]]:
+        """Each topic of ``instrument`` here and the data types it serves."""
+        served: dict[str, frozenset[DataType]] = {}
+        for topic, owner in self._trades.items():
+            if owner.instrument == instrument:
+                served[topic] = frozenset({DataType.TRADE})
+        for topic, state in self._tickers.items():
+            if state.instrument.instrument == instrument:
+                served[topic] = state.wanted
+        for topic, book in self._books.items():
+            if book.instrument.instrument == instrument:
+                served[topic] = frozenset(
+                    {DataType.L2_ORDERBOOK} if book.l2 else set()
+                ) | frozenset({DataType.TICKER} if book.ticker else set())
+        for topic, owner in self._liquidations.items():
+            if owner.instrument == instrument:
+                served[topic] = frozenset({DataType.LIQUIDATION})
+        for topic, kline in self._klines.items():
+            if kline.instrument.instrument == instrument:
+                served[topic] = frozenset({DataType.CANDLE})
+        return served
+
+    def _frames(self, make: Callable[[Sequence[str]], str], topics: Sequence[str]) -> list[str]:
+        size = self._market.max_args_per_request or len(topics) or 1
+        return [make(topics[start : start + size]) for start in range(0, len(topics), size)]
+
+    def subscribe(self, subscription: SubscriptionConfig) -> FrameOutcome | None:
+        """Subscribe an instrument's data types live: ``{"op":"subscribe","args":[topics]}``
+        (https://bybit-exchange.github.io/docs/v5/ws/connect, "How to Subscribe to Topics").
+
+        A new ``orderbook`` topic starts unsynced and waits for the snapshot Bybit
+        sends after the subscribe; no other topic is touched. Data types the
+        instrument already has here are skipped.
+
+        Returns:
+            None when a new data type would share a topic with one already
+            subscribed (``tickers.<S>`` carries ticker, funding rate and open
+            interest; spot ``orderbook.1.<S>`` ticker and a depth-1 book), or
+            Bybit has no kline interval for it: the caller uses a new connection.
+        """
+        served = self._served(subscription.instrument)
+        have = frozenset().union(*served.values())
+        new = tuple(d for d in subscription.data_types if d not in have)
+        if not new:
+            return FrameOutcome([], [], [])
+        wanted = replace(subscription, data_types=new)
+        try:
+            probe = BybitProtocol(
+                VenueConfig(id=self._venue, subscriptions=(wanted,)), self._market, self._ws_url
+            )
+        except InvalidValueError:
+            return None
+        if any(topic in served for topic in probe.topics()):
+            return None
+        before = len(self._topics)
+        self._add(self._venue, wanted)
+        return FrameOutcome([], [], self._frames(subscribe_frame, self._topics[before:]))
+
+    def unsubscribe(self, instrument: str, data_types: Collection[DataType]) -> FrameOutcome | None:
+        """Unsubscribe the topics serving only ``data_types`` of ``instrument``:
+        ``{"op":"unsubscribe","args":[topics]}`` (same page as :meth:`subscribe`).
+
+        Returns:
+            None when a topic also serves a data type that stays (the caller
+            drops the removed data type's events until the next connection).
+        """
+        gone: list[str] = []
+        for topic, serves in self._served(instrument).items():
+            left = serves - frozenset(data_types)
+            if left == serves:
+                continue
+            if left:
+                return None
+            gone.append(topic)
+        for topic in gone:
+            for table in (
+                self._trades,
+                self._tickers,
+                self._books,
+                self._liquidations,
+                self._klines,
+            ):
+                table.pop(topic, None)
+            self._topics.remove(topic)
+        return FrameOutcome([], [], self._frames(unsubscribe_frame, gone))
 
     def topics(self) -> list[str]:
         """Every topic this connection subscribes, in config order."""

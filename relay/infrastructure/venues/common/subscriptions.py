@@ -7,6 +7,7 @@ that the instrument was subscribed for that data type.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from relay.application.errors import FrameError
@@ -37,6 +38,28 @@ class Subscriptions:
                 config.id, sub.instrument, sub.canonical_symbol
             )
             self.wanted[sub.instrument] = frozenset(sub.data_types)
+
+    def add(self, instrument: Instrument, data_types: Iterable[DataType]) -> list[DataType]:
+        """Subscribe ``data_types`` of ``instrument`` too (a runtime change); returns the ones
+        that were not subscribed yet, in the order given."""
+        have = self.wanted.get(instrument.instrument, frozenset())
+        new = [d for d in dict.fromkeys(data_types) if d not in have]
+        self.instruments.setdefault(instrument.instrument, instrument)
+        self.wanted[instrument.instrument] = have | frozenset(new)
+        return new
+
+    def remove(self, venue_id: str, data_types: Iterable[DataType]) -> list[DataType]:
+        """Unsubscribe ``data_types`` of ``venue_id`` (a runtime change); returns the ones that
+        were subscribed. An instrument left with none is forgotten."""
+        have = self.wanted.get(venue_id, frozenset())
+        gone = [d for d in dict.fromkeys(data_types) if d in have]
+        left = have - frozenset(gone)
+        if left:
+            self.wanted[venue_id] = left
+        else:
+            self.wanted.pop(venue_id, None)
+            self.instruments.pop(venue_id, None)
+        return gone
 
     def find(self, venue_id: Any, data_type: DataType) -> Instrument | None:
         """The instrument ``venue_id`` names if it is subscribed for ``data_type``, else None

@@ -132,5 +132,6 @@ register(
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         split_connections=split_config,
         instrument_listing=InstrumentListing(LISTING_REQUESTS, parse_listing),
+        live_subscribe=True,
     )
 )

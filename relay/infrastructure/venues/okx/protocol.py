@@ -6,7 +6,7 @@ package docstring (:mod:`relay.infrastructure.venues.okx`) gives the sources.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from relay.application.errors import FrameError
@@ -16,7 +16,7 @@ from relay.application.ports import (
     Keepalive,
     VenueProtocol,
 )
-from relay.config.model import VenueConfig
+from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType, Instrument, MarketEvent
 from relay.infrastructure.venues.common import wire
@@ -58,34 +58,79 @@ class OkxProtocol(VenueProtocol):
         self._subscriptions = Subscriptions(config)
         self._books: dict[str, OkxBook] = {}
         self._args: list[dict[str, str]] = []
-        seen: set[tuple[str, str]] = set()
-
-        def add(arg: dict[str, str]) -> None:
-            key = (arg["channel"], arg.get("instId") or arg.get("instType", ""))
-            if key not in seen:
-                seen.add(key)
-                self._args.append(arg)
-
+        self._arg_of: dict[tuple[str, DataType], dict[str, str]] = {}
+        """(instId, data type) -> the channel argument serving it."""
         for sub in config.subscriptions:
-            inst_id = sub.instrument
-            instrument = self._subscriptions.instruments[inst_id]
-            for data_type in sub.data_types:
-                if data_type is DataType.L2_ORDERBOOK:
-                    channel = book_channel(sub.depth)
-                    self._books[inst_id] = OkxBook(instrument, channel)
-                    add({"channel": channel, "instId": inst_id})
-                elif data_type is DataType.CANDLE:
-                    add({"channel": f"candle{okx_bar(sub.candle_interval)}", "instId": inst_id})
-                elif data_type is DataType.LIQUIDATION:
-                    add({"channel": "liquidation-orders", "instType": instrument_type(inst_id)})
-                else:
-                    add({"channel": CHANNELS[data_type], "instId": inst_id})
+            instrument = self._subscriptions.instruments[sub.instrument]
+            self._add_args(instrument, sub.data_types, sub.depth, sub.candle_interval)
         self._handlers: dict[str, Callable[[dict[str, Any], int], MarketEvent]] = {
             "trades": self._handler(DataType.TRADE, parse.trade),
             "tickers": self._handler(DataType.TICKER, parse.ticker),
             "funding-rate": self._handler(DataType.FUNDING_RATE, parse.funding),
             "open-interest": self._handler(DataType.OPEN_INTEREST, parse.open_interest),
         }
+
+    def _add_args(
+        self,
+        instrument: Instrument,
+        data_types: Iterable[DataType],
+        depth: int,
+        candle_interval: str,
+    ) -> list[dict[str, str]]:
+        """Channel arguments for ``data_types`` of ``instrument`` (new books made unsynced);
+        returns those not subscribed on this connection before (``liquidation-orders`` is one
+        channel per instType)."""
+        inst_id = instrument.instrument
+        new: list[dict[str, str]] = []
+        for data_type in data_types:
+            if data_type is DataType.L2_ORDERBOOK:
+                channel = book_channel(depth)
+                self._books[inst_id] = OkxBook(instrument, channel)
+                arg = {"channel": channel, "instId": inst_id}
+            elif data_type is DataType.CANDLE:
+                arg = {"channel": f"candle{okx_bar(candle_interval)}", "instId": inst_id}
+            elif data_type is DataType.LIQUIDATION:
+                arg = {"channel": "liquidation-orders", "instType": instrument_type(inst_id)}
+            else:
+                arg = {"channel": CHANNELS[data_type], "instId": inst_id}
+            self._arg_of[(inst_id, data_type)] = arg
+            if arg not in self._args:
+                self._args.append(arg)
+                new.append(arg)
+        return new
+
+    def subscribe(self, subscription: SubscriptionConfig) -> FrameOutcome:
+        """Subscribe an instrument's data types live: ``{"op":"subscribe","args":[...]}``
+        (https://www.okx.com/docs-v5/en/#overview-websocket-subscribe). A new book starts
+        unsynced and takes the snapshot OKX pushes after the subscribe; no other channel
+        is touched. Data types already subscribed here are skipped."""
+        instrument = Instrument(
+            self._config.id, subscription.instrument, subscription.canonical_symbol
+        )
+        new = self._subscriptions.add(instrument, subscription.data_types)
+        args = self._add_args(
+            self._subscriptions.instruments[subscription.instrument],
+            new,
+            subscription.depth,
+            subscription.candle_interval,
+        )
+        return FrameOutcome([], [], op_frames("subscribe", args))
+
+    def unsubscribe(self, instrument: str, data_types: Collection[DataType]) -> FrameOutcome:
+        """Unsubscribe ``data_types`` of ``instrument`` live: ``{"op":"unsubscribe",...}``
+        (same page as :meth:`subscribe`); its book is dropped. A ``liquidation-orders``
+        channel another instrument still wants stays subscribed."""
+        gone = self._subscriptions.remove(instrument, data_types)
+        if DataType.L2_ORDERBOOK in gone:
+            self._books.pop(instrument, None)
+        args: list[dict[str, str]] = []
+        for data_type in gone:
+            arg = self._arg_of.pop((instrument, data_type))
+            if arg in self._arg_of.values() or arg not in self._args:
+                continue
+            self._args.remove(arg)
+            args.append(arg)
+        return FrameOutcome([], [], op_frames("unsubscribe", args))
 
     @property
     def books(self) -> dict[str, OkxBook]:

@@ -1,0 +1,246 @@
+"""The control service: desired streams = config + overlay; each change names only its streams."""
+
+from __future__ import annotations
+
+import pytest
+
+from relay.application.control.desired import (
+    Changes,
+    Knobs,
+    Overlay,
+    StreamSpec,
+    parse_document,
+)
+from relay.application.control.service import ControlError, ControlService, StoreError
+from relay.config.errors import ConfigProblem
+from relay.config.model import StaleAfterConfig, SubscriptionConfig, VenueConfig
+from relay.domain.model import DataType
+
+L2, TRADE, TICKER = DataType.L2_ORDERBOOK, DataType.TRADE, DataType.TICKER
+SUPPORTED = {"binance-usdm": frozenset({TRADE, TICKER, L2}), "okx": frozenset({TRADE})}
+VENUES = (
+    VenueConfig(
+        id="binance-usdm",
+        subscriptions=(SubscriptionConfig("SUSHIUSDT", "SUSHI/USDT", (TRADE, L2), depth=20),),
+        stale_after_s=StaleAfterConfig(l2_orderbook=45.0),
+    ),
+    VenueConfig(
+        id="okx",
+        subscriptions=(SubscriptionConfig("BTC-USDT", "BTC/USDT", (TRADE,)),),
+        enabled=False,
+    ),
+)
+
+
+class Recorder:
+    """The runtime port, recording every change it is given."""
+
+    def __init__(self) -> None:
+        self.changes: list[Changes] = []
+
+    async def apply(self, changes: Changes) -> None:
+        self.changes.append(changes)
+
+
+class Store:
+    """The store port: keeps the last document; refuses while ``down``."""
+
+    def __init__(self) -> None:
+        self.documents: list[bytes] = []
+        self.down = False
+
+    async def save(self, document: bytes) -> None:
+        if self.down:
+            raise StoreError("bucket relay-control: no responders")
+        self.documents.append(document)
+
+
+def service() -> tuple[ControlService, Recorder, Store]:
+    runtime, store = Recorder(), Store()
+    return ControlService(VENUES, SUPPORTED, runtime, store), runtime, store
+
+
+def akro(*data_types: str, depth: int = 0) -> dict[str, object]:
+    return {
+        "venue": "binance-usdm",
+        "instrument": "AKROUSDT",
+        "canonical_symbol": "AKRO/USDT",
+        "data_types": list(data_types),
+        "depth": depth,
+    }
+
+
+def test_the_config_files_enabled_streams_are_the_initial_state() -> None:
+    control, _, _ = service()
+    assert control.streams() == [
+        StreamSpec("binance-usdm", "SUSHIUSDT", L2, "SUSHI/USDT", 20, "1m", 45.0),
+        StreamSpec("binance-usdm", "SUSHIUSDT", TRADE, "SUSHI/USDT", 20, "1m", 0.0),
+    ]
+
+
+async def test_an_add_hands_the_runtime_only_the_new_streams_and_saves_the_overlay() -> None:
+    control, runtime, store = service()
+    added = await control.add(akro("trade", "l2_orderbook", depth=5), "ops")
+    assert [(s.instrument, s.data_type, s.depth, s.stale_after_s, s.origin) for s in added] == [
+        ("AKROUSDT", TRADE, 5, 0.0, "runtime"),
+        ("AKROUSDT", L2, 5, 45.0, "runtime"),
+    ]
+    assert runtime.changes == [Changes(added=(added[1], added[0]))]
+    assert parse_document(store.documents[-1], SUPPORTED) == (control.overlay, [])
+
+
+async def test_adding_a_subscribed_stream_is_a_conflict_and_changes_nothing() -> None:
+    control, runtime, store = service()
+    with pytest.raises(ControlError) as caught:
+        await control.add(
+            {
+                "venue": "binance-usdm",
+                "instrument": "SUSHIUSDT",
+                "canonical_symbol": "SUSHI/USDT",
+                "data_types": ["ticker", "trade"],
+            },
+            "ops",
+        )
+    assert (caught.value.status, caught.value.problems) == (
+        409,
+        (ConfigProblem("data_types[1]", "binance-usdm SUSHIUSDT trade: already subscribed"),),
+    )
+    assert (runtime.changes, store.documents) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (
+            {**akro("ticker"), "instrument": "SUSHIUSDT", "canonical_symbol": "SUSHI/USD"},
+            ConfigProblem("canonical_symbol", "'SUSHIUSDT' is subscribed as 'SUSHI/USDT'"),
+        ),
+        (
+            {**akro("trade"), "canonical_symbol": "sushi/usdt"},
+            ConfigProblem(
+                "canonical_symbol",
+                "subject token 'sushi-usdt' of 'sushi/usdt' is already used by 'SUSHIUSDT'"
+                " in venue 'binance-usdm'",
+            ),
+        ),
+        (
+            {
+                "venue": "okx",
+                "instrument": "ETH-USDT",
+                "canonical_symbol": "ETH/USDT",
+                "data_types": ["trade"],
+            },
+            ConfigProblem("venue", "venue 'okx' is disabled in the config"),
+        ),
+        ([1], ConfigProblem("", "expected a JSON object")),
+    ],
+)
+async def test_an_add_breaking_a_config_rule_is_refused_with_422(
+    body: object, problem: ConfigProblem
+) -> None:
+    control, runtime, _ = service()
+    with pytest.raises(ControlError) as caught:
+        await control.add(body, "ops")
+    assert (caught.value.status, caught.value.problems) == (422, (problem,))
+    assert runtime.changes == []
+
+
+async def test_removing_a_config_stream_is_kept_as_removed_and_adding_it_back_restores_it() -> None:
+    control, runtime, _ = service()
+    assert await control.remove("binance-usdm", "SUSHIUSDT", "trade", "ops") == [
+        ("binance-usdm", "SUSHIUSDT", TRADE)
+    ]
+    assert control.overlay == Overlay(removed=frozenset({("binance-usdm", "SUSHIUSDT", TRADE)}))
+    assert [s.data_type for s in runtime.changes[-1].removed] == [TRADE]
+    await control.add(
+        {**akro("trade"), "instrument": "SUSHIUSDT", "canonical_symbol": "SUSHI/USDT", "depth": 20},
+        "ops",
+    )
+    assert control.overlay == Overlay()
+    assert [s.origin for s in control.streams()] == ["config", "config"]
+
+
+async def test_removing_an_unknown_stream_is_404() -> None:
+    control, _, _ = service()
+    with pytest.raises(ControlError) as caught:
+        await control.remove("binance-usdm", "SUSHIUSDT", "ticker", "ops")
+    assert (caught.value.status, caught.value.problems) == (
+        404,
+        (ConfigProblem("", "no such stream: binance-usdm SUSHIUSDT ticker"),),
+    )
+
+
+async def test_a_patch_retunes_one_stream_and_lists_every_problem() -> None:
+    control, runtime, _ = service()
+    key = ("binance-usdm", "SUSHIUSDT", L2)
+    spec = await control.patch(key, {"paused": True, "depth": 5, "stale_after_s": 10}, "ops")
+    assert (spec.paused, spec.depth, spec.stale_after_s) == (True, 5, 10.0)
+    [change] = runtime.changes
+    assert change.added == change.removed == () and [n for _, n in change.retuned] == [spec]
+    with pytest.raises(ControlError) as caught:
+        await control.patch(
+            ("binance-usdm", "SUSHIUSDT", TRADE),
+            {"paused": 1, "depth": 3, "stale_after_s": -1, "colour": "red"},
+            "ops",
+        )
+    assert caught.value.problems == (
+        ConfigProblem("colour", "unknown key (known keys: paused, depth, stale_after_s)"),
+        ConfigProblem("paused", "expected a boolean, got 1"),
+        ConfigProblem("stale_after_s", "must be a finite number >= 0, got -1"),
+        ConfigProblem("depth", "only l2_orderbook streams have a depth"),
+    )
+    await control.patch(key, {"paused": False, "depth": None, "stale_after_s": None}, "ops")
+    assert control.overlay.knobs == {}
+
+
+async def test_a_change_that_cannot_be_saved_is_refused_and_not_applied() -> None:
+    control, runtime, store = service()
+    store.down = True
+    with pytest.raises(ControlError) as caught:
+        await control.add(akro("trade"), "ops")
+    assert caught.value.status == 503
+    assert (runtime.changes, control.overlay) == ([], Overlay())
+
+
+async def test_following_another_replicas_document_applies_the_difference_once() -> None:
+    leader, _, store = service()
+    await leader.add(akro("l2_orderbook"), "ops")
+    await leader.patch(("binance-usdm", "SUSHIUSDT", TRADE), {"paused": True}, "ops")
+    follower, runtime, follower_store = service()
+    await follower.follow(store.documents[-1], "bucket")
+    await follower.follow(store.documents[-1], "bucket")
+    assert follower.streams() == leader.streams()
+    assert len(runtime.changes) == 1 and follower_store.documents == []
+    await follower.follow(None, "bucket")
+    assert follower.overlay == Overlay() and len(runtime.changes) == 2
+
+
+async def test_a_bucket_document_with_bad_entries_keeps_the_good_ones() -> None:
+    document = (
+        b'{"version":1,"added":[{"venue":"binance-usdm","instrument":"AKROUSDT",'
+        b'"canonical_symbol":"AKRO/USDT","data_type":"ticker","depth":0,"candle_interval":"1m"},'
+        b'{"venue":"binance-usdm","instrument":"X","canonical_symbol":"X","data_type":"candle"}],'
+        b'"removed":[{"venue":"nope","instrument":"A","data_type":"trade"}],'
+        b'"knobs":[{"venue":"binance-usdm","instrument":"SUSHIUSDT","data_type":"trade",'
+        b'"paused":"yes"}]}'
+    )
+    overlay, problems = parse_document(document, SUPPORTED)
+    assert list(overlay.added) == [("binance-usdm", "AKROUSDT", TICKER)]
+    assert (overlay.removed, overlay.knobs) == (frozenset(), {})
+    assert problems == [
+        "added[1].data_types[0]: data type 'candle' is not supported by venue 'binance-usdm'"
+        " (supported: trade, ticker, l2_orderbook)",
+        "removed[0]: not a stream of a registered venue",
+        'knobs[0].paused: expected a boolean, got "yes"',
+    ]
+
+
+async def test_an_unreadable_bucket_document_is_ignored() -> None:
+    control, runtime, _ = service()
+    for document in (b"{", b"[]", b'{"version":2,"added":[],"removed":[],"knobs":[]}'):
+        await control.follow(document, "bucket")
+    assert (runtime.changes, control.overlay) == ([], Overlay())
+
+
+def test_knobs_default_to_the_config() -> None:
+    assert Knobs() == Knobs(paused=False, depth=None, stale_after_s=None)
