@@ -29,6 +29,7 @@ from relay.infrastructure.control.status import NatsView
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.http_app import HttpBindError, HttpServer, build_app
 from relay.infrastructure.http_limits import ShedAction
+from relay.infrastructure.http_ui import ui_routes
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.nats.commands import UnsupportedNatsClientError
 from relay.infrastructure.nats.kv import BucketKeeper, ConsumerStateWriter
@@ -159,7 +160,7 @@ class Relay:
             if config.control.enabled
             else None
         )
-        routes = self.control.routes if self.control is not None else []
+        routes = [*self.control.routes, *ui_routes()] if self.control is not None else []
         self.http = (
             HttpServer(build_app(self.health, self.metrics, routes), config.http, self._http_shed)
             if config.http.enabled

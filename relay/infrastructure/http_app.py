@@ -37,7 +37,8 @@ def build_app(
 ) -> Starlette:
     """The ASGI app.
 
-    ``extra``: further routes (the control API's ``Mount("/api/v1", ...)``).
+    ``extra``: further routes (the control API's ``Mount("/api/v1", ...)``, the dashboard
+    ``/ui``).
 
     - ``GET /livez``: 200 ``{"status": "alive"}`` whenever the event loop answers.
     - ``GET /readyz``: 200 ``{"ready": true}`` when NATS is connected, JetStream
