@@ -46,7 +46,30 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_CONFIG_ERROR
     subs = sum(len(v.subscriptions) for v in config.venues)
     print(f"{path}: valid ({len(config.venues)} venues, {subs} subscriptions)")
+    if args.shards is not None:
+        from relay.application.sharding import split
+
+        pairs = [(v.id, sub.instrument) for v in config.venues for sub in v.subscriptions]
+        for shard, members in enumerate(split(pairs, args.shards)):
+            listed = " ".join(f"{venue}:{instrument}" for venue, instrument in members)
+            print(f"shard {shard}/{args.shards}: {len(members)} subscriptions: {listed}")
     return 0
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """``K/N`` of ``relay run --shard``: shard K (0 to N-1) of N shards."""
+    from relay.config.cluster import MAX_SHARDS
+
+    shard, _, shards = text.partition("/")
+    try:
+        k, n = int(shard), int(shards)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N (shard K of N), got {text!r}") from None
+    if not 1 <= n <= MAX_SHARDS or not 0 <= k < n:
+        raise argparse.ArgumentTypeError(
+            f"expected K/N with 1 <= N <= {MAX_SHARDS} and 0 <= K < N, got {text!r}"
+        )
+    return k, n
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -63,6 +86,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = _load_config(_config_path(args))
     if config is None:
         return EXIT_CONFIG_ERROR
+    if args.shard is not None:
+        from dataclasses import replace
+
+        shard, shards = args.shard
+        config = replace(config, cluster=replace(config.cluster, shard=shard, shards=shards))
     configure_logging(config.logging.level, config.logging.format)
 
     async def main() -> int:
@@ -306,6 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="benchmarks: record frame-to-ack latencies; write counts, CPU and RSS here at exit",
     )
+    run.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="K/N",
+        help="cover shard K of N (overrides [cluster] shard and shards)",
+    )
     _add_loop_option(
         run, "event loop: asyncio (default) or uvloop (when installed; see docs/performance.md)"
     )
@@ -313,6 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check a config file; exit 2 listing every problem")
     validate.add_argument("--config", help="config file")
+    validate.add_argument(
+        "--shards",
+        type=_positive_count,
+        default=None,
+        metavar="N",
+        help="also print which subscriptions each of N shards covers",
+    )
     validate.set_defaults(func=_cmd_validate)
 
     simulate = sub.add_parser(

@@ -1,0 +1,165 @@
+"""Hot-standby replicas and shards on a 3-node JetStream cluster, end to end.
+
+A real 3-node nats-server cluster (``support.nats_cluster``), ``relay simulate``
+and ``relay run`` processes in ``[cluster] mode = "hot_standby"`` publishing to
+an R3 stream. The checks are the core end-to-end test's
+(``support.e2e.verify_jetstream``: trade, ticker and candle values one for one
+with the recording, final books equal to the reference books, ``sequence``
+1..n without holes per stream, unique message ids) on what the stream holds
+after the failures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+import pytest_asyncio
+from support.e2e import (
+    config_text,
+    expected_counts,
+    simulator_process,
+    start_relay,
+    stop_relay,
+    stored_messages,
+    until,
+    verify_jetstream,
+)
+from support.nats_cluster import NatsCluster, nats_cluster
+
+from relay.infrastructure.embedded_nats import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+VENUE = ("binance-usdm",)
+
+RECORDED_USDM = {"trade": 91, "ticker": 613, "candle": 67}
+"""Trades, tickers and candles of binance-usdm.jsonl's four instruments."""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def cluster() -> AsyncIterator[NatsCluster]:
+    async with nats_cluster() as started:
+        yield started
+
+
+def ha_config(cluster: NatsCluster, sim: str, http_port: int, group: str, extra: str = "") -> str:
+    """binance-usdm's four instruments, all three nodes, an R3 stream, hot standby."""
+    urls = ", ".join(f'"{url}"' for url in cluster.urls)
+    text = config_text("URL", sim, http_port, "json", VENUE)
+    text = text.replace('urls = ["URL"]', f"urls = [{urls}]")
+    text = text.replace('storage = "file"', 'storage = "file"\nreplicas = 3')
+    return (
+        text
+        + f"""
+[cluster]
+group = "{group}"
+mode = "hot_standby"
+lease_ttl_s = 8
+lease_replicas = 3
+{extra}
+"""
+    )
+
+
+async def health(port: int) -> dict[str, object]:
+    async with httpx.AsyncClient() as client:
+        document: dict[str, object] = (
+            await client.get(f"http://127.0.0.1:{port}/health", timeout=2.0)
+        ).json()
+        return document
+
+
+async def role(port: int) -> str:
+    try:
+        cluster = (await health(port))["cluster"]
+    except (httpx.HTTPError, OSError):
+        return "down"
+    assert isinstance(cluster, dict)
+    return str(cluster["role"])
+
+
+async def stream_messages(cluster: NatsCluster) -> int:
+    nc = await nats.connect(servers=cluster.urls)
+    try:
+        return (await nc.jetstream(timeout=2.0).stream_info("MARKET")).state.messages
+    except (nats.errors.Error, TimeoutError):
+        return -1
+    finally:
+        await nc.close()
+
+
+async def test_hot_standby_takes_over_from_a_killed_relay_and_rides_out_a_killed_stream_leader(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    expected = expected_counts(VENUE)
+    ports = {"a": free_port(), "b": free_port()}
+    async with simulator_process("binance-usdm.jsonl", speed="realtime") as sim:
+        for name, port in ports.items():
+            (tmp_path / f"{name}.toml").write_text(ha_config(cluster, sim, port, "ha"))
+        relays = {"a": await start_relay(tmp_path / "a.toml")}
+        await until(lambda: _is(ports["a"], "leader"), "relay a leading", 30)
+        relays["b"] = await start_relay(tmp_path / "b.toml")
+        await until(lambda: _is(ports["b"], "standby"), "relay b standing by", 30)
+
+        await until(_grown(cluster, expected // 4), "a quarter of the replay stored", 40)
+        relays["a"].kill()
+        killed_at = time.monotonic()
+        stored_at_kill = await stream_messages(cluster)
+        await until(lambda: _is(ports["b"], "leader"), "relay b taking over", 30)
+        relay_failover_s = time.monotonic() - killed_at
+        await until(_grown(cluster, stored_at_kill + 1), "b publishing", 30)
+        first_message_s = time.monotonic() - killed_at
+        a_stderr = (await relays["a"].communicate())[1].decode()
+
+        await until(_grown(cluster, 2 * expected // 3), "two thirds of the replay stored", 40)
+        leader = cluster.node(await cluster.stream_leader("MARKET"))
+        await cluster.kill(leader)
+        nats_killed_at = time.monotonic()
+        await until(_answers(cluster), "the stream answering again", 30)
+        before = await stream_messages(cluster)
+        await until(_grown(cluster, before + 1), "the stream growing again", 30)
+        nats_failover_s = time.monotonic() - nats_killed_at
+        survivor = next(node for node in cluster.nodes if node.process is not None)
+        messages = await stored_messages(survivor.url, expected)
+        b_role = await role(ports["b"])
+        b_stderr = await stop_relay(relays["b"])
+        await cluster.start(leader)
+    print(
+        f"\nrelay SIGKILL -> standby leading: {relay_failover_s:.2f} s,"
+        f" -> first message stored by it: {first_message_s:.2f} s;"
+        f" stream leader node {leader.name} SIGKILL -> stream growing again:"
+        f" {nats_failover_s:.2f} s"
+    )
+    assert relays["a"].returncode == -9
+    assert "leader lease won" in a_stderr
+    assert relays["b"].returncode == 0, b_stderr[-2000:]
+    assert b_role == "leader"
+    takeover = next(line for line in b_stderr.splitlines() if "took over as leader" in line)
+    print(takeover)
+    assert '"gap"' not in takeover, takeover
+    seen = verify_jetstream(messages, "json", VENUE)
+    assert {key: seen[key] for key in RECORDED_USDM} == RECORDED_USDM
+    assert seen["l2_orderbook"] >= 4
+
+
+async def _is(port: int, wanted: str) -> bool:
+    return await role(port) == wanted
+
+
+def _grown(cluster: NatsCluster, count: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return await stream_messages(cluster) >= count
+
+    return check
+
+
+def _answers(cluster: NatsCluster) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return await stream_messages(cluster) >= 0
+
+    return check
