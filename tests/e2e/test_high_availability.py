@@ -11,6 +11,7 @@ after the failures.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -147,8 +148,8 @@ async def test_hot_standby_takes_over_from_a_killed_relay_and_rides_out_a_killed
     assert seen["l2_orderbook"] >= 4
 
 
-async def _is(port: int, wanted: str) -> bool:
-    return await role(port) == wanted
+async def _is(port: int, *wanted: str) -> bool:
+    return await role(port) in wanted
 
 
 def _grown(cluster: NatsCluster, count: int) -> Callable[[], Awaitable[bool]]:
@@ -163,3 +164,45 @@ def _answers(cluster: NatsCluster) -> Callable[[], Awaitable[bool]]:
         return await stream_messages(cluster) >= 0
 
     return check
+
+
+async def test_two_shards_of_two_replicas_store_the_union_of_four_instruments_once(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    nc = await nats.connect(servers=cluster.urls)
+    with contextlib.suppress(nats.js.errors.NotFoundError):  # left by the test before
+        await nc.jetstream(timeout=10.0).delete_stream("MARKET")
+    await nc.close()
+    ports = {(shard, replica): free_port() for shard in (0, 1) for replica in "ab"}
+    async with simulator_process("binance-usdm.jsonl") as sim:
+        relays = {}
+        for (shard, replica), port in ports.items():
+            config = tmp_path / f"{shard}{replica}.toml"
+            config.write_text(
+                ha_config(cluster, sim, port, "shards", f"shards = 2\nshard = {shard}")
+            )
+            relays[(shard, replica)] = await start_relay(config)
+        for port in ports.values():
+            await until(lambda port=port: _is(port, "leader", "standby"), "a role", 30)
+        messages = await stored_messages(cluster.urls[0], expected_counts(VENUE))
+        documents = {key: await health(port) for key, port in ports.items()}
+        # Standbys first: a leader stopping cleanly hands its lease to a running standby.
+        order = sorted(relays, key=lambda key: documents[key]["cluster"]["role"] == "leader")  # type: ignore[index]
+        stderr = {key: await stop_relay(relays[key]) for key in order}
+    assert {key: relay.returncode for key, relay in relays.items()} == dict.fromkeys(relays, 0)
+    covered = {
+        key: (document["cluster"]["subscriptions"], document["cluster"]["role"])  # type: ignore[index]
+        for key, document in documents.items()
+    }
+    assert {key: subscriptions for key, (subscriptions, _) in covered.items()} == {
+        (0, "a"): ["binance-usdm:AKROUSDT", "binance-usdm:KEEPUSDT"],
+        (0, "b"): ["binance-usdm:AKROUSDT", "binance-usdm:KEEPUSDT"],
+        (1, "a"): ["binance-usdm:SUSHIUSDT", "binance-usdm:CTKUSDT"],
+        (1, "b"): ["binance-usdm:SUSHIUSDT", "binance-usdm:CTKUSDT"],
+    }
+    for shard in (0, 1):
+        assert sorted(covered[(shard, r)][1] for r in "ab") == ["leader", "standby"], covered
+    assert sum("took over as leader" in text for text in stderr.values()) == 2
+    seen = verify_jetstream(messages, "json", VENUE)
+    assert {key: seen[key] for key in RECORDED_USDM} == RECORDED_USDM
+    assert seen["l2_snapshot"] == 4
