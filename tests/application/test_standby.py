@@ -105,7 +105,7 @@ async def test_a_standby_that_missed_the_anchor_leaves_one_counted_hole_and_resy
     _, standby, kinds = await publish(late, 10_000, anchors_of(leader.messages), resyncs)
 
     stored = anchors_of(leader.messages)
-    first = {}
+    first: dict[str, int] = {}
     for m in standby.messages:
         first.setdefault(m.subject, orjson.loads(m.payload)["sequence"])
     non_book = {s for s in stored if not s.endswith("l2_orderbook")}

@@ -152,6 +152,13 @@ async def _is(port: int, *wanted: str) -> bool:
     return await role(port) in wanted
 
 
+def _has_role(port: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return await _is(port, "leader", "standby")
+
+    return check
+
+
 def _grown(cluster: NatsCluster, count: int) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return await stream_messages(cluster) >= count
@@ -183,7 +190,7 @@ async def test_two_shards_of_two_replicas_store_the_union_of_four_instruments_on
             )
             relays[(shard, replica)] = await start_relay(config)
         for port in ports.values():
-            await until(lambda port=port: _is(port, "leader", "standby"), "a role", 30)
+            await until(_has_role(port), "a role", 30)
         messages = await stored_messages(cluster.urls[0], expected_counts(VENUE))
         documents = {key: await health(port) for key, port in ports.items()}
         # Standbys first: a leader stopping cleanly hands its lease to a running standby.
