@@ -19,7 +19,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from prometheus_client import Counter as PromCounter
 
 from relay.application.consumer_state import ConsumerState
 from relay.application.health import HealthMonitor
@@ -193,13 +192,7 @@ class Relay:
             standby_ring_events=cluster.standby_ring_events if standby else 0,
             on_resume=self._stream_resumed,
         )
-        self._failover_streams = PromCounter(
-            "relay_failover_streams",
-            "Streams resumed by a hot standby taking over, by how (continued, from_start,"
-            " gap, resync)",
-            ["kind"],
-            registry=self.metrics.registry,
-        )
+        self.metrics.replica_leader.set(0 if standby else 1)
         self._takeover_task: asyncio.Task[None] | None = None
         self._http_client = httpx.AsyncClient()
         self.recorder = (
@@ -262,7 +255,7 @@ class Relay:
 
     def _stream_resumed(self, subject: str, kind: ResumeKind) -> None:
         self.resumed[kind] += 1
-        self._failover_streams.labels(kind.value).inc()
+        self.metrics.failover_streams.labels(kind.value).inc()
         if kind in (ResumeKind.GAP, ResumeKind.RESYNC):
             log.warning(
                 "stream resumed with a gap"
@@ -281,6 +274,7 @@ class Relay:
         )
         await self.pipeline.promote(reader)
         self.health.cluster["role"] = "leader"
+        self.metrics.replica_leader.set(1)
         if self.state_writer is not None:
             self._takeover_task = asyncio.create_task(
                 self.state_writer.run(client), name="consumer-state"

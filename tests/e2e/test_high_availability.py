@@ -49,7 +49,8 @@ async def cluster() -> AsyncIterator[NatsCluster]:
 
 
 def ha_config(cluster: NatsCluster, sim: str, http_port: int, group: str, extra: str = "") -> str:
-    """binance-usdm's four instruments, all three nodes, an R3 stream, hot standby."""
+    """binance-usdm's four instruments, all three nodes, an R3 stream and R3 buckets, hot
+    standby."""
     urls = ", ".join(f'"{url}"' for url in cluster.urls)
     text = config_text("URL", sim, http_port, "json", VENUE)
     text = text.replace('urls = ["URL"]', f"urls = [{urls}]")
@@ -57,6 +58,8 @@ def ha_config(cluster: NatsCluster, sim: str, http_port: int, group: str, extra:
     return (
         text
         + f"""
+[consumer_state]
+replicas = 3
 [cluster]
 group = "{group}"
 mode = "hot_standby"
@@ -92,6 +95,16 @@ async def stream_messages(cluster: NatsCluster) -> int:
         return -1
     finally:
         await nc.close()
+
+
+async def stream_replicas(cluster: NatsCluster) -> dict[str, int]:
+    """Stream name -> its replicas, for every stream on the cluster."""
+    nc = await nats.connect(servers=cluster.urls)
+    try:
+        infos = await nc.jetstream(timeout=5.0).streams_info()
+    finally:
+        await nc.close()
+    return {info.config.name or "": info.config.num_replicas or 0 for info in infos}
 
 
 async def test_hot_standby_takes_over_from_a_killed_relay_and_rides_out_a_killed_stream_leader(
@@ -192,6 +205,7 @@ async def test_two_shards_of_two_replicas_store_the_union_of_four_instruments_on
         for port in ports.values():
             await until(_has_role(port), "a role", 30)
         messages = await stored_messages(cluster.urls[0], expected_counts(VENUE))
+        replicas = await stream_replicas(cluster)
         documents = {key: await health(port) for key, port in ports.items()}
         # Standbys first: a leader stopping cleanly hands its lease to a running standby.
         order = sorted(relays, key=lambda key: documents[key]["cluster"]["role"] == "leader")  # type: ignore[index]
@@ -210,6 +224,13 @@ async def test_two_shards_of_two_replicas_store_the_union_of_four_instruments_on
     for shard in (0, 1):
         assert sorted(covered[(shard, r)][1] for r in "ab") == ["leader", "standby"], covered
     assert sum("took over as leader" in text for text in stderr.values()) == 2
+    assert replicas == {
+        "MARKET": 3,
+        "KV_relay-leases": 3,
+        "KV_relay-latest": 3,
+        "KV_relay-books": 3,
+        "KV_relay-status": 3,
+    }
     seen = verify_jetstream(messages, "json", VENUE)
     assert {key: seen[key] for key in RECORDED_USDM} == RECORDED_USDM
     assert seen["l2_snapshot"] == 4
