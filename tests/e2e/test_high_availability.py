@@ -11,10 +11,12 @@ after the failures.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import nats
@@ -33,6 +35,8 @@ from support.e2e import (
 from support.nats_cluster import NatsCluster, nats_cluster
 
 from relay.infrastructure.embedded_nats import free_port
+
+K = TypeVar("K")
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -68,6 +72,24 @@ lease_replicas = 3
 {extra}
 """
     )
+
+
+@contextlib.asynccontextmanager
+async def killed_at_exit(
+    relays: dict[K, asyncio.subprocess.Process],
+) -> AsyncIterator[dict[K, asyncio.subprocess.Process]]:
+    """Yields ``relays``; on the way out SIGKILLs those still running (a failed test) and
+    prints the log tail of any that had ended on its own with an error."""
+    try:
+        yield relays
+    finally:
+        for key, relay in relays.items():
+            if relay.returncode is None:
+                relay.kill()
+                await relay.wait()
+            elif relay.returncode not in (0, -9) and relay.stderr is not None:
+                tail = (await relay.stderr.read())[-3000:].decode(errors="replace")
+                print(f"\nrelay {key} exited with {relay.returncode}:\n{tail}")
 
 
 async def health(port: int) -> dict[str, object]:
@@ -112,10 +134,14 @@ async def test_hot_standby_takes_over_from_a_killed_relay_and_rides_out_a_killed
 ) -> None:
     expected = expected_counts(VENUE)
     ports = {"a": free_port(), "b": free_port()}
-    async with simulator_process("binance-usdm.jsonl", speed="realtime") as sim:
+    relays: dict[str, asyncio.subprocess.Process] = {}
+    async with (
+        simulator_process("binance-usdm.jsonl", speed="realtime") as sim,
+        killed_at_exit(relays),
+    ):
         for name, port in ports.items():
             (tmp_path / f"{name}.toml").write_text(ha_config(cluster, sim, port, "ha"))
-        relays = {"a": await start_relay(tmp_path / "a.toml")}
+        relays["a"] = await start_relay(tmp_path / "a.toml")
         await until(lambda: _is(ports["a"], "leader"), "relay a leading", 30)
         relays["b"] = await start_relay(tmp_path / "b.toml")
         await until(lambda: _is(ports["b"], "standby"), "relay b standing by", 30)
@@ -194,8 +220,8 @@ async def test_two_shards_of_two_replicas_store_the_union_of_four_instruments_on
         await nc.jetstream(timeout=10.0).delete_stream("MARKET")
     await nc.close()
     ports = {(shard, replica): free_port() for shard in (0, 1) for replica in "ab"}
-    async with simulator_process("binance-usdm.jsonl") as sim:
-        relays = {}
+    relays: dict[tuple[int, str], asyncio.subprocess.Process] = {}
+    async with simulator_process("binance-usdm.jsonl") as sim, killed_at_exit(relays):
         for (shard, replica), port in ports.items():
             config = tmp_path / f"{shard}{replica}.toml"
             config.write_text(
@@ -207,9 +233,22 @@ async def test_two_shards_of_two_replicas_store_the_union_of_four_instruments_on
         messages = await stored_messages(cluster.urls[0], expected_counts(VENUE))
         replicas = await stream_replicas(cluster)
         documents = {key: await health(port) for key, port in ports.items()}
-        # Standbys first: a leader stopping cleanly hands its lease to a running standby.
-        order = sorted(relays, key=lambda key: documents[key]["cluster"]["role"] == "leader")  # type: ignore[index]
-        stderr = {key: await stop_relay(relays[key]) for key in order}
+        roles = {key: str(document["cluster"]["role"]) for key, document in documents.items()}  # type: ignore[index]
+        # Shard 0's leader stops cleanly (a rollout): it deletes its lease and its standby
+        # takes over within one poll, resuming every stream after what is stored.
+        leader_0 = next(key for key in relays if key[0] == 0 and roles[key] == "leader")
+        standby_0 = next(key for key in relays if key[0] == 0 and roles[key] == "standby")
+        stderr = {leader_0: await stop_relay(relays[leader_0])}
+        stopped_at = time.monotonic()
+        await until(lambda: _is(ports[standby_0], "leader"), "shard 0's standby leading", 10)
+        handover_s = time.monotonic() - stopped_at
+        order = sorted(set(relays) - {leader_0}, key=lambda key: roles[key] == "leader")
+        stderr.update({key: await stop_relay(relays[key]) for key in order})
+        after = await stored_messages(cluster.urls[0], len(messages))
+    print(f"\nclean stop of shard 0's leader -> its standby leading: {handover_s:.2f} s")
+    assert after == messages
+    takeover = next(line for line in stderr[standby_0].splitlines() if "took over" in line)
+    assert '"streams":{"continued":8}' in takeover, takeover
     assert {key: relay.returncode for key, relay in relays.items()} == dict.fromkeys(relays, 0)
     covered = {
         key: (document["cluster"]["subscriptions"], document["cluster"]["role"])  # type: ignore[index]
@@ -223,7 +262,7 @@ async def test_two_shards_of_two_replicas_store_the_union_of_four_instruments_on
     }
     for shard in (0, 1):
         assert sorted(covered[(shard, r)][1] for r in "ab") == ["leader", "standby"], covered
-    assert sum("took over as leader" in text for text in stderr.values()) == 2
+    assert sum("took over as leader" in text for text in stderr.values()) == 3
     assert replicas == {
         "MARKET": 3,
         "KV_relay-leases": 3,
