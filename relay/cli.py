@@ -47,29 +47,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     subs = sum(len(v.subscriptions) for v in config.venues)
     print(f"{path}: valid ({len(config.venues)} venues, {subs} subscriptions)")
     if args.shards is not None:
-        from relay.application.sharding import split
+        from relay.application.sharding import split_lines
 
         pairs = [(v.id, sub.instrument) for v in config.venues for sub in v.subscriptions]
-        for shard, members in enumerate(split(pairs, args.shards)):
-            listed = " ".join(f"{venue}:{instrument}" for venue, instrument in members)
-            print(f"shard {shard}/{args.shards}: {len(members)} subscriptions: {listed}")
+        print("\n".join(split_lines(pairs, args.shards)))
     return 0
 
 
 def _shard(text: str) -> tuple[int, int]:
-    """``K/N`` of ``relay run --shard``: shard K (0 to N-1) of N shards."""
-    from relay.config.cluster import MAX_SHARDS
+    from relay.config.cluster import parse_shard
 
-    shard, _, shards = text.partition("/")
     try:
-        k, n = int(shard), int(shards)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected K/N (shard K of N), got {text!r}") from None
-    if not 1 <= n <= MAX_SHARDS or not 0 <= k < n:
-        raise argparse.ArgumentTypeError(
-            f"expected K/N with 1 <= N <= {MAX_SHARDS} and 0 <= K < N, got {text!r}"
-        )
-    return k, n
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -334,13 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="benchmarks: record frame-to-ack latencies; write counts, CPU and RSS here at exit",
     )
-    run.add_argument(
-        "--shard",
-        type=_shard,
-        default=None,
-        metavar="K/N",
-        help="cover shard K of N (overrides [cluster] shard and shards)",
-    )
+    run.add_argument("--shard", type=_shard, metavar="K/N", help="cover shard K of N ([cluster])")
     _add_loop_option(
         run, "event loop: asyncio (default) or uvloop (when installed; see docs/performance.md)"
     )
@@ -349,11 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a config file; exit 2 listing every problem")
     validate.add_argument("--config", help="config file")
     validate.add_argument(
-        "--shards",
-        type=_positive_count,
-        default=None,
-        metavar="N",
-        help="also print which subscriptions each of N shards covers",
+        "--shards", type=_positive_count, metavar="N", help="print the split into N shards"
     )
     validate.set_defaults(func=_cmd_validate)
 

@@ -43,3 +43,18 @@ def split(pairs: Iterable[tuple[str, str]], shards: int) -> list[list[tuple[str,
     for venue, instrument in pairs:
         result[shard_of(venue, instrument, shards)].append((venue, instrument))
     return result
+
+
+def split_lines(pairs: Iterable[tuple[str, str]], shards: int) -> list[str]:
+    """The split as ``relay validate --shards N`` prints it, one line per shard::
+
+        shard 0/2: 2 subscriptions: binance-usdm:AKROUSDT binance-usdm:KEEPUSDT
+
+    Raises:
+        ValueError: ``shards`` below 1.
+    """
+    lines = []
+    for shard, members in enumerate(split(pairs, shards)):
+        listed = " ".join(f"{venue}:{instrument}" for venue, instrument in members)
+        lines.append(f"shard {shard}/{shards}: {len(members)} subscriptions: {listed}")
+    return lines

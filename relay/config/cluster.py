@@ -70,6 +70,23 @@ class ClusterConfig:
 _DEFAULT: Final = ClusterConfig()
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` (``relay run --shard``) as ``(K, N)``: shard K, 0 to N-1, of N shards.
+
+    Raises:
+        ValueError: not two integers with 1 <= N <= 1024 and 0 <= K < N (the message
+            says which form is expected).
+    """
+    shard, _, shards = text.partition("/")
+    try:
+        k, n = int(shard), int(shards)
+    except ValueError:
+        raise ValueError(f"expected K/N (shard K of N), got {text!r}") from None
+    if not 1 <= n <= MAX_SHARDS or not 0 <= k < n:
+        raise ValueError(f"expected K/N with 1 <= N <= {MAX_SHARDS} and 0 <= K < N, got {text!r}")
+    return k, n
+
+
 def _group_problem(text: str) -> str | None:
     if _GROUP_NAME.fullmatch(text):
         return None
