@@ -9,7 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sys
 import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,7 +24,10 @@ from relay.application.consumer_state import ConsumerState
 from relay.application.health import HealthMonitor
 from relay.application.pipeline import Pipeline
 from relay.application.ports import AckObserver, OutboundMessage
+from relay.application.sharding import shard_of
+from relay.application.standby import ResumeKind
 from relay.application.subscription_manager import SubscriptionManager
+from relay.config.cluster import ReplicaMode
 from relay.config.loader import load_config
 from relay.config.model import RelayConfig, VenueConfig
 from relay.domain.model import DataType, Instrument
@@ -31,8 +39,10 @@ from relay.infrastructure.http_app import HttpBindError, HttpServer, build_app
 from relay.infrastructure.http_limits import ShedAction
 from relay.infrastructure.http_ui import ui_routes
 from relay.infrastructure.metrics import PrometheusMetrics
+from relay.infrastructure.nats.anchors import AnchorReader
 from relay.infrastructure.nats.commands import UnsupportedNatsClientError
 from relay.infrastructure.nats.kv import BucketKeeper, ConsumerStateWriter
+from relay.infrastructure.nats.lease import LeaderLease
 from relay.infrastructure.nats.publisher import JetStreamPublisher
 from relay.infrastructure.nats.streams import StreamSetupError
 from relay.infrastructure.recording.recorder import CaptureRecorder
@@ -56,6 +66,37 @@ EXIT_HTTP_BIND = 2
 EXIT_RECORDING_DIR = 2
 """Exit code when ``[recording] dir`` cannot be created."""
 
+EXIT_LEASE_LOST = 3
+"""Exit code of a hot-standby leader that lost its lease (it stops at once: fencing)."""
+
+
+def shard_venues(config: RelayConfig) -> list[VenueConfig]:
+    """The enabled venues with only the subscriptions of this process's shard.
+
+    ``[cluster] shards`` = 1 keeps every subscription; a venue left with none is left out.
+    """
+    cluster = config.cluster
+    result = []
+    for venue in config.venues:
+        if not venue.enabled:
+            continue
+        subscriptions = tuple(
+            sub
+            for sub in venue.subscriptions
+            if shard_of(venue.id, sub.instrument, cluster.shards) == cluster.shard
+        )
+        if subscriptions:
+            result.append(replace(venue, subscriptions=subscriptions))
+    return result
+
+
+def _exit_lease_lost(reason: str) -> None:
+    """Fencing: a leader that lost its lease must not publish one more message."""
+    log.error("leader lease lost; exiting so a standby takes over", extra={"reason": reason})
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(EXIT_LEASE_LOST)
+
 
 def load(path: Path) -> RelayConfig:
     """Load and validate a config file against the registered venues.
@@ -75,9 +116,14 @@ class Relay:
             (:data:`~relay.application.ports.AckObserver`); None by default.
     """
 
-    def __init__(self, config: RelayConfig, on_acked: AckObserver | None = None) -> None:
+    def __init__(
+        self,
+        config: RelayConfig,
+        on_acked: AckObserver | None = None,
+        on_lease_lost: Callable[[str], None] = _exit_lease_lost,
+    ) -> None:
         self.config = config
-        venues = [v for v in config.venues if v.enabled]
+        venues = shard_venues(config)
         plans = [
             (spec, name, part)
             for venue in venues
@@ -99,7 +145,22 @@ class Relay:
             StatusMetrics(self.consumer_state) if state is not None else PrometheusMetrics()
         )
         self.health = HealthMonitor([name for _, name, _ in plans], streams=state)
+        cluster = config.cluster
+        standby = cluster.mode is ReplicaMode.HOT_STANDBY
+        self.health.cluster = {
+            "group": cluster.group,
+            "shard": cluster.shard,
+            "shards": cluster.shards,
+            "role": "standby" if standby else "single",
+            "subscriptions": [
+                f"{v.id}:{sub.instrument}" for v in venues for sub in v.subscriptions
+            ],
+        }
+        self.lease = LeaderLease(cluster, self._take_over, on_lease_lost) if standby else None
+        self.resumed: Counter[ResumeKind] = Counter()
+        """Streams resumed at a takeover, by how (``relay_failover_streams_total``)."""
         codec = codec_for(config.serialization.format.value)
+        self._content_type = codec.content_type
         self.state_writer = (
             ConsumerStateWriter(config.consumer_state, state, codec) if state is not None else None
         )
@@ -133,7 +194,11 @@ class Relay:
             depths={key: depth for key, (_, depth) in books.items() if depth > 0},
             resync_book=self._request_resync,
             state=state,
+            standby_ring_events=cluster.standby_ring_events if standby else 0,
+            on_resume=self._stream_resumed,
         )
+        self.metrics.replica_leader.set(0 if standby else 1)
+        self._takeover_task: asyncio.Task[None] | None = None
         self._http_client = httpx.AsyncClient()
         self.recorder = (
             CaptureRecorder(
@@ -224,6 +289,40 @@ class Relay:
             if connection is not None:  # None: the book was removed at runtime meanwhile
                 await connection.resync_book(instrument.instrument, reason)
 
+    def _stream_resumed(self, subject: str, kind: ResumeKind) -> None:
+        self.resumed[kind] += 1
+        self.metrics.failover_streams.labels(kind.value).inc()
+        if kind in (ResumeKind.GAP, ResumeKind.RESYNC):
+            log.warning(
+                "stream resumed with a gap"
+                if kind is ResumeKind.GAP
+                else "stream resumed by a book resync",
+                extra={"subject": subject, "kind": kind.value},
+            )
+
+    async def _take_over(self) -> None:
+        """This process won the lease: resume every stream from JetStream, start the writer."""
+        client = self.publisher.client
+        assert client is not None
+        started = time.monotonic()
+        reader = AnchorReader(
+            client.jetstream(timeout=self.config.nats.ack_timeout_s), self._content_type
+        )
+        await self.pipeline.promote(reader)
+        self.health.cluster["role"] = "leader"
+        self.metrics.replica_leader.set(1)
+        if self.state_writer is not None:
+            self._takeover_task = asyncio.create_task(
+                self.state_writer.run(client), name="consumer-state"
+            )
+        log.info(
+            "took over as leader",
+            extra={
+                "resume_s": round(time.monotonic() - started, 3),
+                "streams": {kind.value: count for kind, count in self.resumed.items()},
+            },
+        )
+
     def _jetstream_state(self, ready: bool, problem: str) -> None:
         self.health.jetstream_ready = ready
         self.health.jetstream_problem = problem
@@ -301,7 +400,15 @@ class Relay:
             client = self.publisher.client
             writer_task = (
                 group.create_task(self.state_writer.run(client), name="consumer-state")
-                if self.state_writer is not None and client is not None
+                if self.state_writer is not None and client is not None and self.lease is None
+                else None
+            )
+            lease_task = (
+                group.create_task(
+                    self.lease.run(client.jetstream(timeout=self.config.nats.ack_timeout_s)),
+                    name="leader-lease",
+                )
+                if self.lease is not None and client is not None
                 else None
             )
             control_task = None
@@ -329,11 +436,16 @@ class Relay:
                 await venues_task
             queued = await self.pipeline.drain(left_s())
             unacked = await self.publisher.drain(left_s())
+            if lease_task is not None:
+                lease_task.cancel()
+                assert self.lease is not None
+                await self.lease.release()
             pipeline_task.cancel()
             publisher_task.cancel()
             resync_task.cancel()
-            if writer_task is not None:
-                writer_task.cancel()
+            for task in (writer_task, self._takeover_task):
+                if task is not None:
+                    task.cancel()
             await self._stop_http(http_task)
             log.info(
                 "stopped",

@@ -47,7 +47,21 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_CONFIG_ERROR
     subs = sum(len(v.subscriptions) for v in config.venues)
     print(f"{path}: valid ({len(config.venues)} venues, {subs} subscriptions)")
+    if args.shards is not None:
+        from relay.application.sharding import split_lines
+
+        pairs = [(v.id, sub.instrument) for v in config.venues for sub in v.subscriptions]
+        print("\n".join(split_lines(pairs, args.shards)))
     return 0
+
+
+def _shard(text: str) -> tuple[int, int]:
+    from relay.config.cluster import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -64,6 +78,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = _load_config(_config_path(args))
     if config is None:
         return EXIT_CONFIG_ERROR
+    if args.shard is not None:
+        from dataclasses import replace
+
+        shard, shards = args.shard
+        config = replace(config, cluster=replace(config.cluster, shard=shard, shards=shards))
     configure_logging(config.logging.level, config.logging.format)
 
     async def main() -> int:
@@ -307,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="benchmarks: record frame-to-ack latencies; write counts, CPU and RSS here at exit",
     )
+    run.add_argument("--shard", type=_shard, metavar="K/N", help="cover shard K of N ([cluster])")
     _add_loop_option(
         run, "event loop: asyncio (default) or uvloop (when installed; see docs/performance.md)"
     )
@@ -314,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check a config file; exit 2 listing every problem")
     validate.add_argument("--config", help="config file")
+    validate.add_argument(
+        "--shards", type=_positive_count, metavar="N", help="print the split into N shards"
+    )
     validate.set_defaults(func=_cmd_validate)
 
     simulate = sub.add_parser(

@@ -209,3 +209,25 @@ def test_streams_against_an_unreachable_relay_is_one_line_and_exit_1(
     assert out == ""
     assert err.startswith(f"relay streams: cannot reach {url}: ")
     assert err.count("\n") == 1
+
+
+def test_validate_with_shards_prints_each_shards_subscriptions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = Path(__file__).resolve().parents[1]
+    config = root / "config" / "simulate.toml"
+    assert main(["validate", "--config", str(config), "--shards", "2"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "shard 0/2: 5 subscriptions: binance-usdm:AKROUSDT binance-usdm:KEEPUSDT"
+        " binance-spot:NKNUSDT binance-spot:BLZETH binance-spot:LRCBTC",
+        "shard 1/2: 3 subscriptions: binance-usdm:SUSHIUSDT binance-usdm:CTKUSDT"
+        " binance-spot:RUNEEUR",
+    ]
+
+
+@pytest.mark.parametrize("shard", ["2/2", "a/2", "1", "0/0"])
+def test_run_refuses_a_shard_that_is_not_k_of_n(shard: str) -> None:
+    result = run_cli("run", "--shard", shard)
+    assert result.returncode == 2
+    assert "argument --shard: expected K/N" in result.stderr
+    assert "Traceback" not in result.stderr

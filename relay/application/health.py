@@ -74,6 +74,8 @@ class HealthMonitor:
         self.venues = {venue: VenueHealth() for venue in venues}
         self.stale_after_ms = int(stale_after_s * 1000)
         self.started_at_ms = _now_ms()
+        self.cluster: dict[str, object] = {}
+        """The ``cluster`` section (group, shard, shards, role, subscriptions); empty: left out."""
 
     def add_connection(self, name: str) -> None:
         """A venue connection opened at runtime is reported from now on."""
@@ -125,7 +127,10 @@ class HealthMonitor:
                  "last_reason": "gap"}}}}}
 
         ``streams``: only with a :class:`ConsumerState`; states ``streaming``,
-        ``resyncing``, ``stale`` or ``disconnected``.
+        ``resyncing``, ``stale`` or ``disconnected``. ``cluster``: the shard and
+        replica role, ``{"group": "relay", "shard": 0, "shards": 2, "role":
+        "leader", "subscriptions": ["binance-usdm:SUSHIUSDT", ...]}`` (role
+        ``single``, ``leader`` or ``standby``).
         """
         now = now_ms if now_ms is not None else _now_ms()
         status, venues = self._evaluate(now)
@@ -142,6 +147,8 @@ class HealthMonitor:
         }
         if self.streams is not None:
             report["streams"] = self.streams.health(now_ms=now)
+        if self.cluster:
+            report["cluster"] = dict(self.cluster)
         return report
 
     def readiness(self) -> list[str]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import replace
 
 from relay.application.book_publication import DepthView, split_snapshot
@@ -21,6 +22,13 @@ from relay.application.consumer_state import (
 from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import EventEncoder, MessageSink, MetricsSink, OutboundMessage
 from relay.application.sequence import SequenceTracker
+from relay.application.standby import (
+    Anchor,
+    ResumeKind,
+    RingEntry,
+    StandbyRing,
+    resume_plan,
+)
 from relay.domain.model import Candle, DataType, Instrument, L2Update, MarketEvent
 
 log = logging.getLogger("relay.pipeline")
@@ -36,6 +44,9 @@ _STREAMING = StreamState.STREAMING
 
 BookResyncRequest = Callable[[Instrument, str], None]
 """Asks the venue connection of an instrument to resync its book, with a reason."""
+
+AnchorLookup = Callable[[str], Awaitable[Anchor | None]]
+"""The last message a subject holds in JetStream (None: none); retries until JetStream answers."""
 
 RECENT_IDS_PER_VENUE = 100_000
 """How many message ids per venue the pipeline remembers to suppress re-published events."""
@@ -71,12 +82,15 @@ class _Stream:
         "data_type",
         "depth_view",
         "image",
+        "key",
         "latest",
         "latest_key",
         "msg_id_prefix",
         "numbers",
         "paused",
         "recent",
+        "resumed",
+        "ring",
         "status",
         "subject",
         "venue",
@@ -92,6 +106,7 @@ class _Stream:
         state: ConsumerState | None,
     ) -> None:
         instrument = event.instrument
+        self.key = (instrument, event.data_type)
         self.subject = instrument.subject(event.data_type, subject_prefix)
         self.msg_id_prefix = event.msg_id.removesuffix(event.dedup_key)
         """Every message id of the stream is this + the event's ``dedup_key``."""
@@ -101,6 +116,10 @@ class _Stream:
         self.recent = recent
         self.paused = False
         """Read but not published (a runtime knob): counted as dropped, ``reason="paused"``."""
+        self.ring: StandbyRing | None = None
+        """A standby's held-back events; None once publishing."""
+        self.resumed = True
+        """False until a new leader has read the stream's anchor (hot standby)."""
         is_book = event.data_type is DataType.L2_ORDERBOOK
         self.book = instrument if is_book else None
         """The instrument of a book stream (carried by its messages), None for other types."""
@@ -162,6 +181,11 @@ class Pipeline:
             from the publishing loop).
         state: told of every message submitted (latest values, book images,
             stream states) for the key-value buckets; None keeps none.
+        standby_ring_events: > 0 starts as a hot standby: nothing is published,
+            each stream keeps its last ``standby_ring_events`` events
+            (:class:`~relay.application.standby.StandbyRing`) until :meth:`promote`.
+        on_resume: told of each stream's :class:`~relay.application.standby.ResumeKind`
+            at a takeover, with its subject (for the metrics and the log).
     """
 
     def __init__(
@@ -174,7 +198,14 @@ class Pipeline:
         depths: Mapping[tuple[str, str], int] | None = None,
         resync_book: BookResyncRequest = lambda instrument, reason: None,
         state: ConsumerState | None = None,
+        standby_ring_events: int = 0,
+        on_resume: Callable[[str, ResumeKind], None] = lambda subject, kind: None,
     ) -> None:
+        self._ring_events = standby_ring_events
+        self._anchor_of: AnchorLookup | None = None
+        """Set by :meth:`promote`: each stream not yet resumed reads its anchor first."""
+        self._on_resume = on_resume
+        self._publishing = asyncio.Lock()
         self._state = state
         self._subject_prefix = subject_prefix
         self._depths = dict(depths or {})
@@ -221,12 +252,13 @@ class Pipeline:
             while len(batch) < MAX_BATCH_EVENTS and not queue.empty():
                 batch.append(queue.get_nowait())
             self._metrics.queue_depth(queue.qsize())
-            for event, read_ns in batch:
-                try:
-                    await self._submit(event, read_ns)
-                except Exception as exc:  # one event never ends the pipeline
-                    self._failed(event, exc)
-                queue.task_done()
+            async with self._publishing:
+                for event, read_ns in batch:
+                    try:
+                        await self._submit(event, read_ns)
+                    except Exception as exc:  # one event never ends the pipeline
+                        self._failed(event, exc)
+                    queue.task_done()
             if queue.empty():
                 await self._sink.flush()
 
@@ -247,6 +279,17 @@ class Pipeline:
             self.duplicates += 1
             self._metrics.event_duplicate(stream.venue, stream.data_type)
             return
+        if stream.ring is not None:
+            stream.ring.add(RingEntry(event, msg_id, read_ns))
+            return
+        if not stream.resumed:
+            await self._resume(stream)
+        await self._publish(stream, event, msg_id, read_ns)
+
+    async def _publish(
+        self, stream: _Stream, event: MarketEvent, msg_id: str, read_ns: int
+    ) -> None:
+        """Number, encode and submit one event that is not a duplicate."""
         book = stream.book
         update: L2Update | None = None
         if book is not None:
@@ -488,7 +531,53 @@ class Pipeline:
         depth = self._depths.get((venue, instrument.instrument), 0)
         stream = _Stream(event, self._subject_prefix, numbers, recent, depth, self._state)
         stream.paused = (venue, instrument.instrument, event.data_type) in self._paused
+        if self._ring_events > 0:
+            if self._anchor_of is None:
+                stream.ring = StandbyRing(self._ring_events)
+            else:
+                stream.resumed = False
         return stream
+
+    @property
+    def standby(self) -> bool:
+        """True while holding events back as a hot standby (before :meth:`promote`)."""
+        return self._ring_events > 0 and self._anchor_of is None
+
+    async def promote(self, anchor_of: AnchorLookup) -> None:
+        """Become the publisher: resume every stream from its anchor, then publish as usual.
+
+        Each stream seen so far reads its anchor and publishes its ring as
+        :func:`~relay.application.standby.resume_plan` says; a stream first seen
+        later reads its anchor before its first event. New events wait meanwhile.
+        """
+        async with self._publishing:
+            self._anchor_of = anchor_of
+            for stream in self._streams.values():
+                stream.resumed = False
+                await self._resume(stream)
+
+    async def _resume(self, stream: _Stream) -> None:
+        """Read the stream's anchor, set its numbering, and publish its ring per the plan."""
+        assert self._anchor_of is not None
+        anchor = await self._anchor_of(stream.subject)
+        ring, stream.ring = stream.ring, None
+        held = ring if ring is not None else StandbyRing(1)
+        plan = resume_plan(
+            held, anchor, book=stream.book is not None, rebuild_needed=stream.depth_view is not None
+        )
+        stream.numbers = itertools.count(plan.next_sequence)
+        self.sequences.start_at(stream.key, stream.numbers)
+        stream.resumed = True
+        self._on_resume(stream.subject, plan.kind)
+        if stream.book is not None:
+            stream.book_complete = plan.kind is ResumeKind.CONTINUED
+            if plan.kind is ResumeKind.RESYNC:
+                self._resync_book(stream.book, "failover")
+        for entry in plan.entries:
+            try:
+                await self._publish(stream, entry.event, entry.msg_id, entry.read_ns)
+            except Exception as exc:  # one event never ends the pipeline
+                self._failed(entry.event, exc)
 
     async def drain(self, timeout_s: float) -> int:
         """Wait until the queue is empty (the :meth:`run` loop must still be running).

@@ -12,7 +12,9 @@ class SequenceTracker:
     """Assigns ``sequence``: 1, 2, 3, ... per (venue, instrument, data type).
 
     A consumer that sees a hole in ``sequence`` on one subject knows the relay
-    dropped an event there. Numbers restart at 1 when the process starts.
+    dropped an event there. Numbers restart at 1 when the process starts, except
+    for a hot standby taking over, which continues each stream from the number
+    JetStream holds (:meth:`start_at`).
     """
 
     __slots__ = ("_counters",)
@@ -31,3 +33,7 @@ class SequenceTracker:
         if counter is None:
             counter = self._counters[key] = itertools.count(1)
         return counter
+
+    def start_at(self, key: tuple[Instrument, DataType], counter: Iterator[int]) -> None:
+        """From now on the stream ``key`` is numbered by ``counter`` (a takeover's numbers)."""
+        self._counters[key] = counter

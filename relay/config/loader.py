@@ -45,7 +45,7 @@ from relay.config.model import (
     SubscriptionConfig,
     VenueConfig,
 )
-from relay.config.nats_section import nats_config
+from relay.config.nats_section import MAX_STREAM_REPLICAS, nats_config
 from relay.config.reader import Context, Table
 from relay.config.recording import RecordingConfig, read_recording
 from relay.domain.model import DataType, subject_token
@@ -368,6 +368,7 @@ def _consumer_state(table: Table) -> ConsumerStateConfig:
         max_bytes=table.integer("max_bytes", d.max_bytes, minimum=1024),
         storage=table.choice("storage", d.storage),
         manage=table.choice("manage", d.manage),
+        replicas=table.integer("replicas", d.replicas, minimum=1, maximum=MAX_STREAM_REPLICAS),
     )
 
 

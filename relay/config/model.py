@@ -384,6 +384,7 @@ class ConsumerStateConfig:
         max_bytes: size limit of each bucket, bytes.
         storage: file or memory.
         manage: as ``[[nats.streams]] manage``, for the buckets' streams.
+        replicas: each bucket's replicas (3 on a cluster of three or more servers).
     """
 
     enabled: bool = True
@@ -395,6 +396,7 @@ class ConsumerStateConfig:
     max_bytes: int = 256 * 1024 * 1024
     storage: StorageType = StorageType.FILE
     manage: StreamManagement = StreamManagement.CREATE
+    replicas: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, TypeVar
 
+from relay.config.cluster import ReplicaMode
 from relay.config.errors import ConfigProblem
 from relay.config.model import (
     AckMode,
@@ -47,6 +48,7 @@ _E = TypeVar(
     StreamManagement,
     AckMode,
     LogFormat,
+    ReplicaMode,
 )
 
 StringCheck = Callable[[str], str | None]

@@ -193,6 +193,19 @@ class PrometheusMetrics(MetricsSink):
             ["venue"],
             registry=r,
         )
+        self.failover_streams = Counter(
+            "relay_failover_streams",
+            "Streams resumed by a hot standby taking over, by how: continued, from_start,"
+            " gap (one sequence number skipped), resync (book)",
+            ["kind"],
+            registry=r,
+        )
+        self.replica_leader = Gauge(
+            "relay_replica_leader",
+            "1 while this process publishes (the lease holder, or [cluster] mode single),"
+            " 0 as a hot standby",
+            registry=r,
+        )
         self.rotations = Counter(
             "relay_connection_rotations", "Planned connection rotations", ["venue"], registry=r
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relay.config.cluster import ClusterConfig
+from relay.config.cluster import ClusterConfig, ReplicaMode
 from relay.config.errors import ConfigError, ConfigProblem
 from relay.config.loader import parse_config
 from relay.domain.model import DataType
@@ -60,3 +60,69 @@ def test_an_unknown_cluster_key_is_refused_with_a_hint() -> None:
     assert caught.value.problems == (
         ConfigProblem("cluster.grup", "unknown key (did you mean 'group'?)"),
     )
+
+
+def test_shards_mode_and_lease_keys_are_read() -> None:
+    section = """[cluster]
+group = "eu"
+shards = 4
+shard = 3
+mode = "hot_standby"
+lease_ttl_s = 5
+lease_replicas = 3
+standby_ring_events = 500"""
+    assert parse(section) == ClusterConfig(
+        group="eu",
+        shards=4,
+        shard=3,
+        mode=ReplicaMode.HOT_STANDBY,
+        lease_ttl_s=5.0,
+        lease_replicas=3,
+        standby_ring_events=500,
+    )
+
+
+def test_the_defaults_are_one_shard_and_single_mode() -> None:
+    assert parse("") == ClusterConfig(
+        group="relay",
+        shards=1,
+        shard=0,
+        mode=ReplicaMode.SINGLE,
+        lease_ttl_s=10.0,
+        lease_replicas=1,
+        standby_ring_events=10_000,
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "problems"),
+    [
+        (
+            "shards = 2\nshard = 2",
+            (ConfigProblem("cluster.shard", "must be below shards (2), got 2"),),
+        ),
+        ("shards = 0", (ConfigProblem("cluster.shards", "must be 1 to 1024, got 0"),)),
+        (
+            'mode = "active"',
+            (
+                ConfigProblem(
+                    "cluster.mode", "must be one of 'single', 'hot_standby', got 'active'"
+                ),
+            ),
+        ),
+        (
+            "lease_ttl_s = 0\nstandby_ring_events = 0",
+            (
+                ConfigProblem("cluster.lease_ttl_s", "must be greater than 0 seconds, got 0"),
+                ConfigProblem("cluster.standby_ring_events", "must be at least 1, got 0"),
+            ),
+        ),
+    ],
+)
+def test_a_bad_shard_mode_or_lease_key_is_one_problem_each(
+    section: str, problems: tuple[ConfigProblem, ...]
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse("[cluster]\n" + section)
+
+    assert caught.value.problems == problems

@@ -962,22 +962,24 @@ def test_shipped_simulate_toml_points_every_venue_at_the_simulator() -> None:
 def test_consumer_state_keys_are_read_and_checked_with_their_paths() -> None:
     config = parse(
         '[consumer_state]\nlatest_bucket = "my-latest"\nbook_snapshot_interval_s = 5\n'
-        'storage = "memory"\nmanage = "update"\n' + MINIMAL_VENUE
+        'storage = "memory"\nmanage = "update"\nreplicas = 3\n' + MINIMAL_VENUE
     )
     assert config.consumer_state == ConsumerStateConfig(
         latest_bucket="my-latest",
         book_snapshot_interval_s=5.0,
         storage=StorageType.MEMORY,
         manage=StreamManagement.UPDATE,
+        replicas=3,
     )
     assert parse(MINIMAL_VENUE).consumer_state == ConsumerStateConfig()
     text = (
         '[consumer_state]\nbooks_bucket = "relay.books"\nlatest_interval_s = 0\n'
-        "max_bytes = 10\nenabled = 1\n" + MINIMAL_VENUE
+        "max_bytes = 10\nenabled = 1\nreplicas = 6\n" + MINIMAL_VENUE
     )
     assert [p.path for p in problems_of(text)] == [
         "consumer_state.enabled",
         "consumer_state.books_bucket",
         "consumer_state.latest_interval_s",
         "consumer_state.max_bytes",
+        "consumer_state.replicas",
     ]

@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 BASE = KUBERNETES / "base"
 OVERLAY = KUBERNETES / "overlays" / "two-replicas"
-KUSTOMIZATIONS = [BASE, OVERLAY]
+HOT_STANDBY = KUBERNETES / "overlays" / "hot-standby"
+KUSTOMIZATIONS = [BASE, OVERLAY, HOT_STANDBY]
 SCHEMA_VERSIONS = ("1.29.0", kubernetes_schemas.latest_version())
 """The oldest minor still commonly run, and the newest the package ships."""
 OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
@@ -89,6 +90,44 @@ def test_the_overlay_runs_two_replicas_spread_over_nodes_one_replaced_at_a_time(
     assert _pod(overlay)["containers"] == _pod(base)["containers"]
     assert {k: v for k, v in overlay.items() if k[0] != "Deployment"} == {
         k: v for k, v in base.items() if k[0] != "Deployment"
+    }
+
+
+def test_the_hot_standby_overlay_runs_two_pods_on_different_nodes_as_one_leased_shard(
+    tmp_path: Path,
+) -> None:
+    base, overlay = _objects(BASE), _objects(HOT_STANDBY)
+    deployment = overlay[("Deployment", "relay")]
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1},
+    }
+    (term,) = _pod(overlay)["affinity"]["podAntiAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert term == {
+        "topologyKey": "kubernetes.io/hostname",
+        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "relay"}},
+    }
+    assert _pod(overlay)["containers"] == _pod(base)["containers"]
+    text = overlay[("ConfigMap", "relay-config")]["data"]["relay.toml"]
+    base_text = base[("ConfigMap", "relay-config")]["data"]["relay.toml"]
+    assert text.startswith(base_text.rstrip("\n"))
+    (container,) = _pod(overlay)["containers"]
+    environ = {item["name"]: item["value"] for item in container["env"]}
+    new_operator().creds(tmp_path / "user.creds")
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "ca.crt"))
+    config = parse_config(
+        text.replace("/etc/relay/nats/", f"{tmp_path}/"),
+        source="relay-config",
+        venues=supported_data_types(),
+        environ=environ,
+    )
+    assert (config.cluster.mode.value, config.cluster.lease_replicas) == ("hot_standby", 3)
+    assert config.nats.streams[0].replicas == 3
+    assert {k: v for k, v in overlay.items() if k[0] not in {"Deployment", "ConfigMap"}} == {
+        k: v for k, v in base.items() if k[0] not in {"Deployment", "ConfigMap"}
     }
 
 

@@ -67,13 +67,15 @@ def _value(storage: JsStorageType | None) -> str:
 
 
 def bucket_configs(config: ConsumerStateConfig) -> list[KeyValueConfig]:
-    """The nats-py configurations of the three buckets (history 1, ``max_bytes``, storage)."""
+    """The nats-py configurations of the three buckets (history 1, ``max_bytes``, storage,
+    replicas)."""
     return [
         KeyValueConfig(
             bucket=name,
             history=1,
             max_bytes=config.max_bytes,
             storage=JsStorageType(config.storage.value),
+            replicas=config.replicas,
         )
         for name in (config.latest_bucket, config.books_bucket, config.status_bucket)
     ]
@@ -128,6 +130,7 @@ class BucketKeeper:
                     getattr(have.storage, "value", have.storage),
                     _value(wanted.storage),
                 ),
+                ("replicas", have.num_replicas, wanted.replicas),
             )
             if old != new
         ]
@@ -136,6 +139,7 @@ class BucketKeeper:
         if self._config.manage is StreamManagement.UPDATE:
             have.max_msgs_per_subject = 1
             have.max_bytes = wanted.max_bytes
+            have.num_replicas = wanted.replicas
             try:
                 await js.update_stream(have)
             except APIError as exc:

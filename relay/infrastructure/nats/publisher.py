@@ -74,7 +74,7 @@ log = logging.getLogger("relay.nats")
 START_CHECK_S = 10.0
 """How long JetStream may not answer at start before the relay refuses to start."""
 
-RECHECK_MAX_S = 5.0
+RECHECK_MAX_S = 1.0
 """Longest wait between two checks of JetStream during an outage (from 0.25 s, doubling)."""
 
 LOG_INTERVAL_S = 10.0
