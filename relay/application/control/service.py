@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -88,6 +88,12 @@ class ControlService:
         supported: venue id -> the data types it supports.
         runtime: applies differences.
         store: keeps the overlay; None: changes are not kept (no bucket).
+        owns: whether this process serves a (venue, instrument): its shard
+            (:func:`~relay.application.sharding.shard_of`); None: every one.
+            The desired streams are the whole group's (one document for every
+            shard), so a change made through any shard is checked against all
+            of them and saved; only the owner's runtime applies it, and only
+            owned streams are listed.
     """
 
     def __init__(
@@ -96,8 +102,10 @@ class ControlService:
         supported: Mapping[str, frozenset[DataType]],
         runtime: StreamRuntime,
         store: DesiredStore | None = None,
+        owns: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.venues = {venue.id: venue for venue in venues}
+        self.owns = owns
         self.supported = supported
         self.base = config_streams(venues)
         self.overlay = Overlay()
@@ -107,8 +115,11 @@ class ControlService:
         self._current = effective(self.base, self.overlay, self.venues)
 
     def streams(self) -> list[StreamSpec]:
-        """The desired streams, ordered by (venue, instrument, data type)."""
-        return list(self._current.values())
+        """This process's desired streams, ordered by (venue, instrument, data type)."""
+        owns = self.owns
+        if owns is None:
+            return list(self._current.values())
+        return [s for s in self._current.values() if owns(s.venue, s.instrument)]
 
     def stream(self, key: StreamKey) -> StreamSpec | None:
         """One desired stream, or None."""
@@ -262,6 +273,19 @@ class ControlService:
                 return
             await self._commit(overlay, source, "follow", None, save=False)
 
+    def _owned(self, changes: Changes) -> Changes:
+        """The part of ``changes`` this process serves (all of it without shards)."""
+        owns = self.owns
+        if owns is None:
+            return changes
+        return Changes(
+            added=tuple(s for s in changes.added if owns(s.venue, s.instrument)),
+            removed=tuple(s for s in changes.removed if owns(s.venue, s.instrument)),
+            retuned=tuple(
+                (old, new) for old, new in changes.retuned if owns(new.venue, new.instrument)
+            ),
+        )
+
     async def _commit(
         self,
         overlay: Overlay,
@@ -284,7 +308,7 @@ class ControlService:
                 ) from None
         self.overlay = overlay
         self._current = new
-        await self.runtime.apply(changes)
+        await self.runtime.apply(self._owned(changes))
         log.info(
             "control change",
             extra={

@@ -19,6 +19,7 @@ from relay.application.consumer_state import ConsumerState
 from relay.application.control.service import ControlService, StoreError
 from relay.application.health import HealthMonitor
 from relay.application.pipeline import Pipeline
+from relay.application.sharding import shard_of
 from relay.application.subscription_manager import SubscriptionManager
 from relay.config.model import RelayConfig
 from relay.infrastructure.connection.venue_connection import VenueConnection
@@ -72,7 +73,16 @@ class ControlPlane:
             config.pipeline.shutdown_timeout_s / 2,
         )
         supported = supported_data_types()
-        self.service = ControlService(config.venues, supported, self.runtime, self.bucket)
+        cluster = config.cluster
+        self.service = ControlService(
+            config.venues,
+            supported,
+            self.runtime,
+            self.bucket,
+            owns=lambda venue, instrument: (
+                shard_of(venue, instrument, cluster.shards) == cluster.shard
+            ),
+        )
         self.status = RelayStatus(
             self.service, state, health, metrics, lambda: pipeline.depth, nats
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from relay.application.control.desired import (
@@ -12,6 +14,7 @@ from relay.application.control.desired import (
     parse_document,
 )
 from relay.application.control.service import ControlError, ControlService, StoreError
+from relay.application.sharding import shard_of
 from relay.config.errors import ConfigProblem
 from relay.config.model import StaleAfterConfig, SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType
@@ -244,3 +247,38 @@ async def test_an_unreadable_bucket_document_is_ignored() -> None:
 
 def test_knobs_default_to_the_config() -> None:
     assert Knobs() == Knobs(paused=False, depth=None, stale_after_s=None)
+
+
+async def test_with_shards_a_change_made_on_any_shard_is_applied_by_the_owner_only() -> None:
+    """Two shards (``shard_of`` with 2: SUSHIUSDT on 1, AKROUSDT on 0) share one document:
+    an AKROUSDT add made through shard 1 is saved there but applied by shard 0 when it
+    follows the document; each lists only the streams it serves."""
+    store = Store()
+    runtimes = [Recorder(), Recorder()]
+
+    def owner(k: int) -> Callable[[str, str], bool]:
+        return lambda venue, instrument: shard_of(venue, instrument, 2) == k
+
+    shards = [
+        ControlService(
+            VENUES,
+            SUPPORTED,
+            runtimes[k],
+            store,
+            owns=owner(k),
+        )
+        for k in (0, 1)
+    ]
+    assert [s.instrument for s in shards[0].streams()] == []
+    assert [s.instrument for s in shards[1].streams()] == ["SUSHIUSDT", "SUSHIUSDT"]
+
+    added = await shards[1].add(akro("trade"), "ops")
+
+    assert [(s.instrument, s.data_type) for s in added] == [("AKROUSDT", TRADE)]
+    assert runtimes[1].changes == [Changes()]
+    await shards[0].follow(store.documents[-1], "bucket")
+    assert runtimes[0].changes == [Changes(added=(added[0],))]
+    assert [(s.instrument, s.data_type) for s in shards[0].streams()] == [("AKROUSDT", TRADE)]
+    with pytest.raises(ControlError) as caught:
+        await shards[0].add(akro("trade"), "ops")
+    assert caught.value.status == 409
