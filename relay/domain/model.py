@@ -33,7 +33,7 @@ class Source(enum.Enum):
     WS = "ws"
     """From the venue's WebSocket (the default; the envelope leaves ``source`` out)."""
     REST = "rest"
-    """From a REST poll: data only offered over REST, or the fallback while the WebSocket is down."""
+    """A REST poll: data offered only over REST, or the fallback while the WebSocket is down."""
 
 
 class Side(enum.Enum):

@@ -1,4 +1,4 @@
-"""The envelope's ``source``: ``"rest"`` on REST-polled events, absent (meaning ``"ws"``) otherwise."""
+"""The envelope's ``source``: ``"rest"`` on REST-polled events, absent (``"ws"``) otherwise."""
 
 from __future__ import annotations
 
