@@ -18,6 +18,10 @@ order book is re-synchronized (new snapshot) before deltas flow again.
   venue's own age limit, without a gap or a duplicate.
 - :mod:`~relay.infrastructure.connection.rest`: REST snapshots, rate-limited and
   retried, honouring ``Retry-After``.
+- :mod:`~relay.infrastructure.connection.polling`: the venue's REST polls (data
+  only offered over REST, and the fallback while the WebSocket is down), told
+  when the WebSocket is lost (the connection ends) and back (a session's first
+  frame).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import MetricsSink, TrafficRecorder
 from relay.config.model import VenueConfig
 from relay.domain.model import MarketEvent
+from relay.infrastructure.connection.polling import RestPoller
 from relay.infrastructure.connection.reconnect import (
     CONNECTION_ERRORS,
     StableConnectionLost,
@@ -110,7 +115,9 @@ class VenueConnection:
             config=config,
             name=self.name,
             subscribe_interval_s=spec.subscribe_interval_s,
-            watched=watched_subscriptions(config),
+            watched=watched_subscriptions(
+                config, spec.rest_polling.polled_types if spec.rest_polling else ()
+            ),
             publish=publish,
             fetch=self.rest.fetch,
             metrics=metrics,
@@ -118,6 +125,11 @@ class VenueConnection:
             error_log=error_log or LogRateLimit(INTERNAL_ERROR_LOG_INTERVAL_S),
             count_frame=self._count_frame,
             recorder=recorder,
+        )
+        self.poller = (
+            None
+            if spec.rest_polling is None
+            else RestPoller(config, self.name, spec.rest_polling, self.rest, publish, metrics)
         )
         self._stopping = False
         self._current: Session | None = None
@@ -132,14 +144,30 @@ class VenueConnection:
         return Session(self.context, self.spec.protocol_factory(self.config), hold)
 
     async def run(self) -> None:
-        """Connect and read until cancelled or :meth:`stop_reading` is called."""
-        while not self._stopping:
-            try:
-                async for attempt in reconnect_attempts(self.config, self.metrics):
-                    with attempt:
-                        await self._connect_once()
-            except StableConnectionLost:
-                self.metrics.reconnect(self.config.id)
+        """Connect and read until cancelled or :meth:`stop_reading` is called.
+
+        The venue's REST poller (if it declares endpoints) runs beside it and is
+        cancelled when it returns.
+        """
+        poller = None if self.poller is None else self._spawn_poller(self.poller)
+        try:
+            while not self._stopping:
+                try:
+                    async for attempt in reconnect_attempts(self.config, self.metrics):
+                        with attempt:
+                            await self._connect_once()
+                except StableConnectionLost:
+                    self.metrics.reconnect(self.config.id)
+        finally:
+            if poller is not None:
+                poller.cancel()
+                await asyncio.gather(poller, return_exceptions=True)
+
+    @staticmethod
+    def _spawn_poller(poller: RestPoller) -> asyncio.Task[None]:
+        """The poller's task, owned by :meth:`run` (not in ``_tasks``, which each
+        connection attempt cancels)."""
+        return asyncio.get_running_loop().create_task(poller.run())
 
     async def _connect_once(self) -> None:
         venue = self.name
@@ -170,6 +198,8 @@ class VenueConnection:
                 pending.cancel()
             self.metrics.venue_connected(venue, False)
             self.health.venue_state(venue, ConnectionState.DISCONNECTED)
+            if self.poller is not None:
+                self.poller.ws_lost()
 
     def _spawn(self, coroutine: Coroutine[object, object, object]) -> asyncio.Task[object]:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -181,6 +211,8 @@ class VenueConnection:
         """Run one session, with its stable-success timer and rotation timer."""
         loop = asyncio.get_running_loop()
         timers = [loop.create_task(self._stable_timer(session))]
+        if self.poller is not None:
+            timers.append(loop.create_task(self._first_frame(session, self.poller)))
         if self.rotate_after_s > 0:
             timers.append(loop.create_task(self._rotation_timer(session)))
         try:
@@ -195,6 +227,12 @@ class VenueConnection:
         await session.opened.wait()
         await asyncio.sleep(self.config.stable_after_s)
         self.breaker.record_success(time.monotonic())
+
+    @staticmethod
+    async def _first_frame(session: Session, poller: RestPoller) -> None:
+        """Tell the poller the WebSocket is back once ``session`` reads its first frame."""
+        await session.first_frame.wait()
+        poller.ws_back()
 
     async def _rotation_timer(self, old: Session) -> None:
         await old.opened.wait()

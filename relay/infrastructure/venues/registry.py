@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from relay.application.ports import VenueProtocol
 from relay.application.registry import Registry
+from relay.application.rest_polls import RestPolling
 from relay.config.model import VenueConfig
 from relay.domain.errors import RelayError
 from relay.domain.model import DataType
@@ -106,6 +107,9 @@ class VenueSpec:
             ``max_subscriptions_per_connection`` applies to each part afterwards.
         instrument_listing: how ``relay instruments`` lists the venue's
             instruments (None: the venue has no public listing).
+        rest_polling: the REST endpoints the venue polls: data it offers only
+            over REST, and the fallback while its WebSocket is down
+            (:mod:`relay.application.rest_polls`); None: nothing is polled.
     """
 
     id: str
@@ -120,6 +124,7 @@ class VenueSpec:
     max_subscriptions_per_connection: int = 0
     split_connections: Callable[[VenueConfig], Sequence[VenueConfig]] | None = None
     instrument_listing: InstrumentListing | None = None
+    rest_polling: RestPolling | None = None
 
 
 _REGISTRY: Registry[VenueSpec] = Registry(

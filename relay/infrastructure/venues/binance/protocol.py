@@ -89,7 +89,10 @@ class BinanceProtocol(VenueProtocol):
         }
 
     def stream_names(self) -> list[str]:
-        """The combined-stream names for every subscription (``sushiusdt@aggTrade``, ...)."""
+        """The combined-stream names for every subscription (``sushiusdt@aggTrade``, ...).
+
+        Open interest has no stream: it is polled over REST (:mod:`.rest`).
+        """
         names: list[str] = []
         stream_for = {
             DataType.TRADE: "aggTrade",
@@ -101,6 +104,8 @@ class BinanceProtocol(VenueProtocol):
         for sub in self._config.subscriptions:
             symbol = sub.instrument.lower()
             for data_type in sub.data_types:
+                if data_type is DataType.OPEN_INTEREST:
+                    continue
                 if data_type is DataType.CANDLE:
                     names.append(f"{symbol}@kline_{sub.candle_interval}")
                 else:
