@@ -119,8 +119,13 @@ data_types = ["trade", "ticker", "l2_orderbook", "candle"]
 
 
 @contextlib.asynccontextmanager
-async def simulator_process(*args: str, speed: str = "max") -> AsyncIterator[str]:
-    """``relay simulate`` as a child process on the given captures; yields ``host:port``."""
+async def simulator_process(
+    *args: str, speed: str = "max", options: tuple[str, ...] = ()
+) -> AsyncIterator[str]:
+    """``relay simulate`` as a child process on the given captures; yields ``host:port``.
+
+    ``options``: further command-line flags (faults: ``("--reconnect", "resume")``).
+    """
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -131,6 +136,7 @@ async def simulator_process(*args: str, speed: str = "max") -> AsyncIterator[str
         "0",
         "--speed",
         speed,
+        *options,
         stdout=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None

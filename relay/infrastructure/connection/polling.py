@@ -149,7 +149,11 @@ class RestPoller:
             self._changed.set()
 
     async def run(self) -> None:
-        """Poll until cancelled: the polled endpoints, and the fallback when switched on."""
+        """Poll until cancelled: the polled endpoints, and the fallback when switched on.
+
+        The WebSocket counts as down from here until its first frame.
+        """
+        self.switch = FallbackSwitch(self.config.rest_fallback_after_s, time.monotonic())
         async with asyncio.TaskGroup() as tasks:
             if self.polled:
                 tasks.create_task(self._run_polled())
