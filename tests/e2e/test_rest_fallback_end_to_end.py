@@ -224,6 +224,13 @@ async def test_trades_flow_over_rest_while_the_websocket_is_refused_and_none_is_
     finally:
         await server.stop()
 
+    envelopes = [orjson.loads(data) for _, _, data in stored]
+    print(
+        f"\nstored {len(stored)}: "
+        + str(Counter((e["data_type"], e.get("source", "ws")) for e in envelopes))
+        + f"; polls ok {polls_ok}; trade duplicates suppressed {duplicates:g};"
+        f" aggTrades polls at stop {fallback_polls_at_stop:g}, at end {fallback_polls_at_end:g}"
+    )
     logs = [orjson.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     messages = [line["msg"] for line in logs]
     assert messages.count("rest fallback started") == 1
@@ -237,7 +244,6 @@ async def test_trades_flow_over_rest_while_the_websocket_is_refused_and_none_is_
 
     ids = [headers["Nats-Msg-Id"] for _, headers, _ in stored]
     assert len(ids) == len(set(ids)), "a message id stored twice"
-    envelopes = [orjson.loads(data) for _, _, data in stored]
     stored_trades = [e for e in envelopes if e["data_type"] == "trade"]
     keys = [(e["instrument"], e["payload"]["trade_id"]) for e in stored_trades]
     assert Counter(keys) == Counter(trades.keys()), "not every recorded trade exactly once"
