@@ -186,6 +186,8 @@ class RestPoller:
             if switch.state is FallbackState.CLOSING:
                 await self._fallback_round()
                 rounds += 1
+                if switch.state is not FallbackState.CLOSING:
+                    continue  # lost again during the last round: still active
                 switch.closed()
                 self.metrics.rest_fallback_active(self.name, False)
                 log.info(

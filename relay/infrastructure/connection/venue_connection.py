@@ -163,11 +163,20 @@ class VenueConnection:
                 poller.cancel()
                 await asyncio.gather(poller, return_exceptions=True)
 
-    @staticmethod
-    def _spawn_poller(poller: RestPoller) -> asyncio.Task[None]:
+    def _spawn_poller(self, poller: RestPoller) -> asyncio.Task[None]:
         """The poller's task, owned by :meth:`run` (not in ``_tasks``, which each
-        connection attempt cancels)."""
-        return asyncio.get_running_loop().create_task(poller.run())
+        connection attempt cancels); if it ever ends on an exception, that is logged."""
+        task = asyncio.get_running_loop().create_task(poller.run())
+        task.add_done_callback(self._poller_done)
+        return task
+
+    def _poller_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "rest poller failed; REST polls stopped for this connection",
+                exc_info=task.exception(),
+                extra={"venue": self.name},
+            )
 
     async def _connect_once(self) -> None:
         venue = self.name
