@@ -169,9 +169,15 @@ class RestPoller:
 
     async def _wait_change(self, timeout_s: float | None) -> None:
         """Until :meth:`ws_lost` / :meth:`ws_back` was called (since the loop turn's
-        start, where the event is cleared), or ``timeout_s`` passes."""
+        start, where the event is cleared), or ``timeout_s`` passes.
+
+        ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` drops a
+        cancellation that arrives as the event is set (connection lost while the
+        relay stops), and the poller would never end.
+        """
         try:
-            await asyncio.wait_for(self._changed.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._changed.wait()
         except TimeoutError:
             return
 

@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,23 @@ async def test_an_answer_the_parser_refuses_counts_bad_body_and_is_skipped(
     assert p.events == []
     assert p.sample("relay_rest_polls_total", endpoint="/fapi/v1/depth", outcome="bad_body") == 1
     assert p.sample("relay_frames_rejected_total", reason="bad_rest_body") == 1
+
+
+async def test_the_poller_ends_when_cancelled_as_the_websocket_is_lost(
+    simulator: Simulator,
+) -> None:
+    # The relay stopping: the connection ends (ws_lost) and the poller is cancelled
+    # in the same turn of the loop; the cancellation must not be lost.
+    async with httpx.AsyncClient() as http:
+        p = Poller(simulator, http, RestPolling(fallback=USDM_POLLING.fallback))
+        p.poller.config = replace(p.poller.config, rest_fallback_after_s=60)
+        task = asyncio.create_task(p.poller.run())
+        for _ in range(5):
+            await asyncio.sleep(0)
+        p.poller.ws_lost()
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=5)
+
+    assert done == {task}
+    assert task.cancelled()
+    assert p.events == []
