@@ -121,6 +121,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             garbage_every=args.garbage_every,
             poison_every=args.poison_every,
             refuse_for_s=args.refuse_for,
+            refuse_ws_after_s=args.refuse_ws_after,
+            refuse_ws_for_s=args.refuse_ws_for,
             rest_error_status=args.rest_error,
             rest_error_for_s=args.rest_error_for,
             reconnect=args.reconnect,
@@ -417,6 +419,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="T",
         help="refuse WebSocket handshakes with HTTP 503 for T seconds from start",
+    )
+    faults.add_argument(
+        "--refuse-ws-after",
+        type=_seconds,
+        default=None,
+        metavar="S",
+        help="a WebSocket outage mid-session: S seconds after the first WebSocket connection,"
+        " drop every open one and refuse handshakes (HTTP 503) for --refuse-ws-for seconds;"
+        " REST keeps answering",
+    )
+    faults.add_argument(
+        "--refuse-ws-for",
+        type=_seconds,
+        default=0.0,
+        metavar="T",
+        help="how long the --refuse-ws-after outage lasts, seconds",
     )
     faults.add_argument(
         "--rest-error",

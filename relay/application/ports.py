@@ -270,6 +270,14 @@ class MetricsSink(Protocol):
         """An event already published (same message id) was not published again."""
         ...
 
+    def rest_poll(self, venue: str, endpoint: str, outcome: str) -> None:
+        """One REST poll of ``endpoint`` (a path) ended: ``ok``, ``failed`` or ``bad_body``."""
+        ...
+
+    def rest_fallback_active(self, venue: str, active: bool) -> None:
+        """A venue connection's REST fallback started (True) or stopped (False)."""
+        ...
+
     def publish_retry(self, venue: str) -> None:
         """A publish JetStream rejected or did not ack is sent again."""
         ...

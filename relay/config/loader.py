@@ -270,6 +270,15 @@ def _venues(
                     "rotate_after_s", _VENUE.rotate_after_s, positive=False
                 ),
                 ws_compression=table.boolean("ws_compression", _VENUE.ws_compression),
+                rest_poll_interval_s=table.seconds(
+                    "rest_poll_interval_s", _VENUE.rest_poll_interval_s, positive=True
+                ),
+                rest_fallback_after_s=table.seconds(
+                    "rest_fallback_after_s", _VENUE.rest_fallback_after_s, positive=False
+                ),
+                rest_fallback_interval_s=table.seconds(
+                    "rest_fallback_interval_s", _VENUE.rest_fallback_interval_s, positive=True
+                ),
             )
         )
     return tuple(result)

@@ -326,6 +326,14 @@ class VenueConfig:
         rotate_after_s: planned connection rotation age; 0 = the venue's own
             (Binance closes connections after 24 h).
         ws_compression: offer permessage-deflate (less bandwidth, more CPU and latency).
+        rest_poll_interval_s: seconds between two polls of each data type the
+            venue offers only over REST (Binance futures open interest), per
+            instrument subscribed to it.
+        rest_fallback_after_s: once the venue's WebSocket has been down this
+            long, its trades and tickers are polled over REST until it is back
+            (venues declaring fallback endpoints); 0 = no fallback.
+        rest_fallback_interval_s: seconds between two fallback polls of each
+            instrument while the fallback is active.
     """
 
     id: str
@@ -348,6 +356,9 @@ class VenueConfig:
     rest_weight_per_minute: int = 0
     rotate_after_s: float = 0.0
     ws_compression: bool = False
+    rest_poll_interval_s: float = 10.0
+    rest_fallback_after_s: float = 10.0
+    rest_fallback_interval_s: float = 2.0
 
 
 class LogFormat(enum.Enum):

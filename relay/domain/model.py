@@ -27,6 +27,15 @@ class DataType(enum.Enum):
     CANDLE = "candle"
 
 
+class Source(enum.Enum):
+    """How the relay got an event from the venue; the value is the envelope's ``source``."""
+
+    WS = "ws"
+    """From the venue's WebSocket (the default; the envelope leaves ``source`` out)."""
+    REST = "rest"
+    """A REST poll: data offered only over REST, or the fallback while the WebSocket is down."""
+
+
 class Side(enum.Enum):
     """Aggressor side of a trade, or the liquidated position's order side."""
 
@@ -309,6 +318,8 @@ class MarketEvent:
         payload: the variant.
         dedup_key: what makes this event unique at the venue (trade id,
             update id, event time); the message id is built from it.
+        source: WebSocket (default) or REST poll; not part of the message id, so
+            the same trade read both ways has one id.
     """
 
     instrument: Instrument
@@ -317,6 +328,7 @@ class MarketEvent:
     exchange_timestamp_ms: int | None
     payload: Payload
     dedup_key: str
+    source: Source = Source.WS
 
     @property
     def msg_id(self) -> str:

@@ -212,6 +212,18 @@ class PrometheusMetrics(MetricsSink):
         self.rest_requests = Counter(
             "relay_rest_requests", "REST requests by answer status", ["venue", "status"], registry=r
         )
+        self.rest_polls = Counter(
+            "relay_rest_polls",
+            "REST polls (data only offered over REST, or the fallback) by endpoint and outcome",
+            ["venue", "endpoint", "outcome"],
+            registry=r,
+        )
+        self.rest_fallback = Gauge(
+            "relay_rest_fallback_active",
+            "1 while a venue connection polls trades and tickers over REST (WebSocket down)",
+            ["venue"],
+            registry=r,
+        )
         self.duplicates = Counter(
             "relay_events_duplicate",
             "Events not published again (message id already published)",
@@ -316,6 +328,14 @@ class PrometheusMetrics(MetricsSink):
     def rest_request(self, venue: str, status: str) -> None:
         """Count a REST answer."""
         self._child(self.rest_requests, venue, status).inc()  # type: ignore[attr-defined]
+
+    def rest_poll(self, venue: str, endpoint: str, outcome: str) -> None:
+        """Count a REST poll's outcome (``ok``, ``failed``, ``bad_body``)."""
+        self._child(self.rest_polls, venue, endpoint, outcome).inc()  # type: ignore[attr-defined]
+
+    def rest_fallback_active(self, venue: str, active: bool) -> None:
+        """Set a venue connection's REST fallback gauge."""
+        self._child(self.rest_fallback, venue).set(1 if active else 0)  # type: ignore[attr-defined]
 
     def event_duplicate(self, venue: str, data_type: str) -> None:
         """Count a suppressed duplicate."""

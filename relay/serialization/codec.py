@@ -57,7 +57,12 @@ ENVELOPE_KEYS: Final = (
     "sequence",
     "payload",
 )
-"""The envelope's keys, in the order the JSON codec writes them."""
+"""The envelope's keys, in the order the JSON codec writes them (a WebSocket event's).
+
+An event from a REST poll has one more, :data:`SOURCE_KEY`, after ``sequence``."""
+
+SOURCE_KEY: Final = "source"
+"""The envelope key naming a REST-polled event's source (``"rest"``); absent means ``"ws"``."""
 
 
 class UnsupportedPayloadError(RelayError):

@@ -25,6 +25,7 @@ from relay.domain.model import (
     OpenInterest,
     Payload,
     Side,
+    Source,
     Ticker,
     Trade,
 )
@@ -112,6 +113,8 @@ _PAYLOADS: Final[dict[str, Callable[[WireDict], Payload]]] = {
 def event_from_wire(wire: WireDict, msg_id: str = "") -> tuple[MarketEvent, int]:
     """The domain event of a decoded envelope, and its ``sequence``.
 
+    An absent (or null) ``source`` reads as :attr:`~relay.domain.model.Source.WS`.
+
     Args:
         wire: as :func:`decode_envelope` returns it.
         msg_id: the message's ``Nats-Msg-Id`` (``<venue>:<instrument>:<data_type>:<key>``);
@@ -130,6 +133,7 @@ def event_from_wire(wire: WireDict, msg_id: str = "") -> tuple[MarketEvent, int]
             wire.get("exchange_timestamp"),
             build(payload),
             msg_id.split(":", 3)[3] if msg_id.count(":") >= 3 else "",
+            Source(wire.get("source") or Source.WS.value),
         )
         return event, int(wire["sequence"])
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:

@@ -29,6 +29,7 @@ from relay.domain.model import (
     MarketEvent,
     OpenInterest,
     Payload,
+    Source,
     Ticker,
     Trade,
 )
@@ -151,6 +152,10 @@ def payload_to_dict(payload: Payload) -> WireDict:
 def event_to_dict(event: MarketEvent, sequence: int) -> WireDict:
     """The wire dict of ``event`` with the relay's ``sequence``, keys in wire order.
 
+    An event read from a REST poll carries ``"source": "rest"`` after
+    ``sequence``; a WebSocket event leaves the key out (absent means ``"ws"``),
+    so its bytes are the ones written before ``source`` existed.
+
     Raises:
         InvalidValueError: ``sequence`` is negative.
         UnsupportedPayloadError: the payload is not a payload class.
@@ -158,7 +163,7 @@ def event_to_dict(event: MarketEvent, sequence: int) -> WireDict:
     if sequence < 0:
         raise InvalidValueError("sequence", sequence, "must be >= 0")
     instrument = event.instrument
-    return {
+    document: WireDict = {
         "venue": instrument.venue,
         "instrument": instrument.instrument,
         "canonical_symbol": instrument.canonical_symbol,
@@ -166,8 +171,11 @@ def event_to_dict(event: MarketEvent, sequence: int) -> WireDict:
         "received_at": event.received_at_ms,
         "exchange_timestamp": event.exchange_timestamp_ms,
         "sequence": sequence,
-        "payload": payload_to_dict(event.payload),
     }
+    if event.source is not Source.WS:
+        document["source"] = event.source.value
+    document["payload"] = payload_to_dict(event.payload)
+    return document
 
 
 def encode_json(event: MarketEvent, sequence: int) -> bytes:

@@ -36,6 +36,7 @@ from relay.domain.model import (
     MarketEvent,
     OpenInterest,
     Payload,
+    Source,
     Ticker,
     Trade,
 )
@@ -189,6 +190,7 @@ def event_to_message(event: MarketEvent, sequence: int) -> pb.MarketEvent:
         received_at=event.received_at_ms,
         exchange_timestamp=event.exchange_timestamp_ms,
         sequence=sequence,
+        source=None if event.source is Source.WS else event.source.value,
     )
     setattr(envelope, field, message)
     return envelope
@@ -242,7 +244,7 @@ def message_to_dict(message: pb.MarketEvent) -> WireDict:
     if payload_type == "l2_update":
         payload["bids"] = [[level.price, level.quantity] for level in payload_message.bids]
         payload["asks"] = [[level.price, level.quantity] for level in payload_message.asks]
-    return {
+    document: WireDict = {
         "venue": message.venue,
         "instrument": message.instrument,
         "canonical_symbol": message.canonical_symbol,
@@ -250,8 +252,11 @@ def message_to_dict(message: pb.MarketEvent) -> WireDict:
         "received_at": message.received_at,
         "exchange_timestamp": message.exchange_timestamp,
         "sequence": message.sequence,
-        "payload": payload,
     }
+    if message.source is not None:
+        document["source"] = message.source
+    document["payload"] = payload
+    return document
 
 
 def decode_protobuf(data: bytes) -> WireDict:

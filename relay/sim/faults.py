@@ -60,6 +60,11 @@ class Faults:
         poison_every: send one poison frame after every this many frames;
             ``None`` never.
         refuse_for_s: seconds from start during which WebSocket handshakes get 503.
+        refuse_ws_after_s: a WebSocket outage mid-session: this many seconds
+            after the first WebSocket connection was accepted, every open one
+            is dropped (no close frame) and handshakes get 503 for
+            ``refuse_ws_for_s``; ``None`` never.
+        refuse_ws_for_s: how long that outage lasts, seconds.
         rest_error_status: HTTP status REST requests get during
             ``rest_error_for_s`` (e.g. 429, 500); ``None`` never.
         rest_error_for_s: seconds from start during which REST requests fail.
@@ -70,7 +75,8 @@ class Faults:
         SimulatorError: a negative count, a zero ``drop_times`` /
             ``stall_times`` / ``garbage_every``, a negative or non-finite
             duration, a status outside 400-599, a ``rest_error_for_s`` without
-            a status, or an unknown ``reconnect``.
+            a status, a ``refuse_ws_after_s`` without a ``refuse_ws_for_s`` > 0
+            (or the other way round), or an unknown ``reconnect``.
     """
 
     drop_after_frames: int | None = None
@@ -84,6 +90,8 @@ class Faults:
     refuse_for_s: float = 0.0
     rest_error_status: int | None = None
     rest_error_for_s: float = 0.0
+    refuse_ws_after_s: float | None = None
+    refuse_ws_for_s: float = 0.0
     reconnect: ReconnectMode = ReconnectMode.RESTART
 
     def __post_init__(self) -> None:
@@ -100,10 +108,14 @@ class Faults:
             every = getattr(self, name)
             if every is not None and every < 1:
                 raise SimulatorError(f"{name}={every} must be at least 1")
-        for name in ("refuse_for_s", "rest_error_for_s"):
+        for name in ("refuse_for_s", "rest_error_for_s", "refuse_ws_after_s", "refuse_ws_for_s"):
             value = getattr(self, name)
-            if not math.isfinite(value) or value < 0.0:
+            if value is not None and (not math.isfinite(value) or value < 0.0):
                 raise SimulatorError(f"{name}={value} must be a non-negative number of seconds")
+        if (self.refuse_ws_after_s is None) != (self.refuse_ws_for_s == 0.0):
+            raise SimulatorError(
+                "refuse_ws_after_s and refuse_ws_for_s (> 0) go together: when and how long"
+            )
         if self.rest_error_status is not None and not 400 <= self.rest_error_status <= 599:
             raise SimulatorError(
                 f"rest_error_status={self.rest_error_status} must be an HTTP error (400-599)"
@@ -139,6 +151,11 @@ class Faults:
             parts.append(f"poison every {self.poison_every} frames")
         if self.refuse_for_s > 0.0:
             parts.append(f"refuse connections for {self.refuse_for_s:g} s")
+        if self.refuse_ws_after_s is not None:
+            parts.append(
+                f"WebSocket outage of {self.refuse_ws_for_s:g} s,"
+                f" {self.refuse_ws_after_s:g} s after the first connection"
+            )
         if self.rest_error_status is not None and self.rest_error_for_s > 0.0:
             parts.append(f"REST {self.rest_error_status} for {self.rest_error_for_s:g} s")
         if self.reconnect is not ReconnectMode.RESTART:

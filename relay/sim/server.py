@@ -47,6 +47,12 @@ served connections 1, 2 and 3 and the 4th runs clean:
   string); every recorded frame is still sent.
 - ``refuse_for_s`` [``--refuse-for T``]: WebSocket handshakes get HTTP 503 for
   T seconds from the start.
+- ``refuse_ws_after_s`` / ``refuse_ws_for_s`` [``--refuse-ws-after S
+  --refuse-ws-for T``]: a WebSocket outage mid-session. S seconds after the
+  first WebSocket connection was accepted, every open WebSocket connection is
+  dropped (TCP closed without a close frame: the client sees 1006) and
+  handshakes get HTTP 503 for T seconds; REST keeps answering, and its
+  derived answers (below) follow the replay clock through the outage.
 - ``rest_error_status`` / ``rest_error_for_s`` [``--rest-error 429|500
   --rest-error-for T``]: REST requests get that status (429 with
   ``Retry-After: 1``) for T seconds from the start.
@@ -64,6 +70,14 @@ or skipped), built by the venue's registered snapshot builder
 replay passes the recorded snapshot, and for other venues, the recorded
 snapshot is served.
 
+REST requests no recorded answer matches are offered to the venue's derived
+answers (:mod:`relay.sim.rest_answers`, e.g. Binance's open interest, aggregate
+trades and book tickers in :mod:`relay.sim.venues.binance_rest`), given how
+many frames of each recorded connection the replay clock has passed: those
+due by now since the connection was first served (``recorded offset / speed
+<= elapsed``; at ``max`` speed, those sent), so the venue's state moves on
+while no client is connected, as a real venue's would.
+
 The venue side of the protocol: when a capture's venue has a simulated side
 (:class:`relay.sim.venues.registry.SimulatedVenue`, registered in :mod:`relay.sim.venues`),
 every served connection gets one. It is shown every recorded frame the replay
@@ -76,13 +90,15 @@ renumbered after a resubscribe, checksum messages added). Other captures ignore
 what the client sends.
 
 For tests, :attr:`Simulator.rest_log` lists every REST request answered
-(monotonic time, path with query, status) and
-:attr:`Simulator.connections_served` counts WebSocket connections served.
+(monotonic time, path with query, status),
+:attr:`Simulator.connections_served` counts WebSocket connections served and
+:attr:`Simulator.ws_refused` the handshakes refused by a fault.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import http
 import math
 import time
@@ -108,10 +124,17 @@ from relay.sim.replay import (
     VenueScript,
     build_venue_script,
     parse_speed,
+    replay_schedule,
     rest_key,
 )
 from relay.sim.responses import fault_response, http_response, not_found
-from relay.sim.venues.registry import SimulatedVenue, simulated_venue, snapshot_builder_for
+from relay.sim.rest_answers import RestAnswers
+from relay.sim.venues.registry import (
+    SimulatedVenue,
+    rest_answers_for,
+    simulated_venue,
+    snapshot_builder_for,
+)
 
 
 class Simulator:
@@ -176,13 +199,26 @@ class Simulator:
             for connection in script.connections
         }
         self._books: dict[str, SnapshotBuilder] = {}
+        self._rest_answers: dict[str, RestAnswers] = {}
+        self._offsets_s: dict[tuple[str, str], tuple[float, ...]] = {}
         for venue, script in venues.items():
-            builder = snapshot_builder_for(
-                venue, [[frame.data for frame in c.frames] for c in script.connections]
-            )
+            texts = [[frame.data for frame in c.frames] for c in script.connections]
+            builder = snapshot_builder_for(venue, texts)
             if builder is not None:
                 self._books[venue] = builder
+            answers = rest_answers_for(venue, texts)
+            if answers is not None:
+                self._rest_answers[venue] = answers
+                for c in script.connections:
+                    self._offsets_s[(venue, c.conn)] = replay_schedule(
+                        [frame.t for frame in c.frames], speed
+                    )
         self.rest_log: list[tuple[float, str, int]] = []
+        self.ws_refused = 0
+        """WebSocket handshakes refused with 503 by ``refuse_for_s`` or the mid-session outage."""
+        self._open: set[ServerConnection] = set()
+        self._outage_task: asyncio.Task[None] | None = None
+        self._outage_from_s: float | None = None
 
     async def start(self) -> None:
         """Bind the port and start answering.
@@ -204,6 +240,10 @@ class Simulator:
     async def close(self) -> None:
         """Close open connections (code 1001) and stop listening; idempotent."""
         server, self._server = self._server, None
+        outage, self._outage_task = self._outage_task, None
+        if outage is not None:
+            outage.cancel()
+            await asyncio.gather(outage, return_exceptions=True)
         if server is not None:
             server.close()
             await server.wait_closed()
@@ -357,6 +397,9 @@ class Simulator:
             return fault_response(faults.rest_error_status, target)
         found = self._next_response(target)
         if found is None:
+            derived = self._derived_answer(target, now_s)
+            if derived is not None:
+                return http_response(derived[0], derived[1], ())
             return not_found(target, "no recorded response for this path and query")
         script, path, response = found
         body = response.body
@@ -366,12 +409,44 @@ class Simulator:
             body = builder.snapshot(path, urlsplit(target).query, body, positions) or body
         return http_response(response.status, body, response.headers)
 
+    def _derived_answer(self, target: str, now_s: float) -> tuple[int, str] | None:
+        """The venue's derived REST answer (see the module docstring), or None."""
+        parts = urlsplit(target)
+        for script, path in self._candidates(parts.path):
+            answers = self._rest_answers.get(script.venue)
+            if answers is None:
+                continue
+            positions = [
+                self._clock_position(script.venue, c.conn, now_s) for c in script.connections
+            ]
+            answer = answers.answer(path, parts.query, positions)
+            if answer is not None:
+                return answer
+        return None
+
+    def _clock_position(self, venue: str, conn: str, now_s: float) -> int:
+        """Frames of a recorded connection the replay clock has passed by ``now_s``."""
+        clock = self._clocks[(venue, conn)]
+        if clock.started_s is None or self._speed is None:
+            return clock.position
+        due = bisect.bisect_right(self._offsets_s[(venue, conn)], now_s - clock.started_s)
+        return max(clock.position, due)
+
+    def _refusing(self, now_s: float) -> bool:
+        """True while WebSocket handshakes are refused (``refuse_for_s`` or the outage)."""
+        faults = self._faults
+        if now_s < self._started_s + faults.refuse_for_s:
+            return True
+        start = self._outage_from_s
+        return start is not None and start <= now_s < start + faults.refuse_ws_for_s
+
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         now_s = time.monotonic()
         if "websocket" in request.headers.get("Upgrade", "").lower():
             if self._route_connection(request.path) is None:
                 return not_found(request.path, "no recorded WebSocket connection at this path")
-            if now_s < self._started_s + self._faults.refuse_for_s:
+            if self._refusing(now_s):
+                self.ws_refused += 1
                 return fault_response(http.HTTPStatus.SERVICE_UNAVAILABLE, request.path)
             return None
         response = self._answer_rest(request.path, now_s)
@@ -384,6 +459,28 @@ class Simulator:
         if routed is None:
             return
         venue, script = routed
+        after_s = self._faults.refuse_ws_after_s
+        if after_s is not None and self._outage_from_s is None:
+            self._outage_from_s = time.monotonic() + after_s
+            self._outage_task = asyncio.get_running_loop().create_task(
+                self._outage(self._outage_from_s)
+            )
+        self._open.add(connection)
+        try:
+            await self._replay(connection, venue, script)
+        finally:
+            self._open.discard(connection)
+
+    async def _outage(self, from_s: float) -> None:
+        """At ``from_s`` (monotonic), drop every open WebSocket connection (no close frame)."""
+        await asyncio.sleep(max(0.0, from_s - time.monotonic()))
+        for connection in list(self._open):
+            connection.transport.abort()
+
+    async def _replay(
+        self, connection: ServerConnection, venue: str, script: ConnectionScript
+    ) -> None:
+        """Serve ``script`` of ``venue`` on ``connection`` until it closes."""
         replay = ConnectionReplay(
             connection,
             script,

@@ -164,6 +164,7 @@ async def test_the_command_prints_a_table_and_toml_subscriptions_from_the_venue(
                         "funding_rate",
                         "l2_orderbook",
                         "liquidation",
+                        "open_interest",
                         "ticker",
                         "trade",
                     ],

@@ -1,12 +1,14 @@
-"""A venue's REST client for order-book snapshots: a token bucket, retries, ``Retry-After``.
+"""A venue's REST client for book snapshots and polls: a token bucket, retries, ``Retry-After``.
 
 Requests are paced by a :class:`~relay.application.rate_limit.TokenBucket`
 holding the venue's request weights (``rest_weight_per_minute``). Answers 429,
 418 and 5xx, transport errors and timeouts are retried with full-jitter
 exponential backoff (0.5 s doubling up to 30 s); when the venue sent
 ``Retry-After`` (RFC 9110, section 10.2.3), that wait is used instead and the
-bucket grants nothing before it ends. A fetch retries until it succeeds or its
-task is cancelled (the session that asked for it closes).
+bucket grants nothing before it ends. A snapshot fetch retries until it
+succeeds or its task is cancelled (the session that asked for it closes); a
+poll (:mod:`~relay.infrastructure.connection.polling`) gives up after a few
+attempts and waits for its next turn.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ import time
 from collections.abc import Callable
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_never,
+    wait_random_exponential,
+)
 
 from relay.application.ports import MetricsSink, SnapshotRequest, TrafficRecorder
 from relay.application.rate_limit import TokenBucket, parse_retry_after
@@ -84,17 +93,26 @@ class RestClient:
         self.timeout_s = timeout_s
         self.metrics = metrics
 
-    async def fetch(self, request: SnapshotRequest) -> bytes:
+    async def fetch(self, request: SnapshotRequest, attempts: int | None = None) -> bytes:
         """GET ``base_url + request.path`` until it succeeds; returns the body's bytes.
 
         Takes ``request.weight`` from the bucket before every attempt. Retries
-        forever on :data:`RETRY_STATUS`, ``httpx.HTTPError`` and timeouts (a
-        4xx other than 418/429 raises ``httpx.HTTPStatusError``, which is
-        retried too); only cancellation ends it early.
+        on :data:`RETRY_STATUS`, ``httpx.HTTPError`` and timeouts (a 4xx other
+        than 418/429 raises ``httpx.HTTPStatusError``, which is retried too):
+        forever when ``attempts`` is None (only cancellation ends it early),
+        else at most ``attempts`` times in all.
+
+        Raises:
+            SnapshotFetchError: the last of ``attempts`` got a status of
+                :data:`RETRY_STATUS`.
+            httpx.HTTPError: the last of ``attempts`` failed in transport, timed
+                out or got another error status.
         """
         url = self.base_url + request.path
         venue = self.venue
         async for attempt in AsyncRetrying(
+            stop=stop_never if attempts is None else stop_after_attempt(attempts),
+            reraise=True,
             wait=_retry_after_or(wait_random_exponential(multiplier=0.5, max=30.0)),
             retry=retry_if_exception_type((httpx.HTTPError, SnapshotFetchError)),
             before_sleep=lambda state: log.warning(

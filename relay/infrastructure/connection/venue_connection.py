@@ -19,6 +19,10 @@ order book is re-synchronized (new snapshot) before deltas flow again.
   (:attr:`~relay.application.ports.FrameOutcome.reconnect`), without a gap or a duplicate.
 - :mod:`~relay.infrastructure.connection.rest`: REST snapshots, rate-limited and
   retried, honouring ``Retry-After``.
+- :mod:`~relay.infrastructure.connection.polling`: the venue's REST polls (data
+  only offered over REST, and the fallback while the WebSocket is down), told
+  when the WebSocket is lost (the connection ends) and back (a session's first
+  frame).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import MetricsSink, TrafficRecorder
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType, MarketEvent
+from relay.infrastructure.connection.polling import RestPoller
 from relay.infrastructure.connection.reconnect import (
     CONNECTION_ERRORS,
     StableConnectionLost,
@@ -108,7 +113,9 @@ class VenueConnection:
         )
         self.rotate_after_s = rotate_after_s(config, spec.max_connection_age_s)
         self.frames = 0
-        self._watched = watched_subscriptions(config)
+        self._rest_only = spec.rest_polling.polled_types if spec.rest_polling else frozenset()
+        """Data types polled over REST, never on the WebSocket: never watched for silence."""
+        self._watched = watched_subscriptions(config, self._rest_only)
         self.context = SessionContext(
             config=config,
             name=self.name,
@@ -123,6 +130,11 @@ class VenueConnection:
             recorder=recorder,
             connect_wait_s=spec.connect_wait_s,
         )
+        self.poller = (
+            None
+            if spec.rest_polling is None
+            else RestPoller(config, self.name, spec.rest_polling, self.rest, publish, metrics)
+        )
         self._stopping = False
         self._current: Session | None = None
         self._current_task: asyncio.Task[object] | None = None
@@ -136,14 +148,39 @@ class VenueConnection:
         return Session(self.context, self.spec.protocol_factory(self.config), hold)
 
     async def run(self) -> None:
-        """Connect and read until cancelled or :meth:`stop_reading` is called."""
-        while not self._stopping:
-            try:
-                async for attempt in reconnect_attempts(self.config, self.metrics):
-                    with attempt:
-                        await self._connect_once()
-            except StableConnectionLost:
-                self.metrics.reconnect(self.config.id)
+        """Connect and read until cancelled or :meth:`stop_reading` is called.
+
+        The venue's REST poller (if it declares endpoints) runs beside it and is
+        cancelled when it returns.
+        """
+        poller = None if self.poller is None else self._spawn_poller(self.poller)
+        try:
+            while not self._stopping:
+                try:
+                    async for attempt in reconnect_attempts(self.config, self.metrics):
+                        with attempt:
+                            await self._connect_once()
+                except StableConnectionLost:
+                    self.metrics.reconnect(self.config.id)
+        finally:
+            if poller is not None:
+                poller.cancel()
+                await asyncio.gather(poller, return_exceptions=True)
+
+    def _spawn_poller(self, poller: RestPoller) -> asyncio.Task[None]:
+        """The poller's task, owned by :meth:`run` (not in ``_tasks``, which each
+        connection attempt cancels); if it ever ends on an exception, that is logged."""
+        task = asyncio.get_running_loop().create_task(poller.run())
+        task.add_done_callback(self._poller_done)
+        return task
+
+    def _poller_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "rest poller failed; REST polls stopped for this connection",
+                exc_info=task.exception(),
+                extra={"venue": self.name},
+            )
 
     async def _connect_once(self) -> None:
         venue = self.name
@@ -174,6 +211,8 @@ class VenueConnection:
                 pending.cancel()
             self.metrics.venue_connected(venue, False)
             self.health.venue_state(venue, ConnectionState.DISCONNECTED)
+            if self.poller is not None:
+                self.poller.ws_lost()
 
     def _spawn(self, coroutine: Coroutine[object, object, object]) -> asyncio.Task[object]:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -188,6 +227,8 @@ class VenueConnection:
             loop.create_task(self._stable_timer(session)),
             loop.create_task(self._rotate_when_asked(session)),
         ]
+        if self.poller is not None:
+            timers.append(loop.create_task(self._first_frame(session, self.poller)))
         if self.rotate_after_s > 0:
             timers.append(loop.create_task(self._rotation_timer(session)))
         try:
@@ -202,6 +243,12 @@ class VenueConnection:
         await session.opened.wait()
         await asyncio.sleep(self.config.stable_after_s)
         self.breaker.record_success(time.monotonic())
+
+    @staticmethod
+    async def _first_frame(session: Session, poller: RestPoller) -> None:
+        """Tell the poller the WebSocket is back once ``session`` reads its first frame."""
+        await session.first_frame.wait()
+        poller.ws_back()
 
     async def _rotation_timer(self, old: Session) -> None:
         await old.opened.wait()
@@ -315,6 +362,8 @@ class VenueConnection:
         else:
             subs.append(subscription)
         self.config = replace(self.config, subscriptions=tuple(subs))
+        if self.poller is not None:
+            self.poller.retarget(self.config)
         session = self._current
         if (
             session is not None
@@ -322,6 +371,8 @@ class VenueConnection:
             and not await session.change(lambda protocol: protocol.subscribe(subscription))
         ):
             self.config = previous
+            if self.poller is not None:
+                self.poller.retarget(previous)
             return False
         for data_type in subscription.data_types:
             self.set_stale_after(
@@ -346,6 +397,8 @@ class VenueConnection:
             else:
                 subs.append(sub)
         self.config = replace(self.config, subscriptions=tuple(subs))
+        if self.poller is not None:
+            self.poller.retarget(self.config)
         for data_type in data_types:
             self.set_stale_after(instrument, data_type, 0.0)
         session = self._current
@@ -364,7 +417,7 @@ class VenueConnection:
         its silence from now) and on every later one.
         """
         key = (instrument, data_type)
-        if stale_after_s <= 0:
+        if stale_after_s <= 0 or data_type in self._rest_only:
             self._watched.pop(key, None)
             return
         if key not in self._watched and self._current is not None:

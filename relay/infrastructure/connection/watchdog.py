@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from relay.config.model import VenueConfig
 from relay.domain.model import DataType
@@ -23,13 +23,19 @@ Subscription = tuple[str, DataType]
 """A watched subscription: (venue instrument id, data type)."""
 
 
-def watched_subscriptions(config: VenueConfig) -> dict[Subscription, float]:
-    """The subscriptions of ``config`` with a staleness threshold > 0, and that threshold (s)."""
+def watched_subscriptions(
+    config: VenueConfig, rest_only: Collection[DataType] = ()
+) -> dict[Subscription, float]:
+    """The subscriptions of ``config`` with a staleness threshold > 0, and that threshold (s).
+
+    Data types in ``rest_only`` (polled over REST, never on the WebSocket) are
+    not watched: their silence says nothing of the connection.
+    """
     return {
         (sub.instrument, data_type): config.stale_after_s.for_type(data_type)
         for sub in config.subscriptions
         for data_type in sub.data_types
-        if config.stale_after_s.for_type(data_type) > 0
+        if config.stale_after_s.for_type(data_type) > 0 and data_type not in rest_only
     }
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from relay.application.ports import VenueProtocol
 from relay.application.registry import Registry
+from relay.application.rest_polls import RestPolling
 from relay.config.model import VenueConfig
 from relay.domain.errors import RelayError
 from relay.domain.model import DataType
@@ -117,6 +118,9 @@ class VenueSpec:
             connection (:meth:`~relay.application.ports.VenueProtocol.subscribe`),
             so a stream added at runtime joins an existing connection; False: a
             stream added at runtime gets a connection of its own.
+        rest_polling: the REST endpoints the venue polls: data it offers only
+            over REST, and the fallback while its WebSocket is down
+            (:mod:`relay.application.rest_polls`); None: nothing is polled.
     """
 
     id: str
@@ -133,6 +137,7 @@ class VenueSpec:
     split_connections: Callable[[VenueConfig], Sequence[VenueConfig]] | None = None
     instrument_listing: InstrumentListing | None = None
     live_subscribe: bool = False
+    rest_polling: RestPolling | None = None
 
 
 _REGISTRY: Registry[VenueSpec] = Registry(

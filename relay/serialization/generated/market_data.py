@@ -42,6 +42,13 @@ class MarketEvent(betterproto.Message):
     sequence: int = betterproto.uint64_field(7)
     """Monotonic per (venue, instrument, data_type), assigned by the relay."""
 
+    source: Optional[str] = betterproto.string_field(8, optional=True)
+    """
+    How the relay got the event: "rest" for a REST poll (data only offered over
+     REST, or the fallback while the venue's WebSocket is down); unset means
+     "ws" (the WebSocket), as for every event before this field existed.
+    """
+
     trade: "Trade" = betterproto.message_field(10, group="payload")
     ticker: "Ticker" = betterproto.message_field(11, group="payload")
     l2_update: "L2Update" = betterproto.message_field(12, group="payload")

@@ -1,7 +1,9 @@
 """Binance: book-accurate REST depth snapshots for the simulated venue.
 
 Binance's WebSocket streams take no client frames the relay needs answered, so
-its simulated side is the snapshot builder only, for the venue ids of
+its simulated side is the snapshot builder, plus the REST answers derived from
+the recording (:mod:`relay.sim.venues.binance_rest`: aggregate trades, book
+tickers, open interest), for the venue ids of
 :mod:`relay.infrastructure.venues.binance` (spot, USD-M and COIN-M).
 
 Binance (spot ``/api/v3/depth``, USD-M ``/fapi/v1/depth``, COIN-M
@@ -31,6 +33,7 @@ from relay.application.order_book import apply_raw_levels
 from relay.infrastructure.venues.binance import VENUE_IDS
 from relay.infrastructure.venues.binance.protocol import COINM, SPOT, USDM
 from relay.infrastructure.venues.common import wire
+from relay.sim.venues.binance_rest import BinanceRestAnswers
 from relay.sim.venues.registry import SimulatedSide, register_simulated
 
 BINANCE_DEPTH_PATHS = frozenset(market.depth_path for market in (SPOT, USDM, COINM))
@@ -204,4 +207,8 @@ def _levels(value: object) -> tuple[Level, ...] | None:
 
 
 for _venue_id in VENUE_IDS:
-    register_simulated(SimulatedSide(_venue_id, snapshot_builder=BinanceSnapshotBuilder))
+    register_simulated(
+        SimulatedSide(
+            _venue_id, snapshot_builder=BinanceSnapshotBuilder, rest_answers=BinanceRestAnswers
+        )
+    )

@@ -16,6 +16,7 @@ from typing import Protocol
 from relay.application.registry import Registry
 from relay.infrastructure.venues.registry import VENUE_MODULES
 from relay.sim.books import SnapshotBuilder, SnapshotBuilderFactory
+from relay.sim.rest_answers import RestAnswers, RestAnswersFactory
 
 
 class SimulatedVenue(Protocol):
@@ -53,11 +54,15 @@ class SimulatedSide:
         snapshot_builder: builds, from the ``recv`` frame texts of each recorded
             connection, the REST book snapshots as of the replay's position
             (None: recorded snapshots are served as they are).
+        rest_answers: builds, from the same frame texts, the answers to REST
+            requests the recording holds no answer for (open interest, recent
+            trades, book tickers; :mod:`relay.sim.rest_answers`); None: 404.
     """
 
     venue_id: str
     venue: Callable[[], SimulatedVenue] | None = None
     snapshot_builder: SnapshotBuilderFactory | None = None
+    rest_answers: RestAnswersFactory | None = None
 
 
 _REGISTRY: Registry[SimulatedSide] = Registry(f"relay.sim.venues.{name}" for name in VENUE_MODULES)
@@ -102,3 +107,16 @@ def snapshot_builder_for(
     if side is None or side.snapshot_builder is None:
         return None
     return side.snapshot_builder(connections)
+
+
+def rest_answers_for(venue_id: str, connections: Sequence[Sequence[str]]) -> RestAnswers | None:
+    """The derived REST answers for a capture's venue, if its side registers them.
+
+    Args:
+        venue_id: the capture header's venue, e.g. ``"binance-usdm"``.
+        connections: the ``recv`` frame texts of each recorded connection.
+    """
+    side = simulated_side(venue_id)
+    if side is None or side.rest_answers is None:
+        return None
+    return side.rest_answers(connections)

@@ -24,13 +24,18 @@ update) is skipped as ``stale_update``. A diff that leaves the relay's book
 crossed (best bid >= best ask) means the book is wrong: the sync restarts as
 for a gap, with a ``crossed_book`` resync.
 
+REST polls (:mod:`.rest`): futures open interest, only offered over REST, is
+polled every ``rest_poll_interval_s``; while the WebSocket is down longer than
+``rest_fallback_after_s``, trades (aggregate trades lists) and tickers (book
+tickers) are polled on all three, with the WebSocket's message ids.
+
 FrameError reasons raised here: ``not_json``, ``unknown_event``, ``missing_field``,
 ``invalid_value``, ``unsubscribed``, ``stale_update`` (from :meth:`BinanceProtocol.on_frame`)
 and ``bad_snapshot`` (from :meth:`BinanceProtocol.on_snapshot`).
 
 The package: :mod:`.parse` (frames and REST bodies), :mod:`.book` (the book
-procedure), :mod:`.protocol` (the connection), :mod:`.listing` (``exchangeInfo``);
-this module registers the three venue ids.
+procedure), :mod:`.protocol` (the connection), :mod:`.listing` (``exchangeInfo``),
+:mod:`.rest` (the REST-polled endpoints); this module registers the three venue ids.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from relay.application.ports import VenueProtocol
+from relay.application.rest_polls import RestPolling
 from relay.config.model import VenueConfig
 from relay.domain.model import DataType
 from relay.infrastructure.venues.binance.listing import exchange_info
@@ -48,6 +54,7 @@ from relay.infrastructure.venues.binance.protocol import (
     BinanceMarket,
     BinanceProtocol,
 )
+from relay.infrastructure.venues.binance.rest import COINM_POLLING, SPOT_POLLING, USDM_POLLING
 from relay.infrastructure.venues.registry import (
     InstrumentListing,
     ListingRequest,
@@ -76,7 +83,11 @@ def _factory(market: BinanceMarket, default_ws_url: str) -> Callable[[VenueConfi
 
 
 _SPOT_TYPES = frozenset({DataType.TRADE, DataType.TICKER, DataType.L2_ORDERBOOK, DataType.CANDLE})
-_FUTURES_TYPES = _SPOT_TYPES | {DataType.FUNDING_RATE, DataType.LIQUIDATION}
+_FUTURES_TYPES = _SPOT_TYPES | {
+    DataType.FUNDING_RATE,
+    DataType.LIQUIDATION,
+    DataType.OPEN_INTEREST,
+}
 
 
 def _register(
@@ -89,6 +100,7 @@ def _register(
     rest_weight_per_minute: int,
     listing_path: str,
     max_streams: int,
+    rest_polling: RestPolling,
 ) -> None:
     register(
         VenueSpec(
@@ -104,6 +116,7 @@ def _register(
             max_subscriptions_per_connection=max_streams // STREAMS_PER_SUBSCRIPTION,
             instrument_listing=InstrumentListing((ListingRequest(listing_path),), exchange_info),
             live_subscribe=True,
+            rest_polling=rest_polling,
         )
     )
 
@@ -119,6 +132,7 @@ _register(
     6000,
     "/api/v3/exchangeInfo",
     1024,
+    SPOT_POLLING,
 )
 _register(
     "binance-usdm",
@@ -130,6 +144,7 @@ _register(
     2400,
     "/fapi/v1/exchangeInfo",
     200,
+    USDM_POLLING,
 )
 _register(
     "binance-coinm",
@@ -141,4 +156,5 @@ _register(
     2400,
     "/dapi/v1/exchangeInfo",
     200,
+    COINM_POLLING,
 )

@@ -55,13 +55,17 @@ _STREAM_FOR = {
 
 
 def _names(instrument: str, data_types: Iterable[DataType], candle_interval: str) -> list[str]:
-    """Combined-stream names of one instrument's data types (``sushiusdt@depth@100ms``)."""
+    """Combined-stream names of one instrument's data types (``sushiusdt@depth@100ms``).
+
+    Open interest has no stream (it is polled over REST) and gives no name.
+    """
     symbol = instrument.lower()
     return [
         f"{symbol}@kline_{candle_interval}"
         if data_type is DataType.CANDLE
         else f"{symbol}@{_STREAM_FOR[data_type]}"
         for data_type in data_types
+        if data_type is not DataType.OPEN_INTEREST
     ]
 
 
@@ -111,7 +115,10 @@ class BinanceProtocol(VenueProtocol):
         }
 
     def stream_names(self) -> list[str]:
-        """The combined-stream names for every subscription (``sushiusdt@aggTrade``, ...)."""
+        """The combined-stream names for every subscription (``sushiusdt@aggTrade``, ...).
+
+        Open interest has no stream: it is polled over REST (:mod:`.rest`).
+        """
         return [
             name
             for sub in self._config.subscriptions
