@@ -47,6 +47,8 @@ class ControlConfig:
         read_requires_token: GETs need a token too (default: only changes do).
         bucket: the key-value bucket keeping the desired streams, key
             ``<[cluster] group>.streams``.
+        replicas: replicas of the bucket when the relay creates it (3 on a
+            cluster of three or more servers; 1 to 5).
         max_body_bytes: largest request body accepted (413 above it).
         events_interval_s: seconds between two snapshots of ``GET /api/v1/events``.
     """
@@ -55,6 +57,7 @@ class ControlConfig:
     tokens: tuple[ControlToken, ...] = ()
     read_requires_token: bool = False
     bucket: str = "relay-control"
+    replicas: int = 1
     max_body_bytes: int = 65_536
     events_interval_s: float = 1.0
 
@@ -165,6 +168,7 @@ def read_control(table: Table) -> ControlConfig:
         tokens=_tokens(table),
         read_requires_token=table.boolean("read_requires_token", d.read_requires_token),
         bucket=table.string("bucket", d.bucket, stream_name_problem),
+        replicas=table.integer("replicas", d.replicas, minimum=1, maximum=5),
         max_body_bytes=table.integer(
             "max_body_bytes", d.max_body_bytes, minimum=1024, maximum=16 * 1024 * 1024
         ),

@@ -44,6 +44,7 @@ def test_no_control_section_serves_the_api_without_tokens() -> None:
         tokens=(),
         read_requires_token=False,
         bucket="relay-control",
+        replicas=1,
         max_body_bytes=65_536,
         events_interval_s=1.0,
     )
@@ -76,6 +77,7 @@ tokens = ["short", 42, {name = "a b", token = "${UNSET_TOKEN}"},
           {name = "x", token = "other-token-0123456789"},
           {name = "y", token = "same-token-0123456789", read_only = 1, colour = "red"}]
 bucket = "relay.control"
+replicas = 7
 max_body_bytes = 10
 events_interval_s = 0
 """
@@ -106,6 +108,7 @@ events_interval_s = 0
             "a stream name must not contain '.', '*', '>', '/', '\\' or spaces,"
             " got 'relay.control'",
         ),
+        ConfigProblem("control.replicas", "must be 1 to 5, got 7"),
         ConfigProblem("control.max_body_bytes", "must be 1024 to 16777216, got 10"),
         ConfigProblem("control.events_interval_s", "must be greater than 0 seconds, got 0"),
     )

@@ -66,6 +66,8 @@ def ha_config(cluster: NatsCluster, sim: str, http_port: int, group: str, extra:
         + f"""
 [consumer_state]
 replicas = 3
+[control]
+replicas = 3
 [cluster]
 group = "{group}"
 mode = "hot_standby"
@@ -270,6 +272,7 @@ async def test_two_shards_of_two_replicas_store_the_union_of_four_instruments_on
         "KV_relay-latest": 3,
         "KV_relay-books": 3,
         "KV_relay-status": 3,
+        "KV_relay-control": 3,
     }
     seen = verify_jetstream(messages, "json", VENUE)
     assert {key: seen[key] for key in RECORDED_USDM} == RECORDED_USDM

@@ -33,12 +33,13 @@ class ControlBucket:
     """The group's desired-streams key (see the module docstring).
 
     Args:
-        config: ``[control]`` (the bucket's name).
+        config: ``[control]`` (the bucket's name and replicas).
         group: ``[cluster] group``.
     """
 
     def __init__(self, config: ControlConfig, group: str) -> None:
         self.bucket = config.bucket
+        self.replicas = config.replicas
         self.key = f"{group}.streams"
         self._js: JetStreamContext | None = None
         self._kv: KeyValue | None = None
@@ -66,7 +67,12 @@ class ControlBucket:
             self._kv = await self._js.key_value(self.bucket)
         except (BucketNotFoundError, NotFoundError):
             self._kv = await self._js.create_key_value(
-                KeyValueConfig(bucket=self.bucket, history=5, storage=StorageType.FILE)
+                KeyValueConfig(
+                    bucket=self.bucket,
+                    history=5,
+                    storage=StorageType.FILE,
+                    replicas=self.replicas,
+                )
             )
             log.warning("bucket created", extra={"bucket": self.bucket})
         return self._kv
