@@ -36,13 +36,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 import httpx
 
 from relay.application.log_rate_limit import LogRateLimit
+from relay.application.pipeline import RecentIds
 from relay.application.ports import MetricsSink, SnapshotRequest
 from relay.application.rest_polls import FallbackState, FallbackSwitch, RestEndpoint, RestPolling
 from relay.config.model import VenueConfig
@@ -63,27 +63,6 @@ POLL_REASON = "poll"
 """The ``reason`` of the REST requests a poll makes (``SnapshotRequest.reason``)."""
 
 Target = tuple[RestEndpoint, Instrument]
-
-
-class _SeenIds:
-    """The last ``capacity`` message ids put by one target (a bounded set, oldest forgotten)."""
-
-    __slots__ = ("_capacity", "_ids", "_order")
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._ids: set[str] = set()
-        self._order: deque[str] = deque()
-
-    def add(self, msg_id: str) -> bool:
-        """Remember ``msg_id``; False if it was already remembered."""
-        if msg_id in self._ids:
-            return False
-        self._ids.add(msg_id)
-        self._order.append(msg_id)
-        if len(self._order) > self._capacity:
-            self._ids.discard(self._order.popleft())
-        return True
 
 
 def poll_targets(
@@ -135,7 +114,7 @@ class RestPoller:
         self.fallback_polls = 0
         """Fallback rounds polled since the connection was made (every instrument once)."""
         self._changed = asyncio.Event()
-        self._seen: dict[tuple[str, str], _SeenIds] = {}
+        self._seen: dict[tuple[str, str], RecentIds] = {}
         self._error_log = LogRateLimit()
 
     def retarget(self, config: VenueConfig) -> None:
@@ -265,7 +244,7 @@ class RestPoller:
         self.metrics.rest_poll(venue, endpoint.path, "ok")
         seen = self._seen.get((endpoint.path, instrument.instrument))
         if seen is None:
-            seen = self._seen[(endpoint.path, instrument.instrument)] = _SeenIds(
+            seen = self._seen[(endpoint.path, instrument.instrument)] = RecentIds(
                 SEEN_IDS_PER_TARGET
             )
         read_ns = time.monotonic_ns()
