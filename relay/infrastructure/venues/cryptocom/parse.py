@@ -46,7 +46,6 @@ from relay.domain.model import (
     FundingRate,
     Instrument,
     MarketEvent,
-    OpenInterest,
     PriceLevel,
     Ticker,
     Trade,
@@ -174,20 +173,6 @@ def open_interest(entry: dict[str, Any]) -> Decimal | None:
     """
     raw = entry.get("oi")
     return None if raw is None else wire.quantity("oi", raw)
-
-
-def open_interest_event(
-    instrument: Instrument, value: Decimal, time: int, received_at_ms: int
-) -> MarketEvent:
-    """The ``oi`` of a ticker entry at ``t`` = ``time`` (ms) as an event."""
-    return MarketEvent(
-        instrument,
-        DataType.OPEN_INTEREST,
-        received_at_ms,
-        time,
-        OpenInterest(value),
-        f"{time}:{value}",
-    )
 
 
 def funding_event(

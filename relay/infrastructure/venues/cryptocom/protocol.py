@@ -44,6 +44,7 @@ from relay.domain.errors import RelayError
 from relay.domain.model import DataType, L2Update, MarketEvent
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.events import open_interest_event
 from relay.infrastructure.venues.common.resync import books_to_resync
 from relay.infrastructure.venues.common.subscriptions import Subscriptions
 from relay.infrastructure.venues.cryptocom import parse
@@ -278,9 +279,7 @@ class CryptocomProtocol(VenueProtocol):
                 value = parse.open_interest(entry)
                 if value is not None and self._open_interest.get(name) != value:
                     time = wire.integer("t", entry["t"])
-                    events.append(
-                        parse.open_interest_event(instrument, value, time, received_at_ms)
-                    )
+                    events.append(open_interest_event(instrument, value, time, received_at_ms))
                     self._open_interest[name] = value
         return events
 

@@ -54,7 +54,6 @@ from relay.domain.model import (
     Instrument,
     Liquidation,
     MarketEvent,
-    OpenInterest,
     PriceLevel,
     Ticker,
     Trade,
@@ -258,20 +257,6 @@ def funding_event(
             index_price=None if index is None else price("index_price", index),
         ),
         f"{timestamp}:{rate}",
-    )
-
-
-def open_interest_event(
-    instrument: Instrument, open_interest: Decimal, timestamp: int, received_at_ms: int
-) -> MarketEvent:
-    """The ``open_interest`` of a ticker notification as an event."""
-    return MarketEvent(
-        instrument,
-        DataType.OPEN_INTEREST,
-        received_at_ms,
-        timestamp,
-        OpenInterest(open_interest),
-        f"{timestamp}:{open_interest}",
     )
 
 

@@ -42,6 +42,7 @@ from relay.domain.model import (
 )
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.events import open_interest_event
 from relay.infrastructure.venues.common.resync import books_to_resync
 from relay.infrastructure.venues.deribit import parse
 from relay.infrastructure.venues.deribit.book import Change, DeribitBook
@@ -348,7 +349,7 @@ class DeribitProtocol(VenueProtocol):
             if self._open_interest.get(name) != open_interest:
                 self._open_interest[name] = open_interest
                 events.append(
-                    parse.open_interest_event(instrument, open_interest, timestamp, received_at_ms)
+                    open_interest_event(instrument, open_interest, timestamp, received_at_ms)
                 )
         return events
 

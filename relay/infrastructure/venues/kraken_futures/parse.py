@@ -47,7 +47,6 @@ from relay.domain.model import (
     FundingRate,
     Instrument,
     MarketEvent,
-    OpenInterest,
     PriceLevel,
     Side,
     Ticker,
@@ -216,17 +215,3 @@ def open_interest(message: dict[str, Any]) -> Decimal:
         InvalidValueError, KeyError: a bad or missing field.
     """
     return wire.quantity("openInterest", message["openInterest"])
-
-
-def open_interest_event(
-    instrument: Instrument, value: Decimal, time: int, received_at_ms: int
-) -> MarketEvent:
-    """The ``openInterest`` of a ``ticker`` message at ``time`` (ms) as an event."""
-    return MarketEvent(
-        instrument,
-        DataType.OPEN_INTEREST,
-        received_at_ms,
-        time,
-        OpenInterest(value),
-        f"{time}:{value}",
-    )

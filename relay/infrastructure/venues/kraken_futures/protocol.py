@@ -38,6 +38,7 @@ from relay.config.model import VenueConfig
 from relay.domain.model import DataType, L2Update, MarketEvent, Side
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.events import open_interest_event
 from relay.infrastructure.venues.common.resync import books_to_resync
 from relay.infrastructure.venues.common.subscriptions import Subscriptions
 from relay.infrastructure.venues.kraken_futures import parse
@@ -166,7 +167,7 @@ class KrakenFuturesProtocol(VenueProtocol):
             value = parse.open_interest(message)
             if self._open_interest.get(name) != value:
                 time = wire.integer("time", message["time"])
-                events.append(parse.open_interest_event(instrument, value, time, received_at_ms))
+                events.append(open_interest_event(instrument, value, time, received_at_ms))
                 self._open_interest[name] = value
         return events
 
