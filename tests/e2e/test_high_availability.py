@@ -190,6 +190,26 @@ async def test_hot_standby_takes_over_from_a_killed_relay_and_rides_out_a_killed
     assert seen["l2_orderbook"] >= 4
 
 
+async def events_received(port: int) -> float:
+    """``relay_events_received_total`` of the relay on ``port``, every venue and data type."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=2.0)).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("relay_events_received_total{")
+    )
+
+
+def _caught_up(port: int, leader_port: int) -> Callable[[], Awaitable[bool]]:
+    """The relay on ``port`` has read as many events as the one on ``leader_port``."""
+
+    async def check() -> bool:
+        return await events_received(port) >= await events_received(leader_port)
+
+    return check
+
+
 async def _is(port: int, *wanted: str) -> bool:
     return await role(port) in wanted
 
@@ -241,6 +261,12 @@ async def test_two_shards_of_two_replicas_store_the_union_of_four_instruments_on
         # takes over within one poll, resuming every stream after what is stored.
         leader_0 = next(key for key in relays if key[0] == 0 and roles[key] == "leader")
         standby_0 = next(key for key in relays if key[0] == 0 and roles[key] == "standby")
+        # Each relay's simulator connection replays the session from its start: the standby,
+        # started later, ends later. A rollout stops a leader whose standby reads the same
+        # live frames; here that is a standby that has read the whole session too.
+        await until(
+            _caught_up(ports[standby_0], ports[leader_0]), "shard 0's standby caught up", 30
+        )
         stderr = {leader_0: await stop_relay(relays[leader_0])}
         stopped_at = time.monotonic()
         await until(lambda: _is(ports[standby_0], "leader"), "shard 0's standby leading", 10)
