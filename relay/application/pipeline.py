@@ -516,9 +516,8 @@ class Pipeline:
             self._depths.pop((venue, instrument), None)
 
     def _restart_book(self, stream: _Stream, reason: str) -> None:
-        if stream.book is not None and stream.book_complete:
-            stream.book_complete = False
         if stream.book is not None:
+            stream.book_complete = False
             self._resync_book(stream.book, reason)
 
     def _stream(self, event: MarketEvent) -> _Stream:
