@@ -21,12 +21,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from support.e2e import decode, simulator_process, start_relay, stop_relay, stored_messages
+from support.e2e import (
+    decode,
+    simulator_process,
+    start_relay,
+    stop_relay,
+    stored_messages,
+    wire_book,
+)
 from support.kraken_futures_e2e import (
     PRODUCTS,
     by_stream,
     config_text,
-    rebuilt,
     verify_kraken_futures,
 )
 from support.kraken_futures_reference import kraken_futures_reference
@@ -118,6 +124,6 @@ async def test_a_skipped_book_message_breaks_seq_and_resyncs_that_book_only(
     for name in PRODUCTS:
         updates = [e["payload"] for e in streams[(name, "l2_orderbook")]]
         snapshots[name] = sum(1 for u in updates if u["is_snapshot"])
-        assert rebuilt(updates) == ref.books[name], name
+        assert wire_book(updates) == ref.books[name], name
     assert snapshots == {name: 2 if name == product else 1 for name in PRODUCTS}
     assert all(decode(data, "json")["venue"] == "kraken-futures" for _, _, data in messages)

@@ -12,7 +12,7 @@ from typing import Any
 
 from relay.infrastructure.embedded_nats import free_port
 from support.bitstamp_reference import bitstamp_books, bitstamp_trades, pairs
-from support.e2e import Stored, decode, relay_header
+from support.e2e import Stored, decode, relay_header, wire_book
 
 
 def config_text(nats_url: str, simulator: str) -> str:
@@ -73,17 +73,7 @@ def verify_bitstamp(messages: Stored) -> Counter[str]:
             assert updates == [], pair
             continue
         assert updates[0]["is_snapshot"] is True
-        book: tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]] = ({}, {})
-        for update in updates:
-            if update["is_snapshot"]:
-                book = ({}, {})
-            for side, levels in zip(book, (update["bids"], update["asks"]), strict=True):
-                for price, quantity in levels:
-                    if Decimal(quantity) == 0:
-                        side.pop(Decimal(price), None)
-                    else:
-                        side[Decimal(price)] = Decimal(quantity)
-        assert book == reference[pair], pair
+        assert wire_book(updates) == reference[pair], pair
         counts["l2_orderbook"] += len(updates)
         counts["l2_snapshot"] += sum(1 for u in updates if u["is_snapshot"])
     assert len(messages) == counts["trade"] + counts["l2_orderbook"]

@@ -7,13 +7,12 @@ Used by ``tests/e2e/test_end_to_end_deribit.py`` and ``tests/e2e/test_end_to_end
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from decimal import Decimal
 from typing import Any
 
 from relay.infrastructure.embedded_nats import free_port
 from relay.infrastructure.venues.deribit.listing import canonical_symbol
 from support.deribit_reference import deribit_reference, instruments
-from support.e2e import Stored, decode, relay_header
+from support.e2e import Stored, decode, relay_header, wire_book
 
 
 def config_text(nats_url: str, simulator: str) -> str:
@@ -66,17 +65,7 @@ def verify_deribit(messages: Stored) -> None:
         assert tickers == ref.tickers.get(name, []), name
         updates = [e["payload"] for e in streams[(name, "l2_orderbook")]]
         assert updates[0]["is_snapshot"] is True
-        book: tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]] = ({}, {})
-        for update in updates:
-            if update["is_snapshot"]:
-                book = ({}, {})
-            for side, levels in zip(book, (update["bids"], update["asks"]), strict=True):
-                for price, quantity in levels:
-                    if Decimal(quantity) == 0:
-                        side.pop(Decimal(price), None)
-                    else:
-                        side[Decimal(price)] = Decimal(quantity)
-        assert book == ref.books[name], name
+        assert wire_book(updates) == ref.books[name], name
         counts["trade"] += len(trades)
         counts["ticker"] += len(tickers)
         counts["l2_orderbook"] += len(updates)

@@ -227,6 +227,26 @@ async def stored_messages(
     return messages
 
 
+WireBook = tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]
+"""(bids, asks): price -> quantity, as a consumer holds a book."""
+
+
+def wire_book(updates: list[dict[str, Any]]) -> WireBook:
+    """The book a consumer rebuilds from published ``l2_update`` payloads, in order: a
+    snapshot starts it afresh, a quantity of 0 removes the level (docs/wire-format.md)."""
+    book: WireBook = ({}, {})
+    for update in updates:
+        if update["is_snapshot"]:
+            book = ({}, {})
+        for side, levels in zip(book, (update["bids"], update["asks"]), strict=True):
+            for price, quantity in levels:
+                if Decimal(quantity) == 0:
+                    side.pop(Decimal(price), None)
+                else:
+                    side[Decimal(price)] = Decimal(quantity)
+    return book
+
+
 def decode(data: bytes, fmt: str) -> dict[str, Any]:
     """The envelope as a dict; protobuf is parsed with the betterproto classes."""
     if fmt == "json":
@@ -363,22 +383,12 @@ def verify_jetstream(
 
         reference = binance_books(capture, futures)
         for instrument in symbols:
-            book: tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]] = ({}, {})
             updates = by_stream[(venue, instrument, "l2_orderbook")]
             assert updates[0]["payload"]["is_snapshot"] is True
             seen["l2_snapshot"] += sum(1 for u in updates if u["payload"]["is_snapshot"])
-            for update in updates:
-                payload = update["payload"]
-                assert payload["type"] == "l2_update"
-                if payload["is_snapshot"]:
-                    book = ({}, {})
-                for side, levels in ((book[0], payload["bids"]), (book[1], payload["asks"])):
-                    for price, quantity in levels:
-                        if Decimal(quantity) == 0:
-                            side.pop(Decimal(price), None)
-                        else:
-                            side[Decimal(price)] = Decimal(quantity)
-            assert book == reference[instrument], instrument
+            payloads = [update["payload"] for update in updates]
+            assert all(payload["type"] == "l2_update" for payload in payloads)
+            assert wire_book(payloads) == reference[instrument], instrument
             seen["l2_orderbook"] += len(updates)
     assert len(envelopes) == sum(seen.values()) - seen["l2_snapshot"]
     print(

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from relay.infrastructure.embedded_nats import free_port
-from support.e2e import Stored, decode, relay_header
+from support.e2e import Stored, decode, relay_header, wire_book
 from support.gate_reference import SYMBOL_QUERY, gate_books, gate_candles, gate_tickers, gate_trades
 from support.reference_books import records
 
@@ -105,17 +105,7 @@ def verify_gate(venue: str, messages: Stored) -> Counter[str]:
             assert updates == [], name
             continue
         assert updates[0]["is_snapshot"] is True
-        book: tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]] = ({}, {})
-        for update in updates:
-            if update["is_snapshot"]:
-                book = ({}, {})
-            for side, levels in zip(book, (update["bids"], update["asks"]), strict=True):
-                for price, quantity in levels:
-                    if Decimal(quantity) == 0:
-                        side.pop(Decimal(price), None)
-                    else:
-                        side[Decimal(price)] = Decimal(quantity)
-        assert book == reference[name], name
+        assert wire_book(updates) == reference[name], name
         counts["l2_orderbook"] += len(updates)
         counts["l2_snapshot"] += sum(1 for u in updates if u["is_snapshot"])
     assert (

@@ -7,11 +7,10 @@ Used by ``tests/e2e/test_end_to_end_kraken_futures.py``.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from decimal import Decimal
 from typing import Any
 
-from support.e2e import Stored, decode, relay_header
-from support.kraken_futures_reference import Book, kraken_futures_reference
+from support.e2e import Stored, decode, relay_header, wire_book
+from support.kraken_futures_reference import kraken_futures_reference
 
 PRODUCTS = (
     "FI_BCHUSD_210730",
@@ -54,21 +53,6 @@ data_types = ["trade", "l2_orderbook"]
     return "".join(parts)
 
 
-def rebuilt(updates: list[dict[str, Any]]) -> Book:
-    """The book a consumer rebuilds from published snapshots and deltas."""
-    book: Book = ({}, {})
-    for update in updates:
-        if update["is_snapshot"]:
-            book = ({}, {})
-        for side, levels in zip(book, (update["bids"], update["asks"]), strict=True):
-            for price, quantity in levels:
-                if Decimal(quantity) == 0:
-                    side.pop(Decimal(price), None)
-                else:
-                    side[Decimal(price)] = Decimal(quantity)
-    return book
-
-
 def by_stream(messages: Stored) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Envelopes per (instrument, data type), subjects and per-stream sequences checked."""
     streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -98,7 +82,7 @@ def verify_kraken_futures(messages: Stored) -> Counter[str]:
         assert trades == ref.trades.get(name, []), name
         updates = [e["payload"] for e in streams[(name, "l2_orderbook")]]
         assert updates[0]["is_snapshot"] is True
-        assert rebuilt(updates) == ref.books[name], name
+        assert wire_book(updates) == ref.books[name], name
         assert len(updates) == ref.book_messages[name], name
         counts["trade"] += len(trades)
         counts["l2_orderbook"] += len(updates)
