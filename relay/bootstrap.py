@@ -47,6 +47,7 @@ from relay.infrastructure.nats.publisher import JetStreamPublisher
 from relay.infrastructure.nats.streams import StreamSetupError
 from relay.infrastructure.recording.recorder import CaptureRecorder
 from relay.infrastructure.status_metrics import StatusMetrics
+from relay.infrastructure.stuck_tasks import SHUTDOWN_GRACE_S, exit_stuck
 from relay.infrastructure.venues.registry import (
     VenueSpec,
     plan_connections,
@@ -199,6 +200,8 @@ class Relay:
         )
         self.metrics.replica_leader.set(0 if standby else 1)
         self._takeover_task: asyncio.Task[None] | None = None
+        self._stuck_timer: asyncio.TimerHandle | None = None
+        """Ends the process if a stop overruns (:mod:`~relay.infrastructure.stuck_tasks`)."""
         self._http_client = httpx.AsyncClient()
         self.recorder = (
             CaptureRecorder(
@@ -378,6 +381,8 @@ class Relay:
                 await asyncio.to_thread(self.recorder.stop)
             if embedded is not None:
                 await embedded.stop()
+            if self._stuck_timer is not None:
+                self._stuck_timer.cancel()
 
     async def _run(self, stop: asyncio.Event) -> int:
         async with asyncio.TaskGroup() as group:
@@ -421,6 +426,9 @@ class Relay:
             log.info("relay running", extra={"venues": list(self.connections)})
             await stop.wait()
             log.info("stopping: closing venue connections, then draining")
+            stuck_after_s = self.config.pipeline.shutdown_timeout_s + SHUTDOWN_GRACE_S
+            loop = asyncio.get_running_loop()
+            self._stuck_timer = loop.call_later(stuck_after_s, exit_stuck, loop, stuck_after_s)
             if self.control is not None:
                 self.control.stop()
             if control_task is not None:

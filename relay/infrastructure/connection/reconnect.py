@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -69,21 +70,33 @@ def connection_breaker(
     )
 
 
-async def wait_for_breaker(breaker: CircuitBreaker, name: str) -> None:
-    """Sleep while ``breaker`` is open (logged once, with the wait in seconds)."""
+async def wait_for_breaker(breaker: CircuitBreaker, name: str, stopping: asyncio.Event) -> None:
+    """Sleep while ``breaker`` is open (logged once, with the wait in seconds), or until
+    ``stopping`` is set."""
     wait_s = breaker.seconds_until_allowed(time.monotonic())
     if wait_s > 0:
         log.warning(
             "circuit breaker open, waiting", extra={"venue": name, "wait_s": round(wait_s, 3)}
         )
-        await asyncio.sleep(wait_s)
+        await _sleep_unless(stopping, wait_s)
 
 
-def reconnect_attempts(config: VenueConfig, metrics: MetricsSink) -> AsyncRetrying:
-    """Attempts retried on :data:`CONNECTION_ERRORS` with full-jitter backoff, for ever.
+async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or until ``stopping`` is set."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await stopping.wait()
+
+
+def reconnect_attempts(
+    config: VenueConfig, metrics: MetricsSink, stopping: asyncio.Event
+) -> AsyncRetrying:
+    """Attempts retried on :data:`CONNECTION_ERRORS` with full-jitter backoff, until ``stopping``.
 
     Before each wait, ``relay_reconnects_total{venue=config.id}`` is counted and
     ``"venue connection lost, reconnecting"`` logged with the error, attempt and wait.
+    Once ``stopping`` is set, the wait ends at once and the last error is raised
+    instead of trying again.
     """
     venue = config.id
 
@@ -100,7 +113,13 @@ def reconnect_attempts(config: VenueConfig, metrics: MetricsSink) -> AsyncRetryi
             },
         )
 
+    async def sleep(seconds: float) -> None:
+        await _sleep_unless(stopping, seconds)
+
     return AsyncRetrying(
+        sleep=sleep,
+        stop=lambda _: stopping.is_set(),
+        reraise=True,
         wait=wait_random_exponential(
             multiplier=config.reconnect_base_s, max=config.reconnect_cap_s
         ),

@@ -135,7 +135,8 @@ class VenueConnection:
             if spec.rest_polling is None
             else RestPoller(config, self.name, spec.rest_polling, self.rest, publish, metrics)
         )
-        self._stopping = False
+        self._stopping = asyncio.Event()
+        """Set by :meth:`stop_reading`: no new connection attempt, no backoff wait."""
         self._current: Session | None = None
         self._current_task: asyncio.Task[object] | None = None
         self._tasks: set[asyncio.Task[object]] = set()
@@ -155,13 +156,18 @@ class VenueConnection:
         """
         poller = None if self.poller is None else self._spawn_poller(self.poller)
         try:
-            while not self._stopping:
+            while not self._stopping.is_set():
                 try:
-                    async for attempt in reconnect_attempts(self.config, self.metrics):
+                    async for attempt in reconnect_attempts(
+                        self.config, self.metrics, self._stopping
+                    ):
                         with attempt:
                             await self._connect_once()
                 except StableConnectionLost:
                     self.metrics.reconnect(self.config.id)
+                except CONNECTION_ERRORS:
+                    if not self._stopping.is_set():
+                        raise
         finally:
             if poller is not None:
                 poller.cancel()
@@ -184,7 +190,9 @@ class VenueConnection:
 
     async def _connect_once(self) -> None:
         venue = self.name
-        await wait_for_breaker(self.breaker, venue)
+        await wait_for_breaker(self.breaker, venue, self._stopping)
+        if self._stopping.is_set():
+            return
         self.health.venue_state(venue, ConnectionState.CONNECTING)
         session = self._current = self._session(hold=False)
         task = self._current_task = self._spawn(self._run_session(session))
@@ -193,7 +201,7 @@ class VenueConnection:
                 try:
                     await asyncio.shield(task)
                 except CONNECTION_ERRORS as exc:
-                    if self._stopping:
+                    if self._stopping.is_set():
                         return
                     lived_s = time.monotonic() - (session.opened_at or time.monotonic())
                     if not session.opened_at or lived_s < self.config.stable_after_s:
@@ -201,7 +209,7 @@ class VenueConnection:
                         raise
                     log.warning("venue connection lost", extra={"venue": venue, "error": repr(exc)})
                     raise StableConnectionLost from exc
-                if self._stopping:
+                if self._stopping.is_set():
                     return
                 if self._current_task is task:
                     raise ConnectionError("venue connection ended")
@@ -314,7 +322,7 @@ class VenueConnection:
 
     async def stop_reading(self) -> None:
         """Stop reading: the connection finishes the frame it is handling, then closes."""
-        self._stopping = True
+        self._stopping.set()
         if self._current is not None:
             await self._current.close()
 

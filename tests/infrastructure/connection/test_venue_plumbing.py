@@ -35,6 +35,7 @@ from relay.domain.model import DataType, Instrument, MarketEvent
 from relay.infrastructure.connection import rotation
 from relay.infrastructure.connection.session import OUTBOX_MAX_FRAMES
 from relay.infrastructure.connection.venue_connection import VenueConnection
+from relay.infrastructure.embedded_nats import free_port
 from relay.infrastructure.metrics import PrometheusMetrics
 from relay.infrastructure.venues import registry
 from relay.infrastructure.venues.registry import VenueSpec, plan_connections
@@ -385,3 +386,47 @@ async def test_the_first_frame_waits_the_venues_connect_wait_after_the_connectio
     print(f"\nfirst frame {waited_s:.3f} s after the connection opened")
     assert waited_s >= 0.4 - 0.02
     assert subs[1][0] - subs[0][0] >= SUBSCRIBE_INTERVAL_S - 0.02
+
+
+@pytest.mark.parametrize(
+    ("waiting_in", "settings"),
+    [
+        ("reconnect backoff", {"reconnect_base_s": 60.0, "reconnect_cap_s": 60.0}),
+        (
+            "open circuit breaker",
+            {
+                "reconnect_base_s": 0.01,
+                "reconnect_cap_s": 0.01,
+                "breaker_failure_threshold": 1,
+                "breaker_reset_timeout_s": 60.0,
+            },
+        ),
+    ],
+)
+async def test_stop_reading_ends_a_connection_that_cannot_connect_without_cancelling_it(
+    plumbing_venue: VenueSpec, waiting_in: str, settings: dict[str, float]
+) -> None:
+    """The venue is unreachable: the connection waits a minute before its next attempt,
+    in its backoff or behind its open breaker. ``stop_reading`` ends ``run`` at once:
+    a stopping relay never has to cancel it (a cancellation a library swallows would
+    leave the retry loop running)."""
+    metrics = PrometheusMetrics()
+    config = replace(venue_config(f"ws://127.0.0.1:{free_port()}/"), **settings)
+    async with httpx.AsyncClient() as http:
+        connection = VenueConnection(
+            plumbing_venue, config, published, metrics, HealthMonitor([VENUE]), http
+        )
+        task = asyncio.create_task(connection.run())
+        for _ in range(200):
+            if metrics.registry.get_sample_value("relay_venue_reconnects_total", {"venue": VENUE}):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("no failed connection attempt within 10 s")
+        if waiting_in == "open circuit breaker":
+            assert connection.breaker.seconds_until_allowed(time.monotonic()) > 30
+        await connection.stop_reading()
+        done, _ = await asyncio.wait([task], timeout=5)
+        assert done == {task}, f"run() still waiting in its {waiting_in} after stop_reading"
+    assert task.result() is None
+    assert not connection.open
