@@ -157,7 +157,11 @@ class Relay:
                 f"{v.id}:{sub.instrument}" for v in venues for sub in v.subscriptions
             ],
         }
-        self.lease = LeaderLease(cluster, self._take_over, on_lease_lost) if standby else None
+        self.lease = (
+            LeaderLease(cluster, self._take_over, on_lease_lost, self._lease_suspended)
+            if standby
+            else None
+        )
         self.resumed: Counter[ResumeKind] = Counter()
         """Streams resumed at a takeover, by how (``relay_failover_streams_total``)."""
         codec = codec_for(config.serialization.format.value)
@@ -325,6 +329,16 @@ class Relay:
                 "streams": {kind.value: count for kind, count in self.resumed.items()},
             },
         )
+
+    def _lease_suspended(self, suspended: bool) -> None:
+        """The leader could not renew its lease in time (True), or renewed it again (False):
+        publishing and consumer-state writes are held meanwhile (``/health`` role
+        ``suspended``, ``relay_replica_leader`` 0)."""
+        self.health.cluster["role"] = "suspended" if suspended else "leader"
+        self.metrics.replica_leader.set(0 if suspended else 1)
+        if self.state_writer is not None:
+            self.state_writer.paused = suspended
+        self.publisher.fence(suspended, "leader lease not renewed in time")
 
     def _jetstream_state(self, ready: bool, problem: str) -> None:
         self.health.jetstream_ready = ready

@@ -130,7 +130,8 @@ class HealthMonitor:
         ``resyncing``, ``stale`` or ``disconnected``. ``cluster``: the shard and
         replica role, ``{"group": "relay", "shard": 0, "shards": 2, "role":
         "leader", "subscriptions": ["binance-usdm:SUSHIUSDT", ...]}`` (role
-        ``single``, ``leader`` or ``standby``).
+        ``single``, ``leader``, ``standby``, or ``suspended``: a leader that could not renew
+        its lease in time, publishing nothing until it does).
         """
         now = now_ms if now_ms is not None else _now_ms()
         status, venues = self._evaluate(now)

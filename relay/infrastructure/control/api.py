@@ -203,7 +203,8 @@ def control_routes(api: ControlApi) -> list[Route]:
             while not api.stopping.is_set():
                 yield b"data: " + orjson.dumps(api.status()) + b"\n\n"
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(api.stopping.wait(), api.config.events_interval_s)
+                    async with asyncio.timeout(api.config.events_interval_s):
+                        await api.stopping.wait()
                 if await request.is_disconnected():
                     return
 

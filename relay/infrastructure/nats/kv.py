@@ -180,13 +180,16 @@ class ConsumerStateWriter:
         self._failed_writes = False
         self.writes = 0
         """Values written since start (every part of a book image counts)."""
+        self.paused = False
+        """No write while True (a suspended leader); what changed meanwhile is written after."""
 
     async def run(self, nc: Client) -> None:
-        """Write every ``latest_interval_s`` until cancelled."""
+        """Write every ``latest_interval_s`` (unless :attr:`paused`) until cancelled."""
         js = nc.jetstream(timeout=5.0)
         while True:
             await asyncio.sleep(self._config.latest_interval_s)
-            await self.flush(js, nc.max_payload)
+            if not self.paused:
+                await self.flush(js, nc.max_payload)
 
     async def flush(self, js: JetStreamContext, max_payload: int) -> None:
         """Write what changed since the last flush (see the module docstring for failures)."""

@@ -9,17 +9,28 @@ revision last seen), so at most one process wins each revision:
   revision it sees has not changed for ``lease_ttl_s`` by its own clock, it
   tries to update it from that revision. A win makes it the leader.
 - **Leader.** Rewrites the key from its revision every ``lease_ttl_s / 4``
-  (every 0.25 s while that fails). When a write is refused (another process
-  owns a newer revision) or no write was acknowledged for ``0.75 x
-  lease_ttl_s``, the lease is lost: the ``on_lost`` callback ends the process
-  (exit 3) before any standby can win it (a standby waits a full
-  ``lease_ttl_s`` from a revision it saw after the leader wrote it, so the
-  quarter TTL left covers the write's round trip and clock rate differences).
-  On a clean stop the leader deletes the key, so a standby takes over within
+  (every 0.25 s while that fails). When no write was acknowledged for
+  ``0.75 x lease_ttl_s`` the leader is **suspended**: the ``on_suspended(True)``
+  callback stops all publishing at once, before any standby can win the lease
+  (a standby waits a full ``lease_ttl_s`` from a revision it saw after the
+  leader wrote it, so the quarter TTL left covers the write's round trip and
+  clock rate differences). A suspended leader keeps rewriting from the same
+  revision: when a write succeeds no other process can have written since
+  (compare-and-set), so it leads again (``on_suspended(False)``, publishing
+  resumes with what it held). When a write is refused because another process
+  wrote the key, the lease is lost: ``on_lost`` ends the process (exit 3,
+  fencing). A refused write is not a loss when the key still names this
+  process (its own write was stored but its acknowledgement lost): the leader
+  takes that revision and goes on.
+- On a clean stop the leader deletes the key, so a standby takes over within
   one poll.
 
-JetStream not answering is waited out (logged at a limited rate); the leader
-still loses the lease when that lasts ``0.75 x lease_ttl_s``.
+JetStream not answering is waited out (logged at a limited rate): by a standby
+as it is, by a leader suspended after ``0.75 x lease_ttl_s``. Killing the NATS
+server that leads the bucket's Raft group can leave it unwritable for longer
+than that (up to 10.9 s measured, docs/high-availability.md); the leader then
+holds its events and continues without a standby taking over, unless the
+outage outlasts the standby's own ``lease_ttl_s`` wait.
 """
 
 from __future__ import annotations
@@ -71,8 +82,11 @@ class LeaderLease:
     Args:
         cluster: ``[cluster]`` (group, shard, ``lease_ttl_s``, ``lease_replicas``).
         on_leader: awaited once this process holds the lease (the takeover).
-        on_lost: called when the lease is lost while leading; must stop publishing
-            at once (the composition root ends the process).
+        on_lost: called when another process took the lease while this one led;
+            must stop publishing at once (the composition root ends the process).
+        on_suspended: called with True when the leader could not renew for
+            ``0.75 x lease_ttl_s`` (it must stop publishing at once, holding
+            what it reads), with False when a renewal succeeded again.
         holder: this process's name (default :func:`holder_name`).
     """
 
@@ -81,6 +95,7 @@ class LeaderLease:
         cluster: ClusterConfig,
         on_leader: Callable[[], Awaitable[None]],
         on_lost: Callable[[str], None],
+        on_suspended: Callable[[bool], None] = lambda suspended: None,
         holder: str | None = None,
     ) -> None:
         self._cluster = cluster
@@ -88,8 +103,13 @@ class LeaderLease:
         self._key = lease_key(cluster)
         self._on_leader = on_leader
         self._on_lost = on_lost
+        self._on_suspended = on_suspended
         self.holder = holder or holder_name()
         self.leader = False
+        self.suspended = False
+        """True while leading without a renewal acknowledged in time (publishing held)."""
+        self.suspensions = 0
+        """Times this process was suspended while leading."""
         self._revision = 0
         self._kv: KeyValue | None = None
         self._log_limit = LogRateLimit(10.0)
@@ -143,38 +163,76 @@ class LeaderLease:
             await asyncio.sleep(self._ttl_s / 8)
 
     async def _lead(self, kv: KeyValue) -> None:
-        """Renew every quarter TTL; the lease is lost when refused, or not renewed in time.
+        """Renew every quarter TTL; suspended when not renewed in time, lost when refused.
 
-        Lost at ``LEAD_FRACTION`` x ``lease_ttl_s`` after the last renewal this
-        process saw acknowledged: before any standby's full ``lease_ttl_s`` from a
-        revision it read (which was written before that acknowledgement).
+        Suspended at ``LEAD_FRACTION`` x ``lease_ttl_s`` after the last renewal
+        this process saw acknowledged: before any standby's full ``lease_ttl_s``
+        from a revision it read (which was written before that acknowledgement).
         """
         renewed_at = time.monotonic()
         wait_s = self._ttl_s / 4
         while True:
+            deadline_s = renewed_at + LEAD_FRACTION * self._ttl_s
+            if not self.suspended:  # wake at the deadline at the latest
+                wait_s = min(wait_s, max(0.0, deadline_s - time.monotonic()))
             await asyncio.sleep(wait_s)
-            left_s = renewed_at + LEAD_FRACTION * self._ttl_s - time.monotonic()
+            left_s = deadline_s - time.monotonic()
+            if left_s <= 0 and not self.suspended:
+                self._suspend(time.monotonic() - renewed_at)
+            timeout_s = self._ttl_s / 4 if self.suspended else min(left_s, self._ttl_s / 4)
             try:
-                if left_s <= 0:
-                    raise TimeoutError("no renewal acknowledged in time")
-                self._revision = await asyncio.wait_for(
-                    kv.update(self._key, self.holder.encode(), last=self._revision),
-                    min(left_s, self._ttl_s / 4),
-                )
-                renewed_at = time.monotonic()
-                wait_s = self._ttl_s / 4
-                continue
+                async with asyncio.timeout(timeout_s):
+                    self._revision = await kv.update(
+                        self._key, self.holder.encode(), last=self._revision
+                    )
             except KeyWrongLastSequenceError:
-                reason = "another relay holds the lease"
-            except _UNAVAILABLE as exc:
-                if time.monotonic() - renewed_at < LEAD_FRACTION * self._ttl_s:
-                    self._unavailable("lease not renewed; retrying", exc)
+                left_s = deadline_s - time.monotonic()
+                ours = await self._still_ours(kv, self._ttl_s / 4 if self.suspended else left_s)
+                if ours is None:  # not readable now: suspended (in time) until it is
                     wait_s = RENEW_RETRY_S
                     continue
-                reason = f"not renewed for {LEAD_FRACTION * self._ttl_s:g} s: {exc!r}"
-            self.leader = False
-            self._on_lost(reason)
-            return
+                if ours:  # our own write was stored; renew from its revision
+                    wait_s = 0.0
+                    continue
+                self.leader = False
+                self._on_lost("another relay holds the lease")
+                return
+            except _UNAVAILABLE as exc:
+                self._unavailable("lease not renewed; retrying", exc)
+                wait_s = RENEW_RETRY_S
+                continue
+            renewed_at = time.monotonic()
+            wait_s = self._ttl_s / 4
+            if self.suspended:
+                self.suspended = False
+                log.warning("leader lease renewed; publishing resumes", extra={"key": self._key})
+                self._on_suspended(False)
+
+    def _suspend(self, unrenewed_s: float) -> None:
+        self.suspended = True
+        self.suspensions += 1
+        log.warning(
+            "leader lease not renewed in time; publishing held until it is renewed or lost",
+            extra={"key": self._key, "unrenewed_s": round(unrenewed_s, 3)},
+        )
+        self._on_suspended(True)
+
+    async def _still_ours(self, kv: KeyValue, timeout_s: float) -> bool | None:
+        """After a refused renewal: True when the key still names this process (its own
+        write was stored, the acknowledgement lost; its revision is taken as ours),
+        False when it names another or was deleted, None when it cannot be read now."""
+        try:
+            async with asyncio.timeout(min(timeout_s, self._ttl_s / 4)):
+                entry = await kv.get(self._key)
+        except (KeyNotFoundError, KeyDeletedError):
+            return False
+        except _UNAVAILABLE as exc:
+            self._unavailable("lease not readable after a refused renewal; retrying", exc)
+            return None
+        if (entry.value or b"") != self.holder.encode():
+            return False
+        self._revision = entry.revision or self._revision
+        return True
 
     async def release(self) -> None:
         """A clean stop: delete the key (from our revision) so a standby takes over at once."""
@@ -182,7 +240,8 @@ class LeaderLease:
             return
         self.leader = False
         try:
-            await asyncio.wait_for(self._kv.delete(self._key, last=self._revision), 2.0)
+            async with asyncio.timeout(2.0):
+                await self._kv.delete(self._key, last=self._revision)
         except (*_UNAVAILABLE, KeyWrongLastSequenceError) as exc:
             log.warning("leader lease not released", extra={"error": repr(exc)})
 

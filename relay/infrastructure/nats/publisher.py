@@ -124,6 +124,8 @@ class JetStreamPublisher(MessageSink):
         self._on_ready_change = on_ready_change
         self._keeper = StreamKeeper(config)
         self._ready = False
+        self._fenced = False
+        """Set by :meth:`fence`: not ready whatever JetStream answers."""
         self._problem = "not connected yet"
         self._check_wakeup = asyncio.Event()
         self._unstorable: set[str] = set()
@@ -237,6 +239,27 @@ class JetStreamPublisher(MessageSink):
     def ready(self) -> bool:
         """True while publishing: connected, and JetStream checked since the last outage."""
         return self._ready
+
+    def fence(self, fenced: bool, reason: str = "") -> None:
+        """Stop publishing at once and hold every message (True), or publish again (False).
+
+        For a hot-standby leader that could not renew its lease in time
+        (:mod:`~relay.infrastructure.nats.lease`): while fenced nothing is sent,
+        not even a re-send; messages awaiting acks go back to the outage buffer
+        with their ids, and new ones wait there (its bounds and full policy
+        apply). Unfenced, JetStream is checked and the buffer published in order,
+        as after an outage. ``reason`` is the ``problem`` reported meanwhile.
+        """
+        self._fenced = fenced
+        if fenced:
+            log.warning(
+                "publishing held",
+                extra={"reason": reason, "unacknowledged": self._unacknowledged()},
+            )
+            self._set_ready(False, reason)
+        else:
+            log.info("publishing released", extra={"buffered": len(self._buffer)})
+            self._check_wakeup.set()
 
     def _set_connected(self, connected: bool) -> None:
         self._connected = connected
@@ -504,7 +527,9 @@ class JetStreamPublisher(MessageSink):
             self._check_wakeup.clear()
             wait_s = 0.25
             reported: set[str] = set()
-            while self._connected and not self._ready and self.client is not None:
+            while (
+                self._connected and not self._ready and not self._fenced and self.client is not None
+            ):
                 try:
                     await self._check()
                 except StreamSetupError as exc:
@@ -530,7 +555,7 @@ class JetStreamPublisher(MessageSink):
                     )
                     problem = f"JetStream check failed: {exc!r}"
                 else:
-                    if self._connected:
+                    if self._connected and not self._fenced:
                         log.info(
                             "JetStream ready; publishing resumes",
                             extra={"buffered": len(self._buffer)},
@@ -568,8 +593,11 @@ class JetStreamPublisher(MessageSink):
                 await self._send(pending)
             wake_at = min(next_sweep, self._retries[0][0]) if self._retries else next_sweep
             self._timer_wakeup.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can drop a
+            # cancellation arriving as the wait ends, and this loop would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._timer_wakeup.wait(), max(0.0, wake_at - loop.time()))
+                async with asyncio.timeout_at(wake_at):
+                    await self._timer_wakeup.wait()
 
     def _sweep(self, now: float) -> None:
         """An ack overdue while connected is an outage signal (a hung or overloaded server)."""

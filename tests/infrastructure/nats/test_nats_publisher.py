@@ -269,3 +269,43 @@ async def test_nats_error_lines_while_the_server_is_down_are_rate_limited_with_a
     # say how many were held back since: without the limit every count would be 0.
     assert all(counts[0] == 0 for counts in by_kind.values())
     assert sum(sum(counts) for counts in by_kind.values()) >= 2
+
+
+async def test_a_fenced_publisher_sends_nothing_and_publishes_what_it_held_in_order_after(
+    server: EmbeddedNats,
+) -> None:
+    """``fence(True)`` (a suspended leader): not one message leaves the process, whatever
+    JetStream answers; ``fence(False)``: every held message is stored once, in order."""
+    metrics = PrometheusMetrics()
+    publisher = await started(server, metrics)
+    runner = asyncio.create_task(publisher.run())
+    subject = "market.binance-usdm.btc-usdt.trade"
+    for i in range(10):
+        await publisher.submit(message(subject, f"id-{i}"))
+    assert await publisher.drain(5.0) == 0
+    client = publisher.client
+    assert client is not None
+    publisher.fence(True, "leader lease not renewed in time")
+    sent_before = client.stats["out_msgs"]
+    for i in range(10, 25):
+        await publisher.submit(message(subject, f"id-{i}"))
+    await publisher.flush()
+    await client.flush()  # a round trip on the publisher's connection
+    assert (publisher.ready, publisher.in_flight) == (False, 15)
+    assert client.stats["out_msgs"] == sent_before
+    assert sample(metrics, "relay_jetstream_ready") == 0
+    publisher.fence(False)
+    assert await publisher.drain(10.0) == 0
+    runner.cancel()
+    await publisher.close()
+    nc = await nats.connect(server.url)
+    js = nc.jetstream()
+    ids = []
+    for sequence in range(1, 26):
+        stored = await js.get_msg("MARKET", sequence)
+        ids.append((stored.headers or {})["Nats-Msg-Id"])
+    info = await js.stream_info("MARKET")
+    await nc.close()
+    assert ids == [f"id-{i}" for i in range(25)]
+    assert info.state.messages == 25
+    assert (publisher.published, publisher.dropped) == (25, 0)
