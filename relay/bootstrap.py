@@ -28,8 +28,10 @@ from relay.application.sharding import shard_of
 from relay.application.standby import ResumeKind
 from relay.application.subscription_manager import SubscriptionManager
 from relay.config.cluster import ReplicaMode
+from relay.config.errors import ConfigError, ConfigProblem
 from relay.config.loader import load_config
 from relay.config.model import RelayConfig, VenueConfig
+from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType, Instrument
 from relay.infrastructure.connection.venue_connection import VenueConnection
 from relay.infrastructure.control.plane import ControlPlane
@@ -71,6 +73,17 @@ EXIT_LEASE_LOST = 3
 """Exit code of a hot-standby leader that lost its lease (it stops at once: fencing)."""
 
 
+EXIT_UNEXPECTED = 1
+"""Exit code when a task of the relay failed on an unexpected error (logged as one line)."""
+
+
+def _leaf_errors(error: BaseException) -> list[str]:
+    """The exceptions inside ``error`` (nested exception groups flattened), as reprs."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaf_errors(inner)]
+    return [repr(error)[:500]]
+
+
 def shard_venues(config: RelayConfig) -> list[VenueConfig]:
     """The enabled venues with only the subscriptions of this process's shard.
 
@@ -102,10 +115,41 @@ def _exit_lease_lost(reason: str) -> None:
 def load(path: Path) -> RelayConfig:
     """Load and validate a config file against the registered venues.
 
+    After the file's own checks, each enabled subscription is given to its
+    venue's protocol (:func:`venue_problems`), so what only the venue knows
+    (a candle interval it does not offer) is refused here too.
+
     Raises:
         relay.config.errors.ConfigError: every problem found, listed.
     """
-    return load_config(path, venues=supported_data_types())
+    config = load_config(path, venues=supported_data_types())
+    problems = venue_problems(config)
+    if problems:
+        raise ConfigError(str(path), problems)
+    return config
+
+
+def venue_problems(config: RelayConfig) -> tuple[ConfigProblem, ...]:
+    """What each venue's protocol refuses of the subscriptions configured for it.
+
+    Every enabled subscription is built alone into a protocol (sans-IO: no
+    connection is made); an :class:`~relay.domain.errors.InvalidValueError` or
+    ``ValueError`` it raises becomes a problem at ``venues[i].subscriptions[j]``
+    with the venue's message (``"candle_interval='7m': Bybit offers 1m, ..."``).
+    """
+    problems = []
+    for index, venue in enumerate(config.venues):
+        if not venue.enabled:
+            continue
+        factory = venue_spec(venue.id).protocol_factory
+        for sub_index, subscription in enumerate(venue.subscriptions):
+            try:
+                factory(replace(venue, subscriptions=(subscription,)))
+            except (InvalidValueError, ValueError) as exc:
+                problems.append(
+                    ConfigProblem(f"venues[{index}].subscriptions[{sub_index}]", str(exc))
+                )
+    return tuple(problems)
 
 
 class Relay:
@@ -354,7 +398,9 @@ class Relay:
             the process exit code: 0, or ``EXIT_JETSTREAM_SETUP`` (2) when JetStream
             cannot be used at start, or ``EXIT_HTTP_BIND`` (2) when the HTTP port
             cannot be bound, or ``EXIT_RECORDING_DIR`` (2) when the recording
-            directory cannot be created (one error line says why).
+            directory cannot be created (one error line says why), or
+            ``EXIT_UNEXPECTED`` (1) when a task failed on an unexpected error
+            (one error line with every failure).
         """
         if self.http is not None:
             try:
@@ -389,6 +435,13 @@ class Relay:
             log.info("embedded nats-server started", extra={"url": embedded.url})
         try:
             return await self._run(stop)
+        except Exception as exc:  # a task of the relay failed: one line, not a traceback dump
+            log.error(
+                "relay stopped on an unexpected error",
+                extra={"errors": _leaf_errors(exc)},
+                exc_info=exc,
+            )
+            return EXIT_UNEXPECTED
         finally:
             await self._http_client.aclose()
             if self.recorder is not None:
@@ -400,88 +453,111 @@ class Relay:
 
     async def _run(self, stop: asyncio.Event) -> int:
         async with asyncio.TaskGroup() as group:
-            http_task = group.create_task(self.http.run()) if self.http else None
-            connecting = group.create_task(self._connect(), name="nats-connect")
-            stopping = group.create_task(stop.wait(), name="stop")
-            await asyncio.wait([connecting, stopping], return_when=asyncio.FIRST_COMPLETED)
-            if not connecting.done():
-                connecting.cancel()
-                await self._stop_http(http_task)
-                log.info("stopped before NATS was reachable; nothing was read")
-                return 0
-            stopping.cancel()
-            if not connecting.result():
-                await self._stop_http(http_task)
-                return EXIT_JETSTREAM_SETUP
-            publisher_task = group.create_task(self.publisher.run(), name="publisher")
-            pipeline_task = group.create_task(self.pipeline.run(), name="pipeline")
-            resync_task = group.create_task(self._resync_books(), name="book-resyncs")
-            client = self.publisher.client
-            writer_task = (
-                group.create_task(self.state_writer.run(client), name="consumer-state")
-                if self.state_writer is not None and client is not None and self.lease is None
-                else None
-            )
-            lease_task = (
-                group.create_task(
-                    self.lease.run(client.jetstream(timeout=self.config.nats.ack_timeout_s)),
-                    name="leader-lease",
-                )
-                if self.lease is not None and client is not None
-                else None
-            )
-            control_task = None
-            if self.control is not None:
-                if client is not None:
-                    await self.control.open(client)
-                    control_task = group.create_task(self.control.run(), name="control")
-                self.control.loaded.set()
-            venues_task = group.create_task(self.subscriptions.run(), name="venues")
-            log.info("relay running", extra={"venues": list(self.connections)})
-            await stop.wait()
-            log.info("stopping: closing venue connections, then draining")
+            try:
+                code = await self._run_in(group, stop)
+            finally:
+                # Stopping, or a task of the group failed: every task must now end.
+                self._arm_stuck_timer()
+        if code is not None:
+            return code
+        await self.publisher.close()
+        return 0
+
+    def _arm_stuck_timer(self) -> None:
+        """From now on, a stop that overruns ends the process (see :mod:`.stuck_tasks`)."""
+        if self._stuck_timer is None:
             stuck_after_s = self.config.pipeline.shutdown_timeout_s + SHUTDOWN_GRACE_S
             loop = asyncio.get_running_loop()
             self._stuck_timer = loop.call_later(stuck_after_s, exit_stuck, loop, stuck_after_s)
-            if self.control is not None:
-                self.control.stop()
-            if control_task is not None:
-                control_task.cancel()
-            started = time.monotonic()
-            timeout_s = self.config.pipeline.shutdown_timeout_s
 
-            def left_s() -> float:
-                return max(0.0, timeout_s - (time.monotonic() - started))
+    async def _run_in(self, group: asyncio.TaskGroup, stop: asyncio.Event) -> int | None:
+        """Start the tasks in ``group``, run until ``stop``, stop in order.
 
-            await self.subscriptions.stop(timeout_s / 2)
-            with contextlib.suppress(asyncio.CancelledError):
-                await venues_task
-            queued = await self.pipeline.drain(left_s())
-            unacked = await self.publisher.drain(left_s())
-            if lease_task is not None:
-                lease_task.cancel()
-                assert self.lease is not None
-                await self.lease.release()
-            pipeline_task.cancel()
-            publisher_task.cancel()
-            resync_task.cancel()
-            for task in (writer_task, self._takeover_task):
-                if task is not None:
-                    task.cancel()
+        Returns:
+            an exit code when the relay stopped before publishing (NATS not
+            reachable before the stop: 0; JetStream not usable:
+            ``EXIT_JETSTREAM_SETUP``), None after a run (the publisher is closed
+            once every task has ended).
+        """
+        http_task = group.create_task(self.http.run()) if self.http else None
+        connecting = group.create_task(self._connect(), name="nats-connect")
+        stopping = group.create_task(stop.wait(), name="stop")
+        await asyncio.wait([connecting, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if not connecting.done():
+            connecting.cancel()
             await self._stop_http(http_task)
-            log.info(
-                "stopped",
-                extra={
-                    "events_read": self.pipeline.accepted,
-                    "duplicates_suppressed": self.pipeline.duplicates,
-                    "published": self.publisher.published,
-                    "dropped": self.publisher.dropped,
-                    "not_published": queued + unacked,
-                    "shutdown_s": round(time.monotonic() - started, 3),
-                },
+            log.info("stopped before NATS was reachable; nothing was read")
+            return 0
+        stopping.cancel()
+        if not connecting.result():
+            await self._stop_http(http_task)
+            return EXIT_JETSTREAM_SETUP
+        publisher_task = group.create_task(self.publisher.run(), name="publisher")
+        pipeline_task = group.create_task(self.pipeline.run(), name="pipeline")
+        resync_task = group.create_task(self._resync_books(), name="book-resyncs")
+        client = self.publisher.client
+        writer_task = (
+            group.create_task(self.state_writer.run(client), name="consumer-state")
+            if self.state_writer is not None and client is not None and self.lease is None
+            else None
+        )
+        lease_task = (
+            group.create_task(
+                self.lease.run(client.jetstream(timeout=self.config.nats.ack_timeout_s)),
+                name="leader-lease",
             )
-        await self.publisher.close()
-        return 0
+            if self.lease is not None and client is not None
+            else None
+        )
+        control_task = None
+        if self.control is not None:
+            if client is not None:
+                await self.control.open(client)
+                control_task = group.create_task(self.control.run(), name="control")
+            self.control.loaded.set()
+        venues_task = group.create_task(self.subscriptions.run(), name="venues")
+        log.info("relay running", extra={"venues": list(self.connections)})
+        await stop.wait()
+        log.info("stopping: closing venue connections, then draining")
+        self._arm_stuck_timer()
+        if self.control is not None:
+            self.control.stop()
+        if control_task is not None:
+            control_task.cancel()
+        started = time.monotonic()
+        timeout_s = self.config.pipeline.shutdown_timeout_s
+
+        def left_s() -> float:
+            return max(0.0, timeout_s - (time.monotonic() - started))
+
+        await self.subscriptions.stop(timeout_s / 2)
+        with contextlib.suppress(asyncio.CancelledError):
+            await venues_task
+        queued = await self.pipeline.drain(left_s())
+        unacked = await self.publisher.drain(left_s())
+        if lease_task is not None:
+            lease_task.cancel()
+            assert self.lease is not None
+            await self.lease.release()
+        pipeline_task.cancel()
+        publisher_task.cancel()
+        resync_task.cancel()
+        for task in (writer_task, self._takeover_task):
+            if task is not None:
+                task.cancel()
+        await self._stop_http(http_task)
+        log.info(
+            "stopped",
+            extra={
+                "events_read": self.pipeline.accepted,
+                "duplicates_suppressed": self.pipeline.duplicates,
+                "published": self.publisher.published,
+                "dropped": self.publisher.dropped,
+                "not_published": queued + unacked,
+                "shutdown_s": round(time.monotonic() - started, 3),
+            },
+        )
+        return None
 
     async def _connect(self) -> bool:
         """Connect the publisher; False (logged as one line) when JetStream cannot be

@@ -178,7 +178,12 @@ class HttpServer:
         try:
             await self._server.serve(sockets=[self._socket])
         except asyncio.CancelledError:
+            # Cancelled (a task of the relay failed), uvicorn's shutdown does not run:
+            # close its listening servers and the socket here.
             self._server.should_exit = True
+            for server in getattr(self._server, "servers", ()):
+                server.close()
+            self._socket.close()
             raise
 
     @property

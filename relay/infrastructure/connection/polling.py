@@ -48,6 +48,7 @@ from relay.application.rest_polls import FallbackState, FallbackSwitch, RestEndp
 from relay.config.model import VenueConfig
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import Instrument, MarketEvent, Source
+from relay.infrastructure.cancellation import raise_if_cancelled
 from relay.infrastructure.connection.rest import RestClient, SnapshotFetchError
 
 log = logging.getLogger("relay.venue")
@@ -150,6 +151,7 @@ class RestPoller:
     async def _run_polled(self) -> None:
         interval_s = self.config.rest_poll_interval_s
         while True:
+            raise_if_cancelled()
             started_s = time.monotonic()
             await self.poll(self.polled)
             await asyncio.sleep(max(0.0, started_s + interval_s - time.monotonic()))
@@ -174,6 +176,7 @@ class RestPoller:
         active_since_s = 0.0
         rounds = 0
         while True:
+            raise_if_cancelled()
             self._changed.clear()
             now_s = time.monotonic()
             if switch.state is FallbackState.CLOSING:

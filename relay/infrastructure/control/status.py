@@ -19,6 +19,7 @@ from relay.application.control.service import ControlService
 from relay.application.control.view import EventRates, stream_view
 from relay.application.health import ConnectionState, HealthMonitor
 from relay.domain.model import Instrument
+from relay.infrastructure.cancellation import raise_if_cancelled
 from relay.infrastructure.metrics import PrometheusMetrics
 
 SAMPLE_INTERVAL_S = 1.0
@@ -100,6 +101,7 @@ class RelayStatus:
     async def run(self) -> None:
         """Sample the totals every :data:`SAMPLE_INTERVAL_S`, until cancelled."""
         while True:
+            raise_if_cancelled()
             self.rates.sample(time.monotonic(), self._totals())
             await asyncio.sleep(SAMPLE_INTERVAL_S)
 

@@ -11,6 +11,7 @@ own, which the service recognizes as no change) to a callback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -22,6 +23,7 @@ from nats.js.kv import KeyValue
 
 from relay.application.control.service import StoreError
 from relay.config.control import ControlConfig
+from relay.infrastructure.cancellation import raise_if_cancelled
 
 log = logging.getLogger("relay.control")
 
@@ -103,17 +105,23 @@ class ControlBucket:
         The watch is opened again after :data:`WATCH_RETRY_S` when it ends or fails.
         """
         while True:
+            raise_if_cancelled()
             try:
                 kv = await self._open()
                 watcher = await kv.watch(self.key)
                 try:
+                    raise_if_cancelled()  # opening the watch may have swallowed it
                     async for entry in watcher:
                         if entry is None or (entry.revision or 0) <= self.revision:
                             continue
                         self.revision = entry.revision or 0
                         await changed(entry.value or None)
                 finally:
-                    await watcher.stop()  # type: ignore[no-untyped-call]
+                    # An unsubscribe that fails (the connection closing) must not take the
+                    # place of a cancellation: the loop below would open the watch again
+                    # and the relay's stop would wait for this task forever.
+                    with contextlib.suppress(nats.errors.Error, TimeoutError):
+                        await watcher.stop()  # type: ignore[no-untyped-call]
             except (nats.errors.Error, TimeoutError, StoreError) as exc:
                 log.warning(
                     "control state watch ended; retrying",

@@ -18,6 +18,7 @@ from nats.js.errors import NotFoundError
 
 from relay.application.log_rate_limit import LogRateLimit
 from relay.application.standby import Anchor
+from relay.infrastructure.cancellation import raise_if_cancelled
 from relay.serialization.codec import WireDecodeError
 from relay.serialization.events import decode_envelope
 
@@ -49,6 +50,7 @@ class AnchorReader:
         JetStream does not answer.
         """
         while True:
+            raise_if_cancelled()
             try:
                 return await self._read(subject)
             except (nats.errors.Error, OSError, TimeoutError) as exc:

@@ -51,6 +51,7 @@ from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import EventEncoder
 from relay.config.model import ConsumerStateConfig, StreamManagement
 from relay.domain.model import DataType, MarketEvent
+from relay.infrastructure.cancellation import raise_if_cancelled
 from relay.infrastructure.nats.streams import StreamSetupError
 
 log = logging.getLogger("relay.nats")
@@ -187,6 +188,7 @@ class ConsumerStateWriter:
         """Write every ``latest_interval_s`` (unless :attr:`paused`) until cancelled."""
         js = nc.jetstream(timeout=5.0)
         while True:
+            raise_if_cancelled()
             await asyncio.sleep(self._config.latest_interval_s)
             if not self.paused:
                 await self.flush(js, nc.max_payload)

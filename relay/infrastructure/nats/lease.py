@@ -51,6 +51,7 @@ from nats.js.kv import KeyValue
 
 from relay.application.log_rate_limit import LogRateLimit
 from relay.config.cluster import ClusterConfig
+from relay.infrastructure.cancellation import raise_if_cancelled
 
 log = logging.getLogger("relay.lease")
 
@@ -128,6 +129,7 @@ class LeaderLease:
             bucket=LEASE_BUCKET, history=1, replicas=self._cluster.lease_replicas
         )
         while True:
+            raise_if_cancelled()
             try:
                 return await js.create_key_value(config)
             except _UNAVAILABLE as exc:
@@ -139,6 +141,7 @@ class LeaderLease:
         seen_revision = -1
         seen_at = time.monotonic()
         while True:
+            raise_if_cancelled()
             try:
                 try:
                     entry = await kv.get(self._key)
@@ -172,6 +175,7 @@ class LeaderLease:
         renewed_at = time.monotonic()
         wait_s = self._ttl_s / 4
         while True:
+            raise_if_cancelled()
             deadline_s = renewed_at + LEAD_FRACTION * self._ttl_s
             if not self.suspended:  # wake at the deadline at the latest
                 wait_s = min(wait_s, max(0.0, deadline_s - time.monotonic()))

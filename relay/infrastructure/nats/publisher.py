@@ -46,6 +46,7 @@ from nats.js import JetStreamContext
 from relay.application.log_rate_limit import LogRateLimit
 from relay.application.ports import AckObserver, MessageSink, MetricsSink, OutboundMessage
 from relay.config.model import AckMode, NatsConfig, PipelineConfig
+from relay.infrastructure.cancellation import raise_if_cancelled
 from relay.infrastructure.nats.acks import (
     AckVerdict,
     Batch,
@@ -178,6 +179,7 @@ class JetStreamPublisher(MessageSink):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_CHECK_S
         while True:
+            raise_if_cancelled()
             try:
                 await self._check()
                 break
@@ -523,6 +525,7 @@ class JetStreamPublisher(MessageSink):
     async def _check_loop(self) -> None:
         """After a reconnect or an outage signal: check JetStream until it is ready again."""
         while True:
+            raise_if_cancelled()
             await self._check_wakeup.wait()
             self._check_wakeup.clear()
             wait_s = 0.25
@@ -570,6 +573,7 @@ class JetStreamPublisher(MessageSink):
 
     async def _flush_loop(self) -> None:
         while True:
+            raise_if_cancelled()
             await self._flush_wakeup.wait()
             self._flush_wakeup.clear()
             while self._ready and self._buffer:
@@ -584,6 +588,7 @@ class JetStreamPublisher(MessageSink):
         sweep_s = min(0.25, self._config.ack_timeout_s / 4)
         next_sweep = loop.time() + sweep_s
         while True:
+            raise_if_cancelled()
             now = loop.time()
             if now >= next_sweep:
                 self._sweep(now)

@@ -411,7 +411,13 @@ async def test_stop_reading_ends_a_connection_that_cannot_connect_without_cancel
     a stopping relay never has to cancel it (a cancellation a library swallows would
     leave the retry loop running)."""
     metrics = PrometheusMetrics()
-    config = replace(venue_config(f"ws://127.0.0.1:{free_port()}/"), **settings)
+    config = replace(
+        venue_config(f"ws://127.0.0.1:{free_port()}/"),
+        reconnect_base_s=settings["reconnect_base_s"],
+        reconnect_cap_s=settings["reconnect_cap_s"],
+        breaker_failure_threshold=int(settings.get("breaker_failure_threshold", 5)),
+        breaker_reset_timeout_s=settings.get("breaker_reset_timeout_s", 30.0),
+    )
     async with httpx.AsyncClient() as http:
         connection = VenueConnection(
             plumbing_venue, config, published, metrics, HealthMonitor([VENUE]), http
