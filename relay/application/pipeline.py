@@ -6,20 +6,13 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
 from relay.application.book_publication import DepthView, split_snapshot
-from relay.application.consumer_state import (
-    LATEST_TYPES,
-    BookImage,
-    ConsumerState,
-    StatusRecord,
-    StreamState,
-    state_key,
-)
+from relay.application.consumer_state import ConsumerState, StreamState
 from relay.application.log_rate_limit import LogRateLimit
+from relay.application.pipeline_streams import RECENT_IDS_PER_VENUE, RecentIds, Stream
 from relay.application.ports import EventEncoder, MessageSink, MetricsSink, OutboundMessage
 from relay.application.sequence import SequenceTracker
 from relay.application.standby import (
@@ -47,98 +40,6 @@ BookResyncRequest = Callable[[Instrument, str], None]
 
 AnchorLookup = Callable[[str], Awaitable[Anchor | None]]
 """The last message a subject holds in JetStream (None: none); retries until JetStream answers."""
-
-RECENT_IDS_PER_VENUE = 100_000
-"""How many message ids per venue the pipeline remembers to suppress re-published events."""
-
-
-class RecentIds:
-    """The last ``capacity`` message ids seen, for one venue (a bounded set, oldest forgotten)."""
-
-    __slots__ = ("_capacity", "_ids", "_order")
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._ids: set[str] = set()
-        self._order: deque[str] = deque()
-
-    def add(self, msg_id: str) -> bool:
-        """Remember ``msg_id``; False if it was already remembered."""
-        if msg_id in self._ids:
-            return False
-        self._ids.add(msg_id)
-        self._order.append(msg_id)
-        if len(self._order) > self._capacity:
-            self._ids.discard(self._order.popleft())
-        return True
-
-
-class _Stream:
-    """What every event of one (venue, instrument, data type) shares, worked out once."""
-
-    __slots__ = (
-        "book",
-        "book_complete",
-        "data_type",
-        "depth_view",
-        "image",
-        "key",
-        "latest",
-        "latest_key",
-        "msg_id_prefix",
-        "numbers",
-        "paused",
-        "recent",
-        "resumed",
-        "ring",
-        "status",
-        "subject",
-        "venue",
-    )
-
-    def __init__(
-        self,
-        event: MarketEvent,
-        subject_prefix: str,
-        numbers: Iterator[int],
-        recent: RecentIds,
-        depth: int,
-        state: ConsumerState | None,
-    ) -> None:
-        instrument = event.instrument
-        self.key = (instrument, event.data_type)
-        self.subject = instrument.subject(event.data_type, subject_prefix)
-        self.msg_id_prefix = event.msg_id.removesuffix(event.dedup_key)
-        """Every message id of the stream is this + the event's ``dedup_key``."""
-        self.venue = instrument.venue
-        self.data_type = event.data_type.value
-        self.numbers = numbers
-        self.recent = recent
-        self.paused = False
-        """Read but not published (a runtime knob): counted as dropped, ``reason="paused"``."""
-        self.ring: StandbyRing | None = None
-        """A standby's held-back events; None once publishing."""
-        self.resumed = True
-        """False until a new leader has read the stream's anchor (hot standby)."""
-        is_book = event.data_type is DataType.L2_ORDERBOOK
-        self.book = instrument if is_book else None
-        """The instrument of a book stream (carried by its messages), None for other types."""
-        self.book_complete = False
-        """A book stream: its last snapshot went out whole, so deltas may follow."""
-        self.depth_view = DepthView(depth) if is_book and depth > 0 else None
-        self.status: StatusRecord | None = None
-        self.latest_key: str | None = None
-        """The latest-value key of a ticker, funding rate, open interest or candle stream."""
-        self.image: BookImage | None = None
-        self.latest: dict[str, bytes] = {}
-        """Where a latest value goes: the consumer state's pending values."""
-        if state is not None:
-            self.latest = state.pending_latest
-            self.status = state.record(instrument, event.data_type)
-            if event.data_type in LATEST_TYPES:
-                self.latest_key = state_key(instrument, event.data_type)
-            if is_book:
-                self.image = state.book(instrument)
 
 
 class Pipeline:
@@ -216,7 +117,7 @@ class Pipeline:
         self._metrics = metrics
         self.sequences = SequenceTracker()
         self._recent: dict[str, RecentIds] = {}
-        self._streams: dict[tuple[Instrument, DataType], _Stream] = {}
+        self._streams: dict[tuple[Instrument, DataType], Stream] = {}
         self._paused: set[tuple[str, str, DataType]] = set()
         self._removed: set[tuple[str, str, DataType]] = set()
         """Streams unsubscribed at runtime: their events still queued or still read
@@ -286,9 +187,7 @@ class Pipeline:
             await self._resume(stream)
         await self._publish(stream, event, msg_id, read_ns)
 
-    async def _publish(
-        self, stream: _Stream, event: MarketEvent, msg_id: str, read_ns: int
-    ) -> None:
+    async def _publish(self, stream: Stream, event: MarketEvent, msg_id: str, read_ns: int) -> None:
         """Number, encode and submit one event that is not a duplicate."""
         book = stream.book
         update: L2Update | None = None
@@ -320,7 +219,7 @@ class Pipeline:
         )
 
     async def _submit_book(
-        self, stream: _Stream, event: MarketEvent, update: L2Update, msg_id: str, read_ns: int
+        self, stream: Stream, event: MarketEvent, update: L2Update, msg_id: str, read_ns: int
     ) -> None:
         """Submit an L2 snapshot, a delta cut to depth, or a delta before a whole snapshot.
 
@@ -399,7 +298,7 @@ class Pipeline:
 
     @staticmethod
     def _book_published(
-        stream: _Stream, event: MarketEvent, update: L2Update, sequence: int
+        stream: Stream, event: MarketEvent, update: L2Update, sequence: int
     ) -> None:
         """A book message (a whole snapshot counts as one) goes out as ``sequence``."""
         status = stream.status
@@ -410,7 +309,7 @@ class Pipeline:
         if image is not None:
             image.apply(update, sequence, event.received_at_ms)
 
-    async def _submit_one(self, stream: _Stream, data: bytes, msg_id: str, read_ns: int) -> None:
+    async def _submit_one(self, stream: Stream, data: bytes, msg_id: str, read_ns: int) -> None:
         await self._sink.submit(
             OutboundMessage(
                 stream.subject, data, msg_id, stream.venue, stream.data_type, read_ns, stream.book
@@ -515,12 +414,12 @@ class Pipeline:
         else:
             self._depths.pop((venue, instrument), None)
 
-    def _restart_book(self, stream: _Stream, reason: str) -> None:
+    def _restart_book(self, stream: Stream, reason: str) -> None:
         if stream.book is not None:
             stream.book_complete = False
             self._resync_book(stream.book, reason)
 
-    def _stream(self, event: MarketEvent) -> _Stream:
+    def _stream(self, event: MarketEvent) -> Stream:
         instrument = event.instrument
         venue = instrument.venue
         recent = self._recent.get(venue)
@@ -528,7 +427,7 @@ class Pipeline:
             recent = self._recent[venue] = RecentIds(RECENT_IDS_PER_VENUE)
         numbers = self.sequences.counter(instrument, event.data_type)
         depth = self._depths.get((venue, instrument.instrument), 0)
-        stream = _Stream(event, self._subject_prefix, numbers, recent, depth, self._state)
+        stream = Stream(event, self._subject_prefix, numbers, recent, depth, self._state)
         stream.paused = (venue, instrument.instrument, event.data_type) in self._paused
         if self._ring_events > 0:
             if self._anchor_of is None:
@@ -555,7 +454,7 @@ class Pipeline:
                 stream.resumed = False
                 await self._resume(stream)
 
-    async def _resume(self, stream: _Stream) -> None:
+    async def _resume(self, stream: Stream) -> None:
         """Read the stream's anchor, set its numbering, and publish its ring per the plan."""
         assert self._anchor_of is not None
         anchor = await self._anchor_of(stream.subject)
