@@ -160,6 +160,11 @@ class Relay:
         self.lease = LeaderLease(cluster, self._take_over, on_lease_lost) if standby else None
         self.resumed: Counter[ResumeKind] = Counter()
         """Streams resumed at a takeover, by how (``relay_failover_streams_total``)."""
+        self.caught_up = 0
+        """Streams that held at a takeover until their ring reached their anchor, then continued."""
+        self._held_max_s = 0.0
+        self._resume_s: float | None = None
+        """The takeover's resume pass (seconds), until its log line is written."""
         codec = codec_for(config.serialization.format.value)
         self._content_type = codec.content_type
         self.state_writer = (
@@ -197,6 +202,7 @@ class Relay:
             state=state,
             standby_ring_events=cluster.standby_ring_events if standby else 0,
             on_resume=self._stream_resumed,
+            takeover_catchup_s=cluster.takeover_catchup_s,
         )
         self.metrics.replica_leader.set(0 if standby else 1)
         self._takeover_task: asyncio.Task[None] | None = None
@@ -292,16 +298,40 @@ class Relay:
             if connection is not None:  # None: the book was removed at runtime meanwhile
                 await connection.resync_book(instrument.instrument, reason)
 
-    def _stream_resumed(self, subject: str, kind: ResumeKind) -> None:
+    def _stream_resumed(self, subject: str, kind: ResumeKind, held_s: float | None) -> None:
         self.resumed[kind] += 1
         self.metrics.failover_streams.labels(kind.value).inc()
+        if held_s is not None:
+            self._held_max_s = max(self._held_max_s, held_s)
+            if kind is ResumeKind.CONTINUED:
+                self.caught_up += 1
         if kind in (ResumeKind.GAP, ResumeKind.RESYNC):
             log.warning(
                 "stream resumed with a gap"
                 if kind is ResumeKind.GAP
                 else "stream resumed by a book resync",
-                extra={"subject": subject, "kind": kind.value},
+                extra={"subject": subject, "kind": kind.value, "held_s": round(held_s or 0.0, 3)},
             )
+        self._log_takeover()
+
+    def _log_takeover(self) -> None:
+        """Write the takeover's line once every stream seen at it has resumed.
+
+        ``caught_up``: streams that held (the standby was behind their anchor) and
+        then continued; ``held_max_s``: the longest hold (0 when none held).
+        """
+        if self._resume_s is None or self.pipeline.catching_up:
+            return
+        log.info(
+            "took over as leader",
+            extra={
+                "resume_s": self._resume_s,
+                "streams": {kind.value: count for kind, count in self.resumed.items()},
+                "caught_up": self.caught_up,
+                "held_max_s": round(self._held_max_s, 3),
+            },
+        )
+        self._resume_s = None
 
     async def _take_over(self) -> None:
         """This process won the lease: resume every stream from JetStream, start the writer."""
@@ -318,13 +348,8 @@ class Relay:
             self._takeover_task = asyncio.create_task(
                 self.state_writer.run(client), name="consumer-state"
             )
-        log.info(
-            "took over as leader",
-            extra={
-                "resume_s": round(time.monotonic() - started, 3),
-                "streams": {kind.value: count for kind, count in self.resumed.items()},
-            },
-        )
+        self._resume_s = round(time.monotonic() - started, 3)
+        self._log_takeover()
 
     def _jetstream_state(self, ready: bool, problem: str) -> None:
         self.health.jetstream_ready = ready

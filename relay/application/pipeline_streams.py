@@ -13,7 +13,7 @@ from relay.application.consumer_state import (
     StatusRecord,
     state_key,
 )
-from relay.application.standby import StandbyRing
+from relay.application.standby import CatchUp, StandbyRing
 from relay.domain.model import DataType, MarketEvent
 
 RECENT_IDS_PER_VENUE = 100_000
@@ -47,6 +47,7 @@ class Stream:
     __slots__ = (
         "book",
         "book_complete",
+        "catch_up",
         "data_type",
         "depth_view",
         "image",
@@ -57,7 +58,6 @@ class Stream:
         "numbers",
         "paused",
         "recent",
-        "resumed",
         "ring",
         "status",
         "subject",
@@ -86,8 +86,8 @@ class Stream:
         """Read but not published (a runtime knob): counted as dropped, ``reason="paused"``."""
         self.ring: StandbyRing | None = None
         """A standby's held-back events; None once publishing."""
-        self.resumed = True
-        """False until a new leader has read the stream's anchor (hot standby)."""
+        self.catch_up: CatchUp | None = None
+        """Set while a new leader holds the stream until its ring reaches the anchor."""
         is_book = event.data_type is DataType.L2_ORDERBOOK
         self.book = instrument if is_book else None
         """The instrument of a book stream (carried by its messages), None for other types."""
