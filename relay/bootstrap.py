@@ -306,11 +306,14 @@ class Relay:
             if kind is ResumeKind.CONTINUED:
                 self.caught_up += 1
         if kind in (ResumeKind.GAP, ResumeKind.RESYNC):
+            extra: dict[str, object] = {"subject": subject, "kind": kind.value}
+            if held_s is not None:
+                extra["held_s"] = round(held_s, 3)
             log.warning(
                 "stream resumed with a gap"
                 if kind is ResumeKind.GAP
                 else "stream resumed by a book resync",
-                extra={"subject": subject, "kind": kind.value, "held_s": round(held_s or 0.0, 3)},
+                extra=extra,
             )
         self._log_takeover()
 
