@@ -208,6 +208,11 @@ class Relay:
         )
         self.resumed: Counter[ResumeKind] = Counter()
         """Streams resumed at a takeover, by how (``relay_failover_streams_total``)."""
+        self.caught_up = 0
+        """Streams that held at a takeover until their ring reached their anchor, then continued."""
+        self._held_max_s = 0.0
+        self._resume_s: float | None = None
+        """The takeover's resume pass (seconds), until its log line is written."""
         codec = codec_for(config.serialization.format.value)
         self._content_type = codec.content_type
         self.state_writer = (
@@ -245,6 +250,7 @@ class Relay:
             state=state,
             standby_ring_events=cluster.standby_ring_events if standby else 0,
             on_resume=self._stream_resumed,
+            takeover_catchup_s=cluster.takeover_catchup_s,
         )
         self.metrics.replica_leader.set(0 if standby else 1)
         self._takeover_task: asyncio.Task[None] | None = None
@@ -340,16 +346,43 @@ class Relay:
             if connection is not None:  # None: the book was removed at runtime meanwhile
                 await connection.resync_book(instrument.instrument, reason)
 
-    def _stream_resumed(self, subject: str, kind: ResumeKind) -> None:
+    def _stream_resumed(self, subject: str, kind: ResumeKind, held_s: float | None) -> None:
         self.resumed[kind] += 1
         self.metrics.failover_streams.labels(kind.value).inc()
+        if held_s is not None:
+            self._held_max_s = max(self._held_max_s, held_s)
+            if kind is ResumeKind.CONTINUED:
+                self.caught_up += 1
         if kind in (ResumeKind.GAP, ResumeKind.RESYNC):
+            extra: dict[str, object] = {"subject": subject, "kind": kind.value}
+            if held_s is not None:
+                extra["held_s"] = round(held_s, 3)
             log.warning(
                 "stream resumed with a gap"
                 if kind is ResumeKind.GAP
                 else "stream resumed by a book resync",
-                extra={"subject": subject, "kind": kind.value},
+                extra=extra,
             )
+        self._log_takeover()
+
+    def _log_takeover(self) -> None:
+        """Write the takeover's line once every stream seen at it has resumed.
+
+        ``caught_up``: streams that held (the standby was behind their anchor) and
+        then continued; ``held_max_s``: the longest hold (0 when none held).
+        """
+        if self._resume_s is None or self.pipeline.catching_up:
+            return
+        log.info(
+            "took over as leader",
+            extra={
+                "resume_s": self._resume_s,
+                "streams": {kind.value: count for kind, count in self.resumed.items()},
+                "caught_up": self.caught_up,
+                "held_max_s": round(self._held_max_s, 3),
+            },
+        )
+        self._resume_s = None
 
     async def _take_over(self) -> None:
         """This process won the lease: resume every stream from JetStream, start the writer."""
@@ -366,13 +399,8 @@ class Relay:
             self._takeover_task = asyncio.create_task(
                 self.state_writer.run(client), name="consumer-state"
             )
-        log.info(
-            "took over as leader",
-            extra={
-                "resume_s": round(time.monotonic() - started, 3),
-                "streams": {kind.value: count for kind, count in self.resumed.items()},
-            },
-        )
+        self._resume_s = round(time.monotonic() - started, 3)
+        self._log_takeover()
 
     def _lease_suspended(self, suspended: bool) -> None:
         """The leader could not renew its lease in time (True), or renewed it again (False):

@@ -6,28 +6,24 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
 from relay.application.book_publication import DepthView, split_snapshot
-from relay.application.consumer_state import (
-    LATEST_TYPES,
-    BookImage,
-    ConsumerState,
-    StatusRecord,
-    StreamState,
-    state_key,
-)
+from relay.application.consumer_state import ConsumerState, StreamState
 from relay.application.log_rate_limit import LogRateLimit
+from relay.application.pipeline_streams import RECENT_IDS_PER_VENUE, RecentIds, Stream
 from relay.application.ports import EventEncoder, MessageSink, MetricsSink, OutboundMessage
 from relay.application.sequence import SequenceTracker
 from relay.application.standby import (
     Anchor,
+    CatchUp,
     ResumeKind,
     RingEntry,
     StandbyRing,
     resume_plan,
+    start_catch_up,
 )
 from relay.domain.model import Candle, DataType, Instrument, L2Update, MarketEvent
 
@@ -48,97 +44,9 @@ BookResyncRequest = Callable[[Instrument, str], None]
 AnchorLookup = Callable[[str], Awaitable[Anchor | None]]
 """The last message a subject holds in JetStream (None: none); retries until JetStream answers."""
 
-RECENT_IDS_PER_VENUE = 100_000
-"""How many message ids per venue the pipeline remembers to suppress re-published events."""
-
-
-class RecentIds:
-    """The last ``capacity`` message ids seen, for one venue (a bounded set, oldest forgotten)."""
-
-    __slots__ = ("_capacity", "_ids", "_order")
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._ids: set[str] = set()
-        self._order: deque[str] = deque()
-
-    def add(self, msg_id: str) -> bool:
-        """Remember ``msg_id``; False if it was already remembered."""
-        if msg_id in self._ids:
-            return False
-        self._ids.add(msg_id)
-        self._order.append(msg_id)
-        if len(self._order) > self._capacity:
-            self._ids.discard(self._order.popleft())
-        return True
-
-
-class _Stream:
-    """What every event of one (venue, instrument, data type) shares, worked out once."""
-
-    __slots__ = (
-        "book",
-        "book_complete",
-        "data_type",
-        "depth_view",
-        "image",
-        "key",
-        "latest",
-        "latest_key",
-        "msg_id_prefix",
-        "numbers",
-        "paused",
-        "recent",
-        "resumed",
-        "ring",
-        "status",
-        "subject",
-        "venue",
-    )
-
-    def __init__(
-        self,
-        event: MarketEvent,
-        subject_prefix: str,
-        numbers: Iterator[int],
-        recent: RecentIds,
-        depth: int,
-        state: ConsumerState | None,
-    ) -> None:
-        instrument = event.instrument
-        self.key = (instrument, event.data_type)
-        self.subject = instrument.subject(event.data_type, subject_prefix)
-        self.msg_id_prefix = event.msg_id.removesuffix(event.dedup_key)
-        """Every message id of the stream is this + the event's ``dedup_key``."""
-        self.venue = instrument.venue
-        self.data_type = event.data_type.value
-        self.numbers = numbers
-        self.recent = recent
-        self.paused = False
-        """Read but not published (a runtime knob): counted as dropped, ``reason="paused"``."""
-        self.ring: StandbyRing | None = None
-        """A standby's held-back events; None once publishing."""
-        self.resumed = True
-        """False until a new leader has read the stream's anchor (hot standby)."""
-        is_book = event.data_type is DataType.L2_ORDERBOOK
-        self.book = instrument if is_book else None
-        """The instrument of a book stream (carried by its messages), None for other types."""
-        self.book_complete = False
-        """A book stream: its last snapshot went out whole, so deltas may follow."""
-        self.depth_view = DepthView(depth) if is_book and depth > 0 else None
-        self.status: StatusRecord | None = None
-        self.latest_key: str | None = None
-        """The latest-value key of a ticker, funding rate, open interest or candle stream."""
-        self.image: BookImage | None = None
-        self.latest: dict[str, bytes] = {}
-        """Where a latest value goes: the consumer state's pending values."""
-        if state is not None:
-            self.latest = state.pending_latest
-            self.status = state.record(instrument, event.data_type)
-            if event.data_type in LATEST_TYPES:
-                self.latest_key = state_key(instrument, event.data_type)
-            if is_book:
-                self.image = state.book(instrument)
+ResumeReport = Callable[[str, ResumeKind, float | None], None]
+"""Told how a stream resumed at a takeover: its subject, its kind, and the seconds it held
+catching up (None: it did not hold)."""
 
 
 class Pipeline:
@@ -185,7 +93,11 @@ class Pipeline:
             each stream keeps its last ``standby_ring_events`` events
             (:class:`~relay.application.standby.StandbyRing`) until :meth:`promote`.
         on_resume: told of each stream's :class:`~relay.application.standby.ResumeKind`
-            at a takeover, with its subject (for the metrics and the log).
+            at a takeover, with its subject and the seconds it held catching up (None:
+            it did not hold).
+        takeover_catchup_s: the longest a stream behind its anchor holds at a
+            takeover (:func:`~relay.application.standby.start_catch_up`); 0 never holds.
+        clock: monotonic seconds (the catch-up deadlines).
     """
 
     def __init__(
@@ -199,9 +111,17 @@ class Pipeline:
         resync_book: BookResyncRequest = lambda instrument, reason: None,
         state: ConsumerState | None = None,
         standby_ring_events: int = 0,
-        on_resume: Callable[[str, ResumeKind], None] = lambda subject, kind: None,
+        on_resume: ResumeReport = lambda subject, kind, held_s: None,
+        takeover_catchup_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ring_events = standby_ring_events
+        self._catchup_s = takeover_catchup_s
+        self._clock = clock
+        self._waiting: dict[tuple[Instrument, DataType], Stream] = {}
+        """Streams holding until their ring reaches their anchor (a takeover)."""
+        self._holds_task: asyncio.Task[None] | None = None
+        """Ends each hold at its deadline, even with no new event; :meth:`run` cancels it."""
         self._anchor_of: AnchorLookup | None = None
         """Set by :meth:`promote`: each stream not yet resumed reads its anchor first."""
         self._on_resume = on_resume
@@ -216,7 +136,7 @@ class Pipeline:
         self._metrics = metrics
         self.sequences = SequenceTracker()
         self._recent: dict[str, RecentIds] = {}
-        self._streams: dict[tuple[Instrument, DataType], _Stream] = {}
+        self._streams: dict[tuple[Instrument, DataType], Stream] = {}
         self._paused: set[tuple[str, str, DataType]] = set()
         self._removed: set[tuple[str, str, DataType]] = set()
         """Streams unsubscribed at runtime: their events still queued or still read
@@ -245,7 +165,16 @@ class Pipeline:
         return self._queue.qsize()
 
     async def run(self) -> None:
-        """Number, encode and submit events until cancelled."""
+        """Number, encode and submit events until cancelled (then the takeover holds' task too)."""
+        try:
+            await self._run()
+        finally:
+            holds = self._holds_task
+            if holds is not None:
+                holds.cancel()
+                await asyncio.gather(holds, return_exceptions=True)
+
+    async def _run(self) -> None:
         queue = self._queue
         while True:
             batch = [await queue.get()]
@@ -280,15 +209,14 @@ class Pipeline:
             self._metrics.event_duplicate(stream.venue, stream.data_type)
             return
         if stream.ring is not None:
-            stream.ring.add(RingEntry(event, msg_id, read_ns))
+            entry = RingEntry(event, msg_id, read_ns)
+            stream.ring.add(entry)
+            if self._anchor_of is not None:  # promoted: first seen since, or catching up
+                await self._held(stream, entry)
             return
-        if not stream.resumed:
-            await self._resume(stream)
         await self._publish(stream, event, msg_id, read_ns)
 
-    async def _publish(
-        self, stream: _Stream, event: MarketEvent, msg_id: str, read_ns: int
-    ) -> None:
+    async def _publish(self, stream: Stream, event: MarketEvent, msg_id: str, read_ns: int) -> None:
         """Number, encode and submit one event that is not a duplicate."""
         book = stream.book
         update: L2Update | None = None
@@ -320,7 +248,7 @@ class Pipeline:
         )
 
     async def _submit_book(
-        self, stream: _Stream, event: MarketEvent, update: L2Update, msg_id: str, read_ns: int
+        self, stream: Stream, event: MarketEvent, update: L2Update, msg_id: str, read_ns: int
     ) -> None:
         """Submit an L2 snapshot, a delta cut to depth, or a delta before a whole snapshot.
 
@@ -399,7 +327,7 @@ class Pipeline:
 
     @staticmethod
     def _book_published(
-        stream: _Stream, event: MarketEvent, update: L2Update, sequence: int
+        stream: Stream, event: MarketEvent, update: L2Update, sequence: int
     ) -> None:
         """A book message (a whole snapshot counts as one) goes out as ``sequence``."""
         status = stream.status
@@ -410,7 +338,7 @@ class Pipeline:
         if image is not None:
             image.apply(update, sequence, event.received_at_ms)
 
-    async def _submit_one(self, stream: _Stream, data: bytes, msg_id: str, read_ns: int) -> None:
+    async def _submit_one(self, stream: Stream, data: bytes, msg_id: str, read_ns: int) -> None:
         await self._sink.submit(
             OutboundMessage(
                 stream.subject, data, msg_id, stream.venue, stream.data_type, read_ns, stream.book
@@ -471,6 +399,7 @@ class Pipeline:
         self._removed.add(key)
         for found in [k for k in self._streams if _matches(k, key)]:
             del self._streams[found]
+            self._waiting.pop(found, None)
 
     def restore(self, venue: str, instrument: str, data_type: DataType, depth: int) -> None:
         """A stream was subscribed at runtime: publish its events (a book from its next
@@ -515,12 +444,12 @@ class Pipeline:
         else:
             self._depths.pop((venue, instrument), None)
 
-    def _restart_book(self, stream: _Stream, reason: str) -> None:
+    def _restart_book(self, stream: Stream, reason: str) -> None:
         if stream.book is not None:
             stream.book_complete = False
             self._resync_book(stream.book, reason)
 
-    def _stream(self, event: MarketEvent) -> _Stream:
+    def _stream(self, event: MarketEvent) -> Stream:
         instrument = event.instrument
         venue = instrument.venue
         recent = self._recent.get(venue)
@@ -528,13 +457,10 @@ class Pipeline:
             recent = self._recent[venue] = RecentIds(RECENT_IDS_PER_VENUE)
         numbers = self.sequences.counter(instrument, event.data_type)
         depth = self._depths.get((venue, instrument.instrument), 0)
-        stream = _Stream(event, self._subject_prefix, numbers, recent, depth, self._state)
+        stream = Stream(event, self._subject_prefix, numbers, recent, depth, self._state)
         stream.paused = (venue, instrument.instrument, event.data_type) in self._paused
         if self._ring_events > 0:
-            if self._anchor_of is None:
-                stream.ring = StandbyRing(self._ring_events)
-            else:
-                stream.resumed = False
+            stream.ring = StandbyRing(self._ring_events)
         return stream
 
     @property
@@ -542,23 +468,88 @@ class Pipeline:
         """True while holding events back as a hot standby (before :meth:`promote`)."""
         return self._ring_events > 0 and self._anchor_of is None
 
+    @property
+    def catching_up(self) -> int:
+        """Streams holding after a takeover until their ring reaches their anchor."""
+        return len(self._waiting)
+
     async def promote(self, anchor_of: AnchorLookup) -> None:
         """Become the publisher: resume every stream from its anchor, then publish as usual.
 
         Each stream seen so far reads its anchor and publishes its ring as
-        :func:`~relay.application.standby.resume_plan` says; a stream first seen
-        later reads its anchor before its first event. New events wait meanwhile.
+        :func:`~relay.application.standby.resume_plan` says, or, when the standby
+        is behind its anchor, holds catching up (:meth:`catching_up`) until its
+        ring reaches it or ``takeover_catchup_s`` passed, while the others
+        publish. A stream first seen later reads its anchor at its first event.
+        New events wait while the anchors are read.
         """
         async with self._publishing:
             self._anchor_of = anchor_of
-            for stream in self._streams.values():
-                stream.resumed = False
+            for stream in list(self._streams.values()):
                 await self._resume(stream)
 
-    async def _resume(self, stream: _Stream) -> None:
-        """Read the stream's anchor, set its numbering, and publish its ring per the plan."""
+    async def _resume(self, stream: Stream) -> None:
+        """Read the stream's anchor; hold it catching up, or resume it from its ring."""
         assert self._anchor_of is not None
         anchor = await self._anchor_of(stream.subject)
+        ring = stream.ring if stream.ring is not None else StandbyRing(1)
+        stream.ring = ring
+        book = stream.book is not None
+        rebuild = stream.depth_view is not None
+        now_s = self._clock()
+        wait = start_catch_up(
+            ring, anchor, book=book, rebuild_needed=rebuild, now_s=now_s, bound_s=self._catchup_s
+        )
+        if wait is not None:
+            stream.catch_up = wait
+            self._waiting[stream.key] = stream
+            if self._holds_task is None or self._holds_task.done():
+                self._holds_task = asyncio.create_task(self._end_holds_at_deadlines())
+            return
+        await self._resume_from(stream, anchor, None)
+
+    async def _held(self, stream: Stream, entry: RingEntry) -> None:
+        """An event went to the ring of a stream after the takeover."""
+        wait = stream.catch_up
+        if wait is None:
+            await self._resume(stream)  # its first event since the takeover
+        elif wait.settled(entry):
+            await self._end_hold(stream, wait)
+
+    async def _end_hold(self, stream: Stream, wait: CatchUp) -> None:
+        del self._waiting[stream.key]
+        stream.catch_up = None
+        await self._resume_from(stream, wait.anchor, self._clock() - wait.started_s)
+
+    async def _end_holds_at_deadlines(self) -> None:
+        """End each hold at its deadline, until no stream holds."""
+        delay_s = await self._end_overdue_holds()
+        while delay_s is not None:
+            await asyncio.sleep(delay_s)
+            delay_s = await self._end_overdue_holds()
+
+    async def _end_overdue_holds(self, *, every: bool = False) -> float | None:
+        """End the holds whose deadline passed (``every``: all).
+
+        Returns:
+            seconds to the next deadline; None when no stream holds any more.
+        """
+        async with self._publishing:
+            now_s = self._clock()
+            deadlines: list[float] = []
+            for stream in list(self._waiting.values()):
+                wait = stream.catch_up
+                assert wait is not None
+                if every or wait.deadline_s <= now_s:
+                    await self._end_hold(stream, wait)
+                else:
+                    deadlines.append(wait.deadline_s)
+        return min(deadlines) - now_s if deadlines else None
+
+    async def _resume_from(
+        self, stream: Stream, anchor: Anchor | None, held_s: float | None
+    ) -> None:
+        """Set the stream's numbering and publish its ring per the plan."""
         ring, stream.ring = stream.ring, None
         held = ring if ring is not None else StandbyRing(1)
         plan = resume_plan(
@@ -566,8 +557,7 @@ class Pipeline:
         )
         stream.numbers = itertools.count(plan.next_sequence)
         self.sequences.start_at(stream.key, stream.numbers)
-        stream.resumed = True
-        self._on_resume(stream.subject, plan.kind)
+        self._on_resume(stream.subject, plan.kind, held_s)
         if stream.book is not None:
             stream.book_complete = plan.kind is ResumeKind.CONTINUED
             if plan.kind is ResumeKind.RESYNC:
@@ -581,9 +571,13 @@ class Pipeline:
     async def drain(self, timeout_s: float) -> int:
         """Wait until the queue is empty (the :meth:`run` loop must still be running).
 
+        Streams holding catching up after a takeover resume at once (as at their deadline).
+
         Returns:
             events still queued when the timeout ran out.
         """
+        if self._waiting:
+            await self._end_overdue_holds(every=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._queue.join(), timeout_s)
         return self._queue.qsize()

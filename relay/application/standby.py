@@ -20,6 +20,23 @@ A gap skips one ``sequence`` number, so a consumer sees a hole exactly where
 events may be missing; it is also counted (``relay_failover_gaps_total``).
 Events the leader had stored and the ring still re-sends are removed by
 JetStream's duplicate window (same ``Nats-Msg-Id``).
+
+Catching up: a standby may be *behind* its leader at the takeover (it has not
+read the anchor's event yet: a slower venue connection). :func:`start_catch_up`
+decides it, and the stream then holds (its ring keeps filling, nothing of it is
+published) until :meth:`CatchUp.settled`: the anchor's event arrives (the plan
+is then ``continued``), an event newer than the anchor arrives (the anchor will
+not come: the plan is what it would have been at once), or the bound passes.
+"Behind" compares venue times: the ring's newest event is not newer than the
+anchor's event, by ``exchange_timestamp`` when both carry one, else by
+``received_at`` (the two processes' clocks: a skew costs at most the bound, or
+a gap as without the wait), or the ring is empty. A stream whose ring already
+holds a newer event (the standby is ahead: the anchor fell out of its ring or
+predates its start) resumes at once. A book with a ``depth`` view, or whose
+anchor is a snapshot part before the last, resyncs whatever comes, so it never
+waits; a book whose message ids derive from its own snapshot (another base
+than the leader's) waits only until its ring passes the anchor's time, then
+resyncs as before.
 """
 
 from __future__ import annotations
@@ -43,10 +60,16 @@ class Anchor:
     Attributes:
         msg_id: its ``Nats-Msg-Id``.
         sequence: its envelope ``sequence``.
+        exchange_timestamp_ms: its envelope ``exchange_timestamp`` (epoch ms), None when
+            the venue sent none.
+        received_at_ms: its envelope ``received_at`` (epoch ms, the leader's clock),
+            None when unknown.
     """
 
     msg_id: str
     sequence: int
+    exchange_timestamp_ms: int | None = None
+    received_at_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,3 +176,71 @@ def resume_plan(
     if book:
         return ResumePlan(ResumeKind.RESYNC, (), after)
     return ResumePlan(ResumeKind.GAP, entries, after + 1)
+
+
+def _behind(event: MarketEvent, anchor: Anchor) -> bool:
+    """``event`` is not newer than the anchor's event (module doc: "behind")."""
+    exchange_ms = anchor.exchange_timestamp_ms
+    if exchange_ms is not None and event.exchange_timestamp_ms is not None:
+        return event.exchange_timestamp_ms <= exchange_ms
+    received_ms = anchor.received_at_ms
+    return received_ms is not None and event.received_at_ms <= received_ms
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """A stream holding at a takeover until its ring reaches its anchor (module doc).
+
+    Attributes:
+        anchor: the subject's last stored message.
+        anchor_id: its message id without a snapshot part suffix (what a ring entry carries).
+        started_s: when the wait began (the pipeline's monotonic clock, seconds).
+        deadline_s: when it ends at the latest (same clock).
+    """
+
+    anchor: Anchor
+    anchor_id: str
+    started_s: float
+    deadline_s: float
+
+    def settled(self, entry: RingEntry) -> bool:
+        """True when ``entry``, just held, ends the wait: the anchor's event, or a newer one."""
+        return entry.msg_id == self.anchor_id or not _behind(entry.event, self.anchor)
+
+
+def start_catch_up(
+    ring: StandbyRing,
+    anchor: Anchor | None,
+    *,
+    book: bool,
+    rebuild_needed: bool = False,
+    now_s: float,
+    bound_s: float,
+) -> CatchUp | None:
+    """A wait for the anchor's event when the standby is behind, else None (resume at once).
+
+    Args:
+        ring: the stream's held-back events.
+        anchor: the subject's last stored message (None: nothing to wait for).
+        book, rebuild_needed: as for :func:`resume_plan` (a plan that resyncs
+            whatever the ring holds never waits).
+        now_s: the clock's time now, seconds.
+        bound_s: the longest wait, seconds (``[cluster] takeover_catchup_s``; 0 never waits).
+
+    Returns:
+        The wait, until ``now_s + bound_s`` at the latest; None when the anchor is
+        already in the ring, the ring holds a newer event, or waiting cannot help.
+    """
+    if anchor is None or bound_s <= 0:
+        return None
+    anchor_id, complete = _whole_id(anchor.msg_id)
+    if book and (rebuild_needed or not complete):
+        return None
+    newest: RingEntry | None = None
+    for entry in ring:
+        if entry.msg_id == anchor_id:
+            return None
+        newest = entry
+    if newest is not None and not _behind(newest.event, anchor):
+        return None
+    return CatchUp(anchor, anchor_id, now_s, now_s + bound_s)

@@ -56,6 +56,10 @@ class ClusterConfig:
             cluster of three or more servers).
         standby_ring_events: ``hot_standby``: events a standby keeps per stream
             (oldest forgotten) to resume from the leader's last stored event.
+        takeover_catchup_s: ``hot_standby``: the longest a stream holds at a
+            takeover when this standby is behind the leader's last stored event
+            (has not read it yet), so that it continues after it instead of
+            leaving a gap or resyncing its book; 0 never holds (>= 0).
     """
 
     group: str = "relay"
@@ -65,6 +69,7 @@ class ClusterConfig:
     lease_ttl_s: float = 10.0
     lease_replicas: int = 1
     standby_ring_events: int = 10_000
+    takeover_catchup_s: float = 2.0
 
 
 _DEFAULT: Final = ClusterConfig()
@@ -120,5 +125,8 @@ def read_cluster(table: Table) -> ClusterConfig:
         ),
         standby_ring_events=table.integer(
             "standby_ring_events", _DEFAULT.standby_ring_events, minimum=1
+        ),
+        takeover_catchup_s=table.seconds(
+            "takeover_catchup_s", _DEFAULT.takeover_catchup_s, positive=False
         ),
     )

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from support.capture_replay import replay
 from support.reference_books import CAPTURES
 
-from relay.application.pipeline import Pipeline, RecentIds
+from relay.application.pipeline import Pipeline
+from relay.application.pipeline_streams import RecentIds
 from relay.application.ports import OutboundMessage
 from relay.domain.model import MarketEvent
 from relay.infrastructure.metrics import PrometheusMetrics

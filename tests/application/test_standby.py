@@ -35,9 +35,20 @@ from relay.sim.captures import read_capture
 USDM_EVENTS = [event for event, _ in replay(read_capture(CAPTURES / "binance-usdm.jsonl")).events]
 
 
+def anchor_of(message: OutboundMessage) -> Anchor:
+    """What ``AnchorReader`` makes of a stored message: id, sequence and the envelope's times."""
+    envelope = orjson.loads(message.payload)
+    return Anchor(
+        message.msg_id,
+        envelope["sequence"],
+        envelope["exchange_timestamp"],
+        envelope["received_at"],
+    )
+
+
 def anchors_of(messages: list[OutboundMessage]) -> dict[str, Anchor]:
-    """Subject -> its last message's id and sequence (what get_last_msg answers)."""
-    return {m.subject: Anchor(m.msg_id, orjson.loads(m.payload)["sequence"]) for m in messages}
+    """Subject -> its last message's anchor (what get_last_msg answers)."""
+    return {m.subject: anchor_of(m) for m in messages}
 
 
 async def publish(
@@ -57,7 +68,7 @@ async def publish(
         PrometheusMetrics(),
         resync_book=lambda instrument, reason: asked.append((instrument, reason)),
         standby_ring_events=ring_events,
-        on_resume=kinds.__setitem__,
+        on_resume=lambda subject, kind, held_s: kinds.__setitem__(subject, kind),
     )
     task = asyncio.create_task(pipeline.run())
     try:

@@ -70,7 +70,8 @@ shard = 3
 mode = "hot_standby"
 lease_ttl_s = 5
 lease_replicas = 3
-standby_ring_events = 500"""
+standby_ring_events = 500
+takeover_catchup_s = 0.5"""
     assert parse(section) == ClusterConfig(
         group="eu",
         shards=4,
@@ -79,6 +80,7 @@ standby_ring_events = 500"""
         lease_ttl_s=5.0,
         lease_replicas=3,
         standby_ring_events=500,
+        takeover_catchup_s=0.5,
     )
 
 
@@ -91,6 +93,7 @@ def test_the_defaults_are_one_shard_and_single_mode() -> None:
         lease_ttl_s=10.0,
         lease_replicas=1,
         standby_ring_events=10_000,
+        takeover_catchup_s=2.0,
     )
 
 
@@ -111,10 +114,11 @@ def test_the_defaults_are_one_shard_and_single_mode() -> None:
             ),
         ),
         (
-            "lease_ttl_s = 0\nstandby_ring_events = 0",
+            "lease_ttl_s = 0\nstandby_ring_events = 0\ntakeover_catchup_s = -1",
             (
                 ConfigProblem("cluster.lease_ttl_s", "must be greater than 0 seconds, got 0"),
                 ConfigProblem("cluster.standby_ring_events", "must be at least 1, got 0"),
+                ConfigProblem("cluster.takeover_catchup_s", "must be at least 0 seconds, got -1"),
             ),
         ),
     ],

@@ -42,7 +42,7 @@ from dataclasses import replace
 import httpx
 
 from relay.application.log_rate_limit import LogRateLimit
-from relay.application.pipeline import RecentIds
+from relay.application.pipeline_streams import RecentIds
 from relay.application.ports import MetricsSink, SnapshotRequest
 from relay.application.rest_polls import FallbackState, FallbackSwitch, RestEndpoint, RestPolling
 from relay.config.model import VenueConfig

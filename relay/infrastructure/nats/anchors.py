@@ -3,7 +3,8 @@
 ``$JS.API.STREAM.MSG.GET`` (nats-py ``get_last_msg``, not the direct get: the
 stream leader answers, so a message it acknowledged is never missed by a
 lagging replica) for the stream capturing the subject; its ``Nats-Msg-Id``
-header and envelope ``sequence`` make the
+header and envelope ``sequence`` (with its ``exchange_timestamp`` and
+``received_at``, which tell whether a standby is behind it) make the
 :class:`~relay.application.standby.Anchor`.
 """
 
@@ -74,13 +75,24 @@ class AnchorReader:
             return None
         msg_id = (msg.headers or {}).get("Nats-Msg-Id")
         try:
-            sequence = decode_envelope(msg.data or b"", self._content_type).get("sequence")
+            envelope = decode_envelope(msg.data or b"", self._content_type)
         except WireDecodeError:
-            sequence = None
+            envelope = {}
+        sequence = envelope.get("sequence")
         if not msg_id or not isinstance(sequence, int):
             log.warning(
                 "last stored message is not the relay's; resuming from none",
                 extra={"subject": subject},
             )
             return None
-        return Anchor(msg_id, sequence)
+        return Anchor(
+            msg_id,
+            sequence,
+            _ms(envelope.get("exchange_timestamp")),
+            _ms(envelope.get("received_at")),
+        )
+
+
+def _ms(value: object) -> int | None:
+    """An envelope time (epoch ms) as an int; None when absent or not an integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
