@@ -183,8 +183,18 @@ class Pipeline:
             self._metrics.queue_depth(queue.qsize())
             async with self._publishing:
                 for event, read_ns in batch:
+                    # The common way (a stream publishing, an id not seen) is written out
+                    # here, one coroutine call per event: this is the measured hot path.
                     try:
-                        await self._submit(event, read_ns)
+                        stream = self._streams.get((event.instrument, event.data_type))
+                        if stream is None:
+                            await self._submit(event, read_ns)
+                        elif stream.held:
+                            await self._submit_held(stream, event, read_ns)
+                        elif stream.recent.add(msg_id := stream.msg_id_prefix + event.dedup_key):
+                            await self._publish(stream, event, msg_id, read_ns)
+                        else:
+                            self._duplicate(stream)
                     except Exception as exc:  # one event never ends the pipeline
                         self._failed(event, exc)
                     queue.task_done()
@@ -192,6 +202,7 @@ class Pipeline:
                 await self._sink.flush()
 
     async def _submit(self, event: MarketEvent, read_ns: int) -> None:
+        """One event, whatever its stream's state (:meth:`_run` takes the common way itself)."""
         key = (event.instrument, event.data_type)
         stream = self._streams.get(key)
         if stream is None:
@@ -200,21 +211,34 @@ class Pipeline:
                 self._metrics.event_dropped(instrument.venue, event.data_type.value, "unsubscribed")
                 return
             stream = self._streams[key] = self._stream(event)
+        if stream.held:
+            await self._submit_held(stream, event, read_ns)
+            return
+        msg_id = stream.msg_id_prefix + event.dedup_key
+        if not stream.recent.add(msg_id):
+            self._duplicate(stream)
+            return
+        await self._publish(stream, event, msg_id, read_ns)
+
+    def _duplicate(self, stream: Stream) -> None:
+        self.duplicates += 1
+        self._metrics.event_duplicate(stream.venue, stream.data_type)
+
+    async def _submit_held(self, stream: Stream, event: MarketEvent, read_ns: int) -> None:
+        """An event of a paused stream (dropped, counted) or of one whose events go to its
+        ring (a standby; a new leader's stream not resumed yet)."""
         if stream.paused:
             self._metrics.event_dropped(stream.venue, stream.data_type, "paused")
             return
         msg_id = stream.msg_id_prefix + event.dedup_key
         if not stream.recent.add(msg_id):
-            self.duplicates += 1
-            self._metrics.event_duplicate(stream.venue, stream.data_type)
+            self._duplicate(stream)
             return
-        if stream.ring is not None:
-            entry = RingEntry(event, msg_id, read_ns)
-            stream.ring.add(entry)
-            if self._anchor_of is not None:  # promoted: first seen since, or catching up
-                await self._held(stream, entry)
-            return
-        await self._publish(stream, event, msg_id, read_ns)
+        assert stream.ring is not None
+        entry = RingEntry(event, msg_id, read_ns)
+        stream.ring.add(entry)
+        if self._anchor_of is not None:  # promoted: first seen since, or catching up
+            await self._held(stream, entry)
 
     async def _publish(self, stream: Stream, event: MarketEvent, msg_id: str, read_ns: int) -> None:
         """Number, encode and submit one event that is not a duplicate."""
@@ -423,7 +447,7 @@ class Pipeline:
         for found, stream in self._streams.items():
             if not _matches(found, key) or stream.paused == paused:
                 continue
-            stream.paused = paused
+            stream.set_paused(paused)
             if not paused and stream.book is not None:
                 self._restart_book(stream, "resumed")
 
@@ -458,9 +482,9 @@ class Pipeline:
         numbers = self.sequences.counter(instrument, event.data_type)
         depth = self._depths.get((venue, instrument.instrument), 0)
         stream = Stream(event, self._subject_prefix, numbers, recent, depth, self._state)
-        stream.paused = (venue, instrument.instrument, event.data_type) in self._paused
+        stream.set_paused((venue, instrument.instrument, event.data_type) in self._paused)
         if self._ring_events > 0:
-            stream.ring = StandbyRing(self._ring_events)
+            stream.set_ring(StandbyRing(self._ring_events))
         return stream
 
     @property
@@ -493,7 +517,7 @@ class Pipeline:
         assert self._anchor_of is not None
         anchor = await self._anchor_of(stream.subject)
         ring = stream.ring if stream.ring is not None else StandbyRing(1)
-        stream.ring = ring
+        stream.set_ring(ring)
         book = stream.book is not None
         rebuild = stream.depth_view is not None
         now_s = self._clock()
@@ -550,7 +574,8 @@ class Pipeline:
         self, stream: Stream, anchor: Anchor | None, held_s: float | None
     ) -> None:
         """Set the stream's numbering and publish its ring per the plan."""
-        ring, stream.ring = stream.ring, None
+        ring = stream.ring
+        stream.set_ring(None)
         held = ring if ring is not None else StandbyRing(1)
         plan = resume_plan(
             held, anchor, book=stream.book is not None, rebuild_needed=stream.depth_view is not None

@@ -50,6 +50,7 @@ class Stream:
         "catch_up",
         "data_type",
         "depth_view",
+        "held",
         "image",
         "key",
         "latest",
@@ -83,9 +84,13 @@ class Stream:
         self.numbers = numbers
         self.recent = recent
         self.paused = False
-        """Read but not published (a runtime knob): counted as dropped, ``reason="paused"``."""
+        """Read but not published (a runtime knob): counted as dropped, ``reason="paused"``.
+        Set through :meth:`set_paused`."""
         self.ring: StandbyRing | None = None
-        """A standby's held-back events; None once publishing."""
+        """A standby's held-back events; None once publishing. Set through :meth:`set_ring`."""
+        self.held = False
+        """``paused`` or a ``ring``: the one check the pipeline makes per event before
+        taking its common way."""
         self.catch_up: CatchUp | None = None
         """Set while a new leader holds the stream until its ring reaches the anchor."""
         is_book = event.data_type is DataType.L2_ORDERBOOK
@@ -107,3 +112,13 @@ class Stream:
                 self.latest_key = state_key(instrument, event.data_type)
             if is_book:
                 self.image = state.book(instrument)
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause (True) or resume publishing the stream's events."""
+        self.paused = paused
+        self.held = paused or self.ring is not None
+
+    def set_ring(self, ring: StandbyRing | None) -> None:
+        """Hold the stream's events in ``ring`` (a standby), or publish them (None)."""
+        self.ring = ring
+        self.held = self.paused or ring is not None

@@ -218,6 +218,8 @@ _ENV_RECEIVED_AT: Final = _key(5, _WIRE_VARINT)
 _ENV_EXCHANGE_TIMESTAMP: Final = _key(6, _WIRE_VARINT)
 _ENV_SEQUENCE: Final = _key(7, _WIRE_VARINT)
 _ENV_SOURCE: Final = _len_prefixes(8)
+_WS: Final = Source.WS
+"""Bound once: an enum member looked up on its class costs more than a global (hot path)."""
 _ENV_TRADE: Final = _len_prefixes(10)
 _ENV_TICKER: Final = _len_prefixes(11)
 _ENV_L2_UPDATE: Final = _len_prefixes(12)
@@ -488,7 +490,7 @@ def encode_event(event: MarketEvent, sequence: int) -> bytes:
             if exchange_timestamp_ms is None
             else _ENV_EXCHANGE_TIMESTAMP + int64_varint(exchange_timestamp_ms),
             _ENV_SEQUENCE + uint64_varint(sequence) if sequence else b"",
-            b"" if event.source is Source.WS else _string(_ENV_SOURCE, event.source._value_),
+            b"" if event.source is _WS else _string(_ENV_SOURCE, event.source._value_),
             field[size] if size < 0x80 else _long_prefix(field, size),
             body,
         )
