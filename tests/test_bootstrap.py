@@ -26,21 +26,29 @@ from relay.infrastructure.venues.registry import (
     venue_spec,
 )
 
+MEMORY_STREAM = """
+[[nats.streams]]
+name = "MARKET"
+subjects = ["market.>"]
+storage = "memory"
+"""
 
-@pytest.mark.parametrize("version", ["3.0.0", "1.9.9", "unknown"])
-async def test_an_unsupported_nats_py_is_one_error_line_and_exit_2(
-    version: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setattr(commands, "_installed_version", lambda: version)
+
+async def run_until_it_ends(
+    venue: str, streams: str, caplog: pytest.LogCaptureFixture
+) -> tuple[int, list[logging.LogRecord]]:
+    """``Relay.run`` (never told to stop) on an embedded nats-server, one SUSHIUSDT trade
+    subscription of ``venue``: its exit code and the error records it logged."""
     async with EmbeddedNats() as server:
         config = parse_config(
             f"""
 [nats]
 urls = ["{server.url}"]
+{streams}
 [http]
 listen = "127.0.0.1:{free_port()}"
 [[venues]]
-id = "binance-usdm"
+id = "{venue}"
 [[venues.subscriptions]]
 instrument = "SUSHIUSDT"
 canonical_symbol = "SUSHI/USDT"
@@ -51,8 +59,16 @@ data_types = ["trade"]
         )
         with caplog.at_level(logging.ERROR):
             code = await asyncio.wait_for(Relay(config).run(asyncio.Event()), 30)
+    return code, [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("version", ["3.0.0", "1.9.9", "unknown"])
+async def test_an_unsupported_nats_py_is_one_error_line_and_exit_2(
+    version: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(commands, "_installed_version", lambda: version)
+    code, errors = await run_until_it_ends("binance-usdm", "", caplog)
     assert code == EXIT_JETSTREAM_SETUP == 2
-    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert [record.getMessage() for record in errors] == [
         f"not starting: this nats-py ({version}) has no _send_command/_flush_pending;"
         f" relay needs nats-py {commands.NATS_PY_MAJOR}.x"
@@ -136,30 +152,7 @@ async def test_a_task_failing_on_an_unexpected_error_stops_the_relay_with_one_li
 ) -> None:
     """A venue task fails on an error nothing expected: every task of the relay ends,
     the relay returns 1 and logs one error line naming the failure."""
-    async with EmbeddedNats() as server:
-        config = parse_config(
-            f"""
-[nats]
-urls = ["{server.url}"]
-[[nats.streams]]
-name = "MARKET"
-subjects = ["market.>"]
-storage = "memory"
-[http]
-listen = "127.0.0.1:{free_port()}"
-[[venues]]
-id = "{broken_venue}"
-[[venues.subscriptions]]
-instrument = "SUSHIUSDT"
-canonical_symbol = "SUSHI/USDT"
-data_types = ["trade"]
-""",
-            source="<test>",
-            venues=supported_data_types(),
-        )
-        with caplog.at_level(logging.ERROR):
-            code = await asyncio.wait_for(Relay(config).run(asyncio.Event()), 30)
+    code, errors = await run_until_it_ends(broken_venue, MEMORY_STREAM, caplog)
     assert code == EXIT_UNEXPECTED == 1
-    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert [record.getMessage() for record in errors] == ["relay stopped on an unexpected error"]
     assert errors[0].errors == ["RuntimeError('protocol bug')"]  # type: ignore[attr-defined]

@@ -168,18 +168,7 @@ def event_to_dict(event: MarketEvent, sequence: int) -> WireDict:
         raise InvalidValueError("sequence", sequence, "must be >= 0")
     instrument = event.instrument
     payload = payload_to_dict(event.payload)
-    if event.source is _WS:  # one dict display for the common way (measured faster)
-        return {
-            "venue": instrument.venue,
-            "instrument": instrument.instrument,
-            "canonical_symbol": instrument.canonical_symbol,
-            "data_type": event.data_type.value,
-            "received_at": event.received_at_ms,
-            "exchange_timestamp": event.exchange_timestamp_ms,
-            "sequence": sequence,
-            "payload": payload,
-        }
-    return {
+    document: WireDict = {  # one dict display: the common way, measured faster
         "venue": instrument.venue,
         "instrument": instrument.instrument,
         "canonical_symbol": instrument.canonical_symbol,
@@ -187,9 +176,13 @@ def event_to_dict(event: MarketEvent, sequence: int) -> WireDict:
         "received_at": event.received_at_ms,
         "exchange_timestamp": event.exchange_timestamp_ms,
         "sequence": sequence,
-        "source": event.source.value,
         "payload": payload,
     }
+    if event.source is _WS:
+        return document
+    items = list(document.items())
+    items.insert(-1, ("source", event.source.value))  # after sequence, before payload
+    return dict(items)
 
 
 def encode_json(event: MarketEvent, sequence: int) -> bytes:
