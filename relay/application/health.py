@@ -24,6 +24,12 @@ class ConnectionState(enum.Enum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
+    POLLING = "polling"
+    """No WebSocket needed: every data type of the connection is polled over REST."""
+
+
+UP_STATES = frozenset({ConnectionState.CONNECTED, ConnectionState.POLLING})
+"""States of a connection that delivers (the others count as down)."""
 
 
 @dataclass(slots=True)
@@ -156,15 +162,16 @@ class HealthMonitor:
         """Why the relay cannot take traffic now (``/readyz``); empty when it is ready.
 
         Ready: NATS connected, JetStream storing, and at least one venue
-        connection open (``connected``). Each missing condition gives one short
-        reason, e.g. ``["nats: not connected", "venues: none connected"]``.
+        connection delivering (``connected``, or ``polling``: REST only). Each
+        missing condition gives one short reason, e.g.
+        ``["nats: not connected", "venues: none connected"]``.
         """
         reasons: list[str] = []
         if not self.nats_connected:
             reasons.append("nats: not connected")
         if not self.jetstream_ready:
             reasons.append(f"jetstream: {self.jetstream_problem or 'not ready'}")
-        if not any(h.state is ConnectionState.CONNECTED for h in self.venues.values()):
+        if not any(h.state in UP_STATES for h in self.venues.values()):
             reasons.append("venues: none connected")
         return reasons
 
@@ -178,7 +185,7 @@ class HealthMonitor:
                 (age_ms if age_ms is not None else now_ms - self.started_at_ms)
                 > self.stale_after_ms
             )
-            if health.state is not ConnectionState.CONNECTED:
+            if health.state not in UP_STATES:
                 down += 1
             stale_any = stale_any or stale
             venues[venue] = {

@@ -283,3 +283,60 @@ async def test_trades_flow_over_rest_while_the_websocket_is_refused_and_none_is_
         assert value in derived, value
     sequences = Counter((e["instrument"], e["data_type"], e["sequence"]) for e in envelopes)
     assert max(sequences.values()) == 1
+
+
+async def test_a_connection_of_open_interest_only_opens_no_websocket(tmp_path: Path) -> None:
+    """Every subscribed data type is polled over REST: the connection opens no WebSocket
+    (Binance would refuse ``?streams=`` with no stream), shows ``polling`` in ``/health``,
+    counts as delivering (healthy, ready), and its open interest is the simulator's."""
+    trades = recorded_trades()
+    http_port = free_port()
+    async with EmbeddedNats() as server, simulator_process(CAPTURE, speed="1") as address:
+        text = config(server.url, address, http_port).replace(
+            '["trade", "ticker", "open_interest"]', '["open_interest"]'
+        )
+        path = tmp_path / "relay.toml"
+        path.write_text(text)
+        relay = await start_relay(path)
+        try:
+            async with httpx.AsyncClient() as client:
+
+                async def every_symbol_polled() -> bool:
+                    try:
+                        polled = await metric(
+                            client, http_port, "relay_rest_polls_total", outcome="ok"
+                        )
+                    except httpx.HTTPError:
+                        return False
+                    return polled >= 2 * len(USDM)
+
+                await until(every_symbol_polled, "two rounds of open interest polls", 30)
+                health = (await client.get(f"http://127.0.0.1:{http_port}/health")).json()
+                ready = await client.get(f"http://127.0.0.1:{http_port}/readyz")
+                connected = await metric(client, http_port, "relay_venue_connected", venue=VENUE)
+                # A poll answering what the last one did is the same event (same id): put once.
+                published = await metric(
+                    client, http_port, "relay_events_published_total", venue=VENUE
+                )
+        finally:
+            stderr = await stop_relay(relay)
+        stored = await stored_messages(server.url, int(published))
+    assert relay.returncode == 0, stderr[-2000:]
+    assert health["venues"][VENUE]["state"] == "polling"
+    assert health["venues"][VENUE]["reconnects"] == 0
+    assert (health["status"], ready.status_code, connected) == ("healthy", 200, 0)
+    messages = [orjson.loads(line)["msg"] for line in stderr.splitlines() if line.startswith("{")]
+    assert "venue connected" not in messages
+    assert "rest fallback started" not in messages
+    envelopes = [orjson.loads(data) for _, _, data in stored]
+    assert len(envelopes) >= published >= len(USDM)
+    assert {e["data_type"] for e in envelopes} == {"open_interest"}
+    assert {e["instrument"] for e in envelopes} == set(USDM)
+    derived = open_interest_values(trades)
+    for envelope in envelopes:
+        value = (
+            envelope["instrument"],
+            envelope["exchange_timestamp"],
+            envelope["payload"]["open_interest"],
+        )
+        assert value in derived, value

@@ -195,6 +195,9 @@ class RestPoller:
                     },
                 )
                 continue
+            if not self.fallback:  # nothing subscribed the fallback polls (a REST-only connection)
+                await self._wait_change(interval_s)
+                continue
             was_active = switch.state is FallbackState.ACTIVE
             down_since_s = switch.down_since_s
             if switch.due(now_s):

@@ -135,6 +135,9 @@ class VenueConnection:
             if spec.rest_polling is None
             else RestPoller(config, self.name, spec.rest_polling, self.rest, publish, metrics)
         )
+        self._config_changed = asyncio.Event()
+        """Set when a runtime change altered the subscriptions (a REST-only connection may
+        now need its WebSocket)."""
         self._stopping = asyncio.Event()
         """Set by :meth:`stop_reading`: no new connection attempt, no backoff wait."""
         self._current: Session | None = None
@@ -157,6 +160,9 @@ class VenueConnection:
         poller = None if self.poller is None else self._spawn_poller(self.poller)
         try:
             while not self._stopping.is_set():
+                if not self.needs_websocket:
+                    await self._poll_only()
+                    continue
                 try:
                     async for attempt in reconnect_attempts(
                         self.config, self.metrics, self._stopping
@@ -172,6 +178,31 @@ class VenueConnection:
             if poller is not None:
                 poller.cancel()
                 await asyncio.gather(poller, return_exceptions=True)
+
+    @property
+    def needs_websocket(self) -> bool:
+        """A subscribed data type comes over the WebSocket (not all are polled over REST)."""
+        return any(
+            data_type not in self._rest_only
+            for sub in self.config.subscriptions
+            for data_type in sub.data_types
+        )
+
+    async def _poll_only(self) -> None:
+        """No WebSocket is opened while every subscribed data type is polled over REST
+        (a Binance connection of open interest only): the state is ``polling`` until a
+        runtime change needs the WebSocket, or the stop."""
+        self.health.venue_state(self.name, ConnectionState.POLLING)
+        self._config_changed.clear()
+        waits = [
+            asyncio.ensure_future(self._config_changed.wait()),
+            asyncio.ensure_future(self._stopping.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     def _spawn_poller(self, poller: RestPoller) -> asyncio.Task[None]:
         """The poller's task, owned by :meth:`run` (not in ``_tasks``, which each
@@ -191,7 +222,7 @@ class VenueConnection:
     async def _connect_once(self) -> None:
         venue = self.name
         await wait_for_breaker(self.breaker, venue, self._stopping)
-        if self._stopping.is_set():
+        if self._stopping.is_set() or not self.needs_websocket:
             return
         self.health.venue_state(venue, ConnectionState.CONNECTING)
         session = self._current = self._session(hold=False)
@@ -372,6 +403,7 @@ class VenueConnection:
         self.config = replace(self.config, subscriptions=tuple(subs))
         if self.poller is not None:
             self.poller.retarget(self.config)
+        self._config_changed.set()
         session = self._current
         if (
             session is not None

@@ -17,7 +17,7 @@ from relay.application.consumer_state import ConsumerState
 from relay.application.control.desired import StreamKey
 from relay.application.control.service import ControlService
 from relay.application.control.view import EventRates, stream_view
-from relay.application.health import ConnectionState, HealthMonitor
+from relay.application.health import UP_STATES, ConnectionState, HealthMonitor
 from relay.domain.model import Instrument
 from relay.infrastructure.cancellation import raise_if_cancelled
 from relay.infrastructure.metrics import PrometheusMetrics
@@ -120,7 +120,8 @@ class RelayStatus:
     def venues(self) -> list[dict[str, object]]:
         """Each venue id: ``{"id", "state", "circuit", "reconnects", "connections",
         "last_message_age_s", "connection_states"}``; ``state`` is ``connected`` when
-        every connection is, else the first one's state that is not."""
+        every connection delivers (``polling`` when each does over REST only), else
+        the first one's state that does not."""
         report = self.health.report()["venues"]
         assert isinstance(report, dict)
         venues: dict[str, list[tuple[str, dict[str, object]]]] = {}
@@ -129,7 +130,9 @@ class RelayStatus:
         rows: list[dict[str, object]] = []
         for venue, entries in sorted(venues.items()):
             states = [str(e["state"]) for _, e in entries]
-            down = [s for s in states if s != ConnectionState.CONNECTED.value]
+            up = {state.value for state in UP_STATES}
+            down = [s for s in states if s not in up]
+            polling = all(s == ConnectionState.POLLING.value for s in states)
             ages = [
                 e["last_message_age_s"] for _, e in entries if e["last_message_age_s"] is not None
             ]
@@ -137,7 +140,9 @@ class RelayStatus:
             rows.append(
                 {
                     "id": venue,
-                    "state": down[0] if down else ConnectionState.CONNECTED.value,
+                    "state": down[0]
+                    if down
+                    else (ConnectionState.POLLING if polling else ConnectionState.CONNECTED).value,
                     "circuit": next((c for c in circuits if c != "closed"), "closed"),
                     "reconnects": sum(int(str(e["reconnects"])) for _, e in entries),
                     "connections": len(entries),
