@@ -31,7 +31,6 @@ from relay.config.cluster import ReplicaMode
 from relay.config.errors import ConfigError, ConfigProblem
 from relay.config.loader import load_config
 from relay.config.model import RelayConfig, VenueConfig
-from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType, Instrument
 from relay.infrastructure.connection.venue_connection import VenueConnection
 from relay.infrastructure.control.plane import ControlPlane
@@ -53,6 +52,7 @@ from relay.infrastructure.stuck_tasks import SHUTDOWN_GRACE_S, exit_stuck
 from relay.infrastructure.venues.registry import (
     VenueSpec,
     plan_connections,
+    protocol_refusal,
     supported_data_types,
     venue_spec,
 )
@@ -141,13 +141,11 @@ def venue_problems(config: RelayConfig) -> tuple[ConfigProblem, ...]:
     for index, venue in enumerate(config.venues):
         if not venue.enabled:
             continue
-        factory = venue_spec(venue.id).protocol_factory
         for sub_index, subscription in enumerate(venue.subscriptions):
-            try:
-                factory(replace(venue, subscriptions=(subscription,)))
-            except (InvalidValueError, ValueError) as exc:
+            refusal = protocol_refusal(replace(venue, subscriptions=(subscription,)))
+            if refusal is not None:
                 problems.append(
-                    ConfigProblem(f"venues[{index}].subscriptions[{sub_index}]", str(exc))
+                    ConfigProblem(f"venues[{index}].subscriptions[{sub_index}]", refusal)
                 )
     return tuple(problems)
 

@@ -14,6 +14,7 @@ from relay.domain.model import (
     DataType,
     Instrument,
 )
+from relay.infrastructure.venues.coinbase.parse import CANDLE_INTERVAL
 from relay.infrastructure.venues.coinbase.protocol import CoinbaseProtocol
 from relay.infrastructure.venues.registry import venue_spec
 
@@ -61,7 +62,10 @@ def protocol(
     depth: int = 0,
     products: tuple[str, ...] = ("BTC-USD", "ETH-USD"),
 ) -> CoinbaseProtocol:
-    subs = tuple(SubscriptionConfig(p, p.replace("-", "/"), data_types, depth) for p in products)
+    subs = tuple(
+        SubscriptionConfig(p, p.replace("-", "/"), data_types, depth, CANDLE_INTERVAL)
+        for p in products
+    )
     built = venue_spec("coinbase").protocol_factory(VenueConfig(id="coinbase", subscriptions=subs))
     assert isinstance(built, CoinbaseProtocol)
     return built

@@ -195,11 +195,19 @@ def instruments(venue: str) -> tuple[str, ...]:
     return tuple(accepted)
 
 
+CANDLE_INTERVALS = {"coinbase": "5m"}
+"""The candle interval subscribed where the venue does not offer the default ``1m``
+(Coinbase's candles channel has only five-minute candles)."""
+
+
 def build_protocol(venue: str, names: tuple[str, ...]) -> VenueProtocol:
     """A protocol subscribed to every data type of the venue for each instrument name."""
     data_types = tuple(sorted(venue_spec(venue).data_types, key=lambda d: d.value))
+    interval = CANDLE_INTERVALS.get(venue, "1m")
     subs = tuple(
-        SubscriptionConfig(n, n.replace("/", "-").replace(".", "-") + "/FUZZ", data_types)
+        SubscriptionConfig(
+            n, n.replace("/", "-").replace(".", "-") + "/FUZZ", data_types, 0, interval
+        )
         for n in names
     )
     return venue_spec(venue).protocol_factory(VenueConfig(id=venue, subscriptions=subs))

@@ -31,7 +31,7 @@ from relay.application.control.desired import (
 )
 from relay.config.errors import ConfigProblem
 from relay.config.loader import read_stream_request
-from relay.config.model import VenueConfig
+from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.errors import InvalidValueError, RelayError
 from relay.domain.model import DataType, subject_token
 
@@ -94,6 +94,10 @@ class ControlService:
             shard), so a change made through any shard is checked against all
             of them and saved; only the owner's runtime applies it, and only
             owned streams are listed.
+        refusal: what the venue's protocol refuses of its venue config holding
+            one requested subscription (a candle interval the venue does not
+            offer), as a message, or None; an add it refuses is a 422 and
+            nothing changes. None: not asked (only the config rules apply).
     """
 
     def __init__(
@@ -103,9 +107,11 @@ class ControlService:
         runtime: StreamRuntime,
         store: DesiredStore | None = None,
         owns: Callable[[str, str], bool] | None = None,
+        refusal: Callable[[VenueConfig], str | None] | None = None,
     ) -> None:
         self.venues = {venue.id: venue for venue in venues}
         self.owns = owns
+        self.refusal = refusal
         self.supported = supported
         self.base = config_streams(venues)
         self.overlay = Overlay()
@@ -129,8 +135,9 @@ class ControlService:
         """Subscribe the streams a ``POST /api/v1/streams`` body names.
 
         Raises:
-            ControlError: 422 (``body`` breaks a config rule: every problem),
-                409 (a named stream is already subscribed), 503 (not saved).
+            ControlError: 422 (``body`` breaks a config rule: every problem; or
+                the venue's protocol refuses it, see ``refusal``), 409 (a named
+                stream is already subscribed), 503 (not saved).
         """
         if not isinstance(body, dict):
             raise ControlError(422, [ConfigProblem("", "expected a JSON object")])
@@ -141,6 +148,23 @@ class ControlService:
             found.append(
                 ConfigProblem("venue", f"venue {request.venue!r} is disabled in the config")
             )
+        if not found and self.refusal is not None:
+            refused = self.refusal(
+                replace(
+                    venue or VenueConfig(id=request.venue, subscriptions=()),
+                    subscriptions=(
+                        SubscriptionConfig(
+                            request.instrument,
+                            request.canonical_symbol,
+                            request.data_types,
+                            request.depth,
+                            request.candle_interval,
+                        ),
+                    ),
+                )
+            )
+            if refused is not None:
+                found.append(ConfigProblem("", refused))
         if found:
             raise ControlError(422, found)
         async with self._lock:

@@ -28,7 +28,11 @@ from relay.infrastructure.control.runtime import ConnectionRuntime, NewConnectio
 from relay.infrastructure.control.status import NatsView, RelayStatus
 from relay.infrastructure.control.store import ControlBucket
 from relay.infrastructure.metrics import PrometheusMetrics
-from relay.infrastructure.venues.registry import registered_venues, supported_data_types
+from relay.infrastructure.venues.registry import (
+    protocol_refusal,
+    registered_venues,
+    supported_data_types,
+)
 
 log = logging.getLogger("relay.control")
 
@@ -79,6 +83,7 @@ class ControlPlane:
             supported,
             self.runtime,
             self.bucket,
+            refusal=protocol_refusal,
             owns=lambda venue, instrument: (
                 shard_of(venue, instrument, cluster.shards) == cluster.shard
             ),

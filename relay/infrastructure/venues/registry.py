@@ -12,7 +12,7 @@ from relay.application.ports import VenueProtocol
 from relay.application.registry import Registry
 from relay.application.rest_polls import RestPolling
 from relay.config.model import VenueConfig
-from relay.domain.errors import RelayError
+from relay.domain.errors import InvalidValueError, RelayError
 from relay.domain.model import DataType
 
 
@@ -163,6 +163,25 @@ def venue_spec(venue_id: str) -> VenueSpec:
         raise UnknownVenueError(
             f"unknown venue {venue_id!r}; known: {', '.join(sorted(specs))}"
         ) from None
+
+
+def protocol_refusal(config: VenueConfig) -> str | None:
+    """What the venue's protocol refuses of ``config`` when built (sans-IO: nothing connects).
+
+    Returns:
+        None when the protocol is built; else the refusal's message, for an
+        :class:`~relay.domain.errors.InvalidValueError` or ``ValueError`` the
+        venue raises (``"candle_interval='7m': Bybit offers 1m, ..."``).
+
+    Raises:
+        UnknownVenueError: no such venue id.
+    """
+    factory = venue_spec(config.id).protocol_factory
+    try:
+        factory(config)
+    except (InvalidValueError, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 def registered_venues() -> tuple[str, ...]:

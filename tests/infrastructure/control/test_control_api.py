@@ -23,6 +23,12 @@ from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType
 from relay.infrastructure.control.api import ControlApi, control_routes
 from relay.infrastructure.control.openapi import OPENAPI
+from relay.infrastructure.venues.registry import (
+    protocol_refusal,
+    registered_venues,
+    supported_data_types,
+    venue_spec,
+)
 
 OPS = "ops-token-0123456789abcdef"
 VIEWER = "viewer-token-0123456789"
@@ -40,13 +46,17 @@ class Recorder:
         self.last = changes
 
 
-def app(read_requires_token: bool = False, loaded: bool = True) -> Starlette:
+def app(
+    read_requires_token: bool = False,
+    loaded: bool = True,
+    service: ControlService | None = None,
+) -> Starlette:
     config = ControlConfig(
         tokens=(ControlToken("ops", OPS), ControlToken("viewer", VIEWER, read_only=True)),
         read_requires_token=read_requires_token,
         max_body_bytes=2048,
     )
-    service = ControlService(VENUES, SUPPORTED, Recorder())
+    service = service or ControlService(VENUES, SUPPORTED, Recorder())
 
     def streams() -> list[dict[str, object]]:
         return [stream_view(s, None, None, 0.0, 0.0, 0) for s in service.streams()]
@@ -121,6 +131,63 @@ async def test_reads_need_no_token_and_changes_need_a_writing_one(
     assert (
         await client.post("/api/v1/venues/binance-usdm/reconnect", headers=bearer(OPS))
     ).status_code == 202
+
+
+CANDLE_VENUES = sorted(
+    v for v in registered_venues() if DataType.CANDLE in venue_spec(v).data_types
+)
+
+
+@pytest.mark.parametrize("venue", CANDLE_VENUES)
+async def test_a_candle_stream_whose_interval_the_venue_does_not_offer_is_a_422_naming_it(
+    venue: str,
+) -> None:
+    """The control plane asks the venue's protocol, as ``relay validate`` does: a runtime
+    candle stream the venue has no channel for is refused with the venue's list and
+    nothing is applied; an interval the venue offers is added."""
+    runtime = Recorder()
+    service = ControlService((), supported_data_types(), runtime, refusal=protocol_refusal)
+    body = {
+        "venue": venue,
+        "instrument": "BTC-USDT",
+        "canonical_symbol": "BTC/USDT",
+        "data_types": ["candle"],
+        "candle_interval": "7m",
+    }
+    refusal = protocol_refusal(
+        VenueConfig(
+            id=venue,
+            subscriptions=(
+                SubscriptionConfig("BTC-USDT", "BTC/USDT", (DataType.CANDLE,), 0, "7m"),
+            ),
+        )
+    )
+    assert refusal is not None
+    assert "'7m'" in refusal
+    async with connect(app(service=service)) as client:
+        refused = await client.post("/api/v1/streams", json=body, headers=bearer(OPS))
+        assert refused.status_code == 422
+        assert refused.json() == {"problems": [{"path": "", "message": refusal}]}
+        assert not hasattr(runtime, "last")
+        assert service.streams() == []
+        offered = next(
+            i
+            for i in ("1m", "5m")
+            if protocol_refusal(
+                VenueConfig(
+                    id=venue,
+                    subscriptions=(
+                        SubscriptionConfig("BTC-USDT", "BTC/USDT", (DataType.CANDLE,), 0, i),
+                    ),
+                )
+            )
+            is None
+        )
+        added = await client.post(
+            "/api/v1/streams", json={**body, "candle_interval": offered}, headers=bearer(OPS)
+        )
+        assert added.status_code == 201
+        assert [s.candle_interval for s in service.streams()] == [offered]
 
 
 async def test_reads_need_a_token_when_configured() -> None:

@@ -24,6 +24,7 @@ from relay.infrastructure.venues.binance import parse
 from relay.infrastructure.venues.binance.book import BUFFER_MARGIN_S, BookSync, Continuity
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.intervals import check_candle_intervals
 
 _Event = MarketEvent | None
 
@@ -33,16 +34,49 @@ SNAPSHOT_LIMIT = 1000
 
 @dataclass(frozen=True, slots=True)
 class BinanceMarket:
-    """The differences between Binance's three market data APIs."""
+    """The differences between Binance's three market data APIs.
+
+    Attributes:
+        candle_intervals: the ``<symbol>@kline_<interval>`` intervals the market's
+            kline stream page lists (see :data:`SPOT_CANDLE_INTERVALS`,
+            :data:`FUTURES_CANDLE_INTERVALS`).
+    """
 
     continuity: Continuity
     depth_path: str
     snapshot_weight: int
+    candle_intervals: tuple[str, ...]
 
 
-SPOT = BinanceMarket(Continuity.SPOT, "/api/v3/depth", 10)
-USDM = BinanceMarket(Continuity.FUTURES, "/fapi/v1/depth", 20)
-COINM = BinanceMarket(Continuity.FUTURES, "/dapi/v1/depth", 20)
+FUTURES_CANDLE_INTERVALS = (
+    "1m",
+    "3m",
+    "5m",
+    "15m",
+    "30m",
+    "1h",
+    "2h",
+    "4h",
+    "6h",
+    "8h",
+    "12h",
+    "1d",
+    "3d",
+    "1w",
+    "1M",
+)
+"""USD-M and COIN-M "Kline/Candlestick chart intervals" (1m ... 1M), from
+https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams/Kline-Candlestick-Streams
+and
+https://developers.binance.com/docs/derivatives/coin-margined-futures/websocket-market-streams/Kline-Candlestick-Streams."""
+
+SPOT_CANDLE_INTERVALS = ("1s", *FUTURES_CANDLE_INTERVALS)
+"""Spot's kline intervals: the futures list plus ``1s``, from the "Kline/Candlestick
+Streams" section of https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams."""
+
+SPOT = BinanceMarket(Continuity.SPOT, "/api/v3/depth", 10, SPOT_CANDLE_INTERVALS)
+USDM = BinanceMarket(Continuity.FUTURES, "/fapi/v1/depth", 20, FUTURES_CANDLE_INTERVALS)
+COINM = BinanceMarket(Continuity.FUTURES, "/dapi/v1/depth", 20, FUTURES_CANDLE_INTERVALS)
 
 
 _STREAM_FOR = {
@@ -76,9 +110,14 @@ class BinanceProtocol(VenueProtocol):
         config: the venue's config (subscriptions, URL overrides).
         market: spot, USD-M or COIN-M rules.
         default_ws_url: the venue's public combined-stream URL.
+
+    Raises:
+        InvalidValueError: a candle subscription's ``candle_interval`` is not one
+            of ``market.candle_intervals``.
     """
 
     def __init__(self, config: VenueConfig, market: BinanceMarket, default_ws_url: str) -> None:
+        check_candle_intervals("Binance", market.candle_intervals, config.subscriptions)
         self._config = config
         self._market = market
         self._futures = market.continuity is Continuity.FUTURES
@@ -207,7 +246,12 @@ class BinanceProtocol(VenueProtocol):
         ``{"method":"SUBSCRIBE","params":["akrousdt@aggTrade","akrousdt@depth@100ms"],"id":1}``,
         answered ``{"result":null,"id":1}``. A new book starts unsynced and asks
         for its ``initial`` REST snapshot; the other books are not touched.
+
+        Raises:
+            InvalidValueError: a candle interval the market does not offer
+                (nothing is changed).
         """
+        check_candle_intervals("Binance", self._market.candle_intervals, (subscription,))
         key = subscription.instrument.upper()
         instrument = Instrument(
             self._config.id, subscription.instrument, subscription.canonical_symbol

@@ -262,8 +262,12 @@ class BybitProtocol(VenueProtocol):
         Returns:
             None when a new data type would share a topic with one already
             subscribed (``tickers.<S>`` carries ticker, funding rate and open
-            interest; spot ``orderbook.1.<S>`` ticker and a depth-1 book), or
-            Bybit has no kline interval for it: the caller uses a new connection.
+            interest; spot ``orderbook.1.<S>`` ticker and a depth-1 book): the
+            caller uses a new connection.
+
+        Raises:
+            InvalidValueError: a new candle's interval Bybit has no kline for
+                (:func:`kline_interval`; nothing is changed).
         """
         served = self._served(subscription.instrument)
         have = frozenset().union(*served.values())
@@ -271,12 +275,9 @@ class BybitProtocol(VenueProtocol):
         if not new:
             return FrameOutcome([], [], [])
         wanted = replace(subscription, data_types=new)
-        try:
-            probe = BybitProtocol(
-                VenueConfig(id=self._venue, subscriptions=(wanted,)), self._market, self._ws_url
-            )
-        except InvalidValueError:
-            return None
+        probe = BybitProtocol(
+            VenueConfig(id=self._venue, subscriptions=(wanted,)), self._market, self._ws_url
+        )
         if any(topic in served for topic in probe.topics()):
             return None
         before = len(self._topics)

@@ -47,6 +47,12 @@ CANDLE_INTERVAL = "5m"
 CANDLE_MS = 5 * 60 * 1000
 """The ``candles`` channel's only granularity: five minutes."""
 
+CANDLE_INTERVALS = (CANDLE_INTERVAL,)
+"""The candle intervals a subscription may ask for: only ``5m``. The candles channel page
+(https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/websocket/candles):
+"Real-time updates on product candles, grouped into five-minute buckets"; the
+subscribe request has no granularity parameter."""
+
 _TICKER_FIELDS = (
     "price",
     "volume_24_h",

@@ -30,8 +30,11 @@ snapshots (the simulated venue's answers carry none, so that the recorded
 numbering stays continuous). Every other message without it is refused.
 
 Depth: ``level2`` is the only book channel and always carries the full book, so
-every ``depth`` (0 or N) maps to it. ``candle_interval`` is not used (one
-granularity, see :mod:`.parse`).
+every ``depth`` (0 or N) maps to it. The ``candles`` channel has one
+granularity, five minutes (see :mod:`.parse`): a candle subscription's
+``candle_interval`` must be ``"5m"`` (:data:`.parse.CANDLE_INTERVALS`); any
+other is refused when the protocol is built, since the candles published would
+not be of the interval asked for.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ from relay.infrastructure.venues.coinbase import parse
 from relay.infrastructure.venues.coinbase.book import CoinbaseBook
 from relay.infrastructure.venues.common import times, wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.intervals import check_candle_intervals
 from relay.infrastructure.venues.common.resync import books_to_resync
 from relay.infrastructure.venues.common.subscriptions import Subscriptions
 
@@ -121,9 +125,13 @@ class CoinbaseProtocol(VenueProtocol):
 
     Args:
         config: the venue's config (subscriptions, URL override).
+
+    Raises:
+        InvalidValueError: a candle subscription's ``candle_interval`` is not ``"5m"``.
     """
 
     def __init__(self, config: VenueConfig) -> None:
+        check_candle_intervals("Coinbase", parse.CANDLE_INTERVALS, config.subscriptions)
         self._config = config
         self._ws_url = config.ws_url or WS_URL
         self._subscriptions = Subscriptions(config)

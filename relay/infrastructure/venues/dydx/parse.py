@@ -35,6 +35,7 @@ from relay.domain.model import (
     Trade,
 )
 from relay.infrastructure.venues.common import sides, times, wire
+from relay.infrastructure.venues.common.intervals import offered_interval
 
 RESOLUTIONS_MS: dict[str, int] = {
     "1MIN": 60_000,
@@ -47,7 +48,7 @@ RESOLUTIONS_MS: dict[str, int] = {
 }
 """The indexer's candle resolutions (``CandleResolution``) and their length in ms."""
 
-_INTERVALS = {
+CANDLE_INTERVALS = {
     "1m": "1MIN",
     "5m": "5MINS",
     "15m": "15MINS",
@@ -56,14 +57,20 @@ _INTERVALS = {
     "4h": "4HOURS",
     "1d": "1DAY",
 }
+"""Relay interval -> the indexer's candle resolution: the ``v4_candles`` channel's ``id``
+is ``<market>/<resolution>`` with the resolutions of ``CandleResolution``
+(https://docs.dydx.exchange/api_integration-indexer/indexer_websocket, Candles)."""
 
 
 def resolution(interval: str) -> str:
     """The indexer's resolution for a configured ``candle_interval``: ``"1m"`` -> ``"1MIN"``,
-    ``"4h"`` -> ``"4HOURS"``; the indexer's own words (``"15MINS"``) and intervals it
-    lacks (``"3m"``) pass as they are: the indexer answers the subscribe of an
-    unknown resolution with an ``error`` (``subscribe_error``), as OKX does."""
-    return _INTERVALS.get(interval, interval)
+    ``"4h"`` -> ``"4HOURS"``.
+
+    Raises:
+        InvalidValueError: the indexer has no such resolution (``"3m"``).
+    """
+    offered_interval("dYdX", CANDLE_INTERVALS, interval)
+    return CANDLE_INTERVALS[interval]
 
 
 def digest(value: Any) -> str:

@@ -100,7 +100,10 @@ class DydxProtocol(VenueProtocol):
     Args:
         config: the venue's config; ``instrument`` is the market ticker
             (``BTC-USD``), ``candle_interval`` one of ``1m 5m 15m 30m 1h 4h 1d``
-            (or the indexer's ``1MIN``, ``5MINS``...; see :func:`.parse.resolution`).
+            (:data:`.parse.CANDLE_INTERVALS`).
+
+    Raises:
+        InvalidValueError: a candle subscription's interval the indexer lacks.
     """
 
     def __init__(self, config: VenueConfig) -> None:

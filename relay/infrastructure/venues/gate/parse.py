@@ -54,7 +54,11 @@ CANDLE_INTERVAL_MS = {
     "1d": 86_400_000,
     "7d": 604_800_000,
 }
-"""Candle intervals Gate.io documents for ``*.candlesticks``, in ms."""
+"""Candle intervals Gate.io documents for ``spot.candlesticks`` and ``futures.candlesticks``
+(the payload's first item), in ms: 10s 1m 5m 15m 30m 1h 4h 8h 1d 7d, from the candlesticks
+channels of https://www.gate.io/docs/developers/apiv4/ws/en/ and
+https://www.gate.io/docs/developers/futures/ws/en/. Its keys are what a subscription's
+``candle_interval`` may be; any other is refused when the protocol is built."""
 
 
 @dataclass(frozen=True, slots=True)

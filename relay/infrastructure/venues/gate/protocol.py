@@ -26,6 +26,7 @@ from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType, Instrument, MarketEvent
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.intervals import check_candle_intervals
 from relay.infrastructure.venues.common.resync import books_to_resync
 from relay.infrastructure.venues.common.update_id_book import (
     BUFFER_MARGIN_S,
@@ -77,6 +78,10 @@ class GateProtocol(VenueProtocol):
         market: spot or USDT futures rules.
         default_ws_url: the venue's public WebSocket URL.
         clock_s: the time written in the frames' ``time`` field (seconds).
+
+    Raises:
+        InvalidValueError: a candle subscription's interval is not one of
+            :data:`.parse.CANDLE_INTERVAL_MS`.
     """
 
     def __init__(
@@ -86,6 +91,7 @@ class GateProtocol(VenueProtocol):
         default_ws_url: str,
         clock_s: Callable[[], float] = time.time,
     ) -> None:
+        check_candle_intervals("Gate.io", parse.CANDLE_INTERVAL_MS, config.subscriptions)
         self._config = config
         self._market = market
         self._ws_url = config.ws_url or default_ws_url

@@ -38,7 +38,8 @@ no batch subscribe): a config entry opens at most five: ``trades`` (trade),
 ``bbo`` (ticker), ``l2Book`` (l2_orderbook), ``activeAssetCtx`` (funding_rate
 and open_interest, shared) and ``candle`` (candle, the entry's
 ``candle_interval``; the venue offers 1m 3m 5m 15m 30m 1h 2h 4h 8h 12h 1d 3d
-1w 1M and answers any other with an error frame).
+1w 1M, :data:`.parse.CANDLE_INTERVALS`, and any other is refused when the
+protocol is built).
 
 Book integrity: every ``l2Book`` message is a full snapshot of the top levels
 (``WsBook``: "Snapshot feed, pushed on each block that is at least 0.5 since

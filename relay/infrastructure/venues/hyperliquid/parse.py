@@ -30,6 +30,27 @@ from relay.domain.model import (
 from relay.infrastructure.venues.common import sides, wire
 from relay.infrastructure.venues.hyperliquid.book import level
 
+CANDLE_INTERVALS = (
+    "1m",
+    "3m",
+    "5m",
+    "15m",
+    "30m",
+    "1h",
+    "2h",
+    "4h",
+    "8h",
+    "12h",
+    "1d",
+    "3d",
+    "1w",
+    "1M",
+)
+"""The intervals of the ``candle`` subscription
+(https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/websocket/subscriptions:
+``{"type": "candle", "coin": ..., "interval": ...}``); any other is refused when
+the protocol is built."""
+
 
 def context_digest(ctx: dict[str, Any]) -> str:
     """16 hex digits of BLAKE2b over an asset context's fields, sorted by name.

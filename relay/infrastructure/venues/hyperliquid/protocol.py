@@ -20,6 +20,7 @@ from relay.domain.errors import InvalidValueError
 from relay.domain.model import Candle, DataType, Instrument, MarketEvent
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
+from relay.infrastructure.venues.common.intervals import check_candle_intervals
 from relay.infrastructure.venues.hyperliquid import parse
 from relay.infrastructure.venues.hyperliquid.book import L2Book, check_newer
 
@@ -96,9 +97,14 @@ class HyperliquidProtocol(VenueProtocol):
 
     Args:
         config: the venue's config (subscriptions, URL override).
+
+    Raises:
+        InvalidValueError: a candle subscription's interval is not one of
+            :data:`.parse.CANDLE_INTERVALS`.
     """
 
     def __init__(self, config: VenueConfig) -> None:
+        check_candle_intervals("Hyperliquid", parse.CANDLE_INTERVALS, config.subscriptions)
         self._config = config
         self._wanted: dict[str, _Wanted] = {}
         self._books: dict[str, L2Book] = {}

@@ -9,9 +9,10 @@ cited in :mod:`.parse`. Every message is a JSON object: data as ``{"channel":
 
 Candle intervals: the configured interval (``"1m"``, ``"4h"``, ``"1d"``,
 ``"1w"``, ``"15d"``) is sent as minutes (1, 240, 1440, 10080, 21600); Kraken
-offers 1, 5, 15, 30, 60, 240, 1440, 10080, 21600 and answers others with a
-subscribe error. Kraken never marks a candle final: every candle is published
-with ``is_closed=False``.
+offers 1, 5, 15, 30, 60, 240, 1440, 10080, 21600 (:data:`OHLC_MINUTES`) and an
+interval of any other length is refused when the protocol is built
+(:func:`ohlc_minutes`). Kraken never marks a candle final: every candle is
+published with ``is_closed=False``.
 
 A checksum mismatch (see :mod:`.book`) gives a ``BookResync(instrument,
 "checksum")`` and, in ``replies``, the unsubscribe and subscribe frames of that
@@ -33,6 +34,7 @@ from relay.application.ports import (
     VenueProtocol,
 )
 from relay.config.model import VenueConfig
+from relay.domain.errors import InvalidValueError
 from relay.domain.model import (
     DataType,
     Instrument,
@@ -73,6 +75,29 @@ def interval_minutes(interval: str) -> int:
     return int(match.group(1)) * _UNIT_MINUTES[match.group(2)]
 
 
+OHLC_MINUTES = (1, 5, 15, 30, 60, 240, 1440, 10080, 21600)
+"""The ``ohlc`` channel's ``interval`` parameter, "One of: 1, 5, 15, 30, 60, 240, 1440, 10080,
+21600" minutes (https://docs.kraken.com/exchange/api-reference/spot-websocket-v2/ohlc)."""
+
+CANDLE_INTERVALS = ("1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w", "15d")
+""":data:`OHLC_MINUTES` as relay interval words (another spelling of the same length,
+``"60m"``, is accepted too)."""
+
+
+def ohlc_minutes(interval: str) -> int:
+    """The ``ohlc`` channel's interval for a configured candle interval (``"4h"`` -> 240).
+
+    Raises:
+        InvalidValueError: :func:`interval_minutes` gives a length Kraken does not offer.
+    """
+    minutes = interval_minutes(interval)
+    if minutes not in OHLC_MINUTES:
+        raise InvalidValueError(
+            "candle_interval", interval, f"Kraken offers {', '.join(CANDLE_INTERVALS)}"
+        )
+    return minutes
+
+
 def subscribe_frame(method: str, channel: str, symbols: Sequence[str], **params: Any) -> str:
     """``{"method":"subscribe","params":{"channel":"book","symbol":["BTC/USD"],"depth":10}}``."""
     body: dict[str, Any] = {"channel": channel, "symbol": list(symbols)}
@@ -85,6 +110,10 @@ class KrakenProtocol(VenueProtocol):
 
     Args:
         config: the venue's config (subscriptions, URL override).
+
+    Raises:
+        InvalidValueError: a candle subscription's interval is not one of
+            :data:`OHLC_MINUTES` (:func:`ohlc_minutes`).
     """
 
     def __init__(self, config: VenueConfig) -> None:
@@ -95,6 +124,8 @@ class KrakenProtocol(VenueProtocol):
         self._books: dict[str, KrakenBook] = {}
         for sub in config.subscriptions:
             symbol = sub.instrument
+            if DataType.CANDLE in sub.data_types:
+                ohlc_minutes(sub.candle_interval)
             self._intervals[symbol] = sub.candle_interval
             if DataType.L2_ORDERBOOK in sub.data_types:
                 self._books[symbol] = KrakenBook(
@@ -131,7 +162,7 @@ class KrakenProtocol(VenueProtocol):
             if DataType.L2_ORDERBOOK in sub.data_types:
                 books.setdefault(self._books[symbol].depth, []).append(symbol)
             if DataType.CANDLE in sub.data_types:
-                ohlc.setdefault(interval_minutes(sub.candle_interval), []).append(symbol)
+                ohlc.setdefault(ohlc_minutes(sub.candle_interval), []).append(symbol)
         frames: list[str] = []
         if trade:
             frames.append(subscribe_frame("subscribe", "trade", trade, snapshot=False))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import orjson
 
 from relay.config.model import SubscriptionConfig, VenueConfig
+from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType
 
 PUBLIC_WS_URL = "wss://ws.okx.com:8443/ws/v5/public"
@@ -78,20 +79,49 @@ def book_channel(depth: int) -> str:
     return "books5" if 1 <= depth <= BOOKS5_MAX_DEPTH else "books"
 
 
+CANDLE_INTERVALS = {
+    "1s": "1s",
+    "1m": "1m",
+    "3m": "3m",
+    "5m": "5m",
+    "15m": "15m",
+    "30m": "30m",
+    "1h": "1H",
+    "2h": "2H",
+    "4h": "4H",
+    "6h": "6H",
+    "12h": "12H",
+    "1d": "1D",
+    "2d": "2D",
+    "3d": "3D",
+    "5d": "5D",
+    "1w": "1W",
+    "1M": "1M",
+    "3M": "3M",
+}
+"""Relay interval -> OKX bar, for the bars of the candlesticks channel (``candle<bar>``,
+https://www.okx.com/docs-v5/en/#order-book-trading-market-data-ws-candlesticks-channel)
+that a relay interval word can name (the ``...utc`` bars cannot: they are Hong Kong
+time's bars shifted to UTC, not another length)."""
+
+
 def okx_bar(interval: str) -> str:
     """OKX's bar for a configured candle interval: ``"1h"`` -> ``"1H"``, ``"1m"`` -> ``"1m"``.
 
     OKX spells hours, days and weeks in capitals (``1m`` is a minute, ``1M`` a
-    month); lower-case ``h``, ``d``, ``w`` are raised. Anything else is passed
-    on as it is (the venue answers an unknown bar with an error event).
+    month). OKX's own bars (``"4H"``, ``"6Hutc"``) are returned as they are.
+
+    Raises:
+        InvalidValueError: neither a key of :data:`CANDLE_INTERVALS` nor an OKX bar.
     """
     if interval in _BARS:
         return interval
-    if interval[-1:] in ("h", "d", "w"):
-        raised = interval[:-1] + interval[-1].upper()
-        if raised in _BARS:
-            return raised
-    return interval
+    bar = CANDLE_INTERVALS.get(interval)
+    if bar is None:
+        raise InvalidValueError(
+            "candle_interval", interval, f"OKX offers {', '.join(CANDLE_INTERVALS)}"
+        )
+    return bar
 
 
 def instrument_type(inst_id: str) -> str:

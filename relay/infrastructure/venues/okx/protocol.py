@@ -50,6 +50,10 @@ class OkxProtocol(VenueProtocol):
         config: this connection's config (after :func:`.channels.split_config`); its
             ``ws_url`` or :data:`.channels.PUBLIC_WS_URL` is connected to, and every data
             type of every subscription is subscribed there.
+
+    Raises:
+        InvalidValueError: a candle subscription's interval OKX has no bar for
+            (:func:`.channels.okx_bar`).
     """
 
     def __init__(self, config: VenueConfig) -> None:
@@ -103,7 +107,14 @@ class OkxProtocol(VenueProtocol):
         """Subscribe an instrument's data types live: ``{"op":"subscribe","args":[...]}``
         (https://www.okx.com/docs-v5/en/#overview-websocket-subscribe). A new book starts
         unsynced and takes the snapshot OKX pushes after the subscribe; no other channel
-        is touched. Data types already subscribed here are skipped."""
+        is touched. Data types already subscribed here are skipped.
+
+        Raises:
+            InvalidValueError: a candle interval OKX has no bar for
+                (:func:`.channels.okx_bar`; nothing is changed).
+        """
+        if DataType.CANDLE in subscription.data_types:
+            okx_bar(subscription.candle_interval)
         instrument = Instrument(
             self._config.id, subscription.instrument, subscription.canonical_symbol
         )

@@ -138,15 +138,19 @@ def test_a_candle_of_an_unknown_resolution_is_refused() -> None:
         ("1h", "1HOUR"),
         ("4h", "4HOURS"),
         ("1d", "1DAY"),
-        ("4HOURS", "4HOURS"),
     ],
 )
 def test_configured_intervals_map_to_the_indexer_resolutions(interval: str, word: str) -> None:
     assert parse.resolution(interval) == word
 
 
-def test_an_interval_the_indexer_lacks_is_sent_as_it_is_for_the_indexer_to_refuse() -> None:
-    assert parse.resolution("3m") == "3m"
+@pytest.mark.parametrize("interval", ["3m", "2h", "4HOURS"])
+def test_an_interval_the_indexer_lacks_is_refused_with_the_list(interval: str) -> None:
+    with pytest.raises(InvalidValueError) as info:
+        parse.resolution(interval)
+    assert str(info.value) == (
+        f"candle_interval={interval!r}: dYdX offers 1m, 5m, 15m, 30m, 1h, 4h, 1d"
+    )
 
 
 def test_markets_answer_gives_funding_and_open_interest_of_each_market() -> None:
