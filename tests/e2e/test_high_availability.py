@@ -261,10 +261,19 @@ async def events_received(port: int) -> float:
 
 
 def _caught_up(port: int, leader_port: int) -> Callable[[], Awaitable[bool]]:
-    """The relay on ``port`` has read as many events as the one on ``leader_port``."""
+    """The relay on ``port`` has read as many events as the one on ``leader_port``, and
+    its count has not moved for a second (its replay has ended: a count can reach the
+    leader's with a book resync's extra snapshot while deltas are still arriving)."""
+    seen: list[tuple[float, float]] = []  # (count, monotonic time it was first seen)
 
     async def check() -> bool:
-        return await events_received(port) >= await events_received(leader_port)
+        count = await events_received(port)
+        if not seen or seen[-1][0] != count:
+            seen.append((count, time.monotonic()))
+            return False
+        return count >= await events_received(leader_port) and (
+            time.monotonic() - seen[-1][1] >= 1.0
+        )
 
     return check
 
