@@ -174,8 +174,12 @@ async def start_relay(config: Path, fd_limit: int | None = None) -> asyncio.subp
 
 
 async def stop_relay(relay: asyncio.subprocess.Process) -> str:
-    """SIGTERM the relay, wait for it, return its stderr."""
-    relay.send_signal(signal.SIGTERM)
+    """SIGTERM the relay (unless it already ended), wait for it, return its stderr.
+
+    A relay that ended on its own is not an error here: the caller's check of its
+    ``returncode`` shows the stderr returned, which says why."""
+    with contextlib.suppress(ProcessLookupError):
+        relay.send_signal(signal.SIGTERM)
     _, stderr = await asyncio.wait_for(relay.communicate(), 60)
     return stderr.decode()
 
