@@ -85,6 +85,20 @@ def open_interest_values(
     return values
 
 
+def assert_derived_open_interest(
+    envelopes: list[dict[str, Any]], trades: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    """Each open interest envelope is one the simulator can answer (open_interest_values)."""
+    derived = open_interest_values(trades)
+    for envelope in envelopes:
+        value = (
+            envelope["instrument"],
+            envelope["exchange_timestamp"],
+            envelope["payload"]["open_interest"],
+        )
+        assert value in derived, value
+
+
 def config(nats_url: str, sim: str, http_port: int) -> str:
     header = relay_header(nats_url, http_port).replace(
         'storage = "file"', 'storage = "file"\nduplicate_window_s = 0.1'
@@ -273,14 +287,7 @@ async def test_trades_flow_over_rest_while_the_websocket_is_refused_and_none_is_
     open_interest = [e for e in envelopes if e["data_type"] == "open_interest"]
     assert open_interest
     assert {e.get("source") for e in open_interest} == {"rest"}
-    derived = open_interest_values(trades)
-    for envelope in open_interest:
-        value = (
-            envelope["instrument"],
-            envelope["exchange_timestamp"],
-            envelope["payload"]["open_interest"],
-        )
-        assert value in derived, value
+    assert_derived_open_interest(open_interest, trades)
     sequences = Counter((e["instrument"], e["data_type"], e["sequence"]) for e in envelopes)
     assert max(sequences.values()) == 1
 
@@ -332,11 +339,4 @@ async def test_a_connection_of_open_interest_only_opens_no_websocket(tmp_path: P
     assert len(envelopes) >= published >= len(USDM)
     assert {e["data_type"] for e in envelopes} == {"open_interest"}
     assert {e["instrument"] for e in envelopes} == set(USDM)
-    derived = open_interest_values(trades)
-    for envelope in envelopes:
-        value = (
-            envelope["instrument"],
-            envelope["exchange_timestamp"],
-            envelope["payload"]["open_interest"],
-        )
-        assert value in derived, value
+    assert_derived_open_interest(envelopes, trades)
