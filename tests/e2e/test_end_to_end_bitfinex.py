@@ -31,6 +31,7 @@ from support.e2e import (
     stop_relay,
     stored_messages,
     until,
+    wire_book,
 )
 
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
@@ -52,20 +53,6 @@ canonical_symbol = "{canonical(symbol)}"
 data_types = ["trade", "ticker", "l2_orderbook"]
 """)
     return "".join(parts)
-
-
-def rebuild(updates: list[dict[str, Any]]) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
-    book: tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]] = ({}, {})
-    for update in updates:
-        if update["is_snapshot"] and update.get("snapshot_part", 1) == 1:
-            book = ({}, {})
-        for side, levels in zip(book, (update["bids"], update["asks"]), strict=True):
-            for price, quantity in levels:
-                if Decimal(quantity) == 0:
-                    side.pop(Decimal(price), None)
-                else:
-                    side[Decimal(price)] = Decimal(quantity)
-    return book
 
 
 def metric_lines(http_port: int, name: str) -> list[str]:
@@ -128,7 +115,7 @@ async def test_recorded_bitfinex_session_with_checksums_arrives_in_jetstream_exa
         assert updates[0]["is_snapshot"] is True
         assert sum(u["is_snapshot"] for u in updates) == 1
         assert len(updates) == 1 + ref.deltas.get(symbol, 0), symbol
-        assert rebuild(updates) == ref.books[symbol], symbol
+        assert wire_book(updates) == ref.books[symbol], symbol
     print(
         f"\nbitfinex: {len(messages)} messages; trades {sum(map(len, ref.trades.values()))}, "
         f"tickers {sum(map(len, ref.tickers.values()))}, deltas {sum(ref.deltas.values())}"

@@ -12,14 +12,14 @@ changes. The recording has no ``change_id`` break and no trade notification.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
-from decimal import Decimal
+from typing import Any
 
 import pytest
 from support.deribit_e2e import config_text, verify_deribit
 from support.deribit_reference import deribit_reference
-from support.e2e import decode, simulator_process, stored_messages
+from support.e2e import decode, simulator_process, starts_snapshot, stored_messages, wire_book
 from support.reference_books import CAPTURES
 
 from relay.bootstrap import Relay
@@ -111,22 +111,14 @@ async def test_a_skipped_book_change_breaks_change_id_and_resyncs_that_book_only
     }
     print(f"\nderibit: resyncs after skipping recorded frame 100: {resyncs}")
     assert resyncs == {("BTC-24SEP21-8000-P", "gap"): 1.0}
-    books: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
-    snapshots: Counter[str] = Counter()
+    updates: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
     for _, _, data in messages:
         env = decode(data, "json")
-        if env["data_type"] != "l2_orderbook":
-            continue
-        payload = env["payload"]
-        if payload["is_snapshot"]:
-            books[env["instrument"]] = ({}, {})
-            snapshots[env["instrument"]] += 1
-        book = books[env["instrument"]]
-        for side, levels in zip(book, (payload["bids"], payload["asks"]), strict=True):
-            for price, quantity in levels:
-                if Decimal(quantity) == 0:
-                    side.pop(Decimal(price), None)
-                else:
-                    side[Decimal(price)] = Decimal(quantity)
+        if env["data_type"] == "l2_orderbook":
+            updates[env["instrument"]].append(env["payload"])
+    books = {name: wire_book(payloads) for name, payloads in updates.items()}
+    snapshots = Counter(
+        {name: sum(starts_snapshot(p) for p in payloads) for name, payloads in updates.items()}
+    )
     assert snapshots == {name: 2 if name == "BTC-24SEP21-8000-P" else 1 for name in ref.books}
     assert books == ref.books

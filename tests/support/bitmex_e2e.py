@@ -13,7 +13,7 @@ from typing import Any
 from relay.infrastructure.embedded_nats import free_port
 from support.bitmex_frames import SYMBOLS, canonical
 from support.bitmex_reference import bitmex_reference
-from support.e2e import Stored, decode, relay_header
+from support.e2e import Stored, decode, relay_header, starts_snapshot, wire_book
 
 Book = tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]
 
@@ -55,21 +55,9 @@ def streams_of(messages: Stored) -> dict[tuple[str, str], list[dict[str, Any]]]:
 
 
 def rebuild(updates: list[dict[str, Any]]) -> tuple[Book, int]:
-    """The book a consumer builds from published snapshots (parts) and deltas, and how
-    many snapshots it saw (part 1 of each)."""
-    book: Book = ({}, {})
-    snapshots = 0
-    for update in updates:
-        if update["is_snapshot"] and update.get("snapshot_part", 1) == 1:
-            book = ({}, {})
-            snapshots += 1
-        for side, levels in zip(book, (update["bids"], update["asks"]), strict=True):
-            for price, quantity in levels:
-                if Decimal(quantity) == 0:
-                    side.pop(Decimal(price), None)
-                else:
-                    side[Decimal(price)] = Decimal(quantity)
-    return book, snapshots
+    """The book a consumer builds from published snapshots (parts) and deltas
+    (``support.e2e.wire_book``), and how many snapshots it saw (part 1 of each)."""
+    return wire_book(updates), sum(starts_snapshot(update) for update in updates)
 
 
 def verify_bitmex(messages: Stored) -> dict[str, int]:

@@ -235,12 +235,19 @@ WireBook = tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]
 """(bids, asks): price -> quantity, as a consumer holds a book."""
 
 
+def starts_snapshot(update: dict[str, Any]) -> bool:
+    """A snapshot's first (or only) part: where a consumer starts the book afresh (the
+    later parts of a split snapshot add to it; docs/wire-format.md, ``snapshot_part``)."""
+    return bool(update["is_snapshot"]) and (update.get("snapshot_part") or 1) == 1
+
+
 def wire_book(updates: list[dict[str, Any]]) -> WireBook:
     """The book a consumer rebuilds from published ``l2_update`` payloads, in order: a
-    snapshot starts it afresh, a quantity of 0 removes the level (docs/wire-format.md)."""
+    snapshot's first part starts it afresh, a quantity of 0 removes the level
+    (docs/wire-format.md)."""
     book: WireBook = ({}, {})
     for update in updates:
-        if update["is_snapshot"]:
+        if starts_snapshot(update):
             book = ({}, {})
         for side, levels in zip(book, (update["bids"], update["asks"]), strict=True):
             for price, quantity in levels:
