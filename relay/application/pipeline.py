@@ -187,8 +187,8 @@ class Pipeline:
                     # here, one coroutine call per event: this is the measured hot path.
                     try:
                         stream = self._streams.get((event.instrument, event.data_type))
-                        if stream is None:
-                            await self._submit(event, read_ns)
+                        if stream is None and (stream := self._new_stream(event)) is None:
+                            pass  # unsubscribed at runtime: dropped, counted
                         elif stream.held:
                             await self._submit_held(stream, event, read_ns)
                         elif stream.recent.add(msg_id := stream.msg_id_prefix + event.dedup_key):
@@ -201,24 +201,15 @@ class Pipeline:
             if queue.empty():
                 await self._sink.flush()
 
-    async def _submit(self, event: MarketEvent, read_ns: int) -> None:
-        """One event, whatever its stream's state (:meth:`_run` takes the common way itself)."""
-        key = (event.instrument, event.data_type)
-        stream = self._streams.get(key)
-        if stream is None:
-            instrument = event.instrument
-            if (instrument.venue, instrument.instrument, event.data_type) in self._removed:
-                self._metrics.event_dropped(instrument.venue, event.data_type.value, "unsubscribed")
-                return
-            stream = self._streams[key] = self._stream(event)
-        if stream.held:
-            await self._submit_held(stream, event, read_ns)
-            return
-        msg_id = stream.msg_id_prefix + event.dedup_key
-        if not stream.recent.add(msg_id):
-            self._duplicate(stream)
-            return
-        await self._publish(stream, event, msg_id, read_ns)
+    def _new_stream(self, event: MarketEvent) -> Stream | None:
+        """The stream of an event seen for the first time; None (the event dropped and
+        counted) when the stream was unsubscribed at runtime."""
+        instrument = event.instrument
+        if (instrument.venue, instrument.instrument, event.data_type) in self._removed:
+            self._metrics.event_dropped(instrument.venue, event.data_type.value, "unsubscribed")
+            return None
+        stream = self._streams[(instrument, event.data_type)] = self._stream(event)
+        return stream
 
     def _duplicate(self, stream: Stream) -> None:
         self.duplicates += 1
@@ -276,7 +267,7 @@ class Pipeline:
     ) -> None:
         """Submit an L2 snapshot, a delta cut to depth, or a delta before a whole snapshot.
 
-        (A delta of a complete book without a depth view takes :meth:`_submit`'s short way.)
+        (A delta of a complete book without a depth view takes :meth:`_publish`'s short way.)
         """
         view = stream.depth_view
         if view is not None:
