@@ -234,6 +234,9 @@ async def test_a_leader_whose_cluster_hangs_past_its_lease_deadline_holds_then_l
         resumed_at = time.monotonic()
         await until(lambda: _is(port, "leader"), "relay a leading again", 30)
         leading_again_s = time.monotonic() - resumed_at
+        # The relay's lease bucket may answer before the stream's Raft group has a leader
+        # again after the whole-cluster freeze (a stream_info request timed out in a CI run).
+        await until(_answers(cluster), "the stream answering again", 30)
         messages = await stored_messages(cluster.urls[0], USDM_MESSAGES)
         stderr = await stop_relay(relays["a"])
     print(
