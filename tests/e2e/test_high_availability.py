@@ -209,6 +209,7 @@ async def test_a_leader_whose_cluster_hangs_past_its_lease_deadline_holds_then_l
     could not renew its lease for 0.75 x lease_ttl_s. It holds what it reads instead of
     exiting; when the nodes run again its renewal succeeds (nobody else wrote the key)
     and it publishes what it held: the stream holds the whole session once."""
+    await cluster.wait_ready()
     nc = await nats.connect(servers=cluster.urls)
     with contextlib.suppress(nats.js.errors.NotFoundError):  # left by a test before
         await nc.jetstream(timeout=10.0).delete_stream("MARKET")
@@ -309,6 +310,8 @@ def _answers(cluster: NatsCluster) -> Callable[[], Awaitable[bool]]:
 async def test_two_shards_of_two_replicas_store_the_union_of_four_instruments_once(
     cluster: NatsCluster, tmp_path: Path
 ) -> None:
+    # The test before may have frozen the whole cluster: JetStream's meta leader first.
+    await cluster.wait_ready()
     nc = await nats.connect(servers=cluster.urls)
     with contextlib.suppress(nats.js.errors.NotFoundError):  # left by the test before
         await nc.jetstream(timeout=10.0).delete_stream("MARKET")
