@@ -496,12 +496,14 @@ class Pipeline:
         is behind its anchor, holds catching up (:meth:`catching_up`) until its
         ring reaches it or ``takeover_catchup_s`` passed, while the others
         publish. A stream first seen later reads its anchor at its first event.
-        New events wait while the anchors are read.
+        New events wait while the anchors are read. What the rings published is
+        written before this returns (the venue may send nothing more for a while).
         """
         async with self._publishing:
             self._anchor_of = anchor_of
             for stream in list(self._streams.values()):
                 await self._resume(stream)
+            await self._sink.flush()
 
     async def _resume(self, stream: Stream) -> None:
         """Read the stream's anchor; hold it catching up, or resume it from its ring."""
@@ -559,6 +561,7 @@ class Pipeline:
                     await self._end_hold(stream, wait)
                 else:
                     deadlines.append(wait.deadline_s)
+            await self._sink.flush()  # outside the run loop, which flushes as it runs dry
         return min(deadlines) - now_s if deadlines else None
 
     async def _resume_from(

@@ -36,7 +36,9 @@ class RecordingSink:
     """A :class:`~relay.application.ports.MessageSink` that keeps every message.
 
     ``gate``: while clear, :meth:`submit` waits (a JetStream that stopped
-    acknowledging); ``entered`` is set once a submit is waiting on it.
+    acknowledging); ``entered`` is set once a submit is waiting on it. ``unflushed``:
+    messages submitted since the last :meth:`flush` (a batching publisher would still
+    hold them unwritten).
     """
 
     max_payload_bytes = 0
@@ -47,6 +49,11 @@ class RecordingSink:
         self.gate.set()
         self.entered = asyncio.Event()
         self.flushes = 0
+        self._flushed = 0
+
+    @property
+    def unflushed(self) -> int:
+        return len(self.messages) - self._flushed
 
     async def submit(self, message: OutboundMessage) -> None:
         if not self.gate.is_set():
@@ -56,6 +63,7 @@ class RecordingSink:
 
     async def flush(self) -> None:
         self.flushes += 1
+        self._flushed = len(self.messages)
 
     async def drain(self, timeout_s: float) -> int:
         return 0

@@ -83,6 +83,8 @@ async def publish(
 
             await pipeline.promote(lookup)
             assert not pipeline.standby
+            # Nothing more may come from the venue: what the takeover published is written.
+            assert sink.unflushed == 0
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

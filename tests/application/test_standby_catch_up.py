@@ -88,6 +88,8 @@ async def take_over(
         result.at_promote = dict(result.kinds)
         result.published_at_promote = {m.subject for m in result.sink.messages}
         result.catching_up_at_promote = pipeline.catching_up
+        # Nothing more may come from the venue: what the takeover published is written.
+        assert result.sink.unflushed == 0
         for event in after:
             await pipeline.put(event)
         deadline = time.monotonic() + 10.0
@@ -95,6 +97,8 @@ async def take_over(
             assert time.monotonic() < deadline, "streams still holding"
             await asyncio.sleep(0.01)
         assert await pipeline.drain(10.0) == 0
+        # A hold that ended at its deadline published its ring: written too.
+        assert result.sink.unflushed == 0
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
