@@ -3,12 +3,15 @@
 Starts the bundled nats-server, ``relay simulate`` on the recordings shipped in
 this package (binance-usdm.jsonl, binance-spot.jsonl; attribution in NOTICE),
 and the relay pointed at them; prints live counts per subject while it runs
-and a summary at the end.
+and a summary at the end. SIGINT (Ctrl-C) or SIGTERM ends it early, with the
+summary, as the time running out does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import sys
 import time
 from collections import Counter
@@ -73,7 +76,8 @@ def _subscriptions(symbols: dict[str, str]) -> str:
 
 
 async def run_demo(seconds: float, speed: str = "realtime") -> int:
-    """Run the demo for ``seconds``; prints to stdout. Returns the exit code (0)."""
+    """Run the demo for ``seconds``, or until SIGINT/SIGTERM; prints to stdout. Returns the
+    relay's exit code (0 after a clean stop)."""
     from relay.config.model import LogFormat
     from relay.infrastructure.logs import configure_logging
     from relay.sim.replay import parse_speed
@@ -111,15 +115,27 @@ async def run_demo(seconds: float, speed: str = "realtime") -> int:
         await nc.subscribe("market.>", cb=count)
         relay = Relay(config)
         stop = asyncio.Event()
+        interrupted = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, interrupted.set)
         started = time.monotonic()
         relay_task = asyncio.create_task(relay.run(stop))
         health: dict[str, object] = {}
         try:
-            while time.monotonic() - started < seconds and not relay_task.done():
-                await asyncio.sleep(1.0)
+            while (
+                time.monotonic() - started < seconds
+                and not relay_task.done()
+                and not interrupted.is_set()
+            ):
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await interrupted.wait()
                 _print_live(counts, time.monotonic() - started)
             health = relay.health.report()
         finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
             stop.set()
             code = await relay_task
             stored = (await nc.jetstream().stream_info("MARKET")).state.messages

@@ -13,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import orjson
 import pytest
-from support.e2e import stored_messages
+from support.e2e import expected_counts, stored_messages, until
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +75,7 @@ async def test_the_documented_example_strategy_prints_the_books_top_from_nats(
         "relay.cli",
         "demo",
         "--seconds",
-        "30",
+        "300",  # ended by SIGTERM below, once the stream is read
         "--speed",
         "3",
         stdout=asyncio.subprocess.PIPE,
@@ -86,27 +85,45 @@ async def test_the_documented_example_strategy_prints_the_books_top_from_nats(
     url = re.search(r"nats-server (nats://[\d.:]+)", first)
     assert url, first
     strategy = await asyncio.create_subprocess_exec(
-        sys.executable, str(script), url.group(1), stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        str(script),
+        url.group(1),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert strategy.stdout is not None
     lines: list[str] = []
+
+    async def read_lines(stdout: asyncio.StreamReader) -> None:
+        async for raw in stdout:
+            lines.append(raw.decode().rstrip("\n"))
+
+    reader = asyncio.create_task(read_lines(strategy.stdout))
+
+    async def printed_last_state() -> bool:
+        match = LINE.fullmatch(lines[-1]) if lines else None
+        return match is not None and int(match["sequence"]) == last
+
     try:
-        # The replay (31 s recorded, at speed 3) ends within about 12 s; read until
-        # the strategy has been quiet for 3 s after printing, or 25 s in all.
-        deadline = time.monotonic() + 25
-        while time.monotonic() < deadline:
-            try:
-                read = await asyncio.wait_for(strategy.stdout.readline(), 3 if lines else 20)
-            except TimeoutError:
-                break
-            if not read:
-                break
-            lines.append(read.decode().rstrip("\n"))
-        messages = await stored_messages(url.group(1), 1)
+        # The whole replay stored (31 s recorded, at speed 3), then the strategy's line for
+        # the book's last stored state.
+        messages = await stored_messages(url.group(1), expected_counts())
+        last = max(book_tops(messages))
+        await until(printed_last_state, f"the strategy's line for book sequence {last}", 30)
+        ended = strategy.returncode
     finally:
-        strategy.terminate()
+        if strategy.returncode is None:
+            strategy.terminate()
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        assert strategy.stderr is not None
+        strategy_stderr = await strategy.stderr.read()
         await strategy.wait()
+        if demo.returncode is None:
+            demo.terminate()
         await asyncio.wait_for(demo.communicate(), 60)
+    # The strategy runs until stopped: it must not have ended on its own.
+    assert ended is None, strategy_stderr.decode(errors="replace")[-3000:]
     assert demo.returncode == 0
     tops = book_tops(messages)
     tickers = {
