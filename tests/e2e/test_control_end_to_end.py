@@ -89,13 +89,19 @@ data_types = ["trade", "l2_orderbook"]
 """
 
 
-async def envelopes(js: JetStreamContext, stream: str, subject: str) -> list[dict[str, Any]]:
-    """Every stored envelope of ``subject`` in ``stream``, in stream order."""
+async def stored(js: JetStreamContext, stream: str, subject: str) -> int:
+    """How many messages of ``subject`` ``stream`` holds (one request: what a poll asks,
+    where reading every envelope each 50 ms made an ordered consumer each time)."""
     try:
         info = await js.stream_info(stream, subjects_filter=subject)
     except NotFoundError:
-        return []
-    count = (info.state.subjects or {}).get(subject, 0)
+        return 0
+    return (info.state.subjects or {}).get(subject, 0)
+
+
+async def envelopes(js: JetStreamContext, stream: str, subject: str) -> list[dict[str, Any]]:
+    """Every stored envelope of ``subject`` in ``stream``, in stream order."""
+    count = await stored(js, stream, subject)
     if not count:
         return []
     subscription = await js.subscribe(subject, stream=stream, ordered_consumer=True)
@@ -188,7 +194,7 @@ async def test_runtime_changes_touch_only_named_streams_persist_and_reach_replic
                 return list(answer.json()["streams"]) if answer.status_code == 200 else []
 
             async def sushi_streaming() -> bool:
-                return len(await envelopes(js, "MARKET", SUSHI_BOOK)) >= 2
+                return await stored(js, "MARKET", SUSHI_BOOK) >= 2
 
             await until(sushi_streaming, "the SUSHIUSDT book on relay A")
 
@@ -238,7 +244,7 @@ async def test_runtime_changes_touch_only_named_streams_persist_and_reach_replic
             assert again.status_code == 409
 
             async def ctk_tickers() -> bool:
-                return len(await envelopes(js, "MARKET", CTK_TICKER)) >= 5
+                return await stored(js, "MARKET", CTK_TICKER) >= 5
 
             await until(ctk_tickers, "CTKUSDT tickers in JetStream")
 
@@ -249,13 +255,13 @@ async def test_runtime_changes_touch_only_named_streams_persist_and_reach_replic
             code, out, err = await cli(url_a, "remove", "binance-usdm", "CTKUSDT")
             assert (code, out, err) == (0, "removed binance-usdm CTKUSDT ticker\n", "")
             tickers = await envelopes(js, "MARKET", CTK_TICKER)
-            sushi_then = len(await envelopes(js, "MARKET", SUSHI_BOOK))
+            sushi_then = await stored(js, "MARKET", SUSHI_BOOK)
 
             async def sushi_moved_on() -> bool:
-                return len(await envelopes(js, "MARKET", SUSHI_BOOK)) >= sushi_then + 20
+                return await stored(js, "MARKET", SUSHI_BOOK) >= sushi_then + 20
 
             await until(sushi_moved_on, "20 more SUSHIUSDT book messages")
-            assert len(await envelopes(js, "MARKET", CTK_TICKER)) == len(tickers)
+            assert await stored(js, "MARKET", CTK_TICKER) == len(tickers)
             got = [
                 [
                     t["payload"][k]
@@ -268,7 +274,15 @@ async def test_runtime_changes_touch_only_named_streams_persist_and_reach_replic
             assert sequences_whole(tickers)
 
             # The books: AKROUSDT (added) and SUSHIUSDT (running) equal the recording's at its end.
+            counts: list[tuple[int, int]] = []
+
             async def books_done() -> bool:
+                # Read back only once both counts held still for a poll.
+                counts.append(
+                    (await stored(js, "MARKET", AKRO_BOOK), await stored(js, "MARKET", SUSHI_BOOK))
+                )
+                if len(counts) < 2 or counts[-1] != counts[-2] or not counts[-1][0]:
+                    return False
                 akro = await envelopes(js, "MARKET", AKRO_BOOK)
                 sushi = await envelopes(js, "MARKET", SUSHI_BOOK)
                 return (
@@ -378,7 +392,7 @@ async def test_a_stream_the_venue_cannot_join_live_gets_its_own_connection_close
             try:
 
                 async def sushi_streaming() -> bool:
-                    return len(await envelopes(js, "MARKET", SUSHI_BOOK)) >= 2
+                    return await stored(js, "MARKET", SUSHI_BOOK) >= 2
 
                 await until(sushi_streaming, "the SUSHIUSDT book")
                 body = {
@@ -392,7 +406,13 @@ async def test_a_stream_the_venue_cannot_join_live_gets_its_own_connection_close
                 ).status_code == 201
                 assert sorted(relay.health.venues) == ["binance-usdm", "binance-usdm#2"]
 
+                akro_counts: list[int] = []
+
                 async def akro_done() -> bool:
+                    # Read back only once the count held still for a poll.
+                    akro_counts.append(await stored(js, "MARKET", AKRO_BOOK))
+                    if len(akro_counts) < 2 or akro_counts[-1] != akro_counts[-2]:
+                        return False
                     akro = await envelopes(js, "MARKET", AKRO_BOOK)
                     return bool(akro) and rebuilt(akro) == reference["AKROUSDT"]
 

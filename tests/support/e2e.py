@@ -200,7 +200,14 @@ Stored = list[tuple[str, dict[str, str], bytes]]
 async def stored_messages(
     nats_url: str, expected: int, polls: int = 600, **connect_options: Any
 ) -> Stored:
-    """Every message of stream MARKET once its count stops growing (subject, headers, data).
+    """Every message of stream MARKET once it holds at least ``expected`` and its count has
+    not moved for a second (subject, headers, data).
+
+    A stream that does not answer (a cluster electing a leader) is asked again.
+
+    Raises:
+        AssertionError: the stream still held fewer than ``expected`` after ``polls``
+            polls 100 ms apart.
 
     ``connect_options``: nats-py ``connect`` keywords (credentials, ``tls``).
     """
@@ -212,11 +219,21 @@ async def stored_messages(
             count = (await js.stream_info("MARKET")).state.messages
         except nats.js.errors.NotFoundError:
             count = 0
+        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
+            stable = 0
+            await asyncio.sleep(0.1)
+            continue
         stable = stable + 1 if count == last and count >= expected else 0
         if stable >= 10:
             break
         last = count
         await asyncio.sleep(0.1)
+    if last < expected:
+        await nc.close()
+        raise AssertionError(
+            f"stream MARKET holds {last} messages, fewer than the {expected} expected, "
+            f"after {polls / 10:g} s"
+        )
     messages: Stored = []
     if last > 0:
         # One ordered consumer delivers them in stream order (one request per message
