@@ -44,7 +44,7 @@ from relay.infrastructure.nats.anchors import AnchorReader
 from relay.infrastructure.nats.commands import UnsupportedNatsClientError
 from relay.infrastructure.nats.kv import BucketKeeper, ConsumerStateWriter
 from relay.infrastructure.nats.lease import LeaderLease
-from relay.infrastructure.nats.publisher import JetStreamPublisher
+from relay.infrastructure.nats.publisher import START_CHECK_S, JetStreamPublisher
 from relay.infrastructure.nats.streams import StreamSetupError
 from relay.infrastructure.recording.recorder import CaptureRecorder
 from relay.infrastructure.status_metrics import StatusMetrics
@@ -592,7 +592,9 @@ class Relay:
             await self.publisher.connect()
             client = self.publisher.client
             if self.config.consumer_state.enabled and client is not None:
-                await BucketKeeper(self.config.consumer_state).check(client.jetstream(timeout=5.0))
+                await BucketKeeper(self.config.consumer_state).check(
+                    client.jetstream(timeout=5.0), wait_s=START_CHECK_S
+                )
         except StreamSetupError as exc:
             log.error(f"not starting: {exc.reason}")
             await self.publisher.close()

@@ -26,6 +26,8 @@ class StallingProxy:
             event.set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
+        self.held = 0
+        """Reads held back by a stall so far (each client request is at least one)."""
 
     @property
     def url(self) -> str:
@@ -44,15 +46,32 @@ class StallingProxy:
     async def _pump(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: str
     ) -> None:
+        """Read on while stalled (counting what is held), write in order while flowing."""
+        flowing = self._flowing[direction]
+        chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+        async def read() -> None:
+            try:
+                while data := await reader.read(65536):
+                    if not flowing.is_set():
+                        self.held += 1
+                    chunks.put_nowait(data)
+            except OSError:
+                pass
+            chunks.put_nowait(None)
+
+        reading = asyncio.create_task(read())
         try:
-            while data := await reader.read(65536):
-                await self._flowing[direction].wait()
+            while (data := await chunks.get()) is not None:
+                await flowing.wait()
                 writer.write(data)
                 await writer.drain()
         except OSError:
             pass
         finally:
             writer.close()
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)

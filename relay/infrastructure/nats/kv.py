@@ -37,7 +37,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.api import StorageType as JsStorageType
-from nats.js.errors import APIError, NotFoundError
+from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 
 from relay.application.book_publication import split_snapshot
 from relay.application.consumer_state import (
@@ -82,6 +82,26 @@ def bucket_configs(config: ConsumerStateConfig) -> list[KeyValueConfig]:
     ]
 
 
+RETRY_S = 0.25
+"""Wait between two bucket checks while JetStream does not answer."""
+
+_UNANSWERED = (
+    ServiceUnavailableError,
+    nats.errors.NoRespondersError,
+    nats.errors.TimeoutError,
+    TimeoutError,
+)
+"""What JetStream not answering raises (it may pass: a cluster electing its leaders)."""
+
+
+def _unanswered(exc: BaseException) -> str:
+    if isinstance(exc, ServiceUnavailableError):
+        return exc.description or "no responders"
+    if isinstance(exc, nats.errors.NoRespondersError):
+        return "no responders"
+    return "timeout"
+
+
 class BucketKeeper:
     """Creates the buckets at start; the ``manage`` rule for ones that exist.
 
@@ -92,19 +112,38 @@ class BucketKeeper:
     def __init__(self, config: ConsumerStateConfig) -> None:
         self._config = config
 
-    async def check(self, js: JetStreamContext) -> None:
+    async def check(self, js: JetStreamContext, wait_s: float = 0.0) -> None:
         """Make sure every bucket exists (and matches the config under ``manage = "update"``).
 
+        Args:
+            js: a JetStream context whose ``timeout`` bounds each request.
+            wait_s: how long JetStream not answering (a timeout, no responders, 503:
+                a cluster still electing its leaders at start) is asked again, every
+                ``RETRY_S``, before giving up; 0 gives up at once.
+
         Raises:
-            StreamSetupError: a bucket cannot be created or updated, or
-                JetStream did not answer (one line naming the bucket).
+            StreamSetupError: a bucket cannot be created or updated, or JetStream
+                did not answer for ``wait_s`` (one line naming the bucket).
         """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
         for wanted in bucket_configs(self._config):
-            try:
-                await self._ensure(js, wanted)
-            except (nats.errors.Error, TimeoutError) as exc:
-                said = exc.description if isinstance(exc, APIError) else repr(exc)
-                raise StreamSetupError(f"bucket {wanted.bucket}: {said}") from None
+            while True:
+                raise_if_cancelled()
+                try:
+                    await self._ensure(js, wanted)
+                    break
+                except _UNANSWERED as exc:
+                    if loop.time() >= deadline:
+                        waited = f" for {wait_s:g} s" if wait_s > 0 else ""
+                        raise StreamSetupError(
+                            f"bucket {wanted.bucket}: JetStream not answering"
+                            f" ({_unanswered(exc)}){waited}"
+                        ) from None
+                    await asyncio.sleep(RETRY_S)
+                except nats.errors.Error as exc:
+                    said = exc.description if isinstance(exc, APIError) else repr(exc)
+                    raise StreamSetupError(f"bucket {wanted.bucket}: {said}") from None
 
     async def _ensure(self, js: JetStreamContext, wanted: KeyValueConfig) -> None:
         """Create one bucket, or apply the ``manage`` rule to it when it exists."""
@@ -114,6 +153,8 @@ class BucketKeeper:
         except NotFoundError:
             try:
                 await js.create_key_value(wanted)
+            except ServiceUnavailableError:
+                raise
             except APIError as exc:
                 raise StreamSetupError(
                     f"bucket {wanted.bucket}: cannot create it: {exc.description}"
@@ -143,6 +184,8 @@ class BucketKeeper:
             have.num_replicas = wanted.replicas
             try:
                 await js.update_stream(have)
+            except ServiceUnavailableError:
+                raise
             except APIError as exc:
                 raise StreamSetupError(
                     f"bucket {wanted.bucket}: cannot update it ({'; '.join(differences)}):"

@@ -10,13 +10,16 @@ or a stale stream over before a flush is still written once.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import nats
 import pytest
 from nats.js.api import KeyValueConfig
 from nats.js.errors import KeyDeletedError, KeyNotFoundError
+from support.e2e import until
 from support.reference_books import binance_books
+from support.tcp_proxy import StallingProxy
 
 from relay.application.consumer_state import ConsumerState
 from relay.client import RelayClient
@@ -24,12 +27,41 @@ from relay.config.model import ConsumerStateConfig, StreamManagement
 from relay.domain.model import DataType, Instrument, L2Update, MarketEvent, Ticker
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.infrastructure.nats.kv import BucketKeeper, ConsumerStateWriter
+from relay.infrastructure.nats.streams import StreamSetupError
 from relay.serialization.json_codec import JsonCodec, encode_json
 
 pytestmark = pytest.mark.integration
 
 MIB = 1024**2
 SUSHI = Instrument("binance-usdm", "SUSHIUSDT", "SUSHI/USDT")
+
+
+async def test_a_jetstream_not_answering_at_start_is_waited_out_for_wait_s_then_named() -> None:
+    """The relay's path to the server hangs (every request unanswered): the check gives
+    up after ``wait_s`` with one line naming the bucket; a path that flows again within
+    ``wait_s`` (a cluster done electing) gets every bucket created."""
+    config = ConsumerStateConfig(max_bytes=MIB)
+    async with EmbeddedNats() as server, StallingProxy(server.port).running() as proxy:
+        nc = await nats.connect(proxy.url)
+        js = nc.jetstream(timeout=0.2)
+        proxy.stall()
+        with pytest.raises(StreamSetupError) as refused:
+            await BucketKeeper(config).check(js, wait_s=1.0)
+        assert refused.value.reason == (
+            "bucket relay-latest: JetStream not answering (timeout) for 1 s"
+        )
+        checking = asyncio.create_task(BucketKeeper(config).check(js, wait_s=60.0))
+        asked = proxy.held
+
+        async def asked_again() -> bool:
+            return proxy.held >= asked + 2 and not checking.done()
+
+        await until(asked_again, "the check asking again")
+        proxy.flow()
+        await asyncio.wait_for(checking, 30)
+        names = {info.config.name for info in await nc.jetstream().streams_info()}
+        assert names >= {"KV_relay-latest", "KV_relay-books", "KV_relay-status"}
+        await nc.close()
 
 
 async def test_buckets_are_created_and_an_existing_one_is_updated_only_under_manage_update(
