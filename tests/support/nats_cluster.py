@@ -107,14 +107,20 @@ class NatsCluster:
             await process.wait()
 
     async def wait_ready(self, timeout_s: float = 30.0) -> None:
-        """Wait until JetStream answers through the cluster (a meta leader is elected)."""
+        """Wait until JetStream answers through the cluster (a meta leader is elected) and
+        every stream it holds has a leader (after a freeze each Raft group elects its own)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         nc = await nats.connect(servers=self.urls)
         try:
             while True:
                 try:
-                    await nc.jetstream(timeout=1.0).account_info()
+                    js = nc.jetstream(timeout=1.0)
+                    await js.account_info()
+                    for listed in await js.streams_info():
+                        info = await js.stream_info(listed.config.name or "")
+                        if info.cluster is None or info.cluster.leader is None:
+                            raise TimeoutError(f"stream {info.config.name}: no leader")
                     return
                 except (nats.errors.Error, TimeoutError):
                     assert loop.time() < deadline, "JetStream cluster not ready"
