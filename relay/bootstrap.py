@@ -166,6 +166,9 @@ class Relay:
         on_lease_lost: Callable[[str], None] = _exit_lease_lost,
     ) -> None:
         self.config = config
+        self.running = asyncio.Event()
+        """Set once JetStream, its streams and buckets are set up and the venues are being
+        read (the "relay running" line)."""
         venues = shard_venues(config)
         plans = [
             (spec, name, part)
@@ -543,6 +546,7 @@ class Relay:
             self.control.loaded.set()
         venues_task = group.create_task(self.subscriptions.run(), name="venues")
         log.info("relay running", extra={"venues": list(self.connections)})
+        self.running.set()
         await stop.wait()
         log.info("stopping: closing venue connections, then draining")
         self._arm_stuck_timer()

@@ -101,11 +101,6 @@ async def run_demo(seconds: float, speed: str = "realtime") -> int:
             source="<demo>",
             venues=supported_data_types(),
         )
-        print(
-            f"relay demo: nats-server {server.url}, simulator {simulator.ws_base_url}, "
-            f"/health and /metrics on http://127.0.0.1:{http_port}",
-            flush=True,
-        )
         counts: Counter[str] = Counter()
         nc = await nats.connect(server.url)
 
@@ -123,6 +118,16 @@ async def run_demo(seconds: float, speed: str = "realtime") -> int:
         relay_task = asyncio.create_task(relay.run(stop))
         health: dict[str, object] = {}
         try:
+            # The URL is printed once the stream and buckets exist: a client given it
+            # (docs/client.md's example) finds them.
+            running = asyncio.create_task(relay.running.wait())
+            await asyncio.wait((running, relay_task), return_when=asyncio.FIRST_COMPLETED)
+            running.cancel()
+            print(
+                f"relay demo: nats-server {server.url}, simulator {simulator.ws_base_url}, "
+                f"/health and /metrics on http://127.0.0.1:{http_port}",
+                flush=True,
+            )
             while (
                 time.monotonic() - started < seconds
                 and not relay_task.done()

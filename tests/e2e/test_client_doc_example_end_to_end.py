@@ -11,11 +11,13 @@ them, ``tight`` under 5 bps, and a ticker bid the stream published.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sys
 from decimal import Decimal
 from pathlib import Path
 
+import nats
 import orjson
 import pytest
 from support.e2e import expected_counts, stored_messages, until
@@ -84,6 +86,14 @@ async def test_the_documented_example_strategy_prints_the_books_top_from_nats(
     first = (await asyncio.wait_for(demo.stdout.readline(), 30)).decode()
     url = re.search(r"nats-server (nats://[\d.:]+)", first)
     assert url, first
+    # The URL is printed once the relay set up what a client reads: no race with it.
+    nc = await nats.connect(url.group(1))
+    try:
+        js = nc.jetstream(timeout=2.0)
+        for name in ("MARKET", "KV_relay-books", "KV_relay-latest"):
+            assert (await js.stream_info(name)).config.name == name  # NotFoundError if not
+    finally:
+        await nc.close()
     strategy = await asyncio.create_subprocess_exec(
         sys.executable,
         str(script),
@@ -100,16 +110,20 @@ async def test_the_documented_example_strategy_prints_the_books_top_from_nats(
 
     reader = asyncio.create_task(read_lines(strategy.stdout))
 
-    async def printed_last_state() -> bool:
+    def printed_last_state() -> bool:
         match = LINE.fullmatch(lines[-1]) if lines else None
         return match is not None and int(match["sequence"]) == last
+
+    async def printed_last_state_or_ended() -> bool:
+        return printed_last_state() or strategy.returncode is not None
 
     try:
         # The whole replay stored (31 s recorded, at speed 3), then the strategy's line for
         # the book's last stored state.
         messages = await stored_messages(url.group(1), expected_counts())
         last = max(book_tops(messages))
-        await until(printed_last_state, f"the strategy's line for book sequence {last}", 30)
+        with contextlib.suppress(AssertionError):  # reported below, with what it printed
+            await until(printed_last_state_or_ended, "the strategy's last line", 30)
         ended = strategy.returncode
     finally:
         if strategy.returncode is None:
@@ -123,7 +137,12 @@ async def test_the_documented_example_strategy_prints_the_books_top_from_nats(
             demo.terminate()
         await asyncio.wait_for(demo.communicate(), 60)
     # The strategy runs until stopped: it must not have ended on its own.
-    assert ended is None, strategy_stderr.decode(errors="replace")[-3000:]
+    said = (
+        f"printed {len(lines)} lines, last {lines[-3:]}; stderr: "
+        + strategy_stderr.decode(errors="replace")[-3000:]
+    )
+    assert ended is None, said
+    assert printed_last_state(), f"no line for book sequence {last}: {said}"
     assert demo.returncode == 0
     tops = book_tops(messages)
     tickers = {
