@@ -5,6 +5,13 @@ Imports only :mod:`relay.domain`, :mod:`relay.serialization` and nats-py
 """
 
 from relay.client.book import BookAssembler
-from relay.client.client import LiveBook, ReceivedEvent, RelayClient, StreamStatus
+from relay.client.client import LiveBook, NoStreamError, ReceivedEvent, RelayClient, StreamStatus
 
-__all__ = ["BookAssembler", "LiveBook", "ReceivedEvent", "RelayClient", "StreamStatus"]
+__all__ = [
+    "BookAssembler",
+    "LiveBook",
+    "NoStreamError",
+    "ReceivedEvent",
+    "RelayClient",
+    "StreamStatus",
+]

@@ -23,9 +23,26 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from relay.client.book import BookAssembler
+from relay.domain.errors import RelayError
 from relay.domain.model import L2Update, MarketEvent, PriceLevel
 from relay.serialization.codec import JSON_CONTENT_TYPE
 from relay.serialization.events import decode_envelope, event_from_wire
+
+
+class NoStreamError(RelayError):
+    """No JetStream stream captures a subject the client reads (the relay has not set up
+    its streams yet, or another ``subject_prefix``).
+
+    Attributes:
+        subject: the subject.
+    """
+
+    def __init__(self, subject: str) -> None:
+        super().__init__(
+            f"no JetStream stream captures {subject}: is the relay running, publishing"
+            " with this subject_prefix?"
+        )
+        self.subject = subject
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +154,12 @@ class LiveBook:
                 deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start
             )
         js = self._client.nc.jetstream()
-        self._sub = await js.subscribe(
-            subject, ordered_consumer=True, cb=self._on_msg, config=config
-        )
+        try:
+            self._sub = await js.subscribe(
+                subject, ordered_consumer=True, cb=self._on_msg, config=config
+            )
+        except NotFoundError:
+            raise NoStreamError(subject) from None
         return found is not None
 
     async def _rebootstrap_loop(self) -> None:
@@ -349,7 +369,11 @@ class RelayClient:
             number += 1
 
     async def order_book(self, venue: str, symbol: str) -> LiveBook:
-        """A live book bootstrapped from NATS alone (no venue REST call); see :class:`LiveBook`."""
+        """A live book bootstrapped from NATS alone (no venue REST call); see :class:`LiveBook`.
+
+        Raises:
+            NoStreamError: no stream captures the book's subject.
+        """
         book = LiveBook(self, venue, symbol)
         await book.start()
         self._books.append(book)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import nats
 import pytest
 
-from relay.client import ReceivedEvent, RelayClient
+from relay.client import NoStreamError, ReceivedEvent, RelayClient
 from relay.domain.model import DataType, Instrument, MarketEvent, Side, Trade
 from relay.infrastructure.embedded_nats import EmbeddedNats
 from relay.serialization.json_codec import encode_json
@@ -76,3 +76,21 @@ async def test_events_are_decoded_by_content_type_and_a_sequence_hole_is_reporte
     tail = [(r.sequence, r.missed, r.event) for r in received[-2:]]
     assert tail == [(2, 0, TRADE), (5, 2, TRADE)]
     assert holes == [(subject, 2)]
+
+
+@pytest.mark.parametrize("prefix", ["market", "other"])
+async def test_a_book_no_stream_captures_is_one_clear_error(prefix: str) -> None:
+    """Before the relay set up its stream, or with another ``subject_prefix``: the book's
+    subject is named, not nats-py's bare NotFoundError."""
+    async with EmbeddedNats() as server:
+        js = (publisher := await nats.connect(server.url)).jetstream()
+        if prefix == "other":
+            await js.add_stream(name="MARKET", subjects=["market.>"])
+        async with RelayClient(server.url, subject_prefix=prefix) as client:
+            with pytest.raises(NoStreamError) as raised:
+                await client.order_book("binance-usdm", "sushi-usdt")
+        await publisher.close()
+    assert str(raised.value) == (
+        f"no JetStream stream captures {prefix}.binance-usdm.sushi-usdt.l2_orderbook: is the"
+        " relay running, publishing with this subject_prefix?"
+    )
