@@ -283,12 +283,17 @@ async def wait_for(condition: Any, timeout_s: float, what: str) -> None:
 async def relay_process(
     config: Path,
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, list[str]]]:
-    """``relay run``; yields the process and, once it stopped, its stderr as the list's item."""
+    """``relay run``; yields the process and, once it stopped, its stderr as the list's item
+    (printed when the body failed: the relay may have ended first, and said why)."""
     relay = await start_relay(config)
     out: list[str] = []
     try:
         yield relay, out
-    finally:
+    except BaseException:
+        tail = (await stop_relay(relay))[-3000:]
+        print(f"\nrelay (exit {relay.returncode}) stderr:\n{tail}")
+        raise
+    else:
         out.append(await stop_relay(relay))
 
 
