@@ -330,6 +330,8 @@ async def test_a_connection_of_open_interest_only_opens_no_websocket(tmp_path: P
         stored = await stored_messages(server.url, int(published))
     assert relay.returncode == 0, stderr[-2000:]
     assert health["venues"][VENUE]["state"] == "polling"
+    # Its last message is the last REST answer (polled every rest_poll_interval_s = 1).
+    assert 0 <= health["venues"][VENUE]["last_message_age_s"] <= 1.5
     assert health["venues"][VENUE]["reconnects"] == 0
     assert (health["status"], ready.status_code, connected) == ("healthy", 200, 0)
     messages = [orjson.loads(line)["msg"] for line in stderr.splitlines() if line.startswith("{")]

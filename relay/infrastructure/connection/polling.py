@@ -92,6 +92,7 @@ class RestPoller:
         rest: the connection's REST client.
         publish: the pipeline's ``put(event, read_ns)``.
         metrics: where polls and the fallback state go.
+        on_answer: told ``received_at_ms`` of every answer that parsed (None: nobody).
     """
 
     def __init__(
@@ -102,9 +103,11 @@ class RestPoller:
         rest: RestClient,
         publish: Callable[[MarketEvent, int], Awaitable[None]],
         metrics: MetricsSink,
+        on_answer: Callable[[int], None] | None = None,
     ) -> None:
         self.config = config
         self.name = name
+        self.on_answer = on_answer
         self.rest = rest
         self.publish = publish
         self.metrics = metrics
@@ -248,6 +251,8 @@ class RestPoller:
             self._log_failure("rest poll answer skipped", endpoint, instrument, exc)
             return
         self.metrics.rest_poll(venue, endpoint.path, "ok")
+        if self.on_answer is not None:
+            self.on_answer(received_at_ms)
         seen = self._seen.get((endpoint.path, instrument.instrument))
         if seen is None:
             seen = self._seen[(endpoint.path, instrument.instrument)] = RecentIds(

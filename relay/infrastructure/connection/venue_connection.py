@@ -133,7 +133,15 @@ class VenueConnection:
         self.poller = (
             None
             if spec.rest_polling is None
-            else RestPoller(config, self.name, spec.rest_polling, self.rest, publish, metrics)
+            else RestPoller(
+                config,
+                self.name,
+                spec.rest_polling,
+                self.rest,
+                publish,
+                metrics,
+                self._rest_answer,
+            )
         )
         self._config_changed = asyncio.Event()
         """Set when a runtime change altered the subscriptions (a REST-only connection may
@@ -146,6 +154,13 @@ class VenueConnection:
 
     def _count_frame(self) -> None:
         self.frames += 1
+
+    def _rest_answer(self, received_at_ms: int) -> None:
+        """A REST poll answered: the connection's last message while it has no WebSocket
+        (one with a WebSocket is judged by its frames alone, so polls never hide a
+        silent WebSocket)."""
+        if not self.needs_websocket:
+            self.health.venue_message(self.name, received_at_ms)
 
     def _session(self, hold: bool) -> Session:
         """A new session with a fresh protocol instance (every book unsynced)."""
