@@ -251,6 +251,9 @@ class ConsumerState:
         a newer value replaces a pending one."""
         self.books: dict[Instrument, BookImage] = {}
         self.records: dict[tuple[str, str, DataType], StatusRecord] = {}
+        self.removed_keys: dict[str, int] = {}
+        """Keys of streams unsubscribed at runtime, to purge from the buckets: a status key
+        -> 0, a book key -> the parts its image had written. Emptied by the writer."""
         for instrument, data_type, connection in streams:
             self.records[(instrument.venue, instrument.instrument, data_type)] = StatusRecord(
                 instrument, data_type, connection
@@ -277,10 +280,18 @@ class ConsumerState:
             self.books[instrument] = BookImage(instrument)
 
     def remove_stream(self, venue: str, instrument: str, data_type: DataType) -> None:
-        """A stream unsubscribed at runtime: its record and book image are dropped."""
+        """A stream unsubscribed at runtime: its record and book image are dropped, and
+        their keys wait in :attr:`removed_keys` to be purged (a consumer reading
+        ``relay-status`` or ``relay-books`` no longer finds the stream)."""
         record = self.records.pop((venue, instrument, data_type), None)
-        if record is not None and data_type is DataType.L2_ORDERBOOK:
-            self.books.pop(record.instrument, None)
+        if record is None:
+            return
+        self.removed_keys[state_key(record.instrument, data_type)] = 0
+        if data_type is DataType.L2_ORDERBOOK:
+            image = self.books.pop(record.instrument, None)
+            if image is not None and image.written_parts:
+                key = book_key(record.instrument)
+                self.removed_keys[key] = max(image.written_parts, self.removed_keys.get(key, 0))
 
     def book(self, instrument: Instrument) -> BookImage:
         """The book image of a book stream (made on first use)."""

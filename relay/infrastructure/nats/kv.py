@@ -251,10 +251,12 @@ class ConsumerStateWriter:
                 image.due = True
             for record in state.records.values():
                 record.changed = True
+        if state.removed_keys and not await self._purge_removed(js):
+            return
         # The pipeline's streams hold this dict: take a copy and empty it in place.
         pending = dict(state.pending_latest)
         state.pending_latest.clear()
-        writes = [
+        writes: list[Coroutine[Any, Any, object]] = [
             self._put(js, f"$KV.{config.latest_bucket}.{key}", data, self._headers)
             for key, data in pending.items()
         ]
@@ -292,9 +294,27 @@ class ConsumerStateWriter:
         if writes:
             await asyncio.gather(*writes)
 
+    async def _purge_removed(self, js: JetStreamContext) -> bool:
+        """Purge the status records and book images of streams unsubscribed at runtime,
+        before any write (a stream added again writes afresh after). False when one
+        purge failed: they are all tried again at the next flush."""
+        removed = dict(self._state.removed_keys)
+        purges = []
+        for key, parts in removed.items():
+            if parts == 0:
+                purges.append(self._purge(js, f"$KV.{self._config.status_bucket}.{key}"))
+            else:
+                prefix = f"$KV.{self._config.books_bucket}.{key}"
+                purges.extend(self._purge(js, f"{prefix}.{n}") for n in range(1, parts + 1))
+        if not all(await asyncio.gather(*purges)):
+            return False
+        for key in removed:
+            self._state.removed_keys.pop(key, None)
+        return True
+
     def _book_writes(
         self, js: JetStreamContext, image: BookImage, max_payload: int
-    ) -> list[Coroutine[Any, Any, None]]:
+    ) -> list[Coroutine[Any, Any, object]]:
         """Writes of a book image's parts, and purges of parts left from a longer image."""
         snapshot = image.snapshot()
         event = MarketEvent(
@@ -317,7 +337,7 @@ class ConsumerStateWriter:
                 break
             count = min(max(count + 1, count * 5 // 4), levels)
         prefix = f"$KV.{self._config.books_bucket}.{book_key(image.instrument)}"
-        writes = [
+        writes: list[Coroutine[Any, Any, object]] = [
             self._put(js, f"{prefix}.{number}", part, self._headers)
             for number, part in enumerate(parts, 1)
         ]
@@ -335,11 +355,13 @@ class ConsumerStateWriter:
         except Exception as exc:  # one failed write never ends the writer
             self._failed(subject, exc)
 
-    async def _purge(self, js: JetStreamContext, subject: str) -> None:
+    async def _purge(self, js: JetStreamContext, subject: str) -> bool:
         try:
             await js.publish(subject, b"", headers={"KV-Operation": "PURGE", "Nats-Rollup": "sub"})
         except Exception as exc:
             self._failed(subject, exc)
+            return False
+        return True
 
     def _failed(self, subject: str, exc: Exception) -> None:
         self._failed_writes = True

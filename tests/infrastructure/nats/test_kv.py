@@ -219,3 +219,55 @@ async def test_a_resync_or_stale_over_before_the_flush_is_written_once_then_stre
             await writer.flush(js, nc.max_payload)
             assert await written() == [("streaming", resyncs, reason)]
         await nc.close()
+
+
+@pytest.mark.parametrize("added_again", [False, True], ids=["removed", "removed-then-added"])
+async def test_a_stream_removed_at_runtime_leaves_no_status_record_or_book_image(
+    added_again: bool,
+) -> None:
+    """A stream unsubscribed at runtime: its ``relay-status`` record and ``relay-books``
+    parts are purged at the next flush (``status()`` and ``book_image()`` no longer find
+    it); one added again before that flush is written afresh after the purge."""
+    config = ConsumerStateConfig()
+    ctk = Instrument("binance-usdm", "CTKUSDT", "CTK/USDT")
+    state = ConsumerState(
+        [
+            (SUSHI, DataType.L2_ORDERBOOK, "binance-usdm"),
+            (SUSHI, DataType.TICKER, "binance-usdm"),
+            (ctk, DataType.TICKER, "binance-usdm"),
+        ]
+    )
+    writer = ConsumerStateWriter(config, state, JsonCodec())
+    async with EmbeddedNats() as server:
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await BucketKeeper(config).check(js)
+        for instrument, data_type in ((SUSHI, DataType.L2_ORDERBOOK), (SUSHI, DataType.TICKER)):
+            state.record(instrument, data_type).seen(1626992742289, True)
+        state.books[SUSHI].apply(sushi_snapshot(), 41, 1626992742289)
+        await writer.flush(js, 4096)
+        written_parts = state.books[SUSHI].written_parts
+        assert written_parts > 1
+        async with RelayClient(nc) as client:
+            before = {(s.instrument, s.data_type) for s in await client.status()}
+            assert before == {
+                ("SUSHIUSDT", "l2_orderbook"),
+                ("SUSHIUSDT", "ticker"),
+                ("CTKUSDT", "ticker"),
+            }
+            state.remove_stream("binance-usdm", "SUSHIUSDT", DataType.L2_ORDERBOOK)
+            state.remove_stream("binance-usdm", "CTKUSDT", DataType.TICKER)
+            if added_again:
+                state.add_stream(ctk, DataType.TICKER, "binance-usdm")
+            await writer.flush(js, 4096)
+            after = {(s.instrument, s.data_type) for s in await client.status()}
+            assert after == {("SUSHIUSDT", "ticker")} | (
+                {("CTKUSDT", "ticker")} if added_again else set()
+            )
+            assert await client.book_image("binance-usdm", "sushi-usdt") is None
+            kv = await js.key_value("relay-books")
+            for part in range(1, written_parts + 1):
+                with pytest.raises((KeyDeletedError, KeyNotFoundError)):
+                    await kv.get(f"binance-usdm.sushi-usdt.{part}")
+            assert state.removed_keys == {}
+        await nc.close()
