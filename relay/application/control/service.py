@@ -5,15 +5,22 @@ change seen in the bucket) goes through one lock: it is checked against the
 current desired set, saved (API changes only), and the difference is handed
 to the :class:`StreamRuntime`, which touches only the streams it names.
 Every change is logged with who made it (the token's name, or ``bucket``).
+
+Saves are compare-and-set: when another replica saved a change since this
+process last read the document (:class:`StoreConflict`), its document is read
+and taken first, then the request is checked and saved again (up to
+``CONFLICT_ATTEMPTS`` times), so two changes made at once through two replicas
+are both kept, or the later one is refused as it would be after the first
+(409 for a stream the first one added).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from relay.application.control.desired import (
     Changes,
@@ -36,6 +43,11 @@ from relay.domain.errors import InvalidValueError, RelayError
 from relay.domain.model import DataType, subject_token
 
 log = logging.getLogger("relay.control")
+
+T = TypeVar("T")
+
+CONFLICT_ATTEMPTS = 5
+"""Saves of one API change tried against a document other replicas keep changing."""
 
 
 class ControlError(RelayError):
@@ -60,6 +72,11 @@ class StoreError(RelayError):
     """The desired state could not be saved (the bucket is unreachable)."""
 
 
+class StoreConflict(StoreError):
+    """The stored document changed since this process last read or wrote it (another
+    replica's change): nothing was saved; read it again, then redo the change."""
+
+
 class StreamRuntime(Protocol):
     """Applies a difference of desired streams to the running connections and pipeline."""
 
@@ -72,10 +89,19 @@ class DesiredStore(Protocol):
     """Where the overlay document is kept (the ``relay-control`` bucket)."""
 
     async def save(self, document: bytes) -> None:
-        """Store the document.
+        """Store the document, if the stored one is still the one last read or written here.
 
         Raises:
+            StoreConflict: another writer stored a document since (nothing saved).
             StoreError: it could not be stored.
+        """
+        ...
+
+    async def load(self) -> bytes | None:
+        """The stored document now (None: none); later saves compare against it.
+
+        Raises:
+            StoreError: it could not be read.
         """
         ...
 
@@ -167,7 +193,8 @@ class ControlService:
                 found.append(ConfigProblem("", refused))
         if found:
             raise ControlError(422, found)
-        async with self._lock:
+
+        async def change() -> list[StreamSpec]:
             current = self._current
             wanted = request_streams(request)
             taken = [
@@ -195,6 +222,8 @@ class ControlService:
                 Overlay(added, frozenset(removed), knobs), who, "add", [s.key for s in wanted]
             )
             return [self._current[s.key] for s in wanted]
+
+        return await self._changing(change)
 
     def _check_symbol(self, venue: str, instrument: str, canonical: str) -> None:
         """422 when the instrument is known under another name, or the name's token is taken."""
@@ -235,7 +264,8 @@ class ControlService:
         Raises:
             ControlError: 404 (no such stream), 503 (not saved).
         """
-        async with self._lock:
+
+        async def change() -> list[StreamKey]:
             keys = [
                 key
                 for key in self._current
@@ -252,13 +282,16 @@ class ControlService:
             await self._commit(Overlay(added, removed, knobs), who, "remove", keys)
             return keys
 
+        return await self._changing(change)
+
     async def patch(self, key: StreamKey, body: object, who: str) -> StreamSpec:
         """Change one stream's knobs (``paused``, ``depth``, ``stale_after_s``).
 
         Raises:
             ControlError: 404 (no such stream), 422 (every problem of ``body``), 503.
         """
-        async with self._lock:
+
+        async def change() -> StreamSpec:
             if key not in self._current:
                 what = f"{key[0]} {key[1]} {key[2].value}"
                 raise ControlError(404, [ConfigProblem("", f"no such stream: {what}")])
@@ -275,27 +308,71 @@ class ControlService:
             await self._commit(replace(self.overlay, knobs=merged), who, "patch", [key], body)
             return self._current[key]
 
+        return await self._changing(change)
+
+    async def _changing(self, change: Callable[[], Awaitable[T]]) -> T:
+        """Run an API change under the lock; after a :class:`StoreConflict`, take the stored
+        document (another replica's change) and run it again.
+
+        Raises:
+            ControlError: what ``change`` raises; 503 when the document cannot be read
+                again, or changed under every one of ``CONFLICT_ATTEMPTS`` saves.
+        """
+        for _ in range(CONFLICT_ATTEMPTS):
+            async with self._lock:
+                try:
+                    return await change()
+                except StoreConflict:
+                    assert self.store is not None
+                    try:
+                        document = await self.store.load()
+                    except StoreError as exc:
+                        raise ControlError(
+                            503, [ConfigProblem("", f"not saved, nothing changed: {exc}")]
+                        ) from None
+                    overlay = self._readable(document, "bucket")
+                    if overlay is not None and overlay != self.overlay:
+                        await self._commit(overlay, "bucket", "follow", None, save=False)
+        raise ControlError(
+            503,
+            [
+                ConfigProblem(
+                    "",
+                    "not saved, nothing changed: the control state changed under each of"
+                    f" {CONFLICT_ATTEMPTS} saves (other replicas' changes); try again",
+                )
+            ],
+        )
+
     async def follow(self, document: bytes | None, source: str) -> None:
         """Take an overlay document from the bucket (at start, or another replica's change).
 
         A document that cannot be read is logged and ignored (the current
         streams stay); entries breaking a rule are logged and left out.
         """
+        overlay = self._readable(document, source)
+        if overlay is None:
+            return
+        async with self._lock:
+            if overlay == self.overlay:
+                return
+            await self._commit(overlay, source, "follow", None, save=False)
+
+    def _readable(self, document: bytes | None, source: str) -> Overlay | None:
+        """The overlay a stored document holds (empty for none); None when it cannot be
+        read (logged). Entries breaking a rule are logged and left out."""
         overlay = Overlay()
         if document:
             try:
                 overlay, problems = parse_document(document, self.supported)
             except DocumentError as exc:
                 log.error("control state ignored", extra={"source": source, "error": str(exc)})
-                return
+                return None
             for problem in problems:
                 log.warning(
                     "control state entry ignored", extra={"source": source, "problem": problem}
                 )
-        async with self._lock:
-            if overlay == self.overlay:
-                return
-            await self._commit(overlay, source, "follow", None, save=False)
+        return overlay
 
     def _owned(self, changes: Changes) -> Changes:
         """The part of ``changes`` this process serves (all of it without shards)."""
@@ -326,6 +403,8 @@ class ControlService:
         if save and self.store is not None:
             try:
                 await self.store.save(overlay.document())
+            except StoreConflict:
+                raise
             except StoreError as exc:
                 raise ControlError(
                     503, [ConfigProblem("", f"not saved, nothing changed: {exc}")]

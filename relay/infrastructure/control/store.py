@@ -3,9 +3,12 @@
 One key per group, ``<group>.streams`` (``[cluster] group``), holding the
 overlay document (:meth:`~relay.application.control.desired.Overlay.document`).
 :meth:`ControlBucket.open` creates the bucket if missing and reads the key at
-start; :meth:`ControlBucket.save` writes an API change; :meth:`ControlBucket.watch`
-hands every later value of the key (another replica's change, or this relay's
-own, which the service recognizes as no change) to a callback.
+start; :meth:`ControlBucket.save` writes an API change, compare-and-set on the
+revision last read or written here (another replica's write since is a
+:class:`~relay.application.control.service.StoreConflict`; :meth:`ControlBucket.load`
+reads the key again); :meth:`ControlBucket.watch` hands every later value of the
+key (another replica's change, or this relay's own, which the service recognizes
+as no change) to a callback.
 """
 
 from __future__ import annotations
@@ -18,10 +21,16 @@ from collections.abc import Awaitable, Callable
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.errors import (
+    BucketNotFoundError,
+    KeyDeletedError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    NotFoundError,
+)
 from nats.js.kv import KeyValue
 
-from relay.application.control.service import StoreError
+from relay.application.control.service import StoreConflict, StoreError
 from relay.config.control import ControlConfig
 from relay.infrastructure.cancellation import raise_if_cancelled
 
@@ -82,20 +91,43 @@ class ControlBucket:
     async def _read(self, kv: KeyValue) -> bytes | None:
         try:
             entry = await kv.get(self.key)
+        except KeyDeletedError as exc:  # a save after it must expect the delete marker
+            self.revision = (exc.entry.revision or 0) if exc.entry is not None else 0
+            return None
         except KeyNotFoundError:
+            self.revision = 0
             return None
         self.revision = entry.revision or 0
         return entry.value or None
 
     async def save(self, document: bytes) -> None:
-        """Write the group's document.
+        """Write the group's document if the key is still at :attr:`revision` (none: absent).
 
         Raises:
+            StoreConflict: another writer changed the key since (nothing written).
             StoreError: the bucket is not reachable (the change is refused with 503).
         """
         try:
             kv = await self._open()
-            self.revision = await kv.put(self.key, document)
+            if self.revision:
+                self.revision = await kv.update(self.key, document, last=self.revision)
+            else:
+                self.revision = await kv.create(self.key, document)
+        except KeyWrongLastSequenceError:
+            raise StoreConflict(
+                f"bucket {self.bucket}: key {self.key} changed since revision {self.revision}"
+            ) from None
+        except (nats.errors.Error, TimeoutError) as exc:
+            raise StoreError(f"bucket {self.bucket}: {exc!r}") from None
+
+    async def load(self) -> bytes | None:
+        """The key's value now (None: never written or deleted); :attr:`revision` follows.
+
+        Raises:
+            StoreError: the bucket is not reachable.
+        """
+        try:
+            return await self._read(await self._open())
         except (nats.errors.Error, TimeoutError) as exc:
             raise StoreError(f"bucket {self.bucket}: {exc!r}") from None
 

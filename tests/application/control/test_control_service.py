@@ -13,7 +13,13 @@ from relay.application.control.desired import (
     StreamSpec,
     parse_document,
 )
-from relay.application.control.service import ControlError, ControlService, StoreError
+from relay.application.control.service import (
+    CONFLICT_ATTEMPTS,
+    ControlError,
+    ControlService,
+    StoreConflict,
+    StoreError,
+)
 from relay.application.sharding import shard_of
 from relay.config.errors import ConfigProblem
 from relay.config.model import StaleAfterConfig, SubscriptionConfig, VenueConfig
@@ -46,16 +52,32 @@ class Recorder:
 
 
 class Store:
-    """The store port: keeps the last document; refuses while ``down``."""
+    """The store port: keeps every document; refuses while ``down``; compare-and-set
+    like the bucket (a document another writer put since the last load or save here is
+    a conflict)."""
 
     def __init__(self) -> None:
         self.documents: list[bytes] = []
         self.down = False
+        self.seen = 0
+        """How many documents this writer has seen (loaded or saved)."""
+
+    def put_by_another_replica(self, document: bytes) -> None:
+        self.documents.append(document)
 
     async def save(self, document: bytes) -> None:
         if self.down:
             raise StoreError("bucket relay-control: no responders")
+        if self.seen != len(self.documents):
+            raise StoreConflict("bucket relay-control: key changed")
         self.documents.append(document)
+        self.seen = len(self.documents)
+
+    async def load(self) -> bytes | None:
+        if self.down:
+            raise StoreError("bucket relay-control: no responders")
+        self.seen = len(self.documents)
+        return self.documents[-1] if self.documents else None
 
 
 def service() -> tuple[ControlService, Recorder, Store]:
@@ -282,3 +304,63 @@ async def test_with_shards_a_change_made_on_any_shard_is_applied_by_the_owner_on
     with pytest.raises(ControlError) as caught:
         await shards[0].add(akro("trade"), "ops")
     assert caught.value.status == 409
+
+
+def ctk(*data_types: str) -> dict[str, object]:
+    return {**akro(*data_types), "instrument": "CTKUSDT", "canonical_symbol": "CTK/USDT"}
+
+
+async def test_a_change_saved_meanwhile_by_another_replica_is_taken_then_the_request_redone() -> (
+    None
+):
+    """Two replicas add at once: the second one's save conflicts, it takes the first's
+    document (its runtime subscribes what that added), then saves both."""
+    first, _, _ = service()
+    await first.add(akro("trade"), "ops")
+    control, runtime, store = service()
+    store.put_by_another_replica(first.overlay.document())
+    added = await control.add(ctk("ticker"), "ops")
+    assert [(s.instrument, s.data_type) for s in added] == [("CTKUSDT", TICKER)]
+    assert [[(s.instrument, s.data_type) for s in c.added] for c in runtime.changes] == [
+        [("AKROUSDT", TRADE)],
+        [("CTKUSDT", TICKER)],
+    ]
+    overlay, _ = parse_document(store.documents[-1], SUPPORTED)
+    assert sorted(k[1] for k in overlay.added) == ["AKROUSDT", "CTKUSDT"]
+    assert overlay == control.overlay
+
+
+async def test_a_request_the_other_replicas_change_made_moot_is_refused_as_after_it() -> None:
+    """Both replicas add AKROUSDT trades at once: the later one is a 409, nothing saved."""
+    first, _, _ = service()
+    await first.add(akro("trade"), "ops")
+    control, runtime, store = service()
+    store.put_by_another_replica(first.overlay.document())
+    with pytest.raises(ControlError) as caught:
+        await control.add(akro("trade"), "ops")
+    assert caught.value.status == 409
+    assert len(store.documents) == 1
+    assert [[(s.instrument, s.data_type) for s in c.added] for c in runtime.changes] == [
+        [("AKROUSDT", TRADE)]
+    ]
+
+
+async def test_a_document_changing_under_every_save_is_a_503_and_nothing_changes() -> None:
+    control, runtime, store = service()
+    other, _, _ = service()
+    await other.add(akro("trade"), "ops")
+    original_load = store.load
+
+    async def load_then_changed_again() -> bytes | None:
+        document = await original_load()
+        store.put_by_another_replica(other.overlay.document())
+        return document
+
+    store.load = load_then_changed_again  # type: ignore[method-assign]
+    store.put_by_another_replica(other.overlay.document())
+    with pytest.raises(ControlError) as caught:
+        await control.add(ctk("ticker"), "ops")
+    assert caught.value.status == 503
+    assert f"changed under each of {CONFLICT_ATTEMPTS} saves" in caught.value.problems[0].message
+    assert all(b"CTKUSDT" not in document for document in store.documents)
+    assert all("CTKUSDT" not in [s.instrument for s in c.added] for c in runtime.changes)
