@@ -12,11 +12,12 @@ from collections.abc import Collection
 import pytest
 
 from relay.application.ports import VenueProtocol
+from relay.config.checks import interval_problem
 from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType
 from relay.infrastructure.venues.binance import protocol as binance
-from relay.infrastructure.venues.bitfinex import parse as bitfinex
+from relay.infrastructure.venues.bitfinex import channels as bitfinex
 from relay.infrastructure.venues.bybit import protocol as bybit
 from relay.infrastructure.venues.coinbase import parse as coinbase
 from relay.infrastructure.venues.cryptocom import parse as cryptocom
@@ -32,7 +33,7 @@ OFFERED: dict[str, Collection[str]] = {
     "binance-spot": binance.SPOT_CANDLE_INTERVALS,
     "binance-usdm": binance.FUTURES_CANDLE_INTERVALS,
     "binance-coinm": binance.FUTURES_CANDLE_INTERVALS,
-    "bitfinex": bitfinex.INTERVAL_MS,
+    "bitfinex": bitfinex.CONFIG_INTERVALS,
     "bybit-spot": bybit.INTERVALS,
     "bybit-linear": bybit.INTERVALS,
     "bybit-inverse": bybit.INTERVALS,
@@ -93,6 +94,8 @@ def test_an_interval_the_venue_does_not_offer_is_refused_with_its_list(venue: st
         message = str(info.value)
         assert f"'{interval}'" in message
         assert listed(message) == list(OFFERED[venue])
+    # What the refusal lists is what a config may name: each passes the config syntax.
+    assert [i for i in OFFERED[venue] if interval_problem(i) is not None] == []
 
 
 @pytest.mark.parametrize("venue", CANDLE_VENUES)

@@ -47,6 +47,13 @@ CHANNELS: dict[DataType, str] = {
 TIME_FRAMES = {"1d": "1D", "1w": "1W", "2w": "14D", "14d": "14D"}
 """Config intervals written otherwise by the venue (``1d`` -> ``1D``); the rest as given."""
 
+CONFIG_INTERVALS = tuple(
+    next((config for config, venue in TIME_FRAMES.items() if venue == frame), frame)
+    for frame in INTERVAL_MS
+)
+"""The offered time frames as a config names them (``1D`` -> ``1d``, ``14D`` -> ``2w``),
+in the candles page's order: what a refusal lists."""
+
 
 def book_length(depth: int) -> int:
     """The book ``len`` for a subscription's ``depth``: the smallest of 25, 100, 250 that is
@@ -64,7 +71,7 @@ def time_frame(interval: str) -> str:
     frame = TIME_FRAMES.get(interval, interval)
     if frame not in INTERVAL_MS:
         raise InvalidValueError(
-            "candle_interval", interval, f"Bitfinex offers {', '.join(INTERVAL_MS)}"
+            "candle_interval", interval, f"Bitfinex offers {', '.join(CONFIG_INTERVALS)}"
         )
     return frame
 

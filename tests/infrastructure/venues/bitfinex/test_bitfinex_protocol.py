@@ -267,4 +267,4 @@ def test_a_candle_interval_bitfinex_does_not_offer_is_refused_when_the_protocol_
         BitfinexProtocol(
             VenueConfig(id="bitfinex", subscriptions=(replace(sub, candle_interval="1M"),))
         )
-    assert "Bitfinex offers 1m, 5m, 15m, 30m, 1h, 3h, 6h, 12h, 1D, 1W, 14D" in str(caught.value)
+    assert "Bitfinex offers 1m, 5m, 15m, 30m, 1h, 3h, 6h, 12h, 1d, 1w, 2w" in str(caught.value)
