@@ -40,7 +40,7 @@ from typing import Any
 from relay.application.errors import FrameError
 from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
 from relay.config.model import VenueConfig
-from relay.domain.errors import RelayError
+from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType, L2Update, MarketEvent
 from relay.infrastructure.venues.common import wire
 from relay.infrastructure.venues.common.errors import FrameErrors
@@ -85,21 +85,6 @@ _TICKER_TYPES = frozenset({DataType.TICKER, DataType.OPEN_INTEREST})
 _REQUEST_METHODS = frozenset({"subscribe", "unsubscribe"})
 
 
-class UnsupportedIntervalError(RelayError, ValueError):
-    """A subscription's ``candle_interval`` has no Crypto.com time frame.
-
-    Attributes:
-        interval: the refused interval (``"3m"``).
-    """
-
-    def __init__(self, interval: str) -> None:
-        super().__init__(
-            f"candle_interval {interval!r} has no Crypto.com time frame; "
-            f"supported: {', '.join(parse.INTERVALS)}"
-        )
-        self.interval = interval
-
-
 def book_depth(depth: int) -> int:
     """The book channel depth for a configured ``depth``: 10 for 1..10, else 50."""
     return BOOK_DEPTHS[0] if 0 < depth <= BOOK_DEPTHS[0] else BOOK_DEPTHS[1]
@@ -129,7 +114,7 @@ class CryptocomProtocol(VenueProtocol):
             (``BTCUSD-PERP``, ``BTC_USDT``, ``BTCUSD-250328``).
 
     Raises:
-        UnsupportedIntervalError: a candle subscription's interval has no time frame.
+        InvalidValueError: a candle subscription's interval is not one Crypto.com offers.
     """
 
     def __init__(self, config: VenueConfig) -> None:
@@ -150,7 +135,11 @@ class CryptocomProtocol(VenueProtocol):
                 self._channels.append(f"funding.{name}")
             if DataType.CANDLE in wanted:
                 if sub.candle_interval not in parse.INTERVALS:
-                    raise UnsupportedIntervalError(sub.candle_interval)
+                    raise InvalidValueError(
+                        "candle_interval",
+                        sub.candle_interval,
+                        f"Crypto.com offers {', '.join(parse.INTERVALS)}",
+                    )
                 time_frame = parse.INTERVALS[sub.candle_interval][0]
                 self._channels.append(f"candlestick.{time_frame}.{name}")
             if DataType.L2_ORDERBOOK in wanted:

@@ -33,7 +33,7 @@ from typing import Any
 from relay.application.errors import FrameError
 from relay.application.ports import BookResync, FrameOutcome, VenueProtocol
 from relay.config.model import VenueConfig
-from relay.domain.errors import InvalidValueError, RelayError
+from relay.domain.errors import InvalidValueError
 from relay.domain.model import (
     DataType,
     Instrument,
@@ -69,21 +69,6 @@ MAX_PENDING_REQUESTS = 1_000
 (its answer, if it ever comes, is then treated as one the relay did not ask for)."""
 
 
-class UnsupportedIntervalError(RelayError, ValueError):
-    """A subscription's ``candle_interval`` has no Deribit chart resolution.
-
-    Attributes:
-        interval: the refused interval (``"4h"``).
-    """
-
-    def __init__(self, interval: str) -> None:
-        super().__init__(
-            f"candle_interval {interval!r} has no Deribit resolution; "
-            f"supported: {', '.join(RESOLUTIONS)}"
-        )
-        self.interval = interval
-
-
 def _request(request_id: int, method: str, params: dict[str, Any]) -> str:
     return json.dumps(
         {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params},
@@ -98,7 +83,7 @@ class DeribitProtocol(VenueProtocol):
         config: the venue's config (subscriptions, URL override).
 
     Raises:
-        UnsupportedIntervalError: a candle subscription's interval has no Deribit resolution.
+        InvalidValueError: a candle subscription's interval is not one Deribit offers.
     """
 
     def __init__(self, config: VenueConfig) -> None:
@@ -127,7 +112,11 @@ class DeribitProtocol(VenueProtocol):
                 self._channels.append(channel)
             if DataType.CANDLE in wanted:
                 if sub.candle_interval not in RESOLUTIONS:
-                    raise UnsupportedIntervalError(sub.candle_interval)
+                    raise InvalidValueError(
+                        "candle_interval",
+                        sub.candle_interval,
+                        f"Deribit offers {', '.join(RESOLUTIONS)}",
+                    )
                 resolution = RESOLUTIONS[sub.candle_interval][0]
                 self._channels.append(f"chart.trades.{name}.{resolution}")
 

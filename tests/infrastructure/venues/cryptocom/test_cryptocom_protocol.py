@@ -23,11 +23,11 @@ from support.cryptocom_frames import (
 
 from relay.application.errors import FrameError
 from relay.config.model import SubscriptionConfig, VenueConfig
+from relay.domain.errors import InvalidValueError
 from relay.domain.model import DataType
 from relay.infrastructure.venues.cryptocom import SPEC
 from relay.infrastructure.venues.cryptocom.protocol import (
     CryptocomProtocol,
-    UnsupportedIntervalError,
 )
 
 
@@ -89,7 +89,7 @@ def test_depth_picks_the_smallest_offered_book_that_holds_it(depth: int, channel
 
 
 def test_a_candle_interval_without_a_time_frame_is_refused_with_the_supported_ones() -> None:
-    with pytest.raises(UnsupportedIntervalError, match=r"'3m' has no Crypto\.com time frame"):
+    with pytest.raises(InvalidValueError, match=r"candle_interval='3m': Crypto\.com offers 1m, "):
         subscribe_frames(SubscriptionConfig("X_Y", "X/Y", (DataType.CANDLE,), candle_interval="3m"))
     (frame,) = subscribe_frames(
         SubscriptionConfig("X_Y", "X/Y", (DataType.CANDLE,), candle_interval="1w")

@@ -10,13 +10,13 @@ from support.deribit_frames import CALL, PUT, first, protocol, recv, trades_fram
 
 from relay.application.errors import FrameError
 from relay.application.ports import FrameOutcome
+from relay.domain.errors import InvalidValueError
 from relay.domain.model import (
     DataType,
 )
 from relay.infrastructure.venues.deribit.protocol import (
     CHANNELS_PER_SUBSCRIBE,
     MAX_PENDING_REQUESTS,
-    UnsupportedIntervalError,
 )
 from relay.infrastructure.venues.registry import venue_spec
 
@@ -69,7 +69,7 @@ def test_every_depth_maps_to_the_full_incremental_book_channel(depth: int) -> No
 
 
 def test_candle_interval_without_deribit_resolution_is_refused() -> None:
-    with pytest.raises(UnsupportedIntervalError):
+    with pytest.raises(InvalidValueError, match=r"candle_interval='4h': Deribit offers 1m, "):
         protocol([PUT], (DataType.CANDLE,), candle_interval="4h")
 
 
