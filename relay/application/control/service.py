@@ -174,20 +174,16 @@ class ControlService:
             found.append(
                 ConfigProblem("venue", f"venue {request.venue!r} is disabled in the config")
             )
-        if not found and self.refusal is not None:
-            refused = self.refusal(
-                replace(
-                    venue or VenueConfig(id=request.venue, subscriptions=()),
-                    subscriptions=(
-                        SubscriptionConfig(
-                            request.instrument,
-                            request.canonical_symbol,
-                            request.data_types,
-                            request.depth,
-                            request.candle_interval,
-                        ),
-                    ),
-                )
+        if not found:
+            refused = self._refused(
+                request.venue,
+                SubscriptionConfig(
+                    request.instrument,
+                    request.canonical_symbol,
+                    request.data_types,
+                    request.depth,
+                    request.candle_interval,
+                ),
             )
             if refused is not None:
                 found.append(ConfigProblem("", refused))
@@ -224,6 +220,14 @@ class ControlService:
             return [self._current[s.key] for s in wanted]
 
         return await self._changing(change)
+
+    def _refused(self, venue_id: str, subscription: SubscriptionConfig) -> str | None:
+        """What the venue's protocol refuses of its venue config holding ``subscription``
+        alone (``refusal``), or None."""
+        if self.refusal is None:
+            return None
+        venue = self.venues.get(venue_id) or VenueConfig(id=venue_id, subscriptions=())
+        return self.refusal(replace(venue, subscriptions=(subscription,)))
 
     def _check_symbol(self, venue: str, instrument: str, canonical: str) -> None:
         """422 when the instrument is known under another name, or the name's token is taken."""
@@ -348,7 +352,8 @@ class ControlService:
         """Take an overlay document from the bucket (at start, or another replica's change).
 
         A document that cannot be read is logged and ignored (the current
-        streams stay); entries breaking a rule are logged and left out.
+        streams stay); entries breaking a rule, or added streams the venue's
+        protocol refuses, are logged and left out.
         """
         overlay = self._readable(document, source)
         if overlay is None:
@@ -360,7 +365,8 @@ class ControlService:
 
     def _readable(self, document: bytes | None, source: str) -> Overlay | None:
         """The overlay a stored document holds (empty for none); None when it cannot be
-        read (logged). Entries breaking a rule are logged and left out."""
+        read (logged). Entries breaking a rule, or added streams the venue's protocol
+        refuses (``refusal``), are logged and left out."""
         overlay = Overlay()
         if document:
             try:
@@ -372,7 +378,31 @@ class ControlService:
                 log.warning(
                     "control state entry ignored", extra={"source": source, "problem": problem}
                 )
-        return overlay
+        # An entry the venue's protocol refuses (written by hand, or by another version)
+        # would fail every connection built with it: left out, as a rule breach is.
+        kept = dict(overlay.added)
+        for key, spec in overlay.added.items():
+            refused = self._refused(
+                spec.venue,
+                SubscriptionConfig(
+                    spec.instrument,
+                    spec.canonical_symbol,
+                    (spec.data_type,),
+                    spec.depth,
+                    spec.candle_interval,
+                ),
+            )
+            if refused is not None:
+                del kept[key]
+                log.warning(
+                    "control state entry ignored",
+                    extra={
+                        "source": source,
+                        "problem": f"added {spec.venue} {spec.instrument}"
+                        f" {spec.data_type.value}: {refused}",
+                    },
+                )
+        return overlay if len(kept) == len(overlay.added) else replace(overlay, added=kept)
 
     def _owned(self, changes: Changes) -> Changes:
         """The part of ``changes`` this process serves (all of it without shards)."""

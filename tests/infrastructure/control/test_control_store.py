@@ -1,9 +1,11 @@
-"""The ``relay-control`` bucket shared by replicas, on a real nats-server.
+"""The ``relay-control`` bucket shared by replicas, on a real nats-server, and what a
+relay takes from it.
 
 Two relays of one group change their streams at the same moment, each through its
 own API: both changes are kept in the bucket and reach both relays (before the
 saves were compare-and-set, the later save replaced the earlier one's document and
-the first relay then dropped its own change when it read the bucket).
+the first relay then dropped its own change when it read the bucket). An entry the
+venue's protocol refuses is left out when the document is read.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from relay.config.model import SubscriptionConfig, VenueConfig
 from relay.domain.model import DataType
 from relay.infrastructure.control.store import ControlBucket
 from relay.infrastructure.embedded_nats import EmbeddedNats
+from relay.infrastructure.venues.binance import protocol as binance
+from relay.infrastructure.venues.registry import protocol_refusal, supported_data_types
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +116,33 @@ async def test_two_replicas_changing_at_once_keep_both_changes_in_the_bucket_and
             ("CTKUSDT", "ticker"),
         ]
     )
+
+
+async def test_a_bucket_entry_the_venues_protocol_refuses_is_left_out_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A document written by hand (or by another version) adding a candle interval the
+    venue does not offer: that entry would fail every connection built with it, so it is
+    left out like a rule breach; the other entries apply. Refusals are the registry's."""
+    runtime = Recorder()
+    control = ControlService(VENUES, supported_data_types(), runtime, refusal=protocol_refusal)
+    document = (
+        b'{"version":1,"added":['
+        b'{"venue":"binance-usdm","instrument":"AKROUSDT","canonical_symbol":"AKRO/USDT",'
+        b'"data_type":"candle","depth":0,"candle_interval":"7m"},'
+        b'{"venue":"binance-usdm","instrument":"CTKUSDT","canonical_symbol":"CTK/USDT",'
+        b'"data_type":"candle","depth":0,"candle_interval":"5m"}],'
+        b'"removed":[],"knobs":[]}'
+    )
+    await control.follow(document, "bucket")
+    assert runtime.added == [("CTKUSDT", "candle")]
+    assert list(control.overlay.added) == [("binance-usdm", "CTKUSDT", DataType.CANDLE)]
+    ignored = [
+        r.__dict__["problem"]
+        for r in caplog.records
+        if r.getMessage() == "control state entry ignored"
+    ]
+    assert ignored == [
+        "added binance-usdm AKROUSDT candle: candle_interval='7m': Binance offers"
+        f" {', '.join(binance.FUTURES_CANDLE_INTERVALS)}"
+    ]
