@@ -111,6 +111,10 @@ class LiveBook:
         self._sub: Any = None
         self.rebootstraps = 0
         """Bootstraps after the first (a hole, or a book that lost its sync)."""
+        self.bootstrap_errors = 0
+        """Re-bootstraps that failed (NATS not answering, the stream gone): each is tried
+        again 0.5 s later; ``last_error`` says why the latest failed."""
+        self.last_error: str | None = None
 
     async def start(self) -> None:
         """Read the image, then the book stream from its time on (:meth:`_bootstrap`)."""
@@ -163,13 +167,22 @@ class LiveBook:
         return found is not None
 
     async def _rebootstrap_loop(self) -> None:
-        """Bootstrap again whenever the book lost its sync; retry every 0.5 s until it holds."""
+        """Bootstrap again whenever the book lost its sync; retry every 0.5 s until it holds
+        (a bootstrap that fails, NATS not answering or the stream gone, is counted in
+        ``bootstrap_errors`` and retried: the book never stops trying)."""
         while True:
             await self._image_wanted.wait()
             self._image_wanted.clear()
             while self.assembler.needs_image:
                 self.rebootstraps += 1
-                await self._bootstrap()
+                try:
+                    await self._bootstrap()
+                except (nats.errors.Error, TimeoutError, NoStreamError) as exc:
+                    self.bootstrap_errors += 1
+                    self.last_error = repr(exc)
+                    # An image applied without its stream subscription is not kept live:
+                    # unsynced until a bootstrap succeeds whole.
+                    self.assembler = BookAssembler()
                 if not self.assembler.needs_image:
                     break
                 await asyncio.sleep(0.5)
