@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from support.e2e import start_relay, stop_relay
+from support.e2e import start_relay, stop_relay, until
 
 from relay.infrastructure.embedded_nats import EmbeddedNats, free_port
 
@@ -79,6 +79,15 @@ async def run_relay(tmp_path: Path, fmt: str) -> str:
                         await asyncio.sleep(0.05)
             for _ in range(BAD_REQUESTS):
                 await bad_request(http_port)
+
+            async def reconnected() -> bool:
+                async with httpx.AsyncClient() as client:
+                    health = (await client.get(f"http://127.0.0.1:{http_port}/health")).json()
+                return int(health["venues"]["binance-usdm"]["reconnects"]) >= 1
+
+            # The venue's connection has failed at least once (its warning is logged) before
+            # the stop: the relay may answer HTTP before it has tried the venue at all.
+            await until(reconnected, "a venue reconnect", 30)
         finally:
             stderr = await stop_relay(relay)
     assert relay.returncode == 0, stderr[-2000:]
