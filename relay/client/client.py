@@ -29,6 +29,20 @@ from relay.serialization.codec import JSON_CONTENT_TYPE
 from relay.serialization.events import decode_envelope, event_from_wire
 
 
+def _raise_if_cancelled() -> None:
+    """Raise ``CancelledError`` when the current task was asked to cancel and goes on.
+
+    nats-py awaits ``asyncio.wait_for``, which on Python 3.11 can return the result
+    instead of raising the cancellation that arrived with it (a request made while
+    :meth:`LiveBook.close` cancels the re-bootstrap): ``Task.cancelling()`` still
+    counts it. The service has the same guard (``relay.infrastructure.cancellation``),
+    which this package may not import.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class NoStreamError(RelayError):
     """No JetStream stream captures a subject the client reads (the relay has not set up
     its streams yet, or another ``subject_prefix``).
@@ -171,13 +185,16 @@ class LiveBook:
         (a bootstrap that fails, NATS not answering or the stream gone, is counted in
         ``bootstrap_errors`` and retried: the book never stops trying)."""
         while True:
+            _raise_if_cancelled()
             await self._image_wanted.wait()
             self._image_wanted.clear()
             while self.assembler.needs_image:
                 self.rebootstraps += 1
                 try:
                     await self._bootstrap()
+                    _raise_if_cancelled()
                 except (nats.errors.Error, TimeoutError, NoStreamError) as exc:
+                    _raise_if_cancelled()
                     self.bootstrap_errors += 1
                     self.last_error = repr(exc)
                     # An image applied without its stream subscription is not kept live:
