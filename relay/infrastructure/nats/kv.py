@@ -37,7 +37,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.api import StorageType as JsStorageType
-from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
+from nats.js.errors import APIError, NotFoundError
 
 from relay.application.book_publication import split_snapshot
 from relay.application.consumer_state import (
@@ -52,7 +52,12 @@ from relay.application.ports import EventEncoder
 from relay.config.model import ConsumerStateConfig, StreamManagement
 from relay.domain.model import DataType, MarketEvent
 from relay.infrastructure.cancellation import raise_if_cancelled
-from relay.infrastructure.nats.streams import StreamSetupError
+from relay.infrastructure.nats.streams import (
+    JetStreamUnavailableError,
+    StreamSetupError,
+    as_unavailable,
+    stream_request,
+)
 
 log = logging.getLogger("relay.nats")
 
@@ -85,22 +90,6 @@ def bucket_configs(config: ConsumerStateConfig) -> list[KeyValueConfig]:
 RETRY_S = 0.25
 """Wait between two bucket checks while JetStream does not answer."""
 
-_UNANSWERED = (
-    ServiceUnavailableError,
-    nats.errors.NoRespondersError,
-    nats.errors.TimeoutError,
-    TimeoutError,
-)
-"""What JetStream not answering raises (it may pass: a cluster electing its leaders)."""
-
-
-def _unanswered(exc: BaseException) -> str:
-    if isinstance(exc, ServiceUnavailableError):
-        return exc.description or "no responders"
-    if isinstance(exc, nats.errors.NoRespondersError):
-        return "no responders"
-    return "timeout"
-
 
 class BucketKeeper:
     """Creates the buckets at start; the ``manage`` rule for ones that exist.
@@ -131,15 +120,13 @@ class BucketKeeper:
             while True:
                 raise_if_cancelled()
                 try:
-                    await self._ensure(js, wanted)
+                    with as_unavailable():
+                        await self._ensure(js, wanted)
                     break
-                except _UNANSWERED as exc:
+                except JetStreamUnavailableError as exc:
                     if loop.time() >= deadline:
                         waited = f" for {wait_s:g} s" if wait_s > 0 else ""
-                        raise StreamSetupError(
-                            f"bucket {wanted.bucket}: JetStream not answering"
-                            f" ({_unanswered(exc)}){waited}"
-                        ) from None
+                        raise StreamSetupError(f"bucket {wanted.bucket}: {exc}{waited}") from None
                     await asyncio.sleep(RETRY_S)
                 except nats.errors.Error as exc:
                     said = exc.description if isinstance(exc, APIError) else repr(exc)
@@ -151,14 +138,9 @@ class BucketKeeper:
         try:
             info = await js.stream_info(stream)
         except NotFoundError:
-            try:
-                await js.create_key_value(wanted)
-            except ServiceUnavailableError:
-                raise
-            except APIError as exc:
-                raise StreamSetupError(
-                    f"bucket {wanted.bucket}: cannot create it: {exc.description}"
-                ) from None
+            await stream_request(
+                js.create_key_value(wanted), f"bucket {wanted.bucket}: cannot create it"
+            )
             log.warning("bucket created", extra={"bucket": wanted.bucket})
             return
         have = info.config
@@ -182,15 +164,10 @@ class BucketKeeper:
             have.max_msgs_per_subject = 1
             have.max_bytes = wanted.max_bytes
             have.num_replicas = wanted.replicas
-            try:
-                await js.update_stream(have)
-            except ServiceUnavailableError:
-                raise
-            except APIError as exc:
-                raise StreamSetupError(
-                    f"bucket {wanted.bucket}: cannot update it ({'; '.join(differences)}):"
-                    f" {exc.description}"
-                ) from None
+            await stream_request(
+                js.update_stream(have),
+                f"bucket {wanted.bucket}: cannot update it ({'; '.join(differences)})",
+            )
             log.warning(
                 "bucket updated to the configuration",
                 extra={"bucket": wanted.bucket, "differences": differences},

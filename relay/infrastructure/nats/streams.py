@@ -19,8 +19,9 @@ answering: a restarting server, a cluster electing a leader).
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 
 import nats.errors
 from nats.js import JetStreamContext
@@ -100,7 +101,24 @@ def _text(value: object, default: str) -> str:
     return str(getattr(value, "value", value))
 
 
-async def _stream_request(request: Awaitable[object], failure: str) -> None:
+@contextlib.contextmanager
+def as_unavailable() -> Iterator[None]:
+    """Turn what JetStream not answering raises inside the block (503 / no responders, a
+    request timeout) into :class:`JetStreamUnavailableError`
+    (``"JetStream not answering (timeout)"``); anything else passes unchanged."""
+    try:
+        yield
+    except ServiceUnavailableError as exc:
+        raise JetStreamUnavailableError(
+            f"JetStream not answering ({exc.description or 'no responders'})"
+        ) from None
+    except nats.errors.NoRespondersError:
+        raise JetStreamUnavailableError("JetStream not answering (no responders)") from None
+    except (TimeoutError, nats.errors.TimeoutError):
+        raise JetStreamUnavailableError("JetStream not answering (timeout)") from None
+
+
+async def stream_request(request: Awaitable[object], failure: str) -> None:
     """Await a JetStream stream request (create, update).
 
     Raises:
@@ -159,19 +177,12 @@ class StreamKeeper:
             JetStreamUnavailableError: JetStream did not answer in time.
         """
         try:
-            await js.account_info()
-            for stream in self._config.streams:
-                await self._ensure(js, stream)
-            if not self._config.streams:
-                await self._find_any(js)
-        except ServiceUnavailableError as exc:
-            raise JetStreamUnavailableError(
-                f"JetStream not answering ({exc.description or 'no responders'})"
-            ) from None
-        except nats.errors.NoRespondersError:
-            raise JetStreamUnavailableError("JetStream not answering (no responders)") from None
-        except (TimeoutError, nats.errors.TimeoutError):
-            raise JetStreamUnavailableError("JetStream not answering (timeout)") from None
+            with as_unavailable():
+                await js.account_info()
+                for stream in self._config.streams:
+                    await self._ensure(js, stream)
+                if not self._config.streams:
+                    await self._find_any(js)
         except APIError as exc:
             if exc.err_code in JS_NOT_ENABLED_ERR_CODES:
                 raise StreamSetupError(f"JetStream is not enabled: {_said(exc)}") from None
@@ -187,7 +198,7 @@ class StreamKeeper:
         if not differences:
             return
         if stream.manage is StreamManagement.UPDATE:
-            await _stream_request(
+            await stream_request(
                 js.update_stream(js_stream_config(stream)),
                 f"stream {stream.name}: cannot update it to the configuration"
                 f" ({'; '.join(differences)})",
@@ -206,7 +217,7 @@ class StreamKeeper:
             )
 
     async def _create(self, js: JetStreamContext, stream: StreamConfig) -> None:
-        await _stream_request(
+        await stream_request(
             js.add_stream(js_stream_config(stream)), f"stream {stream.name}: cannot create it"
         )
         log.warning(
