@@ -334,9 +334,7 @@ class ControlService:
                         raise ControlError(
                             503, [ConfigProblem("", f"not saved, nothing changed: {exc}")]
                         ) from None
-                    overlay = self._readable(document, "bucket")
-                    if overlay is not None and overlay != self.overlay:
-                        await self._commit(overlay, "bucket", "follow", None, save=False)
+                    await self._take(document, "bucket")
         raise ControlError(
             503,
             [
@@ -355,12 +353,13 @@ class ControlService:
         streams stay); entries breaking a rule, or added streams the venue's
         protocol refuses, are logged and left out.
         """
-        overlay = self._readable(document, source)
-        if overlay is None:
-            return
         async with self._lock:
-            if overlay == self.overlay:
-                return
+            await self._take(document, source)
+
+    async def _take(self, document: bytes | None, source: str) -> None:
+        """Apply a stored document (:meth:`_readable`) when it differs; under the lock."""
+        overlay = self._readable(document, source)
+        if overlay is not None and overlay != self.overlay:
             await self._commit(overlay, source, "follow", None, save=False)
 
     def _readable(self, document: bytes | None, source: str) -> Overlay | None:

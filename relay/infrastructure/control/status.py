@@ -22,6 +22,9 @@ from relay.domain.model import Instrument
 from relay.infrastructure.cancellation import raise_if_cancelled
 from relay.infrastructure.metrics import PrometheusMetrics
 
+_UP_VALUES = frozenset(state.value for state in UP_STATES)
+"""``/health`` state strings of a connection that delivers."""
+
 SAMPLE_INTERVAL_S = 1.0
 """Seconds between two samples of the streams' totals."""
 
@@ -130,8 +133,7 @@ class RelayStatus:
         rows: list[dict[str, object]] = []
         for venue, entries in sorted(venues.items()):
             states = [str(e["state"]) for _, e in entries]
-            up = {state.value for state in UP_STATES}
-            down = [s for s in states if s not in up]
+            down = [s for s in states if s not in _UP_VALUES]
             polling = all(s == ConnectionState.POLLING.value for s in states)
             ages = [
                 e["last_message_age_s"] for _, e in entries if e["last_message_age_s"] is not None

@@ -64,10 +64,7 @@ class ControlBucket:
             StoreError: the bucket cannot be opened or created, or did not answer.
         """
         self._js = js
-        try:
-            return await self._read(await self._open())
-        except (nats.errors.Error, TimeoutError) as exc:
-            raise StoreError(f"bucket {self.bucket}: {exc!r}") from None
+        return await self.load()
 
     async def _open(self) -> KeyValue:
         if self._kv is not None:
