@@ -35,7 +35,6 @@ import dataclasses
 import os
 import sys
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,15 @@ import orjson
 import pytest
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
-from support.e2e import relay_header, simulator_process, start_relay, stop_relay, until
+from support.e2e import (
+    WireBook,
+    relay_header,
+    simulator_process,
+    start_relay,
+    stop_relay,
+    until,
+    wire_book,
+)
 from support.reference_books import CAPTURES, binance_books, recv_payloads
 
 from relay.bootstrap import Relay
@@ -110,21 +117,9 @@ async def envelopes(js: JetStreamContext, stream: str, subject: str) -> list[dic
     return found
 
 
-def rebuilt(book_messages: list[dict[str, Any]]) -> tuple[dict[Decimal, Decimal], ...]:
-    """The book a consumer builds from the stream: the last snapshot, then every delta."""
-    bids: dict[Decimal, Decimal] = {}
-    asks: dict[Decimal, Decimal] = {}
-    for envelope in book_messages:
-        payload = envelope["payload"]
-        if payload["is_snapshot"]:
-            bids, asks = {}, {}
-        for side, levels in ((bids, payload["bids"]), (asks, payload["asks"])):
-            for price, quantity in levels:
-                if Decimal(quantity) == 0:
-                    side.pop(Decimal(price), None)
-                else:
-                    side[Decimal(price)] = Decimal(quantity)
-    return bids, asks
+def rebuilt(book_messages: list[dict[str, Any]]) -> WireBook:
+    """The book a consumer builds from the stream's envelopes (``support.e2e.wire_book``)."""
+    return wire_book([envelope["payload"] for envelope in book_messages])
 
 
 def sequences_whole(book_messages: list[dict[str, Any]]) -> bool:
